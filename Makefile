@@ -1,0 +1,39 @@
+# Two commands are the contract: `make run` and `make test`, both from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PREFECT_LOGGING_EXTRA_LOGGERS ?= sentiment
+
+.PHONY: install run test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,dask]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the main job — ingest, preprocess, train, evaluate and gate, then score a sample dump.
+run: install
+	$(BIN)/sentiment run
+
+## test: the whole suite (unit, flow and end-to-end tests).
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,109 @@
+"""Crash-safe file writing and content fingerprints.
+
+Every file the pipeline writes goes to a temporary name in the same directory and is
+renamed into place only when complete, so a crash never leaves a file that looks done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+TEMPORARY_PREFIX = ".tmp-"
+
+
+@contextlib.contextmanager
+def atomic_path(destination: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``destination``; rename it into place on success.
+
+    The caller writes the temporary path however it likes (pyarrow, Keras, open()).
+    On an exception the temporary file is removed and ``destination`` is untouched.
+
+    Args:
+        destination: The final path.
+
+    Yields:
+        A path in the same directory, so the rename is atomic on POSIX.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_name(
+        f"{TEMPORARY_PREFIX}{uuid.uuid4().hex[:8]}-{destination.name}"
+    )
+    try:
+        yield temporary
+        os.replace(temporary, destination)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def write_text(destination: Path, text: str) -> None:
+    """Write ``text`` as UTF-8 to ``destination`` atomically."""
+    with atomic_path(destination) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+
+
+def write_json(destination: Path, payload: Any) -> None:
+    """Write ``payload`` as indented, key-sorted JSON to ``destination`` atomically."""
+    write_text(destination, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+@contextlib.contextmanager
+def atomic_directory(destination: Path) -> Iterator[Path]:
+    """Yield a temporary directory beside ``destination``; rename it into place on success.
+
+    A directory that exists under its final name is therefore always complete. If
+    ``destination`` already exists it is replaced only after the new one is complete.
+
+    Args:
+        destination: The final directory path.
+
+    Yields:
+        An empty temporary directory on the same file system.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(
+        tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{destination.name}-", dir=destination.parent)
+    )
+    try:
+        yield temporary
+        if destination.exists():
+            retired = destination.with_name(f"{TEMPORARY_PREFIX}old-{uuid.uuid4().hex[:8]}")
+            os.replace(destination, retired)
+            os.replace(temporary, destination)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(temporary, destination)
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def file_sha256(path: Path, chunk_size: int = 1 << 20) -> str:
+    """Return the hex sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_fingerprint(path: Path) -> str:
+    """Return a short content fingerprint (``sha256:`` plus 16 hex digits) of a file."""
+    return "sha256:" + file_sha256(path)[:16]
+
+
+def settings_fingerprint(payload: Any) -> str:
+    """Return a short, stable hash of JSON-serializable settings."""
+    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()[:12]

@@ -1,0 +1,25 @@
+"""Fixtures shared by every test layer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# TensorFlow's start-up chatter is noise in test output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The temporary server's telemetry write races its own start-up and prints a
+# "database is locked" traceback; nothing in the tests needs it or the UI.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_UI_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect server and database for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -1,0 +1,57 @@
+"""Session fixtures for end-to-end tests on the real IMDB archive.
+
+The archive is reached only through the product's download step, with the source
+taken from ``$SENTIMENT_IMDB_SOURCE`` (``.ci/run`` sets it) or the shared copy beside
+the repository. Every test here skips with a clear reason where neither exists.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+SHARED_ARCHIVE = REPOSITORY_ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def imdb_source() -> str:
+    """The archive source the download step should read, or skip."""
+    source = os.environ.get("SENTIMENT_IMDB_SOURCE")
+    if source and not source.startswith(("http://", "https://")):
+        local = Path(source.removeprefix("file://"))
+        if local.exists():
+            return source
+    if SHARED_ARCHIVE.exists():
+        return str(SHARED_ARCHIVE)
+    pytest.skip(
+        "the real IMDB archive is absent: set SENTIMENT_IMDB_SOURCE to a local copy of "
+        f"aclImdb_v1.tar.gz (looked for {SHARED_ARCHIVE})"
+    )
+
+
+@pytest.fixture(scope="session")
+def imdb_home(tmp_path_factory: pytest.TempPathFactory, imdb_source: str) -> Path:
+    """A pipeline home with the real archive ingested (once per session)."""
+    from sentiment.ingest import ingest_imdb
+
+    home = tmp_path_factory.mktemp("imdb-home")
+    ingest_imdb(source=imdb_source, home=home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def processed_default(imdb_home: Path) -> Any:
+    """The real data preprocessed with default settings (once per session)."""
+    from sentiment.preprocess import PreprocessConfig, preprocess
+
+    return preprocess(home=imdb_home, config=PreprocessConfig())
