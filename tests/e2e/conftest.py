@@ -55,3 +55,21 @@ def processed_default(imdb_home: Path) -> Any:
     from sentiment.preprocess import PreprocessConfig, preprocess
 
     return preprocess(home=imdb_home, config=PreprocessConfig())
+
+
+def _train_tutorial_model(imdb_home: Path, model: str) -> Any:
+    from sentiment.training import TrainConfig, train
+
+    return train(imdb_home, TrainConfig(model=model, epochs=2))
+
+
+@pytest.fixture(scope="session")
+def trained_mlp(imdb_home: Path, processed_default: Any) -> Any:
+    """The tutorial MLP trained 2 epochs on the real data (once per session; a TrainResult)."""
+    return _train_tutorial_model(imdb_home, "mlp")
+
+
+@pytest.fixture(scope="session")
+def trained_cnn(imdb_home: Path, processed_default: Any) -> Any:
+    """The tutorial CNN trained 2 epochs on the real data (once per session; a TrainResult)."""
+    return _train_tutorial_model(imdb_home, "cnn")

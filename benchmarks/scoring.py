@@ -1,0 +1,228 @@
+"""Batch-scoring benchmark: streaming `score_file` against the naive pandas peer.
+
+For each model bundle it prints, as a Markdown table:
+
+* model-only speed: ``bundle.predict_token_ids`` on the 25k test reviews, pre-tokenized;
+* end-to-end speed (raw Parquet -> scored Parquet) and peak memory of the streaming
+  scorer on the 25k test reviews and on synthetic dumps (default 100k and 1M rows, built
+  from the real train/test/unlabeled reviews in a temporary directory);
+* the same for the naive peer: ``pandas.read_parquet`` of the whole file -> encode all
+  -> ``model.predict`` -> ``to_parquet``.
+
+Every measured run is a fresh subprocess; its peak memory is the maximum RSS sampled
+every 20 ms by psutil, its time covers reading to the closed output file (model loading
+and imports excluded, equally for both). Figures are medians over ``--repeats`` runs.
+
+    nice -n 10 .venv/bin/python benchmarks/scoring.py --home /work/realhome \
+        --models 20261129-...-mlp-xxxx --rows 100000,1000000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY_ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# --- child processes ------------------------------------------------------------------
+
+
+def _child(mode: str, bundle_dir: str, source: str, output: str, batch_size: int) -> None:
+    from sentiment.bundle import load_bundle
+
+    bundle = load_bundle(Path(bundle_dir))
+    # Warm the traced graph on a tiny batch so neither side pays tracing in the timing.
+    import numpy as np
+
+    bundle.predict_token_ids(np.zeros((2, bundle.vectorizer.config.max_length), np.int32))
+    started = time.perf_counter()
+    if mode == "ours":
+        from sentiment.readers import discover_inputs
+        from sentiment.scoring import ScoringConfig, score_file
+
+        (item,) = discover_inputs([source]).inputs
+        result = score_file(
+            item, Path(output), bundle, ScoringConfig(batch_size=batch_size, force=True)
+        )
+        assert result.status == "scored", result.reason
+        rows = result.rows
+    elif mode == "peer":
+        import pandas as pd
+
+        frame = pd.read_parquet(source)
+        token_ids = bundle.vectorizer.encode(frame["text"].tolist())
+        scores = bundle.model.predict(token_ids, batch_size=batch_size, verbose=0).reshape(-1)
+        frame["sentiment_score"] = scores.astype("float32")
+        frame["sentiment_label"] = np.where(scores >= 0.5, "positive", "negative")
+        frame["model_version"] = bundle.version
+        Path(output).mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(Path(output) / "peer.parquet")
+        rows = len(frame)
+    else:  # model-only on pre-tokenized input
+        import pyarrow.parquet as pq
+
+        texts = pq.read_table(source, columns=["text"]).column("text").to_pylist()
+        token_ids = bundle.vectorizer.encode(texts)
+        started = time.perf_counter()
+        bundle.predict_token_ids(token_ids, batch_size=batch_size)
+        rows = len(texts)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"rows": rows, "seconds": seconds}))
+
+
+def _measure(mode: str, bundle_dir: Path, source: Path, batch_size: int) -> dict[str, float]:
+    import psutil
+
+    with tempfile.TemporaryDirectory(prefix="score-bench-") as output:
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            mode,
+            str(bundle_dir),
+            str(source),
+            output,
+            str(batch_size),
+        ]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        watched = psutil.Process(process.pid)
+        peak = 0
+        while process.poll() is None:
+            try:
+                peak = max(peak, watched.memory_info().rss)
+            except psutil.Error:
+                break
+            time.sleep(0.02)
+        stdout, stderr = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"{mode} run failed:\n{stderr.decode()[-3000:]}")
+        figures = json.loads(stdout.decode().strip().splitlines()[-1])
+    return {
+        "rows": figures["rows"],
+        "seconds": figures["seconds"],
+        "reviews_per_second": figures["rows"] / figures["seconds"],
+        "peak_mib": peak / (1 << 20),
+    }
+
+
+def _median_runs(
+    mode: str, bundle_dir: Path, source: Path, batch_size: int, repeats: int
+) -> dict[str, float]:
+    runs = [_measure(mode, bundle_dir, source, batch_size) for _ in range(repeats)]
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+# --- synthetic dumps -------------------------------------------------------------------
+
+
+def build_dump(raw_dir: Path, rows: int, destination: Path, chunk_rows: int = 50_000) -> Path:
+    """Write ``rows`` reviews cycled from the real splits, in row groups, never all in memory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts: list[str] = []
+    for split in ("train", "test", "unsup"):
+        path = raw_dir / f"{split}.parquet"
+        if path.exists():
+            texts += pq.read_table(path, columns=["text"]).column("text").to_pylist()
+    schema = pa.schema([("review_id", pa.string()), ("text", pa.string())])
+    with pq.ParquetWriter(destination, schema) as writer:
+        for start in range(0, rows, chunk_rows):
+            stop = min(start + chunk_rows, rows)
+            writer.write_table(
+                pa.table(
+                    {
+                        "review_id": [f"dump-{index}" for index in range(start, stop)],
+                        "text": [texts[index % len(texts)] for index in range(start, stop)],
+                    },
+                    schema=schema,
+                )
+            )
+    return destination
+
+
+# --- main ------------------------------------------------------------------------------
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, default=Path(os.environ.get("SENTIMENT_HOME", "data")))
+    parser.add_argument(
+        "--models", default="", help="Comma-separated bundle versions (default: all bundles)."
+    )
+    parser.add_argument("--rows", default="100000,1000000", help="Synthetic dump sizes.")
+    parser.add_argument("--repeats", type=int, default=3, help="Runs per figure (median).")
+    parser.add_argument(
+        "--large-repeats", type=int, default=1, help="Runs per figure at >= 1M rows."
+    )
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--no-peer", action="store_true", help="Skip the pandas peer.")
+    arguments = parser.parse_args()
+
+    models_dir = arguments.home / "models"
+    versions = [v for v in arguments.models.split(",") if v] or sorted(
+        path.name for path in models_dir.iterdir() if (path / "model.keras").exists()
+    )
+    test_split = arguments.home / "raw" / "imdb" / "test.parquet"
+    sizes = [int(size) for size in arguments.rows.split(",") if size]
+    rows_out: list[str] = [
+        "| model | input | rows | scorer | reviews/s | × model-only | peak RSS MiB |",
+        "|---|---|---:|---|---:|---:|---:|",
+    ]
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="score-dumps-") as temporary:
+        dumps = [("test split", test_split)]
+        for size in sizes:
+            dumps.append(
+                (
+                    f"synthetic {size:,}",
+                    build_dump(test_split.parent, size, Path(temporary) / f"dump-{size}.parquet"),
+                )
+            )
+        for version in versions:
+            bundle_dir = models_dir / version
+            model_only = _median_runs(
+                "model", bundle_dir, test_split, arguments.batch_size, arguments.repeats
+            )
+            speed = model_only["reviews_per_second"]
+            results[version] = {"model_only": model_only}
+            rows_out.append(
+                f"| {version} | test split, pre-tokenized | {model_only['rows']:,.0f} | "
+                f"model only | {speed:,.0f} | 1.00 | — |"
+            )
+            print(f"model-only {version}: {model_only}", file=sys.stderr, flush=True)
+            for label, source in dumps:
+                modes = ["ours"] if arguments.no_peer else ["ours", "peer"]
+                for mode in modes:
+                    rows = int(label.split()[-1].replace(",", "")) if "synthetic" in label else 0
+                    repeats = arguments.large_repeats if rows >= 1_000_000 else arguments.repeats
+                    figures = _median_runs(mode, bundle_dir, source, arguments.batch_size, repeats)
+                    results[version][f"{label} {mode}"] = figures
+                    name = "streaming score_file" if mode == "ours" else "pandas peer"
+                    rows_out.append(
+                        f"| {version} | {label} | {figures['rows']:,.0f} | {name} | "
+                        f"{figures['reviews_per_second']:,.0f} | "
+                        f"{figures['reviews_per_second'] / speed:.2f} | "
+                        f"{figures['peak_mib']:,.0f} |"
+                    )
+                    print(f"{version} {label} {mode}: {figures}", file=sys.stderr, flush=True)
+    print("\n".join(rows_out))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

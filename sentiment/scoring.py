@@ -1,0 +1,880 @@
+"""Batch scoring: review files in, one scored Parquet file per input out.
+
+Each input streams through three overlapping stages: a reader thread decodes record
+batches and encodes their texts with the bundle's vectorizer (Python, holds the GIL),
+the calling thread runs the model on the previous batch (TensorFlow releases the GIL)
+and appends it as a Parquet row group. A bounded queue between them keeps memory flat
+whatever the file's size.
+
+Every output is written under a temporary name and renamed when complete; its Parquet
+key-value metadata records the model version, threshold and input fingerprint, so a
+rerun skips inputs already scored the same way. A bad input becomes a failed
+:class:`FileResult`, never an exception that stops the batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import math
+import os
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sentiment.atomic import TEMPORARY_PREFIX, atomic_path, file_fingerprint, write_text
+from sentiment.errors import ConfigError, DataError
+from sentiment.readers import BatchReader, InputFailure, InputFile
+
+logger = logging.getLogger(__name__)
+
+SCORE_COLUMN = "sentiment_score"
+LABEL_COLUMN = "sentiment_label"
+VERSION_COLUMN = "model_version"
+OUTPUT_COLUMNS = (SCORE_COLUMN, LABEL_COLUMN, VERSION_COLUMN)
+POSITIVE = "positive"
+NEGATIVE = "negative"
+FAILED_FILE = "failed.jsonl"
+METADATA_PREFIX = "sentiment."
+SCORE_BINS = 20
+LENGTH_BIN_WIDTH = 10
+LENGTH_BINS = 300  # 0-2,990 words in steps of 10, plus one bin for longer reviews
+PADDING_ID = 0
+OOV_ID = 1
+
+FileStatus = Literal["scored", "skipped", "failed"]
+BatchCallback = Callable[[int, float], None]
+
+
+class ScoringFailedError(DataError):
+    """Some inputs could not be scored; the others were."""
+
+
+class Encoder(Protocol):
+    """What scoring needs from a vectorizer."""
+
+    def encode(self, texts: Sequence[str | None]) -> np.ndarray: ...
+
+
+class ScoringModel(Protocol):
+    """What scoring needs from a model bundle (:class:`sentiment.bundle.ModelBundle`)."""
+
+    version: str
+    vectorizer: Any
+
+    def predict_token_ids(self, token_ids: np.ndarray, batch_size: int = 1024) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """How to score.
+
+    Attributes:
+        text_column: The column holding the review text; None auto-detects ``text`` or
+            ``review``.
+        threshold: Scores at or above it are labelled ``positive``.
+        batch_size: Reviews per model forward pass.
+        read_rows: Rows per record batch read, encoded and written as one row group.
+        force: Rescore inputs whose output is already up to date.
+    """
+
+    text_column: str | None = None
+    threshold: float = 0.5
+    batch_size: int = 1024
+    read_rows: int = 8192
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0 or math.isnan(self.threshold):
+            raise ConfigError(
+                f"threshold is {self.threshold}; set --threshold to a probability between 0 and 1."
+            )
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size is {self.batch_size}; set --batch-size to 1 or more.")
+        if self.read_rows < 1:
+            raise ConfigError(f"read_rows is {self.read_rows}; set it to 1 or more.")
+        if self.text_column is not None and not self.text_column.strip():
+            raise ConfigError("text_column is empty; name a column or leave it unset.")
+
+
+@dataclass(eq=False)
+class TextProfile:
+    """Running counts that describe a set of reviews and their scores.
+
+    Drift is judged by comparing a dump's profile with the training data's: the share
+    of token positions the vocabulary does not know (OOV), and review length in
+    whitespace-separated words.
+    """
+
+    rows: int = 0
+    null_text_rows: int = 0
+    positive_rows: int = 0
+    score_sum: float = 0.0
+    token_positions: int = 0
+    oov_positions: int = 0
+    score_histogram: np.ndarray = field(
+        default_factory=lambda: np.zeros(SCORE_BINS, dtype=np.int64)
+    )
+    length_histogram: np.ndarray = field(
+        default_factory=lambda: np.zeros(LENGTH_BINS + 1, dtype=np.int64)
+    )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TextProfile) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable counts
+
+    @property
+    def scored_rows(self) -> int:
+        return self.rows - self.null_text_rows
+
+    @property
+    def oov_rate(self) -> float | None:
+        return self.oov_positions / self.token_positions if self.token_positions else None
+
+    @property
+    def positive_share(self) -> float | None:
+        return self.positive_rows / self.scored_rows if self.scored_rows else None
+
+    @property
+    def mean_score(self) -> float | None:
+        return self.score_sum / self.scored_rows if self.scored_rows else None
+
+    def length_quantile(self, quantile: float) -> float | None:
+        """Approximate review length (words) at ``quantile``, to the bin's resolution."""
+        total = int(self.length_histogram.sum())
+        if total == 0:
+            return None
+        cumulative = np.cumsum(self.length_histogram)
+        index = int(np.searchsorted(cumulative, quantile * total, side="left"))
+        return float(min(index, LENGTH_BINS) * LENGTH_BIN_WIDTH)
+
+    def add_texts(
+        self,
+        valid: np.ndarray,
+        lengths: np.ndarray,
+        token_ids: np.ndarray | None,
+    ) -> None:
+        """Count a batch's rows, null texts, lengths (valid rows) and token positions."""
+        self.rows += int(valid.size)
+        self.null_text_rows += int(valid.size - np.count_nonzero(valid))
+        bins = np.minimum(lengths // LENGTH_BIN_WIDTH, LENGTH_BINS)
+        self.length_histogram += np.bincount(bins, minlength=LENGTH_BINS + 1)
+        if token_ids is not None and token_ids.size:
+            self.token_positions += int(np.count_nonzero(token_ids != PADDING_ID))
+            self.oov_positions += int(np.count_nonzero(token_ids == OOV_ID))
+
+    def add_scores(self, scores: np.ndarray, threshold: float) -> None:
+        """Count the valid rows' scores (no NaN)."""
+        if scores.size == 0:
+            return
+        self.positive_rows += int(np.count_nonzero(scores >= threshold))
+        self.score_sum += float(scores.sum(dtype=np.float64))
+        bins = np.minimum((scores * SCORE_BINS).astype(np.int64), SCORE_BINS - 1)
+        self.score_histogram += np.bincount(np.maximum(bins, 0), minlength=SCORE_BINS)
+
+    def merge(self, other: TextProfile) -> None:
+        """Add another profile's counts to this one."""
+        self.rows += other.rows
+        self.null_text_rows += other.null_text_rows
+        self.positive_rows += other.positive_rows
+        self.score_sum += other.score_sum
+        self.token_positions += other.token_positions
+        self.oov_positions += other.oov_positions
+        self.score_histogram += other.score_histogram
+        self.length_histogram += other.length_histogram
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serializable counts (histograms as lists)."""
+        return {
+            "rows": self.rows,
+            "null_text_rows": self.null_text_rows,
+            "positive_rows": self.positive_rows,
+            "score_sum": self.score_sum,
+            "token_positions": self.token_positions,
+            "oov_positions": self.oov_positions,
+            "score_histogram": self.score_histogram.tolist(),
+            "length_histogram": self.length_histogram.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> TextProfile:
+        """Rebuild a profile written by :meth:`to_dict`."""
+        return cls(
+            rows=int(payload["rows"]),
+            null_text_rows=int(payload["null_text_rows"]),
+            positive_rows=int(payload["positive_rows"]),
+            score_sum=float(payload["score_sum"]),
+            token_positions=int(payload["token_positions"]),
+            oov_positions=int(payload["oov_positions"]),
+            score_histogram=np.asarray(payload["score_histogram"], dtype=np.int64),
+            length_histogram=np.asarray(payload["length_histogram"], dtype=np.int64),
+        )
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The outcome of scoring one input.
+
+    Attributes:
+        input_path: The input file (or pattern, for inputs rejected up front).
+        output_path: The scored Parquet file, or None when failed.
+        status: ``scored``, ``skipped`` (already up to date) or ``failed``.
+        reason: Why it failed or was skipped.
+        profile: Counts over the output's rows (for skipped files, from its metadata).
+        seconds: Wall time spent on this input.
+    """
+
+    input_path: str
+    output_path: str | None
+    status: FileStatus
+    reason: str | None = None
+    profile: TextProfile | None = None
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return self.profile.rows if self.profile is not None else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serializable form, small enough for a task's return value."""
+        return {
+            "input_path": self.input_path,
+            "output_path": self.output_path,
+            "status": self.status,
+            "reason": self.reason,
+            "seconds": self.seconds,
+            "profile": self.profile.to_dict() if self.profile is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> FileResult:
+        """Rebuild a result written by :meth:`to_dict`."""
+        profile = payload.get("profile")
+        return cls(
+            input_path=payload["input_path"],
+            output_path=payload.get("output_path"),
+            status=payload["status"],
+            reason=payload.get("reason"),
+            profile=TextProfile.from_dict(profile) if profile else None,
+            seconds=float(payload.get("seconds", 0.0)),
+        )
+
+    @classmethod
+    def failed(cls, failure: InputFailure) -> FileResult:
+        """A failed result for an input rejected before scoring."""
+        return cls(
+            input_path=failure.path, output_path=None, status="failed", reason=failure.reason
+        )
+
+
+# --- reading and encoding -----------------------------------------------------------
+
+
+def valid_text_mask(texts: Sequence[Any]) -> np.ndarray:
+    """Rows with text to score: strings that are not empty after stripping.
+
+    This is the same rule as :meth:`sentiment.bundle.ModelBundle.predict_texts`, so a
+    row gets a null score here exactly when the bundle would give it NaN.
+    """
+    return np.fromiter(
+        (isinstance(text, str) and bool(text.strip()) for text in texts),
+        dtype=bool,
+        count=len(texts),
+    )
+
+
+def word_lengths(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Length in whitespace-separated words of each text (0 for null)."""
+    if pa.types.is_dictionary(column.type):
+        column = (
+            column.dictionary_decode()
+            if isinstance(column, pa.Array)
+            else column.cast(column.type.value_type)
+        )
+    if pa.types.is_null(column.type):
+        return np.zeros(len(column), dtype=np.int64)
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    lengths = pc.list_value_length(pc.utf8_split_whitespace(column))
+    return np.asarray(pc.fill_null(lengths, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    batch: pa.RecordBatch
+    valid: np.ndarray
+    token_ids: np.ndarray
+    lengths: np.ndarray
+    fraction_done: float
+
+
+def _prepare(batch: pa.RecordBatch, text_column: str, encoder: Encoder) -> _Prepared:
+    column = batch.column(text_column)
+    texts = column.to_pylist()
+    valid = valid_text_mask(texts)
+    lengths = word_lengths(column)
+    lengths[~valid] = 0
+    selected = [text for text, keep in zip(texts, valid, strict=True) if keep]
+    token_ids = encoder.encode(selected) if selected else np.zeros((0, 0), dtype=np.int32)
+    return _Prepared(batch, valid, token_ids, lengths, 0.0)
+
+
+_END = object()
+
+
+def _prepared_batches(reader: BatchReader, encoder: Encoder) -> Iterator[_Prepared]:
+    """Yield encoded batches from a background thread, at most two ahead.
+
+    Encoding (Python) then overlaps the caller's prediction and writing (native code
+    that releases the GIL) on a two-core machine.
+    """
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in reader:
+                prepared = _prepare(batch, reader.text_column, encoder)
+                prepared = _Prepared(
+                    prepared.batch,
+                    prepared.valid,
+                    prepared.token_ids,
+                    prepared.lengths,
+                    reader.fraction_done(),
+                )
+                if not put(prepared):
+                    return
+            put(_END)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            put(error)
+
+    worker = threading.Thread(target=produce, name="sentiment-encode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+def _label_array(scores: np.ndarray, valid: np.ndarray, threshold: float) -> pa.Array:
+    indices = pa.array((scores >= threshold).astype(np.int8), mask=~valid)
+    return pa.array([NEGATIVE, POSITIVE], type=pa.string()).take(indices)
+
+
+def scored_batch(
+    batch: pa.RecordBatch,
+    scores: np.ndarray,
+    valid: np.ndarray,
+    threshold: float,
+    version: str,
+) -> pa.RecordBatch:
+    """Append the score, label and model-version columns to a batch.
+
+    Args:
+        batch: The input rows, unchanged.
+        scores: float32 scores, one per row (ignored where ``valid`` is False).
+        valid: Which rows had text to score; the others get null score and label.
+        threshold: Scores at or above it are labelled positive.
+        version: The model version written on every row.
+
+    Returns:
+        The batch with ``sentiment_score``, ``sentiment_label`` and ``model_version``.
+    """
+    count = batch.num_rows
+    score_array = pa.array(scores.astype(np.float32, copy=False), mask=~valid)
+    versions = pa.array([version], type=pa.string()).take(np.zeros(count, dtype=np.int32))
+    return pa.RecordBatch.from_arrays(
+        [*batch.columns, score_array, _label_array(scores, valid, threshold), versions],
+        schema=output_schema(batch.schema),
+    )
+
+
+def output_schema(input_schema: pa.Schema) -> pa.Schema:
+    """The input's schema plus the three scoring columns (input metadata kept)."""
+    schema = input_schema
+    for name, data_type in (
+        (SCORE_COLUMN, pa.float32()),
+        (LABEL_COLUMN, pa.string()),
+        (VERSION_COLUMN, pa.string()),
+    ):
+        schema = schema.append(pa.field(name, data_type))
+    return schema
+
+
+_STALE_TEMPORARY = re.compile(rf"^{re.escape(TEMPORARY_PREFIX)}[0-9a-f]{{8}}-(?P<name>.+)$")
+
+
+@contextlib.contextmanager
+def _held_lock(path: Path) -> Iterator[None]:
+    # The lock dies with the process, so a later run can tell a killed run's temporary
+    # (unlocked) from one another process is still writing (locked).
+    with open(path, "ab") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+
+
+def remove_stale_temporaries(output_dir: Path, output_name: str) -> int:
+    """Delete temporaries of ``output_name`` left by killed runs; return how many."""
+    removed = 0
+    if not output_dir.is_dir():
+        return 0
+    for candidate in output_dir.iterdir():
+        match = _STALE_TEMPORARY.match(candidate.name)
+        if match is None or match.group("name") != output_name:
+            continue
+        try:
+            with open(candidate, "ab") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                candidate.unlink()
+                removed += 1
+        except (BlockingIOError, FileNotFoundError):
+            continue
+    if removed:
+        logger.info(
+            "Removed %d unfinished output(s) of %s left by a killed run", removed, output_name
+        )
+    return removed
+
+
+# --- up-to-date check ---------------------------------------------------------------
+
+
+def _metadata_key(name: str) -> bytes:
+    return (METADATA_PREFIX + name).encode()
+
+
+def read_scoring_metadata(output_path: Path) -> dict[str, str] | None:
+    """The ``sentiment.*`` key-value metadata of a scored file, or None if unreadable."""
+    try:
+        metadata = pq.read_metadata(output_path).metadata or {}
+    except (OSError, pa.ArrowException):
+        return None
+    prefix = METADATA_PREFIX.encode()
+    return {
+        key[len(prefix) :].decode(): value.decode()
+        for key, value in metadata.items()
+        if key.startswith(prefix)
+    }
+
+
+def _up_to_date(
+    existing: dict[str, str],
+    model_version: str,
+    config: ScoringConfig,
+    stat: os.stat_result,
+    fingerprint: Callable[[], str],
+) -> bool:
+    if existing.get("model_version") != model_version:
+        return False
+    try:
+        if float(existing.get("threshold", "nan")) != config.threshold:
+            return False
+    except ValueError:
+        return False
+    if config.text_column is not None and existing.get("text_column") != config.text_column:
+        return False
+    # An unchanged size and modification time is trusted without rehashing the input.
+    if existing.get("input_size") == str(stat.st_size) and existing.get("input_mtime_ns") == str(
+        stat.st_mtime_ns
+    ):
+        return True
+    return existing.get("input_fingerprint") == fingerprint()
+
+
+# --- scoring ------------------------------------------------------------------------
+
+
+def score_file(
+    input_file: InputFile,
+    output_dir: Path,
+    model: ScoringModel,
+    config: ScoringConfig,
+    on_batch: BatchCallback | None = None,
+) -> FileResult:
+    """Score one input into ``output_dir / input_file.output_name``.
+
+    Never raises for a bad input: an unreadable file, a missing text column or a
+    wrong type gives a ``failed`` result with a one-sentence reason, and no output.
+
+    Args:
+        input_file: The input (from :func:`sentiment.readers.discover_inputs`).
+        output_dir: Where the scored Parquet file goes.
+        model: The bundle that scores (its vectorizer encodes the texts).
+        config: Scoring settings.
+        on_batch: Called after each written batch with (rows written so far, share of
+            the input read); an exception it raises aborts this file with no output.
+
+    Returns:
+        The outcome, with counts over the output's rows.
+    """
+    started = time.perf_counter()
+    path = input_file.path
+    output_path = output_dir / input_file.output_name
+    try:
+        stat = path.stat()
+        fingerprint_cache: list[str] = []
+
+        def fingerprint() -> str:
+            if not fingerprint_cache:
+                fingerprint_cache.append(file_fingerprint(path))
+            return fingerprint_cache[0]
+
+        if not config.force and output_path.exists():
+            existing = read_scoring_metadata(output_path)
+            if existing is not None and _up_to_date(
+                existing, model.version, config, stat, fingerprint
+            ):
+                profile = TextProfile.from_dict(json.loads(existing["profile"]))
+                logger.info("Skipping %s: %s is up to date", path, output_path)
+                return FileResult(
+                    input_path=str(path),
+                    output_path=str(output_path),
+                    status="skipped",
+                    reason=f"{output_path.name} already scored with model {model.version}",
+                    profile=profile,
+                    seconds=time.perf_counter() - started,
+                )
+        profile = _write_scored(input_file, output_path, model, config, stat, fingerprint, on_batch)
+    except Exception as error:  # a bad file must never stop the batch
+        reason = _failure_reason(path, error)
+        logger.warning("Failed to score %s: %s", path, reason)
+        return FileResult(
+            input_path=str(path),
+            output_path=None,
+            status="failed",
+            reason=reason,
+            seconds=time.perf_counter() - started,
+        )
+    seconds = time.perf_counter() - started
+    logger.info(
+        "Scored %s: %d rows (%d without text) in %.1f s -> %s",
+        path,
+        profile.rows,
+        profile.null_text_rows,
+        seconds,
+        output_path,
+    )
+    return FileResult(
+        input_path=str(path),
+        output_path=str(output_path),
+        status="scored",
+        profile=profile,
+        seconds=seconds,
+    )
+
+
+def _failure_reason(path: Path, error: Exception) -> str:
+    if isinstance(error, DataError):
+        return str(error)
+    detail = " ".join(str(error).split()) or type(error).__name__
+    if len(detail) > 300:
+        detail = detail[:300] + "..."
+    return (
+        f"Input {path} could not be read or scored ({type(error).__name__}: {detail}); "
+        "check that the file is a complete, valid file of its type."
+    )
+
+
+def _write_scored(
+    input_file: InputFile,
+    output_path: Path,
+    model: ScoringModel,
+    config: ScoringConfig,
+    stat: os.stat_result,
+    fingerprint: Callable[[], str],
+    on_batch: BatchCallback | None,
+) -> TextProfile:
+    path = input_file.path
+    remove_stale_temporaries(output_path.parent, output_path.name)
+    profile = TextProfile()
+    with BatchReader(
+        input_file, batch_rows=config.read_rows, text_column=config.text_column
+    ) as reader:
+        clashes = [name for name in OUTPUT_COLUMNS if name in reader.schema.names]
+        if clashes:
+            raise DataError(
+                f"Input {path} already has column(s) {', '.join(clashes)}; it looks like "
+                "scored output, so score the original file or drop those columns."
+            )
+        schema = output_schema(reader.schema)
+        with atomic_path(output_path) as temporary, _held_lock(temporary):
+            writer = pq.ParquetWriter(temporary, schema, compression="snappy")
+            try:
+                for prepared in _prepared_batches(reader, model.vectorizer):
+                    scores = np.full(prepared.valid.size, np.nan, dtype=np.float32)
+                    if prepared.token_ids.shape[0]:
+                        valid_scores = model.predict_token_ids(
+                            prepared.token_ids, batch_size=config.batch_size
+                        )
+                        scores[prepared.valid] = valid_scores
+                        profile.add_scores(valid_scores, config.threshold)
+                    profile.add_texts(prepared.valid, prepared.lengths, prepared.token_ids)
+                    writer.write_batch(
+                        scored_batch(
+                            prepared.batch, scores, prepared.valid, config.threshold, model.version
+                        )
+                    )
+                    if on_batch is not None:
+                        on_batch(profile.rows, prepared.fraction_done)
+                metadata = {
+                    "model_version": model.version,
+                    "threshold": repr(config.threshold),
+                    "input_path": str(path),
+                    "input_fingerprint": fingerprint(),
+                    "input_size": str(stat.st_size),
+                    "input_mtime_ns": str(stat.st_mtime_ns),
+                    "text_column": reader.text_column,
+                    "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "profile": json.dumps(profile.to_dict()),
+                }
+                writer.add_key_value_metadata(
+                    {_metadata_key(key): value.encode() for key, value in metadata.items()}
+                )
+            finally:
+                writer.close()
+    return profile
+
+
+def score_files(
+    inputs: Sequence[InputFile],
+    output_dir: Path,
+    model: ScoringModel,
+    config: ScoringConfig,
+    on_batch: BatchCallback | None = None,
+) -> list[FileResult]:
+    """Score inputs one after another (the flow runs :func:`score_file` per task)."""
+    return [score_file(item, output_dir, model, config, on_batch) for item in inputs]
+
+
+def write_failures(output_dir: Path, results: Sequence[FileResult]) -> Path | None:
+    """Write this run's failures to ``failed.jsonl`` beside the outputs.
+
+    One JSON object per line (``path``, ``reason``). With no failures an old
+    ``failed.jsonl`` is removed, so the file always describes the latest run.
+
+    Returns:
+        The file's path, or None when nothing failed.
+    """
+    destination = output_dir / FAILED_FILE
+    failures = [result for result in results if result.status == "failed"]
+    if not failures:
+        destination.unlink(missing_ok=True)
+        return None
+    lines = "".join(
+        json.dumps({"path": result.input_path, "reason": result.reason}, ensure_ascii=False) + "\n"
+        for result in failures
+    )
+    write_text(destination, lines)
+    return destination
+
+
+# --- training reference and summary -------------------------------------------------
+
+
+def reference_profile(
+    text_batches: Iterator[pa.Array | pa.ChunkedArray], encoder: Encoder
+) -> TextProfile:
+    """Profile reference texts (the training data) with the bundle's vectorizer."""
+    profile = TextProfile()
+    for column in text_batches:
+        prepared = _prepare(pa.record_batch({"text": column}), "text", encoder)
+        profile.add_texts(prepared.valid, prepared.lengths, prepared.token_ids)
+    return profile
+
+
+def training_reference(
+    raw_train: Path, encoder: Encoder, batch_rows: int = 8192
+) -> TextProfile | None:
+    """Profile the raw training split, or None when it is absent or unreadable."""
+    if not raw_train.is_file():
+        return None
+    try:
+        parquet = pq.ParquetFile(raw_train)
+        batches = (
+            batch.column("text")
+            for batch in parquet.iter_batches(batch_size=batch_rows, columns=["text"])
+        )
+        return reference_profile(batches, encoder)
+    except (OSError, KeyError, pa.ArrowException) as error:
+        logger.warning("No training reference for drift: %s is unreadable (%s)", raw_train, error)
+        return None
+
+
+@dataclass(frozen=True)
+class ScoringSummary:
+    """Everything a run did, for the summary artifact and the flow's return value."""
+
+    model_version: str
+    threshold: float
+    output_dir: str
+    results: tuple[FileResult, ...]
+    seconds: float
+    reference: TextProfile | None = None
+
+    def _count(self, status: FileStatus) -> int:
+        return sum(1 for result in self.results if result.status == status)
+
+    @property
+    def files_scored(self) -> int:
+        return self._count("scored")
+
+    @property
+    def files_skipped(self) -> int:
+        return self._count("skipped")
+
+    @property
+    def files_failed(self) -> int:
+        return self._count("failed")
+
+    @property
+    def rows_scored(self) -> int:
+        return sum(result.rows for result in self.results if result.status == "scored")
+
+    @property
+    def scoring_seconds(self) -> float:
+        return sum(result.seconds for result in self.results if result.status == "scored")
+
+    @property
+    def profile(self) -> TextProfile:
+        """Counts over every output of this run (scored and skipped)."""
+        total = TextProfile()
+        for result in self.results:
+            if result.profile is not None:
+                total.merge(result.profile)
+        return total
+
+    def failure_message(self) -> str:
+        """One sentence for a run with failures."""
+        return (
+            f"{self.files_failed} of {len(self.results)} input(s) failed to score "
+            f"(see {Path(self.output_dir) / FAILED_FILE}); the other "
+            f"{self.files_scored + self.files_skipped} were scored or already up to date."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A small JSON-serializable summary (no per-row data)."""
+        profile = self.profile
+        reference = self.reference
+        rows_per_second = self.rows_scored / self.scoring_seconds if self.scoring_seconds else None
+        return {
+            "model_version": self.model_version,
+            "threshold": self.threshold,
+            "output_dir": self.output_dir,
+            "files_scored": self.files_scored,
+            "files_skipped": self.files_skipped,
+            "files_failed": self.files_failed,
+            "rows": profile.rows,
+            "rows_scored": self.rows_scored,
+            "null_text_rows": profile.null_text_rows,
+            "positive_share": profile.positive_share,
+            "rows_per_second": rows_per_second,
+            "seconds": self.seconds,
+            "oov_rate": profile.oov_rate,
+            "training_oov_rate": reference.oov_rate if reference else None,
+            "length_quantiles": _quantiles(profile),
+            "training_length_quantiles": _quantiles(reference) if reference else None,
+            "score_histogram": profile.score_histogram.tolist(),
+            "outputs": [r.output_path for r in self.results if r.output_path is not None],
+            "failed": [
+                {"path": r.input_path, "reason": r.reason}
+                for r in self.results
+                if r.status == "failed"
+            ],
+        }
+
+    def to_markdown(self) -> str:
+        """The summary artifact: counts, histogram, drift against training, failures."""
+        summary = self.to_dict()
+        profile = self.profile
+        lines = [
+            f"# Scoring summary — model `{self.model_version}`",
+            "",
+            f"Output: `{self.output_dir}` · threshold {self.threshold:g}",
+            "",
+            "| files scored | skipped | failed | rows | null-text rows | reviews/s | "
+            "predicted positive |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {self.files_scored} | {self.files_skipped} | {self.files_failed} | "
+            f"{profile.rows:,} | {profile.null_text_rows:,} | "
+            f"{_number(summary['rows_per_second'], '{:,.0f}')} | "
+            f"{_number(profile.positive_share, '{:.1%}')} |",
+            "",
+            "## Score histogram",
+            "",
+            "| score | reviews | |",
+            "|---|---:|---|",
+        ]
+        peak = max(1, int(profile.score_histogram.max(initial=0)))
+        for index, count in enumerate(profile.score_histogram.tolist()):
+            low, high = index / SCORE_BINS, (index + 1) / SCORE_BINS
+            bar = "█" * round(30 * count / peak)
+            lines.append(f"| {low:.2f}–{high:.2f} | {count:,} | {bar} |")
+        reference = self.reference
+        training_oov = reference.oov_rate if reference else None
+        lines += [
+            "",
+            "## Drift against the training data",
+            "",
+            "| measure | training | this run |",
+            "|---|---:|---:|",
+            f"| out-of-vocabulary rate | {_number(training_oov, '{:.2%}')} "
+            f"| {_number(profile.oov_rate, '{:.2%}')} |",
+        ]
+        ours, theirs = _quantiles(profile), _quantiles(reference) if reference else {}
+        for name in ("p10", "p50", "p90", "p99"):
+            lines.append(
+                f"| review length {name} (words) | {_number(theirs.get(name), '{:,.0f}')} "
+                f"| {_number(ours.get(name), '{:,.0f}')} |"
+            )
+        if reference is None:
+            lines += ["", "No training reference was available (raw training split missing)."]
+        failures = [result for result in self.results if result.status == "failed"]
+        if failures:
+            lines += ["", "## Failed inputs", "", "| input | reason |", "|---|---|"]
+            for result in failures:
+                reason = (result.reason or "").replace("|", "\\|")
+                lines.append(f"| `{result.input_path}` | {reason} |")
+        return "\n".join(lines) + "\n"
+
+
+def _quantiles(profile: TextProfile | None) -> dict[str, float | None]:
+    if profile is None:
+        return {}
+    return {f"p{round(q * 100)}": profile.length_quantile(q) for q in (0.1, 0.5, 0.9, 0.99)}
+
+
+def _number(value: float | None, template: str) -> str:
+    return "—" if value is None else template.format(value)

@@ -1,0 +1,158 @@
+"""Prefect tasks of the ingestion stage and the dataset report.
+
+Only :func:`download_archive` retries, and only when the network failed: a wrong hash or
+a corrupt archive fails the same way every time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from prefect import task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.client.schemas.objects import TaskRun
+from prefect.logging import get_run_logger
+from prefect.states import State
+from prefect.tasks import Task, exponential_backoff
+
+from sentiment.ingest import (
+    ArchiveFile,
+    SourceUnreachableError,
+    cached_ingest,
+    obtain_archive,
+    write_raw_splits,
+)
+from sentiment.report import build_dataset_report
+
+DOWNLOAD_RETRIES = 3
+# Update the progress artifact at most every this many percent, to spare the API.
+_PROGRESS_STEP_PERCENT = 5.0
+
+
+def retry_on_network_failure(task: Task[..., Any], task_run: TaskRun, state: State) -> bool:
+    """Prefect ``retry_condition_fn``: retry only when the source was unreachable."""
+    try:
+        state.result()
+    except SourceUnreachableError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+class _DownloadProgress:
+    """Turns byte counts into a Prefect progress artifact and occasional log lines."""
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._artifact: UUID | None = None
+        self._reported = -_PROGRESS_STEP_PERCENT
+        self._logged_megabytes = 0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if total:
+            percent = min(100.0, 100.0 * done / total)
+            if percent - self._reported >= _PROGRESS_STEP_PERCENT or percent == 100.0:
+                self._reported = percent
+                if self._artifact is None:
+                    self._artifact = create_progress_artifact(
+                        percent, key="imdb-download", description=f"Fetching {self._source}"
+                    )
+                else:
+                    update_progress_artifact(self._artifact, percent)
+        megabytes = done >> 20
+        if megabytes - self._logged_megabytes >= 10:
+            self._logged_megabytes = megabytes
+            size = f" of {total >> 20} MiB" if total else ""
+            get_run_logger().info("Fetched %d MiB%s.", megabytes, size)
+
+
+@task(name="check-ingest-cache")
+def check_ingest_cache(home: str, sha256: str | None = None) -> dict[str, Any] | None:
+    """Return the manifest of an intact earlier ingestion, or ``None``."""
+    result = cached_ingest(Path(home), sha256)
+    logger = get_run_logger()
+    if result is None:
+        logger.info("No intact raw Parquet for an accepted archive under %s.", home)
+        return None
+    logger.info("Raw Parquet is up to date (archive %s).", result.archive_sha256[:12])
+    return result.to_manifest()
+
+
+@task(
+    name="download-archive",
+    retries=DOWNLOAD_RETRIES,
+    retry_delay_seconds=exponential_backoff(backoff_factor=10),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_on_network_failure,
+)
+def download_archive(source: str, home: str, sha256: str | None = None) -> dict[str, Any]:
+    """Reuse the cached archive or fetch, verify and cache it; return its path and hash."""
+    archive = obtain_archive(source, Path(home), sha256, progress=_DownloadProgress(source))
+    get_run_logger().info(
+        "%s archive %s (sha256 %s).",
+        "Reusing cached" if archive.cache_hit else "Fetched and verified",
+        archive.path,
+        archive.sha256,
+    )
+    return {
+        "path": str(archive.path),
+        "sha256": archive.sha256,
+        "size_bytes": archive.size_bytes,
+        "cache_hit": archive.cache_hit,
+    }
+
+
+@task(name="write-raw-splits")
+def write_raw_splits_task(archive: dict[str, Any], home: str, source: str) -> dict[str, Any]:
+    """Stream the verified archive into ``raw/imdb/*.parquet``; publish the row counts."""
+    result = write_raw_splits(
+        ArchiveFile(Path(archive["path"]), archive["sha256"], int(archive["size_bytes"])),
+        Path(home),
+        source,
+    )
+    get_run_logger().info(
+        "Ingested %s in %.1f s.",
+        ", ".join(f"{split} {count:,}" for split, count in result.row_counts.items()),
+        result.seconds,
+    )
+    create_table_artifact(
+        [
+            {"split": split, "rows": count, "path": str(result.paths[split])}
+            for split, count in result.row_counts.items()
+        ],
+        key="imdb-raw-splits",
+        description="Rows per split written to raw Parquet.",
+    )
+    return result.to_manifest()
+
+
+@task(name="dataset-report")
+def dataset_report_task(home: str) -> dict[str, Any]:
+    """Build (or reuse) the dataset report and publish it as a Markdown artifact."""
+    report = build_dataset_report(Path(home))
+    get_run_logger().info(
+        "Dataset report %s: %s.",
+        "reused" if report.cache_hit else "written",
+        report.markdown_path,
+    )
+    create_markdown_artifact(
+        report.markdown + f"\nBox plot of review lengths: `{report.figure_path.resolve()}`\n",
+        key="dataset-report",
+        description="IMDB dataset report: splits, balance, vocabulary, lengths, duplicates.",
+    )
+    return {
+        "markdown": str(report.markdown_path),
+        "figure": str(report.figure_path),
+        "figures": str(report.figures_path),
+        "distinct_words": report.distinct_words,
+        "train_test_duplicates": report.cross("train", "test").texts,
+        "cache_hit": report.cache_hit,
+    }

@@ -1,0 +1,96 @@
+"""Prefect task that trains one zoo model and publishes its progress and curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+
+from sentiment.training import CURVE_FILE, TrainConfig, train
+
+
+def _training_summary(result: Any, config: TrainConfig) -> str:
+    metrics = result.validation_metrics
+    counts = result.parameter_count
+    lines = [
+        f"# Trained `{config.model}` → `{result.version}`",
+        "",
+        "| setting | value |",
+        "|---|---|",
+        f"| bundle | `{result.directory}` |",
+        f"| preprocessing key | `{result.preprocessing_key}` |",
+        f"| epochs run / kept | {len(result.history)} / {result.best_epoch} |",
+        f"| batch size | {config.resolved_batch_size} |",
+        f"| learning rate | {config.resolved_learning_rate} |",
+        f"| seed | {config.seed} |",
+        f"| parameters (trainable) | {counts['total']:,} ({counts['trainable']:,}) |",
+        f"| validation accuracy | {metrics['accuracy']:.4f} |",
+        f"| validation loss | {metrics['loss']:.4f} |",
+        f"| wall time | {result.seconds:.1f} s |",
+        "",
+        f"Training curve plot: `{Path(result.directory) / CURVE_FILE}`",
+    ]
+    return "\n".join(lines)
+
+
+@task(name="train-model", cache_policy=NO_CACHE)
+def train_model_task(home: str, config: TrainConfig) -> dict[str, Any]:
+    """Train ``config.model`` and write its bundle; no retries (nothing here is flaky I/O).
+
+    Returns:
+        A small manifest: version, bundle path, validation metrics, epochs, seconds.
+    """
+    logger = get_run_logger()
+    epochs = config.resolved_epochs
+    progress_id = create_progress_artifact(
+        progress=0.0,
+        key=f"training-progress-{config.model}",
+        description=f"Epochs of `{config.model}` done, out of at most {epochs}.",
+    )
+
+    def on_epoch_end(epoch: int, metrics: dict[str, float]) -> None:
+        logger.info(
+            "Epoch %d/%d: loss %.4f, accuracy %.4f, val_loss %.4f, val_accuracy %.4f (%.1f s)",
+            epoch,
+            epochs,
+            metrics.get("loss", float("nan")),
+            metrics.get("accuracy", float("nan")),
+            metrics.get("val_loss", float("nan")),
+            metrics.get("val_accuracy", float("nan")),
+            metrics.get("seconds", float("nan")),
+        )
+        update_progress_artifact(progress_id, progress=100.0 * epoch / epochs)
+
+    result = train(Path(home), config, on_epoch_end=on_epoch_end)
+    update_progress_artifact(progress_id, progress=100.0)
+    create_table_artifact(
+        key=f"training-curve-{config.model}",
+        table=[
+            {key: round(value, 5) if isinstance(value, float) else value for key, value in row.items()}
+            for row in result.history
+        ],
+        description=f"Per-epoch loss and accuracy of `{result.version}`.",
+    )
+    create_markdown_artifact(
+        key=f"training-summary-{config.model}",
+        markdown=_training_summary(result, config),
+        description=f"Training run `{result.version}`.",
+    )
+    return {
+        "version": result.version,
+        "bundle": str(result.directory),
+        "model": config.model,
+        "validation_metrics": result.validation_metrics,
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "seconds": round(result.seconds, 3),
+        "preprocessing_key": result.preprocessing_key,
+    }

@@ -1,0 +1,113 @@
+"""The download flow on a tiny archive served over HTTP: ingest, report, cache, retry."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+import flows.download
+from sentiment.atomic import file_sha256
+from sentiment.errors import DataError
+from sentiment.paths import HomeLayout
+from tests.unit.imdb_tarball import build_archive
+
+
+class _FlakyServer(http.server.BaseHTTPRequestHandler):
+    """Serves ``payload``, answering 503 to the first ``failures`` requests."""
+
+    payload = b""
+    failures = 0
+    requests = 0
+
+    def do_GET(self) -> None:
+        cls = type(self)
+        cls.requests += 1
+        if cls.requests <= cls.failures:
+            self.send_error(503, "Busy")
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.payload)))
+        self.end_headers()
+        self.wfile.write(self.payload)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    return build_archive(tmp_path / "aclImdb_v1.tar.gz")
+
+
+@pytest.fixture
+def server(archive: Path) -> Iterator[tuple[str, type[_FlakyServer]]]:
+    handler = type("Handler", (_FlakyServer,), {"payload": archive.read_bytes()})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/aclImdb_v1.tar.gz", handler
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the real retry policy but without the minutes of backoff."""
+    task = flows.download.download_archive
+    monkeypatch.setattr(
+        flows.download, "download_archive", task.with_options(retry_delay_seconds=0)
+    )
+
+
+def test_download_flow_retries_ingests_reports_and_reuses_the_cache(
+    tmp_path: Path, archive: Path, server, quick_retries: None
+) -> None:
+    url, handler = server
+    handler.failures = 1
+    home = tmp_path / "home"
+    digest = file_sha256(archive)
+
+    first = flows.download.download_flow(home=str(home), source=url, sha256=digest)
+
+    assert handler.requests == 2  # one 503, one retry
+    assert first["ingest"]["row_counts"] == {"train": 4, "test": 4, "unsup": 3}
+    assert first["ingest"]["cache_hit"] is False
+    assert Path(first["report"]["markdown"]).is_file()
+    assert Path(first["report"]["figure"]).is_file()
+    assert first["report"]["cache_hit"] is False
+
+    second = flows.download.download_flow(home=str(home), source=url, sha256=digest)
+
+    assert handler.requests == 2  # no network on a rerun
+    assert second["ingest"]["cache_hit"] is True
+    assert second["report"]["cache_hit"] is True
+    assert second["ingest"]["row_counts"] == first["ingest"]["row_counts"]
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["dataset-report"]))
+        )
+    assert artifacts
+    assert "IMDB dataset report" in str(artifacts[0].data)
+
+
+def test_wrong_hash_fails_the_flow_without_retry_or_leftovers(
+    tmp_path: Path, server, quick_retries: None
+) -> None:
+    url, handler = server
+    home = tmp_path / "home"
+
+    with pytest.raises(DataError, match="expected"):
+        flows.download.download_flow(home=str(home), source=url, sha256="0" * 64)
+
+    assert handler.requests == 1
+    assert not HomeLayout(home).raw_dir.exists()
+    assert list(HomeLayout(home).cache_dir.iterdir()) == []
