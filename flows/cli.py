@@ -359,8 +359,57 @@ def _run_score(arguments: argparse.Namespace) -> int:
 
 
 def _add_run(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("run", help="The main job: retrain, gate and score.")
-    parser.set_defaults(handler=_not_built)
+    parser = subparsers.add_parser(
+        "run",
+        help="The main job: ingest, retrain, gate, then score a review dump.",
+        description="Ingest IMDB (cached), train a model, evaluate and gate it against the "
+        "champion, then score review files with the champion (default: the 50,000 "
+        "unlabeled reviews, into <home>/scores).",
+    )
+    parser.add_argument(
+        "--source",
+        default=os.environ.get("SENTIMENT_IMDB_SOURCE") or None,
+        help="Where to fetch aclImdb_v1.tar.gz (default: $SENTIMENT_IMDB_SOURCE).",
+    )
+    parser.add_argument(
+        "--sha256",
+        default=os.environ.get("SENTIMENT_IMDB_SHA256") or None,
+        help="Expected archive sha256 (default: $SENTIMENT_IMDB_SHA256, else any known one).",
+    )
+    parser.add_argument("--model", default=None, help="Model to retrain (default: the best).")
+    parser.add_argument("--epochs", type=int, default=None, help="Maximum epochs.")
+    parser.add_argument("--seed", type=int, default=42, help="Training seed.")
+    parser.add_argument(
+        "--score", nargs="*", default=None, metavar="INPUT", help="Review files to score."
+    )
+    parser.add_argument("--output", default=None, help="Where scored files go.")
+    parser.set_defaults(handler=_run_main_job)
+
+
+def _run_main_job(arguments: argparse.Namespace) -> int:
+    from flows.retrain import retrain_flow
+    from sentiment.models import DEFAULT_MODEL
+
+    state = retrain_flow(
+        home=str(arguments.home),
+        source=arguments.source,
+        sha256=arguments.sha256,
+        model=arguments.model or DEFAULT_MODEL,
+        epochs=arguments.epochs,
+        seed=arguments.seed,
+        score_inputs=arguments.score,
+        score_output=arguments.output,
+        return_state=True,
+    )
+    summary = state.result()
+    training = summary["training"]
+    print(f"Trained {training['version']}: {summary['decision']}")
+    scoring = summary.get("scoring")
+    if scoring:
+        print(
+            f"Scored with the champion into {arguments.output or Path(arguments.home) / 'scores'}"
+        )
+    return 0
 
 
 # -----------------------------------------------------------------------------------
