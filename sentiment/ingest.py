@@ -525,11 +525,15 @@ def _result_from_manifest(home: Path, manifest: Mapping[str, Any], seconds: floa
         train_path=layout.raw_split("train"),
         test_path=layout.raw_split("test"),
         unsup_path=layout.raw_split("unsup"),
-        row_counts=dict(manifest["row_counts"]),
+        row_counts={split: int(manifest["row_counts"][split]) for split in SPLITS},
         archive_sha256=manifest["archive_sha256"],
         cache_hit=True,
         seconds=seconds,
-        class_counts=dict(manifest.get("class_counts", {})),
+        class_counts={
+            key: int(manifest["class_counts"][key])
+            for key in IMDB_EXPECTED_COUNTS
+            if key in manifest.get("class_counts", {})
+        },
     )
 
 

@@ -100,10 +100,10 @@ def build_cnn(vectorizer_config: VectorizerConfig) -> keras.Model:
 
 
 def build_nbsvm(vectorizer_config: VectorizerConfig) -> keras.Model:
-    """A neural NBSVM: sigmoid(sum over the review's n-grams of r_i * w_i + b).
+    """A neural NBSVM: sigmoid(sum over the review's n-grams of r_i * w_i).
 
     ``r`` (frozen) holds naive-Bayes log-count ratios that training fills in with
-    :func:`set_nb_ratios`; ``w`` and ``b`` are learned. Padding (id 0) has r = 0, so it
+    :func:`set_nb_ratios`; ``w`` is learned. Padding (id 0) has r = 0, so it
     contributes nothing whatever its length.
     """
     import keras
@@ -117,21 +117,18 @@ def build_nbsvm(vectorizer_config: VectorizerConfig) -> keras.Model:
         trainable=False,
         name=NB_RATIOS_LAYER,
     )(inputs)
+    # Near-zero initial weights (as in Maiya's model): training starts from plain NB
+    # scores scaled down, and without a free scale or bias it overfits far more slowly.
     weights = layers.Embedding(
         vectorizer_config.num_words,
         1,
-        embeddings_initializer=keras.initializers.RandomUniform(0.0, 0.1),
+        embeddings_initializer="glorot_normal",
         name="nb_weights",
     )(inputs)
     # Sum over positions of r_i * w_i: one dot product per review.
     x = layers.Dot(axes=1, name="score")([ratios, weights])
     x = layers.Flatten(name="flatten")(x)
-    outputs = layers.Dense(
-        1,
-        activation="sigmoid",
-        kernel_initializer="ones",
-        name="probability",
-    )(x)
+    outputs = layers.Activation("sigmoid", name="probability")(x)
     return keras.Model(inputs, outputs, name="nbsvm")
 
 

@@ -15,6 +15,7 @@ rerun skips inputs already scored the same way. A bad input becomes a failed
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
@@ -115,16 +116,16 @@ class TextProfile:
     """Running counts that describe a set of reviews and their scores.
 
     Drift is judged by comparing a dump's profile with the training data's: the share
-    of token positions the vocabulary does not know (OOV), and review length in
-    whitespace-separated words.
+    of word tokens the bundle's vocabulary does not know (OOV), and review length in
+    words (the vectorizer's tokens, before truncation).
     """
 
     rows: int = 0
     null_text_rows: int = 0
     positive_rows: int = 0
     score_sum: float = 0.0
-    token_positions: int = 0
-    oov_positions: int = 0
+    word_tokens: int = 0
+    oov_tokens: int = 0
     score_histogram: np.ndarray = field(
         default_factory=lambda: np.zeros(SCORE_BINS, dtype=np.int64)
     )
@@ -143,7 +144,7 @@ class TextProfile:
 
     @property
     def oov_rate(self) -> float | None:
-        return self.oov_positions / self.token_positions if self.token_positions else None
+        return self.oov_tokens / self.word_tokens if self.word_tokens else None
 
     @property
     def positive_share(self) -> float | None:
@@ -163,19 +164,15 @@ class TextProfile:
         return float(min(index, LENGTH_BINS) * LENGTH_BIN_WIDTH)
 
     def add_texts(
-        self,
-        valid: np.ndarray,
-        lengths: np.ndarray,
-        token_ids: np.ndarray | None,
+        self, valid: np.ndarray, lengths: np.ndarray, tokens: int, oov_tokens: int
     ) -> None:
-        """Count a batch's rows, null texts, lengths (valid rows) and token positions."""
+        """Count a batch's rows, null texts, lengths (valid rows) and word tokens."""
         self.rows += int(valid.size)
         self.null_text_rows += int(valid.size - np.count_nonzero(valid))
-        bins = np.minimum(lengths // LENGTH_BIN_WIDTH, LENGTH_BINS)
+        bins = np.minimum(lengths[valid] // LENGTH_BIN_WIDTH, LENGTH_BINS)
         self.length_histogram += np.bincount(bins, minlength=LENGTH_BINS + 1)
-        if token_ids is not None and token_ids.size:
-            self.token_positions += int(np.count_nonzero(token_ids != PADDING_ID))
-            self.oov_positions += int(np.count_nonzero(token_ids == OOV_ID))
+        self.word_tokens += int(tokens)
+        self.oov_tokens += int(oov_tokens)
 
     def add_scores(self, scores: np.ndarray, threshold: float) -> None:
         """Count the valid rows' scores (no NaN)."""
@@ -192,8 +189,8 @@ class TextProfile:
         self.null_text_rows += other.null_text_rows
         self.positive_rows += other.positive_rows
         self.score_sum += other.score_sum
-        self.token_positions += other.token_positions
-        self.oov_positions += other.oov_positions
+        self.word_tokens += other.word_tokens
+        self.oov_tokens += other.oov_tokens
         self.score_histogram += other.score_histogram
         self.length_histogram += other.length_histogram
 
@@ -204,8 +201,8 @@ class TextProfile:
             "null_text_rows": self.null_text_rows,
             "positive_rows": self.positive_rows,
             "score_sum": self.score_sum,
-            "token_positions": self.token_positions,
-            "oov_positions": self.oov_positions,
+            "word_tokens": self.word_tokens,
+            "oov_tokens": self.oov_tokens,
             "score_histogram": self.score_histogram.tolist(),
             "length_histogram": self.length_histogram.tolist(),
         }
@@ -218,8 +215,8 @@ class TextProfile:
             null_text_rows=int(payload["null_text_rows"]),
             positive_rows=int(payload["positive_rows"]),
             score_sum=float(payload["score_sum"]),
-            token_positions=int(payload["token_positions"]),
-            oov_positions=int(payload["oov_positions"]),
+            word_tokens=int(payload["word_tokens"]),
+            oov_tokens=int(payload["oov_tokens"]),
             score_histogram=np.asarray(payload["score_histogram"], dtype=np.int64),
             length_histogram=np.asarray(payload["length_histogram"], dtype=np.int64),
         )
@@ -319,18 +316,41 @@ class _Prepared:
     valid: np.ndarray
     token_ids: np.ndarray
     lengths: np.ndarray
-    fraction_done: float
+    tokens: int
+    oov_tokens: int
+    fraction_done: float = 0.0
+
+
+def _encode(encoder: Any, texts: list[str]) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Encode texts; return ids, length of each text in words, word tokens, OOV tokens."""
+    if hasattr(encoder, "encode_token_lists"):
+        # The project's vectorizer: tokenize once, then take lengths and OOV counts from
+        # the same tokens the model sees (before truncation).
+        from sentiment.vectorizer import token_lists
+
+        lists = token_lists(texts)
+        lengths = np.asarray(
+            pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+        token_ids, stats = encoder.encode_token_lists(lists)
+        return token_ids, lengths, stats.tokens, stats.oov_tokens
+    token_ids = encoder.encode(texts)
+    lengths = word_lengths(pa.array(texts, type=pa.string()))
+    tokens = int(np.count_nonzero(token_ids != PADDING_ID))
+    return token_ids, lengths, tokens, int(np.count_nonzero(token_ids == OOV_ID))
 
 
 def _prepare(batch: pa.RecordBatch, text_column: str, encoder: Encoder) -> _Prepared:
-    column = batch.column(text_column)
-    texts = column.to_pylist()
+    texts = batch.column(text_column).to_pylist()
     valid = valid_text_mask(texts)
-    lengths = word_lengths(column)
-    lengths[~valid] = 0
+    lengths = np.zeros(valid.size, dtype=np.int64)
     selected = [text for text, keep in zip(texts, valid, strict=True) if keep]
-    token_ids = encoder.encode(selected) if selected else np.zeros((0, 0), dtype=np.int32)
-    return _Prepared(batch, valid, token_ids, lengths, 0.0)
+    if not selected:
+        return _Prepared(batch, valid, np.zeros((0, 0), dtype=np.int32), lengths, 0, 0)
+    token_ids, valid_lengths, tokens, oov_tokens = _encode(encoder, selected)
+    lengths[valid] = valid_lengths
+    return _Prepared(batch, valid, token_ids, lengths, tokens, oov_tokens)
 
 
 _END = object()
@@ -357,13 +377,9 @@ def _prepared_batches(reader: BatchReader, encoder: Encoder) -> Iterator[_Prepar
     def produce() -> None:
         try:
             for batch in reader:
-                prepared = _prepare(batch, reader.text_column, encoder)
-                prepared = _Prepared(
-                    prepared.batch,
-                    prepared.valid,
-                    prepared.token_ids,
-                    prepared.lengths,
-                    reader.fraction_done(),
+                prepared = dataclasses.replace(
+                    _prepare(batch, reader.text_column, encoder),
+                    fraction_done=reader.fraction_done(),
                 )
                 if not put(prepared):
                     return
@@ -641,7 +657,9 @@ def _write_scored(
                         )
                         scores[prepared.valid] = valid_scores
                         profile.add_scores(valid_scores, config.threshold)
-                    profile.add_texts(prepared.valid, prepared.lengths, prepared.token_ids)
+                    profile.add_texts(
+                        prepared.valid, prepared.lengths, prepared.tokens, prepared.oov_tokens
+                    )
                     writer.write_batch(
                         scored_batch(
                             prepared.batch, scores, prepared.valid, config.threshold, model.version
@@ -711,7 +729,7 @@ def reference_profile(
     profile = TextProfile()
     for column in text_batches:
         prepared = _prepare(pa.record_batch({"text": column}), "text", encoder)
-        profile.add_texts(prepared.valid, prepared.lengths, prepared.token_ids)
+        profile.add_texts(prepared.valid, prepared.lengths, prepared.tokens, prepared.oov_tokens)
     return profile
 
 

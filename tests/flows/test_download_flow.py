@@ -95,8 +95,13 @@ def test_download_flow_retries_ingests_reports_and_reuses_the_cache(
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["dataset-report"]))
         )
+        progress = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["imdb-download"]))
+        )
     assert artifacts
     assert "IMDB dataset report" in str(artifacts[0].data)
+    assert progress
+    assert float(progress[0].data) == 100.0
 
 
 def test_wrong_hash_fails_the_flow_without_retry_or_leftovers(

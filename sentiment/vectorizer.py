@@ -1,0 +1,718 @@
+"""Turn raw reviews into fixed-length integer sequences: one mapping for every stage.
+
+Preprocessing fits a :class:`Vectorizer` on the training portion only and saves it
+beside the data; training bundles it with the model and scoring loads it back, so text
+becomes the same ids everywhere (no train/serve skew).
+
+Ids: ``0`` pads, ``1`` stands for any out-of-vocabulary word, ``2 .. num_words - 1`` are
+the vocabulary, most frequent first (ties broken by the token's text, so fitting is
+deterministic on any machine). Sequences are cut and padded like Keras
+``pad_sequences`` (``pre`` on both sides by default).
+
+N-gram mode (``ngram_max`` 2 or 3) adds word bigrams/trigrams to the vocabulary, ranked
+with the words by frequency. A review's sequence is its word ids, then its known bigram
+ids, then its known trigram ids (as in the Keras fastText example; unknown n-grams are
+left out instead of becoming ``1``). ``bag=True`` turns the sequence into the sorted set
+of its ids: the bag-of-n-grams input of an NBSVM-style model.
+
+The heavy lifting is columnar: reviews become whitespace-separated token text in Python
+(:func:`sentiment.text.token_text`), Arrow splits and hashes the tokens, numpy builds
+n-gram keys, counts and pads. N-gram keys pack word indices into one uint64
+(``21`` bits per word), so counting millions of trigrams needs no Python objects.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sentiment.atomic import write_json
+from sentiment.errors import ConfigError, DataError
+from sentiment.text import token_text
+
+logger = logging.getLogger(__name__)
+
+FILE_FORMAT = "sentiment-vectorizer"
+FILE_VERSION = 1
+# Bump when sentiment.text changes which tokens a text yields: old files are refused.
+TOKENIZER_VERSION = 1
+MAX_NGRAM = 3
+# Bits per word in a packed n-gram key: 3 x 21 = 63 bits fit a uint64.
+_WORD_BITS = 21
+_MAX_WORDS = (1 << _WORD_BITS) - 1
+# Reviews per batch when encoding or fitting from plain texts.
+BATCH_TEXTS = 8192
+# Merge the per-batch n-gram counts once this many batches have piled up.
+_MERGE_EVERY = 8
+
+Side = Literal["pre", "post"]
+_SIDES = ("pre", "post")
+
+
+@dataclass(frozen=True)
+class VectorizerConfig:
+    """How texts become id sequences.
+
+    Attributes:
+        num_words: Size of the id space including padding (0) and out-of-vocabulary (1):
+            the ``input_dim`` of an Embedding, as Keras' ``num_words``.
+        max_length: Ids per review after cutting and padding.
+        padding: Pad short sequences at the start (``pre``) or the end (``post``).
+        truncating: Cut long sequences at the start (``pre``) or the end (``post``).
+        ngram_max: 1 for words only; 2 or 3 to add bigrams (and trigrams).
+        bag: Each distinct id of a review once, sorted ascending, then padded.
+        min_document_count: Keep only tokens seen in at least this many training reviews.
+    """
+
+    num_words: int = 5000
+    max_length: int = 500
+    padding: Side = "pre"
+    truncating: Side = "pre"
+    ngram_max: int = 1
+    bag: bool = False
+    min_document_count: int = 1
+
+    def __post_init__(self) -> None:
+        _require_int("num_words", self.num_words, 2, "--num-words", "ids 0 and 1 are reserved")
+        _require_int("max_length", self.max_length, 1, "--max-length", "")
+        _require_int("ngram_max", self.ngram_max, 1, "--ngram-max", "")
+        if self.ngram_max > MAX_NGRAM:
+            raise ConfigError(
+                f"Setting 'ngram_max' is {self.ngram_max} but at most {MAX_NGRAM} is "
+                f"supported; pass --ngram-max 1, 2 or 3."
+            )
+        _require_int("min_document_count", self.min_document_count, 1, "--min-document-count", "")
+        for name in ("padding", "truncating"):
+            value = getattr(self, name)
+            if value not in _SIDES:
+                raise ConfigError(
+                    f"Setting '{name}' is {value!r} but must be 'pre' or 'post'; pass "
+                    f"--{name} pre or --{name} post."
+                )
+        if not isinstance(self.bag, bool):
+            raise ConfigError(f"Setting 'bag' must be true or false, got {self.bag!r}.")
+        if self.ngram_max > 1 and self.num_words - 2 > _MAX_WORDS:
+            raise ConfigError(
+                f"Setting 'num_words' is {self.num_words:,} but n-gram mode supports at most "
+                f"{_MAX_WORDS + 2:,}; pass a smaller --num-words."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-serializable dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> VectorizerConfig:
+        """Build settings from :meth:`to_dict`'s output.
+
+        Raises:
+            ConfigError: On an unknown or invalid setting.
+        """
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(payload) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown vectorizer setting(s) {', '.join(unknown)}; use only "
+                f"{', '.join(sorted(known))}."
+            )
+        return cls(**payload)
+
+
+def _require_int(name: str, value: object, minimum: int, flag: str, why: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        reason = f" ({why})" if why else ""
+        raise ConfigError(
+            f"Setting '{name}' must be an integer of at least {minimum}{reason}, got "
+            f"{value!r}; pass {flag} {minimum} or more."
+        )
+
+
+@dataclass(frozen=True)
+class EncodingStats:
+    """What an encode saw, for manifests and drift checks.
+
+    Attributes:
+        documents: Reviews encoded.
+        empty_documents: Reviews with no token at all (null, empty or only punctuation):
+            their rows are all padding.
+        tokens: Word tokens before cutting (n-grams not counted).
+        oov_tokens: Word tokens outside the vocabulary (id 1).
+        truncated_documents: Reviews whose sequence was longer than ``max_length``.
+    """
+
+    documents: int = 0
+    empty_documents: int = 0
+    tokens: int = 0
+    oov_tokens: int = 0
+    truncated_documents: int = 0
+
+    @property
+    def oov_rate(self) -> float:
+        """Share of word tokens that are out of vocabulary (0 when there are none)."""
+        return self.oov_tokens / self.tokens if self.tokens else 0.0
+
+    def __add__(self, other: EncodingStats) -> EncodingStats:
+        return EncodingStats(
+            *(getattr(self, field.name) + getattr(other, field.name) for field in fields(self))
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts plus the OOV rate, JSON-serializable."""
+        return {**asdict(self), "oov_rate": round(self.oov_rate, 6)}
+
+
+# --- tokens as Arrow lists ------------------------------------------------------------
+
+
+def token_lists(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.ListArray:
+    """Tokenize reviews into an Arrow ``list<string>`` array, one list per review.
+
+    Args:
+        texts: Raw reviews; ``None`` and empty texts give empty lists.
+
+    Returns:
+        The tokens of :func:`sentiment.text.tokenize` for every review, in order.
+    """
+    if isinstance(texts, pa.ChunkedArray | pa.Array):
+        texts = texts.to_pylist()
+    cleaned = [token_text(text) if text else "" for text in texts]
+    split = pc.ascii_split_whitespace(pa.array(cleaned, type=pa.string()))
+    # Leading/trailing spaces give empty strings; drop them and rebuild the lists.
+    values = split.flatten()
+    keep = pc.not_equal(values, "")
+    parents = pc.list_parent_indices(split).to_numpy()
+    kept_parents = parents[keep.to_numpy(zero_copy_only=False)]
+    lengths = np.bincount(kept_parents, minlength=len(cleaned))
+    offsets = np.zeros(len(cleaned) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), values.filter(keep))
+
+
+def _lengths(lists: pa.ListArray) -> np.ndarray:
+    return pc.list_value_length(lists).fill_null(0).to_numpy().astype(np.int64)
+
+
+def _ngram_keys(
+    word_index: np.ndarray, lengths: np.ndarray, order: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pack each n-gram that lies inside one review into a uint64 key.
+
+    Args:
+        word_index: Per-token word indices (< 2**21), reviews concatenated.
+        lengths: Tokens per review.
+        order: n.
+
+    Returns:
+        ``(keys, documents)``: one packed key per n-gram, in review order and position
+        order, and the review each belongs to.
+    """
+    documents = np.repeat(np.arange(len(lengths)), lengths)
+    if order == 1:
+        return word_index.astype(np.uint64), documents
+    total = len(word_index)
+    if total < order:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    starts = np.arange(total - order + 1)
+    # An n-gram starting at i is inside one review when token i + n - 1 is too.
+    valid = documents[starts] == documents[starts + order - 1]
+    starts = starts[valid]
+    keys = word_index[starts].astype(np.uint64)
+    for offset in range(1, order):
+        keys = (keys << np.uint64(_WORD_BITS)) | word_index[starts + offset].astype(np.uint64)
+    return keys, documents[starts]
+
+
+class _CountAccumulator:
+    """Token and document counts of n-gram keys, merged from per-batch uniques."""
+
+    def __init__(self) -> None:
+        self._keys: list[np.ndarray] = []
+        self._counts: list[np.ndarray] = []
+        self._documents: list[np.ndarray] = []
+
+    def add(self, keys: np.ndarray, counts: np.ndarray, documents: np.ndarray) -> None:
+        self._keys.append(keys)
+        self._counts.append(counts)
+        self._documents.append(documents)
+        if len(self._keys) >= _MERGE_EVERY:
+            self._merge()
+
+    def _merge(self) -> None:
+        if len(self._keys) <= 1:
+            return
+        keys = np.concatenate(self._keys)
+        unique, inverse = np.unique(keys, return_inverse=True)
+        counts = np.bincount(inverse, weights=np.concatenate(self._counts), minlength=len(unique))
+        documents = np.bincount(
+            inverse, weights=np.concatenate(self._documents), minlength=len(unique)
+        )
+        self._keys = [unique]
+        self._counts = [counts.astype(np.int64)]
+        self._documents = [documents.astype(np.int64)]
+
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self._merge()
+        if not self._keys:
+            empty = np.zeros(0, np.int64)
+            return np.zeros(0, np.uint64), empty, empty
+        return self._keys[0], self._counts[0], self._documents[0]
+
+
+class VocabularyCounter:
+    """Counts tokens (and n-grams) over batches of training reviews; builds a vectorizer.
+
+    Memory grows with the number of distinct n-grams, not with the number of reviews.
+    """
+
+    def __init__(self, config: VectorizerConfig) -> None:
+        self.config = config
+        self._word_index: dict[str, int] = {}
+        # Index 0 is never a word, so packed keys of real n-grams are never zero.
+        self._words: list[str] = [""]
+        self._orders = [_CountAccumulator() for _ in range(config.ngram_max)]
+        self.documents = 0
+        self.tokens = 0
+
+    @property
+    def distinct_words(self) -> int:
+        """Distinct words seen so far."""
+        return len(self._words) - 1
+
+    def add_texts(self, texts: Sequence[str | None]) -> None:
+        """Count the tokens of a batch of raw reviews."""
+        self.add_token_lists(token_lists(texts))
+
+    def add_token_lists(self, lists: pa.ListArray) -> None:
+        """Count a batch of tokenized reviews (from :func:`token_lists`)."""
+        lengths = _lengths(lists)
+        self.documents += len(lengths)
+        self.tokens += int(lengths.sum())
+        values = lists.flatten()
+        if len(values) == 0:
+            return
+        encoded = pc.dictionary_encode(values)
+        batch_words = encoded.dictionary.to_pylist()
+        index = self._word_index
+        for word in batch_words:
+            if word not in index:
+                index[word] = len(self._words)
+                self._words.append(word)
+        if len(self._words) > _MAX_WORDS:
+            raise DataError(
+                f"The training texts hold more than {_MAX_WORDS:,} distinct words, more "
+                "than the vectorizer can count; clean the raw texts."
+            )
+        mapping = np.fromiter((index[word] for word in batch_words), np.int64, len(batch_words))
+        word_index = mapping[encoded.indices.to_numpy(zero_copy_only=False)]
+        count_documents = self.config.min_document_count > 1
+        for order, accumulator in enumerate(self._orders, start=1):
+            if order == 1 and not count_documents:
+                # The batch's dictionary already tells the distinct words: no sort needed.
+                counts = np.bincount(
+                    encoded.indices.to_numpy(zero_copy_only=False), minlength=len(mapping)
+                )
+                accumulator.add(mapping.astype(np.uint64), counts, np.zeros(len(counts), np.int64))
+                continue
+            keys, documents = _ngram_keys(word_index, lengths, order)
+            unique, counts = np.unique(keys, return_counts=True)
+            if count_documents:
+                document_counts = _document_counts(keys, documents, unique)
+            else:
+                document_counts = np.zeros(len(unique), np.int64)
+            accumulator.add(unique, counts, document_counts)
+
+    def build(self) -> Vectorizer:
+        """Pick the ``num_words - 2`` most frequent tokens and return the vectorizer."""
+        config = self.config
+        orders, keys, counts = [], [], []
+        for order, accumulator in enumerate(self._orders, start=1):
+            order_keys, order_counts, document_counts = accumulator.result()
+            if config.min_document_count > 1:
+                keep = document_counts >= config.min_document_count
+                order_keys, order_counts = order_keys[keep], order_counts[keep]
+            orders.append(np.full(len(order_keys), order, np.int8))
+            keys.append(order_keys)
+            counts.append(order_counts)
+        all_orders = np.concatenate(orders)
+        all_keys = np.concatenate(keys)
+        all_counts = np.concatenate(counts)
+        capacity = config.num_words - 2
+        if capacity == 0:
+            candidates = np.zeros(0, np.int64)
+        elif len(all_counts) > capacity:
+            # Only candidates at or above the capacity-th largest count can be kept;
+            # their ties are settled by text below.
+            threshold = -np.partition(-all_counts, capacity - 1)[capacity - 1]
+            candidates = np.flatnonzero(all_counts >= threshold)
+        else:
+            candidates = np.arange(len(all_counts))
+        texts = self._texts(all_keys[candidates], all_orders[candidates])
+        text_rank = np.empty(len(texts), np.int64)
+        text_rank[pc.sort_indices(texts).to_numpy()] = np.arange(len(texts))
+        order = np.lexsort((text_rank, -all_counts[candidates]))[:capacity]
+        vocabulary = [Vectorizer.PADDING_TOKEN, Vectorizer.OOV_TOKEN]
+        vocabulary.extend(texts.take(pa.array(order)).to_pylist())
+        logger.info(
+            "Fitted a vocabulary of %d tokens on %d reviews (%d tokens, %d distinct words).",
+            len(vocabulary) - 2,
+            self.documents,
+            self.tokens,
+            self.distinct_words,
+        )
+        return Vectorizer(vocabulary, config)
+
+    def _texts(self, keys: np.ndarray, orders: np.ndarray) -> pa.StringArray:
+        """The text of each packed key ("w1 w2" for a bigram), in the keys' order."""
+        words = pa.array(self._words, type=pa.string())
+        texts = pa.nulls(len(keys), pa.string())
+        mask = (1 << _WORD_BITS) - 1
+        for order in range(1, self.config.ngram_max + 1):
+            selected = orders == order
+            if not selected.any():
+                continue
+            order_keys = keys[selected]
+            parts = [
+                words.take(pa.array((order_keys >> np.uint64(_WORD_BITS * shift)) & mask))
+                for shift in range(order - 1, -1, -1)
+            ]
+            joined = parts[0] if order == 1 else pc.binary_join_element_wise(*parts, " ")
+            texts = pc.replace_with_mask(texts, pa.array(selected), joined)
+        return texts
+
+
+def _document_counts(keys: np.ndarray, documents: np.ndarray, unique: np.ndarray) -> np.ndarray:
+    """In how many reviews each of ``unique`` (sorted) occurs."""
+    if len(keys) == 0:
+        return np.zeros(0, np.int64)
+    by_pair = np.lexsort((keys, documents))
+    sorted_keys, sorted_documents = keys[by_pair], documents[by_pair]
+    first = np.ones(len(keys), bool)
+    first[1:] = (sorted_keys[1:] != sorted_keys[:-1]) | (
+        sorted_documents[1:] != sorted_documents[:-1]
+    )
+    distinct_keys = sorted_keys[first]
+    return np.bincount(np.searchsorted(unique, distinct_keys), minlength=len(unique))
+
+
+# --- the vectorizer ---------------------------------------------------------------------
+
+
+def pad_sequences(
+    flat: np.ndarray,
+    lengths: np.ndarray,
+    max_length: int,
+    padding: Side = "pre",
+    truncating: Side = "pre",
+) -> np.ndarray:
+    """Cut and pad concatenated sequences into an int32 ``(n, max_length)`` array.
+
+    Args:
+        flat: The sequences' ids, concatenated.
+        lengths: Ids per sequence.
+        max_length: Columns of the result.
+        padding: ``pre`` puts the zeros first (Keras' default), ``post`` last.
+        truncating: ``pre`` drops ids from the start of long sequences, ``post`` the end.
+
+    Returns:
+        The padded array; padding id 0.
+    """
+    count = len(lengths)
+    result = np.zeros((count, max_length), dtype=np.int32)
+    if count == 0 or len(flat) == 0:
+        return result
+    lengths = lengths.astype(np.int64)
+    starts = np.zeros(count, np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    kept = np.minimum(lengths, max_length)
+    source = starts + (lengths - kept if truncating == "pre" else 0)
+    column = max_length - kept if padding == "pre" else np.zeros(count, np.int64)
+    rows = np.repeat(np.arange(count), kept)
+    kept_starts = np.zeros(count, np.int64)
+    np.cumsum(kept[:-1], out=kept_starts[1:])
+    within = np.arange(len(rows)) - np.repeat(kept_starts, kept)
+    result[rows, np.repeat(column, kept) + within] = flat[np.repeat(source, kept) + within]
+    return result
+
+
+class Vectorizer:
+    """A fitted vocabulary plus settings: text in, int32 ``(n, max_length)`` ids out.
+
+    Build one with :meth:`fit` (or :class:`VocabularyCounter`) or :meth:`load`.
+
+    Attributes:
+        config: The settings.
+    """
+
+    PADDING_ID = 0
+    OOV_ID = 1
+    PADDING_TOKEN = ""
+    OOV_TOKEN = "[UNK]"
+
+    def __init__(self, vocabulary: Sequence[str], config: VectorizerConfig) -> None:
+        """Wrap a vocabulary in id order (``vocabulary[0]`` and ``[1]`` are reserved).
+
+        Raises:
+            ValueError: If the vocabulary does not fit the settings.
+        """
+        vocabulary = list(vocabulary)
+        if vocabulary[:2] != [self.PADDING_TOKEN, self.OOV_TOKEN]:
+            raise ValueError("A vocabulary starts with the padding and out-of-vocabulary tokens.")
+        if len(vocabulary) > config.num_words:
+            raise ValueError(
+                f"{len(vocabulary)} vocabulary entries exceed num_words={config.num_words}."
+            )
+        if len(set(vocabulary)) != len(vocabulary):
+            raise ValueError("The vocabulary has duplicate entries.")
+        self.config = config
+        self._vocabulary = vocabulary
+        self._build_lookup()
+
+    def _build_lookup(self) -> None:
+        # Word indices (1-based; 0 = unknown word) for every word of any entry, so the
+        # n-gram keys of a text can be packed and looked up without Python strings.
+        # Arrow numbers the distinct words in order of first appearance: deterministic.
+        entries = pa.array(self._vocabulary[2:], type=pa.string())
+        parts = pc.split_pattern(entries, " ")
+        sizes = _lengths(parts)
+        flat = parts.flatten()
+        if len(sizes) and (
+            int(sizes.max()) > self.config.ngram_max or pc.any(pc.equal(flat, "")).as_py()
+        ):
+            raise ValueError(
+                f"Every vocabulary entry must be a token or an n-gram of at most "
+                f"{self.config.ngram_max} words joined by single spaces."
+            )
+        encoded = pc.dictionary_encode(flat)
+        self._words = encoded.dictionary
+        if len(self._words) > _MAX_WORDS:
+            raise ValueError(f"The vocabulary holds more than {_MAX_WORDS:,} distinct words.")
+        word_index = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64) + 1
+        starts = np.zeros(len(sizes), np.int64)
+        np.cumsum(sizes[:-1], out=starts[1:])
+        token_ids = np.arange(2, len(sizes) + 2, dtype=np.int32)
+        unigram_ids = np.full(len(self._words) + 1, self.OOV_ID, np.int32)
+        unigrams = sizes == 1
+        unigram_ids[word_index[starts[unigrams]]] = token_ids[unigrams]
+        self._unigram_ids = unigram_ids
+        self._ngram_lookup: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for order in range(2, self.config.ngram_max + 1):
+            selected = sizes == order
+            first = starts[selected]
+            keys = np.zeros(len(first), np.uint64)
+            for offset in range(order):
+                keys = (keys << np.uint64(_WORD_BITS)) | word_index[first + offset].astype(
+                    np.uint64
+                )
+            by_key = np.argsort(keys, kind="stable")
+            self._ngram_lookup[order] = (keys[by_key], token_ids[selected][by_key])
+
+    # -- fitting ---------------------------------------------------------------------
+
+    @classmethod
+    def fit(
+        cls, texts: Iterable[str | None], config: VectorizerConfig, batch_size: int = BATCH_TEXTS
+    ) -> Vectorizer:
+        """Fit the vocabulary on training texts, streaming them in batches.
+
+        Args:
+            texts: Training reviews only (never test or unlabeled text); ``None`` skipped.
+            config: The settings.
+            batch_size: Reviews tokenized at a time (bounds memory).
+
+        Returns:
+            The fitted vectorizer.
+        """
+        counter = VocabularyCounter(config)
+        for batch in _batches(texts, batch_size):
+            counter.add_texts(batch)
+        return counter.build()
+
+    # -- encoding --------------------------------------------------------------------
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """Tokens in id order: ``vocabulary[i]`` has id ``i`` (0 padding, 1 OOV)."""
+        return list(self._vocabulary)
+
+    def encode(self, texts: Sequence[str | None]) -> np.ndarray:
+        """Encode reviews into int32 ids of shape ``(len(texts), max_length)``.
+
+        ``None`` and empty texts give all-padding rows.
+        """
+        return self.encode_with_stats(texts)[0]
+
+    def encode_with_stats(self, texts: Sequence[str | None]) -> tuple[np.ndarray, EncodingStats]:
+        """Encode reviews and count tokens, OOV tokens, empty and truncated reviews."""
+        if len(texts) <= BATCH_TEXTS:
+            return self.encode_token_lists(token_lists(texts))
+        parts, stats = [], EncodingStats()
+        for batch in _batches(texts, BATCH_TEXTS):
+            ids, batch_stats = self.encode_token_lists(token_lists(batch))
+            parts.append(ids)
+            stats += batch_stats
+        return np.concatenate(parts), stats
+
+    def oov_rate(self, texts: Sequence[str | None]) -> float:
+        """Share of the texts' word tokens outside the vocabulary."""
+        return self.encode_with_stats(texts)[1].oov_rate
+
+    def encode_token_lists(self, lists: pa.ListArray) -> tuple[np.ndarray, EncodingStats]:
+        """Encode tokenized reviews (from :func:`token_lists`); see :meth:`encode`."""
+        config = self.config
+        lengths = _lengths(lists)
+        values = lists.flatten()
+        word_index = (
+            pc.index_in(values, value_set=self._words).fill_null(-1).to_numpy(zero_copy_only=False)
+            + 1
+        ).astype(np.int64)
+        unigram_ids = self._unigram_ids[word_index]
+        oov_tokens = int(np.count_nonzero(unigram_ids == self.OOV_ID))
+        if config.ngram_max == 1:
+            flat, sequence_lengths = unigram_ids, lengths
+        else:
+            flat, sequence_lengths = self._with_ngrams(word_index, unigram_ids, lengths)
+        if config.bag:
+            flat, sequence_lengths = _distinct_sorted(flat, sequence_lengths, config.num_words)
+        ids = pad_sequences(
+            flat, sequence_lengths, config.max_length, config.padding, config.truncating
+        )
+        stats = EncodingStats(
+            documents=len(lengths),
+            empty_documents=int(np.count_nonzero(lengths == 0)),
+            tokens=int(lengths.sum()),
+            oov_tokens=oov_tokens,
+            truncated_documents=int(np.count_nonzero(sequence_lengths > config.max_length)),
+        )
+        return ids, stats
+
+    def _with_ngrams(
+        self, word_index: np.ndarray, unigram_ids: np.ndarray, lengths: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per review: word ids, then known bigram ids, then known trigram ids."""
+        count = len(lengths)
+        pieces = [(unigram_ids, np.repeat(np.arange(count), lengths))]
+        for order in range(2, self.config.ngram_max + 1):
+            keys, documents = _ngram_keys(word_index, lengths, order)
+            sorted_keys, sorted_ids = self._ngram_lookup[order]
+            if len(sorted_keys) == 0 or len(keys) == 0:
+                continue
+            position = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+            found = sorted_keys[position] == keys
+            pieces.append((sorted_ids[position[found]], documents[found]))
+        per_piece = [np.bincount(documents, minlength=count) for _, documents in pieces]
+        total_lengths = np.sum(per_piece, axis=0)
+        starts = np.zeros(count, np.int64)
+        np.cumsum(total_lengths[:-1], out=starts[1:])
+        flat = np.empty(int(total_lengths.sum()), np.int32)
+        before = np.zeros(count, np.int64)
+        for (ids, documents), piece_lengths in zip(pieces, per_piece, strict=True):
+            piece_starts = np.zeros(count, np.int64)
+            np.cumsum(piece_lengths[:-1], out=piece_starts[1:])
+            within = np.arange(len(ids)) - piece_starts[documents]
+            flat[starts[documents] + before[documents] + within] = ids
+            before += piece_lengths
+        return flat, total_lengths
+
+    # -- persistence -----------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Settings and vocabulary (in id order) as a JSON-serializable dict."""
+        return {
+            "format": FILE_FORMAT,
+            "version": FILE_VERSION,
+            "tokenizer_version": TOKENIZER_VERSION,
+            "config": self.config.to_dict(),
+            "vocabulary_size": len(self._vocabulary),
+            "vocabulary": list(self._vocabulary),
+        }
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> Vectorizer:
+        """Rebuild a vectorizer from :meth:`to_dict`'s output.
+
+        Raises:
+            ValueError: If the payload is not a vectorizer of this version.
+            ConfigError: If its settings are invalid.
+        """
+        if payload.get("format") != FILE_FORMAT or payload.get("version") != FILE_VERSION:
+            raise ValueError(f"it is not a {FILE_FORMAT} file of version {FILE_VERSION}")
+        if payload.get("tokenizer_version") != TOKENIZER_VERSION:
+            raise ValueError(
+                f"it was fitted with tokenizer version {payload.get('tokenizer_version')}, "
+                f"this code tokenizes with version {TOKENIZER_VERSION}"
+            )
+        vocabulary = payload["vocabulary"]
+        if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
+            raise ValueError("its 'vocabulary' is not a list of strings")
+        return cls(vocabulary, VectorizerConfig.from_dict(payload["config"]))
+
+    def save(self, path: Path) -> None:
+        """Write the vectorizer as readable JSON, atomically."""
+        write_json(Path(path), self.to_dict())
+
+    @classmethod
+    def load(cls, path: Path) -> Vectorizer:
+        """Load a vectorizer written by :meth:`save`.
+
+        Raises:
+            DataError: If the file is missing, not JSON, or not a valid vectorizer.
+        """
+        path = Path(path)
+        fix = "rerun 'sentiment preprocess' to rewrite it"
+        if not path.is_file():
+            raise DataError(f"Vectorizer file {path} is missing; {fix}.")
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            return cls.from_dict(payload)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise DataError(
+                f"Vectorizer file {path} is not readable JSON ({error}); {fix}."
+            ) from error
+        except (KeyError, TypeError, ValueError, ConfigError, AttributeError) as error:
+            raise DataError(f"Vectorizer file {path} is invalid: {error}; {fix}.") from error
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Vectorizer):
+            return NotImplemented
+        return self.config == other.config and self._vocabulary == other._vocabulary
+
+    def __hash__(self) -> int:
+        return hash((self.config, len(self._vocabulary)))
+
+    def __repr__(self) -> str:
+        return f"Vectorizer({len(self._vocabulary)} ids, {self.config})"
+
+
+def _distinct_sorted(
+    flat: np.ndarray, lengths: np.ndarray, num_words: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each review's distinct ids, ascending."""
+    documents = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    combined = documents * num_words + flat
+    combined.sort()
+    # Explicit sort: np.unique's hash path is several times slower on millions of ids.
+    distinct = np.ones(len(combined), bool)
+    distinct[1:] = combined[1:] != combined[:-1]
+    unique = combined[distinct]
+    return (unique % num_words).astype(np.int32), np.bincount(
+        unique // num_words, minlength=len(lengths)
+    )
+
+
+def _batches(items: Iterable[str | None], size: int) -> Iterator[list[str | None]]:
+    batch: list[str | None] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
