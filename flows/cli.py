@@ -8,6 +8,7 @@ sentence to stderr and exit with status 1, without a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -19,11 +20,26 @@ from sentiment.paths import default_home
 Handler = Callable[[argparse.Namespace], int]
 
 
+class _NoTracebackForExpectedErrors(logging.Filter):
+    """Drop the traceback Prefect logs for a SentimentError: its message says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], SentimentError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def _quiet_environment() -> None:
-    """Keep TensorFlow's start-up chatter out of the terminal and route library logs
-    into Prefect's run logs; the user can still override either."""
+    """Keep TensorFlow's start-up chatter out of the terminal, route library logs into
+    Prefect's run logs and give the temporary server time to start on a busy 2-core
+    machine; the user can still override each."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "sentiment")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    expected_errors = _NoTracebackForExpectedErrors()
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).addFilter(expected_errors)
 
 
 # --- download ----------------------------------------------------------------------
@@ -69,8 +85,88 @@ def _run_download(arguments: argparse.Namespace) -> int:
 
 
 def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("preprocess", help="Vectorize raw reviews to padded Parquet.")
-    parser.set_defaults(handler=_not_built)
+    parser = subparsers.add_parser(
+        "preprocess",
+        help="Vectorize raw reviews to padded Parquet.",
+        description="Split a stratified validation portion off train, fit the vocabulary on "
+        "the rest of train and write processed/<key>/{train,validation,test}.parquet, "
+        "vectorizer.json and manifest.json. A rerun on the same inputs is a cache hit.",
+    )
+    parser.add_argument(
+        "--num-words",
+        type=int,
+        default=5000,
+        help="Id space including padding (0) and out-of-vocabulary (1) (default: 5000).",
+    )
+    parser.add_argument(
+        "--max-length", type=int, default=500, help="Ids per review (default: 500)."
+    )
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.1,
+        help="Share of train held out for validation, in (0, 0.5] (default: 0.1).",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=42, help="Seed of the validation split (default: 42)."
+    )
+    parser.add_argument(
+        "--ngram-max",
+        type=int,
+        default=1,
+        help="1 for words; 2 or 3 to add word bigrams (and trigrams) (default: 1).",
+    )
+    parser.add_argument(
+        "--bag",
+        action="store_true",
+        help="Encode each review as its sorted distinct ids (bag-of-n-grams input).",
+    )
+    parser.add_argument(
+        "--min-document-count",
+        type=int,
+        default=1,
+        help="Keep tokens seen in at least this many training reviews (default: 1).",
+    )
+    parser.add_argument(
+        "--padding", choices=("pre", "post"), default="pre", help="Pad side (default: pre)."
+    )
+    parser.add_argument(
+        "--truncating", choices=("pre", "post"), default="pre", help="Cut side (default: pre)."
+    )
+    parser.set_defaults(handler=_run_preprocess)
+
+
+def _run_preprocess(arguments: argparse.Namespace) -> int:
+    # Settings are checked before Prefect is imported, so a typo fails in milliseconds.
+    from sentiment.preprocess import PreprocessConfig
+    from sentiment.vectorizer import VectorizerConfig
+
+    settings = {
+        "num_words": arguments.num_words,
+        "max_length": arguments.max_length,
+        "padding": arguments.padding,
+        "truncating": arguments.truncating,
+        "ngram_max": arguments.ngram_max,
+        "bag": arguments.bag,
+        "min_document_count": arguments.min_document_count,
+    }
+    PreprocessConfig(
+        vectorizer=VectorizerConfig(**settings),
+        validation_fraction=arguments.validation_fraction,
+        seed=arguments.seed,
+    )
+    from flows.preprocess import preprocess_flow
+
+    result = preprocess_flow(
+        home=str(arguments.home),
+        validation_fraction=arguments.validation_fraction,
+        seed=arguments.seed,
+        **settings,
+    )
+    rows = ", ".join(f"{split} {count:,}" for split, count in result["rows"].items())
+    cached = " (cache hit)" if result["cache_hit"] else ""
+    print(f"Preprocessed {rows} reviews into {result['directory']}{cached}.")
+    return 0
 
 
 # --- train -------------------------------------------------------------------------
@@ -205,11 +301,24 @@ def _add_registry_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _evaluate_command(arguments: argparse.Namespace) -> int:
+    from sentiment.evaluation import bundle_directory
+    from sentiment.gate import GatePolicy
+    from sentiment.registry import resolve_version
+
+    # Bad input fails here in one line, before a Prefect server and flow run start.
+    version = resolve_version(arguments.home, arguments.version)
+    bundle_directory(arguments.home, version)
+    GatePolicy(
+        minimum_accuracy=arguments.minimum_accuracy,
+        minimum_roc_auc=arguments.minimum_roc_auc,
+        significance=arguments.significance,
+        minimum_improvement=arguments.minimum_improvement,
+    )
     from flows.evaluate import evaluate_flow
 
     result = evaluate_flow(
         home=str(arguments.home),
-        version=arguments.version,
+        version=version,
         minimum_accuracy=arguments.minimum_accuracy,
         minimum_roc_auc=arguments.minimum_roc_auc,
         significance=arguments.significance,

@@ -75,6 +75,9 @@ def atomic_directory(destination: Path) -> Iterator[Path]:
     temporary = Path(
         tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{destination.name}-", dir=destination.parent)
     )
+    # mkdtemp makes an owner-only directory; the final one should follow the umask
+    # like any directory the pipeline creates.
+    temporary.chmod(0o777 & ~_current_umask())
     try:
         yield temporary
         if destination.exists():
@@ -87,6 +90,12 @@ def atomic_directory(destination: Path) -> Iterator[Path]:
     finally:
         if temporary.exists():
             shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def file_sha256(path: Path, chunk_size: int = 1 << 20) -> str:

@@ -600,8 +600,6 @@ def write_raw_splits(
     layout = HomeLayout(home)
     row_counts = {split: len(rows[split].review_ids) for split in SPLITS}
     with atomic_directory(layout.raw_dir) as staging:
-        # mkdtemp makes the staging directory private; the raw data is for every reader.
-        staging.chmod(0o755)
         files: dict[str, dict[str, int]] = {}
         for split in SPLITS:
             target = staging / layout.raw_split(split).name

@@ -38,9 +38,9 @@ from sentiment.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.paths import HomeLayout
 from sentiment.vectorizer import (
     EncodingStats,
-    Vectorizer,
     VectorizerConfig,
     VocabularyCounter,
+    list_lengths,
     token_lists,
 )
 
@@ -372,14 +372,14 @@ def preprocess(home: Path, config: PreprocessConfig) -> PreprocessResult:
         # Train is tokenized once: its token lists (compact Arrow arrays, ~60 MB for
         # IMDB) serve both the vocabulary count and the encoding.
         counter = VocabularyCounter(vector_config)
-        train_batches: list[tuple[pa.RecordBatch, pa.ListArray, np.ndarray]] = []
+        train_batches = []
         offset = 0
         for batch in _raw_batches(train_path):
             lists = token_lists(batch.column("text"))
             batch_validation = is_validation[offset : offset + batch.num_rows]
             offset += batch.num_rows
-            counter.add_token_lists(lists.filter(pa.array(~batch_validation)))
-            train_batches.append((batch, lists, batch_validation))
+            tokens = counter.add_token_lists(lists, documents=~batch_validation)
+            train_batches.append((batch, tokens, list_lengths(lists), batch_validation))
         vectorizer = counter.build()
         fit_stats = EncodingStats()
 
@@ -387,13 +387,14 @@ def preprocess(home: Path, config: PreprocessConfig) -> PreprocessResult:
             split: _SplitWriter(temporary / f"{split}.parquet", vector_config.max_length)
             for split in SPLITS
         }
-        for batch, lists, batch_validation in train_batches:
+        for batch, tokens, lengths, batch_validation in train_batches:
+            encoded = vectorizer.encode_dictionary(tokens, lengths)
             for split, rows in (
                 ("train", np.flatnonzero(~batch_validation)),
                 ("validation", np.flatnonzero(batch_validation)),
             ):
-                ids, stats = vectorizer.encode_token_lists(lists.take(pa.array(rows)))
-                writers[split].add(*_take(batch, rows), ids, stats)
+                stats = encoded.stats(rows)
+                writers[split].add(*_take(batch, rows), encoded.ids[rows], stats)
                 if split == "train":
                     fit_stats += stats
         train_batches.clear()

@@ -456,7 +456,7 @@ def promote(
             },
         )
         _append(descriptor, event)
-    logger.warning("Forced promotion of %s by %s: %s", version, event["user"], event["reason"])
+    logger.info("Forced promotion of %s by %s: %s", version, event["user"], event["reason"])
     return event
 
 
@@ -502,7 +502,7 @@ def rollback(home: Path, *, reason: str | None = None, user: str | None = None) 
             {"to_version": previous, "reason": reason, "user": user or _current_user()},
         )
         _append(descriptor, event)
-    logger.warning("Rolled back champion %s to %s", current, previous)
+    logger.info("Rolled back champion %s to %s", current, previous)
     return event
 
 

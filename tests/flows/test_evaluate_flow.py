@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 from pathlib import Path
 
@@ -49,9 +51,7 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_evaluate_flow_promotes_then_rejects_and_publishes(
-    home: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_evaluate_flow_promotes_then_rejects_and_publishes(home: Path) -> None:
     from prefect.artifacts import Artifact
 
     from flows.cli import main
@@ -75,9 +75,11 @@ def test_evaluate_flow_promotes_then_rejects_and_publishes(
     assert (home / "models" / "20260101-000000-mlp-0001" / "evaluation.json").exists()
 
     # The CLI runs the same flow; an unreachable floor rejects the newest bundle.
-    assert main(["--home", str(home), "evaluate", "latest", "--minimum-accuracy", "1.0"]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("Rejected 20260101-000001-mlp-0002: accuracy")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = main(["--home", str(home), "evaluate", "latest", "--minimum-accuracy", "1.0"])
+    assert status == 0
+    assert "Rejected 20260101-000001-mlp-0002: accuracy" in printed.getvalue()
     assert champion_version(home) == "20260101-000000-mlp-0001"
     assert [(event["event"], event["version"][-4:]) for event in read_ledger(home)] == [
         ("registered", "0001"),

@@ -1,0 +1,115 @@
+"""Prefect task of the preprocessing stage: vectorize raw reviews, publish a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+from prefect.tasks import Task
+
+from sentiment.errors import SentimentError
+from sentiment.preprocess import SPLITS, PreprocessConfig, PreprocessResult, preprocess
+
+
+def retry_on_io_error(task: Task[..., Any], task_run: TaskRun, state: State) -> bool:
+    """Prefect ``retry_condition_fn``: retry only an operating-system I/O failure.
+
+    Bad input and bad settings (``SentimentError``) fail the same way every time.
+    """
+    try:
+        state.result()
+    except SentimentError:
+        return False
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+def summary_markdown(result: PreprocessResult) -> str:
+    """The run summary: settings, rows, coverage, OOV rates, cache hit or not."""
+    manifest = result.manifest
+    settings = manifest["settings"]
+    vectorizer = settings["vectorizer"]
+    vocabulary = manifest["vocabulary"]
+    lines = [
+        f"# Preprocessing `{result.key}`" + (" (cache hit)" if result.cache_hit else ""),
+        "",
+        f"Output: `{result.directory}`",
+        "",
+        "| setting | value |",
+        "|---|---|",
+        *(f"| {name} | {value} |" for name, value in vectorizer.items()),
+        f"| validation_fraction | {settings['validation_fraction']} |",
+        f"| seed | {settings['seed']} |",
+        "",
+        "| split | rows | negative | positive | empty | truncated | OOV rate |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for split in SPLITS:
+        summary = manifest["splits"][split]
+        lines.append(
+            f"| {split} | {summary['rows']:,} | {summary['negative']:,} | "
+            f"{summary['positive']:,} | {summary['empty_documents']:,} | "
+            f"{summary['truncated_documents']:,} | {summary['oov_rate']:.2%} |"
+        )
+    lines += [
+        "",
+        f"Vocabulary: {vocabulary['entries']:,} tokens (+ padding and OOV ids) out of "
+        f"{vocabulary['distinct_training_words']:,} distinct training words; they cover "
+        f"{vocabulary['training_token_coverage']:.2%} of the training tokens.",
+        "",
+        f"Cache hit: {'yes' if result.cache_hit else 'no'}; this run took "
+        f"{result.seconds:.2f} s (building the output took {manifest['seconds']:.2f} s).",
+    ]
+    return "\n".join(lines)
+
+
+@task(
+    name="preprocess",
+    cache_policy=NO_CACHE,
+    retries=1,
+    retry_delay_seconds=5,
+    retry_condition_fn=retry_on_io_error,
+)
+def preprocess_task(home: str, config: PreprocessConfig) -> dict[str, Any]:
+    """Vectorize ``raw/imdb`` into ``processed/<key>`` (or reuse it) and publish a summary.
+
+    Returns:
+        A small manifest: key, directory, cache hit, rows and OOV rate per split, seconds.
+    """
+    logger = get_run_logger()
+    result = preprocess(Path(home), config)
+    manifest = result.manifest
+    logger.info(
+        "%s %s: %s.",
+        "Reused" if result.cache_hit else "Wrote",
+        result.directory,
+        ", ".join(
+            f"{split} {manifest['splits'][split]['rows']:,} rows "
+            f"(OOV {manifest['splits'][split]['oov_rate']:.2%})"
+            for split in SPLITS
+        ),
+    )
+    create_markdown_artifact(
+        markdown=summary_markdown(result),
+        key="preprocess-summary",
+        description="Preprocessing settings, rows per split, coverage and OOV rates.",
+    )
+    return {
+        "key": result.key,
+        "directory": str(result.directory),
+        "cache_hit": result.cache_hit,
+        "seconds": round(result.seconds, 3),
+        "rows": manifest["rows"],
+        "oov_rate": {split: manifest["splits"][split]["oov_rate"] for split in SPLITS},
+        "vocabulary_size": manifest["vocabulary"]["size"],
+        "training_token_coverage": manifest["vocabulary"]["training_token_coverage"],
+        "vectorizer": str(result.vectorizer_path),
+    }
