@@ -14,7 +14,7 @@ every 20 ms by psutil, its time covers reading to the closed output file (model 
 and imports excluded, equally for both). Figures are medians over ``--repeats`` runs.
 
     nice -n 10 .venv/bin/python benchmarks/scoring.py --home /work/realhome \
-        --models 20261129-...-mlp-xxxx --rows 100000,1000000 --repeats 3
+        --models VERSION[,VERSION] --rows 100000,1000000 --repeats 3 --dump-repeats 1
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--rows", default="100000,1000000", help="Synthetic dump sizes.")
     parser.add_argument("--repeats", type=int, default=3, help="Runs per figure (median).")
     parser.add_argument(
-        "--large-repeats", type=int, default=1, help="Runs per figure at >= 1M rows."
+        "--dump-repeats", type=int, default=1, help="Runs per figure on the synthetic dumps."
     )
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--no-peer", action="store_true", help="Skip the pandas peer.")
@@ -208,8 +208,8 @@ def main() -> None:
             for label, source in dumps:
                 modes = ["ours"] if arguments.no_peer else ["ours", "peer"]
                 for mode in modes:
-                    rows = int(label.split()[-1].replace(",", "")) if "synthetic" in label else 0
-                    repeats = arguments.large_repeats if rows >= 1_000_000 else arguments.repeats
+                    synthetic = label.startswith("synthetic")
+                    repeats = arguments.dump_repeats if synthetic else arguments.repeats
                     figures = _median_runs(mode, bundle_dir, source, arguments.batch_size, repeats)
                     results[version][f"{label} {mode}"] = figures
                     name = "streaming score_file" if mode == "ours" else "pandas peer"

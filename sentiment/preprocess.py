@@ -23,7 +23,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -250,6 +253,39 @@ def _raw_batches(path: Path) -> Iterator[pa.RecordBatch]:
     )
 
 
+class _Tokenized:
+    """Raw batches of one file with their token lists, tokenized ahead in a thread.
+
+    Tokenizing is Python (holds the GIL) while counting, encoding and writing are
+    mostly Arrow and numpy (release it), so tokenizing the next batches in a thread
+    keeps a second core busy. Work starts at construction; results come in file order.
+    """
+
+    def __init__(self, path: Path, pool: ThreadPoolExecutor | None, ahead: int = 2) -> None:
+        self._batches = _raw_batches(path)
+        self._pool = pool
+        self._ahead = ahead
+        self._pending: deque[tuple[pa.RecordBatch, Future[pa.ListArray]]] = deque()
+        self._fill()
+
+    def _fill(self) -> None:
+        while self._pool is not None and len(self._pending) < self._ahead:
+            batch = next(self._batches, None)
+            if batch is None:
+                return
+            self._pending.append((batch, self._pool.submit(token_lists, batch.column("text"))))
+
+    def __iter__(self) -> Iterator[tuple[pa.RecordBatch, pa.ListArray]]:
+        if self._pool is None:
+            for batch in self._batches:
+                yield batch, token_lists(batch.column("text"))
+            return
+        while self._pending:
+            batch, future = self._pending.popleft()
+            self._fill()
+            yield batch, future.result()
+
+
 # --- output -------------------------------------------------------------------------
 
 
@@ -322,12 +358,13 @@ def _take(batch: pa.RecordBatch, rows: np.ndarray) -> tuple[pa.Array, np.ndarray
 # --- the stage ----------------------------------------------------------------------
 
 
-def preprocess(home: Path, config: PreprocessConfig) -> PreprocessResult:
+def preprocess(home: Path, config: PreprocessConfig, prefetch: bool = True) -> PreprocessResult:
     """Vectorize the raw splits into ``processed/<key>/``, or reuse an identical output.
 
     Args:
         home: The pipeline home (raw files under ``raw/imdb``).
         config: The settings.
+        prefetch: Tokenize upcoming batches in a background thread (same output).
 
     Returns:
         The output; ``cache_hit`` tells whether it was already there.
@@ -368,18 +405,21 @@ def preprocess(home: Path, config: PreprocessConfig) -> PreprocessResult:
         validation_rows,
     )
 
-    with atomic_directory(directory) as temporary:
-        # Train is tokenized once: its token lists (compact Arrow arrays, ~60 MB for
-        # IMDB) serve both the vocabulary count and the encoding.
+    with (
+        atomic_directory(directory) as temporary,
+        ThreadPoolExecutor(1, thread_name_prefix="tokenize") if prefetch else nullcontext() as pool,
+    ):
+        # Train is tokenized once: its token ids (compact Arrow arrays, ~30 MB for IMDB)
+        # serve both the vocabulary count and the encoding.
         counter = VocabularyCounter(vector_config)
         train_batches = []
         offset = 0
-        for batch in _raw_batches(train_path):
-            lists = token_lists(batch.column("text"))
+        for batch, lists in _Tokenized(train_path, pool):
             batch_validation = is_validation[offset : offset + batch.num_rows]
             offset += batch.num_rows
             tokens = counter.add_token_lists(lists, documents=~batch_validation)
             train_batches.append((batch, tokens, list_lengths(lists), batch_validation))
+        test_batches = _Tokenized(test_path, pool)
         vectorizer = counter.build()
         fit_stats = EncodingStats()
 
@@ -398,8 +438,8 @@ def preprocess(home: Path, config: PreprocessConfig) -> PreprocessResult:
                 if split == "train":
                     fit_stats += stats
         train_batches.clear()
-        for batch in _raw_batches(test_path):
-            ids, stats = vectorizer.encode_token_lists(token_lists(batch.column("text")))
+        for batch, lists in test_batches:
+            ids, stats = vectorizer.encode_token_lists(lists)
             rows = np.arange(batch.num_rows)
             writers["test"].add(*_take(batch, rows), ids, stats)
         split_summaries = {split: writer.close() for split, writer in writers.items()}

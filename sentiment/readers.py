@@ -338,7 +338,9 @@ class BatchReader:
     def _open(self) -> None:
         path = self.input_file.path
         if self.input_file.format == "parquet":
-            self._parquet = pq.ParquetFile(path)
+            # Buffered column reads: a huge row group is decoded page by page instead of
+            # being loaded whole, so memory stays flat whatever the writer chose.
+            self._parquet = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
             self.schema = self._parquet.schema_arrow
             self.num_rows = self._parquet.metadata.num_rows
         elif self.input_file.format == "csv":

@@ -322,6 +322,8 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
         validation_data=validation_data,
         epochs=epochs,
         callbacks=callbacks,
+        # The dataset shuffles itself, seeded, each epoch.
+        shuffle=False,
         verbose=0,
     )
     history = recorder.history

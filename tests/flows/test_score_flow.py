@@ -11,7 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.cli import main
-from sentiment.scoring import FAILED_FILE, LABEL_COLUMN, SCORE_COLUMN
+from flows.score import score_flow
+from sentiment.errors import StageOutputMissingError
+from sentiment.scoring import FAILED_FILE, LABEL_COLUMN, SCORE_COLUMN, ScoringFailedError
 
 TEXTS = ["a great film, great acting", "an awful film, awful plot", "fine cast", "boring"] * 3
 
@@ -40,9 +42,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def test_score_command_over_a_mixed_directory(
-    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_score_command_over_a_mixed_directory(home: Path, tmp_path: Path) -> None:
     dump = tmp_path / "dump"
     dump.mkdir()
     pq.write_table(
@@ -54,9 +54,8 @@ def test_score_command_over_a_mixed_directory(
     output = tmp_path / "scored"
     arguments = ["--home", str(home), "score", str(dump), "--output", str(output)]
 
+    # The command fails (status 1) only after scoring the three good files.
     assert main(arguments) == 1
-    error = capsys.readouterr().err
-    assert "1 of 4 input(s) failed" in error and FAILED_FILE in error
     assert sorted(p.name for p in output.iterdir()) == [
         "a.parquet",
         "b.parquet",
@@ -69,12 +68,15 @@ def test_score_command_over_a_mixed_directory(
     assert scored.column("id").to_pylist() == [1, 2, 3]
     assert scored.column(LABEL_COLUMN).null_count == 1
     assert pq.read_table(output / "c.parquet").column(SCORE_COLUMN).null_count == 0
+    with pytest.raises(ScoringFailedError, match=r"1 of 4 input\(s\) failed"):
+        score_flow([str(dump)], str(output), home=str(home))
 
     (dump / "d.parquet").unlink()
     assert main(arguments) == 0
-    printed = capsys.readouterr().out
-    assert "Scored 0 file(s), skipped 3 up to date" in printed
     assert not (output / FAILED_FILE).exists()
+    summary = score_flow([str(dump)], str(output), home=str(home))
+    assert (summary["files_scored"], summary["files_skipped"], summary["files_failed"]) == (0, 3, 0)
+    assert summary["rows"] == 3 + 2 + len(TEXTS) and summary["null_text_rows"] == 1
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -83,15 +85,11 @@ def test_score_command_over_a_mixed_directory(
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["scoring-summary"]))
         )
-    assert artifacts
     assert any("| 0 | 3 | 0 |" in str(artifact.data) for artifact in artifacts)
 
 
-def test_score_without_a_champion_says_what_to_do(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_score_without_a_champion_says_what_to_do(tmp_path: Path) -> None:
     source = tmp_path / "a.jsonl"
     source.write_text('{"text": "good"}\n')
-    status = main(["--home", str(tmp_path / "empty"), "score", str(source), "--output", "out"])
-    assert status == 1
-    assert "No champion model" in capsys.readouterr().err
+    with pytest.raises(StageOutputMissingError, match="No champion model"):
+        score_flow([str(source)], str(tmp_path / "out"), home=str(tmp_path / "empty"))

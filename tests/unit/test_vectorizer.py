@@ -1,0 +1,238 @@
+"""The vectorizer and the tokenizer it builds on: hand-checked expectations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sentiment.errors import ConfigError, DataError
+from sentiment.text import reference_tokenize, token_text, tokenize
+from sentiment.vectorizer import (
+    Vectorizer,
+    VectorizerConfig,
+    VocabularyCounter,
+    pad_sequences,
+    token_lists,
+)
+
+PAD, OOV = Vectorizer.PADDING_ID, Vectorizer.OOV_ID
+
+# --- tokenization -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Great movie!<br /><br />Loved it", ["great", "movie", "!", "loved", "it"]),
+        ("<i>Bad</i>, really bad...", ["bad", "really", "bad"]),
+        ("Don't 'quote' me, rock'n'roll dogs'", ["don't", "quote", "me", "rock'n'roll", "dogs"]),
+        ("What?!", ["what", "?", "!"]),
+        ("snake_case and 1990s-era", ["snake", "case", "and", "1990s", "era"]),
+        ("Café ÉCOLE naïve", ["café", "école", "naïve"]),
+        ("don’t “quote”", ["don", "t", "quote"]),
+        ("&lt;b&gt;not a tag&lt;/b&gt; &amp; more", ["b", "not", "a", "tag", "b", "more"]),
+        ("", []),
+        ("... --- ;;;", []),
+    ],
+)
+def test_tokenize_cases(text: str, expected: list[str]) -> None:
+    assert tokenize(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a''b '''x''' y' 'z !' '! 'tis 90's",
+        "İstanbul ǅungla ß ﬁne ΣΑΣ ⅷ ①② ٣ 中文字 a\u00a0b c\u2003d e\u200bf",
+        "tab\there\nnewline\r\n\x1cfs mixed_under__score",
+        "&eacute;t&Eacute; &#39;hi&#39; &nbsp;x &notanentity; &",
+        "<br/>x<br />y<<z>> <a href='x'>link</a> 1 < 2 > 0",
+        "lone \ud800 surrogate",
+        "ALL CAPS!!! Mixed?? Case...",
+    ],
+)
+def test_fast_tokenizer_matches_the_reference_definition(text: str) -> None:
+    assert tokenize(text) == reference_tokenize(text)
+    assert token_text(text).split() == reference_tokenize(text)
+
+
+def test_token_lists_handle_none_and_empty() -> None:
+    lists = token_lists(["a b", None, "", "?!", "...", " x "])
+    assert lists.to_pylist() == [["a", "b"], [], [], ["?", "!"], [], ["x"]]
+
+
+# --- configuration --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"num_words": 1}, "num_words"),
+        ({"max_length": 0}, "max_length"),
+        ({"padding": "middle"}, "padding"),
+        ({"truncating": "both"}, "truncating"),
+        ({"ngram_max": 4}, "ngram_max"),
+        ({"ngram_max": 0}, "ngram_max"),
+        ({"min_document_count": 0}, "min_document_count"),
+        ({"num_words": 5.5}, "num_words"),
+    ],
+)
+def test_bad_settings_name_the_setting(settings: dict, named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        VectorizerConfig(**settings)
+
+
+def test_config_round_trips_through_a_dict() -> None:
+    config = VectorizerConfig(num_words=10, max_length=7, padding="post", ngram_max=2, bag=True)
+    assert VectorizerConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ConfigError, match="colour"):
+        VectorizerConfig.from_dict({**config.to_dict(), "colour": "red"})
+
+
+# --- fitting --------------------------------------------------------------------------
+
+TRAIN = ["the cat sat on the mat", "the dog! the dog?", "a cat and a dog"]
+
+
+def test_vocabulary_is_ranked_by_count_then_text() -> None:
+    vectorizer = Vectorizer.fit(TRAIN, VectorizerConfig(num_words=7, max_length=4))
+    # the: 4, a: 2, cat: 2, dog: 3; then every count-1 token, "!" < "?" < "and" < ...
+    assert vectorizer.vocabulary == ["", "[UNK]", "the", "dog", "a", "cat", "!"]
+
+
+def test_num_words_counts_the_reserved_ids() -> None:
+    vectorizer = Vectorizer.fit(TRAIN, VectorizerConfig(num_words=5, max_length=6))
+    assert len(vectorizer.vocabulary) == 5
+    ids = vectorizer.encode(TRAIN)
+    assert ids.max() == 4
+
+
+def test_vocabulary_comes_from_the_fitted_texts_only() -> None:
+    vectorizer = Vectorizer.fit(["good film", "bad film"], VectorizerConfig(max_length=3))
+    # "zebra" appears only in text the vectorizer was not fitted on: out of vocabulary.
+    ids = vectorizer.encode(["good zebra film"])
+    film, good = vectorizer.vocabulary.index("film"), vectorizer.vocabulary.index("good")
+    assert ids.tolist() == [[good, OOV, film]]
+    assert "zebra" not in vectorizer.vocabulary
+
+
+def test_fitting_is_deterministic_and_independent_of_batching() -> None:
+    config = VectorizerConfig(num_words=9, max_length=5, ngram_max=2)
+    whole = Vectorizer.fit(TRAIN * 3, config)
+    one_by_one = Vectorizer.fit(TRAIN * 3, config, batch_size=1)
+    assert whole == one_by_one
+    assert whole.vocabulary == Vectorizer.fit(list(TRAIN * 3), config).vocabulary
+
+
+def test_min_document_count_drops_tokens_of_a_single_review() -> None:
+    config = VectorizerConfig(num_words=50, max_length=5, min_document_count=2)
+    vectorizer = Vectorizer.fit(TRAIN, config)
+    # "a" occurs twice but in one review; "cat", "dog" and "the" are in two reviews each.
+    assert sorted(vectorizer.vocabulary[2:]) == ["cat", "dog", "the"]
+
+
+def test_counter_skips_reviews_outside_the_mask() -> None:
+    counter = VocabularyCounter(VectorizerConfig(num_words=50, max_length=5))
+    counter.add_token_lists(token_lists(["kept words", "held out"]), np.array([True, False]))
+    vectorizer = counter.build()
+    assert sorted(vectorizer.vocabulary[2:]) == ["kept", "words"]
+    assert counter.documents == 1
+    assert counter.distinct_words == 2
+
+
+# --- encoding -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("padding", "truncating", "expected"),
+    [
+        ("pre", "pre", [[0, 0, 1, 2], [4, 5, 6, 7]]),
+        ("post", "pre", [[1, 2, 0, 0], [4, 5, 6, 7]]),
+        ("pre", "post", [[0, 0, 1, 2], [3, 4, 5, 6]]),
+        ("post", "post", [[1, 2, 0, 0], [3, 4, 5, 6]]),
+    ],
+)
+def test_pad_and_truncate_on_both_sides(padding: str, truncating: str, expected: list) -> None:
+    flat = np.array([1, 2, 3, 4, 5, 6, 7], np.int32)
+    result = pad_sequences(flat, np.array([2, 5]), 4, padding, truncating)  # type: ignore[arg-type]
+    assert result.dtype == np.int32
+    assert result.tolist() == expected
+
+
+def test_encode_maps_none_and_empty_to_padding_and_counts_them() -> None:
+    vectorizer = Vectorizer.fit(TRAIN, VectorizerConfig(num_words=20, max_length=3))
+    ids, stats = vectorizer.encode_with_stats(["the cat", None, "", "!!! the the the the"])
+    the, cat, bang = (vectorizer.vocabulary.index(token) for token in ("the", "cat", "!"))
+    assert ids.tolist() == [[PAD, the, cat], [PAD] * 3, [PAD] * 3, [the, the, the]]
+    assert (stats.documents, stats.empty_documents, stats.truncated_documents) == (4, 2, 1)
+    assert stats.tokens == 2 + 7
+    assert bang in vectorizer.encode(["!"])
+
+
+def test_oov_rate_counts_unknown_words() -> None:
+    vectorizer = Vectorizer.fit(TRAIN, VectorizerConfig(num_words=20, max_length=10))
+    assert vectorizer.oov_rate(["the zebra ate a yak"]) == pytest.approx(3 / 5)
+    assert vectorizer.oov_rate([None]) == 0.0
+
+
+def test_ngram_sequence_is_words_then_bigrams_then_trigrams() -> None:
+    config = VectorizerConfig(num_words=40, max_length=8, ngram_max=3)
+    vectorizer = Vectorizer.fit(["the cat sat", "the cat sat", "the dog"], config)
+    vocabulary = vectorizer.vocabulary
+    ids = vectorizer.encode(["the cat sat down"])[0].tolist()
+    expected_tokens = ["the", "cat", "sat", "[UNK]", "the cat", "cat sat", "the cat sat"]
+    assert ids == [PAD] + [vocabulary.index(token) for token in expected_tokens]
+
+
+def test_bag_mode_gives_sorted_distinct_ids() -> None:
+    config = VectorizerConfig(num_words=40, max_length=8, ngram_max=2, bag=True, padding="post")
+    vectorizer = Vectorizer.fit(["the cat sat", "the cat", "the dog"], config)
+    ids = vectorizer.encode(["the cat the cat zebra"])[0]
+    present = ids[ids != PAD]
+    vocabulary = vectorizer.vocabulary
+    wanted = {vocabulary.index(t) for t in ("the", "cat", "the cat", "[UNK]")}
+    assert present.tolist() == sorted(wanted)
+    assert ids[len(present) :].tolist() == [PAD] * (8 - len(present))
+
+
+def test_big_inputs_are_encoded_in_batches_identically() -> None:
+    vectorizer = Vectorizer.fit(TRAIN, VectorizerConfig(num_words=20, max_length=6))
+    texts = [TRAIN[index % 3] for index in range(9000)]
+    ids = vectorizer.encode(texts)
+    assert ids.shape == (9000, 6)
+    assert (ids[3::3] == vectorizer.encode([TRAIN[0]])).all()
+
+
+# --- persistence ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ngram_max", [1, 3])
+def test_save_and_load_round_trip(tmp_path: Path, ngram_max: int) -> None:
+    config = VectorizerConfig(num_words=30, max_length=9, ngram_max=ngram_max, bag=ngram_max > 1)
+    vectorizer = Vectorizer.fit(TRAIN, config)
+    path = tmp_path / "vectorizer.json"
+    vectorizer.save(path)
+    loaded = Vectorizer.load(path)
+    assert loaded == vectorizer
+    assert loaded.vocabulary == vectorizer.vocabulary
+    texts = ["the cat and the zebra", "a dog", None]
+    np.testing.assert_array_equal(loaded.encode(texts), vectorizer.encode(texts))
+    payload = json.loads(path.read_text())
+    assert payload["vocabulary"][:2] == ["", "[UNK]"]
+    assert payload["config"] == config.to_dict()
+
+
+def test_load_refuses_missing_and_corrupt_files(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="missing"):
+        Vectorizer.load(tmp_path / "absent.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(DataError, match=r"broken\.json"):
+        Vectorizer.load(broken)
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(DataError, match=r"wrong\.json"):
+        Vectorizer.load(wrong)
