@@ -165,8 +165,10 @@ def main() -> int:
         rows.append(row)
 
     print()
-    print("| model | epochs (best) | s/epoch | train s | val acc | test acc | "
-          "scoring reviews/s (bundle / keras predict) | peak RSS MiB |")
+    print(
+        "| model | epochs (best) | s/epoch | train s | val acc | test acc | "
+        "scoring reviews/s (bundle / keras predict) | peak RSS MiB |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(

@@ -371,7 +371,10 @@ def _models_command(arguments: argparse.Namespace) -> int:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         print("  ".join([*cells, row[-1]]).rstrip())
-    print("* = champion (the model `sentiment score` uses by default)")
+    if any(entry["champion"] for entry in entries):
+        print("* = champion (the model `sentiment score` uses by default)")
+    else:
+        print("No champion yet: `sentiment evaluate VERSION` promotes one that passes the gate.")
     return 0
 
 

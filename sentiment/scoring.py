@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 from sentiment.atomic import TEMPORARY_PREFIX, atomic_path, file_fingerprint, write_text
 from sentiment.errors import ConfigError, DataError
-from sentiment.readers import BatchReader, InputFailure, InputFile
+from sentiment.readers import BatchReader, InputFailure, InputFile, detect_format
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ class ScoringConfig:
         batch_size: Reviews per model forward pass.
         read_rows: Rows per record batch read, encoded and written as one row group.
         force: Rescore inputs whose output is already up to date.
+        overlap: Encode the next batch in a background thread while the model scores
+            the current one (False: one after the other, in the calling thread).
     """
 
     text_column: str | None = None
@@ -97,6 +99,7 @@ class ScoringConfig:
     batch_size: int = 1024
     read_rows: int = 8192
     force: bool = False
+    overlap: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0 or math.isnan(self.threshold):
@@ -356,12 +359,21 @@ def _prepare(batch: pa.RecordBatch, text_column: str, encoder: Encoder) -> _Prep
 _END = object()
 
 
-def _prepared_batches(reader: BatchReader, encoder: Encoder) -> Iterator[_Prepared]:
+def _prepared_batches(
+    reader: BatchReader, encoder: Encoder, overlap: bool = True
+) -> Iterator[_Prepared]:
     """Yield encoded batches from a background thread, at most two ahead.
 
     Encoding (Python) then overlaps the caller's prediction and writing (native code
     that releases the GIL) on a two-core machine.
     """
+    if not overlap:
+        for batch in reader:
+            yield dataclasses.replace(
+                _prepare(batch, reader.text_column, encoder),
+                fraction_done=reader.fraction_done(),
+            )
+        return
     handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
@@ -618,10 +630,10 @@ def _failure_reason(path: Path, error: Exception) -> str:
     detail = " ".join(str(error).split()) or type(error).__name__
     if len(detail) > 300:
         detail = detail[:300] + "..."
-    return (
-        f"Input {path} could not be read or scored ({type(error).__name__}: {detail}); "
-        "check that the file is a complete, valid file of its type."
-    )
+    fix = "check that the file is a complete, valid file of its type"
+    if detect_format(path) is not None and detect_format(path)[0] == "jsonl":
+        fix += " (JSON inputs hold one object per line, with one type per field)"
+    return f"Input {path} could not be read or scored ({type(error).__name__}: {detail}); {fix}."
 
 
 def _write_scored(
@@ -649,7 +661,7 @@ def _write_scored(
         with atomic_path(output_path) as temporary, _held_lock(temporary):
             writer = pq.ParquetWriter(temporary, schema, compression="snappy")
             try:
-                for prepared in _prepared_batches(reader, model.vectorizer):
+                for prepared in _prepared_batches(reader, model.vectorizer, config.overlap):
                     scores = np.full(prepared.valid.size, np.nan, dtype=np.float32)
                     if prepared.token_ids.shape[0]:
                         valid_scores = model.predict_token_ids(

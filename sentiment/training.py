@@ -9,7 +9,6 @@ The test split is never read here.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import logging
 import math
@@ -17,6 +16,7 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -202,12 +202,18 @@ def _make_epoch_recorder(on_epoch_end: EpochHook | None) -> keras.callbacks.Call
 
 
 def set_reproducible(seed: int) -> None:
-    """Seed Python, numpy and TensorFlow, and make TensorFlow's ops deterministic."""
+    """Seed Python, numpy and TensorFlow so the same seed gives the same run.
+
+    On CPU the kernels these models use are deterministic already (the unit tests check
+    it); on a GPU, op determinism is switched on too. That switch is process-wide and
+    cannot be undone, so it is not flipped where it is not needed.
+    """
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if tf.config.list_physical_devices("GPU"):
+        tf.config.experimental.enable_op_determinism()
 
 
 def training_curve_png(history: list[dict[str, float]], title: str) -> bytes:
@@ -342,20 +348,19 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
     best = history[best_index]
     validation_metrics = {"loss": best["val_loss"], "accuracy": best["val_accuracy"]}
 
-    version = new_version(spec.name)
+    created = datetime.now(UTC)
+    version = new_version(spec.name, created)
     directory = HomeLayout(home).models_dir / version
     counts = parameter_count(model)
     seconds = time.perf_counter() - started
     metadata: dict[str, Any] = {
         "version": version,
-        "created_at": version[:15],
+        "created_at": created.isoformat(timespec="seconds"),
         "model": {"name": spec.name, "description": spec.description, **config.to_dict()},
         "preprocessing": {
             "key": processed.key,
             "directory": str(processed.directory),
-            "config": dataclasses.asdict(config.preprocess_config)
-            if dataclasses.is_dataclass(config.preprocess_config)
-            else {},
+            "config": config.preprocess_config.to_dict(),
             "manifest": processed.manifest,
         },
         "data_fingerprints": {

@@ -107,7 +107,7 @@ def preprocess_task(home: str, config: PreprocessConfig) -> dict[str, Any]:
         "directory": str(result.directory),
         "cache_hit": result.cache_hit,
         "seconds": round(result.seconds, 3),
-        "rows": manifest["rows"],
+        "rows": {split: manifest["rows"][split] for split in SPLITS},
         "oov_rate": {split: manifest["splits"][split]["oov_rate"] for split in SPLITS},
         "vocabulary_size": manifest["vocabulary"]["size"],
         "training_token_coverage": manifest["vocabulary"]["training_token_coverage"],

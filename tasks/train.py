@@ -74,7 +74,10 @@ def train_model_task(home: str, config: TrainConfig) -> dict[str, Any]:
     create_table_artifact(
         key=f"training-curve-{config.model}",
         table=[
-            {key: round(value, 5) if isinstance(value, float) else value for key, value in row.items()}
+            {
+                key: round(value, 5) if isinstance(value, float) else value
+                for key, value in row.items()
+            }
             for row in result.history
         ],
         description=f"Per-epoch loss and accuracy of `{result.version}`.",

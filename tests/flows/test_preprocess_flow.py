@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from prefect.artifacts import Artifact
 
 from flows.preprocess import preprocess_flow
 from sentiment.preprocess import PreprocessConfig, find_processed
@@ -25,3 +26,10 @@ def test_preprocess_flow_writes_then_hits_the_cache(tmp_path: Path) -> None:
 
     second = preprocess_flow(home=str(home), num_words=30, max_length=6)
     assert second["cache_hit"] and second["key"] == first["key"]
+
+    # The latest summary artifact describes the rerun: settings, rows, OOV, cache hit.
+    artifact = Artifact.get("preprocess-summary")
+    assert artifact is not None
+    assert f"# Preprocessing `{first['key']}` (cache hit)" in artifact.data
+    assert "| num_words | 30 |" in artifact.data
+    assert "| validation | 4 |" in artifact.data

@@ -12,9 +12,9 @@ import pytest
 
 from sentiment.bundle import (
     METADATA_FILE,
-    ModelBundle,
     MODEL_FILE,
     VECTORIZER_FILE,
+    ModelBundle,
     load_bundle,
     new_version,
     save_bundle,
@@ -90,7 +90,7 @@ def test_predict_texts_marks_missing_texts_nan(saved: Path) -> None:
 
 def test_wrong_token_shape_is_a_data_error(saved: Path) -> None:
     bundle = load_bundle(saved)
-    with pytest.raises(DataError, match="max_length|shape"):
+    with pytest.raises(DataError, match=r"max_length|shape"):
         bundle.predict_token_ids(np.zeros((2, 3), np.int32))
 
 

@@ -240,3 +240,20 @@ def test_a_failure_leaves_no_directory_that_looks_complete(
     assert not any(processed.iterdir()) if processed.exists() else True
     monkeypatch.undo()
     assert not preprocess(home, SMALL).cache_hit
+
+
+def test_batching_and_prefetching_do_not_change_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = preprocess(make_home(tmp_path / "plain"), SMALL)
+    # Batches of 7 rows and row groups of 5 cross every split boundary.
+    monkeypatch.setattr("sentiment.preprocess.READ_BATCH_ROWS", 7)
+    monkeypatch.setattr("sentiment.preprocess.ROW_GROUP_ROWS", 5)
+    threaded = preprocess(make_home(tmp_path / "threaded"), SMALL, prefetch=True)
+    assert plain.key == threaded.key
+    for split in SPLITS:
+        assert read_split(plain.directory, split).equals(read_split(threaded.directory, split))
+    assert pq.ParquetFile(threaded.directory / "train.parquet").metadata.num_row_groups > 1
+    assert (plain.directory / "vectorizer.json").read_bytes() == (
+        threaded.directory / "vectorizer.json"
+    ).read_bytes()

@@ -321,3 +321,17 @@ def test_promote_and_rollback_commands(tmp_path: Path, capsys: pytest.CaptureFix
     assert champion_version(tmp_path) == "v1"
     assert main([*home, "rollback"]) == 1
     assert "no earlier champion" in capsys.readouterr().err
+
+
+def test_evaluate_command_refuses_bad_input_before_starting_a_flow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = ["--home", str(tmp_path)]
+    assert main([*home, "evaluate", "latest"]) == 1
+    assert "sentiment train" in capsys.readouterr().err
+    (tmp_path / "models" / "v1").mkdir(parents=True)
+    assert main([*home, "evaluate", "v9"]) == 1
+    assert "Unknown model version 'v9'" in capsys.readouterr().err
+    assert main([*home, "evaluate", "v1", "--minimum-accuracy", "2"]) == 1
+    assert "minimum_accuracy=2.0 is out of range" in capsys.readouterr().err
+    assert not (tmp_path / "models" / "ledger.jsonl").exists()

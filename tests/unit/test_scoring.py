@@ -361,3 +361,25 @@ def test_scores_equal_the_real_bundles_predict_texts(tmp_path: Path) -> None:
     scores = pq.read_table(result.output_path).column(SCORE_COLUMN).to_numpy(zero_copy_only=False)
     expected = bundle.predict_texts(pq.read_table(source).column("text").to_pylist())
     np.testing.assert_allclose(scores, expected, rtol=1e-6, equal_nan=True)
+
+
+def test_overlapped_and_sequential_encoding_write_the_same_rows(tmp_path: Path) -> None:
+    source = dump(tmp_path / "in.parquet", rows=30)
+    tables = []
+    for overlap in (True, False):
+        config = ScoringConfig(batch_size=4, read_rows=7, overlap=overlap)
+        (result,) = score_files(inputs_of(source), tmp_path / f"out-{overlap}", FakeModel(), config)
+        tables.append(pq.read_table(result.output_path))
+    assert tables[0].equals(tables[1])
+
+
+def test_wrong_types_fail_the_file_with_the_reason(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text('{"text": "good"}\n{"text": 5}\n')
+    numbers = tmp_path / "numbers.parquet"
+    pq.write_table(pa.table({"text": [1, 2]}), numbers)
+    results = score_files(inputs_of(mixed, numbers), tmp_path / "out", FakeModel(), SMALL)
+    assert [r.status for r in results] == ["failed", "failed"]
+    assert "changed from string to number" in results[0].reason
+    assert "one object per line" in results[0].reason
+    assert "column 'text' holds int64, not text" in results[1].reason

@@ -167,7 +167,11 @@ def test_unknown_model_lists_the_known_ones() -> None:
 
 @pytest.mark.parametrize(
     ("settings", "field"),
-    [({"epochs": 0}, "epochs"), ({"batch_size": -1}, "batch_size"), ({"learning_rate": 0.0}, "learning_rate")],
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": -1}, "batch_size"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+    ],
 )
 def test_bad_settings_name_the_setting(settings: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError, match=field):
@@ -176,7 +180,7 @@ def test_bad_settings_name_the_setting(settings: dict[str, object], field: str) 
 
 def test_missing_preprocessing_names_the_command(raw_home: Path) -> None:
     config = _config("cnn", vectorizer=VectorizerConfig(num_words=41, max_length=16))
-    with pytest.raises(StageOutputMissingError, match="sentiment .*preprocess"):
+    with pytest.raises(StageOutputMissingError, match=r"sentiment .*preprocess"):
         train(raw_home, config)
 
 

@@ -1,0 +1,69 @@
+"""The ``train`` flow and ``sentiment train``: preprocessing on demand, bundle, artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from flows.cli import main
+from flows.train import train_flow
+from sentiment.bundle import load_bundle
+from sentiment.errors import StageOutputMissingError
+from sentiment.paths import HomeLayout
+from tests.unit.test_training import _reviews
+
+
+@pytest.fixture
+def raw_home(tmp_path: Path) -> Path:
+    layout = HomeLayout(tmp_path / "home")
+    layout.raw_dir.mkdir(parents=True)
+    pq.write_table(_reviews(200, 0, "train"), layout.raw_split("train"))
+    pq.write_table(_reviews(40, 1, "test"), layout.raw_split("test"))
+    return layout.home
+
+
+def test_train_flow_preprocesses_trains_and_publishes(raw_home: Path) -> None:
+    with pytest.raises(StageOutputMissingError, match="preprocess"):
+        train_flow(
+            home=str(raw_home),
+            model="cnn",
+            epochs=1,
+            num_words=40,
+            max_length=16,
+            preprocess_if_missing=False,
+        )
+
+    result = train_flow(
+        home=str(raw_home), model="cnn", epochs=1, batch_size=16, num_words=40, max_length=16
+    )
+
+    bundle = load_bundle(Path(result["bundle"]))
+    assert bundle.version == result["version"]
+    assert (bundle.vectorizer.config.num_words, bundle.vectorizer.config.max_length) == (40, 16)
+    assert result["epochs_run"] == 1
+    assert 0.0 <= result["validation_metrics"]["accuracy"] <= 1.0
+    assert len(list(HomeLayout(raw_home).processed_dir.iterdir())) == 1
+
+    with get_client(sync_client=True) as client:
+        curves = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["training-curve-cnn"]))
+        )
+        progress = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["training-progress-cnn"]))
+        )
+    assert curves and "val_loss" in str(curves[0].data)
+    assert progress and float(progress[0].data) == 100.0
+
+
+def test_cli_rejects_an_unknown_model_in_one_line(
+    raw_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["--home", str(raw_home), "train", "--model", "gpt"])
+    error = capsys.readouterr().err.strip()
+    assert status == 1
+    assert "\n" not in error and "mlp" in error and "cnn" in error
+    assert not HomeLayout(raw_home).models_dir.exists()
