@@ -3,15 +3,18 @@
 Usage::
 
     nice -n 10 .venv/bin/python benchmarks/preprocess.py --home /work/realhome --runs 3 \\
-        [--ngram-runs 1] [--compare-prefetch]
+        [--workers 1 2] [--ngram-runs 1] [--compare-prefetch]
 
 Each run gets a fresh temporary home holding links to ``home/raw/imdb/{train,test}``
 (the real home is never written) and runs ``preprocess`` in its own subprocess, so
-imports are excluded and the peak RSS (``ru_maxrss``) is that run's own. Per run:
-seconds inside ``preprocess`` for the 25k train (+ validation split) and 25k test reviews,
-reviews/s (50,000 / seconds), peak RSS, then a cache-hit rerun in a new subprocess.
-Figures are medians. ``--ngram-runs`` adds the NBSVM input: ngram_max=3, bag, 800k ids,
-max_length 2000. The 1-minute load average is printed, since the machine is shared.
+imports are excluded. Per run: seconds inside ``preprocess`` for the 25k train
+(+ validation split) and 25k test reviews, reviews/s (50,000 / seconds), CPU seconds of
+the main process and of its whole process tree (worker processes and their fork server
+included), peak RSS of the main process and the peak summed RSS of the tree (sampled
+every 20 ms), then a cache-hit rerun in a new subprocess. Worker counts are measured in
+interleaved rounds (1, 2, 1, 2, ...) so load changes hit them alike; the speed-up is the
+median of the per-round ratios. The 1-minute load average and the CPU pressure
+(``/proc/pressure/cpu``) are printed, since the machine is shared.
 """
 
 from __future__ import annotations
@@ -28,90 +31,183 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 _CHILD = """
-import json, resource, sys, time
+import json, resource, sys, threading, time
 sys.path.insert(0, {repository!r})
 from pathlib import Path
+import psutil
 from sentiment.preprocess import PreprocessConfig, preprocess
 from sentiment.vectorizer import VectorizerConfig
-config = PreprocessConfig(vectorizer=VectorizerConfig(**{settings!r}))
-before = resource.getrusage(resource.RUSAGE_SELF)
-result = preprocess(Path({home!r}), config, prefetch={prefetch!r})
-after = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({{
-    "seconds": result.seconds,
-    "cpu_seconds": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
-    "cache_hit": result.cache_hit,
-    "rows": result.manifest["rows"],
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-}}))
+
+def main():
+    me = psutil.Process()
+    peak_tree, child_cpu, stop = [0], {{}}, threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            total = 0
+            for process in [me, *me.children(recursive=True)]:
+                try:
+                    with process.oneshot():
+                        total += process.memory_info().rss
+                        if process.pid != me.pid:
+                            times = process.cpu_times()
+                            child_cpu[process.pid] = times.user + times.system
+                except psutil.Error:
+                    pass
+            peak_tree[0] = max(peak_tree[0], total)
+            stop.wait(0.02)
+
+    config = PreprocessConfig(vectorizer=VectorizerConfig(**{settings!r}))
+    sampler = threading.Thread(target=sample, daemon=True)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    sampler.start()
+    result = preprocess(Path({home!r}), config, prefetch={prefetch!r}, workers={workers!r})
+    stop.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    main_cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    print(json.dumps({{
+        "seconds": result.seconds,
+        "cpu_seconds": main_cpu,
+        "tree_cpu_seconds": main_cpu + sum(child_cpu.values()),
+        "cache_hit": result.cache_hit,
+        "rows": result.manifest["rows"],
+        "peak_rss_mb": after.ru_maxrss / 1024,
+        "peak_tree_rss_mb": peak_tree[0] / 2**20,
+    }}))
+
+if __name__ == "__main__":
+    main()
 """
 
 
-def _run_child(home: Path, settings: dict, prefetch: bool) -> dict:
+def _run_child(home: Path, settings: dict, prefetch: bool, workers: int | None) -> dict:
     code = _CHILD.format(
-        repository=str(REPOSITORY), settings=settings, home=str(home), prefetch=prefetch
+        repository=str(REPOSITORY),
+        settings=settings,
+        home=str(home),
+        prefetch=prefetch,
+        workers=workers,
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    with tempfile.TemporaryDirectory(prefix="bench-preprocess-child-") as directory:
+        # A script file, not -c: worker processes re-import the main module by path.
+        script = Path(directory) / "child.py"
+        script.write_text(code, encoding="utf-8")
+        completed = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, check=True
+        )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def _measure(source: Path, settings: dict, runs: int, prefetch: bool = False) -> None:
-    cold, warm, memory, cpu = [], [], [], []
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory(prefix="bench-preprocess-") as directory:
-            home = Path(directory)
-            raw = home / "raw" / "imdb"
-            raw.mkdir(parents=True)
-            for split in ("train", "test"):
-                (raw / f"{split}.parquet").symlink_to(source / "raw" / "imdb" / f"{split}.parquet")
-            first = _run_child(home, settings, prefetch)
-            second = _run_child(home, settings, prefetch)
-            assert not first["cache_hit"] and second["cache_hit"]
-            cold.append(first["seconds"])
-            cpu.append(first["cpu_seconds"])
-            memory.append(first["peak_rss_mb"])
-            warm.append(second["seconds"])
-            reviews = first["rows"]["train"] + first["rows"]["validation"] + first["rows"]["test"]
-            print(
-                f"  run: {first['seconds']:.2f} s ({reviews / first['seconds']:,.0f} reviews/s; "
-                f"CPU {first['cpu_seconds']:.2f} s), "
-                f"peak RSS {first['peak_rss_mb']:,.0f} MB, cache hit {second['seconds']:.3f} s, "
-                f"load {os.getloadavg()[0]:.1f}",
-                flush=True,
-            )
-    median = statistics.median(cold)
+def _pressure() -> str:
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except OSError:
+        return "n/a"
+    return line.split()[1].removeprefix("avg10=") + "%"
+
+
+def _one_run(source: Path, settings: dict, prefetch: bool, workers: int | None) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-preprocess-") as directory:
+        home = Path(directory)
+        raw = home / "raw" / "imdb"
+        raw.mkdir(parents=True)
+        for split in ("train", "test"):
+            (raw / f"{split}.parquet").symlink_to(source / "raw" / "imdb" / f"{split}.parquet")
+        first = _run_child(home, settings, prefetch, workers)
+        second = _run_child(home, settings, prefetch, workers)
+    assert not first["cache_hit"] and second["cache_hit"]
+    first["cache_hit_seconds"] = second["seconds"]
+    first["reviews"] = sum(first["rows"].values())
     print(
-        f"median of {runs}: {median:.2f} s = {reviews / median:,.0f} reviews/s (CPU "
-        f"{statistics.median(cpu):.2f} s); peak RSS "
-        f"{statistics.median(memory):,.0f} MB; cache hit {statistics.median(warm):.3f} s\n",
+        f"  workers={workers}: {first['seconds']:.2f} s "
+        f"({first['reviews'] / first['seconds']:,.0f} reviews/s; CPU main "
+        f"{first['cpu_seconds']:.2f} s, all processes {first['tree_cpu_seconds']:.2f} s), "
+        f"peak RSS main {first['peak_rss_mb']:,.0f} MB, all processes "
+        f"{first['peak_tree_rss_mb']:,.0f} MB, cache hit {second['seconds']:.3f} s, "
+        f"load {os.getloadavg()[0]:.1f}, CPU pressure {_pressure()}",
         flush=True,
     )
+    return first
+
+
+def _summary(label: str, results: list[dict]) -> float:
+    median = statistics.median(result["seconds"] for result in results)
+    reviews = results[0]["reviews"]
+
+    def middle(name: str) -> float:
+        return statistics.median(result[name] for result in results)
+
+    print(
+        f"{label}, median of {len(results)}: {median:.2f} s = {reviews / median:,.0f} "
+        f"reviews/s; CPU main {middle('cpu_seconds'):.2f} s, all processes "
+        f"{middle('tree_cpu_seconds'):.2f} s ({reviews / middle('tree_cpu_seconds'):,.0f} "
+        f"reviews per CPU-second); peak RSS main {middle('peak_rss_mb'):,.0f} MB, all "
+        f"processes {middle('peak_tree_rss_mb'):,.0f} MB (max "
+        f"{max(result['peak_tree_rss_mb'] for result in results):,.0f}); cache hit "
+        f"{middle('cache_hit_seconds'):.3f} s",
+        flush=True,
+    )
+    return median
+
+
+def _compare_workers(source: Path, counts: list[int], runs: int) -> None:
+    results: dict[int, list[dict]] = {count: [] for count in counts}
+    for _ in range(runs):
+        for count in counts:
+            results[count].append(_one_run(source, {}, False, count))
+    for count in counts:
+        _summary(f"workers={count}", results[count])
+    base = counts[0]
+    for count in counts[1:]:
+        ratios = [
+            single["seconds"] / parallel["seconds"]
+            for single, parallel in zip(results[base], results[count], strict=True)
+        ]
+        print(
+            f"speed-up workers={count} over workers={base}: median {statistics.median(ratios):.2f}"
+            f" (per round: {', '.join(f'{ratio:.2f}' for ratio in ratios)})",
+            flush=True,
+        )
+    print(flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("SENTIMENT_HOME", "data")))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="Worker counts to compare."
+    )
     parser.add_argument("--ngram-runs", type=int, default=0)
     parser.add_argument(
         "--compare-prefetch",
         action="store_true",
-        help="Also measure with the tokenizing thread (prefetch=True).",
+        help="Also measure workers=1 with the tokenizing thread (prefetch=True).",
     )
     arguments = parser.parse_args()
     source = arguments.home.resolve()
-    print(f"Preprocess benchmark on {source} ({os.cpu_count()} CPUs)\n", flush=True)
-    print("default (num_words 5000, max_length 500):", flush=True)
-    _measure(source, {}, arguments.runs)
+    print(
+        f"Preprocess benchmark on {source} ({os.cpu_count()} CPUs, load "
+        f"{os.getloadavg()[0]:.1f}, CPU pressure {_pressure()})\n",
+        flush=True,
+    )
+    print("default (num_words 5000, max_length 500), interleaved rounds:", flush=True)
+    _compare_workers(source, arguments.workers, arguments.runs)
     if arguments.compare_prefetch:
-        print("default, with the tokenizing thread (prefetch=True):", flush=True)
-        _measure(source, {}, arguments.runs, prefetch=True)
+        print("workers=1 with the tokenizing thread (prefetch=True):", flush=True)
+        _summary(
+            "prefetch",
+            [_one_run(source, {}, True, 1) for _ in range(arguments.runs)],
+        )
+        print(flush=True)
     if arguments.ngram_runs:
         print("n-gram bag (ngram_max 3, bag, num_words 800000, max_length 2000):", flush=True)
         settings = {"num_words": 800_000, "max_length": 2000, "ngram_max": 3, "bag": True}
-        _measure(source, settings, arguments.ngram_runs)
+        _summary(
+            "n-gram bag (default workers)",
+            [_one_run(source, settings, False, None) for _ in range(arguments.ngram_runs)],
+        )
 
 
 if __name__ == "__main__":

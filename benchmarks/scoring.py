@@ -47,14 +47,13 @@ def _child(mode: str, bundle_dir: str, source: str, output: str, batch_size: int
 
     bundle.predict_token_ids(np.zeros((2, bundle.vectorizer.config.max_length), np.int32))
     started = time.perf_counter()
-    if mode == "ours":
+    if mode in ("ours", "sequential"):
         from sentiment.readers import discover_inputs
         from sentiment.scoring import ScoringConfig, score_file
 
         (item,) = discover_inputs([source]).inputs
-        result = score_file(
-            item, Path(output), bundle, ScoringConfig(batch_size=batch_size, force=True)
-        )
+        config = ScoringConfig(batch_size=batch_size, force=True, overlap=mode == "ours")
+        result = score_file(item, Path(output), bundle, config)
         assert result.status == "scored", result.reason
         rows = result.rows
     elif mode == "peer":
@@ -170,7 +169,12 @@ def main() -> None:
         "--dump-repeats", type=int, default=1, help="Runs per figure on the synthetic dumps."
     )
     parser.add_argument("--batch-size", type=int, default=1024)
-    parser.add_argument("--no-peer", action="store_true", help="Skip the pandas peer.")
+    parser.add_argument(
+        "--modes",
+        default="ours,peer",
+        help="Scorers to run: ours (overlapped encoding), sequential (ours without the "
+        "encoding thread), peer (pandas).",
+    )
     arguments = parser.parse_args()
 
     models_dir = arguments.home / "models"
@@ -206,13 +210,16 @@ def main() -> None:
             )
             print(f"model-only {version}: {model_only}", file=sys.stderr, flush=True)
             for label, source in dumps:
-                modes = ["ours"] if arguments.no_peer else ["ours", "peer"]
-                for mode in modes:
+                for mode in arguments.modes.split(","):
                     synthetic = label.startswith("synthetic")
                     repeats = arguments.dump_repeats if synthetic else arguments.repeats
                     figures = _median_runs(mode, bundle_dir, source, arguments.batch_size, repeats)
                     results[version][f"{label} {mode}"] = figures
-                    name = "streaming score_file" if mode == "ours" else "pandas peer"
+                    name = {
+                        "ours": "streaming score_file",
+                        "sequential": "streaming, no encode thread",
+                        "peer": "pandas peer",
+                    }[mode]
                     rows_out.append(
                         f"| {version} | {label} | {figures['rows']:,.0f} | {name} | "
                         f"{figures['reviews_per_second']:,.0f} | "

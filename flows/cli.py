@@ -133,11 +133,19 @@ def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--truncating", choices=("pre", "post"), default="pre", help="Cut side (default: pre)."
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="Tokenizing processes; 0 picks one per CPU, at most 2 (default: 0). The output "
+        "is the same for any count.",
+    )
     parser.set_defaults(handler=_run_preprocess)
 
 
 def _run_preprocess(arguments: argparse.Namespace) -> int:
     # Settings are checked before Prefect is imported, so a typo fails in milliseconds.
+    from sentiment.errors import ConfigError
     from sentiment.preprocess import PreprocessConfig
     from sentiment.vectorizer import VectorizerConfig
 
@@ -155,12 +163,18 @@ def _run_preprocess(arguments: argparse.Namespace) -> int:
         validation_fraction=arguments.validation_fraction,
         seed=arguments.seed,
     )
+    if arguments.workers < 0:
+        raise ConfigError(
+            f"Setting 'workers' must be 0 (automatic) or more, got {arguments.workers}; pass "
+            "--workers 0, 1 or 2."
+        )
     from flows.preprocess import preprocess_flow
 
     result = preprocess_flow(
         home=str(arguments.home),
         validation_fraction=arguments.validation_fraction,
         seed=arguments.seed,
+        workers=arguments.workers,
         **settings,
     )
     rows = ", ".join(f"{split} {count:,}" for split, count in result["rows"].items())

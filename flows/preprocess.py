@@ -23,6 +23,7 @@ def preprocess_flow(
     min_document_count: int = 1,
     padding: Literal["pre", "post"] = "pre",
     truncating: Literal["pre", "post"] = "pre",
+    workers: int = 0,
 ) -> dict[str, Any]:
     """Vectorize ``raw/imdb`` into ``processed/<key>/``; a rerun on the same inputs is a
     cache hit.
@@ -38,6 +39,8 @@ def preprocess_flow(
         min_document_count: Keep tokens seen in at least this many training reviews.
         padding: Pad at the start (``pre``, as Keras) or the end (``post``).
         truncating: Cut long reviews at the start (``pre``, as Keras) or the end.
+        workers: Tokenizing processes; 0 picks one per CPU, at most 2. Not part of the
+            output's key: any count gives the same bytes.
 
     Returns:
         The task's manifest: key, directory, cache hit, rows, OOV rates, seconds.
@@ -56,4 +59,4 @@ def preprocess_flow(
         validation_fraction=validation_fraction,
         seed=seed,
     )
-    return preprocess_task(home, config)
+    return preprocess_task(home, config, workers)

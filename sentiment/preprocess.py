@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
 import time
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,9 +44,11 @@ from sentiment.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.paths import HomeLayout
 from sentiment.vectorizer import (
     EncodingStats,
+    Vectorizer,
     VectorizerConfig,
     VocabularyCounter,
-    list_lengths,
+    arrow_array,
+    dictionary_tokens,
     token_lists,
 )
 
@@ -57,8 +62,13 @@ MANIFEST_FILE = "manifest.json"
 VECTORIZER_FILE = "vectorizer.json"
 # Rows per Parquet row group: what tf.data streams at a time.
 ROW_GROUP_ROWS = 4096
-# Raw rows read and tokenized at a time.
-READ_BATCH_ROWS = 8192
+# Raw rows read and tokenized at a time: small enough that two worker processes share
+# a 25k-review split evenly, large enough that per-batch overheads stay negligible.
+READ_BATCH_ROWS = 2048
+# Tokenizing processes used by default; the main process counts, pads and writes.
+MAX_DEFAULT_WORKERS = 2
+# Batches in flight per worker process: bounds memory while keeping workers busy.
+_BATCHES_AHEAD_PER_WORKER = 4
 
 
 @dataclass(frozen=True)
@@ -253,32 +263,96 @@ def _raw_batches(path: Path) -> Iterator[pa.RecordBatch]:
     )
 
 
-class _Tokenized:
-    """Raw batches of one file with their token lists, tokenized ahead in a thread.
+def default_workers() -> int:
+    """Processes that tokenize by default: one per available CPU, at most two.
 
-    Tokenizing is Python (holds the GIL) while counting, encoding and writing are
-    mostly Arrow and numpy (release it), so tokenizing the next batches in a thread
-    keeps a second core busy. Work starts at construction; results come in file order.
+    Two is the measured optimum on this project's 2-core VM (docs/benchmarks.md).
+    """
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(MAX_DEFAULT_WORKERS, available))
+
+
+def _check_workers(workers: int | None) -> int:
+    if workers is None:
+        return default_workers()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(
+            f"Setting 'workers' must be a positive integer, got {workers!r}; pass --workers 1 "
+            "or more (0 in the CLI picks it automatically)."
+        )
+    return workers
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of fresh processes: forkserver where available, else spawn.
+
+    Plain fork would copy whatever threads the caller runs (Prefect's event loop,
+    TensorFlow's pools) in an unknown state. The fork server imports this module once;
+    each worker forks from it, so workers start in milliseconds without re-importing.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload([__name__])
+    return ProcessPoolExecutor(workers, mp_context=context)
+
+
+def _tokenize_texts(texts: list[str | None] | pa.Array) -> tuple[pa.DictionaryArray, np.ndarray]:
+    """Worker: a batch's tokens, dictionary-encoded, and tokens per review."""
+    return dictionary_tokens(token_lists(texts))
+
+
+def _encode_texts(
+    vectorizer: Vectorizer, texts: list[str | None] | pa.Array
+) -> tuple[np.ndarray, EncodingStats]:
+    """Worker: a batch's padded ids and counts."""
+    return vectorizer.encode_token_lists(token_lists(texts))
+
+
+class _Ahead:
+    """Applies ``function`` to the texts of a file's raw batches, ahead of the consumer.
+
+    Results come in file order whatever the executor, so the output never depends on
+    how many workers there are. At most ``ahead`` batches are in flight (bounded
+    memory). Without an executor everything runs inline when iterated.
     """
 
-    def __init__(self, path: Path, pool: ThreadPoolExecutor | None, ahead: int = 2) -> None:
+    def __init__(
+        self,
+        path: Path,
+        function: Callable[..., Any],
+        executor: Executor | None,
+        ahead: int,
+        *arguments: Any,
+    ) -> None:
         self._batches = _raw_batches(path)
-        self._pool = pool
+        self._function = function
+        self._arguments = arguments
+        self._executor = executor
         self._ahead = ahead
-        self._pending: deque[tuple[pa.RecordBatch, Future[pa.ListArray]]] = deque()
+        self._pending: deque[tuple[pa.RecordBatch, Future[Any]]] = deque()
         self._fill()
 
+    def _texts(self, batch: pa.RecordBatch) -> Any:
+        column = batch.column("text")
+        # Threads share memory; processes get plain strings, which pickle compactly.
+        return column if isinstance(self._executor, ThreadPoolExecutor) else column.to_pylist()
+
     def _fill(self) -> None:
-        while self._pool is not None and len(self._pending) < self._ahead:
+        while self._executor is not None and len(self._pending) < self._ahead:
             batch = next(self._batches, None)
             if batch is None:
                 return
-            self._pending.append((batch, self._pool.submit(token_lists, batch.column("text"))))
+            future = self._executor.submit(self._function, *self._arguments, self._texts(batch))
+            self._pending.append((batch, future))
 
-    def __iter__(self) -> Iterator[tuple[pa.RecordBatch, pa.ListArray]]:
-        if self._pool is None:
+    def __iter__(self) -> Iterator[tuple[pa.RecordBatch, Any]]:
+        if self._executor is None:
             for batch in self._batches:
-                yield batch, token_lists(batch.column("text"))
+                yield batch, self._function(*self._arguments, self._texts(batch))
             return
         while self._pending:
             batch, future = self._pending.popleft()
@@ -317,9 +391,9 @@ class _SplitWriter:
     ) -> None:
         if len(labels) == 0:
             return
-        token_ids = pa.FixedSizeListArray.from_arrays(pa.array(ids.ravel()), self._max_length)
+        token_ids = pa.FixedSizeListArray.from_arrays(arrow_array(ids.ravel()), self._max_length)
         table = pa.Table.from_arrays(
-            [review_ids.cast(pa.string()), pa.array(labels, pa.int8()), token_ids],
+            [review_ids.cast(pa.string()), arrow_array(labels.astype(np.int8)), token_ids],
             schema=self._schema,
         )
         self._pending.append(table)
@@ -350,7 +424,7 @@ class _SplitWriter:
 
 
 def _take(batch: pa.RecordBatch, rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
-    selection = pa.array(rows)
+    selection = arrow_array(rows)
     review_ids = batch.column("review_id").take(selection)
     labels = batch.column("label").take(selection).to_numpy().astype(np.int8)
     return review_ids, labels
@@ -359,16 +433,22 @@ def _take(batch: pa.RecordBatch, rows: np.ndarray) -> tuple[pa.Array, np.ndarray
 # --- the stage ----------------------------------------------------------------------
 
 
-def preprocess(home: Path, config: PreprocessConfig, prefetch: bool = False) -> PreprocessResult:
+def preprocess(
+    home: Path, config: PreprocessConfig, prefetch: bool = False, workers: int | None = None
+) -> PreprocessResult:
     """Vectorize the raw splits into ``processed/<key>/``, or reuse an identical output.
 
     Args:
         home: The pipeline home (raw files under ``raw/imdb``).
         config: The settings.
-        prefetch: Tokenize upcoming batches in a background thread (same output). Off
-            by default: on this project's 2-core VM the GIL hand-offs between the
-            tokenizing thread and the Arrow calls cost more than the overlap gains
-            (see docs/benchmarks.md); it helped only when competing with other jobs.
+        prefetch: With one worker, tokenize upcoming batches in a background thread
+            (same output). Off by default: on this project's 2-core VM the GIL
+            hand-offs between the tokenizing thread and the Arrow calls cost more than
+            the overlap gains (see docs/benchmarks.md). Ignored with several workers.
+        workers: Processes that tokenize (and encode test) batch by batch while this
+            one counts, pads and writes; 1 does everything in this process. ``None``
+            picks :func:`default_workers`. The output is byte-for-byte the same for
+            any value, so it is not part of the output's key.
 
     Returns:
         The output; ``cache_hit`` tells whether it was already there.
@@ -376,8 +456,10 @@ def preprocess(home: Path, config: PreprocessConfig, prefetch: bool = False) -> 
     Raises:
         DataError: If a raw file is missing, unreadable, has the wrong schema or bad
             labels, or train is too small to split.
+        ConfigError: If ``workers`` is not a positive integer.
     """
     started = time.perf_counter()
+    workers = _check_workers(workers)
     home = Path(home)
     layout = HomeLayout(home)
     fingerprints = input_fingerprints(home)
@@ -400,6 +482,9 @@ def preprocess(home: Path, config: PreprocessConfig, prefetch: bool = False) -> 
             f"for a validation fraction of {config.validation_fraction}; re-ingest the full "
             "data set with 'sentiment download'."
         )
+    # More processes than batches would only wait: tiny inputs stay in this process.
+    batches = -(-max(len(train_labels), pq.read_metadata(test_path).num_rows) // READ_BATCH_ROWS)
+    workers = min(workers, batches)
     vector_config = config.vectorizer
     logger.info(
         "Preprocessing %s into %s (%d train, %d validation reviews).",
@@ -409,75 +494,93 @@ def preprocess(home: Path, config: PreprocessConfig, prefetch: bool = False) -> 
         validation_rows,
     )
 
-    with (
-        atomic_directory(directory) as temporary,
-        ThreadPoolExecutor(1, thread_name_prefix="tokenize") if prefetch else nullcontext() as pool,
-    ):
-        # Train is tokenized once: its token ids (compact Arrow arrays, ~30 MB for IMDB)
-        # serve both the vocabulary count and the encoding.
-        counter = VocabularyCounter(vector_config)
-        train_batches = []
-        offset = 0
-        for batch, lists in _Tokenized(train_path, pool):
-            batch_validation = is_validation[offset : offset + batch.num_rows]
-            offset += batch.num_rows
-            tokens = counter.add_token_lists(lists, documents=~batch_validation)
-            train_batches.append((batch, tokens, list_lengths(lists), batch_validation))
-        test_batches = _Tokenized(test_path, pool)
-        vectorizer = counter.build()
-        fit_stats = EncodingStats()
+    def write_output(workers: int) -> dict[str, Any]:
+        executor: Executor | None = None
+        ahead = 0
+        if workers > 1:
+            executor, ahead = _process_pool(workers), workers * _BATCHES_AHEAD_PER_WORKER
+        elif prefetch:
+            executor, ahead = ThreadPoolExecutor(1, thread_name_prefix="tokenize"), 2
+        with atomic_directory(directory) as temporary, executor or nullcontext():
+            # Train is tokenized once: its token ids (compact Arrow arrays, ~30 MB for IMDB)
+            # serve both the vocabulary count and the encoding.
+            counter = VocabularyCounter(vector_config)
+            train_batches = []
+            offset = 0
+            for batch, (tokens, lengths) in _Ahead(train_path, _tokenize_texts, executor, ahead):
+                batch_validation = is_validation[offset : offset + batch.num_rows]
+                offset += batch.num_rows
+                counter.add_dictionary(tokens, lengths, documents=~batch_validation)
+                train_batches.append((batch, tokens, lengths, batch_validation))
+            vectorizer = counter.build()
+            # Workers tokenize and encode test while this process encodes and writes train.
+            test_batches = _Ahead(test_path, _encode_texts, executor, ahead, vectorizer)
+            fit_stats = EncodingStats()
 
-        writers = {
-            split: _SplitWriter(temporary / f"{split}.parquet", vector_config.max_length)
-            for split in SPLITS
-        }
-        for batch, tokens, lengths, batch_validation in train_batches:
-            encoded = vectorizer.encode_dictionary(tokens, lengths)
-            for split, rows in (
-                ("train", np.flatnonzero(~batch_validation)),
-                ("validation", np.flatnonzero(batch_validation)),
-            ):
-                stats = encoded.stats(rows)
-                writers[split].add(*_take(batch, rows), encoded.ids[rows], stats)
-                if split == "train":
-                    fit_stats += stats
-        train_batches.clear()
-        for batch, lists in test_batches:
-            ids, stats = vectorizer.encode_token_lists(lists)
-            rows = np.arange(batch.num_rows)
-            writers["test"].add(*_take(batch, rows), ids, stats)
-        split_summaries = {split: writer.close() for split, writer in writers.items()}
+            writers = {
+                split: _SplitWriter(temporary / f"{split}.parquet", vector_config.max_length)
+                for split in SPLITS
+            }
+            for batch, tokens, lengths, batch_validation in train_batches:
+                encoded = vectorizer.encode_dictionary(tokens, lengths)
+                for split, rows in (
+                    ("train", np.flatnonzero(~batch_validation)),
+                    ("validation", np.flatnonzero(batch_validation)),
+                ):
+                    stats = encoded.stats(rows)
+                    writers[split].add(*_take(batch, rows), encoded.ids[rows], stats)
+                    if split == "train":
+                        fit_stats += stats
+            train_batches.clear()
+            for batch, (ids, stats) in test_batches:
+                rows = np.arange(batch.num_rows)
+                writers["test"].add(*_take(batch, rows), ids, stats)
+            split_summaries = {split: writer.close() for split, writer in writers.items()}
 
-        vectorizer.save(temporary / VECTORIZER_FILE)
-        manifest = {
-            "format": FORMAT_VERSION,
-            "key": key,
-            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "settings": config.to_dict(),
-            "inputs": {
-                split: {
-                    "path": str(layout.raw_split(split).relative_to(layout.home)),
-                    "fingerprint": fingerprint,
-                }
-                for split, fingerprint in fingerprints.items()
-            },
-            "files": {split: f"{split}.parquet" for split in SPLITS}
-            | {"vectorizer": VECTORIZER_FILE},
-            "row_group_rows": ROW_GROUP_ROWS,
-            "rows": {split: summary["rows"] for split, summary in split_summaries.items()},
-            "splits": split_summaries,
-            "vocabulary": {
-                "size": len(vectorizer.vocabulary),
-                "entries": len(vectorizer.vocabulary) - 2,
-                "distinct_training_words": counter.distinct_words,
-                "training_tokens": counter.tokens,
-                # Share of the fit portion's word tokens the vocabulary covers.
-                "training_token_coverage": round(1.0 - fit_stats.oov_rate, 6),
-            },
-            "command": config.command(home),
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-        write_json(temporary / MANIFEST_FILE, manifest)
+            vectorizer.save(temporary / VECTORIZER_FILE)
+            manifest = {
+                "format": FORMAT_VERSION,
+                "key": key,
+                "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "settings": config.to_dict(),
+                "inputs": {
+                    split: {
+                        "path": str(layout.raw_split(split).relative_to(layout.home)),
+                        "fingerprint": fingerprint,
+                    }
+                    for split, fingerprint in fingerprints.items()
+                },
+                "files": {split: f"{split}.parquet" for split in SPLITS}
+                | {"vectorizer": VECTORIZER_FILE},
+                "row_group_rows": ROW_GROUP_ROWS,
+                "rows": {split: summary["rows"] for split, summary in split_summaries.items()},
+                "splits": split_summaries,
+                "vocabulary": {
+                    "size": len(vectorizer.vocabulary),
+                    "entries": len(vectorizer.vocabulary) - 2,
+                    "distinct_training_words": counter.distinct_words,
+                    "training_tokens": counter.tokens,
+                    # Share of the fit portion's word tokens the vocabulary covers.
+                    "training_token_coverage": round(1.0 - fit_stats.oov_rate, 6),
+                },
+                "command": config.command(home),
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+            write_json(temporary / MANIFEST_FILE, manifest)
+        return manifest
+
+    try:
+        manifest = write_output(workers)
+    except BrokenProcessPool:
+        if workers == 1:
+            raise
+        # Typically a script without the ``if __name__ == "__main__":`` guard that
+        # fresh worker processes need; one process gives the very same output.
+        logger.warning(
+            "Tokenizing worker processes failed to start; preprocessing in this process. "
+            "Call preprocess() under 'if __name__ == \"__main__\":' to use workers."
+        )
+        manifest = write_output(1)
 
     seconds = time.perf_counter() - started
     logger.info(

@@ -170,7 +170,11 @@ def _make_epoch_recorder(on_epoch_end: EpochHook | None) -> keras.callbacks.Call
     import keras
 
     class EpochRecorder(keras.callbacks.Callback):
-        """Records per-epoch metrics and wall time, notices a non-finite loss."""
+        """Records per-epoch metrics and wall time, stops on a non-finite loss.
+
+        Only epoch hooks: a per-batch hook would make Keras fetch the loss after every
+        step, and a NaN batch makes the epoch's mean loss NaN anyway.
+        """
 
         def __init__(self) -> None:
             super().__init__()
@@ -180,12 +184,6 @@ def _make_epoch_recorder(on_epoch_end: EpochHook | None) -> keras.callbacks.Call
 
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
             self._started = time.perf_counter()
-
-        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            loss = (logs or {}).get("loss")
-            if loss is not None and not math.isfinite(float(loss)):
-                self.diverged = True
-                self.model.stop_training = True
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             row = {"epoch": epoch + 1}

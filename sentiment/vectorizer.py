@@ -225,12 +225,35 @@ def token_lists(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.
     lengths = np.bincount(parents[keep.to_numpy(zero_copy_only=False)], minlength=len(cleaned))
     offsets = np.zeros(len(cleaned) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), values.filter(keep))
+    return pa.ListArray.from_arrays(arrow_array(offsets), values.filter(keep))
+
+
+def arrow_array(values: np.ndarray) -> pa.Array:
+    """A 1-D numeric numpy array as an Arrow array, without copying.
+
+    ``pa.array`` on numpy input imports pandas (~0.3 s the first time in a process);
+    wrapping the buffer does not.
+    """
+    values = np.ascontiguousarray(values)
+    if values.dtype == np.bool_:
+        return pa.array(values.tolist(), pa.bool_())
+    return pa.Array.from_buffers(
+        pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)]
+    )
 
 
 def list_lengths(lists: pa.ListArray) -> np.ndarray:
     """Tokens per review of a batch of token lists, as int64."""
     return pc.list_value_length(lists).fill_null(0).to_numpy().astype(np.int64)
+
+
+def dictionary_tokens(lists: pa.ListArray) -> tuple[pa.DictionaryArray, np.ndarray]:
+    """A batch's tokens, reviews concatenated and dictionary-encoded, plus their lengths.
+
+    The form :meth:`VocabularyCounter.add_dictionary` and
+    :meth:`Vectorizer.encode_dictionary` take: every token is hashed once.
+    """
+    return pc.dictionary_encode(lists.flatten()), list_lengths(lists)
 
 
 def _ngram_keys(
@@ -307,9 +330,9 @@ class VocabularyCounter:
 
     def __init__(self, config: VectorizerConfig) -> None:
         self.config = config
-        self._word_index: dict[str, int] = {}
-        # Index 0 is never a word, so packed keys of real n-grams are never zero.
-        self._words: list[str] = [""]
+        # Every word seen, numbered in order of first appearance. Index 0 is never a
+        # word, so packed keys of real n-grams are never zero.
+        self._words: pa.StringArray = pa.array([""], pa.string())
         self._orders = [_CountAccumulator() for _ in range(config.ngram_max)]
         self.documents = 0
         self.tokens = 0
@@ -338,8 +361,24 @@ class VocabularyCounter:
             The batch's tokens, dictionary-encoded, for
             :meth:`Vectorizer.encode_dictionary` (so they are hashed only once).
         """
-        lengths = list_lengths(lists)
-        encoded = pc.dictionary_encode(lists.flatten())
+        encoded, lengths = dictionary_tokens(lists)
+        self.add_dictionary(encoded, lengths, documents)
+        return encoded
+
+    def add_dictionary(
+        self, encoded: pa.DictionaryArray, lengths: np.ndarray, documents: np.ndarray | None = None
+    ) -> None:
+        """Count a batch of dictionary-encoded tokens (from :func:`dictionary_tokens`).
+
+        The same counts as :meth:`add_token_lists` on the lists they come from; this
+        form lets another process do the tokenizing and hashing.
+
+        Args:
+            encoded: Every token of the batch, reviews concatenated.
+            lengths: Tokens per review.
+            documents: Boolean mask of the reviews to count (default: all).
+        """
+        lengths = np.asarray(lengths, np.int64)
         indices = encoded.indices.to_numpy(zero_copy_only=False)
         if documents is None:
             documents = np.ones(len(lengths), bool)
@@ -347,19 +386,27 @@ class VocabularyCounter:
         self.documents += int(counted.sum())
         self.tokens += int(lengths[counted].sum())
         if len(indices) == 0 or not counted.any():
-            return encoded
-        batch_words = encoded.dictionary.to_pylist()
-        index = self._word_index
-        for word in batch_words:
-            if word not in index:
-                index[word] = len(self._words)
-                self._words.append(word)
+            return
+        # Number the batch's words: known ones by a hash lookup in Arrow, new ones after
+        # the last known, in the batch dictionary's (first appearance) order.
+        batch_words = encoded.dictionary
+        mapping = (
+            pc.index_in(batch_words, value_set=self._words)
+            .fill_null(-1)
+            .to_numpy(zero_copy_only=False)
+            .astype(np.int64)
+        )
+        new = mapping < 0
+        if new.any():
+            mapping[new] = np.arange(len(self._words), len(self._words) + int(new.sum()))
+            self._words = pa.concat_arrays(
+                [self._words, batch_words.take(arrow_array(np.flatnonzero(new)))]
+            )
         if len(self._words) > _MAX_WORDS:
             raise DataError(
                 f"The training texts hold more than {_MAX_WORDS:,} distinct words, more "
                 "than the vectorizer can count; clean the raw texts."
             )
-        mapping = np.fromiter((index[word] for word in batch_words), np.int64, len(batch_words))
         count_documents = self.config.min_document_count > 1
         token_counted = np.repeat(counted, lengths) if not counted.all() else None
         word_index = mapping[indices]
@@ -385,7 +432,6 @@ class VocabularyCounter:
             else:
                 document_counts = np.zeros(len(unique), np.int64)
             accumulator.add(unique, counts, document_counts)
-        return encoded
 
     def build(self) -> Vectorizer:
         """Pick the ``num_words - 2`` most frequent tokens and return the vectorizer."""
@@ -417,7 +463,7 @@ class VocabularyCounter:
         text_rank[pc.sort_indices(texts).to_numpy()] = np.arange(len(texts))
         order = np.lexsort((text_rank, -all_counts[candidates]))[:capacity]
         vocabulary = [Vectorizer.PADDING_TOKEN, Vectorizer.OOV_TOKEN]
-        vocabulary.extend(texts.take(pa.array(order)).to_pylist())
+        vocabulary.extend(texts.take(arrow_array(order)).to_pylist())
         logger.info(
             "Fitted a vocabulary of %d tokens on %d reviews (%d tokens, %d distinct words).",
             len(vocabulary) - 2,
@@ -429,7 +475,7 @@ class VocabularyCounter:
 
     def _texts(self, keys: np.ndarray, orders: np.ndarray) -> pa.StringArray:
         """The text of each packed key ("w1 w2" for a bigram), in the keys' order."""
-        words = pa.array(self._words, type=pa.string())
+        words = self._words
         texts = pa.nulls(len(keys), pa.string())
         mask = (1 << _WORD_BITS) - 1
         for order in range(1, self.config.ngram_max + 1):
@@ -438,11 +484,11 @@ class VocabularyCounter:
                 continue
             order_keys = keys[selected]
             parts = [
-                words.take(pa.array((order_keys >> np.uint64(_WORD_BITS * shift)) & mask))
+                words.take(arrow_array((order_keys >> np.uint64(_WORD_BITS * shift)) & mask))
                 for shift in range(order - 1, -1, -1)
             ]
             joined = parts[0] if order == 1 else pc.binary_join_element_wise(*parts, " ")
-            texts = pc.replace_with_mask(texts, pa.array(selected), joined)
+            texts = pc.replace_with_mask(texts, arrow_array(selected), joined)
         return texts
 
 
@@ -633,7 +679,7 @@ class Vectorizer:
         return encoded.ids, encoded.stats()
 
     def encode_dictionary(self, tokens: pa.DictionaryArray, lengths: np.ndarray) -> EncodedBatch:
-        """Encode dictionary-encoded tokens (from :meth:`VocabularyCounter.add_token_lists`).
+        """Encode dictionary-encoded tokens (from :func:`dictionary_tokens`).
 
         Args:
             tokens: Every token of the batch, reviews concatenated.

@@ -78,14 +78,19 @@ def summary_markdown(result: PreprocessResult) -> str:
     retry_delay_seconds=5,
     retry_condition_fn=retry_on_io_error,
 )
-def preprocess_task(home: str, config: PreprocessConfig) -> dict[str, Any]:
+def preprocess_task(home: str, config: PreprocessConfig, workers: int = 0) -> dict[str, Any]:
     """Vectorize ``raw/imdb`` into ``processed/<key>`` (or reuse it) and publish a summary.
+
+    Args:
+        home: The pipeline home.
+        config: The settings.
+        workers: Tokenizing processes; 0 picks the default (same output either way).
 
     Returns:
         A small manifest: key, directory, cache hit, rows and OOV rate per split, seconds.
     """
     logger = get_run_logger()
-    result = preprocess(Path(home), config)
+    result = preprocess(Path(home), config, workers=workers or None)
     manifest = result.manifest
     logger.info(
         "%s %s: %s.",

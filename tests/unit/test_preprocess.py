@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import sentiment.preprocess as preprocess_module
 from sentiment.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.paths import HomeLayout
 from sentiment.preprocess import (
@@ -257,3 +258,38 @@ def test_batching_and_prefetching_do_not_change_the_output(
     assert (plain.directory / "vectorizer.json").read_bytes() == (
         threaded.directory / "vectorizer.json"
     ).read_bytes()
+
+
+def test_worker_processes_do_not_change_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Batches of 7 rows: 80 train and 40 test rows give every worker several batches.
+    monkeypatch.setattr("sentiment.preprocess.READ_BATCH_ROWS", 7)
+    pools: list[int] = []
+    original_pool = preprocess_module._process_pool
+
+    def spy(workers: int) -> object:
+        pools.append(workers)
+        return original_pool(workers)
+
+    monkeypatch.setattr("sentiment.preprocess._process_pool", spy)
+    single = preprocess(make_home(tmp_path / "single", 40, 20), SMALL, workers=1)
+    assert pools == []
+    parallel = preprocess(make_home(tmp_path / "parallel", 40, 20), SMALL, workers=2)
+    assert pools == [2]
+    assert single.key == parallel.key
+    for split in SPLITS:
+        assert read_split(single.directory, split).equals(read_split(parallel.directory, split))
+    assert (single.directory / "vectorizer.json").read_bytes() == (
+        parallel.directory / "vectorizer.json"
+    ).read_bytes()
+    for field in ("rows", "splits", "vocabulary"):
+        assert single.manifest[field] == parallel.manifest[field]
+    # The same settings with another worker count are a cache hit, not a new key.
+    assert preprocess(tmp_path / "single", SMALL, workers=2).cache_hit
+
+
+@pytest.mark.parametrize("workers", [0, -1, True, 1.5])
+def test_invalid_worker_counts_are_refused(tmp_path: Path, workers: object) -> None:
+    with pytest.raises(ConfigError, match="workers"):
+        preprocess(make_home(tmp_path), SMALL, workers=workers)  # type: ignore[arg-type]
