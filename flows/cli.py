@@ -137,8 +137,8 @@ def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
         "--workers",
         type=int,
         default=0,
-        help="Tokenizing processes; 0 picks one per CPU, at most 2 (default: 0). The output "
-        "is the same for any count.",
+        help="Tokenizing processes; 0 picks 2 when a second CPU is free, else 1 (default: 0). "
+        "The output is the same for any count.",
     )
     parser.set_defaults(handler=_run_preprocess)
 
@@ -431,7 +431,9 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--output", required=True, help="Directory for the scored Parquet files.")
     parser.add_argument(
-        "--model", default=None, help="Bundle version to score with (default: the champion)."
+        "--model",
+        default=None,
+        help="Bundle version to score with, or 'latest' (default: the champion).",
     )
     parser.add_argument(
         "--text-column", default=None, help="Review-text column (default: 'text' or 'review')."

@@ -16,6 +16,11 @@ stale output. The directory is built under a temporary name and renamed when com
 
 Input fingerprints are the sha256 of each raw file's bytes (first 16 hex digits): reliable
 whatever wrote the file, and cheap (~0.1 s for the ~60 MB of IMDB Parquet).
+
+With ``workers`` > 1, worker processes (started by a fork server, never plain fork)
+tokenize train and tokenize + encode test, batch by batch and a few batches ahead,
+while this process counts the vocabulary, pads train and writes; results are taken in
+file order, so the output is byte-for-byte the same for any worker count.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import time
 from collections import deque
@@ -49,6 +55,7 @@ from sentiment.vectorizer import (
     VocabularyCounter,
     arrow_array,
     dictionary_tokens,
+    numpy_values,
     token_lists,
 )
 
@@ -65,7 +72,7 @@ ROW_GROUP_ROWS = 4096
 # Raw rows read and tokenized at a time: small enough that two worker processes share
 # a 25k-review split evenly, large enough that per-batch overheads stay negligible.
 READ_BATCH_ROWS = 2048
-# Tokenizing processes used by default; the main process counts, pads and writes.
+# Most tokenizing processes used by default; the main process counts, pads and writes.
 MAX_DEFAULT_WORKERS = 2
 # Batches in flight per worker process: bounds memory while keeping workers busy.
 _BATCHES_AHEAD_PER_WORKER = 4
@@ -227,13 +234,15 @@ def processed_key(config: PreprocessConfig, fingerprints: dict[str, str]) -> str
 
 def _read_labels(path: Path) -> np.ndarray:
     """The label column as int8, refusing nulls and values other than 0 and 1."""
-    labels = pq.read_table(path, columns=["label"]).column("label")
+    # Not pq.read_table and to_numpy: those import pyarrow.dataset and pandas, ~0.5
+    # CPU-seconds the first time in a process.
+    labels = pq.ParquetFile(path).read(columns=["label"]).column("label").combine_chunks()
     fix = "re-ingest it with 'sentiment download'"
     if labels.null_count:
         raise DataError(
             f"Column 'label' of raw file {path} has {labels.null_count} null value(s); {fix}."
         )
-    values = labels.to_numpy()
+    values = numpy_values(labels)
     bad = values[(values != 0) & (values != 1)]
     if len(bad):
         raise DataError(
@@ -264,15 +273,39 @@ def _raw_batches(path: Path) -> Iterator[pa.RecordBatch]:
 
 
 def default_workers() -> int:
-    """Processes that tokenize by default: one per available CPU, at most two.
+    """Processes that tokenize by default: 2 where a second core is free, else 1.
 
-    Two is the measured optimum on this project's 2-core VM (docs/benchmarks.md).
+    Measured on the shared 2-core VM (docs/benchmarks.md): two workers ran 1.23x faster
+    than one while the CPUs were mostly free, but 0.66x as fast while other jobs kept
+    them saturated (the scheduler then gives a session a fixed share, and the workers
+    add CPU for start-up and pickling). "Free" is Linux's CPU pressure (share of the
+    last 10 s in which some task waited for a CPU) under 50%, or else a load average
+    under the CPU count minus 1/2. The output is the same either way.
     """
     try:
         available = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         available = os.cpu_count() or 1
-    return max(1, min(MAX_DEFAULT_WORKERS, available))
+    if available < 2:
+        return 1
+    try:
+        # "some avg10=12.34 avg60=... avg300=... total=..."
+        pressure = Path("/proc/pressure/cpu").read_text().split()[1]
+        busy = float(pressure.removeprefix("avg10=")) >= 50.0
+    except (OSError, IndexError, ValueError):
+        try:
+            busy = os.getloadavg()[0] > available - 0.5
+        except OSError:  # no load average on this system
+            busy = False
+    return 1 if busy else min(MAX_DEFAULT_WORKERS, available)
+
+
+def _start_fork_server() -> None:
+    """Start the fork server now, so it imports while this process reads its inputs."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        multiprocessing.forkserver.ensure_running()
 
 
 def _check_workers(workers: int | None) -> int:
@@ -426,7 +459,7 @@ class _SplitWriter:
 def _take(batch: pa.RecordBatch, rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     selection = arrow_array(rows)
     review_ids = batch.column("review_id").take(selection)
-    labels = batch.column("label").take(selection).to_numpy().astype(np.int8)
+    labels = numpy_values(batch.column("label").take(selection)).astype(np.int8)
     return review_ids, labels
 
 
@@ -472,6 +505,11 @@ def preprocess(
         return PreprocessResult(key, directory, cached, True, seconds)
 
     train_path, test_path = layout.raw_split("train"), layout.raw_split("test")
+    # More processes than batches would only wait: tiny inputs stay in this process.
+    rows = max(pq.read_metadata(path).num_rows for path in (train_path, test_path))
+    workers = min(workers, -(-rows // READ_BATCH_ROWS))
+    if workers > 1:
+        _start_fork_server()
     train_labels = _read_labels(train_path)
     _read_labels(test_path)
     is_validation = validation_mask(train_labels, config.validation_fraction, config.seed)
@@ -482,9 +520,6 @@ def preprocess(
             f"for a validation fraction of {config.validation_fraction}; re-ingest the full "
             "data set with 'sentiment download'."
         )
-    # More processes than batches would only wait: tiny inputs stay in this process.
-    batches = -(-max(len(train_labels), pq.read_metadata(test_path).num_rows) // READ_BATCH_ROWS)
-    workers = min(workers, batches)
     vector_config = config.vectorizer
     logger.info(
         "Preprocessing %s into %s (%d train, %d validation reviews).",

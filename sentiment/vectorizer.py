@@ -213,38 +213,92 @@ def token_lists(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.
     """
     if isinstance(texts, pa.ChunkedArray | pa.Array):
         texts = texts.to_pylist()
-    cleaned = pa.array([token_text(text) if text else "" for text in texts], type=pa.string())
+    cleaned = string_array([token_text(text) if text else "" for text in texts])
     cleaned = pc.ascii_trim_whitespace(cleaned)
     split = pc.ascii_split_whitespace(cleaned)
-    if not pc.any(pc.equal(cleaned, "")).as_py():
+    if numpy_values(pc.binary_length(cleaned)).all():
         return split
     # A review without tokens splits into [""]; drop those empty strings.
     values = split.flatten()
-    keep = pc.not_equal(values, "")
-    parents = pc.list_parent_indices(split).to_numpy()
-    lengths = np.bincount(parents[keep.to_numpy(zero_copy_only=False)], minlength=len(cleaned))
+    keep = numpy_values(pc.binary_length(values)) > 0
+    parents = numpy_values(pc.list_parent_indices(split))
+    lengths = np.bincount(parents[keep], minlength=len(cleaned))
     offsets = np.zeros(len(cleaned) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    return pa.ListArray.from_arrays(arrow_array(offsets), values.filter(keep))
+    return pa.ListArray.from_arrays(arrow_array(offsets), values.filter(arrow_array(keep)))
+
+
+# ``pa.array`` on Python or numpy input imports pandas, ~0.4 CPU-seconds the first time
+# in each process (a tenth of a whole preprocessing run); building arrays from buffers,
+# as the two helpers below do, does not.
 
 
 def arrow_array(values: np.ndarray) -> pa.Array:
-    """A 1-D numeric numpy array as an Arrow array, without copying.
-
-    ``pa.array`` on numpy input imports pandas (~0.3 s the first time in a process);
-    wrapping the buffer does not.
-    """
+    """A 1-D numeric or boolean numpy array as an Arrow array (numeric: no copy)."""
     values = np.ascontiguousarray(values)
     if values.dtype == np.bool_:
-        return pa.array(values.tolist(), pa.bool_())
+        bits = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
     return pa.Array.from_buffers(
         pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)]
     )
 
 
+def _bits(buffer: pa.Buffer, offset: int, length: int) -> np.ndarray:
+    bits = np.unpackbits(np.frombuffer(buffer, np.uint8), bitorder="little")
+    return bits[offset : offset + length].astype(bool)
+
+
+def numpy_values(array: pa.Array | pa.ChunkedArray, fill: int | None = None) -> np.ndarray:
+    """An integer or boolean Arrow array as numpy (integers without nulls: no copy).
+
+    Args:
+        array: The values.
+        fill: What nulls become; ``None`` refuses nulls.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if len(array) == 0:
+        dtype = np.bool_ if pa.types.is_boolean(array.type) else np.dtype(str(array.type))
+        return np.zeros(0, dtype)
+    validity, buffer = array.buffers()[:2]
+    if pa.types.is_boolean(array.type):
+        values = _bits(buffer, array.offset, len(array))
+    elif pa.types.is_integer(array.type):
+        dtype = np.dtype(str(array.type))
+        values = np.frombuffer(
+            buffer, dtype, count=len(array), offset=array.offset * dtype.itemsize
+        )
+    else:
+        raise TypeError(f"numpy_values() takes integer or boolean arrays, not {array.type}.")
+    if array.null_count:
+        if fill is None:
+            raise ValueError("numpy_values() got nulls and no fill value.")
+        values = np.where(_bits(validity, array.offset, len(array)), values, fill)
+    return values
+
+
+def string_array(strings: Sequence[str]) -> pa.StringArray:
+    """Python strings as an Arrow string array, the same as ``pa.array(strings)``."""
+    data = "".join(strings).encode("utf-8")
+    sizes = np.fromiter(
+        (
+            len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+            for text in strings
+        ),
+        np.int64,
+        len(strings),
+    )
+    if len(data) >= 2**31:
+        return pa.array(strings, pa.large_string()).cast(pa.string())
+    offsets = np.zeros(len(strings) + 1, np.int32)
+    np.cumsum(sizes, out=offsets[1:])
+    return pa.StringArray.from_buffers(len(strings), pa.py_buffer(offsets), pa.py_buffer(data))
+
+
 def list_lengths(lists: pa.ListArray) -> np.ndarray:
     """Tokens per review of a batch of token lists, as int64."""
-    return pc.list_value_length(lists).fill_null(0).to_numpy().astype(np.int64)
+    return numpy_values(pc.list_value_length(lists), fill=0).astype(np.int64)
 
 
 def dictionary_tokens(lists: pa.ListArray) -> tuple[pa.DictionaryArray, np.ndarray]:
@@ -332,7 +386,7 @@ class VocabularyCounter:
         self.config = config
         # Every word seen, numbered in order of first appearance. Index 0 is never a
         # word, so packed keys of real n-grams are never zero.
-        self._words: pa.StringArray = pa.array([""], pa.string())
+        self._words: pa.StringArray = string_array([""])
         self._orders = [_CountAccumulator() for _ in range(config.ngram_max)]
         self.documents = 0
         self.tokens = 0
@@ -379,7 +433,7 @@ class VocabularyCounter:
             documents: Boolean mask of the reviews to count (default: all).
         """
         lengths = np.asarray(lengths, np.int64)
-        indices = encoded.indices.to_numpy(zero_copy_only=False)
+        indices = numpy_values(encoded.indices)
         if documents is None:
             documents = np.ones(len(lengths), bool)
         counted = documents.astype(bool)
@@ -390,11 +444,8 @@ class VocabularyCounter:
         # Number the batch's words: known ones by a hash lookup in Arrow, new ones after
         # the last known, in the batch dictionary's (first appearance) order.
         batch_words = encoded.dictionary
-        mapping = (
-            pc.index_in(batch_words, value_set=self._words)
-            .fill_null(-1)
-            .to_numpy(zero_copy_only=False)
-            .astype(np.int64)
+        mapping = numpy_values(pc.index_in(batch_words, value_set=self._words), fill=-1).astype(
+            np.int64
         )
         new = mapping < 0
         if new.any():
@@ -460,7 +511,7 @@ class VocabularyCounter:
             candidates = np.arange(len(all_counts))
         texts = self._texts(all_keys[candidates], all_orders[candidates])
         text_rank = np.empty(len(texts), np.int64)
-        text_rank[pc.sort_indices(texts).to_numpy()] = np.arange(len(texts))
+        text_rank[numpy_values(pc.sort_indices(texts))] = np.arange(len(texts))
         order = np.lexsort((text_rank, -all_counts[candidates]))[:capacity]
         vocabulary = [Vectorizer.PADDING_TOKEN, Vectorizer.OOV_TOKEN]
         vocabulary.extend(texts.take(arrow_array(order)).to_pylist())
@@ -583,12 +634,13 @@ class Vectorizer:
         # Word indices (1-based; 0 = unknown word) for every word of any entry, so the
         # n-gram keys of a text can be packed and looked up without Python strings.
         # Arrow numbers the distinct words in order of first appearance: deterministic.
-        entries = pa.array(self._vocabulary[2:], type=pa.string())
+        entries = string_array(self._vocabulary[2:])
         parts = pc.split_pattern(entries, " ")
         sizes = list_lengths(parts)
         flat = parts.flatten()
         if len(sizes) and (
-            int(sizes.max()) > self.config.ngram_max or pc.any(pc.equal(flat, "")).as_py()
+            int(sizes.max()) > self.config.ngram_max
+            or not numpy_values(pc.binary_length(flat)).all()
         ):
             raise ValueError(
                 f"Every vocabulary entry must be a token or an n-gram of at most "
@@ -598,7 +650,7 @@ class Vectorizer:
         self._words = encoded.dictionary
         if len(self._words) > _MAX_WORDS:
             raise ValueError(f"The vocabulary holds more than {_MAX_WORDS:,} distinct words.")
-        word_index = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64) + 1
+        word_index = numpy_values(encoded.indices).astype(np.int64) + 1
         starts = np.zeros(len(sizes), np.int64)
         np.cumsum(sizes[:-1], out=starts[1:])
         token_ids = np.arange(2, len(sizes) + 2, dtype=np.int32)
@@ -671,10 +723,9 @@ class Vectorizer:
     def encode_token_lists(self, lists: pa.ListArray) -> tuple[np.ndarray, EncodingStats]:
         """Encode tokenized reviews (from :func:`token_lists`); see :meth:`encode`."""
         values = lists.flatten()
-        word_index = (
-            pc.index_in(values, value_set=self._words).fill_null(-1).to_numpy(zero_copy_only=False)
-            + 1
-        ).astype(np.int64)
+        word_index = (numpy_values(pc.index_in(values, value_set=self._words), fill=-1) + 1).astype(
+            np.int64
+        )
         encoded = self._encode_word_index(word_index, list_lengths(lists))
         return encoded.ids, encoded.stats()
 
@@ -689,13 +740,12 @@ class Vectorizer:
             The ids plus per-review counts.
         """
         mapping = (
-            pc.index_in(tokens.dictionary, value_set=self._words)
-            .fill_null(-1)
-            .to_numpy(zero_copy_only=False)
-            .astype(np.int64)
+            numpy_values(pc.index_in(tokens.dictionary, value_set=self._words), fill=-1).astype(
+                np.int64
+            )
             + 1
         )
-        word_index = mapping[tokens.indices.to_numpy(zero_copy_only=False)]
+        word_index = mapping[numpy_values(tokens.indices)]
         return self._encode_word_index(word_index, np.asarray(lengths, np.int64))
 
     def _encode_word_index(self, word_index: np.ndarray, lengths: np.ndarray) -> EncodedBatch:

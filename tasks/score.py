@@ -47,15 +47,16 @@ def resolve_model_task(home: str, model: str | None = None) -> dict[str, str]:
 
     Args:
         home: The pipeline home.
-        model: A bundle version, or None for the registry's champion.
+        model: A bundle version (``latest``: the newest bundle), or None for the
+            registry's champion.
 
     Raises:
         StageOutputMissingError: If no model is named and none was ever promoted.
     """
-    from sentiment.registry import champion_version
+    from sentiment.registry import champion_version, resolve_version
 
     layout = HomeLayout(Path(home))
-    version = model or champion_version(layout.home)
+    version = resolve_version(layout.home, model) if model else champion_version(layout.home)
     if version is None:
         raise StageOutputMissingError(
             f"No champion model in {layout.models_dir}; train, evaluate and promote one "

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from sentiment.errors import ConfigError, DataError
@@ -14,7 +15,11 @@ from sentiment.vectorizer import (
     Vectorizer,
     VectorizerConfig,
     VocabularyCounter,
+    arrow_array,
+    dictionary_tokens,
+    numpy_values,
     pad_sequences,
+    string_array,
     token_lists,
 )
 
@@ -236,3 +241,41 @@ def test_load_refuses_missing_and_corrupt_files(tmp_path: Path) -> None:
     wrong.write_text(json.dumps({"format": "something else"}))
     with pytest.raises(DataError, match=r"wrong\.json"):
         Vectorizer.load(wrong)
+
+
+# --- Arrow helpers (no pandas import) ------------------------------------------------
+
+
+def test_string_array_matches_pa_array() -> None:
+    strings = ["plain", "", "café naïve", "日本語 text", "a"]
+    built = string_array(strings)
+    assert built.equals(pa.array(strings, pa.string()))
+    assert string_array([]).equals(pa.array([], pa.string()))
+
+
+def test_numpy_values_handles_offsets_nulls_and_booleans() -> None:
+    integers = pa.array([5, None, 7, 8], pa.int32()).slice(1)
+    assert numpy_values(integers, fill=-1).tolist() == [-1, 7, 8]
+    with pytest.raises(ValueError, match="nulls"):
+        numpy_values(integers)
+    flags = pa.array([True, False, True, True, False, False, True, False, True], pa.bool_())
+    assert numpy_values(flags.slice(3)).tolist() == [True, False, False, True, False, True]
+    assert numpy_values(pa.chunked_array([[1, 2], [3]], pa.int64())).tolist() == [1, 2, 3]
+
+
+def test_arrow_array_round_trips_numbers_and_booleans() -> None:
+    numbers = np.array([3, -1, 4], np.int64)
+    assert arrow_array(numbers).to_pylist() == [3, -1, 4]
+    mask = np.array([True, False, True, True, False, False, False, False, True, False])
+    assert arrow_array(mask).to_pylist() == mask.tolist()
+
+
+def test_add_dictionary_counts_like_add_token_lists() -> None:
+    texts = ["a b a c", "", "b b d !", "held out e"]
+    documents = np.array([True, True, True, False])
+    config = VectorizerConfig(num_words=6, max_length=4)
+    direct, split = VocabularyCounter(config), VocabularyCounter(config)
+    direct.add_token_lists(token_lists(texts), documents)
+    split.add_dictionary(*dictionary_tokens(token_lists(texts)), documents)
+    assert direct.build() == split.build()
+    assert split.build().vocabulary == ["", "[UNK]", "b", "a", "!", "c"]
