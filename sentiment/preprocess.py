@@ -74,6 +74,8 @@ ROW_GROUP_ROWS = 4096
 READ_BATCH_ROWS = 2048
 # Most tokenizing processes used by default; the main process counts, pads and writes.
 MAX_DEFAULT_WORKERS = 2
+# CPU pressure (%) above which the default is one worker: see default_workers().
+_BUSY_CPU_PRESSURE = 20.0
 # Batches in flight per worker process: bounds memory while keeping workers busy.
 _BATCHES_AHEAD_PER_WORKER = 4
 
@@ -275,12 +277,13 @@ def _raw_batches(path: Path) -> Iterator[pa.RecordBatch]:
 def default_workers() -> int:
     """Processes that tokenize by default: 2 where a second core is free, else 1.
 
-    Measured on the shared 2-core VM (docs/benchmarks.md): two workers ran 1.23x faster
-    than one while the CPUs were mostly free, but 0.66x as fast while other jobs kept
-    them saturated (the scheduler then gives a session a fixed share, and the workers
-    add CPU for start-up and pickling). "Free" is Linux's CPU pressure (share of the
-    last 10 s in which some task waited for a CPU) under 50%, or else a load average
-    under the CPU count minus 1/2. The output is the same either way.
+    Measured on the shared 2-core VM (docs/benchmarks.md): two workers ran 1.14-1.29x
+    faster than one while the CPUs were nearly free (CPU pressure under 20%), but only
+    0.57-0.77x as fast while other jobs kept them busy (pressure 50-99%): the scheduler
+    then gives a session a fixed share, and two workers spend ~1.4x the CPU of one
+    (start-up, pickling). "Free" is Linux's CPU pressure (share of the last 10 s in
+    which some task waited for a CPU) under 20%, or else a load average under the CPU
+    count minus 1/2. The output is the same either way.
     """
     try:
         available = len(os.sched_getaffinity(0))
@@ -291,7 +294,7 @@ def default_workers() -> int:
     try:
         # "some avg10=12.34 avg60=... avg300=... total=..."
         pressure = Path("/proc/pressure/cpu").read_text().split()[1]
-        busy = float(pressure.removeprefix("avg10=")) >= 50.0
+        busy = float(pressure.removeprefix("avg10=")) >= _BUSY_CPU_PRESSURE
     except (OSError, IndexError, ValueError):
         try:
             busy = os.getloadavg()[0] > available - 0.5

@@ -56,7 +56,8 @@ def test_train_flow_preprocesses_trains_and_publishes(raw_home: Path) -> None:
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["training-progress-cnn"]))
         )
     assert curves and "val_loss" in str(curves[0].data)
-    assert progress and float(progress[0].data) == 100.0
+    # The refused run above published its own progress (0%); this run's reached 100%.
+    assert 100.0 in [float(artifact.data) for artifact in progress]
 
 
 def test_cli_rejects_an_unknown_model_in_one_line(
