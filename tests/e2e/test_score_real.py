@@ -17,13 +17,11 @@ from sentiment.scoring import LABEL_COLUMN, SCORE_COLUMN, ScoringConfig, score_f
 
 
 @pytest.fixture(scope="module")
-def bundle(imdb_home: Path, processed_default: Any) -> Any:
-    """The tutorial MLP trained one epoch on the real training split."""
+def bundle(trained_mlp: Any) -> Any:
+    """The tutorial MLP trained on the real training split (shared with other e2e tests)."""
     from sentiment.bundle import load_bundle
-    from sentiment.training import TrainConfig, train
 
-    result = train(imdb_home, TrainConfig(model="mlp", epochs=1))
-    return load_bundle(result.directory)
+    return load_bundle(trained_mlp.directory)
 
 
 def test_scores_the_real_test_split_and_a_gzipped_jsonl_dump(
