@@ -543,10 +543,6 @@ def _run_main_job(arguments: argparse.Namespace) -> int:
 # -----------------------------------------------------------------------------------
 
 
-def _not_built(arguments: argparse.Namespace) -> int:
-    raise SentimentError(f"The '{arguments.command}' command is not built yet.")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
