@@ -52,6 +52,12 @@ def _add_download(subparsers: argparse._SubParsersAction) -> None:
         description="Fetch and verify aclImdb_v1.tar.gz, write raw/imdb/*.parquet and the "
         "dataset report. A rerun with the data already ingested reuses the cache.",
     )
+    _add_archive_options(parser)
+    parser.set_defaults(handler=_run_download)
+
+
+def _add_archive_options(parser: argparse.ArgumentParser) -> None:
+    """The archive's source and hash, shared by ``download`` and ``run``."""
     parser.add_argument(
         "--source",
         default=os.environ.get("SENTIMENT_IMDB_SOURCE") or None,
@@ -64,7 +70,6 @@ def _add_download(subparsers: argparse._SubParsersAction) -> None:
         help="Expected sha256 of the archive (default: $SENTIMENT_IMDB_SHA256, else any "
         "known IMDB archive: the official one or the documented re-packed mirror).",
     )
-    parser.set_defaults(handler=_run_download)
 
 
 def _run_download(arguments: argparse.Namespace) -> int:
@@ -487,6 +492,8 @@ def _run_score(arguments: argparse.Namespace) -> int:
 
 
 def _add_run(subparsers: argparse._SubParsersAction) -> None:
+    from sentiment.models import DEFAULT_MODEL, MODEL_NAMES
+
     parser = subparsers.add_parser(
         "run",
         help="The main job: ingest, retrain, gate, then score a review dump.",
@@ -494,17 +501,13 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
         "champion, then score review files with the champion (default: the 50,000 "
         "unlabeled reviews, into <home>/scores).",
     )
+    _add_archive_options(parser)
     parser.add_argument(
-        "--source",
-        default=os.environ.get("SENTIMENT_IMDB_SOURCE") or None,
-        help="Where to fetch aclImdb_v1.tar.gz (default: $SENTIMENT_IMDB_SOURCE).",
+        "--model",
+        choices=MODEL_NAMES,
+        default=DEFAULT_MODEL,
+        help=f"Zoo model to retrain (default: {DEFAULT_MODEL}).",
     )
-    parser.add_argument(
-        "--sha256",
-        default=os.environ.get("SENTIMENT_IMDB_SHA256") or None,
-        help="Expected archive sha256 (default: $SENTIMENT_IMDB_SHA256, else any known one).",
-    )
-    parser.add_argument("--model", default=None, help="Model to retrain (default: the best).")
     parser.add_argument("--epochs", type=int, default=None, help="Maximum epochs.")
     parser.add_argument("--seed", type=int, default=42, help="Training seed.")
     parser.add_argument(
@@ -516,13 +519,12 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_main_job(arguments: argparse.Namespace) -> int:
     from flows.retrain import retrain_flow
-    from sentiment.models import DEFAULT_MODEL
 
     state = retrain_flow(
         home=str(arguments.home),
         source=arguments.source,
         sha256=arguments.sha256,
-        model=arguments.model or DEFAULT_MODEL,
+        model=arguments.model,
         epochs=arguments.epochs,
         seed=arguments.seed,
         score_inputs=arguments.score,

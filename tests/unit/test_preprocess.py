@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -293,3 +295,22 @@ def test_worker_processes_do_not_change_the_output(
 def test_invalid_worker_counts_are_refused(tmp_path: Path, workers: object) -> None:
     with pytest.raises(ConfigError, match="workers"):
         preprocess(make_home(tmp_path), SMALL, workers=workers)  # type: ignore[arg-type]
+
+
+def test_a_pool_that_cannot_start_falls_back_to_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("sentiment.preprocess.READ_BATCH_ROWS", 7)
+    reference = preprocess(make_home(tmp_path / "reference"), SMALL, workers=1)
+
+    class BrokenPool(ThreadPoolExecutor):
+        def submit(self, *arguments: object, **keywords: object) -> Future:
+            raise BrokenProcessPool("a worker died at start-up")
+
+    monkeypatch.setattr("sentiment.preprocess._process_pool", lambda workers: BrokenPool(1))
+    with caplog.at_level("WARNING", logger="sentiment.preprocess"):
+        fallback = preprocess(make_home(tmp_path / "fallback"), SMALL, workers=2)
+    assert "preprocessing in this process" in caplog.text
+    for split in SPLITS:
+        assert read_split(fallback.directory, split).equals(read_split(reference.directory, split))
+    assert [path.name for path in fallback.directory.parent.iterdir()] == [fallback.key]
