@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PREFECT_LOGGING_EXTRA_LOGGERS ?= sentiment
+# Library code also runs outside flow runs (tests, benchmarks); its logs then stay local.
+export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW ?= ignore
 
 .PHONY: install run test lint format bench clean
 

@@ -36,6 +36,7 @@ def _quiet_environment() -> None:
     machine; the user can still override each."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "sentiment")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     expected_errors = _NoTracebackForExpectedErrors()
     for name in ("prefect.flow_runs", "prefect.task_runs"):

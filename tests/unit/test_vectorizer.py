@@ -15,6 +15,7 @@ from sentiment.vectorizer import (
     Vectorizer,
     VectorizerConfig,
     VocabularyCounter,
+    _KeyTable,
     arrow_array,
     dictionary_tokens,
     numpy_values,
@@ -209,6 +210,73 @@ def test_big_inputs_are_encoded_in_batches_identically() -> None:
     ids = vectorizer.encode(texts)
     assert ids.shape == (9000, 6)
     assert (ids[3::3] == vectorizer.encode([TRAIN[0]])).all()
+
+
+def _reference_encode(vectorizer: Vectorizer, text: str | None) -> list[int]:
+    """Encode one review the plain way: n-grams as joined strings, a dict, lists."""
+    config = vectorizer.config
+    index = {token: position for position, token in enumerate(vectorizer.vocabulary)}
+    words = tokenize(text) if text else []
+    sequence = [index.get(word, OOV) for word in words]
+    for order in range(2, config.ngram_max + 1):
+        grams = (" ".join(words[start : start + order]) for start in range(len(words)))
+        sequence += [
+            index[gram] for gram in grams if gram.count(" ") == order - 1 and gram in index
+        ]
+    if config.bag:
+        sequence = sorted(set(sequence))
+    kept = (
+        sequence[-config.max_length :]
+        if config.truncating == "pre"
+        else sequence[: config.max_length]
+    )
+    padding = [PAD] * (config.max_length - len(kept))
+    return padding + kept if config.padding == "pre" else kept + padding
+
+
+@pytest.mark.parametrize("ngram_max", [2, 3])
+@pytest.mark.parametrize("bag", [False, True])
+@pytest.mark.parametrize(("padding", "truncating"), [("pre", "pre"), ("post", "post")])
+def test_ngram_encoding_matches_a_plain_reference(
+    ngram_max: int, bag: bool, padding: str, truncating: str
+) -> None:
+    generator = np.random.default_rng(ngram_max * 10 + bag)
+    words = ["a", "b", "c", "d", "e", "f", "g", "h", "it's", "!"]
+    texts: list[str | None] = [
+        " ".join(generator.choice(words, size=generator.integers(0, 30)).tolist())
+        for _ in range(400)
+    ]
+    texts += [None, "", "... ;;", "a", "a b"]
+    config = VectorizerConfig(
+        num_words=150,
+        max_length=24,
+        ngram_max=ngram_max,
+        bag=bag,
+        padding=padding,
+        truncating=truncating,
+    )
+    # Fitted on part of the texts with a small id space: some n-grams stay unknown.
+    vectorizer = Vectorizer.fit(texts[:40], config)
+    ids = vectorizer.encode(texts)
+    expected = np.array([_reference_encode(vectorizer, text) for text in texts], np.int32)
+    assert ids.dtype == np.int32
+    np.testing.assert_array_equal(ids, expected)
+
+
+def test_key_table_finds_every_key_and_nothing_else() -> None:
+    generator = np.random.default_rng(7)
+    keys = np.unique(generator.integers(0, 2**63 - 1, size=6000, dtype=np.uint64))
+    stored, absent = keys[:5000], keys[5000:]
+    # Keys differing only in low bits share the hash's top bits: long probe chains.
+    stored = np.concatenate([stored, np.arange(1, 3000, dtype=np.uint64)])
+    ids = np.arange(len(stored), dtype=np.int32) + 2
+    table = _KeyTable(stored, ids)
+    assert len(table) == len(stored)
+    queries = np.concatenate([stored, absent, stored[::-1]])
+    expected = np.concatenate([ids, np.full(len(absent), -1, np.int32), ids[::-1]])
+    np.testing.assert_array_equal(table.lookup(queries), expected)
+    assert table.lookup(np.zeros(0, np.uint64)).tolist() == []
+    assert _KeyTable(np.zeros(0, np.uint64), np.zeros(0, np.int32)).lookup(keys).min() == -1
 
 
 # --- persistence ----------------------------------------------------------------------
