@@ -2,7 +2,7 @@
 
 Usage::
 
-    nice -n 10 .venv/bin/python benchmarks/evaluation.py --home /work/realhome \\
+    nice -n 10 .venv/bin/python benchmarks/evaluation.py --home HOME \\
         [--version V ...] [--appends 2000]
 
 Each named bundle (default: every bundle under ``home/models``) is copied into a

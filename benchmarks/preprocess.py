@@ -2,7 +2,7 @@
 
 Usage::
 
-    nice -n 10 .venv/bin/python benchmarks/preprocess.py --home /work/realhome --runs 3 \\
+    nice -n 10 .venv/bin/python benchmarks/preprocess.py --home HOME --runs 3 \\
         [--workers 1 2] [--ngram-runs 1] [--compare-prefetch]
 
 Each run gets a fresh temporary home holding links to ``home/raw/imdb/{train,test}``

@@ -13,7 +13,7 @@ Every measured run is a fresh subprocess; its peak memory is the maximum RSS sam
 every 20 ms by psutil, its time covers reading to the closed output file (model loading
 and imports excluded, equally for both). Figures are medians over ``--repeats`` runs.
 
-    nice -n 10 .venv/bin/python benchmarks/scoring.py --home /work/realhome \
+    nice -n 10 .venv/bin/python benchmarks/scoring.py --home HOME \
         --models VERSION[,VERSION] --rows 100000,1000000 --repeats 3 --dump-repeats 1
 """
 

@@ -2,7 +2,7 @@
 
 Usage (on a home with the IMDB archive ingested, e.g. after ``sentiment download``)::
 
-    nice -n 10 .venv/bin/python benchmarks/training.py --home /work/realhome
+    nice -n 10 .venv/bin/python benchmarks/training.py --home HOME
     nice -n 10 .venv/bin/python benchmarks/training.py --home H --models cnn --skip-flow
     nice -n 10 .venv/bin/python benchmarks/training.py --home H --flow-check-only
 
