@@ -7,7 +7,8 @@ library can be used and tested on its own:
 - ``vectorizer`` and ``preprocess``: raw text to padded integer sequences.
 - ``models``, ``training`` and ``bundle``: the model zoo, training and model bundles.
 - ``evaluation``, ``gate`` and ``registry``: metrics, promotion policy and the ledger.
-- ``scoring``: batch scoring of review dumps.
+- ``readers`` and ``scoring``: batch scoring of review dumps; ``monitoring``: the run
+  summary and drift profile.
 """
 
 from __future__ import annotations

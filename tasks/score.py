@@ -18,12 +18,12 @@ from prefect.artifacts import create_markdown_artifact, update_progress_artifact
 from prefect.logging import get_run_logger
 
 from sentiment.errors import StageOutputMissingError
+from sentiment.monitoring import ScoringSummary
 from sentiment.paths import HomeLayout
 from sentiment.readers import InputFile, discover_inputs
 from sentiment.scoring import (
     FileResult,
     ScoringConfig,
-    ScoringSummary,
     score_file,
     training_reference,
     write_failures,

@@ -13,7 +13,8 @@ import pytest
 from flows.cli import main
 from flows.score import score_flow
 from sentiment.errors import StageOutputMissingError
-from sentiment.scoring import FAILED_FILE, LABEL_COLUMN, SCORE_COLUMN, ScoringFailedError
+from sentiment.monitoring import FAILED_FILE
+from sentiment.scoring import LABEL_COLUMN, SCORE_COLUMN, ScoringFailedError
 
 TEXTS = ["a great film, great acting", "an awful film, awful plot", "fine cast", "boring"] * 3
 

@@ -17,16 +17,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from sentiment.errors import ConfigError
+from sentiment.monitoring import FAILED_FILE, ScoringSummary, TextProfile
 from sentiment.readers import discover_inputs
 from sentiment.scoring import (
-    FAILED_FILE,
     LABEL_COLUMN,
     SCORE_COLUMN,
     VERSION_COLUMN,
     FileResult,
     ScoringConfig,
-    ScoringSummary,
-    TextProfile,
     read_scoring_metadata,
     score_files,
     training_reference,
