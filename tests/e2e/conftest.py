@@ -60,7 +60,8 @@ def processed_default(imdb_home: Path) -> Any:
 def _train_tutorial_model(imdb_home: Path, model: str) -> Any:
     from sentiment.training import TrainConfig, train
 
-    return train(imdb_home, TrainConfig(model=model, epochs=2))
+    # The tutorial models' own defaults: 2 epochs, batch 128.
+    return train(imdb_home, TrainConfig(model=model))
 
 
 @pytest.fixture(scope="session")

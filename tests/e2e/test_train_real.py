@@ -11,11 +11,13 @@ import pyarrow.parquet as pq
 from sentiment import dataset
 from sentiment.bundle import load_bundle
 from sentiment.paths import HomeLayout
-from sentiment.training import TrainConfig, train
 
 
-def test_cnn_reaches_the_tutorials_accuracy(imdb_home: Path, processed_default: Any) -> None:
-    result = train(imdb_home, TrainConfig(model="cnn"))
+def test_cnn_reaches_the_tutorials_accuracy(
+    imdb_home: Path, processed_default: Any, trained_cnn: Any
+) -> None:
+    # The session fixture trains `cnn` once with its defaults (2 epochs) for every e2e test.
+    result = trained_cnn
     assert result.preprocessing_key == processed_default.key
     assert len(result.history) == 2
 
