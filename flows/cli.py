@@ -497,6 +497,7 @@ def _add_run(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser(
         "run",
+        aliases=["retrain"],
         help="The main job: ingest, retrain, gate, then score a review dump.",
         description="Ingest IMDB (cached), train a model, evaluate and gate it against the "
         "champion, then score review files with the champion (default: the 50,000 "
