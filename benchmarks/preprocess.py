@@ -9,8 +9,8 @@ Each run gets a fresh temporary home holding links to ``home/raw/imdb/{train,tes
 (the real home is never written) and runs ``preprocess`` in its own subprocess, so
 imports are excluded. Per run: seconds inside ``preprocess`` for the 25k train
 (+ validation split) and 25k test reviews, reviews/s (50,000 / seconds), CPU seconds of
-the main process and of every process of the run (worker processes and their fork
-server, read from ``RUSAGE_CHILDREN`` after reaping the fork server), peak RSS of the
+the main process and of every process of the run (worker processes, and their fork
+server where one is used, read from ``RUSAGE_CHILDREN`` after reaping it), peak RSS of the
 main process and the peak summed RSS of all of them (sampled every 0.1 s), then a
 cache-hit rerun in a new subprocess. Worker counts are measured in interleaved rounds
 (1, 2, 1, 2, ...) so load changes hit them alike; the speed-up is the median of the

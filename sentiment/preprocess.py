@@ -17,10 +17,12 @@ stale output. The directory is built under a temporary name and renamed when com
 Input fingerprints are the sha256 of each raw file's bytes (first 16 hex digits): reliable
 whatever wrote the file, and cheap (~0.1 s for the ~60 MB of IMDB Parquet).
 
-With ``workers`` > 1, worker processes (started by a fork server, never plain fork)
-tokenize train and tokenize + encode test, batch by batch and a few batches ahead,
-while this process counts the vocabulary, pads train and writes; results are taken in
-file order, so the output is byte-for-byte the same for any worker count.
+With ``workers`` > 1, worker processes (forked at the start of the run, or started by
+a fork server where TensorFlow or a similar framework is loaded: see
+:func:`_start_method`) tokenize train and tokenize + encode test, batch by batch and a
+few batches ahead, while this process counts the vocabulary, pads train and writes;
+results are taken in file order, so the output is byte-for-byte the same for any worker
+count.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
-import multiprocessing.forkserver
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -78,6 +80,8 @@ MAX_DEFAULT_WORKERS = 2
 _BUSY_CPU_PRESSURE = 20.0
 # Batches in flight per worker process: bounds memory while keeping workers busy.
 _BATCHES_AHEAD_PER_WORKER = 4
+# Frameworks whose native thread pools make plain fork unsafe: see _start_method().
+_FORK_UNSAFE_MODULES = ("tensorflow", "torch", "jax")
 
 
 @dataclass(frozen=True)
@@ -280,10 +284,11 @@ def default_workers() -> int:
     Measured on the shared 2-core VM (docs/benchmarks.md): two workers ran 1.14-1.29x
     faster than one while the CPUs were nearly free (CPU pressure under 20%), but only
     0.57-0.77x as fast while other jobs kept them busy (pressure 50-99%): the scheduler
-    then gives a session a fixed share, and two workers spend ~1.4x the CPU of one
-    (start-up, pickling). "Free" is Linux's CPU pressure (share of the last 10 s in
-    which some task waited for a CPU) under 20%, or else a load average under the CPU
-    count minus 1/2. The output is the same either way.
+    then gives a session a fixed share, and two workers spend more CPU than one
+    (~1.25x forked, ~1.4x from a fork server: start-up, pickling). "Free" is Linux's
+    CPU pressure (share of the last 10 s in which some task waited for a CPU) under
+    20%, or else a load average under the CPU count minus 1/2. The output is the same
+    either way.
     """
     try:
         available = len(os.sched_getaffinity(0))
@@ -303,12 +308,25 @@ def default_workers() -> int:
     return 1 if busy else min(MAX_DEFAULT_WORKERS, available)
 
 
-def _start_fork_server() -> None:
-    """Start the fork server now, so it imports while this process reads its inputs."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        multiprocessing.forkserver.ensure_running()
+def _start_method() -> str:
+    """How worker processes start: ``fork`` where it is safe, else ``forkserver``.
+
+    Plain fork starts workers at once, with nothing to import: two-worker runs took
+    2.73 s and 4.9 CPU-s instead of 3.12 s and 5.7 CPU-s with a fork server
+    (docs/benchmarks.md). It is safe here because the workers run only this module's
+    tokenizing and encoding (numpy, pyarrow and Python code) and leave by ``os._exit``:
+    the locks they can take are CPython's (reset after fork), glibc malloc's,
+    jemalloc's and OpenBLAS's (all reset by their fork handlers), never one held by a
+    thread of the parent such as Prefect's event loop. A framework with
+    its own native thread pools (TensorFlow, PyTorch, JAX) may hold state that those
+    handlers do not cover, so where one is loaded the workers come from a fork server,
+    a fresh process that imports only this module; spawn where neither exists.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    loaded = any(name in sys.modules for name in _FORK_UNSAFE_MODULES)
+    if "fork" in methods and not loaded:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
 
 
 def _check_workers(workers: int | None) -> int:
@@ -323,17 +341,19 @@ def _check_workers(workers: int | None) -> int:
 
 
 def _process_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of fresh processes: forkserver where available, else spawn.
+    """A pool of worker processes (see :func:`_start_method`), starting now.
 
-    Plain fork would copy whatever threads the caller runs (Prefect's event loop,
-    TensorFlow's pools) in an unknown state. The fork server imports this module once;
-    each worker forks from it, so workers start in milliseconds without re-importing.
+    Started before the inputs are read, so the workers (or the fork server, which
+    imports this module once) are ready when the first batch is.
     """
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    context = multiprocessing.get_context(_start_method())
     if context.get_start_method() == "forkserver":
         context.set_forkserver_preload([__name__])
-    return ProcessPoolExecutor(workers, mp_context=context)
+    pool = ProcessPoolExecutor(workers, mp_context=context)
+    # The first task starts the processes: all of them now with fork (before this
+    # process reads anything), one for a fork server, which then forks the rest.
+    pool.submit(os.getpid)
+    return pool
 
 
 def _tokenize_texts(texts: list[str | None] | pa.Array) -> tuple[pa.DictionaryArray, np.ndarray]:
@@ -511,8 +531,28 @@ def preprocess(
     # More processes than batches would only wait: tiny inputs stay in this process.
     rows = max(pq.read_metadata(path).num_rows for path in (train_path, test_path))
     workers = min(workers, -(-rows // READ_BATCH_ROWS))
-    if workers > 1:
-        _start_fork_server()
+    pool = _process_pool(workers) if workers > 1 else None
+    try:
+        return _preprocess_with(home, config, key, fingerprints, started, pool, workers, prefetch)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _preprocess_with(
+    home: Path,
+    config: PreprocessConfig,
+    key: str,
+    fingerprints: dict[str, str],
+    started: float,
+    pool: Executor | None,
+    workers: int,
+    prefetch: bool,
+) -> PreprocessResult:
+    """The rest of :func:`preprocess` after the cache check, with its worker pool."""
+    layout = HomeLayout(home)
+    directory = layout.processed_dir / key
+    train_path, test_path = layout.raw_split("train"), layout.raw_split("test")
     train_labels = _read_labels(train_path)
     _read_labels(test_path)
     is_validation = validation_mask(train_labels, config.validation_fraction, config.seed)
@@ -532,11 +572,11 @@ def preprocess(
         validation_rows,
     )
 
-    def write_output(workers: int) -> dict[str, Any]:
+    def write_output(pool: Executor | None) -> dict[str, Any]:
         executor: Executor | None = None
         ahead = 0
-        if workers > 1:
-            executor, ahead = _process_pool(workers), workers * _BATCHES_AHEAD_PER_WORKER
+        if pool is not None:
+            executor, ahead = pool, workers * _BATCHES_AHEAD_PER_WORKER
         elif prefetch:
             executor, ahead = ThreadPoolExecutor(1, thread_name_prefix="tokenize"), 2
         with atomic_directory(directory) as temporary, executor or nullcontext():
@@ -608,9 +648,9 @@ def preprocess(
         return manifest
 
     try:
-        manifest = write_output(workers)
+        manifest = write_output(pool)
     except BrokenProcessPool:
-        if workers == 1:
+        if pool is None:
             raise
         # Typically a script without the ``if __name__ == "__main__":`` guard that
         # fresh worker processes need; one process gives the very same output.
@@ -618,7 +658,7 @@ def preprocess(
             "Tokenizing worker processes failed to start; preprocessing in this process. "
             "Call preprocess() under 'if __name__ == \"__main__\":' to use workers."
         )
-        manifest = write_output(1)
+        manifest = write_output(None)
 
     seconds = time.perf_counter() - started
     logger.info(

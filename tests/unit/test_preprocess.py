@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import types
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -262,11 +264,13 @@ def test_batching_and_prefetching_do_not_change_the_output(
     ).read_bytes()
 
 
+@pytest.mark.parametrize("start_method", ["fork", "forkserver"])
 def test_worker_processes_do_not_change_the_output(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_method: str
 ) -> None:
     # Batches of 7 rows: 80 train and 40 test rows give every worker several batches.
     monkeypatch.setattr("sentiment.preprocess.READ_BATCH_ROWS", 7)
+    monkeypatch.setattr("sentiment.preprocess._start_method", lambda: start_method)
     pools: list[int] = []
     original_pool = preprocess_module._process_pool
 
@@ -289,6 +293,16 @@ def test_worker_processes_do_not_change_the_output(
         assert single.manifest[field] == parallel.manifest[field]
     # The same settings with another worker count are a cache hit, not a new key.
     assert preprocess(tmp_path / "single", SMALL, workers=2).cache_hit
+
+
+def test_workers_are_forked_only_without_a_threaded_framework(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in preprocess_module._FORK_UNSAFE_MODULES:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert preprocess_module._start_method() == "fork"
+    monkeypatch.setitem(sys.modules, "tensorflow", types.ModuleType("tensorflow"))
+    assert preprocess_module._start_method() == "forkserver"
 
 
 @pytest.mark.parametrize("workers", [0, -1, True, 1.5])
