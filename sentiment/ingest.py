@@ -13,6 +13,7 @@ The stage is split so an orchestrator can retry only the network part:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -665,13 +666,4 @@ def ingest_imdb(
         return cached
     archive = obtain_archive(source, home, sha256, progress)
     result = write_raw_splits(archive, home, source, expected_counts)
-    return IngestResult(
-        train_path=result.train_path,
-        test_path=result.test_path,
-        unsup_path=result.unsup_path,
-        row_counts=result.row_counts,
-        archive_sha256=result.archive_sha256,
-        cache_hit=False,
-        seconds=time.perf_counter() - started,
-        class_counts=result.class_counts,
-    )
+    return dataclasses.replace(result, cache_hit=False, seconds=time.perf_counter() - started)

@@ -36,7 +36,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sentiment.atomic import TEMPORARY_PREFIX, atomic_path, file_fingerprint, write_text
+from sentiment.atomic import (
+    TEMPORARY_PREFIX,
+    atomic_path,
+    file_fingerprint,
+    write_json,
+    write_text,
+)
 from sentiment.errors import ConfigError, DataError
 from sentiment.monitoring import FAILED_FILE, TextProfile
 from sentiment.readers import BatchReader, InputFailure, InputFile, detect_format
@@ -50,6 +56,8 @@ OUTPUT_COLUMNS = (SCORE_COLUMN, LABEL_COLUMN, VERSION_COLUMN)
 POSITIVE = "positive"
 NEGATIVE = "negative"
 METADATA_PREFIX = "sentiment."
+# The drift reference cached inside a bundle (see bundle_training_reference).
+REFERENCE_FILE = "training_profile.json"
 PADDING_ID = 0
 OOV_ID = 1
 
@@ -647,3 +655,38 @@ def training_reference(
     except (OSError, KeyError, pa.ArrowException) as error:
         logger.warning("No training reference for drift: %s is unreadable (%s)", raw_train, error)
         return None
+
+
+def bundle_training_reference(
+    bundle_directory: Path, raw_train: Path, encoder: Encoder
+) -> TextProfile | None:
+    """:func:`training_reference`, kept in the bundle so each run does not re-encode it.
+
+    The profile depends only on the bundle's vectorizer and the raw training file, so
+    it is stored beside the model with that file's fingerprint and recomputed only when
+    the file changes.
+
+    Args:
+        bundle_directory: The bundle whose vectorizer ``encoder`` is.
+        raw_train: The raw training split.
+        encoder: The bundle's vectorizer.
+
+    Returns:
+        The training data's profile, or None when the split is absent or unreadable.
+    """
+    if not raw_train.is_file():
+        return None
+    source = file_fingerprint(raw_train)
+    cache = bundle_directory / REFERENCE_FILE
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        payload = json.loads(cache.read_text(encoding="utf-8"))
+        if payload["source"] == source:
+            return TextProfile.from_dict(payload["profile"])
+    profile = training_reference(raw_train, encoder)
+    if profile is not None:
+        try:
+            write_json(cache, {"source": source, "profile": profile.to_dict()})
+        except OSError as error:
+            # A read-only bundle still scores; the profile is recomputed next time.
+            logger.warning("Could not cache the training profile in %s (%s)", cache, error)
+    return profile

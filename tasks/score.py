@@ -24,8 +24,8 @@ from sentiment.readers import InputFile, discover_inputs
 from sentiment.scoring import (
     FileResult,
     ScoringConfig,
+    bundle_training_reference,
     score_file,
-    training_reference,
     write_failures,
 )
 
@@ -195,14 +195,16 @@ def summarize_task(
     """Write ``failed.jsonl``, publish the summary artifact and return the summary.
 
     The drift reference is the raw training split profiled with the bundle's own
-    vectorizer, so out-of-vocabulary rates and lengths compare like with like.
+    vectorizer, so out-of-vocabulary rates and lengths compare like with like; it is
+    computed once per bundle and training file, then read from the bundle.
     """
-    from sentiment.vectorizer import Vectorizer
-
     logger = get_run_logger()
     file_results = tuple(FileResult.from_dict(result) for result in results)
-    vectorizer = Vectorizer.load(Path(bundle_directory) / "vectorizer.json")
-    reference = training_reference(HomeLayout(Path(home)).raw_split("train"), vectorizer)
+    reference = bundle_training_reference(
+        Path(bundle_directory),
+        HomeLayout(Path(home)).raw_split("train"),
+        _bundle(bundle_directory).vectorizer,
+    )
     summary = ScoringSummary(
         model_version=model_version,
         threshold=threshold,

@@ -21,10 +21,12 @@ from sentiment.monitoring import FAILED_FILE, ScoringSummary, TextProfile
 from sentiment.readers import discover_inputs
 from sentiment.scoring import (
     LABEL_COLUMN,
+    REFERENCE_FILE,
     SCORE_COLUMN,
     VERSION_COLUMN,
     FileResult,
     ScoringConfig,
+    bundle_training_reference,
     read_scoring_metadata,
     score_files,
     training_reference,
@@ -324,6 +326,29 @@ def test_profile_counts_and_round_trip(tmp_path: Path) -> None:
     assert "| 1 | 0 | 0 | 9 | 3 |" in markdown
     assert "out-of-vocabulary rate" in markdown
     assert summary.to_dict()["training_oov_rate"] == pytest.approx(profile.oov_rate)
+
+
+def test_training_reference_is_cached_in_the_bundle_until_the_data_changes(
+    tmp_path: Path,
+) -> None:
+    model = FakeModel()
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    train = dump(tmp_path / "train.parquet", rows=len(TEXTS))
+    first = bundle_training_reference(bundle, train, model.vectorizer)
+    assert first == training_reference(train, model.vectorizer)
+    assert (bundle / REFERENCE_FILE).is_file()
+
+    class Untouchable:
+        def __getattr__(self, name: str) -> None:
+            raise AssertionError("the cached profile should be read, not recomputed")
+
+    assert bundle_training_reference(bundle, train, Untouchable()) == first
+
+    smaller = dump(tmp_path / "train.parquet", rows=5)
+    refreshed = bundle_training_reference(bundle, smaller, model.vectorizer)
+    assert refreshed is not None and refreshed.rows == 5
+    assert bundle_training_reference(bundle, tmp_path / "missing.parquet", model) is None
 
 
 @pytest.mark.parametrize(
