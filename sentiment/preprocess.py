@@ -47,19 +47,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sentiment.arrays import arrow_array, numpy_values
 from sentiment.atomic import atomic_directory, file_fingerprint, settings_fingerprint, write_json
 from sentiment.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.paths import HomeLayout
-from sentiment.vectorizer import (
-    EncodingStats,
-    Vectorizer,
-    VectorizerConfig,
-    VocabularyCounter,
-    arrow_array,
-    dictionary_tokens,
-    numpy_values,
-    token_lists,
-)
+from sentiment.tokens import dictionary_tokens, token_lists
+from sentiment.vectorizer import EncodingStats, Vectorizer, VectorizerConfig, VocabularyCounter
 
 logger = logging.getLogger(__name__)
 
@@ -356,14 +349,12 @@ def _process_pool(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
-def _tokenize_texts(texts: list[str | None] | pa.Array) -> tuple[pa.DictionaryArray, np.ndarray]:
+def _tokenize_texts(texts: pa.Array) -> tuple[pa.DictionaryArray, np.ndarray]:
     """Worker: a batch's tokens, dictionary-encoded, and tokens per review."""
     return dictionary_tokens(token_lists(texts))
 
 
-def _encode_texts(
-    vectorizer: Vectorizer, texts: list[str | None] | pa.Array
-) -> tuple[np.ndarray, EncodingStats]:
+def _encode_texts(vectorizer: Vectorizer, texts: pa.Array) -> tuple[np.ndarray, EncodingStats]:
     """Worker: a batch's padded ids and counts."""
     return vectorizer.encode_token_lists(token_lists(texts))
 
@@ -392,23 +383,18 @@ class _Ahead:
         self._pending: deque[tuple[pa.RecordBatch, Future[Any]]] = deque()
         self._fill()
 
-    def _texts(self, batch: pa.RecordBatch) -> Any:
-        column = batch.column("text")
-        # Threads share memory; processes get plain strings, which pickle compactly.
-        return column if isinstance(self._executor, ThreadPoolExecutor) else column.to_pylist()
-
     def _fill(self) -> None:
         while self._executor is not None and len(self._pending) < self._ahead:
             batch = next(self._batches, None)
             if batch is None:
                 return
-            future = self._executor.submit(self._function, *self._arguments, self._texts(batch))
+            future = self._executor.submit(self._function, *self._arguments, batch.column("text"))
             self._pending.append((batch, future))
 
     def __iter__(self) -> Iterator[tuple[pa.RecordBatch, Any]]:
         if self._executor is None:
             for batch in self._batches:
-                yield batch, self._function(*self._arguments, self._texts(batch))
+                yield batch, self._function(*self._arguments, batch.column("text"))
             return
         while self._pending:
             batch, future = self._pending.popleft()

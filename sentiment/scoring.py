@@ -223,7 +223,7 @@ def _encode(encoder: Any, texts: list[str]) -> tuple[np.ndarray, np.ndarray, int
     if hasattr(encoder, "encode_token_lists"):
         # The project's vectorizer: tokenize once, then take lengths and OOV counts from
         # the same tokens the model sees (before truncation).
-        from sentiment.vectorizer import token_lists
+        from sentiment.tokens import token_lists
 
         lists = token_lists(texts)
         lengths = np.asarray(

@@ -15,9 +15,9 @@ ids, then its known trigram ids (as in the Keras fastText example; unknown n-gra
 left out instead of becoming ``1``). ``bag=True`` turns the sequence into the sorted set
 of its ids: the bag-of-n-grams input of an NBSVM-style model.
 
-The heavy lifting is columnar: reviews become whitespace-separated token text in Python
-(:func:`sentiment.text.token_text`), Arrow splits and hashes the tokens, numpy builds
-n-gram keys, counts and pads. N-gram keys pack word indices into one uint64
+The heavy lifting is columnar: a compiled loop splits reviews into Arrow token lists
+(:mod:`sentiment.tokens`), Arrow hashes the tokens, numpy builds n-gram keys, counts and
+pads. N-gram keys pack word indices into one uint64
 (``21`` bits per word), so counting millions of trigrams needs no Python objects.
 """
 
@@ -34,9 +34,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sentiment.arrays import arrow_array, list_lengths, numpy_values, string_array
 from sentiment.atomic import write_json
 from sentiment.errors import ConfigError, DataError
-from sentiment.text import token_text
+from sentiment.tokens import dictionary_tokens, token_lists
 
 logger = logging.getLogger(__name__)
 
@@ -197,117 +198,6 @@ class EncodedBatch:
             oov_tokens=int(oov.sum()),
             truncated_documents=int(np.count_nonzero(lengths > self.ids.shape[1])),
         )
-
-
-# --- tokens as Arrow lists ------------------------------------------------------------
-
-
-def token_lists(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.ListArray:
-    """Tokenize reviews into an Arrow ``list<string>`` array, one list per review.
-
-    Args:
-        texts: Raw reviews; ``None`` and empty texts give empty lists.
-
-    Returns:
-        The tokens of :func:`sentiment.text.tokenize` for every review, in order.
-    """
-    if isinstance(texts, pa.ChunkedArray | pa.Array):
-        texts = texts.to_pylist()
-    cleaned = string_array([token_text(text) if text else "" for text in texts])
-    cleaned = pc.ascii_trim_whitespace(cleaned)
-    split = pc.ascii_split_whitespace(cleaned)
-    if numpy_values(pc.binary_length(cleaned)).all():
-        return split
-    # A review without tokens splits into [""]; drop those empty strings.
-    values = split.flatten()
-    keep = numpy_values(pc.binary_length(values)) > 0
-    parents = numpy_values(pc.list_parent_indices(split))
-    lengths = np.bincount(parents[keep], minlength=len(cleaned))
-    offsets = np.zeros(len(cleaned) + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    return pa.ListArray.from_arrays(arrow_array(offsets), values.filter(arrow_array(keep)))
-
-
-# ``pa.array`` on Python or numpy input imports pandas, ~0.4 CPU-seconds the first time
-# in each process (a tenth of a whole preprocessing run); building arrays from buffers,
-# as the two helpers below do, does not.
-
-
-def arrow_array(values: np.ndarray) -> pa.Array:
-    """A 1-D numeric or boolean numpy array as an Arrow array (numeric: no copy)."""
-    values = np.ascontiguousarray(values)
-    if values.dtype == np.bool_:
-        bits = np.packbits(values, bitorder="little")
-        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
-    return pa.Array.from_buffers(
-        pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)]
-    )
-
-
-def _bits(buffer: pa.Buffer, offset: int, length: int) -> np.ndarray:
-    bits = np.unpackbits(np.frombuffer(buffer, np.uint8), bitorder="little")
-    return bits[offset : offset + length].astype(bool)
-
-
-def numpy_values(array: pa.Array | pa.ChunkedArray, fill: int | None = None) -> np.ndarray:
-    """An integer or boolean Arrow array as numpy (integers without nulls: no copy).
-
-    Args:
-        array: The values.
-        fill: What nulls become; ``None`` refuses nulls.
-    """
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if len(array) == 0:
-        dtype = np.bool_ if pa.types.is_boolean(array.type) else np.dtype(str(array.type))
-        return np.zeros(0, dtype)
-    validity, buffer = array.buffers()[:2]
-    if pa.types.is_boolean(array.type):
-        values = _bits(buffer, array.offset, len(array))
-    elif pa.types.is_integer(array.type):
-        dtype = np.dtype(str(array.type))
-        values = np.frombuffer(
-            buffer, dtype, count=len(array), offset=array.offset * dtype.itemsize
-        )
-    else:
-        raise TypeError(f"numpy_values() takes integer or boolean arrays, not {array.type}.")
-    if array.null_count:
-        if fill is None:
-            raise ValueError("numpy_values() got nulls and no fill value.")
-        values = np.where(_bits(validity, array.offset, len(array)), values, fill)
-    return values
-
-
-def string_array(strings: Sequence[str]) -> pa.StringArray:
-    """Python strings as an Arrow string array, the same as ``pa.array(strings)``."""
-    data = "".join(strings).encode("utf-8")
-    sizes = np.fromiter(
-        (
-            len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-            for text in strings
-        ),
-        np.int64,
-        len(strings),
-    )
-    if len(data) >= 2**31:
-        return pa.array(strings, pa.large_string()).cast(pa.string())
-    offsets = np.zeros(len(strings) + 1, np.int32)
-    np.cumsum(sizes, out=offsets[1:])
-    return pa.StringArray.from_buffers(len(strings), pa.py_buffer(offsets), pa.py_buffer(data))
-
-
-def list_lengths(lists: pa.ListArray) -> np.ndarray:
-    """Tokens per review of a batch of token lists, as int64."""
-    return numpy_values(pc.list_value_length(lists), fill=0).astype(np.int64)
-
-
-def dictionary_tokens(lists: pa.ListArray) -> tuple[pa.DictionaryArray, np.ndarray]:
-    """A batch's tokens, reviews concatenated and dictionary-encoded, plus their lengths.
-
-    The form :meth:`VocabularyCounter.add_dictionary` and
-    :meth:`Vectorizer.encode_dictionary` take: every token is hashed once.
-    """
-    return pc.dictionary_encode(lists.flatten()), list_lengths(lists)
 
 
 def _ngram_keys(
