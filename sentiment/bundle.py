@@ -146,13 +146,13 @@ class ModelBundle:
             float32 probabilities of a positive review, shape ``(n,)``, NaN where the
             text is missing, empty (after stripping) or not a string.
         """
+        from sentiment.tokens import has_text
+
         scores = np.full(len(texts), np.nan, dtype=np.float32)
-        valid = [
-            index for index, text in enumerate(texts) if isinstance(text, str) and text.strip()
-        ]
-        if valid:
+        valid = np.flatnonzero(has_text(texts))
+        if len(valid):
             token_ids = self.vectorizer.encode([texts[index] for index in valid])
-            scores[np.asarray(valid)] = self.predict_token_ids(token_ids, batch_size=batch_size)
+            scores[valid] = self.predict_token_ids(token_ids, batch_size=batch_size)
         return scores
 
 

@@ -60,6 +60,16 @@ def _character_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 CLASSES, LOWERED = _character_tables()
+# N-gram tables (sentiment.vectorizer._KeyTable) hash packed keys by Fibonacci hashing:
+# multiply by 2**64 / golden ratio, keep the top bits. No packed key uses the top bit
+# (3 x 21 = 63 bits), so the largest uint64 marks an empty slot.
+HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+EMPTY_KEY = np.uint64(2**64 - 1)
+
+# Bits per round of the radix sort of a review's ids.
+_RADIX_BITS = 10
+_RADIX_MASK = (1 << _RADIX_BITS) - 1
+
 # "<", at most 100 characters other than ">", then ">" is an HTML tag (text._HTML_TAG).
 _TAG_LENGTH = 100
 
@@ -236,6 +246,232 @@ def tokenize_bytes(
     return token_bytes[:written], token_offsets[: tokens + 1], row_offsets
 
 
+@numba.njit(cache=True, nogil=True)
+def pad_rows(
+    flat: np.ndarray, lengths: np.ndarray, max_length: int, pad_before: bool, cut_before: bool
+) -> np.ndarray:
+    """Cut and pad concatenated sequences into an int32 ``(n, max_length)`` array.
+
+    ``pad_before``/``cut_before`` are Keras ``pad_sequences``' ``pre`` sides; see
+    :func:`sentiment.vectorizer.pad_sequences`.
+    """
+    rows = len(lengths)
+    result = np.zeros((rows, max_length), np.int32)
+    start = 0
+    for row in range(rows):
+        length = lengths[row]
+        kept = min(length, max_length)
+        source = start + length - kept if cut_before else start
+        column = max_length - kept if pad_before else 0
+        for index in range(kept):
+            result[row, column + index] = flat[source + index]
+        start += length
+    return result
+
+
+@numba.njit(cache=True, nogil=True)
+def build_table(keys: np.ndarray, ids: np.ndarray, bits: int) -> np.ndarray:
+    """An open-addressing table (linear probing) of ``2**bits`` slots for distinct keys.
+
+    Slot ``i`` is ``table[2 * i]`` (the key, ``EMPTY_KEY`` if free) and
+    ``table[2 * i + 1]`` (its id), so a lookup that hits reads one cache line.
+    """
+    size = 1 << bits
+    table = np.full(2 * size, EMPTY_KEY, np.uint64)
+    shift = np.uint64(64 - bits)
+    mask = size - 1
+    for index in range(len(keys)):
+        slot = np.int64((keys[index] * HASH_MULTIPLIER) >> shift)
+        while table[2 * slot] != EMPTY_KEY:
+            slot = (slot + 1) & mask
+        table[2 * slot] = keys[index]
+        table[2 * slot + 1] = np.uint64(ids[index])
+    return table
+
+
+@numba.njit(cache=True, nogil=True)
+def _home_slot(key: np.uint64, shift: int) -> np.int64:
+    return np.int64((key * HASH_MULTIPLIER) >> np.uint64(shift))
+
+
+@numba.njit(cache=True, nogil=True)
+def _probe_from(table: np.ndarray, slot: np.int64, key: np.uint64) -> int:
+    """The id stored for ``key``, searching from ``slot``; -1 if absent."""
+    mask = len(table) // 2 - 1
+    while True:
+        stored = table[2 * slot]
+        if stored == key:
+            return np.int64(table[2 * slot + 1])
+        if stored == EMPTY_KEY:
+            return -1
+        slot = (slot + 1) & mask
+
+
+@numba.njit(cache=True, nogil=True)
+def probe_all(table: np.ndarray, shift: int, wanted: np.ndarray) -> np.ndarray:
+    """The id of every key of ``wanted`` in a :func:`build_table` table, -1 if absent."""
+    result = np.empty(len(wanted), np.int32)
+    for index in range(len(wanted)):
+        key = wanted[index]
+        result[index] = _probe_from(table, _home_slot(key, shift), key)
+    return result
+
+
+@numba.njit(cache=True, nogil=True)
+def _radix_sort(values: np.ndarray, count: int, scratch: np.ndarray, passes: int) -> np.ndarray:
+    """``values[:count]`` (ids >= 0) sorted, by ``passes`` rounds of 10 bits each.
+
+    A few hundred small ids per review sort ~3x faster this way than by quicksort.
+    Returns whichever of ``values`` and ``scratch`` holds the result.
+    """
+    counts = np.empty(1 << _RADIX_BITS, np.int64)
+    source, target = values, scratch
+    for round_ in range(passes):
+        shift = _RADIX_BITS * round_
+        counts[:] = 0
+        for index in range(count):
+            counts[(source[index] >> shift) & _RADIX_MASK] += 1
+        total = 0
+        for digit in range(1 << _RADIX_BITS):
+            size = counts[digit]
+            counts[digit] = total
+            total += size
+        for index in range(count):
+            digit = (source[index] >> shift) & _RADIX_MASK
+            target[counts[digit]] = source[index]
+            counts[digit] += 1
+        source, target = target, source
+    return source
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_ngrams(
+    word_index: np.ndarray,
+    start: int,
+    stop: int,
+    order: int,
+    table: np.ndarray,
+    shift: int,
+    word_bits: int,
+    row: int,
+    seen: np.ndarray,
+    bag: np.ndarray,
+    count: int,
+    keys: np.ndarray,
+    slots: np.ndarray,
+) -> int:
+    """Add the distinct known ``order``-grams of ``word_index[start:stop]`` to ``bag``.
+
+    ``keys`` and ``slots`` are scratch space for twice and once the review's length.
+    """
+    if len(table) == 0:
+        return count
+    bits = np.uint64(word_bits)
+    wanted = 0
+    for position in range(start, stop - order + 1):
+        key = np.uint64(0)
+        for offset in range(order):
+            key = (key << bits) | np.uint64(word_index[position + offset])
+        keys[wanted] = key
+        slots[wanted] = _home_slot(key, shift)
+        wanted += 1
+    # Load every home slot first, with nothing waiting on the loads: the processor
+    # overlaps these cache misses instead of stalling on each in turn.
+    for index in range(wanted):
+        keys[wanted + index] = table[2 * slots[index]]
+    for index in range(wanted):
+        if keys[wanted + index] == EMPTY_KEY:
+            continue
+        found = _probe_from(table, slots[index], keys[index])
+        if found >= 0 and seen[found] != row:
+            seen[found] = row
+            bag[count] = found
+            count += 1
+    return count
+
+
+@numba.njit(cache=True, nogil=True)
+def ngram_bags(
+    word_index: np.ndarray,
+    lengths: np.ndarray,
+    unigram_ids: np.ndarray,
+    bigram_table: np.ndarray,
+    bigram_shift: int,
+    trigram_table: np.ndarray,
+    trigram_shift: int,
+    word_bits: int,
+    num_words: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each review's distinct ids of its words and known bigrams and trigrams, ascending.
+
+    Args:
+        word_index: Per-token word indices (0 = a word in no vocabulary entry), reviews
+            concatenated.
+        lengths: Tokens per review.
+        unigram_ids: The id of each word index as a token of its own (1 = unknown).
+        bigram_table: The bigram table (:func:`build_table`); empty: no bigrams.
+        bigram_shift: Its hash shift (64 - bits).
+        trigram_table: The same for trigrams.
+        trigram_shift: The same for trigrams.
+        word_bits: Bits per word in a packed key.
+        num_words: Ids are below this.
+
+    Returns:
+        ``(flat, bag_lengths)``: the bags, concatenated, and ids per bag.
+    """
+    rows = len(lengths)
+    longest = 0
+    for row in range(rows):
+        longest = max(longest, lengths[row])
+    bag = np.empty(3 * longest + 1, np.int32)
+    scratch = np.empty(3 * longest + 1, np.int32)
+    keys = np.empty(2 * longest + 2, np.uint64)
+    slots = np.empty(longest + 1, np.int64)
+    # seen[id] == row: the id is already in this row's bag.
+    seen = np.full(num_words, -1, np.int32)
+    passes = 1
+    while (1 << (_RADIX_BITS * passes)) < num_words:
+        passes += 1
+    flat = np.empty(3 * len(word_index) + 1, np.int32)
+    bag_lengths = np.zeros(rows, np.int64)
+    written = 0
+    start = 0
+    for row in range(rows):
+        stop = start + lengths[row]
+        count = 0
+        for position in range(start, stop):
+            found = unigram_ids[word_index[position]]
+            if seen[found] != row:
+                seen[found] = row
+                bag[count] = found
+                count += 1
+        for order, table, shift in (
+            (2, bigram_table, bigram_shift),
+            (3, trigram_table, trigram_shift),
+        ):
+            count = _add_ngrams(
+                word_index,
+                start,
+                stop,
+                order,
+                table,
+                shift,
+                word_bits,
+                row,
+                seen,
+                bag,
+                count,
+                keys,
+                slots,
+            )
+        ordered = _radix_sort(bag, count, scratch, passes)
+        flat[written : written + count] = ordered[:count]
+        written += count
+        bag_lengths[row] = count
+        start = stop
+    return flat[:written], bag_lengths
+
+
 def _load_kernels() -> None:
     """Load (or compile) every kernel now, with the argument types callers pass.
 
@@ -249,6 +485,21 @@ def _load_kernels() -> None:
     for offsets in (np.frombuffer(b"\0\0\0\0\3\0\0\0", np.int32), np.array([0, 3], np.int32)):
         in_python = python_rows(data, offsets, CLASSES)
         tokenize_bytes(data, offsets, in_python, CLASSES, LOWERED)
+    keys = np.array([(1 << 21) | 2], np.uint64)
+    table = build_table(keys, np.array([4], np.int32), 4)
+    probe_all(table, 60, keys)
+    flat, bag_lengths = ngram_bags(
+        np.array([1, 2, 1], np.int64),
+        np.array([3], np.int64),
+        np.arange(3, dtype=np.int32),
+        table,
+        60,
+        table,
+        60,
+        21,
+        5,
+    )
+    pad_rows(flat, bag_lengths, 2, True, True)
 
 
 _load_kernels()

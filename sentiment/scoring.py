@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sentiment.arrays import arrow_array, list_lengths
 from sentiment.atomic import (
     TEMPORARY_PREFIX,
     atomic_path,
@@ -46,6 +47,7 @@ from sentiment.atomic import (
 from sentiment.errors import ConfigError, DataError
 from sentiment.monitoring import FAILED_FILE, TextProfile
 from sentiment.readers import BatchReader, InputFailure, InputFile, detect_format
+from sentiment.tokens import has_text, string_column, token_lists
 
 logger = logging.getLogger(__name__)
 
@@ -178,19 +180,6 @@ class FileResult:
 # --- reading and encoding -----------------------------------------------------------
 
 
-def valid_text_mask(texts: Sequence[Any]) -> np.ndarray:
-    """Rows with text to score: strings that are not empty after stripping.
-
-    This is the same rule as :meth:`sentiment.bundle.ModelBundle.predict_texts`, so a
-    row gets a null score here exactly when the bundle would give it NaN.
-    """
-    return np.fromiter(
-        (isinstance(text, str) and bool(text.strip()) for text in texts),
-        dtype=bool,
-        count=len(texts),
-    )
-
-
 def word_lengths(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Length in whitespace-separated words of each text (0 for null)."""
     if pa.types.is_dictionary(column.type):
@@ -218,33 +207,26 @@ class _Prepared:
     fraction_done: float = 0.0
 
 
-def _encode(encoder: Any, texts: list[str]) -> tuple[np.ndarray, np.ndarray, int, int]:
+def _encode(encoder: Any, texts: pa.StringArray) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Encode texts; return ids, length of each text in words, word tokens, OOV tokens."""
     if hasattr(encoder, "encode_token_lists"):
         # The project's vectorizer: tokenize once, then take lengths and OOV counts from
         # the same tokens the model sees (before truncation).
-        from sentiment.tokens import token_lists
-
         lists = token_lists(texts)
-        lengths = np.asarray(
-            pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False),
-            dtype=np.int64,
-        )
         token_ids, stats = encoder.encode_token_lists(lists)
-        return token_ids, lengths, stats.tokens, stats.oov_tokens
-    token_ids = encoder.encode(texts)
-    lengths = word_lengths(pa.array(texts, type=pa.string()))
+        return token_ids, list_lengths(lists), stats.tokens, stats.oov_tokens
+    token_ids = encoder.encode(texts.to_pylist())
     tokens = int(np.count_nonzero(token_ids != PADDING_ID))
-    return token_ids, lengths, tokens, int(np.count_nonzero(token_ids == OOV_ID))
+    return token_ids, word_lengths(texts), tokens, int(np.count_nonzero(token_ids == OOV_ID))
 
 
 def _prepare(batch: pa.RecordBatch, text_column: str, encoder: Encoder) -> _Prepared:
-    texts = batch.column(text_column).to_pylist()
-    valid = valid_text_mask(texts)
+    column = batch.column(text_column)
+    valid = has_text(column)
     lengths = np.zeros(valid.size, dtype=np.int64)
-    selected = [text for text, keep in zip(texts, valid, strict=True) if keep]
-    if not selected:
+    if not valid.any():
         return _Prepared(batch, valid, np.zeros((0, 0), dtype=np.int32), lengths, 0, 0)
+    selected = string_column(column).filter(arrow_array(valid))
     token_ids, valid_lengths, tokens, oov_tokens = _encode(encoder, selected)
     lengths[valid] = valid_lengths
     return _Prepared(batch, valid, token_ids, lengths, tokens, oov_tokens)

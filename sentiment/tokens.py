@@ -16,17 +16,62 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sentiment import kernels
-from sentiment.arrays import arrow_array, list_lengths, string_array, string_buffers
+from sentiment.arrays import arrow_array, list_lengths, numpy_values, string_array, string_buffers
 from sentiment.text import token_text
+
+# What str.strip() removes from ASCII text: str.isspace() there is these characters.
+_ASCII_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def string_column(texts: pa.Array | pa.ChunkedArray) -> pa.StringArray:
+    """Any Arrow text column (string, large or view strings, dictionary, all-null) as
+    one string array, nulls kept."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks() if texts.num_chunks else pa.array([], texts.type)
+    if pa.types.is_dictionary(texts.type):
+        texts = texts.dictionary_decode()
+    if not pa.types.is_string(texts.type):
+        texts = texts.cast(pa.string())
+    return texts
 
 
 def _string_column(texts: pa.Array | pa.ChunkedArray) -> pa.StringArray:
     """Reviews as one string array without nulls (``None`` becomes empty)."""
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks() if texts.num_chunks else pa.array([], pa.string())
-    if not pa.types.is_string(texts.type):
-        texts = texts.cast(pa.string())
+    texts = string_column(texts)
     return pc.fill_null(texts, "") if texts.null_count else texts
+
+
+def has_text(texts: Sequence[object] | pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Which entries are reviews to score: strings not empty after ``str.strip()``.
+
+    Scoring, evaluation and :meth:`sentiment.bundle.ModelBundle.predict_texts` all use
+    this one rule, so a row gets no score in one exactly when it gets none in another.
+
+    Args:
+        texts: Python objects (anything not a ``str`` has no text) or an Arrow text
+            column (nulls have no text).
+
+    Returns:
+        A boolean mask.
+    """
+    if not isinstance(texts, pa.Array | pa.ChunkedArray):
+        return np.fromiter(
+            (isinstance(text, str) and bool(text.strip()) for text in texts),
+            dtype=bool,
+            count=len(texts),
+        )
+    column = string_column(texts)
+    if pa.types.is_null(column.type) or len(column) == 0:
+        return np.zeros(len(column), bool)
+    stripped = pc.ascii_trim(column, characters=_ASCII_WHITESPACE)
+    mask = numpy_values(pc.greater(pc.binary_length(stripped), 0), fill=0).astype(bool)
+    # Text left after removing ASCII whitespace may still be only Unicode whitespace
+    # (a no-break space, an ideographic space): Python decides for those few rows.
+    unsure = mask & ~numpy_values(pc.string_is_ascii(stripped), fill=1).astype(bool)
+    if unsure.any():
+        rows = np.flatnonzero(unsure)
+        mask[rows] = has_text(column.take(arrow_array(rows)).to_pylist())
+    return mask
 
 
 def token_lists(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.ListArray:

@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sentiment import kernels
 from sentiment.arrays import arrow_array, list_lengths, numpy_values, string_array
 from sentiment.atomic import write_json
 from sentiment.errors import ConfigError, DataError
@@ -471,22 +472,13 @@ def pad_sequences(
     Returns:
         The padded array; padding id 0.
     """
-    count = len(lengths)
-    result = np.zeros((count, max_length), dtype=np.int32)
-    if count == 0 or len(flat) == 0:
-        return result
-    ends = np.cumsum(lengths).tolist()
-    # A loop over rows with slice copies beats fancy indexing over every id (~5x less
-    # memory traffic); rows are few compared with ids.
-    start = 0
-    for row, (end, length) in enumerate(zip(ends, lengths.tolist(), strict=True)):
-        if length:
-            kept = min(length, max_length)
-            source = end - kept if truncating == "pre" else start
-            column = max_length - kept if padding == "pre" else 0
-            result[row, column : column + kept] = flat[source : source + kept]
-        start = end
-    return result
+    return kernels.pad_rows(
+        np.asarray(flat, np.int32),
+        np.asarray(lengths, np.int64),
+        max_length,
+        padding == "pre",
+        truncating == "pre",
+    )
 
 
 class Vectorizer:
@@ -646,19 +638,25 @@ class Vectorizer:
         oov_counts = np.bincount(
             np.repeat(np.arange(len(lengths)), lengths)[is_oov], minlength=len(lengths)
         )
-        if config.ngram_max == 1:
-            flat, sequence_lengths = unigram_ids, lengths
-            if config.bag:
-                flat, sequence_lengths = _distinct_sorted(flat, sequence_lengths, config.num_words)
-        elif config.bag:
-            # The bag is sorted next, so the ids skip the per-review word/n-gram layout.
-            pieces = self._ngram_pieces(word_index, unigram_ids, lengths)
-            flat, sequence_lengths = _distinct_sorted_by_document(
-                np.concatenate([ids for ids, _ in pieces]),
-                np.concatenate([documents for _, documents in pieces]),
-                len(lengths),
+        if config.bag:
+            # The compiled loop collects each review's words and known n-grams and
+            # keeps the distinct ids, sorted: no per-review layout in between.
+            tables = [self._ngram_lookup.get(order) for order in (2, 3)]
+            arrays = [
+                (table.table, table.shift) if table is not None and len(table) else _NO_TABLE
+                for table in tables
+            ]
+            flat, sequence_lengths = kernels.ngram_bags(
+                word_index,
+                lengths,
+                self._unigram_ids,
+                *arrays[0],
+                *arrays[1],
+                _WORD_BITS,
                 config.num_words,
             )
+        elif config.ngram_max == 1:
+            flat, sequence_lengths = unigram_ids, lengths
         else:
             flat, sequence_lengths = self._with_ngrams(word_index, unigram_ids, lengths)
         ids = pad_sequences(
@@ -773,89 +771,32 @@ class Vectorizer:
         return f"Vectorizer({len(self._vocabulary)} ids, {self.config})"
 
 
-def _distinct_sorted(
-    flat: np.ndarray, lengths: np.ndarray, num_words: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each review's distinct ids, ascending."""
-    documents = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    return _distinct_sorted_by_document(flat, documents, len(lengths), num_words)
-
-
-def _distinct_sorted_by_document(
-    flat: np.ndarray, documents: np.ndarray, count: int, num_words: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each review's distinct ids, ascending, from ids in any order and their reviews."""
-    combined = documents.astype(np.int64) * num_words + flat
-    combined.sort()
-    # Explicit sort: np.unique's hash path is several times slower on millions of ids.
-    distinct = np.ones(len(combined), bool)
-    distinct[1:] = combined[1:] != combined[:-1]
-    unique = combined[distinct]
-    return (unique % num_words).astype(np.int32), np.bincount(unique // num_words, minlength=count)
-
-
-# Fibonacci hashing: multiply by 2**64 / golden ratio, keep the top bits.
-_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
-# No packed key uses the top bit (3 x 21 = 63 bits), so this marks an empty slot.
-_EMPTY_KEY = np.uint64(2**64 - 1)
+# What the compiled bag loop gets for an n-gram order without entries.
+_NO_TABLE = (np.zeros(0, np.uint64), 0)
 
 
 class _KeyTable:
-    """An open-addressing hash table from packed n-gram keys to ids, probed with numpy.
+    """An open-addressing hash table from packed n-gram keys to ids (linear probing).
 
-    Binary search over ~10**6 sorted keys costs ~20 dependent cache misses per lookup
-    and dominated n-gram encoding; with at most a quarter of the slots used, linear
-    probing answers most lookups with one read. Keys must be distinct and below
-    ``2**63``.
+    Binary search over ~10**6 sorted keys costs ~20 dependent cache misses per lookup;
+    with at most half of the slots used, most lookups here read one cache line. Keys must be
+    distinct and below ``2**63``. The compiled loops in :mod:`sentiment.kernels` build
+    and probe it.
     """
 
     def __init__(self, keys: np.ndarray, ids: np.ndarray) -> None:
         keys = np.asarray(keys, np.uint64)
         self._size = len(keys)
-        bits = max(4, int(2 * len(keys) - 1).bit_length() + 1)
-        self._shift = np.uint64(64 - bits)
-        self._mask = (1 << bits) - 1
-        self._keys = np.full(1 << bits, _EMPTY_KEY, np.uint64)
-        self._ids = np.full(1 << bits, -1, np.int32)
-        pending = np.arange(len(keys))
-        slots = self._slots(keys)
-        while len(pending):
-            # Of the keys wanting one free slot, the first takes it; the rest move on.
-            free = self._keys[slots] == _EMPTY_KEY
-            _, first = np.unique(slots, return_index=True)
-            wins = np.zeros(len(pending), bool)
-            wins[first] = True
-            wins &= free
-            self._keys[slots[wins]] = keys[pending[wins]]
-            self._ids[slots[wins]] = ids[pending[wins]]
-            pending, slots = pending[~wins], (slots[~wins] + 1) & self._mask
+        bits = max(4, int(2 * len(keys) - 1).bit_length())
+        self.shift = 64 - bits
+        self.table = kernels.build_table(keys, np.asarray(ids, np.int32), bits)
 
     def __len__(self) -> int:
         return self._size
 
-    def _slots(self, keys: np.ndarray) -> np.ndarray:
-        return ((keys * _HASH_MULTIPLIER) >> self._shift).astype(np.int64)
-
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """The id of every key, ``-1`` for keys not in the table."""
-        keys = np.asarray(keys, np.uint64)
-        slots = self._slots(keys)
-        stored = self._keys[slots]
-        hit = stored == keys
-        # Most keys settle at the first slot: whole-array operations for them (empty
-        # slots hold id -1), index lists only for the few that probe on.
-        result = np.where(hit, self._ids[slots], np.int32(-1))
-        # Past an empty slot a key cannot be stored: linear probing fills gaps first.
-        active = np.flatnonzero(~hit & (stored != _EMPTY_KEY))
-        keys, slots = keys[active], (slots[active] + 1) & self._mask
-        while len(active):
-            stored = self._keys[slots]
-            hit = stored == keys
-            result[active[hit]] = self._ids[slots[hit]]
-            going = ~hit & (stored != _EMPTY_KEY)
-            active, keys = active[going], keys[going]
-            slots = (slots[going] + 1) & self._mask
-        return result
+        return kernels.probe_all(self.table, self.shift, np.asarray(keys, np.uint64))
 
 
 def _batches(items: Iterable[str | None], size: int) -> Iterator[list[str | None]]:
