@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -472,13 +473,15 @@ def pad_sequences(
     Returns:
         The padded array; padding id 0.
     """
-    return kernels.pad_rows(
+    ids = np.empty((len(lengths), max_length), np.int32)
+    kernels.pad_rows(
         np.asarray(flat, np.int32),
         np.asarray(lengths, np.int64),
-        max_length,
+        ids,
         padding == "pre",
         truncating == "pre",
     )
+    return ids
 
 
 class Vectorizer:
@@ -639,23 +642,27 @@ class Vectorizer:
             np.repeat(np.arange(len(lengths)), lengths)[is_oov], minlength=len(lengths)
         )
         if config.bag:
-            # The compiled loop collects each review's words and known n-grams and
-            # keeps the distinct ids, sorted: no per-review layout in between.
+            # One compiled pass per review: its words and known n-grams, distinct,
+            # sorted, cut and padded.
             tables = [self._ngram_lookup.get(order) for order in (2, 3)]
-            arrays = [
-                (table.table, table.shift) if table is not None and len(table) else _NO_TABLE
-                for table in tables
-            ]
-            flat, sequence_lengths = kernels.ngram_bags(
+            bigrams, trigrams = (
+                table.arrays if table is not None and len(table) else _NO_TABLE for table in tables
+            )
+            ids = np.empty((len(lengths), config.max_length), np.int32)
+            sequence_lengths = kernels.ngram_bags(
                 word_index,
                 lengths,
                 self._unigram_ids,
-                *arrays[0],
-                *arrays[1],
+                bigrams,
+                trigrams,
                 _WORD_BITS,
                 config.num_words,
+                ids,
+                config.padding == "pre",
+                config.truncating == "pre",
             )
-        elif config.ngram_max == 1:
+            return EncodedBatch(ids, lengths, oov_counts, sequence_lengths)
+        if config.ngram_max == 1:
             flat, sequence_lengths = unigram_ids, lengths
         else:
             flat, sequence_lengths = self._with_ngrams(word_index, unigram_ids, lengths)
@@ -771,8 +778,12 @@ class Vectorizer:
         return f"Vectorizer({len(self._vocabulary)} ids, {self.config})"
 
 
+# Most slots an n-gram table fills: ~0.8 keeps it small enough (8 MiB each for the
+# default nbsvm vocabulary) for the processor's shared cache, and linear probing reads
+# few slots past the home one, all in the same or the next cache line.
+_MAX_LOAD = 0.8
 # What the compiled bag loop gets for an n-gram order without entries.
-_NO_TABLE = (np.zeros(0, np.uint64), 0)
+_NO_TABLE = (np.zeros(0, np.uint64), np.zeros(1, np.uint64))
 
 
 class _KeyTable:
@@ -787,16 +798,23 @@ class _KeyTable:
     def __init__(self, keys: np.ndarray, ids: np.ndarray) -> None:
         keys = np.asarray(keys, np.uint64)
         self._size = len(keys)
-        bits = max(4, int(2 * len(keys) - 1).bit_length())
-        self.shift = 64 - bits
-        self.table = kernels.build_table(keys, np.asarray(ids, np.int32), bits)
+        # Power-of-two sizes: at most _MAX_LOAD of the slots used, ~8 filter bits per key.
+        slots = 1 << max(4, math.ceil(math.log2(max(1.0, len(keys) / _MAX_LOAD))))
+        words = 1 << max(0, math.ceil(math.log2(max(1, len(keys) // 8))))
+        # Allocated by numpy, which asks the kernel for huge pages for large arrays:
+        # fewer TLB misses on the random reads of a lookup.
+        table = np.full(2 * slots, kernels.EMPTY_KEY, np.uint64)
+        bloom = np.zeros(words, np.uint64)
+        kernels.fill_table(keys, np.asarray(ids, np.int32), table, bloom)
+        # The slots and their filter, as the compiled loops take them.
+        self.arrays = (table, bloom)
 
     def __len__(self) -> int:
         return self._size
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """The id of every key, ``-1`` for keys not in the table."""
-        return kernels.probe_all(self.table, self.shift, np.asarray(keys, np.uint64))
+        return kernels.probe_all(*self.arrays, np.asarray(keys, np.uint64))
 
 
 def _batches(items: Iterable[str | None], size: int) -> Iterator[list[str | None]]:
