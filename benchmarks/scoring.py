@@ -52,7 +52,9 @@ def _child(mode: str, bundle_dir: str, source: str, output: str, batch_size: int
         from sentiment.scoring import ScoringConfig, score_file
 
         (item,) = discover_inputs([source]).inputs
-        config = ScoringConfig(batch_size=batch_size, force=True, overlap=mode == "ours")
+        config = ScoringConfig(
+            batch_size=batch_size, force=True, encode_threads=2 if mode == "ours" else 0
+        )
         result = score_file(item, Path(output), bundle, config)
         assert result.status == "scored", result.reason
         rows = result.rows
@@ -172,8 +174,8 @@ def main() -> None:
     parser.add_argument(
         "--modes",
         default="ours,peer",
-        help="Scorers to run: ours (overlapped encoding), sequential (ours without the "
-        "encoding thread), peer (pandas).",
+        help="Scorers to run: ours (2 encoding threads), sequential (ours encoding in the "
+        "calling thread), peer (pandas).",
     )
     arguments = parser.parse_args()
 

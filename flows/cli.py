@@ -143,7 +143,7 @@ def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
         "--workers",
         type=int,
         default=0,
-        help="Tokenizing processes; 0 picks 2 when a second CPU is free, else 1 (default: 0). "
+        help="Tokenizing processes; 0 picks the default, 1 (default: 0). "
         "The output is the same for any count.",
     )
     parser.set_defaults(handler=_run_preprocess)

@@ -39,7 +39,7 @@ def preprocess_flow(
         min_document_count: Keep tokens seen in at least this many training reviews.
         padding: Pad at the start (``pre``, as Keras) or the end (``post``).
         truncating: Cut long reviews at the start (``pre``, as Keras) or the end.
-        workers: Tokenizing processes; 0 picks 2 when a second CPU is free, else 1.
+        workers: Tokenizing processes; 0 picks the default (1, this process).
             Not part of the output's key: any count gives the same bytes.
 
     Returns:

@@ -67,10 +67,10 @@ ROW_GROUP_ROWS = 4096
 # Raw rows read and tokenized at a time: small enough that two worker processes share
 # a 25k-review split evenly, large enough that per-batch overheads stay negligible.
 READ_BATCH_ROWS = 2048
-# Most tokenizing processes used by default; the main process counts, pads and writes.
-MAX_DEFAULT_WORKERS = 2
-# CPU pressure (%) above which the default is one worker: see default_workers().
-_BUSY_CPU_PRESSURE = 20.0
+# Tokenizing processes by default: one, this process. With the compiled tokenizer the
+# main process's own work (counting, padding, writing) sets the pace; on the 2-core VM
+# a second process ran 1.04x as fast for 1.6x the CPU (docs/benchmarks.md).
+DEFAULT_WORKERS = 1
 # Batches in flight per worker process: bounds memory while keeping workers busy.
 _BATCHES_AHEAD_PER_WORKER = 4
 # Frameworks whose native thread pools make plain fork unsafe: see _start_method().
@@ -271,36 +271,6 @@ def _raw_batches(path: Path) -> Iterator[pa.RecordBatch]:
     )
 
 
-def default_workers() -> int:
-    """Processes that tokenize by default: 2 where a second core is free, else 1.
-
-    Measured on the shared 2-core VM (docs/benchmarks.md): two workers ran 1.14-1.29x
-    faster than one while the CPUs were nearly free (CPU pressure under 20%), but only
-    0.57-0.77x as fast while other jobs kept them busy (pressure 50-99%): the scheduler
-    then gives a session a fixed share, and two workers spend more CPU than one
-    (~1.25x forked, ~1.4x from a fork server: start-up, pickling). "Free" is Linux's
-    CPU pressure (share of the last 10 s in which some task waited for a CPU) under
-    20%, or else a load average under the CPU count minus 1/2. The output is the same
-    either way.
-    """
-    try:
-        available = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        available = os.cpu_count() or 1
-    if available < 2:
-        return 1
-    try:
-        # "some avg10=12.34 avg60=... avg300=... total=..."
-        pressure = Path("/proc/pressure/cpu").read_text().split()[1]
-        busy = float(pressure.removeprefix("avg10=")) >= _BUSY_CPU_PRESSURE
-    except (OSError, IndexError, ValueError):
-        try:
-            busy = os.getloadavg()[0] > available - 0.5
-        except OSError:  # no load average on this system
-            busy = False
-    return 1 if busy else min(MAX_DEFAULT_WORKERS, available)
-
-
 def _start_method() -> str:
     """How worker processes start: ``fork`` where it is safe, else ``forkserver``.
 
@@ -324,7 +294,7 @@ def _start_method() -> str:
 
 def _check_workers(workers: int | None) -> int:
     if workers is None:
-        return default_workers()
+        return DEFAULT_WORKERS
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(
             f"Setting 'workers' must be a positive integer, got {workers!r}; pass --workers 1 "
@@ -489,7 +459,7 @@ def preprocess(
             the overlap gains (see docs/benchmarks.md). Ignored with several workers.
         workers: Processes that tokenize (and encode test) batch by batch while this
             one counts, pads and writes; 1 does everything in this process. ``None``
-            picks :func:`default_workers`. The output is byte-for-byte the same for
+            means ``DEFAULT_WORKERS``. The output is byte-for-byte the same for
             any value, so it is not part of the output's key.
 
     Returns:

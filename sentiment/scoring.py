@@ -1,10 +1,11 @@
 """Batch scoring: review files in, one scored Parquet file per input out.
 
-Each input streams through three overlapping stages: a reader thread decodes record
-batches and encodes their texts with the bundle's vectorizer (Python, holds the GIL),
-the calling thread runs the model on the previous batch (TensorFlow releases the GIL)
-and appends it as a Parquet row group. A bounded queue between them keeps memory flat
-whatever the file's size.
+Each input streams through overlapping stages: the calling thread decodes record
+batches, background threads encode their texts with the bundle's vectorizer (compiled
+loops and Arrow calls that release the GIL), and the calling thread runs the model on
+each encoded batch in order (TensorFlow releases the GIL too) and appends it as a
+Parquet row group. At most a few batches are in flight, so memory stays flat whatever
+the file's size.
 
 Every output is written under a temporary name and renamed when complete; its Parquet
 key-value metadata records the model version, threshold and input fingerprint, so a
@@ -21,11 +22,11 @@ import json
 import logging
 import math
 import os
-import queue
 import re
-import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,8 +98,8 @@ class ScoringConfig:
         batch_size: Reviews per model forward pass.
         read_rows: Rows per record batch read, encoded and written as one row group.
         force: Rescore inputs whose output is already up to date.
-        overlap: Encode the next batch in a background thread while the model scores
-            the current one (False: one after the other, in the calling thread).
+        encode_threads: Threads that encode upcoming batches while the model scores the
+            current one; 0 encodes in the calling thread, one step after the other.
     """
 
     text_column: str | None = None
@@ -106,7 +107,7 @@ class ScoringConfig:
     batch_size: int = 1024
     read_rows: int = 8192
     force: bool = False
-    overlap: bool = True
+    encode_threads: int = 2
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0 or math.isnan(self.threshold):
@@ -117,6 +118,8 @@ class ScoringConfig:
             raise ConfigError(f"batch_size is {self.batch_size}; set --batch-size to 1 or more.")
         if self.read_rows < 1:
             raise ConfigError(f"read_rows is {self.read_rows}; set it to 1 or more.")
+        if self.encode_threads < 0:
+            raise ConfigError(f"encode_threads is {self.encode_threads}; set it to 0 or more.")
         if self.text_column is not None and not self.text_column.strip():
             raise ConfigError("text_column is empty; name a column or leave it unset.")
 
@@ -235,59 +238,45 @@ def _prepare(batch: pa.RecordBatch, text_column: str, encoder: Encoder) -> _Prep
 _END = object()
 
 
-def _prepared_batches(
-    reader: BatchReader, encoder: Encoder, overlap: bool = True
-) -> Iterator[_Prepared]:
-    """Yield encoded batches from a background thread, at most two ahead.
+def _prepared_batches(reader: BatchReader, encoder: Encoder, threads: int) -> Iterator[_Prepared]:
+    """Yield the reader's batches encoded, in order, by ``threads`` background threads.
 
-    Encoding (Python) then overlaps the caller's prediction and writing (native code
-    that releases the GIL) on a two-core machine.
+    Tokenizing and n-gram encoding are compiled loops and Arrow calls that release the
+    GIL, so the threads encode while the caller predicts and writes (TensorFlow and
+    Parquet release it too). At most ``threads + 1`` batches are in flight: memory stays
+    flat whatever the file's size. ``threads=0`` encodes in the calling thread.
     """
-    if not overlap:
+    if threads == 0:
         for batch in reader:
             yield dataclasses.replace(
                 _prepare(batch, reader.text_column, encoder),
                 fraction_done=reader.fraction_done(),
             )
         return
-    handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
-    stop = threading.Event()
 
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def prepare(batch: pa.RecordBatch, fraction_done: float) -> _Prepared:
+        prepared = _prepare(batch, reader.text_column, encoder)
+        return dataclasses.replace(prepared, fraction_done=fraction_done)
 
-    def produce() -> None:
+    batches = iter(reader)
+    pending: deque[Future[_Prepared]] = deque()
+
+    def submit_next() -> None:
+        batch = next(batches, None)
+        if batch is not None:
+            pending.append(pool.submit(prepare, batch, reader.fraction_done()))
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="sentiment-encode") as pool:
         try:
-            for batch in reader:
-                prepared = dataclasses.replace(
-                    _prepare(batch, reader.text_column, encoder),
-                    fraction_done=reader.fraction_done(),
-                )
-                if not put(prepared):
-                    return
-            put(_END)
-        except BaseException as error:  # handed to the consumer, which re-raises it
-            put(error)
-
-    worker = threading.Thread(target=produce, name="sentiment-encode", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = handoff.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
+            for _ in range(threads + 1):
+                submit_next()
+            while pending:
+                prepared = pending.popleft().result()
+                submit_next()
+                yield prepared
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 # --- writing ------------------------------------------------------------------------
@@ -537,7 +526,7 @@ def _write_scored(
         with atomic_path(output_path) as temporary, _held_lock(temporary):
             writer = pq.ParquetWriter(temporary, schema, compression="snappy")
             try:
-                for prepared in _prepared_batches(reader, model.vectorizer, config.overlap):
+                for prepared in _prepared_batches(reader, model.vectorizer, config.encode_threads):
                     scores = np.full(prepared.valid.size, np.nan, dtype=np.float32)
                     if prepared.token_ids.shape[0]:
                         valid_scores = model.predict_token_ids(

@@ -256,6 +256,34 @@ def test_fault_between_batches_leaves_no_output_and_rerun_completes(tmp_path: Pa
     assert pq.read_metadata(done.output_path).num_rows == 30
 
 
+class FailingVectorizer(FakeVectorizer):
+    """Fails on the third batch it encodes, as a bug in the encoder would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches = 0
+
+    def encode(self, texts: Sequence[str | None]) -> np.ndarray:
+        self.batches += 1
+        if self.batches == 3:
+            raise RuntimeError("encoder broke")
+        return super().encode(texts)
+
+
+@pytest.mark.parametrize("threads", [0, 2])
+def test_an_encoding_error_fails_the_file_and_leaves_no_output(
+    tmp_path: Path, threads: int
+) -> None:
+    good, bad = dump(tmp_path / "good.parquet", rows=30), dump(tmp_path / "bad.parquet", rows=30)
+    model = FakeModel()
+    model.vectorizer = FailingVectorizer()
+    config = ScoringConfig(batch_size=4, read_rows=7, encode_threads=threads)
+    results = score_files(inputs_of(bad, good), tmp_path / "out", model, config)
+    assert [result.status for result in results] == ["failed", "scored"]
+    assert "encoder broke" in results[0].reason
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["good.parquet"]
+
+
 KILLED_CHILD = """
 import os, signal, sys
 from pathlib import Path
@@ -352,7 +380,14 @@ def test_training_reference_is_cached_in_the_bundle_until_the_data_changes(
 
 
 @pytest.mark.parametrize(
-    "settings", [{"threshold": 1.5}, {"batch_size": 0}, {"read_rows": 0}, {"text_column": " "}]
+    "settings",
+    [
+        {"threshold": 1.5},
+        {"batch_size": 0},
+        {"read_rows": 0},
+        {"text_column": " "},
+        {"encode_threads": -1},
+    ],
 )
 def test_bad_settings_are_refused(settings: dict) -> None:
     with pytest.raises(ConfigError):
@@ -386,14 +421,14 @@ def test_scores_equal_the_real_bundles_predict_texts(tmp_path: Path) -> None:
     np.testing.assert_allclose(scores, expected, rtol=1e-6, equal_nan=True)
 
 
-def test_overlapped_and_sequential_encoding_write_the_same_rows(tmp_path: Path) -> None:
+def test_any_number_of_encoding_threads_writes_the_same_rows(tmp_path: Path) -> None:
     source = dump(tmp_path / "in.parquet", rows=30)
     tables = []
-    for overlap in (True, False):
-        config = ScoringConfig(batch_size=4, read_rows=7, overlap=overlap)
-        (result,) = score_files(inputs_of(source), tmp_path / f"out-{overlap}", FakeModel(), config)
+    for threads in (2, 1, 0):
+        config = ScoringConfig(batch_size=4, read_rows=7, encode_threads=threads)
+        (result,) = score_files(inputs_of(source), tmp_path / f"out-{threads}", FakeModel(), config)
         tables.append(pq.read_table(result.output_path))
-    assert tables[0].equals(tables[1])
+    assert tables[0].equals(tables[1]) and tables[0].equals(tables[2])
 
 
 def test_wrong_types_fail_the_file_with_the_reason(tmp_path: Path) -> None:

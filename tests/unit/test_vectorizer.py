@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from sentiment import kernels
 from sentiment.arrays import arrow_array, numpy_values, string_array
 from sentiment.errors import ConfigError, DataError
 from sentiment.text import reference_tokenize, token_text, tokenize
@@ -255,7 +256,7 @@ def _reference_encode(vectorizer: Vectorizer, text: str | None) -> list[int]:
     return padding + kept if config.padding == "pre" else kept + padding
 
 
-@pytest.mark.parametrize("ngram_max", [2, 3])
+@pytest.mark.parametrize("ngram_max", [1, 2, 3])
 @pytest.mark.parametrize("bag", [False, True])
 @pytest.mark.parametrize(("padding", "truncating"), [("pre", "pre"), ("post", "post")])
 def test_ngram_encoding_matches_a_plain_reference(
@@ -282,6 +283,15 @@ def test_ngram_encoding_matches_a_plain_reference(
     expected = np.array([_reference_encode(vectorizer, text) for text in texts], np.int32)
     assert ids.dtype == np.int32
     np.testing.assert_array_equal(ids, expected)
+
+
+@pytest.mark.parametrize("passes", [1, 2, 3])
+def test_radix_sort_of_a_bag_matches_numpy(passes: int) -> None:
+    generator = np.random.default_rng(passes)
+    for count in (0, 1, 2, 700):
+        values = generator.integers(0, 1 << (10 * passes), size=count + 3).astype(np.int32)
+        ordered = kernels._radix_sort(values.copy(), count, np.empty_like(values), passes)
+        np.testing.assert_array_equal(ordered[:count], np.sort(values[:count]))
 
 
 def test_key_table_finds_every_key_and_nothing_else() -> None:
