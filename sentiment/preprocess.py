@@ -52,7 +52,8 @@ from sentiment.atomic import atomic_directory, file_fingerprint, settings_finger
 from sentiment.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.paths import HomeLayout
 from sentiment.tokens import dictionary_tokens, token_lists
-from sentiment.vectorizer import EncodingStats, Vectorizer, VectorizerConfig, VocabularyCounter
+from sentiment.vectorizer import EncodingStats, Vectorizer, VectorizerConfig
+from sentiment.vocabulary import VocabularyCounter
 
 logger = logging.getLogger(__name__)
 

@@ -112,7 +112,7 @@ def token_lists(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.
 def dictionary_tokens(lists: pa.ListArray) -> tuple[pa.DictionaryArray, np.ndarray]:
     """A batch's tokens, reviews concatenated and dictionary-encoded, plus their lengths.
 
-    The form :meth:`sentiment.vectorizer.VocabularyCounter.add_dictionary` and
+    The form :meth:`sentiment.vocabulary.VocabularyCounter.add_dictionary` and
     :meth:`sentiment.vectorizer.Vectorizer.encode_dictionary` take: every token is
     hashed once.
     """

@@ -12,85 +12,12 @@ import pytest
 from sentiment import kernels
 from sentiment.arrays import arrow_array, numpy_values, string_array
 from sentiment.errors import ConfigError, DataError
-from sentiment.text import reference_tokenize, token_text, tokenize
+from sentiment.text import tokenize
 from sentiment.tokens import dictionary_tokens, token_lists
-from sentiment.vectorizer import (
-    Vectorizer,
-    VectorizerConfig,
-    VocabularyCounter,
-    _KeyTable,
-    pad_sequences,
-)
+from sentiment.vectorizer import Vectorizer, VectorizerConfig, _KeyTable, pad_sequences
+from sentiment.vocabulary import VocabularyCounter
 
 PAD, OOV = Vectorizer.PADDING_ID, Vectorizer.OOV_ID
-
-# --- tokenization -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Great movie!<br /><br />Loved it", ["great", "movie", "!", "loved", "it"]),
-        ("<i>Bad</i>, really bad...", ["bad", "really", "bad"]),
-        ("Don't 'quote' me, rock'n'roll dogs'", ["don't", "quote", "me", "rock'n'roll", "dogs"]),
-        ("What?!", ["what", "?", "!"]),
-        ("snake_case and 1990s-era", ["snake", "case", "and", "1990s", "era"]),
-        ("Café ÉCOLE naïve", ["café", "école", "naïve"]),
-        ("don’t “quote”", ["don", "t", "quote"]),
-        ("&lt;b&gt;not a tag&lt;/b&gt; &amp; more", ["b", "not", "a", "tag", "b", "more"]),
-        ("", []),
-        ("... --- ;;;", []),
-    ],
-)
-def test_tokenize_cases(text: str, expected: list[str]) -> None:
-    assert tokenize(text) == expected
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "a''b '''x''' y' 'z !' '! 'tis 90's",
-        "İstanbul ǅungla ß ﬁne ΣΑΣ ⅷ ①② ٣ 中文字 a\u00a0b c\u2003d e\u200bf",
-        "tab\there\nnewline\r\n\x1cfs mixed_under__score",
-        "&eacute;t&Eacute; &#39;hi&#39; &nbsp;x &notanentity; &",
-        "<br/>x<br />y<<z>> <a href='x'>link</a> 1 < 2 > 0",
-        "lone \ud800 surrogate",
-        "ALL CAPS!!! Mixed?? Case...",
-    ],
-)
-def test_fast_tokenizer_matches_the_reference_definition(text: str) -> None:
-    expected = reference_tokenize(text)
-    assert tokenize(text) == expected
-    assert token_text(text).split() == expected
-    # The compiled batch tokenizer, on its own, among other rows and from Arrow.
-    batch = ["plain Words here", text, "Caf\u00e9 <b>bold</b> it's", text.upper()]
-    expected_batch = [reference_tokenize(item) for item in batch]
-    assert token_lists([text]).to_pylist() == [expected]
-    assert token_lists(batch).to_pylist() == expected_batch
-    if "\ud800" not in text:  # Arrow strings are valid UTF-8
-        assert token_lists(pa.array(batch)).to_pylist() == expected_batch
-
-
-def test_compiled_tokenizer_matches_the_definition_on_every_character() -> None:
-    # Every BMP character between word characters, alone and as a word of its own,
-    # so each entry of the kernel's character tables is checked against Python.
-    characters = [chr(code) for code in range(1, 0x10000) if not 0xD800 <= code < 0xE000]
-    texts = [f"a{character}b {character} x{character}" for character in characters]
-    texts += ["<" + "x" * length + ">y" for length in (0, 99, 100, 101)]
-    texts += ["emoji \U0001f600 and math \U0001d400bold", "\U00010400 deseret"]
-    got = token_lists(texts).to_pylist()
-    mismatches = [
-        (text, tokens)
-        for text, tokens in zip(texts, got, strict=True)
-        if tokens != reference_tokenize(text)
-    ]
-    assert mismatches == []
-
-
-def test_token_lists_handle_none_and_empty() -> None:
-    lists = token_lists(["a b", None, "", "?!", "...", " x "])
-    assert lists.to_pylist() == [["a", "b"], [], [], ["?", "!"], [], ["x"]]
-
 
 # --- configuration --------------------------------------------------------------------
 
