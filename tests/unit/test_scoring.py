@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -441,3 +442,24 @@ def test_wrong_types_fail_the_file_with_the_reason(tmp_path: Path) -> None:
     assert "changed from string to number" in results[0].reason
     assert "one object per line" in results[0].reason
     assert "column 'text' holds int64, not text" in results[1].reason
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="threads cannot be reniced here")
+def test_encoding_threads_yield_to_the_model() -> None:
+    from sentiment.scoring import _ENCODE_NICENESS, _lower_thread_priority
+
+    seen: list[tuple[int, int]] = []
+
+    def run() -> None:
+        thread = threading.get_native_id()
+        before = os.getpriority(os.PRIO_PROCESS, thread)
+        _lower_thread_priority()
+        seen.append((before, os.getpriority(os.PRIO_PROCESS, thread)))
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    ((before, after),) = seen
+    assert after == min(19, before + _ENCODE_NICENESS)
+    # The calling thread keeps its priority.
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
