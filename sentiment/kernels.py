@@ -6,9 +6,10 @@ operations makes several passes over millions of keys. These loops do both in on
 over the bytes, without a Python object per token. The unit tests check each against
 the plain Python definition.
 
-Kernels are compiled on first use and cached on disk (``cache=True``), so only the first
-process after an install pays the compile time. They release the GIL, so a scoring
-thread can encode while TensorFlow predicts.
+The first process after an install compiles the kernels (~13 s) and caches the machine
+code next to this module (``cache=True``); every process loads them at import (~0.5 s,
+see ``_load_kernels``). They release the GIL, so scoring threads encode while
+TensorFlow predicts.
 """
 
 from __future__ import annotations
@@ -54,8 +55,6 @@ def _character_tables() -> tuple[np.ndarray, np.ndarray]:
             classes[code] = APOSTROPHE
         elif lower in "!?":
             classes[code] = MARK
-    # "_" is a word character to \w but not to the tokenizer's [^\W_].
-    classes[ord("_")] = SEPARATOR
     return classes, lowered
 
 
@@ -133,10 +132,15 @@ def python_rows(data: np.ndarray, offsets: np.ndarray, classes: np.ndarray) -> n
             elif byte < 0x80:
                 position += 1
             else:
-                code, size = _decode(data, position)
+                size = 2 if byte < 0xE0 else (3 if byte < 0xF0 else 4)
                 # Python also takes what is not well-formed UTF-8 here (a stray
-                # continuation byte, a character cut off at the row's end).
-                if code < 0 or byte < 0xC0 or position + size > end or classes[code] == IN_PYTHON:
+                # continuation byte, a character cut off at the row's end), checked
+                # before decoding so no byte past the row is read.
+                if byte < 0xC0 or size == 4 or position + size > end:
+                    result[row] = True
+                    break
+                code, size = _decode(data, position)
+                if classes[code] == IN_PYTHON:
                     result[row] = True
                     break
                 position += size

@@ -236,9 +236,6 @@ def _prepare(batch: pa.RecordBatch, text_column: str, encoder: Encoder) -> _Prep
     return _Prepared(batch, valid, token_ids, lengths, tokens, oov_tokens)
 
 
-_END = object()
-
-
 # Niceness the encoding threads add to their own (Linux schedules threads one by one).
 _ENCODE_NICENESS = 5
 
