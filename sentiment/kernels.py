@@ -401,7 +401,8 @@ def _add_ngrams(
     keys: np.ndarray,
     slots: np.ndarray,
 ) -> int:
-    """Add the distinct known ``order``-grams of ``word_index[start:stop]`` to ``bag``.
+    """Add the known ``order``-grams of ``word_index[start:stop]`` to ``bag`` (repeats too:
+    the caller drops them after sorting).
 
     ``keys`` and ``slots`` are scratch space for twice and once the review's length.
     """

@@ -35,7 +35,7 @@ def string_column(texts: pa.Array | pa.ChunkedArray) -> pa.StringArray:
     return texts
 
 
-def _string_column(texts: pa.Array | pa.ChunkedArray) -> pa.StringArray:
+def _filled_string_column(texts: pa.Array | pa.ChunkedArray) -> pa.StringArray:
     """Reviews as one string array without nulls (``None`` becomes empty)."""
     texts = string_column(texts)
     return pc.fill_null(texts, "") if texts.null_count else texts
@@ -61,8 +61,8 @@ def has_text(texts: Sequence[object] | pa.Array | pa.ChunkedArray) -> np.ndarray
             count=len(texts),
         )
     column = string_column(texts)
-    if pa.types.is_null(column.type) or len(column) == 0:
-        return np.zeros(len(column), bool)
+    if len(column) == 0:
+        return np.zeros(0, bool)
     stripped = pc.ascii_trim(column, characters=_ASCII_WHITESPACE)
     mask = numpy_values(pc.greater(pc.binary_length(stripped), 0), fill=0).astype(bool)
     # Text left after removing ASCII whitespace may still be only Unicode whitespace
@@ -84,7 +84,7 @@ def token_lists(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.
         The tokens of :func:`sentiment.text.tokenize` for every review, in order.
     """
     if isinstance(texts, pa.Array | pa.ChunkedArray):
-        strings, column = None, _string_column(texts)
+        strings, column = None, _filled_string_column(texts)
     else:
         strings = [text or "" for text in texts]
         column = string_array(strings)

@@ -571,9 +571,9 @@ class _KeyTable:
     """An open-addressing hash table from packed n-gram keys to ids (linear probing).
 
     Binary search over ~10**6 sorted keys costs ~20 dependent cache misses per lookup;
-    with at most half of the slots used, most lookups here read one cache line. Keys must be
-    distinct and below ``2**63``. The compiled loops in :mod:`sentiment.kernels` build
-    and probe it.
+    here most lookups read one cache line, and most absent keys none (the filter). Keys
+    must be distinct and below ``2**63``. The compiled loops in :mod:`sentiment.kernels`
+    fill and probe it.
     """
 
     def __init__(self, keys: np.ndarray, ids: np.ndarray) -> None:
