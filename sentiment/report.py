@@ -2,7 +2,8 @@
 
 Writes ``reports/dataset.md``, a box plot ``reports/dataset_lengths.png`` and the figures
 as ``reports/dataset.json`` (which also lets a rerun on unchanged data skip the work).
-Words are counted with :func:`sentiment.text.tokenize`, the vectorizer's own definition,
+Words are counted with :func:`sentiment.tokens.token_lists` (the tokens of
+:func:`sentiment.text.tokenize`), the vectorizer's own tokenizer,
 so the lengths here are the lengths the model sees before truncation.
 """
 
@@ -17,13 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sentiment.arrays import list_lengths
 from sentiment.atomic import atomic_path, write_json, write_text
 from sentiment.errors import StageOutputMissingError
 from sentiment.ingest import MANIFEST_NAME, SPLITS
 from sentiment.paths import HomeLayout
-from sentiment.text import tokenize
+from sentiment.tokens import token_lists
 
 logger = logging.getLogger(__name__)
 
@@ -124,12 +127,9 @@ def _fingerprint(manifest: Mapping[str, Any]) -> dict[str, Any]:
 def _split_statistics(
     split: str, texts: Sequence[str], labels: Sequence[int | None], vocabulary: set[str]
 ) -> tuple[SplitStatistics, np.ndarray, Counter[str]]:
-    lengths = np.zeros(len(texts), dtype=np.int64)
-    split_vocabulary: set[str] = set()
-    for index, text in enumerate(texts):
-        tokens = tokenize(text)
-        lengths[index] = len(tokens)
-        split_vocabulary.update(tokens)
+    lists = token_lists(texts)
+    lengths = list_lengths(lists)
+    split_vocabulary = set(pc.unique(lists.flatten()).to_pylist())
     vocabulary |= split_vocabulary
     occurrences = Counter(texts)
     repeated = [count for count in occurrences.values() if count > 1]
