@@ -71,7 +71,7 @@ def run_one(home: Path, model: str, compare_flow: bool) -> dict[str, Any]:
     # ru_maxrss is a high-water mark (KiB on Linux): read it before anything else runs.
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     bundle = load_bundle(result.directory)
-    test_ids, test_labels = dataset.load_arrays(processed.directory / "test.parquet")
+    test_ids, test_labels = dataset.load_arrays(processed.split_path("test"))
     scores = bundle.predict_token_ids(test_ids)
     row: dict[str, Any] = {
         "model": model,

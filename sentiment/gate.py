@@ -335,24 +335,20 @@ def decide(
         if policy.minimum_improvement > 0
         else "no margin configured"
     )
-    non_regression_required = f"not worse at p < {policy.significance}"
+    # The rules that compare with a champion, and what each requires.
+    comparison_rules = (
+        ("champion_available", "readable champion"),
+        ("same_test_data", "identical test rows"),
+        ("non_regression", f"not worse at p < {policy.significance}"),
+        ("minimum_improvement", margin_required),
+    )
     if champion_version is None:
         context = "first model: floors only"
-        for rule, required in (
-            ("champion_available", "readable champion"),
-            ("same_test_data", "identical test rows"),
-            ("non_regression", non_regression_required),
-            ("minimum_improvement", margin_required),
-        ):
+        for rule, required in comparison_rules:
             verdicts.append(_not_applicable(rule, required, "there is no champion yet"))
     elif champion_version == challenger.version:
         context = "it is the current champion"
-        for rule, required in (
-            ("champion_available", "readable champion"),
-            ("same_test_data", "identical test rows"),
-            ("non_regression", non_regression_required),
-            ("minimum_improvement", margin_required),
-        ):
+        for rule, required in comparison_rules:
             verdicts.append(
                 _not_applicable(rule, required, f"{challenger.version} is the current champion")
             )
@@ -371,11 +367,7 @@ def decide(
                 ),
             )
         )
-        for rule, required in (
-            ("same_test_data", "identical test rows"),
-            ("non_regression", non_regression_required),
-            ("minimum_improvement", margin_required),
-        ):
+        for rule, required in comparison_rules[1:]:
             verdicts.append(_not_applicable(rule, required, "no readable champion to compare"))
     else:
         context = f"compared with champion {champion_version}"
@@ -402,10 +394,7 @@ def decide(
                     ),
                 )
             )
-            for rule, required in (
-                ("non_regression", non_regression_required),
-                ("minimum_improvement", margin_required),
-            ):
+            for rule, required in comparison_rules[2:]:
                 verdicts.append(_not_applicable(rule, required, "test data differ"))
         else:
             verdicts.append(

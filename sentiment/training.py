@@ -280,10 +280,10 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
     home = Path(home)
     spec = get_model_spec(config.model)
     processed = find_processed(home, config.preprocess_config)
-    vectorizer = Vectorizer.load(processed.directory / "vectorizer.json")
+    vectorizer = Vectorizer.load(processed.vectorizer_path)
     vector_config = vectorizer.config
-    train_path = processed.directory / "train.parquet"
-    validation_path = processed.directory / "validation.parquet"
+    train_path = processed.split_path("train")
+    validation_path = processed.split_path("validation")
     train_info = datasets.inspect_split(train_path, vector_config.max_length)
     validation_info = datasets.inspect_split(validation_path, vector_config.max_length)
 
@@ -364,7 +364,7 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
         "data_fingerprints": {
             "train": file_fingerprint(train_path),
             "validation": file_fingerprint(validation_path),
-            "vectorizer": file_fingerprint(processed.directory / "vectorizer.json"),
+            "vectorizer": file_fingerprint(processed.vectorizer_path),
         },
         "rows": {"train": train_info.num_rows, "validation": validation_info.num_rows},
         "history": history,
