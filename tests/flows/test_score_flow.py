@@ -94,3 +94,38 @@ def test_score_without_a_champion_says_what_to_do(tmp_path: Path) -> None:
     source.write_text('{"text": "good"}\n')
     with pytest.raises(StageOutputMissingError, match="No champion model"):
         score_flow([str(source)], str(tmp_path / "out"), home=str(tmp_path / "empty"))
+
+
+def test_score_flow_runs_the_file_tasks_on_a_dask_scheduler(home: Path, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    for name, texts in (("a", TEXTS[:5]), ("b", TEXTS[5:])):
+        pq.write_table(pa.table({"text": texts}), dump / f"{name}.parquet")
+    (dump / "c.jsonl").write_text('{"stars": 3}\n')
+    in_process = score_flow(
+        [str(dump / "a.parquet"), str(dump / "b.parquet")], str(tmp_path / "one"), home=str(home)
+    )
+
+    # Worker threads in this process: the flow's Dask path, without paying for processes.
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        with pytest.raises(ScoringFailedError, match=r"1 of 3 input\(s\) failed"):
+            score_flow(
+                [str(dump)],
+                str(tmp_path / "dask"),
+                home=str(home),
+                dask_address=cluster.scheduler_address,
+            )
+        ran_on_dask = set(cluster.scheduler.task_prefixes)
+
+    assert ran_on_dask == {"score_file_task"}
+    assert in_process["files_scored"] == 2
+    for name in ("a", "b"):
+        expected = pq.read_table(tmp_path / "one" / f"{name}.parquet")
+        scored = pq.read_table(tmp_path / "dask" / f"{name}.parquet")
+        assert scored.select(expected.column_names).equals(expected)
+    (failure,) = (tmp_path / "dask" / FAILED_FILE).read_text().splitlines()
+    assert "c.jsonl" in json.loads(failure)["reason"]
