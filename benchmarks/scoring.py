@@ -86,6 +86,19 @@ def _child(mode: str, bundle_dir: str, source: str, output: str, batch_size: int
     print(json.dumps({"rows": rows, "seconds": seconds}))
 
 
+class RunFailedError(RuntimeError):
+    """A measured run exited with an error or was killed (e.g. out of memory)."""
+
+    def __init__(self, mode: str, returncode: int, peak_mib: float, stderr: str) -> None:
+        self.reason = (
+            f"killed by signal {-returncode}" + (" (out of memory)" if returncode == -9 else "")
+            if returncode < 0
+            else f"exit status {returncode}"
+        )
+        self.peak_mib = peak_mib
+        super().__init__(f"{mode} run failed, {self.reason}:\n{stderr[-3000:]}")
+
+
 def _measure(mode: str, bundle_dir: Path, source: Path, batch_size: int) -> dict[str, float]:
     import psutil
 
@@ -111,7 +124,7 @@ def _measure(mode: str, bundle_dir: Path, source: Path, batch_size: int) -> dict
             time.sleep(0.02)
         stdout, stderr = process.communicate()
         if process.returncode != 0:
-            raise RuntimeError(f"{mode} run failed:\n{stderr.decode()[-3000:]}")
+            raise RunFailedError(mode, process.returncode, peak / (1 << 20), stderr.decode())
         figures = json.loads(stdout.decode().strip().splitlines()[-1])
     return {
         "rows": figures["rows"],
@@ -240,24 +253,44 @@ def main() -> None:
                 )
                 for label, mode in (("test split", mode) for mode in modes)
             ]
-            for label, source in dumps[1:]:
-                for mode in modes:
-                    figures = _median_runs(
-                        mode, bundle_dir, source, arguments.batch_size, arguments.dump_repeats
-                    )
-                    measured.append((label, mode, figures, figures["reviews_per_second"] / speed))
+            names = {
+                "ours": "streaming score_file",
+                "sequential": "streaming, encoding in the calling thread",
+                "peer": "pandas peer",
+            }
             for label, mode, figures, ratio in measured:
                 results[version][f"{label} {mode}"] = figures | {"ratio": ratio}
-                name = {
-                    "ours": "streaming score_file",
-                    "sequential": "streaming, encoding in the calling thread",
-                    "peer": "pandas peer",
-                }[mode]
                 rows_out.append(
-                    f"| {version} | {label} | {figures['rows']:,.0f} | {name} | "
+                    f"| {version} | {label} | {figures['rows']:,.0f} | {names[mode]} | "
                     f"{figures['reviews_per_second']:,.0f} | {ratio:.2f} | "
                     f"{figures['peak_mib']:,.0f} |"
                 )
+            for (label, source), size in zip(dumps[1:], sizes, strict=True):
+                for mode in modes:
+                    try:
+                        figures = _median_runs(
+                            mode, bundle_dir, source, arguments.batch_size, arguments.dump_repeats
+                        )
+                    except RunFailedError as failure:
+                        # A peer that runs out of memory is a result, not a broken benchmark.
+                        results[version][f"{label} {mode}"] = {
+                            "failed": failure.reason,
+                            "peak_mib": failure.peak_mib,
+                        }
+                        rows_out.append(
+                            f"| {version} | {label} | {size:,} | {names[mode]} | "
+                            f"failed: {failure.reason} | — | {failure.peak_mib:,.0f} before |"
+                        )
+                        print(f"{version} {label} {mode}: {failure}", file=sys.stderr, flush=True)
+                        continue
+                    ratio = figures["reviews_per_second"] / speed
+                    results[version][f"{label} {mode}"] = figures | {"ratio": ratio}
+                    rows_out.append(
+                        f"| {version} | {label} | {figures['rows']:,.0f} | {names[mode]} | "
+                        f"{figures['reviews_per_second']:,.0f} | {ratio:.2f} | "
+                        f"{figures['peak_mib']:,.0f} |"
+                    )
+                    print(f"{version} {label} {mode}: {figures}", file=sys.stderr, flush=True)
     print("\n".join(rows_out))
     print(json.dumps(results, indent=2))
 
