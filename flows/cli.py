@@ -452,6 +452,13 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--force", action="store_true", help="Rescore up-to-date outputs too.")
     parser.add_argument(
+        "--encode-threads",
+        type=int,
+        default=None,
+        help="Threads per file that encode ahead of the model (default 2; 0: none). More "
+        "help a cheap model such as nbsvm on a machine with idle cores.",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -477,6 +484,12 @@ def _run_score(arguments: argparse.Namespace) -> int:
         force=arguments.force,
         workers=arguments.workers,
         dask_address=arguments.dask_address,
+        # Left out when not given, so the library's default holds (and is stated once).
+        **(
+            {"encode_threads": arguments.encode_threads}
+            if arguments.encode_threads is not None
+            else {}
+        ),
     )
     rate = summary["rows_per_second"]
     print(

@@ -10,7 +10,7 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
 
 from sentiment.errors import ConfigError
-from sentiment.scoring import ScoringConfig, ScoringFailedError
+from sentiment.scoring import DEFAULT_ENCODE_THREADS, ScoringConfig, ScoringFailedError
 from tasks.score import (
     discover_inputs_task,
     resolve_model_task,
@@ -47,6 +47,7 @@ def score_flow(
     threshold: float = 0.5,
     batch_size: int = DEFAULT_BATCH_SIZE,
     force: bool = False,
+    encode_threads: int = DEFAULT_ENCODE_THREADS,
     workers: int = 1,
     dask_address: str | None = None,
 ) -> dict[str, Any]:
@@ -66,6 +67,8 @@ def score_flow(
         threshold: Scores at or above it are labelled positive.
         batch_size: Reviews per model forward pass.
         force: Rescore inputs whose output is already up to date.
+        encode_threads: Threads per file that encode upcoming batches while the model
+            scores (0: encode in the scoring thread).
         workers: Files scored in parallel on a local Dask cluster (1: no Dask).
         dask_address: Address of an existing Dask scheduler to run the file tasks on.
 
@@ -78,7 +81,12 @@ def score_flow(
     started = time.perf_counter()
     if workers < 1:
         raise ConfigError(f"workers is {workers}; set --workers to 1 or more.")
-    ScoringConfig(text_column=text_column, threshold=threshold, batch_size=batch_size)
+    ScoringConfig(
+        text_column=text_column,
+        threshold=threshold,
+        batch_size=batch_size,
+        encode_threads=encode_threads,
+    )
     bundle = resolve_model_task(home, model)
     plan = discover_inputs_task(inputs, output)
     files: list[dict[str, Any]] = plan["inputs"]
@@ -93,6 +101,7 @@ def score_flow(
         "threshold": threshold,
         "batch_size": batch_size,
         "force": force,
+        "encode_threads": encode_threads,
     }
     results: list[dict[str, Any]] = list(plan["failures"])
     if workers > 1 or dask_address:

@@ -88,6 +88,10 @@ class ScoringModel(Protocol):
     def predict_token_ids(self, token_ids: np.ndarray, batch_size: int = 1024) -> np.ndarray: ...
 
 
+# Encoding threads per scored file (ScoringConfig.encode_threads).
+DEFAULT_ENCODE_THREADS = 2
+
+
 @dataclass(frozen=True)
 class ScoringConfig:
     """How to score.
@@ -100,7 +104,9 @@ class ScoringConfig:
         read_rows: Rows per record batch read, encoded and written as one row group.
         force: Rescore inputs whose output is already up to date.
         encode_threads: Threads that encode upcoming batches while the model scores the
-            current one; 0 encodes in the calling thread, one step after the other.
+            current one; 0 encodes in the calling thread, one step after the other. Two
+            fill a 2-core machine; where the model leaves more cores idle, more threads
+            keep a cheap model (nbsvm) from waiting on its n-gram encoding.
     """
 
     text_column: str | None = None
@@ -108,7 +114,7 @@ class ScoringConfig:
     batch_size: int = 1024
     read_rows: int = 8192
     force: bool = False
-    encode_threads: int = 2
+    encode_threads: int = DEFAULT_ENCODE_THREADS
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0 or math.isnan(self.threshold):

@@ -22,6 +22,7 @@ from sentiment.monitoring import ScoringSummary
 from sentiment.paths import HomeLayout
 from sentiment.readers import InputFile, discover_inputs
 from sentiment.scoring import (
+    DEFAULT_ENCODE_THREADS,
     FileResult,
     ScoringConfig,
     bundle_training_reference,
@@ -125,6 +126,7 @@ def score_file_task(
     threshold: float = 0.5,
     batch_size: int = 1024,
     force: bool = False,
+    encode_threads: int = DEFAULT_ENCODE_THREADS,
     progress_artifact: UUID | None = None,
     progress_offset: float = 0.0,
     progress_weight: float = 0.0,
@@ -139,6 +141,7 @@ def score_file_task(
         threshold: Scores at or above it are labelled positive.
         batch_size: Reviews per forward pass.
         force: Rescore even when the output is up to date.
+        encode_threads: Threads that encode upcoming batches while the model scores.
         progress_artifact: The run's progress artifact to update while scoring, if the
             files run one after another.
         progress_offset: Share of the run done before this file.
@@ -156,7 +159,11 @@ def score_file_task(
         output_name=input_file["output_name"],
     )
     config = ScoringConfig(
-        text_column=text_column, threshold=threshold, batch_size=batch_size, force=force
+        text_column=text_column,
+        threshold=threshold,
+        batch_size=batch_size,
+        force=force,
+        encode_threads=encode_threads,
     )
     result = score_file(
         item,

@@ -129,3 +129,23 @@ def test_score_flow_runs_the_file_tasks_on_a_dask_scheduler(home: Path, tmp_path
         assert scored.select(expected.column_names).equals(expected)
     (failure,) = (tmp_path / "dask" / FAILED_FILE).read_text().splitlines()
     assert "c.jsonl" in json.loads(failure)["reason"]
+
+
+def test_encode_threads_option_changes_speed_not_scores(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "reviews.jsonl"
+    source.write_text("".join(json.dumps({"text": text}) + "\n" for text in TEXTS * 5))
+    outputs = {}
+    for threads in ("0", "3"):
+        output = tmp_path / f"threads-{threads}"
+        command = ["--home", str(home), "score", str(source), "--output", str(output)]
+        assert main([*command, "--encode-threads", threads]) == 0
+        outputs[threads] = pq.read_table(output / "reviews.parquet")
+    assert outputs["0"].equals(outputs["3"])
+
+    capsys.readouterr()
+    command = ["--home", str(home), "score", str(source), "--output", str(tmp_path / "bad")]
+    assert main([*command, "--encode-threads", "-1"]) == 1
+    assert "encode_threads is -1; set it to 0 or more" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
