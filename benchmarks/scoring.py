@@ -51,14 +51,15 @@ def _child(mode: str, bundle_dir: str, source: str, output: str, batch_size: int
 
     bundle.predict_token_ids(np.zeros((2, bundle.vectorizer.config.max_length), np.int32))
     started = time.perf_counter()
-    if mode in ("ours", "sequential"):
+    if mode.startswith("ours") or mode == "sequential":
         from sentiment.readers import discover_inputs
-        from sentiment.scoring import ScoringConfig, score_file
+        from sentiment.scoring import DEFAULT_ENCODE_THREADS, ScoringConfig, score_file
 
         (item,) = discover_inputs([source]).inputs
-        config = ScoringConfig(
-            batch_size=batch_size, force=True, encode_threads=2 if mode == "ours" else 0
-        )
+        threads = 0 if mode == "sequential" else DEFAULT_ENCODE_THREADS
+        if mode.startswith("ours:"):
+            threads = int(mode.removeprefix("ours:"))
+        config = ScoringConfig(batch_size=batch_size, force=True, encode_threads=threads)
         result = score_file(item, Path(output), bundle, config)
         assert result.status == "scored", result.reason
         rows = result.rows
@@ -195,8 +196,8 @@ def main() -> None:
     parser.add_argument(
         "--modes",
         default="ours,peer",
-        help="Scorers to run: ours (2 encoding threads), sequential (ours encoding in the "
-        "calling thread), peer (pandas).",
+        help="Scorers to run: ours (the default encoding threads), ours:N (N encoding "
+        "threads), sequential (ours encoding in the calling thread), peer (pandas).",
     )
     arguments = parser.parse_args()
 
@@ -254,6 +255,10 @@ def main() -> None:
                 for label, mode in (("test split", mode) for mode in modes)
             ]
             names = {
+                mode: f"streaming score_file, {mode.removeprefix('ours:')} encoding threads"
+                for mode in modes
+                if mode.startswith("ours:")
+            } | {
                 "ours": "streaming score_file",
                 "sequential": "streaming, encoding in the calling thread",
                 "peer": "pandas peer",
