@@ -563,10 +563,11 @@ class Vectorizer:
         return f"Vectorizer({len(self._vocabulary)} ids, {self.config})"
 
 
-# Most slots an n-gram table fills: ~0.8 keeps it small enough (8 MiB each for the
-# default nbsvm vocabulary) for the processor's shared cache, and linear probing reads
-# few slots past the home one, all in the same or the next cache line.
-_MAX_LOAD = 0.8
+# Most of its slots an n-gram table fills. A quarter (32 MiB a table for the default
+# nbsvm vocabulary) encodes bags in 0.65x the time of 0.8 (8 MiB): most lookups end at
+# the home slot, and fewer branches go the unexpected way; an eighth gains nothing more
+# (benchmarks/ngram_tables.py, docs/benchmarks.md).
+_MAX_LOAD = 0.25
 # What the compiled bag loop gets for an n-gram order without entries.
 _NO_TABLE = (np.zeros(0, np.uint64), np.zeros(1, np.uint64))
 
