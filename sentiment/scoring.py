@@ -104,9 +104,9 @@ class ScoringConfig:
         read_rows: Rows per record batch read, encoded and written as one row group.
         force: Rescore inputs whose output is already up to date.
         encode_threads: Threads that encode upcoming batches while the model scores the
-            current one; 0 encodes in the calling thread, one step after the other. Two
-            fill a 2-core machine; where the model leaves more cores idle, more threads
-            keep a cheap model (nbsvm) from waiting on its n-gram encoding.
+            current one; 0 encodes in the calling thread, one step after the other. On
+            2 cores more than two gain nothing; where the model leaves cores idle, more
+            may help a cheap model (nbsvm) whose n-gram encoding outweighs predicting.
     """
 
     text_column: str | None = None

@@ -564,9 +564,9 @@ class Vectorizer:
 
 
 # Most of its slots an n-gram table fills. A quarter (32 MiB a table for the default
-# nbsvm vocabulary) encodes bags in 0.65x the time of 0.8 (8 MiB): most lookups end at
-# the home slot, and fewer branches go the unexpected way; an eighth gains nothing more
-# (benchmarks/ngram_tables.py, docs/benchmarks.md).
+# nbsvm vocabulary) encoded bags in 0.65x the time of 0.8 (8 MiB), presumably as more
+# lookups end at the home slot; an eighth gained nothing more (benchmarks/ngram_tables.py,
+# docs/benchmarks.md).
 _MAX_LOAD = 0.25
 # What the compiled bag loop gets for an n-gram order without entries.
 _NO_TABLE = (np.zeros(0, np.uint64), np.zeros(1, np.uint64))
