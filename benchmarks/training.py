@@ -124,7 +124,9 @@ def _bare_fit_epochs(config: Any, directory: Path) -> list[float]:
     train_ids, train_labels = dataset.load_arrays(directory / "train.parquet")
     validation_ids, validation_labels = dataset.load_arrays(directory / "validation.parquet")
     set_reproducible(config.seed)
-    model = build_model(config.model, config.resolved_vectorizer, config.resolved_learning_rate)
+    model = build_model(
+        config.model, config.resolved_vectorizer, config.resolved_learning_rate, config.seed
+    )
     epochs: list[float] = []
 
     class Timer(keras.callbacks.Callback):

@@ -14,6 +14,7 @@ a saved bundle loads with ``safe_mode`` and never needs custom code.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -41,7 +42,8 @@ class ModelSpec:
     Attributes:
         name: The name users pass to ``sentiment train --model``.
         description: One line for help texts and reports.
-        builder: Builds the (uncompiled) model for a vectorizer configuration.
+        builder: Builds the (uncompiled) model for a vectorizer configuration, its
+            layers seeded from the generator given (Keras' own seeds without one).
         vectorizer: The preprocessing the model expects by default.
         epochs: Default number of epochs.
         batch_size: Default batch size.
@@ -52,7 +54,7 @@ class ModelSpec:
 
     name: str
     description: str
-    builder: Callable[[VectorizerConfig], keras.Model]
+    builder: Callable[[VectorizerConfig, random.Random | None], keras.Model]
     vectorizer: VectorizerConfig
     epochs: int
     batch_size: int
@@ -61,45 +63,100 @@ class ModelSpec:
     bag_input: bool = False
 
 
+def _initializer(name: str, seeds: random.Random | None) -> str | keras.Initializer:
+    """The Keras initializer ``name``, seeded from ``seeds`` as Keras would seed it.
+
+    An unseeded Keras initializer draws its seed from Python's global ``random`` when its
+    layer is made, and another thread of the process (Prefect's, Dask's) may draw from
+    that generator at the same moment: a training seed then did not always give the same
+    weights. Drawn in layer order from a generator of the model's own, the seeds are the
+    ones Keras draws right after ``keras.utils.set_random_seed`` in a quiet process, so
+    the weights are the same as before, whatever else runs.
+    """
+    if seeds is None:
+        return name
+    import keras
+
+    seed = seeds.randint(1, 10**9)  # keras.src.random.seed_generator.make_default_seed
+    if name == "uniform":  # the Embedding layer's default
+        return keras.initializers.RandomUniform(-0.05, 0.05, seed=seed)
+    if name == "glorot_uniform":  # the Dense and Conv1D layers' default
+        return keras.initializers.GlorotUniform(seed=seed)
+    if name == "glorot_normal":
+        return keras.initializers.GlorotNormal(seed=seed)
+    raise ValueError(f"No seeded form of initializer '{name}'.")
+
+
 def _token_input(vectorizer_config: VectorizerConfig) -> keras.KerasTensor:
     import keras
 
     return keras.Input(shape=(vectorizer_config.max_length,), dtype="int32", name="token_ids")
 
 
-def build_mlp(vectorizer_config: VectorizerConfig) -> keras.Model:
+def _embedding(vectorizer_config: VectorizerConfig, seeds: random.Random | None) -> keras.Layer:
+    from keras import layers
+
+    return layers.Embedding(
+        vectorizer_config.num_words,
+        TUTORIAL_EMBEDDING_SIZE,
+        embeddings_initializer=_initializer("uniform", seeds),
+        name="embedding",
+    )
+
+
+def _dense(units: int, activation: str, name: str, seeds: random.Random | None) -> keras.Layer:
+    from keras import layers
+
+    return layers.Dense(
+        units,
+        activation=activation,
+        kernel_initializer=_initializer("glorot_uniform", seeds),
+        name=name,
+    )
+
+
+def build_mlp(
+    vectorizer_config: VectorizerConfig, seeds: random.Random | None = None
+) -> keras.Model:
     """The tutorial's MLP: Embedding(num_words, 32) -> Flatten -> Dense(250) -> Dense(1)."""
     import keras
     from keras import layers
 
     inputs = _token_input(vectorizer_config)
-    x = layers.Embedding(vectorizer_config.num_words, TUTORIAL_EMBEDDING_SIZE, name="embedding")(
-        inputs
-    )
+    x = _embedding(vectorizer_config, seeds)(inputs)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(250, activation="relu", name="hidden")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="probability")(x)
+    x = _dense(250, "relu", "hidden", seeds)(x)
+    outputs = _dense(1, "sigmoid", "probability", seeds)(x)
     return keras.Model(inputs, outputs, name="mlp")
 
 
-def build_cnn(vectorizer_config: VectorizerConfig) -> keras.Model:
+def build_cnn(
+    vectorizer_config: VectorizerConfig, seeds: random.Random | None = None
+) -> keras.Model:
     """The tutorial's CNN: Embedding -> Conv1D(32, 3) -> MaxPooling1D(2) -> Flatten -> Dense."""
     import keras
     from keras import layers
 
     inputs = _token_input(vectorizer_config)
-    x = layers.Embedding(vectorizer_config.num_words, TUTORIAL_EMBEDDING_SIZE, name="embedding")(
-        inputs
-    )
-    x = layers.Conv1D(32, 3, padding="same", activation="relu", name="convolution")(x)
+    x = _embedding(vectorizer_config, seeds)(inputs)
+    x = layers.Conv1D(
+        32,
+        3,
+        padding="same",
+        activation="relu",
+        kernel_initializer=_initializer("glorot_uniform", seeds),
+        name="convolution",
+    )(x)
     x = layers.MaxPooling1D(2, name="pooling")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(250, activation="relu", name="hidden")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="probability")(x)
+    x = _dense(250, "relu", "hidden", seeds)(x)
+    outputs = _dense(1, "sigmoid", "probability", seeds)(x)
     return keras.Model(inputs, outputs, name="cnn")
 
 
-def build_nbsvm(vectorizer_config: VectorizerConfig) -> keras.Model:
+def build_nbsvm(
+    vectorizer_config: VectorizerConfig, seeds: random.Random | None = None
+) -> keras.Model:
     """A neural NBSVM: sigmoid(sum over the review's n-grams of r_i * w_i).
 
     ``r`` (frozen) holds naive-Bayes log-count ratios that training fills in with
@@ -122,7 +179,7 @@ def build_nbsvm(vectorizer_config: VectorizerConfig) -> keras.Model:
     weights = layers.Embedding(
         vectorizer_config.num_words,
         1,
-        embeddings_initializer="glorot_normal",
+        embeddings_initializer=_initializer("glorot_normal", seeds),
         name="nb_weights",
     )(inputs)
     # Sum over positions of r_i * w_i: one dot product per review.
@@ -190,6 +247,7 @@ def build_model(
     name: str,
     vectorizer_config: VectorizerConfig | None = None,
     learning_rate: float | None = None,
+    seed: int | None = None,
 ) -> keras.Model:
     """Build and compile a zoo model (Adam, binary cross-entropy, accuracy).
 
@@ -197,6 +255,8 @@ def build_model(
         name: The model's name, one of :data:`MODEL_NAMES`.
         vectorizer_config: The preprocessing the model reads (default: the model's own).
         learning_rate: Adam's learning rate (default: the model's own).
+        seed: Seeds the initial weights: the same seed gives the same weights, whatever
+            other threads of the process do meanwhile. None leaves them to Keras.
 
     Returns:
         The compiled model. For ``nbsvm`` the ratio layer is still zero: call
@@ -217,7 +277,7 @@ def build_model(
     rate = spec.learning_rate if learning_rate is None else learning_rate
     if not rate > 0:
         raise ConfigError(f"Setting 'learning_rate' must be > 0, not {rate}.")
-    model = spec.builder(vectorizer_config)
+    model = spec.builder(vectorizer_config, None if seed is None else random.Random(seed))
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=rate),
         loss="binary_crossentropy",

@@ -202,8 +202,10 @@ def _make_epoch_recorder(on_epoch_end: EpochHook | None) -> keras.callbacks.Call
 def set_reproducible(seed: int) -> None:
     """Seed Python, numpy and TensorFlow so the same seed gives the same run.
 
-    On CPU the kernels these models use are deterministic already (the unit tests check
-    it); on a GPU, op determinism is switched on too. That switch is process-wide and
+    TensorFlow's seed fixes the shuffling; the initial weights are seeded by
+    :func:`sentiment.models.build_model` itself, safe from other threads' draws. On CPU
+    the kernels these models use are deterministic already (the unit tests check it); on
+    a GPU, op determinism is switched on too. That switch is process-wide and
     cannot be undone, so it is not flipped where it is not needed.
     """
     import keras
@@ -289,7 +291,7 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
 
     set_reproducible(config.seed)
     keras.backend.clear_session()
-    model = build_model(spec.name, vector_config, config.resolved_learning_rate)
+    model = build_model(spec.name, vector_config, config.resolved_learning_rate, config.seed)
     if spec.uses_nb_ratios:
         positive, negative = datasets.count_ids_by_label(
             train_path, vector_config.num_words, vector_config.max_length

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import numpy as np
 import pytest
@@ -125,3 +126,19 @@ def test_nb_ratio_size_must_match_the_vocabulary() -> None:
         set_nb_ratios(model, np.zeros(TINY_BAG.num_words + 1, dtype=np.float32))
     with pytest.raises(ConfigError, match=NB_RATIOS_LAYER):
         set_nb_ratios(build_model("mlp", TINY), np.zeros(TINY.num_words, dtype=np.float32))
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_a_seed_gives_the_same_weights_whatever_else_draws_from_random(name: str) -> None:
+    def weights(seed: int, global_seed: int) -> list[np.ndarray]:
+        # Another thread of the process may draw from the global generator meanwhile.
+        random.seed(global_seed)
+        random.random()
+        return build_model(name, _tiny_config(name), seed=seed).get_weights()
+
+    first, second, other = weights(7, 1), weights(7, 2), weights(8, 1)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    random_layers = [a for a in first if np.any(a)]  # biases and nbsvm's ratios start at 0
+    assert random_layers and not any(
+        np.array_equal(a, b) for a, b in zip(first, other, strict=True) if np.any(a)
+    )
