@@ -221,9 +221,30 @@ def main() -> None:
                     build_dump(test_split.parent, size, Path(temporary) / f"dump-{size}.parquet"),
                 )
             )
+        modes = arguments.modes.split(",")
+        names = {
+            mode: f"streaming score_file, {mode.removeprefix('ours:')} encoding threads"
+            for mode in modes
+            if mode.startswith("ours:")
+        } | {
+            "ours": "streaming score_file",
+            "sequential": "streaming, encoding in the calling thread",
+            "peer": "pandas peer",
+        }
+
+        def record(
+            version: str, label: str, mode: str, figures: dict[str, float], ratio: float
+        ) -> None:
+            results[version][f"{label} {mode}"] = figures | {"ratio": ratio}
+            rows_out.append(
+                f"| {version} | {label} | {figures['rows']:,.0f} | {names[mode]} | "
+                f"{figures['reviews_per_second']:,.0f} | {ratio:.2f} | "
+                f"{figures['peak_mib']:,.0f} |"
+            )
+            print(f"{version} {label} {mode}: {figures}", file=sys.stderr, flush=True)
+
         for version in versions:
             bundle_dir = models_dir / version
-            modes = arguments.modes.split(",")
             # Model-only and end-to-end runs alternate, round by round, so a change of
             # load on the shared machine hits both; ratios are per round, then median.
             rounds: list[dict[str, dict[str, float]]] = []
@@ -242,33 +263,16 @@ def main() -> None:
                 f"| {version} | test split, pre-tokenized | {model_only['rows']:,.0f} | "
                 f"model only | {speed:,.0f} | 1.00 | — |"
             )
-            measured = [
-                (
-                    label,
+            for mode in modes:
+                record(
+                    version,
+                    "test split",
                     mode,
                     _median(run[mode] for run in rounds),
                     statistics.median(
                         run[mode]["reviews_per_second"] / run["model"]["reviews_per_second"]
                         for run in rounds
                     ),
-                )
-                for label, mode in (("test split", mode) for mode in modes)
-            ]
-            names = {
-                mode: f"streaming score_file, {mode.removeprefix('ours:')} encoding threads"
-                for mode in modes
-                if mode.startswith("ours:")
-            } | {
-                "ours": "streaming score_file",
-                "sequential": "streaming, encoding in the calling thread",
-                "peer": "pandas peer",
-            }
-            for label, mode, figures, ratio in measured:
-                results[version][f"{label} {mode}"] = figures | {"ratio": ratio}
-                rows_out.append(
-                    f"| {version} | {label} | {figures['rows']:,.0f} | {names[mode]} | "
-                    f"{figures['reviews_per_second']:,.0f} | {ratio:.2f} | "
-                    f"{figures['peak_mib']:,.0f} |"
                 )
             for (label, source), size in zip(dumps[1:], sizes, strict=True):
                 for mode in modes:
@@ -288,14 +292,7 @@ def main() -> None:
                         )
                         print(f"{version} {label} {mode}: {failure}", file=sys.stderr, flush=True)
                         continue
-                    ratio = figures["reviews_per_second"] / speed
-                    results[version][f"{label} {mode}"] = figures | {"ratio": ratio}
-                    rows_out.append(
-                        f"| {version} | {label} | {figures['rows']:,.0f} | {names[mode]} | "
-                        f"{figures['reviews_per_second']:,.0f} | {ratio:.2f} | "
-                        f"{figures['peak_mib']:,.0f} |"
-                    )
-                    print(f"{version} {label} {mode}: {figures}", file=sys.stderr, flush=True)
+                    record(version, label, mode, figures, figures["reviews_per_second"] / speed)
     print("\n".join(rows_out))
     print(json.dumps(results, indent=2))
 
