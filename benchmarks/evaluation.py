@@ -24,13 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sentiment.bundle import load_bundle
-from sentiment.evaluation import (
+from sentiment.modeling.bundle import load_bundle
+from sentiment.release.evaluation import (
     bundle_model_name,
     evaluate_scorer,
     load_test_split,
 )
-from sentiment.registry import (
+from sentiment.release.registry import (
     gate_and_record,
     list_models,
     read_ledger,

@@ -33,8 +33,8 @@ _CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 step, source, home = sys.argv[1:4]
-from sentiment.ingest import ingest_imdb
-from sentiment.report import build_dataset_report
+from sentiment.data.ingest import ingest_imdb
+from sentiment.data.report import build_dataset_report
 wall, cpu = time.perf_counter(), time.process_time()
 if step.startswith("ingest"):
     result = ingest_imdb(source, Path(home))

@@ -1,6 +1,6 @@
 """How full the n-gram hash tables should be: the bag kernel's time at several loads.
 
-Builds a bundle's vectorizer once per maximum load (``sentiment.vectorizer._MAX_LOAD``,
+Builds a bundle's vectorizer once per maximum load (``sentiment.encoding.vectorizer._MAX_LOAD``,
 patched for the comparison), encodes the 25k test reviews' n-gram bags with each in
 alternating rounds, checks the ids are identical, and prints the median time per load
 and the median per-round ratio against the first load.
@@ -37,10 +37,10 @@ def main() -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    import sentiment.vectorizer as vectorizer_module
-    from sentiment import kernels
-    from sentiment.arrays import numpy_values
-    from sentiment.tokens import list_lengths, token_lists
+    import sentiment.encoding.vectorizer as vectorizer_module
+    from sentiment.core.arrays import numpy_values
+    from sentiment.encoding import kernels
+    from sentiment.encoding.tokens import list_lengths, token_lists
 
     payload = (arguments.home / "models" / arguments.model / "vectorizer.json").read_text()
     texts = pq.read_table(arguments.home / "raw" / "imdb" / "test.parquet", columns=["text"])

@@ -36,8 +36,8 @@ import json, multiprocessing.forkserver, resource, sys, threading, time
 sys.path.insert(0, {repository!r})
 from pathlib import Path
 import psutil
-from sentiment.preprocess import PreprocessConfig, preprocess
-from sentiment.vectorizer import VectorizerConfig
+from sentiment.data.preprocess import PreprocessConfig, preprocess
+from sentiment.encoding.vectorizer import VectorizerConfig
 
 def main():
     me = psutil.Process()

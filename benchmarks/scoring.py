@@ -43,7 +43,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _child(mode: str, bundle_dir: str, source: str, output: str, batch_size: int) -> None:
-    from sentiment.bundle import load_bundle
+    from sentiment.modeling.bundle import load_bundle
 
     bundle = load_bundle(Path(bundle_dir))
     # Warm the traced graph on a tiny batch so neither side pays tracing in the timing.
@@ -52,8 +52,8 @@ def _child(mode: str, bundle_dir: str, source: str, output: str, batch_size: int
     bundle.predict_token_ids(np.zeros((2, bundle.vectorizer.config.max_length), np.int32))
     started = time.perf_counter()
     if mode.startswith("ours") or mode == "sequential":
-        from sentiment.readers import discover_inputs
-        from sentiment.scoring import DEFAULT_ENCODE_THREADS, ScoringConfig, score_file
+        from sentiment.scoring.readers import discover_inputs
+        from sentiment.scoring.scorer import DEFAULT_ENCODE_THREADS, ScoringConfig, score_file
 
         (item,) = discover_inputs([source]).inputs
         threads = 0 if mode == "sequential" else DEFAULT_ENCODE_THREADS

@@ -34,9 +34,9 @@ def _one_run(bundle: Any, source: Path, output: Path, read_rows: int) -> dict[st
     import numpy as np
     import pyarrow.parquet as pq
 
-    from sentiment.arrays import arrow_array
-    from sentiment.scoring import output_schema, scored_batch
-    from sentiment.tokens import has_text, string_column, token_lists
+    from sentiment.core.arrays import arrow_array
+    from sentiment.encoding.tokens import has_text, string_column, token_lists
+    from sentiment.scoring.scorer import output_schema, scored_batch
 
     seconds = {stage: [0.0, 0.0] for stage in STAGES}
 
@@ -83,7 +83,7 @@ def main() -> None:
 
     import pyarrow.parquet as pq
 
-    from sentiment.bundle import load_bundle
+    from sentiment.modeling.bundle import load_bundle
 
     source = arguments.home / "raw" / "imdb" / "test.parquet"
     cores = len(os.sched_getaffinity(0))

@@ -33,8 +33,8 @@ sys.path.insert(0, str(REPOSITORY_ROOT))
 
 
 def _ensure_processed(home: Path, model: str) -> Any:
-    from sentiment.preprocess import preprocess
-    from sentiment.training import TrainConfig
+    from sentiment.data.preprocess import preprocess
+    from sentiment.modeling.training import TrainConfig
 
     return preprocess(home, TrainConfig(model=model).preprocess_config)
 
@@ -61,9 +61,9 @@ def run_one(home: Path, model: str, compare_flow: bool) -> dict[str, Any]:
     """Train one model with its defaults, measure test accuracy and scoring speed."""
     import numpy as np
 
-    from sentiment import dataset
-    from sentiment.bundle import load_bundle
-    from sentiment.training import TrainConfig, train
+    from sentiment.modeling import dataset
+    from sentiment.modeling.bundle import load_bundle
+    from sentiment.modeling.training import TrainConfig, train
 
     processed = _ensure_processed(home, model)
     config = TrainConfig(model=model)
@@ -98,7 +98,7 @@ def _flow_versus_bare_fit(home: Path, config: Any, directory: Path) -> dict[str,
     is compared with the mean of both.
     """
     from flows.train import train_flow
-    from sentiment.bundle import load_bundle
+    from sentiment.modeling.bundle import load_bundle
 
     bare_before = _bare_fit_epochs(config, directory)
     manifest = train_flow(home=str(home), model=config.model, seed=config.seed)
@@ -117,9 +117,9 @@ def _bare_fit_epochs(config: Any, directory: Path) -> list[float]:
     """Seconds per epoch of a plain ``model.fit`` on in-memory arrays of the same data."""
     import keras
 
-    from sentiment import dataset
-    from sentiment.models import build_model
-    from sentiment.training import set_reproducible
+    from sentiment.modeling import dataset
+    from sentiment.modeling.training import set_reproducible
+    from sentiment.modeling.zoo import build_model
 
     train_ids, train_labels = dataset.load_arrays(directory / "train.parquet")
     validation_ids, validation_labels = dataset.load_arrays(directory / "validation.parquet")
@@ -150,7 +150,7 @@ def _bare_fit_epochs(config: Any, directory: Path) -> list[float]:
 
 def flow_check(home: Path, model: str) -> dict[str, Any]:
     """Only the flow vs bare-fit comparison (no accuracy or scoring figures)."""
-    from sentiment.training import TrainConfig
+    from sentiment.modeling.training import TrainConfig
 
     processed = _ensure_processed(home, model)
     return {
@@ -179,7 +179,7 @@ def main() -> int:
         print("RESULT " + json.dumps(row), flush=True)
         return 0
 
-    from sentiment.models import MODEL_NAMES
+    from sentiment.modeling.zoo import MODEL_NAMES
 
     rows = []
     for model in arguments.models or list(MODEL_NAMES):

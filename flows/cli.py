@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sentiment.errors import SentimentError
-from sentiment.paths import default_home
+from sentiment.core.errors import SentimentError
+from sentiment.core.paths import default_home
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -151,9 +151,9 @@ def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_preprocess(arguments: argparse.Namespace) -> int:
     # Settings are checked before Prefect is imported, so a typo fails in milliseconds.
-    from sentiment.errors import ConfigError
-    from sentiment.preprocess import PreprocessConfig
-    from sentiment.vectorizer import VectorizerConfig
+    from sentiment.core.errors import ConfigError
+    from sentiment.data.preprocess import PreprocessConfig
+    from sentiment.encoding.vectorizer import VectorizerConfig
 
     settings = {
         "num_words": arguments.num_words,
@@ -193,7 +193,7 @@ def _run_preprocess(arguments: argparse.Namespace) -> int:
 
 
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
-    from sentiment.models import DEFAULT_MODEL, MODEL_SPECS
+    from sentiment.modeling.zoo import DEFAULT_MODEL, MODEL_SPECS
 
     models = ", ".join(f"{name} ({spec.description})" for name, spec in MODEL_SPECS.items())
     parser = subparsers.add_parser(
@@ -228,7 +228,7 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _train(arguments: argparse.Namespace) -> int:
-    from sentiment.models import get_model_spec
+    from sentiment.modeling.zoo import get_model_spec
 
     # Validate the name before Prefect starts, so a typo costs no flow run.
     get_model_spec(arguments.model)
@@ -259,7 +259,7 @@ def _train(arguments: argparse.Namespace) -> int:
 
 
 def _add_registry_commands(subparsers: argparse._SubParsersAction) -> None:
-    from sentiment.gate import GatePolicy
+    from sentiment.release.gate import GatePolicy
 
     defaults = GatePolicy()
     evaluate = subparsers.add_parser(
@@ -321,9 +321,9 @@ def _add_registry_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _evaluate_command(arguments: argparse.Namespace) -> int:
-    from sentiment.evaluation import bundle_directory
-    from sentiment.gate import GatePolicy
-    from sentiment.registry import resolve_version
+    from sentiment.release.evaluation import bundle_directory
+    from sentiment.release.gate import GatePolicy
+    from sentiment.release.registry import resolve_version
 
     # Bad input fails here in one line, before a Prefect server and flow run start.
     version = resolve_version(arguments.home, arguments.version)
@@ -363,7 +363,7 @@ def _format_accuracy(entry: dict) -> str:
 def _models_command(arguments: argparse.Namespace) -> int:
     import json
 
-    from sentiment.registry import list_models
+    from sentiment.release.registry import list_models
 
     entries = list_models(arguments.home)
     if arguments.json:
@@ -399,7 +399,7 @@ def _models_command(arguments: argparse.Namespace) -> int:
 
 
 def _promote_command(arguments: argparse.Namespace) -> int:
-    from sentiment.registry import promote
+    from sentiment.release.registry import promote
 
     event = promote(
         arguments.home, arguments.version, reason=arguments.reason, force=arguments.force
@@ -413,7 +413,7 @@ def _promote_command(arguments: argparse.Namespace) -> int:
 
 
 def _rollback_command(arguments: argparse.Namespace) -> int:
-    from sentiment.registry import rollback
+    from sentiment.release.registry import rollback
 
     event = rollback(arguments.home, reason=arguments.reason)
     print(f"Rolled back: {event['to_version']} is the champion again (was {event['version']}).")
@@ -506,7 +506,7 @@ def _run_score(arguments: argparse.Namespace) -> int:
 
 
 def _add_run(subparsers: argparse._SubParsersAction) -> None:
-    from sentiment.models import DEFAULT_MODEL, MODEL_NAMES
+    from sentiment.modeling.zoo import DEFAULT_MODEL, MODEL_NAMES
 
     parser = subparsers.add_parser(
         "run",

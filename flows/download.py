@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect import flow
 
-from sentiment.ingest import resolve_sha256, resolve_source
+from sentiment.data.ingest import resolve_sha256, resolve_source
 from tasks.ingest import (
     check_ingest_cache,
     dataset_report_task,

@@ -12,8 +12,8 @@ from typing import Any
 from prefect import flow
 from prefect.states import Completed, State
 
-from sentiment.gate import GatePolicy
-from sentiment.registry import resolve_version
+from sentiment.release.gate import GatePolicy
+from sentiment.release.registry import resolve_version
 from tasks.evaluate import evaluate_bundle_task, gate_model_task
 
 _DEFAULT_POLICY = GatePolicy()

@@ -16,10 +16,10 @@ from flows.download import download_flow
 from flows.evaluate import evaluate_flow
 from flows.score import score_flow
 from flows.train import ModelName, train_flow
-from sentiment.gate import GatePolicy
-from sentiment.models import DEFAULT_MODEL
-from sentiment.paths import HomeLayout
-from sentiment.registry import champion_version
+from sentiment.core.paths import HomeLayout
+from sentiment.modeling.zoo import DEFAULT_MODEL
+from sentiment.release.gate import GatePolicy
+from sentiment.release.registry import champion_version
 
 _DEFAULT_POLICY = GatePolicy()
 

@@ -9,8 +9,8 @@ from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
 
-from sentiment.errors import ConfigError
-from sentiment.scoring import DEFAULT_ENCODE_THREADS, ScoringConfig, ScoringFailedError
+from sentiment.core.errors import ConfigError
+from sentiment.scoring.scorer import DEFAULT_ENCODE_THREADS, ScoringConfig, ScoringFailedError
 from tasks.score import (
     discover_inputs_task,
     resolve_model_task,

@@ -7,13 +7,13 @@ from typing import Any, Literal, get_args
 
 from prefect import flow
 
-from sentiment.errors import StageOutputMissingError
-from sentiment.models import DEFAULT_MODEL, MODEL_NAMES, get_model_spec
-from sentiment.training import TrainConfig
+from sentiment.core.errors import StageOutputMissingError
+from sentiment.modeling.training import TrainConfig
+from sentiment.modeling.zoo import DEFAULT_MODEL, MODEL_NAMES, get_model_spec
 from tasks.train import train_model_task
 
 ModelName = Literal["mlp", "cnn", "nbsvm"]
-assert get_args(ModelName) == MODEL_NAMES, "ModelName must list sentiment.models.MODEL_NAMES"
+assert get_args(ModelName) == MODEL_NAMES, "ModelName must list sentiment.modeling.zoo.MODEL_NAMES"
 
 
 @flow(name="train")
@@ -80,7 +80,7 @@ def _ensure_processed(home: str, config: TrainConfig) -> None:
     """Run the preprocess flow as a subflow when this model's processed data is missing."""
     from pathlib import Path
 
-    from sentiment.preprocess import find_processed
+    from sentiment.data.preprocess import find_processed
 
     try:
         find_processed(Path(home), config.preprocess_config)

@@ -9,9 +9,9 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from sentiment.evaluation import evaluate_version
-from sentiment.gate import GatePolicy
-from sentiment.registry import decision_markdown, gate_and_record, record_evaluation
+from sentiment.release.evaluation import evaluate_version
+from sentiment.release.gate import GatePolicy
+from sentiment.release.registry import decision_markdown, gate_and_record, record_evaluation
 
 ARTIFACT_KEY = "model-evaluation"
 

@@ -22,14 +22,14 @@ from prefect.logging import get_run_logger
 from prefect.states import State
 from prefect.tasks import Task, exponential_backoff
 
-from sentiment.ingest import (
+from sentiment.data.ingest import (
     ArchiveFile,
     SourceUnreachableError,
     cached_ingest,
     obtain_archive,
     write_raw_splits,
 )
-from sentiment.report import build_dataset_report
+from sentiment.data.report import build_dataset_report
 
 DOWNLOAD_RETRIES = 3
 # Update the progress artifact at most every this many percent, to spare the API.

@@ -12,8 +12,8 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 from prefect.tasks import Task
 
-from sentiment.errors import SentimentError
-from sentiment.preprocess import SPLITS, PreprocessConfig, PreprocessResult, preprocess
+from sentiment.core.errors import SentimentError
+from sentiment.data.preprocess import SPLITS, PreprocessConfig, PreprocessResult, preprocess
 
 
 def retry_on_io_error(task: Task[..., Any], task_run: TaskRun, state: State) -> bool:

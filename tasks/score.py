@@ -17,18 +17,18 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, update_progress_artifact
 from prefect.logging import get_run_logger
 
-from sentiment.errors import StageOutputMissingError
-from sentiment.monitoring import ScoringSummary
-from sentiment.paths import HomeLayout
-from sentiment.readers import InputFile, discover_inputs
-from sentiment.scoring import (
+from sentiment.core.errors import StageOutputMissingError
+from sentiment.core.paths import HomeLayout
+from sentiment.scoring.readers import InputFile, discover_inputs
+from sentiment.scoring.results import FileResult
+from sentiment.scoring.scorer import (
     DEFAULT_ENCODE_THREADS,
-    FileResult,
     ScoringConfig,
     bundle_training_reference,
     score_file,
     write_failures,
 )
+from sentiment.scoring.summary import ScoringSummary
 
 # Update the progress artifact at most this often, to spare the API.
 _PROGRESS_INTERVAL_SECONDS = 2.0
@@ -37,7 +37,7 @@ _PROGRESS_INTERVAL_SECONDS = 2.0
 @functools.lru_cache(maxsize=2)
 def _bundle(directory: str) -> Any:
     # One load per process: every file task of a run (or a Dask worker) reuses it.
-    from sentiment.bundle import load_bundle
+    from sentiment.modeling.bundle import load_bundle
 
     return load_bundle(Path(directory))
 
@@ -54,7 +54,7 @@ def resolve_model_task(home: str, model: str | None = None) -> dict[str, str]:
     Raises:
         StageOutputMissingError: If no model is named and none was ever promoted.
     """
-    from sentiment.registry import champion_version, resolve_version
+    from sentiment.release.registry import champion_version, resolve_version
 
     layout = HomeLayout(Path(home))
     version = resolve_version(layout.home, model) if model else champion_version(layout.home)
@@ -148,7 +148,7 @@ def score_file_task(
         progress_weight: This file's share of the run.
 
     Returns:
-        The file's :class:`~sentiment.scoring.FileResult` as a dict.
+        The file's :class:`~sentiment.scoring.scorer.FileResult` as a dict.
     """
     logger = get_run_logger()
     bundle = _bundle(bundle_directory)

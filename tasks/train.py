@@ -14,7 +14,7 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 
-from sentiment.training import CURVE_FILE, TrainConfig, train
+from sentiment.modeling.training import CURVE_FILE, TrainConfig, train
 
 
 def _training_summary(result: Any, config: TrainConfig) -> str:

@@ -42,7 +42,7 @@ def imdb_source() -> str:
 @pytest.fixture(scope="session")
 def imdb_home(tmp_path_factory: pytest.TempPathFactory, imdb_source: str) -> Path:
     """A pipeline home with the real archive ingested (once per session)."""
-    from sentiment.ingest import ingest_imdb
+    from sentiment.data.ingest import ingest_imdb
 
     home = tmp_path_factory.mktemp("imdb-home")
     ingest_imdb(source=imdb_source, home=home)
@@ -52,13 +52,13 @@ def imdb_home(tmp_path_factory: pytest.TempPathFactory, imdb_source: str) -> Pat
 @pytest.fixture(scope="session")
 def processed_default(imdb_home: Path) -> Any:
     """The real data preprocessed with default settings (once per session)."""
-    from sentiment.preprocess import PreprocessConfig, preprocess
+    from sentiment.data.preprocess import PreprocessConfig, preprocess
 
     return preprocess(home=imdb_home, config=PreprocessConfig())
 
 
 def _train_tutorial_model(imdb_home: Path, model: str) -> Any:
-    from sentiment.training import TrainConfig, train
+    from sentiment.modeling.training import TrainConfig, train
 
     # The tutorial models' own defaults: 2 epochs, batch 128.
     return train(imdb_home, TrainConfig(model=model))

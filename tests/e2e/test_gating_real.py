@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from sentiment.gate import GatePolicy
+from sentiment.release.gate import GatePolicy
 
 TEST_ROWS = 25_000
 
@@ -61,8 +61,8 @@ def test_ledger_decisions_match_the_metrics(
     gate_home: Path, trained_mlp: Any, trained_cnn: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from flows.cli import main
-    from sentiment.evaluation import evaluate_version
-    from sentiment.registry import (
+    from sentiment.release.evaluation import evaluate_version
+    from sentiment.release.registry import (
         champion_version,
         gate_and_record,
         read_ledger,

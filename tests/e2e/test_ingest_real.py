@@ -7,9 +7,9 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sentiment.ingest import RAW_SCHEMA, ingest_imdb
-from sentiment.paths import HomeLayout
-from sentiment.report import build_dataset_report
+from sentiment.core.paths import HomeLayout
+from sentiment.data.ingest import RAW_SCHEMA, ingest_imdb
+from sentiment.data.report import build_dataset_report
 
 
 def test_real_archive_has_the_published_shape(imdb_home: Path) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from sentiment.paths import HomeLayout
-from sentiment.preprocess import PreprocessConfig, find_processed, preprocess
-from sentiment.text import reference_tokenize, tokenize
-from sentiment.tokens import token_lists
-from sentiment.vectorizer import Vectorizer
+from sentiment.core.paths import HomeLayout
+from sentiment.data.preprocess import PreprocessConfig, find_processed, preprocess
+from sentiment.encoding.text import reference_tokenize, tokenize
+from sentiment.encoding.tokens import token_lists
+from sentiment.encoding.vectorizer import Vectorizer
 
 
 def test_splits_have_the_documented_sizes_shapes_and_balance(processed_default: Any) -> None:

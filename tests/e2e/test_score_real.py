@@ -11,15 +11,15 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from sentiment.paths import HomeLayout
-from sentiment.readers import discover_inputs
-from sentiment.scoring import LABEL_COLUMN, SCORE_COLUMN, ScoringConfig, score_files
+from sentiment.core.paths import HomeLayout
+from sentiment.scoring.readers import discover_inputs
+from sentiment.scoring.scorer import LABEL_COLUMN, SCORE_COLUMN, ScoringConfig, score_files
 
 
 @pytest.fixture(scope="module")
 def bundle(trained_mlp: Any) -> Any:
     """The tutorial MLP trained on the real training split (shared with other e2e tests)."""
-    from sentiment.bundle import load_bundle
+    from sentiment.modeling.bundle import load_bundle
 
     return load_bundle(trained_mlp.directory)
 

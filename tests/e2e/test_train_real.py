@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from sentiment import dataset
-from sentiment.bundle import load_bundle
-from sentiment.paths import HomeLayout
+from sentiment.core.paths import HomeLayout
+from sentiment.modeling import dataset
+from sentiment.modeling.bundle import load_bundle
 
 
 def test_cnn_reaches_the_tutorials_accuracy(

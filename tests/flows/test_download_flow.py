@@ -12,10 +12,10 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 import flows.download
-from sentiment.atomic import file_sha256
-from sentiment.errors import DataError
-from sentiment.paths import HomeLayout
-from tests.unit.imdb_tarball import build_archive
+from sentiment.core.atomic import file_sha256
+from sentiment.core.errors import DataError
+from sentiment.core.paths import HomeLayout
+from tests.unit.data.imdb_tarball import build_archive
 
 
 class _FlakyServer(http.server.BaseHTTPRequestHandler):

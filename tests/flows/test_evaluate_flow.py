@@ -23,9 +23,10 @@ TEXTS = [
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A home with a raw test split and two untrained bundles, v1 and v2."""
-    from sentiment.bundle import save_bundle
-    from sentiment.models import build_model
-    from sentiment.vectorizer import Vectorizer, VectorizerConfig
+    from sentiment.encoding.config import VectorizerConfig
+    from sentiment.encoding.vocabulary import fit_vectorizer
+    from sentiment.modeling.bundle import save_bundle
+    from sentiment.modeling.zoo import build_model
 
     labels = np.array([1, 0, 1, 0] * 10, dtype=np.int8)
     raw = tmp_path / "raw" / "imdb" / "test.parquet"
@@ -40,7 +41,7 @@ def home(tmp_path: Path) -> Path:
         ),
         raw,
     )
-    vectorizer = Vectorizer.fit(TEXTS, VectorizerConfig(num_words=30, max_length=8))
+    vectorizer = fit_vectorizer(TEXTS, VectorizerConfig(num_words=30, max_length=8))
     first = save_bundle(
         tmp_path / "models" / "20260101-000000-mlp-0001",
         build_model("mlp", vectorizer.config),
@@ -56,7 +57,7 @@ def test_evaluate_flow_promotes_then_rejects_and_publishes(home: Path) -> None:
 
     from flows.cli import main
     from flows.evaluate import evaluate_flow
-    from sentiment.registry import champion_version, read_ledger
+    from sentiment.release.registry import champion_version, read_ledger
 
     state = evaluate_flow(
         home=str(home),
@@ -99,7 +100,7 @@ def test_evaluate_flow_promotes_then_rejects_and_publishes(home: Path) -> None:
 
 def test_bad_gate_setting_fails_before_any_work(home: Path) -> None:
     from flows.evaluate import evaluate_flow
-    from sentiment.errors import ConfigError
+    from sentiment.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="significance"):
         evaluate_flow(home=str(home), version="latest", significance=2.0)

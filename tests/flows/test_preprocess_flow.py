@@ -8,9 +8,9 @@ import pyarrow.parquet as pq
 from prefect.artifacts import Artifact
 
 from flows.preprocess import preprocess_flow
-from sentiment.preprocess import PreprocessConfig, find_processed
-from sentiment.vectorizer import VectorizerConfig
-from tests.unit.test_preprocess import make_home
+from sentiment.data.preprocess import PreprocessConfig, find_processed
+from sentiment.encoding.vectorizer import VectorizerConfig
+from tests.unit.data.test_preprocess import make_home
 
 
 def test_preprocess_flow_writes_then_hits_the_cache(tmp_path: Path) -> None:

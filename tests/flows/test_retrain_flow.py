@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from flows.retrain import retrain_flow
-from sentiment.atomic import file_sha256
-from sentiment.registry import champion_version, read_ledger
-from tests.unit.imdb_tarball import build_archive
+from sentiment.core.atomic import file_sha256
+from sentiment.release.registry import champion_version, read_ledger
+from tests.unit.data.imdb_tarball import build_archive
 
 _POSITIVE = ["great", "wonderful", "loved", "superb", "moving", "brilliant"]
 _NEGATIVE = ["awful", "boring", "terrible", "dull", "waste", "worst"]

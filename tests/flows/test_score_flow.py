@@ -12,9 +12,9 @@ import pytest
 
 from flows.cli import main
 from flows.score import score_flow
-from sentiment.errors import StageOutputMissingError
-from sentiment.monitoring import FAILED_FILE
-from sentiment.scoring import LABEL_COLUMN, SCORE_COLUMN, ScoringFailedError
+from sentiment.core.errors import StageOutputMissingError
+from sentiment.scoring.results import FAILED_FILE
+from sentiment.scoring.scorer import LABEL_COLUMN, SCORE_COLUMN, ScoringFailedError
 
 TEXTS = ["a great film, great acting", "an awful film, awful plot", "fine cast", "boring"] * 3
 
@@ -22,13 +22,14 @@ TEXTS = ["a great film, great acting", "an awful film, awful plot", "fine cast",
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home with one small bundle, promoted to champion."""
-    from sentiment.bundle import new_version, save_bundle
-    from sentiment.models import build_model
-    from sentiment.registry import record_event
-    from sentiment.vectorizer import Vectorizer, VectorizerConfig
+    from sentiment.encoding.config import VectorizerConfig
+    from sentiment.encoding.vocabulary import fit_vectorizer
+    from sentiment.modeling.bundle import new_version, save_bundle
+    from sentiment.modeling.zoo import build_model
+    from sentiment.release.registry import record_event
 
     home = tmp_path_factory.mktemp("home")
-    vectorizer = Vectorizer.fit(TEXTS, VectorizerConfig(num_words=30, max_length=8))
+    vectorizer = fit_vectorizer(TEXTS, VectorizerConfig(num_words=30, max_length=8))
     version = new_version("mlp")
     save_bundle(
         home / "models" / version,

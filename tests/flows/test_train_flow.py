@@ -11,10 +11,10 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows.cli import main
 from flows.train import train_flow
-from sentiment.bundle import load_bundle
-from sentiment.errors import StageOutputMissingError
-from sentiment.paths import HomeLayout
-from tests.unit.test_training import _reviews
+from sentiment.core.errors import StageOutputMissingError
+from sentiment.core.paths import HomeLayout
+from sentiment.modeling.bundle import load_bundle
+from tests.unit.modeling.test_training import _reviews
 
 
 @pytest.fixture

@@ -1,0 +1,98 @@
+"""Settings of the encoding stage: how texts become id sequences.
+
+Imports nothing heavy (no numpy, pyarrow or numba), so the CLI can build its options
+from these dataclasses without loading the compiled kernels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from sentiment.core.errors import ConfigError
+
+MAX_NGRAM = 3
+# Bits per word in a packed n-gram key: 3 x 21 = 63 bits fit a uint64.
+WORD_BITS = 21
+MAX_WORDS = (1 << WORD_BITS) - 1
+
+Side = Literal["pre", "post"]
+_SIDES = ("pre", "post")
+
+
+@dataclass(frozen=True)
+class VectorizerConfig:
+    """How texts become id sequences.
+
+    Attributes:
+        num_words: Size of the id space including padding (0) and out-of-vocabulary (1):
+            the ``input_dim`` of an Embedding, as Keras' ``num_words``.
+        max_length: Ids per review after cutting and padding.
+        padding: Pad short sequences at the start (``pre``) or the end (``post``).
+        truncating: Cut long sequences at the start (``pre``) or the end (``post``).
+        ngram_max: 1 for words only; 2 or 3 to add bigrams (and trigrams).
+        bag: Each distinct id of a review once, sorted ascending, then padded.
+        min_document_count: Keep only tokens seen in at least this many training reviews.
+    """
+
+    num_words: int = 5000
+    max_length: int = 500
+    padding: Side = "pre"
+    truncating: Side = "pre"
+    ngram_max: int = 1
+    bag: bool = False
+    min_document_count: int = 1
+
+    def __post_init__(self) -> None:
+        _require_int("num_words", self.num_words, 2, "--num-words", "ids 0 and 1 are reserved")
+        _require_int("max_length", self.max_length, 1, "--max-length", "")
+        _require_int("ngram_max", self.ngram_max, 1, "--ngram-max", "")
+        if self.ngram_max > MAX_NGRAM:
+            raise ConfigError(
+                f"Setting 'ngram_max' is {self.ngram_max} but at most {MAX_NGRAM} is "
+                f"supported; pass --ngram-max 1, 2 or 3."
+            )
+        _require_int("min_document_count", self.min_document_count, 1, "--min-document-count", "")
+        for name in ("padding", "truncating"):
+            value = getattr(self, name)
+            if value not in _SIDES:
+                raise ConfigError(
+                    f"Setting '{name}' is {value!r} but must be 'pre' or 'post'; pass "
+                    f"--{name} pre or --{name} post."
+                )
+        if not isinstance(self.bag, bool):
+            raise ConfigError(f"Setting 'bag' must be true or false, got {self.bag!r}.")
+        if self.ngram_max > 1 and self.num_words - 2 > MAX_WORDS:
+            raise ConfigError(
+                f"Setting 'num_words' is {self.num_words:,} but n-gram mode supports at most "
+                f"{MAX_WORDS + 2:,}; pass a smaller --num-words."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-serializable dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> VectorizerConfig:
+        """Build settings from :meth:`to_dict`'s output.
+
+        Raises:
+            ConfigError: On an unknown or invalid setting.
+        """
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(payload) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown vectorizer setting(s) {', '.join(unknown)}; use only "
+                f"{', '.join(sorted(known))}."
+            )
+        return cls(**payload)
+
+
+def _require_int(name: str, value: object, minimum: int, flag: str, why: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        reason = f" ({why})" if why else ""
+        raise ConfigError(
+            f"Setting '{name}' must be an integer of at least {minimum}{reason}, got "
+            f"{value!r}; pass {flag} {minimum} or more."
+        )

@@ -1,0 +1,558 @@
+"""Compiled inner loops (numba) of tokenizing and n-gram encoding.
+
+Tokenizing in Python costs ~25 µs per review even with ``str`` primitives, more than
+everything else preprocessing does, and probing n-gram keys with whole-array numpy
+operations makes several passes over millions of keys. These loops do both in one pass
+over the bytes, without a Python object per token. The unit tests check each against
+the plain Python definition.
+
+The first process after an install compiles the kernels (~13 s) and caches the machine
+code next to this module (``cache=True``); every process loads them at import (~0.5 s,
+see ``_load_kernels``). They release the GIL, so scoring threads encode while
+TensorFlow predicts.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+# What a character is to the tokenizer (see sentiment.encoding.text).
+SEPARATOR = 0
+WORD = 1
+APOSTROPHE = 2
+MARK = 3
+# A character this loop cannot standardize exactly: its lowercase depends on context
+# (capital sigma), has several characters or a longer UTF-8 form, or it lies outside
+# the Basic Multilingual Plane. Rows holding one are tokenized in Python.
+IN_PYTHON = 4
+
+_BASIC_PLANE = 0x10000
+_CAPITAL_SIGMA = 0x3A3
+
+
+def _character_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Each BMP code point's class and the code point its lowercase is."""
+    classes = np.full(_BASIC_PLANE, SEPARATOR, np.uint8)
+    lowered = np.arange(_BASIC_PLANE, dtype=np.int32)
+    for code in range(_BASIC_PLANE):
+        if 0xD800 <= code < 0xE000:  # lone surrogates: only from Python strings
+            classes[code] = IN_PYTHON
+            continue
+        character = chr(code)
+        lower = character.lower()
+        if (
+            code == _CAPITAL_SIGMA
+            or len(lower) != 1
+            or len(lower.encode("utf-8")) > len(character.encode("utf-8"))
+        ):
+            classes[code] = IN_PYTHON
+            continue
+        lowered[code] = ord(lower)
+        if lower.isalnum():
+            classes[code] = WORD
+        elif lower == "'":
+            classes[code] = APOSTROPHE
+        elif lower in "!?":
+            classes[code] = MARK
+    return classes, lowered
+
+
+CLASSES, LOWERED = _character_tables()
+# N-gram tables (sentiment.encoding.vectorizer._KeyTable) hash packed keys by Fibonacci hashing:
+# multiply by 2**64 / golden ratio, keep the top bits. No packed key uses the top bit
+# (3 x 21 = 63 bits), so the largest uint64 marks an empty slot.
+HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+EMPTY_KEY = np.uint64(2**64 - 1)
+# Another odd multiplier, for the tables' filters.
+FILTER_MULTIPLIER = np.uint64(0xC2B2AE3D27D4EB4F)
+
+# Bits per round of the radix sort of a review's ids.
+_RADIX_BITS = 10
+_RADIX_MASK = (1 << _RADIX_BITS) - 1
+
+# "<", at most 100 characters other than ">", then ">" is an HTML tag (text._HTML_TAG).
+_TAG_LENGTH = 100
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(data: np.ndarray, position: int) -> tuple[int, int]:
+    """The code point starting at ``data[position]`` and its length in bytes
+    (-1 for characters outside the BMP)."""
+    byte = data[position]
+    if byte < 0x80:
+        return byte, 1
+    if byte < 0xE0:
+        return ((byte & 0x1F) << 6) | (data[position + 1] & 0x3F), 2
+    if byte < 0xF0:
+        return (
+            ((byte & 0x0F) << 12) | ((data[position + 1] & 0x3F) << 6) | (data[position + 2] & 0x3F)
+        ), 3
+    return -1, 4
+
+
+@numba.njit(cache=True, nogil=True)
+def _encode(code: int, out: np.ndarray, written: int) -> int:
+    """Write a BMP code point as UTF-8 at ``out[written]``; return the new end."""
+    if code < 0x80:
+        out[written] = code
+        return written + 1
+    if code < 0x800:
+        out[written] = 0xC0 | (code >> 6)
+        out[written + 1] = 0x80 | (code & 0x3F)
+        return written + 2
+    out[written] = 0xE0 | (code >> 12)
+    out[written + 1] = 0x80 | ((code >> 6) & 0x3F)
+    out[written + 2] = 0x80 | (code & 0x3F)
+    return written + 3
+
+
+@numba.njit(cache=True, nogil=True)
+def python_rows(data: np.ndarray, offsets: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Which rows :func:`tokenize_bytes` cannot standardize: an HTML entity or a
+    character of class ``IN_PYTHON``.
+
+    An ``&`` before a letter or ``#`` may start an entity (``html.unescape`` also takes
+    some names without ``;``); any other ``&`` is plain punctuation.
+    """
+    rows = len(offsets) - 1
+    result = np.zeros(rows, np.bool_)
+    for row in range(rows):
+        position = offsets[row]
+        end = offsets[row + 1]
+        while position < end:
+            byte = data[position]
+            if byte == 38:  # "&"
+                if position + 1 < end:
+                    following = data[position + 1]
+                    if following == 35 or (65 <= following <= 90) or (97 <= following <= 122):
+                        result[row] = True
+                        break
+                position += 1
+            elif byte < 0x80:
+                position += 1
+            else:
+                size = 2 if byte < 0xE0 else (3 if byte < 0xF0 else 4)
+                # Python also takes what is not well-formed UTF-8 here (a stray
+                # continuation byte, a character cut off at the row's end), checked
+                # before decoding so no byte past the row is read.
+                if byte < 0xC0 or size == 4 or position + size > end:
+                    result[row] = True
+                    break
+                code, size = _decode(data, position)
+                if classes[code] == IN_PYTHON:
+                    result[row] = True
+                    break
+                position += size
+    return result
+
+
+@numba.njit(cache=True, nogil=True)
+def tokenize_bytes(
+    data: np.ndarray,
+    offsets: np.ndarray,
+    cleaned: np.ndarray,
+    classes: np.ndarray,
+    lowered: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split UTF-8 reviews into tokens, as the buffers of an Arrow list<string>.
+
+    Rows with ``cleaned[row]`` hold :func:`sentiment.encoding.text.token_text` output (tokens
+    separated by spaces). The rest are raw reviews that :func:`python_rows` passed,
+    which this loop standardizes itself: an HTML tag separates, letters are lowercased,
+    ``!``/``?`` are tokens of their own, an apostrophe stays only between two word
+    characters, and anything else separates.
+
+    Args:
+        data: The reviews' UTF-8 bytes.
+        offsets: Row ``i`` is ``data[offsets[i]:offsets[i + 1]]``.
+        cleaned: Which rows are pre-cleaned.
+        classes: Each BMP code point's class (``CLASSES``).
+        lowered: Each BMP code point's lowercase (``LOWERED``).
+
+    Returns:
+        ``(token_bytes, token_offsets, row_offsets)``: token ``j`` is
+        ``token_bytes[token_offsets[j]:token_offsets[j + 1]]`` and row ``i`` holds
+        tokens ``row_offsets[i]`` to ``row_offsets[i + 1]``.
+    """
+    rows = len(offsets) - 1
+    total = offsets[rows] - offsets[0]
+    # No character's lowercase is longer than it (see IN_PYTHON) and a token takes at
+    # least one byte, so the output fits in buffers the size of the input. Each output
+    # byte comes from an input byte already read, so the loop may store one byte ahead.
+    token_bytes = np.empty(total + 1, np.uint8)
+    token_offsets = np.empty(total + 2, np.int32)
+    row_offsets = np.empty(rows + 1, np.int32)
+    # Plain ASCII letters, digits and separators take a branch-free path (their order
+    # is unpredictable); everything else is rare and takes the branches.
+    plain = np.empty(128, np.int64)
+    for code in range(128):
+        plain[code] = classes[code] if classes[code] <= WORD and code != 60 else -1
+    written = 0
+    tokens = 0
+    token_offsets[0] = 0
+    row_offsets[0] = 0
+    for row in range(rows):
+        position = offsets[row]
+        end = offsets[row + 1]
+        inside = 0
+        if cleaned[row]:
+            while position < end:
+                byte = data[position]
+                word = 1 if byte != 32 else 0
+                token_bytes[written] = byte
+                written += word
+                token_offsets[tokens + 1] = written
+                tokens += inside & (1 - word)
+                inside = word
+                position += 1
+        else:
+            while position < end:
+                byte = data[position]
+                if byte < 0x80 and plain[byte] >= 0:
+                    word = plain[byte]
+                    token_bytes[written] = lowered[byte]
+                    written += word
+                    token_offsets[tokens + 1] = written
+                    tokens += inside & (1 - word)
+                    inside = word
+                    position += 1
+                    continue
+                code, size = _decode(data, position)
+                kind = classes[code]
+                if kind == WORD:
+                    written = _encode(lowered[code], token_bytes, written)
+                    token_offsets[tokens + 1] = written
+                    inside = 1
+                    position += size
+                    continue
+                if code == 60:  # "<": a whole tag separates
+                    closing = position + 1
+                    limit = min(end, position + _TAG_LENGTH + 2)
+                    while closing < limit and data[closing] != 62:
+                        closing += 1
+                    if closing < limit:
+                        size = closing - position + 1
+                elif kind == APOSTROPHE and inside and position + size < end:
+                    following, _ = _decode(data, position + size)
+                    if classes[following] == WORD:
+                        written = _encode(code, token_bytes, written)
+                        position += size
+                        continue
+                tokens += inside
+                inside = 0
+                if kind == MARK:
+                    token_bytes[written] = code
+                    written += 1
+                    tokens += 1
+                    token_offsets[tokens] = written
+                position += size
+        tokens += inside
+        row_offsets[row + 1] = tokens
+    return token_bytes[:written], token_offsets[: tokens + 1], row_offsets
+
+
+@numba.njit(cache=True, nogil=True)
+def _put_row(
+    ids: np.ndarray, row: int, values: np.ndarray, pad_before: bool, cut_before: bool
+) -> None:
+    """Write ``values`` as row ``row`` of ``ids``, cut and padded with zeros."""
+    max_length = ids.shape[1]
+    count = len(values)
+    kept = min(count, max_length)
+    first = count - kept if cut_before else 0
+    column = max_length - kept if pad_before else 0
+    ids[row, :column] = 0
+    ids[row, column : column + kept] = values[first : first + kept]
+    ids[row, column + kept :] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def pad_rows(
+    flat: np.ndarray, lengths: np.ndarray, ids: np.ndarray, pad_before: bool, cut_before: bool
+) -> None:
+    """Cut and pad concatenated sequences into the rows of ``ids``, ``(n, max_length)``.
+
+    ``pad_before``/``cut_before`` are Keras ``pad_sequences``' ``pre`` sides; see
+    :func:`sentiment.encoding.vectorizer.pad_sequences`. Every element of ``ids`` is written, so
+    it may come from ``np.empty``: numpy maps large arrays on huge pages, and writing
+    them costs a fraction of the page faults of memory allocated here.
+    """
+    start = 0
+    for row in range(len(lengths)):
+        stop = start + lengths[row]
+        _put_row(ids, row, flat[start:stop], pad_before, cut_before)
+        start = stop
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_table(keys: np.ndarray, ids: np.ndarray, table: np.ndarray, bloom: np.ndarray) -> None:
+    """Put distinct keys and their ids into an empty open-addressing table and filter.
+
+    ``table`` holds ``2**k`` slots, all ``EMPTY_KEY``: slot ``i`` is ``table[2 * i]``
+    (the key) and ``table[2 * i + 1]`` (its id), so a lookup that hits reads one cache
+    line; collisions probe linearly. ``bloom`` (``2**j`` zero words) gets one bit set
+    per key (``_filter_bit``): a clear bit proves a key absent. With ~8 bits per key
+    the filter fits in a core's cache, where the table does not, and turns away ~90% of
+    absent keys (most trigrams of a review) without touching the table.
+    """
+    table_bits = _log2(len(table) // 2)
+    filter_bits = 6 + _log2(len(bloom))
+    mask = len(table) // 2 - 1
+    for index in range(len(keys)):
+        key = keys[index]
+        slot = _home_slot(key, table_bits)
+        while table[2 * slot] != EMPTY_KEY:
+            slot = (slot + 1) & mask
+        table[2 * slot] = key
+        table[2 * slot + 1] = np.uint64(ids[index])
+        bit = _filter_bit(key, filter_bits)
+        bloom[bit >> 6] |= np.uint64(1) << np.uint64(bit & 63)
+
+
+@numba.njit(cache=True, nogil=True)
+def _filter_bit(key: np.uint64, filter_bits: int) -> np.int64:
+    return np.int64((key * FILTER_MULTIPLIER) >> np.uint64(64 - filter_bits))
+
+
+@numba.njit(cache=True, nogil=True)
+def _log2(size: int) -> int:
+    bits = 0
+    while (1 << bits) < size:
+        bits += 1
+    return bits
+
+
+@numba.njit(cache=True, nogil=True)
+def _may_hold(bloom: np.ndarray, filter_bits: int, key: np.uint64) -> bool:
+    """False if ``key`` is certainly not in the table whose filter is ``bloom``."""
+    bit = _filter_bit(key, filter_bits)
+    return (bloom[bit >> 6] >> np.uint64(bit & 63)) & np.uint64(1) != 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _home_slot(key: np.uint64, table_bits: int) -> np.int64:
+    return np.int64((key * HASH_MULTIPLIER) >> np.uint64(64 - table_bits))
+
+
+@numba.njit(cache=True, nogil=True)
+def _probe_from(table: np.ndarray, slot: np.int64, key: np.uint64) -> int:
+    """The id stored for ``key``, searching from ``slot``; -1 if absent."""
+    mask = len(table) // 2 - 1
+    while True:
+        stored = table[2 * slot]
+        if stored == key:
+            return np.int64(table[2 * slot + 1])
+        if stored == EMPTY_KEY:
+            return -1
+        slot = (slot + 1) & mask
+
+
+@numba.njit(cache=True, nogil=True)
+def probe_all(table: np.ndarray, bloom: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The id of every key of ``wanted`` in a :func:`fill_table` table, -1 if absent."""
+    result = np.full(len(wanted), -1, np.int32)
+    table_bits, filter_bits = _log2(len(table) // 2), 6 + _log2(len(bloom))
+    for index in range(len(wanted)):
+        key = wanted[index]
+        if _may_hold(bloom, filter_bits, key):
+            result[index] = _probe_from(table, _home_slot(key, table_bits), key)
+    return result
+
+
+@numba.njit(cache=True, nogil=True)
+def _radix_sort(values: np.ndarray, count: int, scratch: np.ndarray, passes: int) -> np.ndarray:
+    """``values[:count]`` (ids >= 0) sorted, by ``passes`` rounds of 10 bits each.
+
+    A few hundred small ids per review sort ~3x faster this way than by quicksort.
+    Returns whichever of ``values`` and ``scratch`` holds the result.
+    """
+    counts = np.empty(1 << _RADIX_BITS, np.int64)
+    source, target = values, scratch
+    for round_ in range(passes):
+        shift = _RADIX_BITS * round_
+        counts[:] = 0
+        for index in range(count):
+            counts[(source[index] >> shift) & _RADIX_MASK] += 1
+        total = 0
+        for digit in range(1 << _RADIX_BITS):
+            size = counts[digit]
+            counts[digit] = total
+            total += size
+        for index in range(count):
+            digit = (source[index] >> shift) & _RADIX_MASK
+            target[counts[digit]] = source[index]
+            counts[digit] += 1
+        source, target = target, source
+    return source
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_ngrams(
+    word_index: np.ndarray,
+    start: int,
+    stop: int,
+    order: int,
+    table: np.ndarray,
+    bloom: np.ndarray,
+    word_bits: int,
+    bag: np.ndarray,
+    count: int,
+    keys: np.ndarray,
+    slots: np.ndarray,
+) -> int:
+    """Add the known ``order``-grams of ``word_index[start:stop]`` to ``bag`` (repeats too:
+    the caller drops them after sorting).
+
+    ``keys`` and ``slots`` are scratch space for twice and once the review's length.
+    """
+    if len(table) == 0:
+        return count
+    bits = np.uint64(word_bits)
+    table_bits, filter_bits = _log2(len(table) // 2), 6 + _log2(len(bloom))
+    wanted = 0
+    for position in range(start, stop - order + 1):
+        key = np.uint64(0)
+        for offset in range(order):
+            key = (key << bits) | np.uint64(word_index[position + offset])
+        if _may_hold(bloom, filter_bits, key):
+            keys[wanted] = key
+            slots[wanted] = _home_slot(key, table_bits)
+            wanted += 1
+    # Load every home slot first, with nothing waiting on the loads: the processor
+    # overlaps these cache misses instead of stalling on each in turn.
+    for index in range(wanted):
+        keys[wanted + index] = table[2 * slots[index]]
+    for index in range(wanted):
+        if keys[wanted + index] == EMPTY_KEY:
+            continue
+        found = _probe_from(table, slots[index], keys[index])
+        if found >= 0:
+            bag[count] = found
+            count += 1
+    return count
+
+
+@numba.njit(cache=True, nogil=True)
+def ngram_bags(
+    word_index: np.ndarray,
+    lengths: np.ndarray,
+    unigram_ids: np.ndarray,
+    bigrams: tuple[np.ndarray, np.ndarray],
+    trigrams: tuple[np.ndarray, np.ndarray],
+    word_bits: int,
+    num_words: int,
+    ids: np.ndarray,
+    pad_before: bool,
+    cut_before: bool,
+) -> np.ndarray:
+    """Each review's distinct ids of its words and known bigrams and trigrams, ascending,
+    cut and padded into the rows of ``ids`` (see :func:`pad_rows`).
+
+    Args:
+        word_index: Per-token word indices (0 = a word in no vocabulary entry), reviews
+            concatenated.
+        lengths: Tokens per review.
+        unigram_ids: The id of each word index as a token of its own (1 = unknown).
+        bigrams: The bigram table and filter (:func:`fill_table`); empty: no bigrams.
+        trigrams: The same for trigrams.
+        word_bits: Bits per word in a packed key.
+        num_words: Ids are below this.
+        ids: The result, int32 ``(len(lengths), max_length)``; 0 pads.
+        pad_before: Padding goes first (Keras ``pre``), else last.
+        cut_before: Long bags lose their first ids (Keras ``pre``), else their last.
+
+    Returns:
+        The number of distinct ids of each review, before cutting.
+    """
+    rows = len(lengths)
+    longest = 0
+    for row in range(rows):
+        longest = max(longest, lengths[row])
+    bag = np.empty(3 * longest + 1, np.int32)
+    scratch = np.empty(3 * longest + 1, np.int32)
+    keys = np.empty(2 * longest + 2, np.uint64)
+    slots = np.empty(longest + 1, np.int64)
+    passes = max(1, -(-_log2(num_words) // _RADIX_BITS))
+    bag_lengths = np.zeros(rows, np.int64)
+    start = 0
+    for row in range(rows):
+        stop = start + lengths[row]
+        count = 0
+        for position in range(start, stop):
+            found = unigram_ids[word_index[position]]
+            bag[count] = found
+            count += 1
+        count = _add_ngrams(
+            word_index,
+            start,
+            stop,
+            2,
+            bigrams[0],
+            bigrams[1],
+            word_bits,
+            bag,
+            count,
+            keys,
+            slots,
+        )
+        count = _add_ngrams(
+            word_index,
+            start,
+            stop,
+            3,
+            trigrams[0],
+            trigrams[1],
+            word_bits,
+            bag,
+            count,
+            keys,
+            slots,
+        )
+        ordered = _radix_sort(bag, count, scratch, passes)
+        # Sorted, so each id's copies are adjacent: keep the first of each.
+        distinct = min(count, 1)
+        for index in range(1, count):
+            if ordered[index] != ordered[distinct - 1]:
+                ordered[distinct] = ordered[index]
+                distinct += 1
+        _put_row(ids, row, ordered[:distinct], pad_before, cut_before)
+        bag_lengths[row] = distinct
+        start = stop
+    return bag_lengths
+
+
+def _load_kernels() -> None:
+    """Load (or compile) every kernel now, with the argument types callers pass.
+
+    Numba's first call in a process costs ~0.5 s of one-time set-up. Paying it at import
+    keeps it out of the first batch's time, and worker processes forked later inherit
+    the loaded code instead of paying it again each.
+    """
+    # Arrow buffers come as read-only numpy arrays (a type of their own), except those
+    # Arrow wraps around writable memory.
+    data = np.frombuffer(b"A b", np.uint8)
+    for offsets in (np.frombuffer(b"\0\0\0\0\3\0\0\0", np.int32), np.array([0, 3], np.int32)):
+        in_python = python_rows(data, offsets, CLASSES)
+        tokenize_bytes(data, offsets, in_python, CLASSES, LOWERED)
+    keys = np.array([(1 << 21) | 2], np.uint64)
+    table = (np.full(32, EMPTY_KEY, np.uint64), np.zeros(1, np.uint64))
+    fill_table(keys, np.array([4], np.int32), *table)
+    probe_all(*table, keys)
+    ids = np.empty((1, 2), np.int32)
+    bag_lengths = ngram_bags(
+        np.array([1, 2, 1], np.int64),
+        np.array([3], np.int64),
+        np.arange(3, dtype=np.int32),
+        table,
+        table,
+        21,
+        5,
+        ids,
+        True,
+        True,
+    )
+    pad_rows(ids.ravel(), bag_lengths, ids, True, True)
+
+
+_load_kernels()

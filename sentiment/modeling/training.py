@@ -1,0 +1,401 @@
+"""Train a zoo model on a processed home and write a model bundle.
+
+Training streams the processed Parquet splits through ``tf.data``, validates on the
+validation split after every epoch, early-stops on validation loss when more than two
+epochs are asked for (restoring the best weights), and writes the bundle only after
+training finished cleanly, so a crash or a diverged run leaves nothing that looks done.
+The test split is never read here.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sentiment.core.atomic import file_fingerprint
+from sentiment.core.errors import ConfigError, SentimentError
+from sentiment.core.paths import HomeLayout
+from sentiment.data.preprocess import PreprocessConfig, find_processed
+from sentiment.encoding.vectorizer import Vectorizer, VectorizerConfig
+from sentiment.modeling import dataset as datasets
+from sentiment.modeling.bundle import new_version, save_bundle
+from sentiment.modeling.zoo import (
+    DEFAULT_MODEL,
+    build_model,
+    get_model_spec,
+    naive_bayes_ratios,
+    parameter_count,
+    set_nb_ratios,
+)
+
+if TYPE_CHECKING:
+    import keras
+
+logger = logging.getLogger(__name__)
+
+EpochHook = Callable[[int, dict[str, float]], None]
+CURVE_FILE = "training_curve.png"
+
+
+class TrainingDivergedError(SentimentError):
+    """The loss became NaN or infinite; nothing was saved."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run; ``None`` means the model's own default.
+
+    Attributes:
+        model: The zoo model's name.
+        epochs: Maximum number of epochs.
+        batch_size: Reviews per batch.
+        learning_rate: Adam's learning rate.
+        seed: Seed for weights and shuffling; same seed and data give the same metrics.
+        patience: Epochs without a validation-loss improvement before stopping (used
+            only when more than two epochs are asked for).
+        vectorizer: The preprocessing to train on (default: the model's own).
+        validation_fraction: Share of the train split held out for validation.
+        split_seed: Seed of the train/validation split made by preprocessing.
+        nb_alpha: Smoothing of the naive-Bayes ratios (NBSVM only).
+    """
+
+    model: str = DEFAULT_MODEL
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    seed: int = 42
+    patience: int = 1
+    vectorizer: VectorizerConfig | None = None
+    validation_fraction: float = 0.1
+    split_seed: int = 42
+    nb_alpha: float = 1.0
+
+    def __post_init__(self) -> None:
+        spec = get_model_spec(self.model)
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"Setting '{name}' must be >= 1, not {value}.")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise ConfigError(f"Setting 'learning_rate' must be > 0, not {self.learning_rate}.")
+        if self.patience < 0:
+            raise ConfigError(f"Setting 'patience' must be >= 0, not {self.patience}.")
+        if not self.nb_alpha > 0:
+            raise ConfigError(f"Setting 'nb_alpha' must be > 0, not {self.nb_alpha}.")
+        if spec.bag_input and not self.resolved_vectorizer.bag:
+            raise ConfigError(
+                f"Model '{self.model}' needs bag-of-n-gram input; leave setting 'vectorizer' "
+                "at the model's default or set bag=True."
+            )
+
+    @property
+    def resolved_vectorizer(self) -> VectorizerConfig:
+        return self.vectorizer or get_model_spec(self.model).vectorizer
+
+    @property
+    def resolved_epochs(self) -> int:
+        return self.epochs or get_model_spec(self.model).epochs
+
+    @property
+    def resolved_batch_size(self) -> int:
+        return self.batch_size or get_model_spec(self.model).batch_size
+
+    @property
+    def resolved_learning_rate(self) -> float:
+        spec = get_model_spec(self.model)
+        return spec.learning_rate if self.learning_rate is None else self.learning_rate
+
+    @property
+    def preprocess_config(self) -> PreprocessConfig:
+        """The preprocessing output this run trains on."""
+        return PreprocessConfig(
+            vectorizer=self.resolved_vectorizer,
+            validation_fraction=self.validation_fraction,
+            seed=self.split_seed,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved settings, JSON-serializable."""
+        return {
+            "model": self.model,
+            "epochs": self.resolved_epochs,
+            "batch_size": self.resolved_batch_size,
+            "learning_rate": self.resolved_learning_rate,
+            "seed": self.seed,
+            "patience": self.patience,
+            "early_stopping": self.resolved_epochs > 2,
+            "vectorizer": self.resolved_vectorizer.to_dict(),
+            "validation_fraction": self.validation_fraction,
+            "split_seed": self.split_seed,
+            "nb_alpha": self.nb_alpha,
+        }
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced.
+
+    Attributes:
+        version: The bundle's version.
+        directory: The bundle's directory.
+        validation_metrics: ``loss`` and ``accuracy`` of the kept weights on validation.
+        history: One dict per epoch run (``epoch``, ``loss``, ``accuracy``, ``val_loss``,
+            ``val_accuracy``, ``seconds``).
+        best_epoch: The 1-based epoch whose weights were kept.
+        seconds: Wall time of the whole run.
+        parameter_count: Total, trainable and frozen parameters.
+        preprocessing_key: The processed data the model was trained on.
+    """
+
+    version: str
+    directory: Path
+    validation_metrics: dict[str, float]
+    history: list[dict[str, float]]
+    best_epoch: int
+    seconds: float
+    parameter_count: dict[str, int]
+    preprocessing_key: str
+    metadata: dict[str, Any] = field(repr=False, default_factory=dict)
+
+
+def _make_epoch_recorder(on_epoch_end: EpochHook | None) -> keras.callbacks.Callback:
+    import keras
+
+    class EpochRecorder(keras.callbacks.Callback):
+        """Records per-epoch metrics and wall time, stops on a non-finite loss.
+
+        Only epoch hooks: a per-batch hook would make Keras fetch the loss after every
+        step, and a NaN batch makes the epoch's mean loss NaN anyway.
+        """
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.history: list[dict[str, float]] = []
+            self.diverged = False
+            self._started = 0.0
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self._started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            row = {"epoch": epoch + 1}
+            row.update({key: float(value) for key, value in (logs or {}).items()})
+            row["seconds"] = time.perf_counter() - self._started
+            self.history.append(row)
+            if not math.isfinite(row.get("loss", 0.0)):
+                self.diverged = True
+                self.model.stop_training = True
+            if on_epoch_end is not None:
+                on_epoch_end(epoch + 1, dict(row))
+
+    return EpochRecorder()
+
+
+def set_reproducible(seed: int) -> None:
+    """Seed Python, numpy and TensorFlow so the same seed gives the same run.
+
+    TensorFlow's seed fixes the shuffling; the initial weights are seeded by
+    :func:`sentiment.modeling.zoo.build_model` itself, safe from other threads' draws. On CPU
+    the kernels these models use are deterministic already (the unit tests check it); on
+    a GPU, op determinism is switched on too. That switch is process-wide and
+    cannot be undone, so it is not flipped where it is not needed.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    if tf.config.list_physical_devices("GPU"):
+        tf.config.experimental.enable_op_determinism()
+
+
+def training_curve_png(history: list[dict[str, float]], title: str) -> bytes:
+    """Plot loss and accuracy per epoch (train and validation) as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 3.5))
+    epochs = [row["epoch"] for row in history]
+    for axis, metric in zip(figure.subplots(1, 2), ("loss", "accuracy"), strict=True):
+        axis.plot(epochs, [row.get(metric, math.nan) for row in history], "o-", label="train")
+        axis.plot(
+            epochs,
+            [row.get(f"val_{metric}", math.nan) for row in history],
+            "o-",
+            label="validation",
+        )
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(metric)
+        axis.set_xticks(epochs)
+        axis.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def _environment() -> dict[str, str]:
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None) -> TrainResult:
+    """Train ``config.model`` on the home's processed data and save a bundle.
+
+    Args:
+        home: The pipeline home.
+        config: The run's settings.
+        on_epoch_end: Called after every epoch with the 1-based epoch and its metrics
+            (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``seconds``).
+
+    Returns:
+        The bundle's version, directory, validation metrics and history.
+
+    Raises:
+        StageOutputMissingError: If the preprocessing output for the model's settings is
+            missing or stale (the message says which command to run).
+        TrainingDivergedError: If the loss became NaN or infinite.
+        DataError: If the processed files are unreadable.
+    """
+    import keras
+
+    started = time.perf_counter()
+    home = Path(home)
+    spec = get_model_spec(config.model)
+    processed = find_processed(home, config.preprocess_config)
+    vectorizer = Vectorizer.load(processed.vectorizer_path)
+    vector_config = vectorizer.config
+    train_path = processed.split_path("train")
+    validation_path = processed.split_path("validation")
+    train_info = datasets.inspect_split(train_path, vector_config.max_length)
+    validation_info = datasets.inspect_split(validation_path, vector_config.max_length)
+
+    set_reproducible(config.seed)
+    keras.backend.clear_session()
+    model = build_model(spec.name, vector_config, config.resolved_learning_rate, config.seed)
+    if spec.uses_nb_ratios:
+        positive, negative = datasets.count_ids_by_label(
+            train_path, vector_config.num_words, vector_config.max_length
+        )
+        set_nb_ratios(model, naive_bayes_ratios(positive, negative, alpha=config.nb_alpha))
+
+    batch_size = config.resolved_batch_size
+    epochs = config.resolved_epochs
+    train_data = datasets.make_dataset(
+        train_path, batch_size, shuffle=True, seed=config.seed, max_length=vector_config.max_length
+    )
+    validation_data = datasets.make_dataset(
+        validation_path, max(batch_size, 256), shuffle=False, max_length=vector_config.max_length
+    )
+    recorder = _make_epoch_recorder(on_epoch_end)
+    callbacks: list[keras.callbacks.Callback] = [recorder]
+    early_stopping = None
+    if epochs > 2:
+        early_stopping = keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=config.patience, restore_best_weights=True
+        )
+        callbacks.append(early_stopping)
+    logger.info(
+        "Training %s on %s (%d train / %d validation reviews), %d epochs of batch %d",
+        spec.name,
+        processed.key,
+        train_info.num_rows,
+        validation_info.num_rows,
+        epochs,
+        batch_size,
+    )
+    model.fit(
+        train_data,
+        validation_data=validation_data,
+        epochs=epochs,
+        callbacks=callbacks,
+        # The dataset shuffles itself, seeded, each epoch.
+        shuffle=False,
+        verbose=0,
+    )
+    history = recorder.history
+    if recorder.diverged or any(
+        not math.isfinite(value) for row in history for value in row.values()
+    ):
+        raise TrainingDivergedError(
+            f"Training '{spec.name}' diverged (the loss became NaN or infinite) after "
+            f"{len(history)} epoch(s); nothing was saved; lower setting 'learning_rate' "
+            f"(now {config.resolved_learning_rate})."
+        )
+    if early_stopping is not None and early_stopping.best_weights is not None:
+        best_index = int(early_stopping.best_epoch)
+    else:
+        best_index = len(history) - 1
+    best = history[best_index]
+    validation_metrics = {"loss": best["val_loss"], "accuracy": best["val_accuracy"]}
+
+    created = datetime.now(UTC)
+    version = new_version(spec.name, created)
+    directory = HomeLayout(home).models_dir / version
+    counts = parameter_count(model)
+    seconds = time.perf_counter() - started
+    metadata: dict[str, Any] = {
+        "version": version,
+        "created_at": created.isoformat(timespec="seconds"),
+        "model": {"name": spec.name, "description": spec.description, **config.to_dict()},
+        "preprocessing": {
+            "key": processed.key,
+            "directory": str(processed.directory),
+            "config": config.preprocess_config.to_dict(),
+            "manifest": processed.manifest,
+        },
+        "data_fingerprints": {
+            "train": file_fingerprint(train_path),
+            "validation": file_fingerprint(validation_path),
+            "vectorizer": file_fingerprint(processed.vectorizer_path),
+        },
+        "rows": {"train": train_info.num_rows, "validation": validation_info.num_rows},
+        "history": history,
+        "best_epoch": best_index + 1,
+        "epochs_run": len(history),
+        "validation_metrics": validation_metrics,
+        "seed": config.seed,
+        "environment": _environment(),
+        "training_seconds": round(seconds, 3),
+        "parameter_count": counts,
+    }
+    curve = training_curve_png(history, f"{spec.name} {version}")
+    save_bundle(directory, model, vectorizer, metadata, extra_files={CURVE_FILE: curve})
+    logger.info(
+        "Trained %s in %.1f s: validation accuracy %.4f, loss %.4f -> %s",
+        spec.name,
+        seconds,
+        validation_metrics["accuracy"],
+        validation_metrics["loss"],
+        directory,
+    )
+    return TrainResult(
+        version=version,
+        directory=directory,
+        validation_metrics=validation_metrics,
+        history=history,
+        best_epoch=best_index + 1,
+        seconds=seconds,
+        parameter_count=counts,
+        preprocessing_key=processed.key,
+        metadata=metadata,
+    )

@@ -1,0 +1,337 @@
+"""The model zoo: every architecture the pipeline can train, built by name.
+
+Each model maps int32 token ids ``(n, max_length)`` (as the vectorizer encodes them) to the
+probability that a review is positive, ``(n, 1)``. Only built-in Keras layers are used, so
+a saved bundle loads with ``safe_mode`` and never needs custom code.
+
+- ``mlp``: the tutorial's multilayer perceptron (Embedding -> Flatten -> Dense).
+- ``cnn``: the tutorial's one-dimensional convolutional network.
+- ``nbsvm``: a neural NBSVM (Wang & Manning 2012, in Arun Maiya's Keras form): a logistic
+  regression over the bag of distinct uni-, bi- and trigrams of a review whose inputs are
+  scaled by naive-Bayes log-count ratios computed from the training portion.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sentiment.core.errors import ConfigError
+from sentiment.encoding.vectorizer import Vectorizer, VectorizerConfig
+
+if TYPE_CHECKING:
+    import keras
+
+logger = logging.getLogger(__name__)
+
+# The frozen layer that holds the naive-Bayes log-count ratios of an NBSVM model.
+NB_RATIOS_LAYER = "nb_ratios"
+# Size of the learned embedding in the tutorial's models.
+TUTORIAL_EMBEDDING_SIZE = 32
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One architecture of the zoo and the settings it trains best with.
+
+    Attributes:
+        name: The name users pass to ``sentiment train --model``.
+        description: One line for help texts and reports.
+        builder: Builds the (uncompiled) model for a vectorizer configuration, its
+            layers seeded from the generator given (Keras' own seeds without one).
+        vectorizer: The preprocessing the model expects by default.
+        epochs: Default number of epochs.
+        batch_size: Default batch size.
+        learning_rate: Default Adam learning rate.
+        uses_nb_ratios: Whether training must fill the frozen naive-Bayes ratio layer.
+        bag_input: Whether the model needs bag-of-n-gram input (``bag=True``).
+    """
+
+    name: str
+    description: str
+    builder: Callable[[VectorizerConfig, random.Random | None], keras.Model]
+    vectorizer: VectorizerConfig
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    uses_nb_ratios: bool = False
+    bag_input: bool = False
+
+
+def _initializer(name: str, seeds: random.Random | None) -> str | keras.Initializer:
+    """The Keras initializer ``name``, seeded from ``seeds`` as Keras would seed it.
+
+    An unseeded Keras initializer draws its seed from Python's global ``random`` when its
+    layer is made, and another thread of the process (Prefect's, Dask's) may draw from
+    that generator at the same moment: a training seed then did not always give the same
+    weights. Drawn in layer order from a generator of the model's own, the seeds are the
+    ones Keras draws right after ``keras.utils.set_random_seed`` in a quiet process, so
+    the weights are the same as before, whatever else runs.
+    """
+    if seeds is None:
+        return name
+    import keras
+
+    seed = seeds.randint(1, 10**9)  # keras.src.random.seed_generator.make_default_seed
+    if name == "uniform":  # the Embedding layer's default
+        return keras.initializers.RandomUniform(-0.05, 0.05, seed=seed)
+    if name == "glorot_uniform":  # the Dense and Conv1D layers' default
+        return keras.initializers.GlorotUniform(seed=seed)
+    if name == "glorot_normal":
+        return keras.initializers.GlorotNormal(seed=seed)
+    raise ValueError(f"No seeded form of initializer '{name}'.")
+
+
+def _token_input(vectorizer_config: VectorizerConfig) -> keras.KerasTensor:
+    import keras
+
+    return keras.Input(shape=(vectorizer_config.max_length,), dtype="int32", name="token_ids")
+
+
+def _embedding(vectorizer_config: VectorizerConfig, seeds: random.Random | None) -> keras.Layer:
+    from keras import layers
+
+    return layers.Embedding(
+        vectorizer_config.num_words,
+        TUTORIAL_EMBEDDING_SIZE,
+        embeddings_initializer=_initializer("uniform", seeds),
+        name="embedding",
+    )
+
+
+def _dense(units: int, activation: str, name: str, seeds: random.Random | None) -> keras.Layer:
+    from keras import layers
+
+    return layers.Dense(
+        units,
+        activation=activation,
+        kernel_initializer=_initializer("glorot_uniform", seeds),
+        name=name,
+    )
+
+
+def build_mlp(
+    vectorizer_config: VectorizerConfig, seeds: random.Random | None = None
+) -> keras.Model:
+    """The tutorial's MLP: Embedding(num_words, 32) -> Flatten -> Dense(250) -> Dense(1)."""
+    import keras
+    from keras import layers
+
+    inputs = _token_input(vectorizer_config)
+    x = _embedding(vectorizer_config, seeds)(inputs)
+    x = layers.Flatten(name="flatten")(x)
+    x = _dense(250, "relu", "hidden", seeds)(x)
+    outputs = _dense(1, "sigmoid", "probability", seeds)(x)
+    return keras.Model(inputs, outputs, name="mlp")
+
+
+def build_cnn(
+    vectorizer_config: VectorizerConfig, seeds: random.Random | None = None
+) -> keras.Model:
+    """The tutorial's CNN: Embedding -> Conv1D(32, 3) -> MaxPooling1D(2) -> Flatten -> Dense."""
+    import keras
+    from keras import layers
+
+    inputs = _token_input(vectorizer_config)
+    x = _embedding(vectorizer_config, seeds)(inputs)
+    x = layers.Conv1D(
+        32,
+        3,
+        padding="same",
+        activation="relu",
+        kernel_initializer=_initializer("glorot_uniform", seeds),
+        name="convolution",
+    )(x)
+    x = layers.MaxPooling1D(2, name="pooling")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = _dense(250, "relu", "hidden", seeds)(x)
+    outputs = _dense(1, "sigmoid", "probability", seeds)(x)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+def build_nbsvm(
+    vectorizer_config: VectorizerConfig, seeds: random.Random | None = None
+) -> keras.Model:
+    """A neural NBSVM: sigmoid(sum over the review's n-grams of r_i * w_i).
+
+    ``r`` (frozen) holds naive-Bayes log-count ratios that training fills in with
+    :func:`set_nb_ratios`; ``w`` is learned. Padding (id 0) has r = 0, so it
+    contributes nothing whatever its length.
+    """
+    import keras
+    from keras import layers
+
+    inputs = _token_input(vectorizer_config)
+    ratios = layers.Embedding(
+        vectorizer_config.num_words,
+        1,
+        embeddings_initializer="zeros",
+        trainable=False,
+        name=NB_RATIOS_LAYER,
+    )(inputs)
+    # Near-zero initial weights (as in Maiya's model): training starts from plain NB
+    # scores scaled down, and without a free scale or bias it overfits far more slowly.
+    weights = layers.Embedding(
+        vectorizer_config.num_words,
+        1,
+        embeddings_initializer=_initializer("glorot_normal", seeds),
+        name="nb_weights",
+    )(inputs)
+    # Sum over positions of r_i * w_i: one dot product per review.
+    x = layers.Dot(axes=1, name="score")([ratios, weights])
+    x = layers.Flatten(name="flatten")(x)
+    outputs = layers.Activation("sigmoid", name="probability")(x)
+    return keras.Model(inputs, outputs, name="nbsvm")
+
+
+MODEL_SPECS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="mlp",
+            description="The tutorial's multilayer perceptron over 500 word ids.",
+            builder=build_mlp,
+            vectorizer=VectorizerConfig(num_words=5000, max_length=500),
+            epochs=2,
+            batch_size=128,
+            learning_rate=1e-3,
+        ),
+        ModelSpec(
+            name="cnn",
+            description="The tutorial's 1D convolutional network over 500 word ids.",
+            builder=build_cnn,
+            vectorizer=VectorizerConfig(num_words=5000, max_length=500),
+            epochs=2,
+            batch_size=128,
+            learning_rate=1e-3,
+        ),
+        ModelSpec(
+            name="nbsvm",
+            description="Neural NBSVM over the bag of distinct uni/bi/trigrams.",
+            builder=build_nbsvm,
+            vectorizer=VectorizerConfig(num_words=800_000, max_length=2000, ngram_max=3, bag=True),
+            # Validation loss still falls slowly after Maiya's 3 epochs; early stopping
+            # (patience 1) ends the run sooner when it stops falling.
+            epochs=4,
+            batch_size=32,
+            learning_rate=1e-3,
+            uses_nb_ratios=True,
+            bag_input=True,
+        ),
+    )
+}
+MODEL_NAMES: tuple[str, ...] = tuple(MODEL_SPECS)
+DEFAULT_MODEL = "nbsvm"
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    """Return the zoo entry for ``name``.
+
+    Raises:
+        ConfigError: If the name is unknown; the message lists the known names.
+    """
+    try:
+        return MODEL_SPECS[name]
+    except KeyError:
+        raise ConfigError(
+            f"Unknown model '{name}' (setting 'model'); choose one of: {', '.join(MODEL_NAMES)}."
+        ) from None
+
+
+def build_model(
+    name: str,
+    vectorizer_config: VectorizerConfig | None = None,
+    learning_rate: float | None = None,
+    seed: int | None = None,
+) -> keras.Model:
+    """Build and compile a zoo model (Adam, binary cross-entropy, accuracy).
+
+    Args:
+        name: The model's name, one of :data:`MODEL_NAMES`.
+        vectorizer_config: The preprocessing the model reads (default: the model's own).
+        learning_rate: Adam's learning rate (default: the model's own).
+        seed: Seeds the initial weights: the same seed gives the same weights, whatever
+            other threads of the process do meanwhile. None leaves them to Keras.
+
+    Returns:
+        The compiled model. For ``nbsvm`` the ratio layer is still zero: call
+        :func:`set_nb_ratios` before training.
+
+    Raises:
+        ConfigError: For an unknown name or a vectorizer configuration the model cannot use.
+    """
+    import keras
+
+    spec = get_model_spec(name)
+    vectorizer_config = vectorizer_config or spec.vectorizer
+    if spec.bag_input and not vectorizer_config.bag:
+        raise ConfigError(
+            f"Model '{name}' needs bag-of-n-gram input (setting 'bag'); preprocess with "
+            "bag=True, e.g. 'sentiment preprocess --ngram-max 3 --bag'."
+        )
+    rate = spec.learning_rate if learning_rate is None else learning_rate
+    if not rate > 0:
+        raise ConfigError(f"Setting 'learning_rate' must be > 0, not {rate}.")
+    model = spec.builder(vectorizer_config, None if seed is None else random.Random(seed))
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def naive_bayes_ratios(
+    positive_counts: np.ndarray, negative_counts: np.ndarray, alpha: float = 1.0
+) -> np.ndarray:
+    """Naive-Bayes log-count ratios r = log((p / |p|) / (q / |q|)) per token id.
+
+    Args:
+        positive_counts: Per id, how many positive training reviews contain it.
+        negative_counts: The same for negative reviews.
+        alpha: Additive smoothing.
+
+    Returns:
+        float32 ratios, 0 for the padding and out-of-vocabulary ids, which carry no
+        evidence either way.
+    """
+    positive = positive_counts.astype(np.float64) + alpha
+    negative = negative_counts.astype(np.float64) + alpha
+    positive[: Vectorizer.OOV_ID + 1] = alpha
+    negative[: Vectorizer.OOV_ID + 1] = alpha
+    ratios = np.log((positive / positive.sum()) / (negative / negative.sum()))
+    ratios[: Vectorizer.OOV_ID + 1] = 0.0
+    return ratios.astype(np.float32)
+
+
+def set_nb_ratios(model: keras.Model, ratios: np.ndarray) -> None:
+    """Write naive-Bayes ratios into an NBSVM model's frozen ratio layer.
+
+    Raises:
+        ConfigError: If the model has no ratio layer or the sizes differ.
+    """
+    try:
+        layer = model.get_layer(NB_RATIOS_LAYER)
+    except ValueError:
+        raise ConfigError(
+            f"Model '{model.name}' has no '{NB_RATIOS_LAYER}' layer to hold naive-Bayes ratios."
+        ) from None
+    expected = layer.get_weights()[0].shape
+    if ratios.shape != (expected[0],):
+        raise ConfigError(
+            f"Naive-Bayes ratios have {ratios.shape[0]} entries but the model's vocabulary "
+            f"holds {expected[0]}; compute them with the model's vectorizer."
+        )
+    layer.set_weights([ratios.reshape(expected).astype(np.float32)])
+
+
+def parameter_count(model: keras.Model) -> dict[str, int]:
+    """Return total, trainable and frozen parameter counts."""
+    trainable = int(sum(np.prod(weight.shape) for weight in model.trainable_weights))
+    frozen = int(sum(np.prod(weight.shape) for weight in model.non_trainable_weights))
+    return {"total": trainable + frozen, "trainable": trainable, "frozen": frozen}

@@ -1,0 +1,3 @@
+"""Release: metrics and test-split evaluation (``evaluation``), the promotion gate
+(``gate``) and the append-only registry ledger (``registry``); ``config`` holds the
+gate policy."""

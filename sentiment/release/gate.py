@@ -1,0 +1,578 @@
+"""The promotion gate: may a newly evaluated model replace the champion?
+
+A challenger is promoted only if it clears the absolute floors and is not significantly
+worse than the champion on the very same test reviews (a one-sided exact McNemar mid-p
+test on per-review correctness), and, when a margin is configured, beats the champion's
+accuracy by that margin. Every rule's verdict is kept so the decision can be explained.
+
+The gate fails closed: a champion whose evaluation cannot be read, or that was evaluated
+on different test rows, means the challenger is rejected with that reason, never waved
+through.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from sentiment.core.errors import ConfigError
+
+Outcome = Literal["pass", "fail", "not applicable"]
+
+PASS: Outcome = "pass"
+FAIL: Outcome = "fail"
+NOT_APPLICABLE: Outcome = "not applicable"
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """Thresholds of the promotion gate.
+
+    Attributes:
+        minimum_accuracy: Floor for test accuracy (the tutorial CNN's 87.5%).
+        minimum_roc_auc: Floor for test ROC AUC.
+        significance: A challenger whose one-sided McNemar mid-p value of being worse
+            than the champion is below this is rejected.
+        minimum_improvement: If above 0, the challenger's accuracy must exceed the
+            champion's by at least this much (absolute, e.g. 0.005 = half a point).
+    """
+
+    minimum_accuracy: float = 0.875
+    minimum_roc_auc: float = 0.93
+    significance: float = 0.05
+    minimum_improvement: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("minimum_accuracy", "minimum_roc_auc"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"Gate setting {name}={value} is out of range; use 0 to 1.")
+        if not 0.0 < self.significance < 1.0:
+            raise ConfigError(
+                f"Gate setting significance={self.significance} is out of range; "
+                "use a value strictly between 0 and 1, e.g. 0.05."
+            )
+        if not 0.0 <= self.minimum_improvement < 1.0:
+            raise ConfigError(
+                f"Gate setting minimum_improvement={self.minimum_improvement} is out of "
+                "range; use 0 (no margin) up to below 1."
+            )
+
+    def as_dict(self) -> dict[str, float]:
+        """Return the policy's settings."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One evaluated model as the gate sees it.
+
+    Attributes:
+        version: The bundle version.
+        evaluation: The bundle's ``evaluation.json`` content.
+        review_ids: Test review ids in file order (from ``test_predictions.parquet``).
+        labels: Their labels.
+        scores: The model's scores for them.
+    """
+
+    version: str
+    evaluation: dict[str, Any]
+    review_ids: list[str]
+    labels: np.ndarray
+    scores: np.ndarray
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.evaluation["metrics"]
+
+    @property
+    def threshold(self) -> float:
+        return float(self.metrics.get("threshold", 0.5))
+
+    def correct(self) -> np.ndarray:
+        """One boolean per test review: did this model classify it right."""
+        return (self.scores >= self.threshold).astype(np.int8) == self.labels
+
+
+@dataclass(frozen=True)
+class RuleVerdict:
+    """The outcome of one gate rule.
+
+    Attributes:
+        rule: The rule's name, e.g. ``minimum_accuracy``.
+        outcome: ``pass``, ``fail`` or ``not applicable``.
+        observed: What was measured, in words.
+        required: What the rule requires, in words.
+        detail: One sentence explaining the outcome.
+    """
+
+    rule: str
+    outcome: Outcome
+    observed: str
+    required: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Per-review comparison of challenger and champion on the same test rows.
+
+    Attributes:
+        both_correct: Reviews both models classify right.
+        champion_only_correct: Reviews only the champion gets right.
+        challenger_only_correct: Reviews only the challenger gets right.
+        both_wrong: Reviews both get wrong.
+        accuracy_difference: Challenger accuracy minus champion accuracy.
+        p_value_worse: One-sided exact McNemar mid-p value for "the challenger is worse".
+    """
+
+    both_correct: int
+    champion_only_correct: int
+    challenger_only_correct: int
+    both_wrong: int
+    accuracy_difference: float
+    p_value_worse: float
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """The gate's decision with every rule's verdict.
+
+    Attributes:
+        challenger: The evaluated version.
+        champion: The champion it was compared with, if any.
+        promoted: Whether the challenger becomes the champion.
+        verdicts: Each rule's outcome, in evaluation order.
+        comparison: The paired comparison, when one was made.
+        summary: The decision in one sentence.
+        policy: The thresholds applied.
+    """
+
+    challenger: str
+    champion: str | None
+    promoted: bool
+    verdicts: tuple[RuleVerdict, ...]
+    comparison: PairedComparison | None
+    summary: str
+    policy: GatePolicy = field(default_factory=GatePolicy)
+
+    @property
+    def decision(self) -> Literal["promoted", "rejected"]:
+        return "promoted" if self.promoted else "rejected"
+
+    @property
+    def reasons(self) -> list[str]:
+        """The detail of every failed rule."""
+        return [verdict.detail for verdict in self.verdicts if verdict.outcome == FAIL]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-serializable view (for the ledger and artifacts)."""
+        return {
+            "challenger": self.challenger,
+            "champion": self.champion,
+            "decision": self.decision,
+            "promoted": self.promoted,
+            "summary": self.summary,
+            "reasons": self.reasons,
+            "verdicts": [asdict(verdict) for verdict in self.verdicts],
+            "comparison": asdict(self.comparison) if self.comparison else None,
+            "policy": self.policy.as_dict(),
+        }
+
+
+# --- the paired test -----------------------------------------------------------------
+
+
+def binomial_half_upper_tail_mid_p(successes: int, trials: int) -> float:
+    """Mid-p upper tail of Binomial(trials, 1/2): P(X > successes) + P(X = successes) / 2.
+
+    Computed from log factorials, so it stays exact enough for tens of thousands of
+    trials without scipy.
+
+    Args:
+        successes: Observed count, 0 to ``trials``.
+        trials: Number of trials; 0 gives 0.5 (no evidence either way).
+
+    Returns:
+        The mid-p value.
+    """
+    if not 0 <= successes <= trials:
+        raise ValueError("successes must lie between 0 and trials")
+    if trials == 0:
+        return 0.5
+    log_factorials = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, trials + 1)))))
+    counts = np.arange(trials + 1)
+    log_pmf = (
+        log_factorials[trials]
+        - log_factorials[counts]
+        - log_factorials[trials - counts]
+        - trials * math.log(2.0)
+    )
+    pmf = np.exp(log_pmf)
+    upper = float(pmf[successes + 1 :].sum())
+    return min(1.0, upper + 0.5 * float(pmf[successes]))
+
+
+def paired_comparison(
+    challenger_correct: np.ndarray, champion_correct: np.ndarray
+) -> PairedComparison:
+    """Compare two models' per-review correctness on the same reviews (McNemar).
+
+    Only the discordant reviews carry evidence: under "equally good", the reviews only
+    the champion gets right are Binomial(discordant, 1/2). A large count of them gives
+    a small one-sided p value that the challenger is worse.
+
+    Args:
+        challenger_correct: Booleans, one per review.
+        champion_correct: Booleans for the same reviews in the same order.
+
+    Returns:
+        The counts, accuracy difference and one-sided mid-p value.
+    """
+    challenger_correct = np.asarray(challenger_correct, dtype=bool)
+    champion_correct = np.asarray(champion_correct, dtype=bool)
+    if challenger_correct.shape != champion_correct.shape or challenger_correct.ndim != 1:
+        raise ValueError("both correctness vectors must be one-dimensional and equally long")
+    if challenger_correct.size == 0:
+        raise ValueError("cannot compare on zero reviews")
+    champion_only = int(np.count_nonzero(champion_correct & ~challenger_correct))
+    challenger_only = int(np.count_nonzero(challenger_correct & ~champion_correct))
+    discordant = champion_only + challenger_only
+    p_value = 1.0 if discordant == 0 else binomial_half_upper_tail_mid_p(champion_only, discordant)
+    return PairedComparison(
+        both_correct=int(np.count_nonzero(challenger_correct & champion_correct)),
+        champion_only_correct=champion_only,
+        challenger_only_correct=challenger_only,
+        both_wrong=int(np.count_nonzero(~challenger_correct & ~champion_correct)),
+        accuracy_difference=(challenger_only - champion_only) / challenger_correct.size,
+        p_value_worse=p_value,
+    )
+
+
+# --- the decision --------------------------------------------------------------------
+
+
+def _floor_verdict(rule: str, label: str, value: float, floor: float) -> RuleVerdict:
+    passed = value >= floor
+    return RuleVerdict(
+        rule=rule,
+        outcome=PASS if passed else FAIL,
+        observed=f"{value:.4f}",
+        required=f">= {floor:.4f}",
+        detail=(
+            f"{label} {value:.4f} meets the floor {floor:.4f}"
+            if passed
+            else f"{label} {value:.4f} is below the floor {floor:.4f}"
+        ),
+    )
+
+
+def _not_applicable(rule: str, required: str, detail: str) -> RuleVerdict:
+    return RuleVerdict(
+        rule=rule, outcome=NOT_APPLICABLE, observed="-", required=required, detail=detail
+    )
+
+
+def _same_rows(challenger: Candidate, champion: Candidate) -> str | None:
+    """Why the two candidates' predictions are not on identical rows, or None."""
+    first = challenger.evaluation.get("test_data", {})
+    second = champion.evaluation.get("test_data", {})
+    if first.get("rows") != second.get("rows") or first.get("rows_sha256") != second.get(
+        "rows_sha256"
+    ):
+        return (
+            f"{challenger.version} was evaluated on {first.get('rows')} test rows "
+            f"({str(first.get('rows_sha256'))[:19]}) but champion {champion.version} on "
+            f"{second.get('rows')} ({str(second.get('rows_sha256'))[:19]})"
+        )
+    if challenger.review_ids != champion.review_ids or not np.array_equal(
+        challenger.labels, champion.labels
+    ):
+        return (
+            f"the stored test predictions of {challenger.version} and {champion.version} "
+            "list different reviews or labels"
+        )
+    return None
+
+
+def decide(
+    policy: GatePolicy,
+    challenger: Candidate,
+    champion: Candidate | None = None,
+    champion_version: str | None = None,
+    champion_problem: str | None = None,
+) -> GateDecision:
+    """Apply the gate to a challenger.
+
+    Args:
+        policy: The thresholds.
+        challenger: The newly evaluated model.
+        champion: The current champion, loaded, or None.
+        champion_version: The champion's version; defaults to ``champion.version``.
+            Give it with ``champion_problem`` when the champion could not be loaded.
+        champion_problem: Why the champion could not be loaded (bundle missing,
+            evaluation unreadable); the gate then fails closed.
+
+    Returns:
+        The decision with every rule's verdict.
+    """
+    champion_version = champion.version if champion else champion_version
+    metrics = challenger.metrics
+    verdicts: list[RuleVerdict] = [
+        _floor_verdict(
+            "minimum_accuracy", "accuracy", float(metrics["accuracy"]), policy.minimum_accuracy
+        ),
+        _floor_verdict(
+            "minimum_roc_auc", "ROC AUC", float(metrics["roc_auc"]), policy.minimum_roc_auc
+        ),
+    ]
+    comparison: PairedComparison | None = None
+    margin_required = (
+        f"accuracy gain >= {policy.minimum_improvement:.4f}"
+        if policy.minimum_improvement > 0
+        else "no margin configured"
+    )
+    # The rules that compare with a champion, and what each requires.
+    comparison_rules = (
+        ("champion_available", "readable champion"),
+        ("same_test_data", "identical test rows"),
+        ("non_regression", f"not worse at p < {policy.significance}"),
+        ("minimum_improvement", margin_required),
+    )
+    if champion_version is None:
+        context = "first model: floors only"
+        for rule, required in comparison_rules:
+            verdicts.append(_not_applicable(rule, required, "there is no champion yet"))
+    elif champion_version == challenger.version:
+        context = "it is the current champion"
+        for rule, required in comparison_rules:
+            verdicts.append(
+                _not_applicable(rule, required, f"{challenger.version} is the current champion")
+            )
+    elif champion is None or champion_problem:
+        context = f"champion {champion_version} cannot be read"
+        verdicts.append(
+            RuleVerdict(
+                rule="champion_available",
+                outcome=FAIL,
+                observed="unreadable",
+                required="readable champion",
+                detail=(
+                    f"champion {champion_version} cannot be read "
+                    f"({champion_problem or 'not loaded'}), so the gate fails closed; "
+                    "re-evaluate it, roll back, or promote with --force"
+                ),
+            )
+        )
+        for rule, required in comparison_rules[1:]:
+            verdicts.append(_not_applicable(rule, required, "no readable champion to compare"))
+    else:
+        context = f"compared with champion {champion_version}"
+        verdicts.append(
+            RuleVerdict(
+                rule="champion_available",
+                outcome=PASS,
+                observed="readable",
+                required="readable champion",
+                detail=f"champion {champion_version} and its test predictions are readable",
+            )
+        )
+        mismatch = _same_rows(challenger, champion)
+        if mismatch:
+            verdicts.append(
+                RuleVerdict(
+                    rule="same_test_data",
+                    outcome=FAIL,
+                    observed="different rows",
+                    required="identical test rows",
+                    detail=(
+                        f"refusing to compare: {mismatch}; re-evaluate the champion with "
+                        f"`sentiment evaluate {champion_version}` first"
+                    ),
+                )
+            )
+            for rule, required in comparison_rules[2:]:
+                verdicts.append(_not_applicable(rule, required, "test data differ"))
+        else:
+            verdicts.append(
+                RuleVerdict(
+                    rule="same_test_data",
+                    outcome=PASS,
+                    observed=f"{len(challenger.review_ids)} rows",
+                    required="identical test rows",
+                    detail="both models were evaluated on the same test rows",
+                )
+            )
+            comparison = paired_comparison(challenger.correct(), champion.correct())
+            verdicts.append(_non_regression_verdict(policy, comparison, champion_version))
+            verdicts.append(_improvement_verdict(policy, comparison, champion_version))
+    promoted = all(verdict.outcome != FAIL for verdict in verdicts)
+    return GateDecision(
+        challenger=challenger.version,
+        champion=champion_version,
+        promoted=promoted,
+        verdicts=tuple(verdicts),
+        comparison=comparison,
+        summary=_summary(challenger.version, promoted, verdicts, context),
+        policy=policy,
+    )
+
+
+def _non_regression_verdict(
+    policy: GatePolicy, comparison: PairedComparison, champion_version: str
+) -> RuleVerdict:
+    worse = comparison.p_value_worse < policy.significance
+    observed = (
+        f"difference {comparison.accuracy_difference:+.4f}, "
+        f"{comparison.champion_only_correct} vs {comparison.challenger_only_correct} "
+        f"discordant, mid-p {comparison.p_value_worse:.4g}"
+    )
+    if worse:
+        detail = (
+            f"accuracy is significantly worse than champion {champion_version} "
+            f"({comparison.accuracy_difference:+.4f}, McNemar mid-p "
+            f"{comparison.p_value_worse:.4g} < {policy.significance})"
+        )
+    else:
+        detail = (
+            f"not significantly worse than champion {champion_version} "
+            f"({comparison.accuracy_difference:+.4f}, McNemar mid-p "
+            f"{comparison.p_value_worse:.4g} >= {policy.significance})"
+        )
+    return RuleVerdict(
+        rule="non_regression",
+        outcome=FAIL if worse else PASS,
+        observed=observed,
+        required=f"not worse at p < {policy.significance}",
+        detail=detail,
+    )
+
+
+def _improvement_verdict(
+    policy: GatePolicy, comparison: PairedComparison, champion_version: str
+) -> RuleVerdict:
+    required = f"accuracy gain >= {policy.minimum_improvement:.4f}"
+    if policy.minimum_improvement <= 0:
+        return _not_applicable(
+            "minimum_improvement", "no margin configured", "no improvement margin is configured"
+        )
+    # A small tolerance, so a gain exactly equal to the margin passes despite
+    # floating-point rounding of counts divided by the row count.
+    difference = comparison.accuracy_difference
+    passed = difference >= policy.minimum_improvement - 1e-12
+    return RuleVerdict(
+        rule="minimum_improvement",
+        outcome=PASS if passed else FAIL,
+        observed=f"{difference:+.4f}",
+        required=required,
+        detail=(
+            f"accuracy gain {difference:+.4f} over champion {champion_version} meets the "
+            f"margin {policy.minimum_improvement:.4f}"
+            if passed
+            else f"accuracy gain {difference:+.4f} over champion {champion_version} is "
+            f"below the margin {policy.minimum_improvement:.4f}"
+        ),
+    )
+
+
+def _summary(version: str, promoted: bool, verdicts: list[RuleVerdict], context: str) -> str:
+    if promoted:
+        return f"Promoted {version}: it passes every gate rule ({context})."
+    failures = "; ".join(verdict.detail for verdict in verdicts if verdict.outcome == FAIL)
+    return f"Rejected {version}: {failures}."
+
+
+# --- the report ----------------------------------------------------------------------
+
+_REPORT_METRICS = (
+    ("accuracy", "accuracy"),
+    ("precision", "precision"),
+    ("recall", "recall"),
+    ("f1", "F1"),
+    ("roc_auc", "ROC AUC"),
+    ("log_loss", "log loss"),
+)
+
+
+def _metric_cell(evaluation: dict[str, Any] | None, name: str) -> str:
+    if evaluation is None:
+        return "-"
+    metrics = evaluation.get("metrics", {})
+    value = metrics.get(name)
+    if not isinstance(value, int | float):
+        return "-"
+    cell = f"{value:.4f}"
+    interval = metrics.get("accuracy_interval")
+    if name == "accuracy" and isinstance(interval, dict):
+        cell += f" ({interval.get('lower', 0.0):.4f}-{interval.get('upper', 0.0):.4f})"
+    return cell
+
+
+def render_decision_markdown(
+    decision: dict[str, Any],
+    challenger: dict[str, Any],
+    champion: dict[str, Any] | None,
+) -> str:
+    """Render a gate decision as Markdown for the flow run's artifact.
+
+    Args:
+        decision: :meth:`GateDecision.as_dict` output.
+        challenger: The challenger's ``evaluation.json``.
+        champion: The champion's ``evaluation.json``, or None (none, or unreadable).
+
+    Returns:
+        The decision in one sentence, the metrics side by side, the per-rule verdicts
+        and the paired comparison.
+    """
+    challenger_name = decision["challenger"]
+    champion_name = decision.get("champion")
+    champion_header = f"champion `{champion_name}`" if champion_name else "champion (none)"
+    lines = [
+        f"# Gate: {decision['decision']} `{challenger_name}`",
+        "",
+        f"**{decision['summary']}**",
+        "",
+        f"| metric (test split) | challenger `{challenger_name}` | {champion_header} |",
+        "|---|---|---|",
+        f"| model | {challenger.get('model') or '-'} | {(champion or {}).get('model') or '-'} |",
+    ]
+    for name, label in _REPORT_METRICS:
+        lines.append(
+            f"| {label} | {_metric_cell(challenger, name)} | {_metric_cell(champion, name)} |"
+        )
+    rows = challenger.get("test_data", {}).get("rows")
+    lines += [
+        f"| test rows | {rows} | {(champion or {}).get('test_data', {}).get('rows', '-')} |",
+        "",
+        "Accuracy is shown with its 95% bootstrap confidence interval.",
+        "",
+        "| rule | outcome | observed | required | detail |",
+        "|---|---|---|---|---|",
+    ]
+    for verdict in decision["verdicts"]:
+        lines.append(
+            f"| {verdict['rule']} | **{verdict['outcome']}** | {verdict['observed']} | "
+            f"{verdict['required']} | {verdict['detail']} |"
+        )
+    comparison = decision.get("comparison")
+    if comparison:
+        lines += [
+            "",
+            "Paired comparison on the same test reviews (McNemar, one-sided mid-p):",
+            "",
+            "| both right | only champion right | only challenger right | both wrong | "
+            "accuracy difference | p (challenger worse) |",
+            "|---|---|---|---|---|---|",
+            f"| {comparison['both_correct']} | {comparison['champion_only_correct']} | "
+            f"{comparison['challenger_only_correct']} | {comparison['both_wrong']} | "
+            f"{comparison['accuracy_difference']:+.4f} | {comparison['p_value_worse']:.4g} |",
+        ]
+    policy = decision.get("policy", {})
+    lines += [
+        "",
+        "Policy: " + ", ".join(f"`{name}={value}`" for name, value in sorted(policy.items())),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,128 @@
+"""Text and score profiles of a set of reviews: the cheap drift signal.
+
+A :class:`TextProfile` holds running counts (rows, null texts, score and length
+histograms, out-of-vocabulary tokens) that merge across batches and files; comparing a
+dump's profile with the training data's is the cheap drift signal the summary reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SCORE_BINS = 20
+LENGTH_BIN_WIDTH = 10
+LENGTH_BINS = 300  # 0-2,990 words in steps of 10, plus one bin for longer reviews
+
+
+@dataclass(eq=False)
+class TextProfile:
+    """Running counts that describe a set of reviews and their scores.
+
+    Drift is judged by comparing a dump's profile with the training data's: the share
+    of word tokens the bundle's vocabulary does not know (OOV), and review length in
+    words (the vectorizer's tokens, before truncation).
+    """
+
+    rows: int = 0
+    null_text_rows: int = 0
+    positive_rows: int = 0
+    score_sum: float = 0.0
+    word_tokens: int = 0
+    oov_tokens: int = 0
+    score_histogram: np.ndarray = field(
+        default_factory=lambda: np.zeros(SCORE_BINS, dtype=np.int64)
+    )
+    length_histogram: np.ndarray = field(
+        default_factory=lambda: np.zeros(LENGTH_BINS + 1, dtype=np.int64)
+    )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TextProfile) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable counts
+
+    @property
+    def scored_rows(self) -> int:
+        return self.rows - self.null_text_rows
+
+    @property
+    def oov_rate(self) -> float | None:
+        return self.oov_tokens / self.word_tokens if self.word_tokens else None
+
+    @property
+    def positive_share(self) -> float | None:
+        return self.positive_rows / self.scored_rows if self.scored_rows else None
+
+    @property
+    def mean_score(self) -> float | None:
+        return self.score_sum / self.scored_rows if self.scored_rows else None
+
+    def length_quantile(self, quantile: float) -> float | None:
+        """Approximate review length (words) at ``quantile``, to the bin's resolution."""
+        total = int(self.length_histogram.sum())
+        if total == 0:
+            return None
+        cumulative = np.cumsum(self.length_histogram)
+        index = int(np.searchsorted(cumulative, quantile * total, side="left"))
+        return float(min(index, LENGTH_BINS) * LENGTH_BIN_WIDTH)
+
+    def add_texts(
+        self, valid: np.ndarray, lengths: np.ndarray, tokens: int, oov_tokens: int
+    ) -> None:
+        """Count a batch's rows, null texts, lengths (valid rows) and word tokens."""
+        self.rows += int(valid.size)
+        self.null_text_rows += int(valid.size - np.count_nonzero(valid))
+        bins = np.minimum(lengths[valid] // LENGTH_BIN_WIDTH, LENGTH_BINS)
+        self.length_histogram += np.bincount(bins, minlength=LENGTH_BINS + 1)
+        self.word_tokens += int(tokens)
+        self.oov_tokens += int(oov_tokens)
+
+    def add_scores(self, scores: np.ndarray, threshold: float) -> None:
+        """Count the valid rows' scores (no NaN)."""
+        if scores.size == 0:
+            return
+        self.positive_rows += int(np.count_nonzero(scores >= threshold))
+        self.score_sum += float(scores.sum(dtype=np.float64))
+        bins = np.minimum((scores * SCORE_BINS).astype(np.int64), SCORE_BINS - 1)
+        self.score_histogram += np.bincount(np.maximum(bins, 0), minlength=SCORE_BINS)
+
+    def merge(self, other: TextProfile) -> None:
+        """Add another profile's counts to this one."""
+        self.rows += other.rows
+        self.null_text_rows += other.null_text_rows
+        self.positive_rows += other.positive_rows
+        self.score_sum += other.score_sum
+        self.word_tokens += other.word_tokens
+        self.oov_tokens += other.oov_tokens
+        self.score_histogram += other.score_histogram
+        self.length_histogram += other.length_histogram
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serializable counts (histograms as lists)."""
+        return {
+            "rows": self.rows,
+            "null_text_rows": self.null_text_rows,
+            "positive_rows": self.positive_rows,
+            "score_sum": self.score_sum,
+            "word_tokens": self.word_tokens,
+            "oov_tokens": self.oov_tokens,
+            "score_histogram": self.score_histogram.tolist(),
+            "length_histogram": self.length_histogram.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> TextProfile:
+        """Rebuild a profile written by :meth:`to_dict`."""
+        return cls(
+            rows=int(payload["rows"]),
+            null_text_rows=int(payload["null_text_rows"]),
+            positive_rows=int(payload["positive_rows"]),
+            score_sum=float(payload["score_sum"]),
+            word_tokens=int(payload["word_tokens"]),
+            oov_tokens=int(payload["oov_tokens"]),
+            score_histogram=np.asarray(payload["score_histogram"], dtype=np.int64),
+            length_histogram=np.asarray(payload["length_histogram"], dtype=np.int64),
+        )

@@ -1,0 +1,69 @@
+"""The outcome of scoring one input file, small enough for a task's return value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sentiment.scoring.profile import TextProfile
+from sentiment.scoring.readers import InputFailure
+
+FileStatus = Literal["scored", "skipped", "failed"]
+# Beside the outputs: one JSON object per failed input of the latest run.
+FAILED_FILE = "failed.jsonl"
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The outcome of scoring one input.
+
+    Attributes:
+        input_path: The input file (or pattern, for inputs rejected up front).
+        output_path: The scored Parquet file, or None when failed.
+        status: ``scored``, ``skipped`` (already up to date) or ``failed``.
+        reason: Why it failed or was skipped.
+        profile: Counts over the output's rows (for skipped files, from its metadata).
+        seconds: Wall time spent on this input.
+    """
+
+    input_path: str
+    output_path: str | None
+    status: FileStatus
+    reason: str | None = None
+    profile: TextProfile | None = None
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return self.profile.rows if self.profile is not None else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serializable form, small enough for a task's return value."""
+        return {
+            "input_path": self.input_path,
+            "output_path": self.output_path,
+            "status": self.status,
+            "reason": self.reason,
+            "seconds": self.seconds,
+            "profile": self.profile.to_dict() if self.profile is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> FileResult:
+        """Rebuild a result written by :meth:`to_dict`."""
+        profile = payload.get("profile")
+        return cls(
+            input_path=payload["input_path"],
+            output_path=payload.get("output_path"),
+            status=payload["status"],
+            reason=payload.get("reason"),
+            profile=TextProfile.from_dict(profile) if profile else None,
+            seconds=float(payload.get("seconds", 0.0)),
+        )
+
+    @classmethod
+    def failed(cls, failure: InputFailure) -> FileResult:
+        """A failed result for an input rejected before scoring."""
+        return cls(
+            input_path=failure.path, output_path=None, status="failed", reason=failure.reason
+        )

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from sentiment.core.atomic import atomic_directory, atomic_path, settings_fingerprint, write_json
+
+
+def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path: Path) -> None:
+    destination = tmp_path / "out.txt"
+    destination.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(destination) as temporary:
+        temporary.write_text("half")
+        raise RuntimeError("crash")
+    assert destination.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_atomic_path_renames_into_place(tmp_path: Path) -> None:
+    destination = tmp_path / "sub" / "out.json"
+    write_json(destination, {"b": 1, "a": 2})
+    assert destination.read_text().splitlines()[1].strip() == '"a": 2,'
+    assert sorted(p.name for p in destination.parent.iterdir()) == ["out.json"]
+
+
+def test_atomic_directory_replaces_only_when_complete(tmp_path: Path) -> None:
+    destination = tmp_path / "bundle"
+    with atomic_directory(destination) as staging:
+        (staging / "a").write_text("1")
+    with pytest.raises(RuntimeError), atomic_directory(destination) as staging:
+        (staging / "a").write_text("2")
+        raise RuntimeError("crash")
+    assert (destination / "a").read_text() == "1"
+    with atomic_directory(destination) as staging:
+        (staging / "b").write_text("3")
+    assert sorted(p.name for p in destination.iterdir()) == ["b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+
+
+def test_atomic_directory_follows_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        with atomic_directory(tmp_path / "shared") as staging:
+            (staging / "a").write_text("1")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "shared").stat().st_mode) == 0o755
+
+
+def test_settings_fingerprint_ignores_key_order_but_not_values() -> None:
+    assert settings_fingerprint({"a": 1, "b": 2}) == settings_fingerprint({"b": 2, "a": 1})
+    assert settings_fingerprint({"a": 1}) != settings_fingerprint({"a": 2})

@@ -1,0 +1,163 @@
+"""Model bundles: atomic save, safe loading, scoring, versions."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from sentiment.core.errors import DataError
+from sentiment.encoding.config import VectorizerConfig
+from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.encoding.vocabulary import fit_vectorizer
+from sentiment.modeling.bundle import (
+    METADATA_FILE,
+    MODEL_FILE,
+    VECTORIZER_FILE,
+    ModelBundle,
+    load_bundle,
+    new_version,
+    save_bundle,
+)
+from sentiment.modeling.zoo import build_model
+
+TEXTS = [
+    "a great film, great acting",
+    "an awful film, awful plot",
+    "great plot and a fine cast",
+    "boring and awful",
+] * 5
+
+
+@pytest.fixture(scope="module")
+def vectorizer() -> Vectorizer:
+    return fit_vectorizer(TEXTS, VectorizerConfig(num_words=30, max_length=8))
+
+
+@pytest.fixture(scope="module")
+def trained(vectorizer: Vectorizer) -> keras.Model:
+    model = build_model("cnn", vectorizer.config)
+    labels = np.array([1.0, 0.0, 1.0, 0.0] * 5, dtype=np.float32)
+    model.fit(vectorizer.encode(TEXTS), labels, epochs=1, batch_size=4, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def saved(
+    tmp_path_factory: pytest.TempPathFactory, vectorizer: Vectorizer, trained: keras.Model
+) -> Path:
+    directory = tmp_path_factory.mktemp("models") / new_version("cnn")
+    return save_bundle(directory, trained, vectorizer, {"model": {"name": "cnn"}})
+
+
+def test_bundle_holds_the_three_files_and_no_temporaries(saved: Path) -> None:
+    assert {path.name for path in saved.iterdir()} == {MODEL_FILE, VECTORIZER_FILE, METADATA_FILE}
+    assert [path.name for path in saved.parent.iterdir()] == [saved.name]
+    metadata = json.loads((saved / METADATA_FILE).read_text())
+    assert metadata["version"] == saved.name
+
+
+def test_round_trip_scores_identically(
+    saved: Path, vectorizer: Vectorizer, trained: keras.Model
+) -> None:
+    bundle = load_bundle(saved)
+    assert bundle.version == saved.name
+    assert bundle.model_name == "cnn"
+    assert bundle.vectorizer.config == vectorizer.config
+    token_ids = vectorizer.encode(TEXTS)
+    original = ModelBundle(saved, saved.name, trained, vectorizer, {})
+    scores = bundle.predict_token_ids(token_ids, batch_size=8)
+    assert scores.dtype == np.float32 and scores.shape == (len(TEXTS),)
+    np.testing.assert_array_equal(scores, original.predict_token_ids(token_ids, batch_size=8))
+    # Batch boundaries only change float rounding, and Keras' own predict agrees.
+    np.testing.assert_allclose(scores, bundle.predict_token_ids(token_ids, batch_size=3), atol=1e-6)
+    np.testing.assert_allclose(scores, trained.predict(token_ids, verbose=0).ravel(), atol=1e-6)
+    assert scores.std() > 0
+
+
+def test_predict_texts_marks_missing_texts_nan(saved: Path) -> None:
+    bundle = load_bundle(saved)
+    scores = bundle.predict_texts(["a great film", None, "", "   ", 7, "awful plot"])  # type: ignore[list-item]
+    assert scores.dtype == np.float32
+    assert np.isnan(scores[[1, 2, 3, 4]]).all()
+    assert np.isfinite(scores[[0, 5]]).all()
+    expected = bundle.predict_token_ids(bundle.vectorizer.encode(["a great film", "awful plot"]))
+    np.testing.assert_array_equal(scores[[0, 5]], expected)
+    assert bundle.predict_texts([]).shape == (0,)
+
+
+def test_wrong_token_shape_is_a_data_error(saved: Path) -> None:
+    bundle = load_bundle(saved)
+    with pytest.raises(DataError, match=r"max_length|shape"):
+        bundle.predict_token_ids(np.zeros((2, 3), np.int32))
+
+
+@pytest.mark.parametrize("name", [MODEL_FILE, VECTORIZER_FILE, METADATA_FILE])
+def test_missing_file_is_named(saved: Path, tmp_path: Path, name: str) -> None:
+    copy = tmp_path / saved.name
+    copy.mkdir()
+    for path in saved.iterdir():
+        if path.name != name:
+            (copy / path.name).write_bytes(path.read_bytes())
+    with pytest.raises(DataError, match=name):
+        load_bundle(copy)
+
+
+@pytest.mark.parametrize("name", [MODEL_FILE, METADATA_FILE])
+def test_corrupt_file_is_named(saved: Path, tmp_path: Path, name: str) -> None:
+    copy = tmp_path / saved.name
+    copy.mkdir()
+    for path in saved.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    (copy / name).write_bytes(b"not what it should be")
+    with pytest.raises(DataError, match=name):
+        load_bundle(copy)
+
+
+def test_vocabulary_larger_than_the_embedding_is_refused(tmp_path: Path) -> None:
+    small = fit_vectorizer(TEXTS, VectorizerConfig(num_words=10, max_length=8))
+    large = fit_vectorizer(TEXTS, VectorizerConfig(num_words=40, max_length=8))
+    directory = save_bundle(
+        tmp_path / "mismatch", build_model("mlp", small.config), large, {"model": {"name": "mlp"}}
+    )
+    with pytest.raises(DataError, match="num_words"):
+        load_bundle(directory)
+
+
+def test_model_file_with_custom_code_is_refused(tmp_path: Path, vectorizer: Vectorizer) -> None:
+    inputs = keras.Input(shape=(vectorizer.config.max_length,), dtype="int32")
+    x = keras.layers.Embedding(vectorizer.config.num_words, 2)(inputs)
+    x = keras.layers.Lambda(lambda tensor: tensor * 2.0)(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(x))
+    directory = save_bundle(
+        tmp_path / "lambda", keras.Model(inputs, outputs), vectorizer, {"model": {"name": "x"}}
+    )
+    with pytest.raises(DataError, match=MODEL_FILE):
+        load_bundle(directory)
+
+
+def test_a_failed_save_leaves_nothing(tmp_path: Path, vectorizer: Vectorizer) -> None:
+    class Exploding:
+        def save(self, path: Path) -> None:
+            Path(path).write_bytes(b"half")
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        save_bundle(tmp_path / "broken", Exploding(), vectorizer, {})  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_versions_sort_by_time_and_name_the_model() -> None:
+    start = datetime(2026, 11, 29, 19, 15, 0, tzinfo=UTC)
+    first = new_version("cnn", start)
+    assert first.startswith("20261129-191500-cnn-")
+    later = new_version("mlp", start + timedelta(seconds=1))
+    assert sorted([later, first]) == [first, later]
+    # Two runs in the same second still get different versions.
+    assert len({new_version("cnn", start) for _ in range(20)}) > 1
+    eastern = datetime(2026, 11, 29, 14, 15, 0, tzinfo=timezone(timedelta(hours=-5)))
+    assert new_version("cnn", eastern).startswith("20261129-191500-cnn-")

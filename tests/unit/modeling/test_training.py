@@ -1,0 +1,212 @@
+"""Training on a tiny synthetic home: smoke fits, bundles, reproducibility, failures."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sentiment.core.errors import ConfigError, DataError, StageOutputMissingError
+from sentiment.core.paths import HomeLayout
+from sentiment.data.preprocess import preprocess
+from sentiment.encoding.vectorizer import VectorizerConfig
+from sentiment.modeling import dataset
+from sentiment.modeling.bundle import METADATA_FILE, load_bundle
+from sentiment.modeling.training import CURVE_FILE, TrainConfig, TrainingDivergedError, train
+from sentiment.modeling.zoo import MODEL_NAMES, get_model_spec
+
+POSITIVE = ["great", "wonderful", "superb", "moving", "loved"]
+NEGATIVE = ["awful", "boring", "dull", "terrible", "hated"]
+FILLER = ["the", "film", "plot", "actor", "scene", "and", "a", "was", "it", "story"]
+TINY_SEQUENCE = VectorizerConfig(num_words=40, max_length=16)
+TINY_BAG = VectorizerConfig(num_words=200, max_length=48, ngram_max=3, bag=True)
+
+
+def _reviews(count: int, seed: int, prefix: str) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % 2
+    texts = []
+    for label in labels:
+        cues = POSITIVE if label else NEGATIVE
+        words = list(rng.choice(FILLER, 10)) + list(rng.choice(cues, 3))
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+    return pa.table(
+        {
+            "review_id": [f"{prefix}_{index}" for index in range(count)],
+            "text": texts,
+            "label": pa.array(labels, pa.int8()),
+            "rating": pa.array(np.where(labels == 1, 9, 2), pa.int8()),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def raw_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with a tiny ingested train/test split and no processed data."""
+    home = tmp_path_factory.mktemp("home")
+    layout = HomeLayout(home)
+    layout.raw_dir.mkdir(parents=True)
+    pq.write_table(_reviews(240, 0, "train"), layout.raw_split("train"))
+    pq.write_table(_reviews(60, 1, "test"), layout.raw_split("test"))
+    return home
+
+
+@pytest.fixture(scope="module")
+def home(raw_home: Path) -> Path:
+    """The tiny home preprocessed for every configuration used below."""
+    for vectorizer in (TINY_SEQUENCE, TINY_BAG):
+        preprocess(raw_home, TrainConfig(model="cnn", vectorizer=vectorizer).preprocess_config)
+    return raw_home
+
+
+def _config(model: str, **settings: object) -> TrainConfig:
+    vectorizer = TINY_BAG if get_model_spec(model).bag_input else TINY_SEQUENCE
+    defaults: dict[str, object] = {"epochs": 1, "batch_size": 16, "vectorizer": vectorizer}
+    return TrainConfig(model=model, **{**defaults, **settings})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("model", MODEL_NAMES)
+def test_one_epoch_smoke_fit_writes_a_working_bundle(home: Path, model: str) -> None:
+    epochs_seen: list[tuple[int, dict[str, float]]] = []
+    result = train(home, _config(model), on_epoch_end=lambda e, m: epochs_seen.append((e, m)))
+
+    assert [epoch for epoch, _ in epochs_seen] == [1]
+    assert math.isfinite(epochs_seen[0][1]["loss"])
+    assert set(epochs_seen[0][1]) >= {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
+    assert result.directory.parent == HomeLayout(home).models_dir
+    assert result.directory.name == result.version and f"-{model}-" in result.version
+    assert 0.0 <= result.validation_metrics["accuracy"] <= 1.0
+
+    bundle = load_bundle(result.directory)
+    scores = bundle.predict_texts(["great wonderful film", "awful boring plot", None])
+    assert np.all((scores[:2] >= 0) & (scores[:2] <= 1)) and np.isnan(scores[2])
+    assert (result.directory / CURVE_FILE).read_bytes().startswith(b"\x89PNG")
+
+    metadata = json.loads((result.directory / METADATA_FILE).read_text())
+    assert metadata["model"]["name"] == model
+    assert metadata["model"]["epochs"] == 1 and metadata["seed"] == 42
+    assert metadata["preprocessing"]["key"] == result.preprocessing_key
+    assert set(metadata["data_fingerprints"]) == {"train", "validation", "vectorizer"}
+    assert len(metadata["history"]) == 1
+    assert metadata["validation_metrics"] == result.validation_metrics
+    assert {"python", "tensorflow", "keras"} <= set(metadata["environment"])
+    assert metadata["parameter_count"]["total"] == bundle.model.count_params()
+    assert metadata["training_seconds"] > 0
+
+
+def test_nbsvm_learns_the_cue_words(home: Path) -> None:
+    result = train(home, _config("nbsvm", epochs=3, learning_rate=0.05))
+    bundle = load_bundle(result.directory)
+    scores = bundle.predict_texts(["great wonderful superb", "awful boring dull"])
+    assert scores[0] > 0.5 > scores[1]
+    assert result.validation_metrics["accuracy"] >= 0.9
+    assert len(result.history) <= 3  # early stopping may end it sooner
+    assert 1 <= result.best_epoch <= len(result.history)
+
+
+def test_same_seed_gives_the_same_validation_metrics(home: Path) -> None:
+    first = train(home, _config("cnn", epochs=2, seed=7))
+    second = train(home, _config("cnn", epochs=2, seed=7))
+    other = train(home, _config("cnn", epochs=2, seed=8))
+    assert first.version != second.version
+    assert first.validation_metrics == second.validation_metrics
+    assert [row["loss"] for row in first.history] == [row["loss"] for row in second.history]
+    assert [row["loss"] for row in first.history] != [row["loss"] for row in other.history]
+
+
+def test_nan_loss_stops_and_saves_nothing(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sentiment.modeling.training as training
+
+    real_build = training.build_model
+
+    def build_diverging(*arguments: object, **settings: object) -> keras.Model:
+        model = real_build(*arguments, **settings)  # type: ignore[arg-type]
+        model.compile(
+            optimizer="adam",
+            loss=lambda truth, predicted: keras.ops.mean(predicted) * float("nan"),
+        )
+        return model
+
+    monkeypatch.setattr(training, "build_model", build_diverging)
+    before = _bundles(home)
+    with pytest.raises(TrainingDivergedError, match="learning_rate"):
+        train(home, _config("mlp", epochs=3))
+    assert _bundles(home) == before
+
+
+def test_a_crash_mid_training_leaves_no_bundle(home: Path) -> None:
+    before = _bundles(home)
+
+    def crash(epoch: int, metrics: dict[str, float]) -> None:
+        raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        train(home, _config("mlp", epochs=2), on_epoch_end=crash)
+    assert _bundles(home) == before
+
+
+def _bundles(home: Path) -> list[str]:
+    models = HomeLayout(home).models_dir
+    return sorted(path.name for path in models.iterdir()) if models.exists() else []
+
+
+def test_unknown_model_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as raised:
+        TrainConfig(model="bert")
+    assert all(name in str(raised.value) for name in MODEL_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": -1}, "batch_size"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+    ],
+)
+def test_bad_settings_name_the_setting(settings: dict[str, object], field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        TrainConfig(model="cnn", **settings)  # type: ignore[arg-type]
+
+
+def test_missing_preprocessing_names_the_command(raw_home: Path) -> None:
+    config = _config("cnn", vectorizer=VectorizerConfig(num_words=41, max_length=16))
+    with pytest.raises(StageOutputMissingError, match=r"sentiment .*preprocess"):
+        train(raw_home, config)
+
+
+def test_dataset_streams_every_row_shuffled_and_reproducibly(home: Path) -> None:
+    config = _config("cnn")
+    from sentiment.data.preprocess import find_processed
+
+    path = find_processed(home, config.preprocess_config).directory / "train.parquet"
+    token_ids, labels = dataset.load_arrays(path)
+    assert token_ids.dtype == np.int32 and token_ids.shape[1] == TINY_SEQUENCE.max_length
+
+    def epoch_labels(seed: int) -> np.ndarray:
+        stream = dataset.make_dataset(path, batch_size=32, shuffle=True, seed=seed)
+        batches = list(stream.as_numpy_iterator())
+        assert all(ids.shape[1] == TINY_SEQUENCE.max_length for ids, _ in batches)
+        return np.concatenate([ids[:, -1] for ids, _ in batches])
+
+    first = epoch_labels(3)
+    assert len(first) == len(labels)
+    assert sorted(first) == sorted(token_ids[:, -1])
+    np.testing.assert_array_equal(first, epoch_labels(3))
+    assert not np.array_equal(first, token_ids[:, -1])
+
+
+def test_dataset_refuses_a_file_without_token_ids(tmp_path: Path) -> None:
+    path = tmp_path / "train.parquet"
+    pq.write_table(pa.table({"label": pa.array([1], pa.int8())}), path)
+    with pytest.raises(DataError, match="token_ids"):
+        dataset.inspect_split(path)

@@ -1,0 +1,245 @@
+"""Gate decisions over a table of cases, and the exact paired test."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from sentiment.core.errors import ConfigError
+from sentiment.release.gate import (
+    FAIL,
+    NOT_APPLICABLE,
+    PASS,
+    Candidate,
+    GatePolicy,
+    binomial_half_upper_tail_mid_p,
+    decide,
+    paired_comparison,
+)
+
+ROWS = 2000
+LABELS = (np.arange(ROWS) % 2).astype(np.int8)
+REVIEW_IDS = [f"test/{index}" for index in range(ROWS)]
+
+
+def candidate(
+    version: str,
+    correct: np.ndarray,
+    roc_auc: float = 0.95,
+    rows_sha256: str = "sha256:same",
+) -> Candidate:
+    """A candidate whose per-review correctness is ``correct``."""
+    scores = np.where(correct, LABELS, 1 - LABELS).astype(np.float64) * 0.8 + 0.1
+    evaluation = {
+        "metrics": {"accuracy": float(correct.mean()), "roc_auc": roc_auc, "threshold": 0.5},
+        "test_data": {"rows": ROWS, "rows_sha256": rows_sha256},
+    }
+    return Candidate(version, evaluation, REVIEW_IDS, LABELS, scores)
+
+
+def correctness(wrong: range | list[int]) -> np.ndarray:
+    correct = np.ones(ROWS, dtype=bool)
+    correct[list(wrong)] = False
+    return correct
+
+
+# The champion gets reviews 0..199 wrong: accuracy 0.90.
+CHAMPION = candidate("champion", correctness(range(200)))
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    challenger: Candidate
+    champion: Candidate | None
+    promoted: bool
+    failed_rules: tuple[str, ...]
+    policy: GatePolicy = field(default_factory=GatePolicy)
+    champion_problem: str | None = None
+
+
+CASES = [
+    # Right on 20 of the champion's errors, wrong on nothing new: accuracy 0.91.
+    Case("better", candidate("c", correctness(range(20, 200))), CHAMPION, True, ()),
+    Case("equal", candidate("c", correctness(range(200))), CHAMPION, True, ()),
+    # 12 reviews lost, 8 gained: 0.898, mid-p about 0.19.
+    Case(
+        "slightly worse, not significant",
+        candidate("c", correctness([*range(8, 200), *range(1000, 1012)])),
+        CHAMPION,
+        True,
+        (),
+    ),
+    # 40 lost, 10 gained: 0.885, still above the floor but clearly worse.
+    Case(
+        "significantly worse",
+        candidate("c", correctness([*range(10, 200), *range(1000, 1040)])),
+        CHAMPION,
+        False,
+        ("non_regression",),
+    ),
+    Case(
+        "below the accuracy floor",
+        candidate("c", correctness(range(300))),
+        None,
+        False,
+        ("minimum_accuracy",),
+    ),
+    Case(
+        "below the ROC AUC floor",
+        candidate("c", correctness(range(100)), roc_auc=0.9),
+        None,
+        False,
+        ("minimum_roc_auc",),
+    ),
+    Case("first model", candidate("c", correctness(range(200))), None, True, ()),
+    Case(
+        "different test data",
+        candidate("c", correctness(range(20, 200)), rows_sha256="sha256:other"),
+        CHAMPION,
+        False,
+        ("same_test_data",),
+    ),
+    Case(
+        "better but below the improvement margin",
+        candidate("c", correctness(range(4, 200))),
+        CHAMPION,
+        False,
+        ("minimum_improvement",),
+        GatePolicy(minimum_improvement=0.005),
+    ),
+    Case(
+        "better by the improvement margin",
+        candidate("c", correctness(range(10, 200))),
+        CHAMPION,
+        True,
+        (),
+        GatePolicy(minimum_improvement=0.005),
+    ),
+    Case(
+        "significantly worse passes a looser significance",
+        candidate("c", correctness([*range(10, 200), *range(1000, 1020)])),
+        CHAMPION,
+        True,
+        (),
+        GatePolicy(significance=0.001),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_gate_decisions(case: Case) -> None:
+    decision = decide(case.policy, case.challenger, case.champion, None, case.champion_problem)
+    failed = tuple(verdict.rule for verdict in decision.verdicts if verdict.outcome == FAIL)
+    assert decision.promoted is case.promoted
+    assert failed == case.failed_rules
+    assert decision.summary.startswith("Promoted" if case.promoted else "Rejected")
+    assert len(decision.reasons) == len(case.failed_rules)
+    # Every rule is always reported, applicable or not.
+    assert [verdict.rule for verdict in decision.verdicts] == [
+        "minimum_accuracy",
+        "minimum_roc_auc",
+        "champion_available",
+        "same_test_data",
+        "non_regression",
+        "minimum_improvement",
+    ]
+
+
+def test_first_model_is_judged_on_floors_only() -> None:
+    decision = decide(GatePolicy(), candidate("c", correctness(range(200))))
+    outcomes = {verdict.rule: verdict.outcome for verdict in decision.verdicts}
+    assert outcomes["minimum_accuracy"] == PASS
+    assert outcomes["non_regression"] == NOT_APPLICABLE
+    assert decision.champion is None
+    assert "first model" in decision.summary
+
+
+def test_unreadable_champion_fails_closed() -> None:
+    decision = decide(
+        GatePolicy(),
+        candidate("c", correctness(range(20, 200))),
+        None,
+        champion_version="old",
+        champion_problem="models/old/evaluation.json is corrupt",
+    )
+    assert not decision.promoted
+    assert decision.champion == "old"
+    assert "fails closed" in decision.summary
+    assert "evaluation.json is corrupt" in decision.summary
+
+
+def test_different_test_data_refuses_to_compare() -> None:
+    decision = decide(
+        GatePolicy(),
+        candidate("c", correctness(range(20, 200)), rows_sha256="sha256:other"),
+        CHAMPION,
+    )
+    assert decision.comparison is None
+    assert "refusing to compare" in decision.summary
+    assert "sentiment evaluate champion" in decision.summary
+
+
+def test_reevaluated_champion_is_not_compared_with_itself() -> None:
+    decision = decide(GatePolicy(), CHAMPION, CHAMPION)
+    assert decision.promoted
+    assert decision.comparison is None
+
+
+def test_decision_records_the_rejection_metric_by_metric() -> None:
+    decision = decide(GatePolicy(), candidate("c", correctness(range(300)), roc_auc=0.9))
+    record = decision.as_dict()
+    assert record["decision"] == "rejected"
+    assert record["reasons"] == [
+        "accuracy 0.8500 is below the floor 0.8750",
+        "ROC AUC 0.9000 is below the floor 0.9300",
+    ]
+    assert record["policy"]["minimum_accuracy"] == 0.875
+
+
+def test_paired_comparison_counts_discordant_reviews() -> None:
+    challenger = np.array([1, 1, 0, 0, 1, 1], dtype=bool)
+    champion = np.array([1, 0, 1, 0, 1, 0], dtype=bool)
+    comparison = paired_comparison(challenger, champion)
+    assert comparison.both_correct == 2
+    assert comparison.challenger_only_correct == 2
+    assert comparison.champion_only_correct == 1
+    assert comparison.both_wrong == 1
+    assert comparison.accuracy_difference == pytest.approx(1 / 6)
+    # champion-only 1 of 3 discordant: P(X > 1) + P(X = 1) / 2 = 4/8 + 3/16.
+    assert comparison.p_value_worse == pytest.approx(0.5 + 3 / 16)
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "expected"),
+    [(3, 3, 1 / 16), (2, 4, 0.5), (0, 2, 1 - 1 / 8), (5, 10, 0.5)],
+)
+def test_mid_p_small_cases(successes: int, trials: int, expected: float) -> None:
+    assert binomial_half_upper_tail_mid_p(successes, trials) == pytest.approx(expected)
+
+
+def test_mid_p_matches_exact_sums_for_large_counts() -> None:
+    trials, successes = 600, 330
+    exact = sum(math.comb(trials, k) for k in range(successes + 1, trials + 1))
+    exact += math.comb(trials, successes) / 2
+    assert binomial_half_upper_tail_mid_p(successes, trials) == pytest.approx(
+        exact / 2**trials, rel=1e-9
+    )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"minimum_accuracy": 1.5},
+        {"minimum_roc_auc": -0.1},
+        {"significance": 0.0},
+        {"significance": 1.0},
+        {"minimum_improvement": -0.01},
+    ],
+)
+def test_policy_rejects_out_of_range_settings(settings: dict[str, float]) -> None:
+    with pytest.raises(ConfigError, match=next(iter(settings))):
+        GatePolicy(**settings)

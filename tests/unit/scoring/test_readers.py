@@ -1,0 +1,158 @@
+"""Input discovery and streaming readers for batch scoring."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sentiment.core.errors import DataError
+from sentiment.scoring.readers import (
+    BatchReader,
+    choose_text_column,
+    detect_format,
+    discover_inputs,
+)
+
+ROWS = [
+    {"id": 1, "text": "A great film.", "stars": 9},
+    {"id": 2, "text": "Awful, with a line\nbreak and, commas", "stars": 1},
+    {"id": 3, "text": None, "stars": 5},
+]
+
+
+def write_csv(path: Path, rows: list[dict], compress: bool = False) -> Path:
+    lines = ["id,text,stars"]
+    for row in rows:
+        text = "" if row["text"] is None else '"' + row["text"].replace('"', '""') + '"'
+        lines.append(f"{row['id']},{text},{row['stars']}")
+    payload = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(gzip.compress(payload) if compress else payload)
+    return path
+
+
+def write_jsonl(path: Path, rows: list[dict], compress: bool = False) -> Path:
+    payload = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    path.write_bytes(gzip.compress(payload) if compress else payload)
+    return path
+
+
+def read_all(path: Path, batch_rows: int = 2, **options: object) -> pa.Table:
+    discovery = discover_inputs([str(path)])
+    assert not discovery.failures
+    with BatchReader(discovery.inputs[0], batch_rows=batch_rows, **options) as reader:
+        batches = list(reader)
+        assert reader.fraction_done() == pytest.approx(1.0, abs=0.01)
+        assert all(batch.num_rows <= batch_rows for batch in batches)
+    return pa.Table.from_batches(batches)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("reviews.parquet", ("parquet", False, "reviews")),
+        ("reviews.csv.gz", ("csv", True, "reviews")),
+        ("Reviews.JSONL", ("jsonl", False, "Reviews")),
+        ("a.b.json.gz", ("jsonl", True, "a.b")),
+        ("notes.txt", None),
+        (".csv", None),
+    ],
+)
+def test_detect_format(name: str, expected: tuple | None) -> None:
+    assert detect_format(Path(name)) == expected
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv", "csv.gz", "jsonl", "json", "jsonl.gz"])
+def test_each_format_streams_every_row_in_order(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / f"reviews.{kind}"
+    if kind == "parquet":
+        pq.write_table(pa.Table.from_pylist(ROWS), path)
+    elif kind.startswith("csv"):
+        write_csv(path, ROWS, compress=kind.endswith(".gz"))
+    else:
+        write_jsonl(path, ROWS, compress=kind.endswith(".gz"))
+    table = read_all(path)
+    assert table.column("id").to_pylist() == [1, 2, 3]
+    texts = table.column("text").to_pylist()
+    assert texts[:2] == [ROWS[0]["text"], ROWS[1]["text"]]
+    assert texts[2] in (None, "")  # CSV has no null: an empty field stays empty
+
+
+def test_csv_text_column_of_numbers_is_read_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "numbers.csv"
+    path.write_text("id,review\n1,10\n2,7\n")
+    table = read_all(path)
+    assert table.column("review").to_pylist() == ["10", "7"]
+
+
+def test_text_column_auto_detection_and_error() -> None:
+    schema = pa.schema([("id", pa.int64()), ("Review", pa.string())])
+    assert choose_text_column(schema, Path("x"), None) == "Review"
+    both = pa.schema([("review", pa.string()), ("text", pa.string())])
+    assert choose_text_column(both, Path("x"), None) == "text"
+    with pytest.raises(DataError, match=r"columns: id, body.*--text-column"):
+        choose_text_column(pa.schema([("id", pa.int64()), ("body", pa.string())]), Path("x"), None)
+    with pytest.raises(DataError, match="no column 'body'"):
+        choose_text_column(schema, Path("x"), "body")
+
+
+def test_non_text_column_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "typed.parquet"
+    pq.write_table(pa.table({"text": [1, 2]}), path)
+    (input_file,) = discover_inputs([str(path)]).inputs
+    with pytest.raises(DataError, match="holds int64, not text"), BatchReader(input_file):
+        pass
+
+
+def test_discovery_mixes_files_directories_and_globs(tmp_path: Path) -> None:
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    write_csv(folder / "a.csv", ROWS)
+    write_jsonl(folder / "b.jsonl.gz", ROWS, compress=True)
+    (folder / "notes.txt").write_text("ignored in a directory scan")
+    (folder / ".tmp-1234abcd-c.parquet").write_text("a temporary, hidden")
+    other = tmp_path / "other"
+    other.mkdir()
+    write_jsonl(other / "c.json", ROWS)
+    write_jsonl(other / "d.json", ROWS)
+    discovery = discover_inputs([str(folder), str(other / "c.*"), str(folder / "a.csv")])
+    assert [item.path.name for item in discovery.inputs] == ["a.csv", "b.jsonl.gz", "c.json"]
+    assert [item.output_name for item in discovery.inputs] == [
+        "a.parquet",
+        "b.parquet",
+        "c.parquet",
+    ]
+    assert discovery.failures == ()
+
+
+def test_discovery_reports_bad_inputs_without_stopping(tmp_path: Path) -> None:
+    write_csv(tmp_path / "same.csv", ROWS)
+    write_jsonl(tmp_path / "same.jsonl", ROWS)
+    write_csv(tmp_path / "fine.csv", ROWS)
+    (tmp_path / "notes.txt").write_text("x")
+    discovery = discover_inputs(
+        [
+            str(tmp_path),
+            str(tmp_path / "missing.csv"),
+            str(tmp_path / "nothing*.csv"),
+            str(tmp_path / "notes.txt"),
+        ]
+    )
+    assert [item.path.name for item in discovery.inputs] == ["fine.csv"]
+    reasons = {Path(failure.path).name: failure.reason for failure in discovery.failures}
+    assert "would all be written to same.parquet" in reasons["same.csv"]
+    assert "would all be written to same.parquet" in reasons["same.jsonl"]
+    assert "does not exist" in reasons["missing.csv"]
+    assert "matches no" in reasons["nothing*.csv"]
+    assert "unsupported file type" in reasons["notes.txt"]
+
+
+def test_an_output_never_replaces_its_input(tmp_path: Path) -> None:
+    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "reviews.parquet")
+    discovery = discover_inputs([str(tmp_path / "reviews.parquet")], output_dir=tmp_path)
+    assert discovery.inputs == ()
+    assert "would overwrite the input" in discovery.failures[0].reason

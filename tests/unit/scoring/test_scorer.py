@@ -1,0 +1,465 @@
+"""Streaming batch scoring on tiny synthetic files, with a fake model and a real bundle."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sentiment.core.errors import ConfigError
+from sentiment.encoding.text import tokenize
+from sentiment.scoring.profile import TextProfile
+from sentiment.scoring.readers import discover_inputs
+from sentiment.scoring.results import FAILED_FILE, FileResult
+from sentiment.scoring.scorer import (
+    LABEL_COLUMN,
+    REFERENCE_FILE,
+    SCORE_COLUMN,
+    VERSION_COLUMN,
+    ScoringConfig,
+    bundle_training_reference,
+    read_scoring_metadata,
+    score_files,
+    training_reference,
+    write_failures,
+)
+from sentiment.scoring.summary import ScoringSummary
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
+
+
+class FakeVectorizer:
+    """Words -> ids like the real vectorizer: 0 padding, 1 out of vocabulary, pre-padded."""
+
+    PADDING_ID = 0
+    OOV_ID = 1
+
+    def __init__(self, max_length: int = 8) -> None:
+        self.vocabulary = ["", "[UNK]", "good", "bad", "film", "great", "awful"]
+        self.index = {word: number for number, word in enumerate(self.vocabulary)}
+        self.max_length = max_length
+
+    def encode(self, texts: Sequence[str | None]) -> np.ndarray:
+        encoded = np.zeros((len(texts), self.max_length), dtype=np.int32)
+        for row, text in enumerate(texts):
+            ids = [self.index.get(token, self.OOV_ID) for token in tokenize(text or "")]
+            ids = ids[-self.max_length :]
+            if ids:
+                encoded[row, -len(ids) :] = ids
+        return encoded
+
+
+class FakeModel:
+    """Scores sigmoid(#positive words - #negative words); deterministic and cheap."""
+
+    def __init__(self, version: str = "20261129-200000-fake-0001") -> None:
+        self.version = version
+        self.vectorizer = FakeVectorizer()
+        self.calls = 0
+
+    def predict_token_ids(self, token_ids: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        self.calls += 1
+        positive = np.isin(token_ids, [2, 5]).sum(axis=1)
+        negative = np.isin(token_ids, [3, 6]).sum(axis=1)
+        return (1.0 / (1.0 + np.exp(-(positive - negative)))).astype(np.float32)
+
+    def predict_texts(self, texts: Sequence[str | None]) -> np.ndarray:
+        scores = np.full(len(texts), np.nan, dtype=np.float32)
+        valid = [i for i, text in enumerate(texts) if isinstance(text, str) and text.strip()]
+        if valid:
+            ids = self.vectorizer.encode([texts[i] for i in valid])
+            scores[valid] = self.predict_token_ids(ids)
+        return scores
+
+
+TEXTS = [
+    "A good, great film!",
+    "bad bad awful",
+    None,
+    "",
+    "   \n ",
+    "<br /><br />Good <i>film</i> &amp; great",
+    "Ünïcödé — 好的电影 😀 good",
+    "film " * 5000,
+    "no known words here",
+]
+
+
+def dump(path: Path, rows: int = 40) -> Path:
+    """A Parquet dump with an id, the texts repeated, and a non-text column."""
+    texts = [TEXTS[i % len(TEXTS)] for i in range(rows)]
+    table = pa.table(
+        {"review_id": [f"r{i}" for i in range(rows)], "text": texts, "stars": list(range(rows))}
+    )
+    pq.write_table(table, path)
+    return path
+
+
+def inputs_of(*paths: Path):
+    discovery = discover_inputs([str(path) for path in paths])
+    assert discovery.failures == ()
+    return list(discovery.inputs)
+
+
+SMALL = ScoringConfig(batch_size=4, read_rows=7)
+
+
+def test_output_schema_order_scores_and_metadata(tmp_path: Path) -> None:
+    source = dump(tmp_path / "in.parquet")
+    before = source.read_bytes()
+    model = FakeModel()
+    (result,) = score_files(inputs_of(source), tmp_path / "out", model, SMALL)
+    assert result.status == "scored"
+    assert source.read_bytes() == before  # inputs are never modified
+    output = pq.read_table(result.output_path)
+    original = pq.read_table(source)
+    assert output.column_names == [
+        *original.column_names,
+        SCORE_COLUMN,
+        LABEL_COLUMN,
+        VERSION_COLUMN,
+    ]
+    assert output.schema.field(SCORE_COLUMN).type == pa.float32()
+    assert output.select(original.column_names).equals(original)  # rows unchanged, same order
+    expected = model.predict_texts(original.column("text").to_pylist())
+    scores = np.asarray(output.column(SCORE_COLUMN).to_pylist(), dtype=np.float64)
+    np.testing.assert_array_equal(np.isnan(scores), np.isnan(expected))
+    np.testing.assert_allclose(scores[~np.isnan(scores)], expected[~np.isnan(expected)], rtol=1e-6)
+    labels = output.column(LABEL_COLUMN).to_pylist()
+    for score, label in zip(scores, labels, strict=True):
+        assert label == (None if np.isnan(score) else "positive" if score >= 0.5 else "negative")
+    assert set(output.column(VERSION_COLUMN).to_pylist()) == {model.version}
+    metadata = read_scoring_metadata(Path(result.output_path))
+    assert metadata is not None
+    assert metadata["model_version"] == model.version
+    assert float(metadata["threshold"]) == 0.5
+    assert metadata["input_fingerprint"].startswith("sha256:")
+    assert metadata["text_column"] == "text"
+    assert metadata["scored_at"].endswith("+00:00")
+    null_rows = int(np.isnan(expected).sum())
+    assert result.profile.null_text_rows == null_rows == 3 * 40 // len(TEXTS) + 1  # rows 2,3,4
+    assert result.profile.rows == 40
+
+
+def test_row_groups_stream_in_bounded_batches(tmp_path: Path) -> None:
+    source = dump(tmp_path / "in.parquet", rows=50)
+    (result,) = score_files(inputs_of(source), tmp_path / "out", FakeModel(), SMALL)
+    metadata = pq.read_metadata(result.output_path)
+    assert metadata.num_rows == 50
+    assert metadata.num_row_groups == 8  # ceil(50 / 7): each batch written as it finishes
+    assert max(metadata.row_group(i).num_rows for i in range(8)) <= 7
+
+
+@pytest.mark.parametrize("kind", ["csv", "csv.gz", "jsonl", "json.gz"])
+def test_text_formats_score_like_parquet(tmp_path: Path, kind: str) -> None:
+    rows = [{"id": i, "review": text} for i, text in enumerate(["good film", "bad", "great!"])]
+    if kind.startswith("csv"):
+        payload = "id,review\n" + "".join(f'{r["id"]},"{r["review"]}"\n' for r in rows)
+    else:
+        payload = "".join(json.dumps(row) + "\n" for row in rows)
+    data = payload.encode()
+    path = tmp_path / f"reviews.{kind}"
+    path.write_bytes(gzip.compress(data) if kind.endswith(".gz") else data)
+    (result,) = score_files(inputs_of(path), tmp_path / "out", FakeModel(), SMALL)
+    assert result.status == "scored", result.reason
+    assert Path(result.output_path).name == "reviews.parquet"
+    output = pq.read_table(result.output_path)
+    assert output.column("id").to_pylist() == [0, 1, 2]
+    assert output.column(LABEL_COLUMN).to_pylist() == ["positive", "negative", "positive"]
+
+
+def test_a_corrupt_file_among_good_ones_fails_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    dump(folder / "a.parquet")
+    (folder / "b.parquet").write_bytes(b"PAR1 this is not parquet")
+    (folder / "c.csv.gz").write_bytes(gzip.compress(b"id,text\n1,good\n")[:-12])  # truncated
+    (folder / "d.jsonl").write_text('{"id": 1, "body": "good"}\n')
+    dump(folder / "e.parquet")
+    output = tmp_path / "out"
+    results = score_files(inputs_of(folder), output, FakeModel(), SMALL)
+    statuses = {Path(r.input_path).name: r.status for r in results}
+    assert statuses == {
+        "a.parquet": "scored",
+        "b.parquet": "failed",
+        "c.csv.gz": "failed",
+        "d.jsonl": "failed",
+        "e.parquet": "scored",
+    }
+    reasons = {Path(r.input_path).name: r.reason for r in results}
+    assert "b.parquet" in reasons["b.parquet"]
+    assert "columns: id, body" in reasons["d.jsonl"]
+    assert sorted(p.name for p in output.iterdir()) == ["a.parquet", "e.parquet"]
+    failed_path = write_failures(output, results)
+    failed = [json.loads(line) for line in failed_path.read_text().splitlines()]
+    assert [Path(entry["path"]).name for entry in failed] == ["b.parquet", "c.csv.gz", "d.jsonl"]
+    summary = ScoringSummary("v", 0.5, str(output), tuple(results), seconds=1.0)
+    assert summary.files_failed == 3
+    assert "3 of 5 input(s) failed" in summary.failure_message()
+    # A later clean run removes the stale failure list.
+    assert write_failures(output, [r for r in results if r.status == "scored"]) is None
+    assert not (output / FAILED_FILE).exists()
+
+
+def test_rerun_skips_and_force_rescores(tmp_path: Path) -> None:
+    source = dump(tmp_path / "in.parquet")
+    output = tmp_path / "out"
+    model = FakeModel()
+    (first,) = score_files(inputs_of(source), output, model, SMALL)
+    calls = model.calls
+    (second,) = score_files(inputs_of(source), output, model, SMALL)
+    assert second.status == "skipped"
+    assert model.calls == calls  # no model work on a skip
+    assert second.profile.to_dict() == first.profile.to_dict()
+    (forced,) = score_files(inputs_of(source), output, model, ScoringConfig(force=True))
+    assert forced.status == "scored" and model.calls > calls
+    # A new model version or threshold rescores; touching the file alone does not.
+    os.utime(source, ns=(1, 1))
+    (touched,) = score_files(inputs_of(source), output, model, SMALL)
+    assert touched.status == "skipped"
+    (other_model,) = score_files(inputs_of(source), output, FakeModel("v2"), SMALL)
+    assert other_model.status == "scored"
+    (other_threshold,) = score_files(
+        inputs_of(source), output, FakeModel("v2"), ScoringConfig(threshold=0.7)
+    )
+    assert other_threshold.status == "scored"
+    # Changed content rescores.
+    dump(source, rows=12)
+    (changed,) = score_files(
+        inputs_of(source), output, FakeModel("v2"), ScoringConfig(threshold=0.7)
+    )
+    assert changed.status == "scored" and changed.profile.rows == 12
+
+
+def test_fault_between_batches_leaves_no_output_and_rerun_completes(tmp_path: Path) -> None:
+    source = dump(tmp_path / "in.parquet", rows=30)
+    output = tmp_path / "out"
+
+    def fault(rows_done: int, fraction: float) -> None:
+        if rows_done >= 14:
+            raise RuntimeError("injected fault")
+
+    (failed,) = score_files(inputs_of(source), output, FakeModel(), SMALL, on_batch=fault)
+    assert failed.status == "failed" and "injected fault" in failed.reason
+    assert list(output.iterdir()) == []
+    (done,) = score_files(inputs_of(source), output, FakeModel(), SMALL)
+    assert done.status == "scored"
+    assert pq.read_metadata(done.output_path).num_rows == 30
+
+
+class FailingVectorizer(FakeVectorizer):
+    """Fails on the third batch it encodes, as a bug in the encoder would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches = 0
+
+    def encode(self, texts: Sequence[str | None]) -> np.ndarray:
+        self.batches += 1
+        if self.batches == 3:
+            raise RuntimeError("encoder broke")
+        return super().encode(texts)
+
+
+@pytest.mark.parametrize("threads", [0, 2])
+def test_an_encoding_error_fails_the_file_and_leaves_no_output(
+    tmp_path: Path, threads: int
+) -> None:
+    good, bad = dump(tmp_path / "good.parquet", rows=30), dump(tmp_path / "bad.parquet", rows=30)
+    model = FakeModel()
+    model.vectorizer = FailingVectorizer()
+    config = ScoringConfig(batch_size=4, read_rows=7, encode_threads=threads)
+    results = score_files(inputs_of(bad, good), tmp_path / "out", model, config)
+    assert [result.status for result in results] == ["failed", "scored"]
+    assert "encoder broke" in results[0].reason
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["good.parquet"]
+
+
+KILLED_CHILD = """
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from tests.unit.scoring.test_scorer import FakeModel, SMALL, inputs_of
+from sentiment.scoring.scorer import score_files
+
+def die(rows_done, fraction):
+    if rows_done >= 14:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+score_files(inputs_of(*[Path(p) for p in sys.argv[2:]]), Path(sys.argv[1]), FakeModel(), SMALL,
+            on_batch=die)
+"""
+
+
+def test_killed_process_then_rerun_leaves_exactly_the_right_outputs(tmp_path: Path) -> None:
+    first = dump(tmp_path / "a.parquet", rows=10)
+    second = dump(tmp_path / "b.parquet", rows=30)
+    third = dump(tmp_path / "c.parquet", rows=10)
+    output = tmp_path / "out"
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILLED_CHILD.format(root=str(REPOSITORY_ROOT)),
+            *(str(path) for path in (output, first, second, third)),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    names = sorted(p.name for p in output.iterdir())
+    assert "a.parquet" in names  # finished before the kill
+    assert "b.parquet" not in names and "c.parquet" not in names  # nothing complete-looking
+    assert any(name.startswith(".tmp-") for name in names)  # the killed run's temporary
+    results = score_files(inputs_of(first, second, third), output, FakeModel(), SMALL)
+    assert [r.status for r in results] == ["skipped", "scored", "scored"]
+    assert sorted(p.name for p in output.iterdir()) == ["a.parquet", "b.parquet", "c.parquet"]
+    assert [pq.read_metadata(r.output_path).num_rows for r in results] == [10, 30, 10]
+
+
+def test_input_already_scored_is_refused(tmp_path: Path) -> None:
+    source = dump(tmp_path / "in.parquet")
+    (result,) = score_files(inputs_of(source), tmp_path / "out", FakeModel(), SMALL)
+    (again,) = score_files(
+        inputs_of(Path(result.output_path)), tmp_path / "out2", FakeModel(), SMALL
+    )
+    assert again.status == "failed" and "already has column(s) sentiment_score" in again.reason
+
+
+def test_profile_counts_and_round_trip(tmp_path: Path) -> None:
+    source = dump(tmp_path / "in.parquet", rows=len(TEXTS))
+    model = FakeModel()
+    (result,) = score_files(inputs_of(source), tmp_path / "out", model, SMALL)
+    profile = result.profile
+    assert profile.rows == len(TEXTS) and profile.null_text_rows == 3
+    assert profile.score_histogram.sum() == len(TEXTS) - 3
+    assert profile.length_histogram.sum() == len(TEXTS) - 3  # lengths of texts only
+    assert profile.length_quantile(1.0) >= 2990  # the 5,000-word review, in the last bin
+    assert 0 < profile.oov_rate < 1
+    assert TextProfile.from_dict(profile.to_dict()).to_dict() == profile.to_dict()
+    restored = FileResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert restored == FileResult.from_dict(result.to_dict())
+    reference = training_reference(source, model.vectorizer)
+    summary = ScoringSummary(model.version, 0.5, "out", (result,), 1.0, reference)
+    markdown = summary.to_markdown()
+    assert "| 1 | 0 | 0 | 9 | 3 |" in markdown
+    assert "out-of-vocabulary rate" in markdown
+    assert summary.to_dict()["training_oov_rate"] == pytest.approx(profile.oov_rate)
+
+
+def test_training_reference_is_cached_in_the_bundle_until_the_data_changes(
+    tmp_path: Path,
+) -> None:
+    model = FakeModel()
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    train = dump(tmp_path / "train.parquet", rows=len(TEXTS))
+    first = bundle_training_reference(bundle, train, model.vectorizer)
+    assert first == training_reference(train, model.vectorizer)
+    assert (bundle / REFERENCE_FILE).is_file()
+
+    class Untouchable:
+        def __getattr__(self, name: str) -> None:
+            raise AssertionError("the cached profile should be read, not recomputed")
+
+    assert bundle_training_reference(bundle, train, Untouchable()) == first
+
+    smaller = dump(tmp_path / "train.parquet", rows=5)
+    refreshed = bundle_training_reference(bundle, smaller, model.vectorizer)
+    assert refreshed is not None and refreshed.rows == 5
+    assert bundle_training_reference(bundle, tmp_path / "missing.parquet", model) is None
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"threshold": 1.5},
+        {"batch_size": 0},
+        {"read_rows": 0},
+        {"text_column": " "},
+        {"encode_threads": -1},
+    ],
+)
+def test_bad_settings_are_refused(settings: dict) -> None:
+    with pytest.raises(ConfigError):
+        ScoringConfig(**settings)
+
+
+def test_scores_equal_the_real_bundles_predict_texts(tmp_path: Path) -> None:
+    keras = pytest.importorskip("keras")
+    vectorizer_module = pytest.importorskip("sentiment.encoding.vectorizer")
+    from sentiment.encoding.vocabulary import fit_vectorizer
+    from sentiment.modeling.bundle import load_bundle, save_bundle
+
+    config = vectorizer_module.VectorizerConfig(num_words=50, max_length=12)
+    vectorizer = fit_vectorizer(["good great film", "bad awful film", "good film"] * 3, config)
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(12,), dtype="int32"),
+            keras.layers.Embedding(50, 4),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    bundle = load_bundle(save_bundle(tmp_path / "models" / "v1", model, vectorizer, {}))
+    source = dump(tmp_path / "in.parquet", rows=23)
+    (result,) = score_files(inputs_of(source), tmp_path / "out", bundle, SMALL)
+    assert result.status == "scored", result.reason
+    scores = pq.read_table(result.output_path).column(SCORE_COLUMN).to_numpy(zero_copy_only=False)
+    expected = bundle.predict_texts(pq.read_table(source).column("text").to_pylist())
+    np.testing.assert_allclose(scores, expected, rtol=1e-6, equal_nan=True)
+
+
+def test_any_number_of_encoding_threads_writes_the_same_rows(tmp_path: Path) -> None:
+    source = dump(tmp_path / "in.parquet", rows=30)
+    tables = []
+    for threads in (2, 1, 0):
+        config = ScoringConfig(batch_size=4, read_rows=7, encode_threads=threads)
+        (result,) = score_files(inputs_of(source), tmp_path / f"out-{threads}", FakeModel(), config)
+        tables.append(pq.read_table(result.output_path))
+    assert tables[0].equals(tables[1]) and tables[0].equals(tables[2])
+
+
+def test_wrong_types_fail_the_file_with_the_reason(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text('{"text": "good"}\n{"text": 5}\n')
+    numbers = tmp_path / "numbers.parquet"
+    pq.write_table(pa.table({"text": [1, 2]}), numbers)
+    results = score_files(inputs_of(mixed, numbers), tmp_path / "out", FakeModel(), SMALL)
+    assert [r.status for r in results] == ["failed", "failed"]
+    assert "changed from string to number" in results[0].reason
+    assert "one object per line" in results[0].reason
+    assert "column 'text' holds int64, not text" in results[1].reason
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="threads cannot be reniced here")
+def test_encoding_threads_yield_to_the_model() -> None:
+    from sentiment.scoring.scorer import _ENCODE_NICENESS, _lower_thread_priority
+
+    seen: list[tuple[int, int]] = []
+
+    def run() -> None:
+        thread = threading.get_native_id()
+        before = os.getpriority(os.PRIO_PROCESS, thread)
+        _lower_thread_priority()
+        seen.append((before, os.getpriority(os.PRIO_PROCESS, thread)))
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    ((before, after),) = seen
+    assert after == min(19, before + _ENCODE_NICENESS)
+    # The calling thread keeps its priority.
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
