@@ -52,11 +52,12 @@ def _child(mode: str, bundle_dir: str, source: str, output: str, batch_size: int
     bundle.predict_token_ids(np.zeros((2, bundle.vectorizer.config.max_length), np.int32))
     started = time.perf_counter()
     if mode.startswith("ours") or mode == "sequential":
+        from sentiment.scoring.config import ScoringConfig
         from sentiment.scoring.readers import discover_inputs
-        from sentiment.scoring.scorer import DEFAULT_ENCODE_THREADS, ScoringConfig, score_file
+        from sentiment.scoring.scorer import score_file
 
         (item,) = discover_inputs([source]).inputs
-        threads = 0 if mode == "sequential" else DEFAULT_ENCODE_THREADS
+        threads = 0 if mode == "sequential" else ScoringConfig.encode_threads
         if mode.startswith("ours:"):
             threads = int(mode.removeprefix("ours:"))
         config = ScoringConfig(batch_size=batch_size, force=True, encode_threads=threads)

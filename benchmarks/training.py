@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPOSITORY_ROOT))
 
 def _ensure_processed(home: Path, model: str) -> Any:
     from sentiment.data.preprocess import preprocess
-    from sentiment.modeling.training import TrainConfig
+    from sentiment.modeling.config import TrainConfig
 
     return preprocess(home, TrainConfig(model=model).preprocess_config)
 
@@ -63,7 +63,8 @@ def run_one(home: Path, model: str, compare_flow: bool) -> dict[str, Any]:
 
     from sentiment.modeling import dataset
     from sentiment.modeling.bundle import load_bundle
-    from sentiment.modeling.training import TrainConfig, train
+    from sentiment.modeling.config import TrainConfig
+    from sentiment.modeling.training import train
 
     processed = _ensure_processed(home, model)
     config = TrainConfig(model=model)
@@ -150,7 +151,7 @@ def _bare_fit_epochs(config: Any, directory: Path) -> list[float]:
 
 def flow_check(home: Path, model: str) -> dict[str, Any]:
     """Only the flow vs bare-fit comparison (no accuracy or scoring figures)."""
-    from sentiment.modeling.training import TrainConfig
+    from sentiment.modeling.config import TrainConfig
 
     processed = _ensure_processed(home, model)
     return {
@@ -179,7 +180,7 @@ def main() -> int:
         print("RESULT " + json.dumps(row), flush=True)
         return 0
 
-    from sentiment.modeling.zoo import MODEL_NAMES
+    from sentiment.modeling.config import MODEL_NAMES
 
     rows = []
     for model in arguments.models or list(MODEL_NAMES):

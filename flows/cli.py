@@ -152,8 +152,8 @@ def _add_preprocess(subparsers: argparse._SubParsersAction) -> None:
 def _run_preprocess(arguments: argparse.Namespace) -> int:
     # Settings are checked before Prefect is imported, so a typo fails in milliseconds.
     from sentiment.core.errors import ConfigError
-    from sentiment.data.preprocess import PreprocessConfig
-    from sentiment.encoding.vectorizer import VectorizerConfig
+    from sentiment.data.config import PreprocessConfig
+    from sentiment.encoding.config import VectorizerConfig
 
     settings = {
         "num_words": arguments.num_words,
@@ -193,7 +193,7 @@ def _run_preprocess(arguments: argparse.Namespace) -> int:
 
 
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
-    from sentiment.modeling.zoo import DEFAULT_MODEL, MODEL_SPECS
+    from sentiment.modeling.config import DEFAULT_MODEL, MODEL_SPECS
 
     models = ", ".join(f"{name} ({spec.description})" for name, spec in MODEL_SPECS.items())
     parser = subparsers.add_parser(
@@ -228,7 +228,7 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _train(arguments: argparse.Namespace) -> int:
-    from sentiment.modeling.zoo import get_model_spec
+    from sentiment.modeling.config import get_model_spec
 
     # Validate the name before Prefect starts, so a typo costs no flow run.
     get_model_spec(arguments.model)
@@ -259,7 +259,7 @@ def _train(arguments: argparse.Namespace) -> int:
 
 
 def _add_registry_commands(subparsers: argparse._SubParsersAction) -> None:
-    from sentiment.release.gate import GatePolicy
+    from sentiment.release.config import GatePolicy
 
     defaults = GatePolicy()
     evaluate = subparsers.add_parser(
@@ -321,8 +321,8 @@ def _add_registry_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _evaluate_command(arguments: argparse.Namespace) -> int:
+    from sentiment.release.config import GatePolicy
     from sentiment.release.evaluation import bundle_directory
-    from sentiment.release.gate import GatePolicy
     from sentiment.release.registry import resolve_version
 
     # Bad input fails here in one line, before a Prefect server and flow run start.
@@ -506,7 +506,7 @@ def _run_score(arguments: argparse.Namespace) -> int:
 
 
 def _add_run(subparsers: argparse._SubParsersAction) -> None:
-    from sentiment.modeling.zoo import DEFAULT_MODEL, MODEL_NAMES
+    from sentiment.modeling.config import DEFAULT_MODEL, MODEL_NAMES
 
     parser = subparsers.add_parser(
         "run",

@@ -12,7 +12,7 @@ from typing import Any
 from prefect import flow
 from prefect.states import Completed, State
 
-from sentiment.release.gate import GatePolicy
+from sentiment.release.config import GatePolicy
 from sentiment.release.registry import resolve_version
 from tasks.evaluate import evaluate_bundle_task, gate_model_task
 

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from prefect import flow
 
-from sentiment.data.preprocess import PreprocessConfig
-from sentiment.encoding.vectorizer import VectorizerConfig
+from sentiment.data.config import PreprocessConfig
+from sentiment.encoding.config import VectorizerConfig
 from tasks.preprocess import preprocess_task
 
 

@@ -17,8 +17,8 @@ from flows.evaluate import evaluate_flow
 from flows.score import score_flow
 from flows.train import ModelName, train_flow
 from sentiment.core.paths import HomeLayout
-from sentiment.modeling.zoo import DEFAULT_MODEL
-from sentiment.release.gate import GatePolicy
+from sentiment.modeling.config import DEFAULT_MODEL
+from sentiment.release.config import GatePolicy
 from sentiment.release.registry import champion_version
 
 _DEFAULT_POLICY = GatePolicy()

@@ -10,7 +10,8 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
 
 from sentiment.core.errors import ConfigError
-from sentiment.scoring.scorer import DEFAULT_ENCODE_THREADS, ScoringConfig, ScoringFailedError
+from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.scorer import DEFAULT_ENCODE_THREADS, ScoringFailedError
 from tasks.score import (
     discover_inputs_task,
     resolve_model_task,

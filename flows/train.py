@@ -8,8 +8,7 @@ from typing import Any, Literal, get_args
 from prefect import flow
 
 from sentiment.core.errors import StageOutputMissingError
-from sentiment.modeling.training import TrainConfig
-from sentiment.modeling.zoo import DEFAULT_MODEL, MODEL_NAMES, get_model_spec
+from sentiment.modeling.config import DEFAULT_MODEL, MODEL_NAMES, TrainConfig, get_model_spec
 from tasks.train import train_model_task
 
 ModelName = Literal["mlp", "cnn", "nbsvm"]

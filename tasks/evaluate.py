@@ -9,8 +9,8 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import evaluate_version
-from sentiment.release.gate import GatePolicy
 from sentiment.release.registry import decision_markdown, gate_and_record, record_evaluation
 
 ARTIFACT_KEY = "model-evaluation"

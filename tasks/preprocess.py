@@ -13,7 +13,8 @@ from prefect.states import State
 from prefect.tasks import Task
 
 from sentiment.core.errors import SentimentError
-from sentiment.data.preprocess import SPLITS, PreprocessConfig, PreprocessResult, preprocess
+from sentiment.data.config import PreprocessConfig
+from sentiment.data.preprocess import SPLITS, PreprocessResult, preprocess
 
 
 def retry_on_io_error(task: Task[..., Any], task_run: TaskRun, state: State) -> bool:

@@ -19,11 +19,11 @@ from prefect.logging import get_run_logger
 
 from sentiment.core.errors import StageOutputMissingError
 from sentiment.core.paths import HomeLayout
+from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.readers import InputFile, discover_inputs
 from sentiment.scoring.results import FileResult
 from sentiment.scoring.scorer import (
     DEFAULT_ENCODE_THREADS,
-    ScoringConfig,
     bundle_training_reference,
     score_file,
     write_failures,

@@ -14,7 +14,8 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 
-from sentiment.modeling.training import CURVE_FILE, TrainConfig, train
+from sentiment.modeling.config import TrainConfig
+from sentiment.modeling.training import CURVE_FILE, train
 
 
 def _training_summary(result: Any, config: TrainConfig) -> str:

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,11 +48,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sentiment.core.arrays import arrow_array, numpy_values
-from sentiment.core.atomic import atomic_directory, file_fingerprint, settings_fingerprint, write_json
+from sentiment.core.atomic import (
+    atomic_directory,
+    file_fingerprint,
+    settings_fingerprint,
+    write_json,
+)
 from sentiment.core.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
+from sentiment.data.config import DEFAULT_TOKENIZE_WORKERS, PreprocessConfig
 from sentiment.encoding.tokens import dictionary_tokens, token_lists
-from sentiment.encoding.vectorizer import EncodingStats, Vectorizer, VectorizerConfig
+from sentiment.encoding.vectorizer import EncodingStats, Vectorizer
 from sentiment.encoding.vocabulary import VocabularyCounter
 
 logger = logging.getLogger(__name__)
@@ -68,77 +74,10 @@ ROW_GROUP_ROWS = 4096
 # Raw rows read and tokenized at a time: small enough that two worker processes share
 # a 25k-review split evenly, large enough that per-batch overheads stay negligible.
 READ_BATCH_ROWS = 2048
-# Tokenizing processes by default: one, this process. With the compiled tokenizer the
-# main process's own work (counting, padding, writing) sets the pace; on the 2-core VM
-# a second process ran 1.04x as fast for 1.6x the CPU (docs/benchmarks.md).
-DEFAULT_WORKERS = 1
 # Batches in flight per worker process: bounds memory while keeping workers busy.
 _BATCHES_AHEAD_PER_WORKER = 4
 # Frameworks whose native thread pools make plain fork unsafe: see _start_method().
 _FORK_UNSAFE_MODULES = ("tensorflow", "torch", "jax")
-
-
-@dataclass(frozen=True)
-class PreprocessConfig:
-    """Settings of the preprocessing stage.
-
-    Attributes:
-        vectorizer: How texts become ids.
-        validation_fraction: Share of train held out for validation, in (0, 0.5].
-        seed: Seed of the stratified validation split.
-    """
-
-    vectorizer: VectorizerConfig = field(default_factory=VectorizerConfig)
-    validation_fraction: float = 0.1
-    seed: int = 42
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.vectorizer, VectorizerConfig):
-            raise ConfigError(
-                f"Setting 'vectorizer' must be a VectorizerConfig, got {self.vectorizer!r}."
-            )
-        fraction = self.validation_fraction
-        if (
-            isinstance(fraction, bool)
-            or not isinstance(fraction, int | float)
-            or not 0 < fraction <= 0.5
-        ):
-            raise ConfigError(
-                f"Setting 'validation_fraction' must be in (0, 0.5], got {fraction!r}; pass "
-                "--validation-fraction 0.1 for example."
-            )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(
-                f"Setting 'seed' must be a non-negative integer, got {self.seed!r}; pass "
-                "--seed 42 for example."
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The settings as a JSON-serializable dict."""
-        return {
-            "vectorizer": self.vectorizer.to_dict(),
-            "validation_fraction": float(self.validation_fraction),
-            "seed": self.seed,
-        }
-
-    def command(self, home: Path) -> str:
-        """The ``sentiment preprocess`` command line that produces this output."""
-        defaults = VectorizerConfig()
-        vectorizer = self.vectorizer
-        parts = [
-            f"sentiment --home {home} preprocess",
-            f"--num-words {vectorizer.num_words}",
-            f"--max-length {vectorizer.max_length}",
-            f"--validation-fraction {self.validation_fraction}",
-            f"--seed {self.seed}",
-        ]
-        for name in ("padding", "truncating", "ngram_max", "min_document_count"):
-            value = getattr(vectorizer, name)
-            if value != getattr(defaults, name):
-                parts.append(f"--{name.replace('_', '-')} {value}")
-        if vectorizer.bag:
-            parts.append("--bag")
-        return " ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -295,7 +234,7 @@ def _start_method() -> str:
 
 def _check_workers(workers: int | None) -> int:
     if workers is None:
-        return DEFAULT_WORKERS
+        return DEFAULT_TOKENIZE_WORKERS
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(
             f"Setting 'workers' must be a positive integer, got {workers!r}; pass --workers 1 "
@@ -460,7 +399,7 @@ def preprocess(
             the overlap gains (see docs/benchmarks.md). Ignored with several workers.
         workers: Processes that tokenize (and encode test) batch by batch while this
             one counts, pads and writes; 1 does everything in this process. ``None``
-            means ``DEFAULT_WORKERS``. The output is byte-for-byte the same for
+            means ``DEFAULT_TOKENIZE_WORKERS``. The output is byte-for-byte the same for
             any value, so it is not part of the output's key.
 
     Returns:

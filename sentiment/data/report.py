@@ -24,8 +24,8 @@ import pyarrow.parquet as pq
 from sentiment.core.arrays import list_lengths
 from sentiment.core.atomic import atomic_path, write_json, write_text
 from sentiment.core.errors import StageOutputMissingError
-from sentiment.data.ingest import MANIFEST_NAME, SPLITS
 from sentiment.core.paths import HomeLayout
+from sentiment.data.ingest import MANIFEST_NAME, SPLITS
 from sentiment.encoding.tokens import token_lists
 
 logger = logging.getLogger(__name__)
@@ -183,8 +183,9 @@ def render_markdown(
     lines = [
         "# IMDB dataset report",
         "",
-        f"Archive sha256 `{archive_sha256}`. Words are the tokens of `sentiment.encoding.text.tokenize` "
-        "(lowercased words without HTML tags, plus `!` and `?`), as the vectorizer sees them.",
+        f"Archive sha256 `{archive_sha256}`. Words are the tokens of "
+        "`sentiment.encoding.text.tokenize` (lowercased words without HTML tags, plus `!` "
+        "and `?`), as the vectorizer sees them.",
         "",
         "## Reviews per split and class balance",
         "",

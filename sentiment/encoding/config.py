@@ -6,7 +6,7 @@ from these dataclasses without loading the compiled kernels.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from sentiment.core.errors import ConfigError
@@ -35,13 +35,23 @@ class VectorizerConfig:
         min_document_count: Keep only tokens seen in at least this many training reviews.
     """
 
-    num_words: int = 5000
-    max_length: int = 500
-    padding: Side = "pre"
-    truncating: Side = "pre"
-    ngram_max: int = 1
-    bag: bool = False
-    min_document_count: int = 1
+    num_words: int = field(
+        default=5000,
+        metadata={"help": "Id space including padding (0) and out-of-vocabulary (1)."},
+    )
+    max_length: int = field(default=500, metadata={"help": "Ids per review."})
+    padding: Side = field(default="pre", metadata={"help": "Pad side.", "choices": _SIDES})
+    truncating: Side = field(default="pre", metadata={"help": "Cut side.", "choices": _SIDES})
+    ngram_max: int = field(
+        default=1, metadata={"help": "1 for words; 2 or 3 to add bigrams (and trigrams)."}
+    )
+    bag: bool = field(
+        default=False,
+        metadata={"help": "Encode each review as its sorted distinct ids (bag of n-grams)."},
+    )
+    min_document_count: int = field(
+        default=1, metadata={"help": "Keep tokens seen in at least this many training reviews."}
+    )
 
     def __post_init__(self) -> None:
         _require_int("num_words", self.num_words, 2, "--num-words", "ids 0 and 1 are reserved")

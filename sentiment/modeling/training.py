@@ -21,16 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sentiment.core.atomic import file_fingerprint
-from sentiment.core.errors import ConfigError, SentimentError
+from sentiment.core.errors import SentimentError
 from sentiment.core.paths import HomeLayout
-from sentiment.data.preprocess import PreprocessConfig, find_processed
-from sentiment.encoding.vectorizer import Vectorizer, VectorizerConfig
+from sentiment.data.preprocess import find_processed
+from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.modeling import dataset as datasets
 from sentiment.modeling.bundle import new_version, save_bundle
+from sentiment.modeling.config import TrainConfig, get_model_spec
 from sentiment.modeling.zoo import (
-    DEFAULT_MODEL,
     build_model,
-    get_model_spec,
     naive_bayes_ratios,
     parameter_count,
     set_nb_ratios,
@@ -47,96 +46,6 @@ CURVE_FILE = "training_curve.png"
 
 class TrainingDivergedError(SentimentError):
     """The loss became NaN or infinite; nothing was saved."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Settings of one training run; ``None`` means the model's own default.
-
-    Attributes:
-        model: The zoo model's name.
-        epochs: Maximum number of epochs.
-        batch_size: Reviews per batch.
-        learning_rate: Adam's learning rate.
-        seed: Seed for weights and shuffling; same seed and data give the same metrics.
-        patience: Epochs without a validation-loss improvement before stopping (used
-            only when more than two epochs are asked for).
-        vectorizer: The preprocessing to train on (default: the model's own).
-        validation_fraction: Share of the train split held out for validation.
-        split_seed: Seed of the train/validation split made by preprocessing.
-        nb_alpha: Smoothing of the naive-Bayes ratios (NBSVM only).
-    """
-
-    model: str = DEFAULT_MODEL
-    epochs: int | None = None
-    batch_size: int | None = None
-    learning_rate: float | None = None
-    seed: int = 42
-    patience: int = 1
-    vectorizer: VectorizerConfig | None = None
-    validation_fraction: float = 0.1
-    split_seed: int = 42
-    nb_alpha: float = 1.0
-
-    def __post_init__(self) -> None:
-        spec = get_model_spec(self.model)
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"Setting '{name}' must be >= 1, not {value}.")
-        if self.learning_rate is not None and not self.learning_rate > 0:
-            raise ConfigError(f"Setting 'learning_rate' must be > 0, not {self.learning_rate}.")
-        if self.patience < 0:
-            raise ConfigError(f"Setting 'patience' must be >= 0, not {self.patience}.")
-        if not self.nb_alpha > 0:
-            raise ConfigError(f"Setting 'nb_alpha' must be > 0, not {self.nb_alpha}.")
-        if spec.bag_input and not self.resolved_vectorizer.bag:
-            raise ConfigError(
-                f"Model '{self.model}' needs bag-of-n-gram input; leave setting 'vectorizer' "
-                "at the model's default or set bag=True."
-            )
-
-    @property
-    def resolved_vectorizer(self) -> VectorizerConfig:
-        return self.vectorizer or get_model_spec(self.model).vectorizer
-
-    @property
-    def resolved_epochs(self) -> int:
-        return self.epochs or get_model_spec(self.model).epochs
-
-    @property
-    def resolved_batch_size(self) -> int:
-        return self.batch_size or get_model_spec(self.model).batch_size
-
-    @property
-    def resolved_learning_rate(self) -> float:
-        spec = get_model_spec(self.model)
-        return spec.learning_rate if self.learning_rate is None else self.learning_rate
-
-    @property
-    def preprocess_config(self) -> PreprocessConfig:
-        """The preprocessing output this run trains on."""
-        return PreprocessConfig(
-            vectorizer=self.resolved_vectorizer,
-            validation_fraction=self.validation_fraction,
-            seed=self.split_seed,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The resolved settings, JSON-serializable."""
-        return {
-            "model": self.model,
-            "epochs": self.resolved_epochs,
-            "batch_size": self.resolved_batch_size,
-            "learning_rate": self.resolved_learning_rate,
-            "seed": self.seed,
-            "patience": self.patience,
-            "early_stopping": self.resolved_epochs > 2,
-            "vectorizer": self.resolved_vectorizer.to_dict(),
-            "validation_fraction": self.validation_fraction,
-            "split_seed": self.split_seed,
-            "nb_alpha": self.nb_alpha,
-        }
 
 
 @dataclass(frozen=True)

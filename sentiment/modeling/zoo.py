@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sentiment.core.errors import ConfigError
-from sentiment.encoding.vectorizer import Vectorizer, VectorizerConfig
+from sentiment.encoding.config import VectorizerConfig
+from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.modeling.config import get_model_spec
 
 if TYPE_CHECKING:
     import keras
@@ -33,34 +34,6 @@ logger = logging.getLogger(__name__)
 NB_RATIOS_LAYER = "nb_ratios"
 # Size of the learned embedding in the tutorial's models.
 TUTORIAL_EMBEDDING_SIZE = 32
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One architecture of the zoo and the settings it trains best with.
-
-    Attributes:
-        name: The name users pass to ``sentiment train --model``.
-        description: One line for help texts and reports.
-        builder: Builds the (uncompiled) model for a vectorizer configuration, its
-            layers seeded from the generator given (Keras' own seeds without one).
-        vectorizer: The preprocessing the model expects by default.
-        epochs: Default number of epochs.
-        batch_size: Default batch size.
-        learning_rate: Default Adam learning rate.
-        uses_nb_ratios: Whether training must fill the frozen naive-Bayes ratio layer.
-        bag_input: Whether the model needs bag-of-n-gram input (``bag=True``).
-    """
-
-    name: str
-    description: str
-    builder: Callable[[VectorizerConfig, random.Random | None], keras.Model]
-    vectorizer: VectorizerConfig
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    uses_nb_ratios: bool = False
-    bag_input: bool = False
 
 
 def _initializer(name: str, seeds: random.Random | None) -> str | keras.Initializer:
@@ -189,58 +162,11 @@ def build_nbsvm(
     return keras.Model(inputs, outputs, name="nbsvm")
 
 
-MODEL_SPECS: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        ModelSpec(
-            name="mlp",
-            description="The tutorial's multilayer perceptron over 500 word ids.",
-            builder=build_mlp,
-            vectorizer=VectorizerConfig(num_words=5000, max_length=500),
-            epochs=2,
-            batch_size=128,
-            learning_rate=1e-3,
-        ),
-        ModelSpec(
-            name="cnn",
-            description="The tutorial's 1D convolutional network over 500 word ids.",
-            builder=build_cnn,
-            vectorizer=VectorizerConfig(num_words=5000, max_length=500),
-            epochs=2,
-            batch_size=128,
-            learning_rate=1e-3,
-        ),
-        ModelSpec(
-            name="nbsvm",
-            description="Neural NBSVM over the bag of distinct uni/bi/trigrams.",
-            builder=build_nbsvm,
-            vectorizer=VectorizerConfig(num_words=800_000, max_length=2000, ngram_max=3, bag=True),
-            # Validation loss still falls slowly after Maiya's 3 epochs; early stopping
-            # (patience 1) ends the run sooner when it stops falling.
-            epochs=4,
-            batch_size=32,
-            learning_rate=1e-3,
-            uses_nb_ratios=True,
-            bag_input=True,
-        ),
-    )
+BUILDERS: dict[str, Callable[[VectorizerConfig, random.Random | None], keras.Model]] = {
+    "mlp": build_mlp,
+    "cnn": build_cnn,
+    "nbsvm": build_nbsvm,
 }
-MODEL_NAMES: tuple[str, ...] = tuple(MODEL_SPECS)
-DEFAULT_MODEL = "nbsvm"
-
-
-def get_model_spec(name: str) -> ModelSpec:
-    """Return the zoo entry for ``name``.
-
-    Raises:
-        ConfigError: If the name is unknown; the message lists the known names.
-    """
-    try:
-        return MODEL_SPECS[name]
-    except KeyError:
-        raise ConfigError(
-            f"Unknown model '{name}' (setting 'model'); choose one of: {', '.join(MODEL_NAMES)}."
-        ) from None
 
 
 def build_model(
@@ -252,7 +178,7 @@ def build_model(
     """Build and compile a zoo model (Adam, binary cross-entropy, accuracy).
 
     Args:
-        name: The model's name, one of :data:`MODEL_NAMES`.
+        name: The model's name, one of :data:`sentiment.modeling.config.MODEL_NAMES`.
         vectorizer_config: The preprocessing the model reads (default: the model's own).
         learning_rate: Adam's learning rate (default: the model's own).
         seed: Seeds the initial weights: the same seed gives the same weights, whatever
@@ -277,7 +203,7 @@ def build_model(
     rate = spec.learning_rate if learning_rate is None else learning_rate
     if not rate > 0:
         raise ConfigError(f"Setting 'learning_rate' must be > 0, not {rate}.")
-    model = spec.builder(vectorizer_config, None if seed is None else random.Random(seed))
+    model = BUILDERS[name](vectorizer_config, None if seed is None else random.Random(seed))
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=rate),
         loss="binary_crossentropy",

@@ -18,52 +18,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sentiment.core.errors import ConfigError
+from sentiment.release.config import GatePolicy
 
 Outcome = Literal["pass", "fail", "not applicable"]
 
 PASS: Outcome = "pass"
 FAIL: Outcome = "fail"
 NOT_APPLICABLE: Outcome = "not applicable"
-
-
-@dataclass(frozen=True)
-class GatePolicy:
-    """Thresholds of the promotion gate.
-
-    Attributes:
-        minimum_accuracy: Floor for test accuracy (the tutorial CNN's 87.5%).
-        minimum_roc_auc: Floor for test ROC AUC.
-        significance: A challenger whose one-sided McNemar mid-p value of being worse
-            than the champion is below this is rejected.
-        minimum_improvement: If above 0, the challenger's accuracy must exceed the
-            champion's by at least this much (absolute, e.g. 0.005 = half a point).
-    """
-
-    minimum_accuracy: float = 0.875
-    minimum_roc_auc: float = 0.93
-    significance: float = 0.05
-    minimum_improvement: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("minimum_accuracy", "minimum_roc_auc"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ConfigError(f"Gate setting {name}={value} is out of range; use 0 to 1.")
-        if not 0.0 < self.significance < 1.0:
-            raise ConfigError(
-                f"Gate setting significance={self.significance} is out of range; "
-                "use a value strictly between 0 and 1, e.g. 0.05."
-            )
-        if not 0.0 <= self.minimum_improvement < 1.0:
-            raise ConfigError(
-                f"Gate setting minimum_improvement={self.minimum_improvement} is out of "
-                "range; use 0 (no margin) up to below 1."
-            )
-
-    def as_dict(self) -> dict[str, float]:
-        """Return the policy's settings."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from typing import Any
 
 from sentiment.core.errors import DataError, SentimentError
 from sentiment.core.paths import HomeLayout
+from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import (
     EvaluationError,
     bundle_directory,
@@ -40,13 +41,7 @@ from sentiment.release.evaluation import (
     read_predictions,
     utc_timestamp,
 )
-from sentiment.release.gate import (
-    Candidate,
-    GateDecision,
-    GatePolicy,
-    decide,
-    render_decision_markdown,
-)
+from sentiment.release.gate import Candidate, GateDecision, decide, render_decision_markdown
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ import dataclasses
 import fcntl
 import json
 import logging
-import math
 import os
 import re
 import threading
@@ -46,8 +45,9 @@ from sentiment.core.atomic import (
     write_json,
     write_text,
 )
-from sentiment.core.errors import ConfigError, DataError
+from sentiment.core.errors import DataError
 from sentiment.encoding.tokens import has_text, string_column, token_lists
+from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.readers import BatchReader, InputFile, detect_format
 from sentiment.scoring.results import FAILED_FILE, FileResult
@@ -86,49 +86,6 @@ class ScoringModel(Protocol):
     vectorizer: Any
 
     def predict_token_ids(self, token_ids: np.ndarray, batch_size: int = 1024) -> np.ndarray: ...
-
-
-# Encoding threads per scored file (ScoringConfig.encode_threads).
-DEFAULT_ENCODE_THREADS = 2
-
-
-@dataclass(frozen=True)
-class ScoringConfig:
-    """How to score.
-
-    Attributes:
-        text_column: The column holding the review text; None auto-detects ``text`` or
-            ``review``.
-        threshold: Scores at or above it are labelled ``positive``.
-        batch_size: Reviews per model forward pass.
-        read_rows: Rows per record batch read, encoded and written as one row group.
-        force: Rescore inputs whose output is already up to date.
-        encode_threads: Threads that encode upcoming batches while the model scores the
-            current one; 0 encodes in the calling thread, one step after the other. On
-            2 cores more than two gain nothing; where the model leaves cores idle, more
-            may help a cheap model (nbsvm) whose n-gram encoding outweighs predicting.
-    """
-
-    text_column: str | None = None
-    threshold: float = 0.5
-    batch_size: int = 1024
-    read_rows: int = 8192
-    force: bool = False
-    encode_threads: int = DEFAULT_ENCODE_THREADS
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.threshold <= 1.0 or math.isnan(self.threshold):
-            raise ConfigError(
-                f"threshold is {self.threshold}; set --threshold to a probability between 0 and 1."
-            )
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size is {self.batch_size}; set --batch-size to 1 or more.")
-        if self.read_rows < 1:
-            raise ConfigError(f"read_rows is {self.read_rows}; set it to 1 or more.")
-        if self.encode_threads < 0:
-            raise ConfigError(f"encode_threads is {self.encode_threads}; set it to 0 or more.")
-        if self.text_column is not None and not self.text_column.strip():
-            raise ConfigError("text_column is empty; name a column or leave it unset.")
 
 
 # --- reading and encoding -----------------------------------------------------------

@@ -52,13 +52,15 @@ def imdb_home(tmp_path_factory: pytest.TempPathFactory, imdb_source: str) -> Pat
 @pytest.fixture(scope="session")
 def processed_default(imdb_home: Path) -> Any:
     """The real data preprocessed with default settings (once per session)."""
-    from sentiment.data.preprocess import PreprocessConfig, preprocess
+    from sentiment.data.config import PreprocessConfig
+    from sentiment.data.preprocess import preprocess
 
     return preprocess(home=imdb_home, config=PreprocessConfig())
 
 
 def _train_tutorial_model(imdb_home: Path, model: str) -> Any:
-    from sentiment.modeling.training import TrainConfig, train
+    from sentiment.modeling.config import TrainConfig
+    from sentiment.modeling.training import train
 
     # The tutorial models' own defaults: 2 epochs, batch 128.
     return train(imdb_home, TrainConfig(model=model))

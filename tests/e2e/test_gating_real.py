@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from sentiment.release.gate import GatePolicy
+from sentiment.release.config import GatePolicy
 
 TEST_ROWS = 25_000
 

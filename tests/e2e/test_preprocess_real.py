@@ -9,7 +9,8 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from sentiment.core.paths import HomeLayout
-from sentiment.data.preprocess import PreprocessConfig, find_processed, preprocess
+from sentiment.data.config import PreprocessConfig
+from sentiment.data.preprocess import find_processed, preprocess
 from sentiment.encoding.text import reference_tokenize, tokenize
 from sentiment.encoding.tokens import token_lists
 from sentiment.encoding.vectorizer import Vectorizer

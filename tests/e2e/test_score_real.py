@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from sentiment.core.paths import HomeLayout
+from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.readers import discover_inputs
-from sentiment.scoring.scorer import LABEL_COLUMN, SCORE_COLUMN, ScoringConfig, score_files
+from sentiment.scoring.scorer import LABEL_COLUMN, SCORE_COLUMN, score_files
 
 
 @pytest.fixture(scope="module")

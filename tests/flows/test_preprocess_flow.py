@@ -8,8 +8,9 @@ import pyarrow.parquet as pq
 from prefect.artifacts import Artifact
 
 from flows.preprocess import preprocess_flow
-from sentiment.data.preprocess import PreprocessConfig, find_processed
-from sentiment.encoding.vectorizer import VectorizerConfig
+from sentiment.data.config import PreprocessConfig
+from sentiment.data.preprocess import find_processed
+from sentiment.encoding.config import VectorizerConfig
 from tests.unit.data.test_preprocess import make_home
 
 

@@ -15,11 +15,11 @@ import pytest
 from sentiment.core.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
 from sentiment.data.preprocess import preprocess
-from sentiment.encoding.vectorizer import VectorizerConfig
+from sentiment.encoding.config import VectorizerConfig
 from sentiment.modeling import dataset
 from sentiment.modeling.bundle import METADATA_FILE, load_bundle
-from sentiment.modeling.training import CURVE_FILE, TrainConfig, TrainingDivergedError, train
-from sentiment.modeling.zoo import MODEL_NAMES, get_model_spec
+from sentiment.modeling.config import MODEL_NAMES, TrainConfig, get_model_spec
+from sentiment.modeling.training import CURVE_FILE, TrainingDivergedError, train
 
 POSITIVE = ["great", "wonderful", "superb", "moving", "loved"]
 NEGATIVE = ["awful", "boring", "dull", "terrible", "hated"]

@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 
 from sentiment.core.errors import ConfigError
-from sentiment.encoding.vectorizer import VectorizerConfig
+from sentiment.encoding.config import VectorizerConfig
+from sentiment.modeling.config import DEFAULT_MODEL, MODEL_NAMES, get_model_spec
 from sentiment.modeling.zoo import (
-    DEFAULT_MODEL,
-    MODEL_NAMES,
     NB_RATIOS_LAYER,
     build_model,
-    get_model_spec,
     naive_bayes_ratios,
     parameter_count,
     set_nb_ratios,

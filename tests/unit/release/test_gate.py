@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from sentiment.core.errors import ConfigError
+from sentiment.release.config import GatePolicy
 from sentiment.release.gate import (
     FAIL,
     NOT_APPLICABLE,
     PASS,
     Candidate,
-    GatePolicy,
     binomial_half_upper_tail_mid_p,
     decide,
     paired_comparison,

@@ -14,13 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.cli import main
+from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import (
     EVALUATION_FILE,
     EvaluationError,
     evaluate_scorer,
     load_test_split,
 )
-from sentiment.release.gate import GatePolicy
 from sentiment.release.registry import (
     LedgerCorruptError,
     RegistryError,

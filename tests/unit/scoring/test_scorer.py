@@ -19,6 +19,7 @@ import pytest
 
 from sentiment.core.errors import ConfigError
 from sentiment.encoding.text import tokenize
+from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.readers import discover_inputs
 from sentiment.scoring.results import FAILED_FILE, FileResult
@@ -27,7 +28,6 @@ from sentiment.scoring.scorer import (
     REFERENCE_FILE,
     SCORE_COLUMN,
     VERSION_COLUMN,
-    ScoringConfig,
     bundle_training_reference,
     read_scoring_metadata,
     score_files,

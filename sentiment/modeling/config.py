@@ -1,0 +1,195 @@
+"""Settings of the modeling stage: the zoo's per-model defaults and training runs.
+
+Imports nothing heavy (no Keras, numpy or pyarrow), so the CLI can list the models and
+build its options from these dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sentiment.core.errors import ConfigError
+from sentiment.data.config import PreprocessConfig
+from sentiment.encoding.config import VectorizerConfig
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One architecture of the zoo and the settings it trains best with (its builder is
+    in :data:`sentiment.modeling.zoo.BUILDERS`).
+
+    Attributes:
+        name: The name users pass to ``sentiment train --model``.
+        description: One line for help texts and reports.
+        vectorizer: The preprocessing the model expects by default.
+        epochs: Default number of epochs.
+        batch_size: Default batch size.
+        learning_rate: Default Adam learning rate.
+        uses_nb_ratios: Whether training must fill the frozen naive-Bayes ratio layer.
+        bag_input: Whether the model needs bag-of-n-gram input (``bag=True``).
+    """
+
+    name: str
+    description: str
+    vectorizer: VectorizerConfig
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    uses_nb_ratios: bool = False
+    bag_input: bool = False
+
+
+MODEL_SPECS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="mlp",
+            description="The tutorial's multilayer perceptron over 500 word ids.",
+            vectorizer=VectorizerConfig(num_words=5000, max_length=500),
+            epochs=2,
+            batch_size=128,
+            learning_rate=1e-3,
+        ),
+        ModelSpec(
+            name="cnn",
+            description="The tutorial's 1D convolutional network over 500 word ids.",
+            vectorizer=VectorizerConfig(num_words=5000, max_length=500),
+            epochs=2,
+            batch_size=128,
+            learning_rate=1e-3,
+        ),
+        ModelSpec(
+            name="nbsvm",
+            description="Neural NBSVM over the bag of distinct uni/bi/trigrams.",
+            vectorizer=VectorizerConfig(num_words=800_000, max_length=2000, ngram_max=3, bag=True),
+            # Validation loss still falls slowly after Maiya's 3 epochs; early stopping
+            # (patience 1) ends the run sooner when it stops falling.
+            epochs=4,
+            batch_size=32,
+            learning_rate=1e-3,
+            uses_nb_ratios=True,
+            bag_input=True,
+        ),
+    )
+}
+MODEL_NAMES: tuple[str, ...] = tuple(MODEL_SPECS)
+DEFAULT_MODEL = "nbsvm"
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    """Return the zoo entry for ``name``.
+
+    Raises:
+        ConfigError: If the name is unknown; the message lists the known names.
+    """
+    try:
+        return MODEL_SPECS[name]
+    except KeyError:
+        raise ConfigError(
+            f"Unknown model '{name}' (setting 'model'); choose one of: {', '.join(MODEL_NAMES)}."
+        ) from None
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run; ``None`` means the model's own default.
+
+    Attributes:
+        model: The zoo model's name.
+        epochs: Maximum number of epochs.
+        batch_size: Reviews per batch.
+        learning_rate: Adam's learning rate.
+        seed: Seed for weights and shuffling; same seed and data give the same metrics.
+        patience: Epochs without a validation-loss improvement before stopping (used
+            only when more than two epochs are asked for).
+        vectorizer: The preprocessing to train on (default: the model's own).
+        validation_fraction: Share of the train split held out for validation.
+        split_seed: Seed of the train/validation split made by preprocessing.
+        nb_alpha: Smoothing of the naive-Bayes ratios (NBSVM only).
+    """
+
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "The zoo model."})
+    epochs: int | None = field(
+        default=None, metadata={"help": "Maximum epochs (default: the model's own)."}
+    )
+    batch_size: int | None = field(
+        default=None, metadata={"help": "Reviews per batch (default: the model's own)."}
+    )
+    learning_rate: float | None = field(
+        default=None, metadata={"help": "Adam's learning rate (default: the model's own)."}
+    )
+    seed: int = field(
+        default=42,
+        metadata={"help": "Seed of the initial weights and shuffling.", "flag": "--training-seed"},
+    )
+    patience: int = field(
+        default=1,
+        metadata={"help": "Epochs without validation-loss improvement before stopping."},
+    )
+    vectorizer: VectorizerConfig | None = None
+    validation_fraction: float = PreprocessConfig.validation_fraction
+    split_seed: int = PreprocessConfig.seed
+    nb_alpha: float = field(
+        default=1.0, metadata={"help": "Smoothing of the naive-Bayes ratios (nbsvm only)."}
+    )
+
+    def __post_init__(self) -> None:
+        spec = get_model_spec(self.model)
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"Setting '{name}' must be >= 1, not {value}.")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise ConfigError(f"Setting 'learning_rate' must be > 0, not {self.learning_rate}.")
+        if self.patience < 0:
+            raise ConfigError(f"Setting 'patience' must be >= 0, not {self.patience}.")
+        if not self.nb_alpha > 0:
+            raise ConfigError(f"Setting 'nb_alpha' must be > 0, not {self.nb_alpha}.")
+        if spec.bag_input and not self.resolved_vectorizer.bag:
+            raise ConfigError(
+                f"Model '{self.model}' needs bag-of-n-gram input; leave setting 'vectorizer' "
+                "at the model's default or set bag=True."
+            )
+
+    @property
+    def resolved_vectorizer(self) -> VectorizerConfig:
+        return self.vectorizer or get_model_spec(self.model).vectorizer
+
+    @property
+    def resolved_epochs(self) -> int:
+        return self.epochs or get_model_spec(self.model).epochs
+
+    @property
+    def resolved_batch_size(self) -> int:
+        return self.batch_size or get_model_spec(self.model).batch_size
+
+    @property
+    def resolved_learning_rate(self) -> float:
+        spec = get_model_spec(self.model)
+        return spec.learning_rate if self.learning_rate is None else self.learning_rate
+
+    @property
+    def preprocess_config(self) -> PreprocessConfig:
+        """The preprocessing output this run trains on."""
+        return PreprocessConfig(
+            vectorizer=self.resolved_vectorizer,
+            validation_fraction=self.validation_fraction,
+            seed=self.split_seed,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved settings, JSON-serializable."""
+        return {
+            "model": self.model,
+            "epochs": self.resolved_epochs,
+            "batch_size": self.resolved_batch_size,
+            "learning_rate": self.resolved_learning_rate,
+            "seed": self.seed,
+            "patience": self.patience,
+            "early_stopping": self.resolved_epochs > 2,
+            "vectorizer": self.resolved_vectorizer.to_dict(),
+            "validation_fraction": self.validation_fraction,
+            "split_seed": self.split_seed,
+            "nb_alpha": self.nb_alpha,
+        }

@@ -1,0 +1,58 @@
+"""Settings of the release stage: the promotion gate's policy.
+
+Imports nothing heavy, so the CLI can build its options from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from sentiment.core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """Thresholds of the promotion gate.
+
+    Attributes:
+        minimum_accuracy: Floor for test accuracy (the tutorial CNN's 87.5%).
+        minimum_roc_auc: Floor for test ROC AUC.
+        significance: A challenger whose one-sided McNemar mid-p value of being worse
+            than the champion is below this is rejected.
+        minimum_improvement: If above 0, the challenger's accuracy must exceed the
+            champion's by at least this much (absolute, e.g. 0.005 = half a point).
+    """
+
+    minimum_accuracy: float = field(default=0.875, metadata={"help": "Test-accuracy floor."})
+    minimum_roc_auc: float = field(default=0.93, metadata={"help": "Test ROC AUC floor."})
+    significance: float = field(
+        default=0.05,
+        metadata={
+            "help": "Reject a challenger significantly worse than the champion at this level "
+            "(one-sided McNemar mid-p)."
+        },
+    )
+    minimum_improvement: float = field(
+        default=0.0,
+        metadata={"help": "Accuracy gain over the champion required, e.g. 0.005 (0: none)."},
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("minimum_accuracy", "minimum_roc_auc"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"Gate setting {name}={value} is out of range; use 0 to 1.")
+        if not 0.0 < self.significance < 1.0:
+            raise ConfigError(
+                f"Gate setting significance={self.significance} is out of range; "
+                "use a value strictly between 0 and 1, e.g. 0.05."
+            )
+        if not 0.0 <= self.minimum_improvement < 1.0:
+            raise ConfigError(
+                f"Gate setting minimum_improvement={self.minimum_improvement} is out of "
+                "range; use 0 (no margin) up to below 1."
+            )
+
+    def as_dict(self) -> dict[str, float]:
+        """Return the policy's settings."""
+        return asdict(self)

@@ -1,0 +1,60 @@
+"""Settings of the scoring stage.
+
+Imports nothing heavy, so the CLI can build its options from it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sentiment.core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """How to score.
+
+    Attributes:
+        text_column: The column holding the review text; None auto-detects ``text`` or
+            ``review``.
+        threshold: Scores at or above it are labelled ``positive``.
+        batch_size: Reviews per model forward pass.
+        read_rows: Rows per record batch read, encoded and written as one row group.
+        force: Rescore inputs whose output is already up to date.
+        encode_threads: Threads that encode upcoming batches while the model scores the
+            current one; 0 encodes in the calling thread, one step after the other. On
+            2 cores more than two gain nothing; where the model leaves cores idle, more
+            may help a cheap model (nbsvm) whose n-gram encoding outweighs predicting.
+    """
+
+    text_column: str | None = field(
+        default=None, metadata={"help": "Review-text column (default: 'text' or 'review')."}
+    )
+    threshold: float = field(
+        default=0.5, metadata={"help": "Scores at or above it are labelled positive."}
+    )
+    batch_size: int = field(default=1024, metadata={"help": "Reviews per model forward pass."})
+    read_rows: int = 8192
+    force: bool = field(default=False, metadata={"help": "Rescore up-to-date outputs too."})
+    encode_threads: int = field(
+        default=2,
+        metadata={
+            "help": "Threads per file that encode ahead of the model (0: none); more help a "
+            "cheap model such as nbsvm where cores are idle."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0 or math.isnan(self.threshold):
+            raise ConfigError(
+                f"threshold is {self.threshold}; set --threshold to a probability between 0 and 1."
+            )
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size is {self.batch_size}; set --batch-size to 1 or more.")
+        if self.read_rows < 1:
+            raise ConfigError(f"read_rows is {self.read_rows}; set it to 1 or more.")
+        if self.encode_threads < 0:
+            raise ConfigError(f"encode_threads is {self.encode_threads}; set it to 0 or more.")
+        if self.text_column is not None and not self.text_column.strip():
+            raise ConfigError("text_column is empty; name a column or leave it unset.")
