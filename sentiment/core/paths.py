@@ -1,13 +1,18 @@
-"""Where each stage reads and writes under the pipeline's home directory.
+"""Where each stage reads and writes under the pipeline's home: the one authority.
 
-The home defaults to ``$SENTIMENT_HOME`` or ``./data``. Its layout::
+The home is one absolute directory, ``$SENTIMENT_HOME`` or, by default,
+``$XDG_DATA_HOME/sentiment`` (``~/.local/share/sentiment``): outside any checkout, so
+redeploying from another directory never switches homes and nothing the pipeline
+writes lands in git. Its layout::
 
-    cache/aclImdb_v1.tar.gz             downloaded archive (kept for reruns)
+    cache/aclImdb_v1.tar.gz              downloaded archive (kept for reruns)
     raw/imdb/{train,test,unsup}.parquet  ingested reviews
     reports/dataset.md, dataset_lengths.png
     processed/<key>/                     padded sequences, vectorizer, manifest
     models/<version>/                    model bundles
     models/ledger.jsonl                  registry events
+    scores/                              the main job's scored unlabelled reviews
+    inbox/  ->  scored/                  review files dropped in, and their scores
 """
 
 from __future__ import annotations
@@ -20,8 +25,17 @@ HOME_ENVIRONMENT_VARIABLE = "SENTIMENT_HOME"
 
 
 def default_home() -> Path:
-    """Return the home from ``$SENTIMENT_HOME``, else ``./data``."""
-    return Path(os.environ.get(HOME_ENVIRONMENT_VARIABLE) or "data")
+    """Return the absolute home: ``$SENTIMENT_HOME``, else the user's data directory."""
+    configured = os.environ.get(HOME_ENVIRONMENT_VARIABLE)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return (Path(data).expanduser() / "sentiment").resolve()
+
+
+def resolve_home(home: str | Path | None) -> Path:
+    """The absolute home for a value the user may have left unset (None or "")."""
+    return Path(home).expanduser().resolve() if home else default_home()
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,11 @@ class HomeLayout:
     """Paths of every stage's files under one home directory."""
 
     home: Path
+
+    @classmethod
+    def of(cls, home: str | Path | None) -> HomeLayout:
+        """The layout of ``home`` made absolute, or of the default home when unset."""
+        return cls(resolve_home(home))
 
     @property
     def cache_dir(self) -> Path:
@@ -50,10 +69,33 @@ class HomeLayout:
     def processed_dir(self) -> Path:
         return self.home / "processed"
 
+    def processed(self, key: str) -> Path:
+        """One preprocessing output, named by its key."""
+        return self.processed_dir / key
+
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
 
+    def bundle(self, version: str) -> Path:
+        """One model bundle's directory (not checked: see the registry for that)."""
+        return self.models_dir / version
+
     @property
     def ledger(self) -> Path:
         return self.models_dir / "ledger.jsonl"
+
+    @property
+    def scores_dir(self) -> Path:
+        """Where the main job scores the unlabelled reviews."""
+        return self.home / "scores"
+
+    @property
+    def inbox_dir(self) -> Path:
+        """Review files waiting to be scored by the inbox deployment."""
+        return self.home / "inbox"
+
+    @property
+    def scored_dir(self) -> Path:
+        """The inbox's scored files."""
+        return self.home / "scored"

@@ -416,7 +416,7 @@ def preprocess(
     layout = HomeLayout(home)
     fingerprints = input_fingerprints(home)
     key = processed_key(config, fingerprints)
-    directory = layout.processed_dir / key
+    directory = layout.processed(key)
     cached = _complete_manifest(directory)
     if cached is not None:
         seconds = time.perf_counter() - started
@@ -447,7 +447,7 @@ def _preprocess_with(
 ) -> PreprocessResult:
     """The rest of :func:`preprocess` after the cache check, with its worker pool."""
     layout = HomeLayout(home)
-    directory = layout.processed_dir / key
+    directory = layout.processed(key)
     train_path, test_path = layout.raw_split("train"), layout.raw_split("test")
     train_labels = _read_labels(train_path)
     _read_labels(test_path)
@@ -600,7 +600,7 @@ def find_processed(home: Path, config: PreprocessConfig) -> PreprocessResult:
                 f"download' and then '{config.command(home)}'."
             )
     key = processed_key(config, input_fingerprints(home))
-    directory = layout.processed_dir / key
+    directory = layout.processed(key)
     manifest = _complete_manifest(directory)
     if manifest is None:
         raise StageOutputMissingError(

@@ -259,7 +259,7 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
 
     created = datetime.now(UTC)
     version = new_version(spec.name, created)
-    directory = HomeLayout(home).models_dir / version
+    directory = HomeLayout(home).bundle(version)
     counts = parameter_count(model)
     seconds = time.perf_counter() - started
     metadata: dict[str, Any] = {

@@ -543,12 +543,12 @@ def bundle_directory(home: Path, version: str) -> Path:
     Raises:
         EvaluationError: If the version is malformed or no such bundle exists.
     """
-    models = HomeLayout(Path(home)).models_dir
+    layout = HomeLayout(Path(home))
     if not version or "/" in version or "\\" in version or version.startswith("."):
         raise EvaluationError(
             f"'{version}' is not a model version; run `sentiment models` to list them."
         )
-    directory = models / version
+    directory = layout.bundle(version)
     if not directory.is_dir():
         raise EvaluationError(
             f"Unknown model version '{version}': {directory} does not exist; "

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentiment.core.errors import DataError, SentimentError
+from sentiment.core.errors import DataError, SentimentError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
 from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import (
@@ -545,7 +545,7 @@ def list_models(home: Path) -> list[dict[str, Any]]:
     entries = []
     for version in sorted(present | set(state.events_by_version)):
         events = state.events_by_version.get(version, [])
-        directory = HomeLayout(home).models_dir / version
+        directory = HomeLayout(home).bundle(version)
         metrics: dict[str, Any] | None = None
         model: str | None = None
         evaluated_at: str | None = None
@@ -611,3 +611,28 @@ def decision_markdown(home: Path, decision: GateDecision) -> str:
         except EvaluationError:
             champion = None
     return render_decision_markdown(decision.as_dict(), challenger, champion)
+
+
+def resolve_bundle(home: Path, model: str | None = None) -> tuple[str, Path]:
+    """The version and directory of the bundle to score with, without loading it.
+
+    Args:
+        home: The pipeline home.
+        model: A registered version, ``latest`` for the newest bundle, or None for the
+            champion.
+
+    Returns:
+        ``(version, directory)``.
+
+    Raises:
+        StageOutputMissingError: If no model is named and none was ever promoted.
+        EvaluationError: If the named version is not a bundle of this home.
+    """
+    version = resolve_version(home, model) if model else champion_version(home)
+    if version is None:
+        raise StageOutputMissingError(
+            f"No champion model in {HomeLayout(Path(home)).models_dir}; train, evaluate and "
+            "promote one first ('sentiment train', then 'sentiment evaluate VERSION'), or "
+            "pass --model VERSION."
+        )
+    return version, bundle_directory(home, version)

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -62,6 +62,25 @@ class InputFile:
     compressed: bool
     output_name: str
 
+    def to_manifest(self) -> dict[str, Any]:
+        """The file as a small JSON-serializable dict (what tasks pass each other)."""
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "compressed": self.compressed,
+            "output_name": self.output_name,
+        }
+
+    @classmethod
+    def from_manifest(cls, payload: dict[str, Any]) -> InputFile:
+        """Rebuild a file from :meth:`to_manifest` (extra keys are ignored)."""
+        return cls(
+            path=Path(payload["path"]),
+            format=payload["format"],
+            compressed=bool(payload["compressed"]),
+            output_name=payload["output_name"],
+        )
+
 
 @dataclass(frozen=True)
 class InputFailure:
@@ -77,6 +96,20 @@ class Discovery:
 
     inputs: tuple[InputFile, ...]
     failures: tuple[InputFailure, ...]
+
+    def manifests(self) -> list[dict[str, Any]]:
+        """Each input's manifest plus its size, its share of all the bytes and the
+        share before it (what a run's progress bar advances by)."""
+        sizes = [item.path.stat().st_size for item in self.inputs]
+        total = float(sum(sizes)) or 1.0
+        manifests, done = [], 0.0
+        for item, size in zip(self.inputs, sizes, strict=True):
+            share = size / total
+            manifests.append(
+                {**item.to_manifest(), "size": size, "share": share, "progress_offset": done}
+            )
+            done += share
+        return manifests
 
 
 def detect_format(path: Path) -> tuple[FileFormat, bool, str] | None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sentiment.core.paths import HomeLayout
+from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.modeling.bundle import VECTORIZER_FILE
 from sentiment.scoring.profile import SCORE_BINS, TextProfile
 from sentiment.scoring.results import FAILED_FILE, FileResult, FileStatus
+from sentiment.scoring.scorer import bundle_training_reference, write_failures
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,7 @@ class ScoringSummary:
     results: tuple[FileResult, ...]
     seconds: float
     reference: TextProfile | None = None
+    failed_file: str | None = None
 
     def _count(self, status: FileStatus) -> int:
         return sum(1 for result in self.results if result.status == status)
@@ -90,6 +96,8 @@ class ScoringSummary:
                 for r in self.results
                 if r.status == "failed"
             ],
+            "failed_file": self.failed_file,
+            "failure_message": self.failure_message() if self.files_failed else None,
         }
 
     def to_markdown(self) -> str:
@@ -155,3 +163,48 @@ def _quantiles(profile: TextProfile | None) -> dict[str, float | None]:
 
 def _number(value: float | None, template: str) -> str:
     return "—" if value is None else template.format(value)
+
+
+def summarize_scoring(
+    home: Path,
+    results: Sequence[FileResult],
+    output_dir: Path,
+    model_version: str,
+    bundle_directory: Path,
+    threshold: float,
+    seconds: float,
+) -> ScoringSummary:
+    """Summarize a run: write ``failed.jsonl`` and compare the outputs with training.
+
+    The drift reference is the raw training split profiled with the bundle's own
+    vectorizer, so out-of-vocabulary rates and lengths compare like with like; it is
+    computed once per bundle and training file, then read from the bundle.
+
+    Args:
+        home: The pipeline home (its raw training split is the drift reference).
+        results: Every input's outcome, failures included.
+        output_dir: The run's output directory.
+        model_version: The bundle's version.
+        bundle_directory: The bundle that scored.
+        threshold: The labelling threshold used.
+        seconds: The run's wall time.
+
+    Returns:
+        The summary, with the path of ``failed.jsonl`` when anything failed.
+    """
+    results = tuple(results)
+    reference = bundle_training_reference(
+        Path(bundle_directory),
+        HomeLayout(Path(home)).raw_split("train"),
+        Vectorizer.load(Path(bundle_directory) / VECTORIZER_FILE),
+    )
+    failed_path = write_failures(Path(output_dir), results)
+    return ScoringSummary(
+        model_version=model_version,
+        threshold=threshold,
+        output_dir=str(output_dir),
+        results=results,
+        seconds=seconds,
+        reference=reference,
+        failed_file=str(failed_path) if failed_path else None,
+    )
