@@ -1,6 +1,6 @@
 """Training benchmark: test accuracy, epoch times, scoring speed and peak memory per model.
 
-Usage (on a home with the IMDB archive ingested, e.g. after ``sentiment download``)::
+Usage (on a home with the IMDB archive ingested, e.g. after ``sentiment ingest``)::
 
     nice -n 10 .venv/bin/python benchmarks/training.py --home HOME
     nice -n 10 .venv/bin/python benchmarks/training.py --home H --models cnn --skip-flow

@@ -1,7 +1,7 @@
 """The ``evaluate`` flow: evaluate a bundle on the test split, gate it, record the decision.
 
-The flow run's final state is named ``Promoted`` or ``Rejected``: a rejection is the
-gate doing its job, not a crash, so both are Completed states.
+The run ends Completed whether the challenger is promoted or rejected: a rejection is
+the gate doing its job, not a crash. The decision is in the state message and result.
 """
 
 from __future__ import annotations
@@ -12,26 +12,26 @@ from typing import Any
 from prefect import flow
 from prefect.states import Completed, State
 
+from sentiment.core.paths import resolve_home
 from sentiment.release.config import GatePolicy
 from sentiment.release.registry import resolve_version
 from tasks.evaluate import evaluate_bundle_task, gate_model_task
 
-_DEFAULT_POLICY = GatePolicy()
-
 
 @flow(name="evaluate")
 def evaluate_flow(
-    home: str = "data",
+    home: str | None = None,
     version: str = "latest",
-    minimum_accuracy: float = _DEFAULT_POLICY.minimum_accuracy,
-    minimum_roc_auc: float = _DEFAULT_POLICY.minimum_roc_auc,
-    significance: float = _DEFAULT_POLICY.significance,
-    minimum_improvement: float = _DEFAULT_POLICY.minimum_improvement,
+    minimum_accuracy: float = GatePolicy.minimum_accuracy,
+    minimum_roc_auc: float = GatePolicy.minimum_roc_auc,
+    significance: float = GatePolicy.significance,
+    minimum_improvement: float = GatePolicy.minimum_improvement,
 ) -> State[dict[str, Any]]:
     """Evaluate ``models/<version>``, gate it against the champion and record the outcome.
 
     Args:
-        home: The pipeline home.
+        home: The pipeline home (default: ``$SENTIMENT_HOME``, else the user's data
+            directory).
         version: The bundle's version, or ``latest`` for the newest bundle.
         minimum_accuracy: Test-accuracy floor.
         minimum_roc_auc: Test ROC AUC floor.
@@ -40,9 +40,9 @@ def evaluate_flow(
         minimum_improvement: If above 0, the accuracy gain over the champion required.
 
     Returns:
-        A Completed state named ``Promoted`` or ``Rejected`` whose result is the
-        decision (``decision``, ``summary``, ``reasons``, ``verdicts``, ``champion``...)
-        plus the evaluation's headline metrics under ``evaluation``.
+        A Completed state whose message is the decision's summary and whose result is
+        the decision (``decision``, ``promoted``, ``summary``, ``reasons``, ``verdicts``,
+        ``champion``...) plus the evaluation's headline metrics under ``evaluation``.
     """
     # Built first, so a bad setting fails before any work is done.
     policy = GatePolicy(
@@ -51,12 +51,11 @@ def evaluate_flow(
         significance=significance,
         minimum_improvement=minimum_improvement,
     )
+    home = str(resolve_home(home))
     version = resolve_version(Path(home), version)
     evaluation = evaluate_bundle_task(home, version)
     decision = gate_model_task(home, version, policy)
-    result = {**decision, "version": version, "evaluation": evaluation}
     return Completed(
-        name="Promoted" if decision["promoted"] else "Rejected",
         message=decision["summary"],
-        data=result,
+        data={**decision, "version": version, "evaluation": evaluation},
     )

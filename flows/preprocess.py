@@ -2,61 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow
 
-from sentiment.data.config import PreprocessConfig
+from flows.models import ModelName
+from sentiment.core.paths import resolve_home
+from sentiment.data.config import DEFAULT_TOKENIZE_WORKERS, PreprocessConfig
 from sentiment.encoding.config import VectorizerConfig
+from sentiment.modeling.config import DEFAULT_MODEL, TrainConfig
 from tasks.preprocess import preprocess_task
 
 
 @flow(name="preprocess")
 def preprocess_flow(
-    home: str = "data",
-    num_words: int = 5000,
-    max_length: int = 500,
-    validation_fraction: float = 0.1,
-    seed: int = 42,
-    ngram_max: int = 1,
-    bag: bool = False,
-    min_document_count: int = 1,
-    padding: Literal["pre", "post"] = "pre",
-    truncating: Literal["pre", "post"] = "pre",
-    workers: int = 0,
+    home: str | None = None,
+    model: ModelName = DEFAULT_MODEL,
+    vectorizer: VectorizerConfig | None = None,
+    validation_fraction: float = PreprocessConfig.validation_fraction,
+    split_seed: int = PreprocessConfig.seed,
+    tokenize_workers: int = DEFAULT_TOKENIZE_WORKERS,
 ) -> dict[str, Any]:
-    """Vectorize ``raw/imdb`` into ``processed/<key>/``; a rerun on the same inputs is a
-    cache hit.
+    """Vectorize ``raw/imdb`` for ``model`` into ``processed/<key>/``; a rerun on the same
+    inputs is a cache hit, and ``train`` with the same settings finds it.
 
     Args:
-        home: The pipeline home.
-        num_words: Id space including padding (0) and out-of-vocabulary (1).
-        max_length: Ids per review after cutting and padding.
+        home: The pipeline home (default: ``$SENTIMENT_HOME``, else the user's data
+            directory).
+        model: The zoo model whose preprocessing to run.
+        vectorizer: Settings in place of the model's own preprocessing.
         validation_fraction: Share of train held out (stratified) for validation.
-        seed: Seed of the validation split.
-        ngram_max: 1 for words; 2 or 3 to add bigrams (and trigrams).
-        bag: Each distinct id of a review once, sorted (bag-of-n-grams input).
-        min_document_count: Keep tokens seen in at least this many training reviews.
-        padding: Pad at the start (``pre``, as Keras) or the end (``post``).
-        truncating: Cut long reviews at the start (``pre``, as Keras) or the end.
-        workers: Tokenizing processes; 0 picks the default (1, this process).
-            Not part of the output's key: any count gives the same bytes.
+        split_seed: Seed of the train/validation split.
+        tokenize_workers: Tokenizing processes. Not part of the output's key: any count
+            gives the same bytes.
 
     Returns:
         The task's manifest: key, directory, cache hit, rows, OOV rates, seconds.
     """
     # Settings are checked here, before any task runs, so a bad value fails fast.
-    config = PreprocessConfig(
-        vectorizer=VectorizerConfig(
-            num_words=num_words,
-            max_length=max_length,
-            padding=padding,
-            truncating=truncating,
-            ngram_max=ngram_max,
-            bag=bag,
-            min_document_count=min_document_count,
-        ),
+    config = TrainConfig(
+        model=model,
+        vectorizer=vectorizer,
         validation_fraction=validation_fraction,
-        seed=seed,
-    )
-    return preprocess_task(home, config, workers)
+        split_seed=split_seed,
+    ).preprocess_config
+    return preprocess_task(str(resolve_home(home)), config, tokenize_workers)

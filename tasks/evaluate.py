@@ -9,9 +9,15 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from sentiment.core.paths import HomeLayout
 from sentiment.release.config import GatePolicy
-from sentiment.release.evaluation import evaluate_version
-from sentiment.release.registry import decision_markdown, gate_and_record, record_evaluation
+from sentiment.release.evaluation import EVALUATION_FILE, evaluate_version
+from sentiment.release.registry import (
+    champion_version,
+    decision_markdown,
+    gate_and_record,
+    record_evaluation,
+)
 
 ARTIFACT_KEY = "model-evaluation"
 
@@ -49,7 +55,7 @@ def evaluate_bundle_task(home: str, version: str) -> dict[str, Any]:
         "accuracy": metrics["accuracy"],
         "accuracy_interval": [interval["lower"], interval["upper"]],
         "roc_auc": metrics["roc_auc"],
-        "evaluation": str(Path(home) / "models" / version / "evaluation.json"),
+        "evaluation": str(HomeLayout(Path(home)).bundle(version) / EVALUATION_FILE),
     }
 
 
@@ -75,3 +81,11 @@ def gate_model_task(home: str, version: str, policy: GatePolicy) -> dict[str, An
         description=decision.summary,
     )
     return decision.as_dict()
+
+
+@task(name="champion", cache_policy=NO_CACHE)
+def champion_task(home: str) -> str | None:
+    """The registry's champion version, or None before any promotion."""
+    version = champion_version(Path(home))
+    get_run_logger().info("Champion: %s.", version or "none yet")
+    return version

@@ -12,9 +12,9 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 from prefect.tasks import Task
 
-from sentiment.core.errors import SentimentError
+from sentiment.core.errors import SentimentError, StageOutputMissingError
 from sentiment.data.config import PreprocessConfig
-from sentiment.data.preprocess import SPLITS, PreprocessResult, preprocess
+from sentiment.data.preprocess import SPLITS, PreprocessResult, find_processed, preprocess
 
 
 def retry_on_io_error(task: Task[..., Any], task_run: TaskRun, state: State) -> bool:
@@ -79,19 +79,19 @@ def summary_markdown(result: PreprocessResult) -> str:
     retry_delay_seconds=5,
     retry_condition_fn=retry_on_io_error,
 )
-def preprocess_task(home: str, config: PreprocessConfig, workers: int = 0) -> dict[str, Any]:
+def preprocess_task(home: str, config: PreprocessConfig, tokenize_workers: int) -> dict[str, Any]:
     """Vectorize ``raw/imdb`` into ``processed/<key>`` (or reuse it) and publish a summary.
 
     Args:
         home: The pipeline home.
         config: The settings.
-        workers: Tokenizing processes; 0 picks the default (same output either way).
+        tokenize_workers: Tokenizing processes (the output is the same for any count).
 
     Returns:
         A small manifest: key, directory, cache hit, rows and OOV rate per split, seconds.
     """
     logger = get_run_logger()
-    result = preprocess(Path(home), config, workers=workers or None)
+    result = preprocess(Path(home), config, workers=tokenize_workers)
     manifest = result.manifest
     logger.info(
         "%s %s: %s.",
@@ -119,3 +119,15 @@ def preprocess_task(home: str, config: PreprocessConfig, workers: int = 0) -> di
         "training_token_coverage": manifest["vocabulary"]["training_token_coverage"],
         "vectorizer": str(result.vectorizer_path),
     }
+
+
+@task(name="find-processed", cache_policy=NO_CACHE)
+def processed_exists_task(home: str, config: PreprocessConfig) -> bool:
+    """Whether the preprocessing output ``config`` describes exists for the current inputs."""
+    try:
+        result = find_processed(Path(home), config)
+    except StageOutputMissingError:
+        get_run_logger().info("No processed data for these settings yet under %s.", home)
+        return False
+    get_run_logger().info("Processed data found: %s.", result.directory)
+    return True

@@ -123,7 +123,7 @@ def output_schema(max_length: int) -> pa.Schema:
 
 def _check_raw_file(path: Path, home: Path) -> None:
     """Fail with a one-sentence DataError unless ``path`` is a raw split we can read."""
-    fix = f"run 'sentiment --home {home} download' to (re)write it"
+    fix = f"run 'sentiment --home {home} ingest' to (re)write it"
     if not path.is_file():
         raise DataError(f"Raw file {path} is missing; {fix}.")
     try:
@@ -176,7 +176,7 @@ def _read_labels(path: Path) -> np.ndarray:
     # Not pq.read_table and to_numpy: those import pyarrow.dataset and pandas, ~0.5
     # CPU-seconds the first time in a process.
     labels = pq.ParquetFile(path).read(columns=["label"]).column("label").combine_chunks()
-    fix = "re-ingest it with 'sentiment download'"
+    fix = "re-ingest it with 'sentiment ingest'"
     if labels.null_count:
         raise DataError(
             f"Column 'label' of raw file {path} has {labels.null_count} null value(s); {fix}."
@@ -457,7 +457,7 @@ def _preprocess_with(
         raise DataError(
             f"Raw file {train_path} has only {len(train_labels)} labelled review(s), too few "
             f"for a validation fraction of {config.validation_fraction}; re-ingest the full "
-            "data set with 'sentiment download'."
+            "data set with 'sentiment ingest'."
         )
     vector_config = config.vectorizer
     logger.info(

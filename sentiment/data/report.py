@@ -111,7 +111,7 @@ def _raw_manifest(layout: HomeLayout) -> dict[str, Any]:
     if missing or not manifest_path.is_file():
         raise StageOutputMissingError(
             f"The raw reviews {', '.join(missing) or manifest_path} are missing; run "
-            "'sentiment download' first."
+            "'sentiment ingest' first."
         )
     return json.loads(manifest_path.read_text(encoding="utf-8"))
 

@@ -331,19 +331,19 @@ def load_test_split(home: Path) -> TestSplit:
     path = layout.raw_split("test")
     if not path.exists():
         raise StageOutputMissingError(
-            f"The raw test split {path} does not exist; run `sentiment download` first."
+            f"The raw test split {path} does not exist; run `sentiment ingest` first."
         )
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as error:
         raise DataError(
-            f"The raw test split {path} cannot be read ({error}); rerun `sentiment download`."
+            f"The raw test split {path} cannot be read ({error}); rerun `sentiment ingest`."
         ) from error
     missing = [name for name in ("review_id", "text", "label") if name not in table.column_names]
     if missing:
         raise DataError(
             f"The raw test split {path} lacks the column(s) {', '.join(missing)}; "
-            "rerun `sentiment download`."
+            "rerun `sentiment ingest`."
         )
     review_ids = table.column("review_id").to_pylist()
     texts = table.column("text").to_pylist()
@@ -351,18 +351,18 @@ def load_test_split(home: Path) -> TestSplit:
     if label_column.null_count:
         raise DataError(
             f"The raw test split {path} has {label_column.null_count} rows without a label "
-            "in field 'label'; rerun `sentiment download`."
+            "in field 'label'; rerun `sentiment ingest`."
         )
     labels = label_column.to_numpy().astype(np.int8)
     if not np.isin(labels, (0, 1)).all():
         raise DataError(
             f"The raw test split {path} has labels other than 0 and 1 in field 'label'; "
-            "rerun `sentiment download`."
+            "rerun `sentiment ingest`."
         )
     if len(set(review_ids)) != len(review_ids):
         raise DataError(
             f"The raw test split {path} repeats review ids in field 'review_id'; "
-            "rerun `sentiment download`."
+            "rerun `sentiment ingest`."
         )
     fingerprint: dict[str, Any] = {
         "path": str(path.relative_to(layout.home))

@@ -60,7 +60,7 @@ def _passes_floors(evaluation: dict[str, Any], policy: GatePolicy) -> bool:
 def test_ledger_decisions_match_the_metrics(
     gate_home: Path, trained_mlp: Any, trained_cnn: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flows.cli import main
+    from cli.main import main
     from sentiment.release.evaluation import evaluate_version
     from sentiment.release.registry import (
         champion_version,

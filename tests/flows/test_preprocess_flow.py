@@ -16,7 +16,9 @@ from tests.unit.data.test_preprocess import make_home
 
 def test_preprocess_flow_writes_then_hits_the_cache(tmp_path: Path) -> None:
     home = make_home(tmp_path / "home")
-    first = preprocess_flow(home=str(home), num_words=30, max_length=6)
+    first = preprocess_flow(
+        home=str(home), model="mlp", vectorizer=VectorizerConfig(num_words=30, max_length=6)
+    )
     assert not first["cache_hit"]
     assert first["rows"] == {"train": 36, "validation": 4, "test": 20}
     directory = Path(first["directory"])
@@ -25,7 +27,9 @@ def test_preprocess_flow_writes_then_hits_the_cache(tmp_path: Path) -> None:
     config = PreprocessConfig(vectorizer=VectorizerConfig(num_words=30, max_length=6))
     assert find_processed(home, config).key == first["key"]
 
-    second = preprocess_flow(home=str(home), num_words=30, max_length=6)
+    second = preprocess_flow(
+        home=str(home), model="mlp", vectorizer=VectorizerConfig(num_words=30, max_length=6)
+    )
     assert second["cache_hit"] and second["key"] == first["key"]
 
     # The latest summary artifact describes the rerun: settings, rows, OOV, cache hit.

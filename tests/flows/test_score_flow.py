@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows.cli import main
+from cli.main import main
 from flows.score import score_flow
 from sentiment.core.errors import StageOutputMissingError
 from sentiment.scoring.results import FAILED_FILE

@@ -9,10 +9,11 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-from flows.cli import main
+from cli.main import main
 from flows.train import train_flow
 from sentiment.core.errors import StageOutputMissingError
 from sentiment.core.paths import HomeLayout
+from sentiment.encoding.config import VectorizerConfig
 from sentiment.modeling.bundle import load_bundle
 from tests.unit.modeling.test_training import _reviews
 
@@ -32,13 +33,16 @@ def test_train_flow_preprocesses_trains_and_publishes(raw_home: Path) -> None:
             home=str(raw_home),
             model="cnn",
             epochs=1,
-            num_words=40,
-            max_length=16,
+            vectorizer=VectorizerConfig(num_words=40, max_length=16),
             preprocess_if_missing=False,
         )
 
     result = train_flow(
-        home=str(raw_home), model="cnn", epochs=1, batch_size=16, num_words=40, max_length=16
+        home=str(raw_home),
+        model="cnn",
+        epochs=1,
+        batch_size=16,
+        vectorizer=VectorizerConfig(num_words=40, max_length=16),
     )
 
     bundle = load_bundle(Path(result["bundle"]))

@@ -170,8 +170,8 @@ def test_find_processed_says_which_command_to_run(home: Path) -> None:
     assert found.key == written.key and found.directory == written.directory
 
 
-def test_find_processed_without_raw_data_points_at_download(tmp_path: Path) -> None:
-    with pytest.raises(StageOutputMissingError, match="download"):
+def test_find_processed_without_raw_data_points_at_ingest(tmp_path: Path) -> None:
+    with pytest.raises(StageOutputMissingError, match="ingest"):
         find_processed(tmp_path, SMALL)
 
 

@@ -109,5 +109,5 @@ def test_rerun_reuses_the_report_until_the_data_changes(home: Path, tmp_path: Pa
 
 
 def test_report_without_raw_data_says_what_to_run(tmp_path: Path) -> None:
-    with pytest.raises(StageOutputMissingError, match="sentiment download"):
+    with pytest.raises(StageOutputMissingError, match="sentiment ingest"):
         build_dataset_report(tmp_path / "empty-home")

@@ -162,7 +162,7 @@ def test_load_test_split_fingerprints_the_rows(tmp_path: Path) -> None:
 
 
 def test_load_test_split_explains_missing_or_malformed_files(tmp_path: Path) -> None:
-    with pytest.raises(StageOutputMissingError, match="sentiment download"):
+    with pytest.raises(StageOutputMissingError, match="sentiment ingest"):
         load_test_split(tmp_path)
     path = tmp_path / "raw" / "imdb" / "test.parquet"
     path.parent.mkdir(parents=True)

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows.cli import main
+from cli.main import main
 from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import (
     EVALUATION_FILE,

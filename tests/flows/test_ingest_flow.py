@@ -1,4 +1,4 @@
-"""The download flow on a tiny archive served over HTTP: ingest, report, cache, retry."""
+"""The ingest flow on a tiny archive served over HTTP: ingest, report, cache, retry."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-import flows.download
+import flows.ingest
 from sentiment.core.atomic import file_sha256
 from sentiment.core.errors import DataError
 from sentiment.core.paths import HomeLayout
@@ -61,13 +61,11 @@ def server(archive: Path) -> Iterator[tuple[str, type[_FlakyServer]]]:
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the real retry policy but without the minutes of backoff."""
-    task = flows.download.download_archive
-    monkeypatch.setattr(
-        flows.download, "download_archive", task.with_options(retry_delay_seconds=0)
-    )
+    task = flows.ingest.download_archive
+    monkeypatch.setattr(flows.ingest, "download_archive", task.with_options(retry_delay_seconds=0))
 
 
-def test_download_flow_retries_ingests_reports_and_reuses_the_cache(
+def test_ingest_flow_retries_ingests_reports_and_reuses_the_cache(
     tmp_path: Path, archive: Path, server, quick_retries: None
 ) -> None:
     url, handler = server
@@ -75,7 +73,7 @@ def test_download_flow_retries_ingests_reports_and_reuses_the_cache(
     home = tmp_path / "home"
     digest = file_sha256(archive)
 
-    first = flows.download.download_flow(home=str(home), source=url, sha256=digest)
+    first = flows.ingest.ingest_flow(home=str(home), source=url, sha256=digest)
 
     assert handler.requests == 2  # one 503, one retry
     assert first["ingest"]["row_counts"] == {"train": 4, "test": 4, "unsup": 3}
@@ -84,7 +82,7 @@ def test_download_flow_retries_ingests_reports_and_reuses_the_cache(
     assert Path(first["report"]["figure"]).is_file()
     assert first["report"]["cache_hit"] is False
 
-    second = flows.download.download_flow(home=str(home), source=url, sha256=digest)
+    second = flows.ingest.ingest_flow(home=str(home), source=url, sha256=digest)
 
     assert handler.requests == 2  # no network on a rerun
     assert second["ingest"]["cache_hit"] is True
@@ -111,7 +109,7 @@ def test_wrong_hash_fails_the_flow_without_retry_or_leftovers(
     home = tmp_path / "home"
 
     with pytest.raises(DataError, match="expected"):
-        flows.download.download_flow(home=str(home), source=url, sha256="0" * 64)
+        flows.ingest.ingest_flow(home=str(home), source=url, sha256="0" * 64)
 
     assert handler.requests == 1
     assert not HomeLayout(home).raw_dir.exists()

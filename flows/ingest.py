@@ -1,4 +1,4 @@
-"""The ``download`` flow: fetch and verify the IMDB archive, ingest it, report on it."""
+"""The ``ingest`` flow: fetch and verify the IMDB archive, ingest it, report on it."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from prefect import flow
 
+from sentiment.core.paths import resolve_home
 from sentiment.data.ingest import resolve_sha256, resolve_source
 from tasks.ingest import (
     check_ingest_cache,
@@ -15,16 +16,17 @@ from tasks.ingest import (
 )
 
 
-@flow(name="download")
-def download_flow(
-    home: str = "data", source: str | None = None, sha256: str | None = None
+@flow(name="ingest")
+def ingest_flow(
+    home: str | None = None, source: str | None = None, sha256: str | None = None
 ) -> dict[str, Any]:
     """Ingest aclImdb_v1.tar.gz into ``raw/imdb/*.parquet`` and write the dataset report.
 
     A rerun with the data already ingested does no network, hashing or extraction work.
 
     Args:
-        home: The pipeline home directory.
+        home: The pipeline home (default: ``$SENTIMENT_HOME``, else the user's data
+            directory).
         source: An http(s) URL, ``file://`` URL or local path of the archive (default
             ``$SENTIMENT_IMDB_SOURCE``, else the official address).
         sha256: The archive's expected sha256 (default ``$SENTIMENT_IMDB_SHA256``, else
@@ -33,6 +35,7 @@ def download_flow(
     Returns:
         ``{"ingest": ..., "report": ...}``: the two stages' manifests (paths and figures).
     """
+    home = str(resolve_home(home))
     source = resolve_source(source)
     sha256 = resolve_sha256(sha256)
     ingest = check_ingest_cache(home, sha256)

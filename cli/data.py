@@ -1,0 +1,121 @@
+"""``sentiment ingest`` and ``sentiment preprocess``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+
+from cli.options import add_config_options, given
+from sentiment.data.config import DEFAULT_TOKENIZE_WORKERS, PreprocessConfig
+from sentiment.encoding.config import VectorizerConfig
+from sentiment.modeling.config import DEFAULT_MODEL, MODEL_NAMES, get_model_spec
+
+
+def add_archive_options(parser: argparse.ArgumentParser) -> None:
+    """The archive's source and hash, shared by ``ingest`` and ``retrain``."""
+    parser.add_argument(
+        "--source",
+        default=os.environ.get("SENTIMENT_IMDB_SOURCE") or None,
+        help="http(s) URL, file:// URL or local path of aclImdb_v1.tar.gz "
+        "(default: $SENTIMENT_IMDB_SOURCE, else the official Stanford address).",
+    )
+    parser.add_argument(
+        "--sha256",
+        default=os.environ.get("SENTIMENT_IMDB_SHA256") or None,
+        help="Expected sha256 of the archive (default: $SENTIMENT_IMDB_SHA256, else any "
+        "known IMDB archive: the official one or the documented re-packed mirror).",
+    )
+
+
+def add_preprocessing_options(parser: argparse.ArgumentParser) -> list[str]:
+    """The model and every preprocessing setting, shown with the default model's values."""
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"Zoo model whose preprocessing to use: {', '.join(MODEL_NAMES)} (default: "
+        f"{DEFAULT_MODEL}).",
+    )
+    group = parser.add_argument_group(
+        "preprocessing", f"Each defaults to the model's own; shown: {DEFAULT_MODEL}'s."
+    )
+    names = add_config_options(
+        group, VectorizerConfig, defaults=get_model_spec(DEFAULT_MODEL).vectorizer.to_dict()
+    )
+    return names + add_config_options(group, PreprocessConfig)
+
+
+def preprocessing_settings(arguments: argparse.Namespace, names: list[str]) -> dict[str, object]:
+    """Flow parameters for the preprocessing options given: the model's vectorizer with
+    the overrides applied, and the split settings."""
+    vectorizer_names = [field.name for field in dataclasses.fields(VectorizerConfig)]
+    overrides = given(arguments, [name for name in names if name in vectorizer_names])
+    settings: dict[str, object] = {
+        name: value
+        for name, value in given(arguments, names).items()
+        if name not in vectorizer_names
+    }
+    if overrides:
+        base = get_model_spec(arguments.model).vectorizer
+        settings["vectorizer"] = dataclasses.replace(base, **overrides)
+    return settings
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``ingest`` and ``preprocess``."""
+    ingest = subparsers.add_parser(
+        "ingest",
+        help="Fetch the IMDB archive and ingest it.",
+        description="Fetch and verify aclImdb_v1.tar.gz, write raw/imdb/*.parquet and the "
+        "dataset report. A rerun with the data already ingested reuses the cache.",
+    )
+    add_archive_options(ingest)
+    ingest.set_defaults(handler=_ingest)
+
+    preprocess = subparsers.add_parser(
+        "preprocess",
+        help="Vectorize raw reviews to padded Parquet for a model.",
+        description="Split a stratified validation portion off train, fit the model's "
+        "vectorizer on the rest of train and write processed/<key>/. `sentiment train` with "
+        "the same settings finds this output instead of preprocessing again.",
+    )
+    names = add_preprocessing_options(preprocess)
+    preprocess.add_argument(
+        "--tokenize-workers",
+        type=int,
+        default=argparse.SUPPRESS,
+        help=f"Tokenizing processes; the output is the same for any count (default: "
+        f"{DEFAULT_TOKENIZE_WORKERS}).",
+    )
+    preprocess.set_defaults(handler=_preprocess, preprocessing=names)
+
+
+def _ingest(arguments: argparse.Namespace) -> int:
+    from flows.ingest import ingest_flow
+
+    result = ingest_flow(home=str(arguments.home), source=arguments.source, sha256=arguments.sha256)
+    ingest, report = result["ingest"], result["report"]
+    counts = ", ".join(f"{split} {count:,}" for split, count in ingest["row_counts"].items())
+    cached = " (cached)" if ingest["cache_hit"] else ""
+    print(f"Ingested {counts} reviews{cached}; report: {report['markdown']}")
+    return 0
+
+
+def _preprocess(arguments: argparse.Namespace) -> int:
+    settings = preprocessing_settings(arguments, arguments.preprocessing)
+    # Checked before Prefect is imported, so a typo fails in milliseconds.
+    from sentiment.modeling.config import TrainConfig
+
+    TrainConfig(model=arguments.model, **settings)
+    from flows.preprocess import preprocess_flow
+
+    result = preprocess_flow(
+        home=str(arguments.home),
+        model=arguments.model,
+        **settings,
+        **given(arguments, ["tokenize_workers"]),
+    )
+    rows = ", ".join(f"{split} {count:,}" for split, count in result["rows"].items())
+    cached = " (cache hit)" if result["cache_hit"] else ""
+    print(f"Preprocessed {rows} reviews into {result['directory']}{cached}.")
+    return 0

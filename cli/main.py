@@ -1,0 +1,78 @@
+"""Entry point of the ``sentiment`` console script.
+
+Every pipeline command (ingest, preprocess, train, evaluate, score, retrain) runs as a
+Prefect flow run; read-only commands (``models``) do not. Expected failures print one
+sentence to stderr and exit with status 1, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from cli import data, modeling, pipeline, release, scoring
+from sentiment.core.errors import SentimentError
+from sentiment.core.paths import resolve_home
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _NoTracebackForExpectedErrors(logging.Filter):
+    """Drop the traceback Prefect logs for a SentimentError: its message says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], SentimentError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _quiet_environment() -> None:
+    """Keep TensorFlow's start-up chatter out of the terminal, route library logs into
+    Prefect's run logs and give the temporary server time to start on a busy 2-core
+    machine; the user can still override each."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "sentiment")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    expected_errors = _NoTracebackForExpectedErrors()
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).addFilter(expected_errors)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="sentiment", description="Score movie reviews as positive or negative."
+    )
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="Pipeline home directory (default: $SENTIMENT_HOME, else ~/.local/share/sentiment).",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for group in (data, modeling, release, scoring, pipeline):
+        group.add_commands(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the console script and return its exit status."""
+    _quiet_environment()
+    arguments = build_parser().parse_args(argv)
+    arguments.home = resolve_home(arguments.home)
+    handler: Handler = arguments.handler
+    try:
+        return handler(arguments)
+    except SentimentError as error:
+        print(f"sentiment {arguments.command}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""``sentiment evaluate``, ``models``, ``promote`` and ``rollback``: the registry."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from cli.options import add_config_options, given
+from sentiment.release.config import GatePolicy
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register the registry commands."""
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="Evaluate a bundle on the test split, gate it against the champion, record it.",
+    )
+    evaluate.add_argument(
+        "version", help="Model version (see `sentiment models`), or 'latest' for the newest."
+    )
+    policy = add_config_options(evaluate.add_argument_group("gate"), GatePolicy)
+    evaluate.set_defaults(handler=_evaluate, policy=policy)
+
+    models = subparsers.add_parser(
+        "models", help="List model versions: metrics, gate status, champion (read-only)."
+    )
+    models.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+    models.set_defaults(handler=_models)
+
+    promote = subparsers.add_parser(
+        "promote", help="Make a version the champion past the gate (audited override)."
+    )
+    promote.add_argument("version", help="An evaluated model version.")
+    promote.add_argument(
+        "--force", action="store_true", help="Override the gate; requires --reason."
+    )
+    promote.add_argument("--reason", default=None, help="Why the gate is overridden (recorded).")
+    promote.set_defaults(handler=_promote)
+
+    rollback = subparsers.add_parser(
+        "rollback", help="Return the champion to the previously promoted version."
+    )
+    rollback.add_argument("--reason", default=None, help="Why (recorded in the ledger).")
+    rollback.set_defaults(handler=_rollback)
+
+
+def _evaluate(arguments: argparse.Namespace) -> int:
+    from sentiment.release.evaluation import bundle_directory
+    from sentiment.release.registry import resolve_version
+
+    # Bad input fails here in one line, before a Prefect server and flow run start.
+    policy = given(arguments, arguments.policy)
+    GatePolicy(**policy)
+    version = resolve_version(arguments.home, arguments.version)
+    bundle_directory(arguments.home, version)
+    from flows.evaluate import evaluate_flow
+
+    result = evaluate_flow(home=str(arguments.home), version=version, **policy)
+    # A rejection is the gate working, not a failure of the command: exit 0 either way.
+    print(result["summary"])
+    return 0
+
+
+def _format_accuracy(entry: dict) -> str:
+    metrics = entry.get("metrics") or {}
+    accuracy = metrics.get("accuracy")
+    if accuracy is None:
+        return "-"
+    lower, upper = metrics.get("accuracy_lower"), metrics.get("accuracy_upper")
+    if lower is None or upper is None:
+        return f"{accuracy:.4f}"
+    return f"{accuracy:.4f} [{lower:.4f}, {upper:.4f}]"
+
+
+def _models(arguments: argparse.Namespace) -> int:
+    from sentiment.release.registry import list_models
+
+    entries = list_models(arguments.home)
+    if arguments.json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    if not entries:
+        print(f"No models under {arguments.home}; run `sentiment train` first.")
+        return 0
+    header = ("", "version", "model", "accuracy [95% CI]", "ROC AUC", "status")
+    rows = [header]
+    for entry in entries:
+        roc_auc = (entry.get("metrics") or {}).get("roc_auc")
+        status = entry["status"] + (f" ({entry['problem']})" if entry.get("problem") else "")
+        rows.append(
+            (
+                "*" if entry["champion"] else "",
+                entry["version"],
+                entry.get("model") or "-",
+                _format_accuracy(entry),
+                "-" if roc_auc is None else f"{roc_auc:.4f}",
+                status,
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+    if any(entry["champion"] for entry in entries):
+        print("* = champion (the model `sentiment score` uses by default)")
+    else:
+        print("No champion yet: `sentiment evaluate VERSION` promotes one that passes the gate.")
+    return 0
+
+
+def _promote(arguments: argparse.Namespace) -> int:
+    from sentiment.release.registry import promote
+
+    event = promote(
+        arguments.home, arguments.version, reason=arguments.reason, force=arguments.force
+    )
+    previous = event.get("previous_champion") or "none"
+    print(
+        f"{arguments.version} is now the champion (forced by {event['user']}; previous "
+        f"champion: {previous}; reason: {event['reason']})."
+    )
+    return 0
+
+
+def _rollback(arguments: argparse.Namespace) -> int:
+    from sentiment.release.registry import rollback
+
+    event = rollback(arguments.home, reason=arguments.reason)
+    print(f"Rolled back: {event['to_version']} is the champion again (was {event['version']}).")
+    return 0

@@ -1,0 +1,72 @@
+"""``sentiment score``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from cli.options import add_config_options, given
+from sentiment.scoring.config import ScoringConfig
+
+DASK_ADDRESS_VARIABLE = "SENTIMENT_DASK_ADDRESS"
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``score``."""
+    score = subparsers.add_parser(
+        "score",
+        help="Score review files with a model bundle.",
+        description="Score .parquet, .csv, .jsonl/.json (one object per line) files, CSV and "
+        "JSON lines optionally gzipped, into one Parquet file each with sentiment_score, "
+        "sentiment_label and model_version added. Up-to-date outputs are skipped; failed "
+        "inputs are listed in OUTPUT/failed.jsonl and make the command exit with status 1.",
+    )
+    score.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="Files, directories or glob patterns."
+    )
+    score.add_argument("--output", required=True, help="Directory for the scored Parquet files.")
+    score.add_argument(
+        "--model",
+        default=None,
+        help="Bundle version to score with, or 'latest' (default: the champion).",
+    )
+    settings = add_config_options(score.add_argument_group("scoring"), ScoringConfig)
+    cluster = score.add_argument_group("Dask (optional: files scored in parallel)")
+    cluster.add_argument(
+        "--dask-workers",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="Processes of a local Dask cluster to score files on (default: none, in "
+        "this process).",
+    )
+    cluster.add_argument(
+        "--dask-address",
+        default=os.environ.get(DASK_ADDRESS_VARIABLE) or argparse.SUPPRESS,
+        help=f"An existing Dask scheduler, tcp://host:8786 (default: ${DASK_ADDRESS_VARIABLE}).",
+    )
+    score.set_defaults(handler=_score, settings=settings)
+
+
+def _score(arguments: argparse.Namespace) -> int:
+    settings = given(arguments, arguments.settings)
+    # Checked before Prefect starts, so a bad value fails in one line.
+    ScoringConfig(**settings)
+    from flows.score import score_flow
+
+    summary = score_flow(
+        inputs=list(arguments.inputs),
+        output=arguments.output,
+        home=str(arguments.home),
+        model=arguments.model,
+        **settings,
+        **given(arguments, ["dask_workers", "dask_address"]),
+    )
+    rate = summary["rows_per_second"]
+    print(
+        f"Scored {summary['files_scored']} file(s), skipped {summary['files_skipped']} up to "
+        f"date; {summary['rows']:,} rows ({summary['null_text_rows']:,} without text), "
+        f"{(summary['positive_share'] or 0.0):.1%} positive"
+        + (f", {rate:,.0f} reviews/s" if rate else "")
+        + f" with model {summary['model_version']} -> {summary['output_dir']}"
+    )
+    return 0
