@@ -597,7 +597,7 @@ def find_processed(home: Path, config: PreprocessConfig) -> PreprocessResult:
         if not layout.raw_split(split).is_file():
             raise StageOutputMissingError(
                 f"Raw file {layout.raw_split(split)} is missing; run 'sentiment --home {home} "
-                f"download' and then '{config.command(home)}'."
+                f"ingest' and then '{config.command(home)}'."
             )
     key = processed_key(config, input_fingerprints(home))
     directory = layout.processed(key)

@@ -190,7 +190,7 @@ def test_null_and_empty_texts_are_counted_not_fatal(tmp_path: Path) -> None:
 def test_missing_raw_file_is_named(tmp_path: Path) -> None:
     home = make_home(tmp_path / "home")
     HomeLayout(home).raw_split("test").unlink()
-    with pytest.raises(DataError, match=r"test\.parquet is missing.*download"):
+    with pytest.raises(DataError, match=r"test\.parquet is missing.*ingest"):
         preprocess(home, SMALL)
 
 
