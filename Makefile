@@ -9,7 +9,7 @@ export PREFECT_LOGGING_EXTRA_LOGGERS ?= sentiment
 # Library code also runs outside flow runs (tests, benchmarks); its logs then stay local.
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW ?= ignore
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test test-unit lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: install
 ## test: the whole suite (unit, flow and end-to-end tests).
 test: install
 	$(BIN)/python -m pytest
+
+## test-unit: the library and CLI tests only (about a minute; no Prefect server, no IMDB).
+test-unit: install
+	$(BIN)/python -m pytest tests/unit
 
 lint: install
 	$(BIN)/ruff check .

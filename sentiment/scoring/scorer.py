@@ -34,7 +34,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sentiment.core.arrays import arrow_array, list_lengths
@@ -47,6 +46,7 @@ from sentiment.core.atomic import (
 )
 from sentiment.core.errors import DataError
 from sentiment.encoding.tokens import has_text, string_column, token_lists
+from sentiment.encoding.vectorizer import EncodingStats
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.readers import BatchReader, InputFile, detect_format
@@ -63,8 +63,6 @@ NEGATIVE = "negative"
 METADATA_PREFIX = "sentiment."
 # The drift reference cached inside a bundle (see bundle_training_reference).
 REFERENCE_FILE = "training_profile.json"
-PADDING_ID = 0
-OOV_ID = 1
 
 BatchCallback = Callable[[int, float], None]
 
@@ -74,9 +72,9 @@ class ScoringFailedError(DataError):
 
 
 class Encoder(Protocol):
-    """What scoring needs from a vectorizer."""
+    """What scoring needs from a vectorizer (:class:`sentiment.encoding.vectorizer.Vectorizer`)."""
 
-    def encode(self, texts: Sequence[str | None]) -> np.ndarray: ...
+    def encode_token_lists(self, lists: pa.ListArray) -> tuple[np.ndarray, EncodingStats]: ...
 
 
 class ScoringModel(Protocol):
@@ -91,22 +89,6 @@ class ScoringModel(Protocol):
 # --- reading and encoding -----------------------------------------------------------
 
 
-def word_lengths(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Length in whitespace-separated words of each text (0 for null)."""
-    if pa.types.is_dictionary(column.type):
-        column = (
-            column.dictionary_decode()
-            if isinstance(column, pa.Array)
-            else column.cast(column.type.value_type)
-        )
-    if pa.types.is_null(column.type):
-        return np.zeros(len(column), dtype=np.int64)
-    if not pa.types.is_string(column.type):
-        column = pc.cast(column, pa.string())
-    lengths = pc.list_value_length(pc.utf8_split_whitespace(column))
-    return np.asarray(pc.fill_null(lengths, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
 @dataclass(frozen=True)
 class _Prepared:
     batch: pa.RecordBatch
@@ -118,17 +100,15 @@ class _Prepared:
     fraction_done: float = 0.0
 
 
-def _encode(encoder: Any, texts: pa.StringArray) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Encode texts; return ids, length of each text in words, word tokens, OOV tokens."""
-    if hasattr(encoder, "encode_token_lists"):
-        # The project's vectorizer: tokenize once, then take lengths and OOV counts from
-        # the same tokens the model sees (before truncation).
-        lists = token_lists(texts)
-        token_ids, stats = encoder.encode_token_lists(lists)
-        return token_ids, list_lengths(lists), stats.tokens, stats.oov_tokens
-    token_ids = encoder.encode(texts.to_pylist())
-    tokens = int(np.count_nonzero(token_ids != PADDING_ID))
-    return token_ids, word_lengths(texts), tokens, int(np.count_nonzero(token_ids == OOV_ID))
+def _encode(encoder: Encoder, texts: pa.StringArray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Encode texts; return ids, length of each text in words, word tokens, OOV tokens.
+
+    Texts are tokenized once; lengths and OOV counts come from the same tokens the model
+    sees (before truncation).
+    """
+    lists = token_lists(texts)
+    token_ids, stats = encoder.encode_token_lists(lists)
+    return token_ids, list_lengths(lists), stats.tokens, stats.oov_tokens
 
 
 def _prepare(batch: pa.RecordBatch, text_column: str, encoder: Encoder) -> _Prepared:
@@ -487,17 +467,6 @@ def _write_scored(
             finally:
                 writer.close()
     return profile
-
-
-def score_files(
-    inputs: Sequence[InputFile],
-    output_dir: Path,
-    model: ScoringModel,
-    config: ScoringConfig,
-    on_batch: BatchCallback | None = None,
-) -> list[FileResult]:
-    """Score inputs one after another (the flow runs :func:`score_file` per task)."""
-    return [score_file(item, output_dir, model, config, on_batch) for item in inputs]
 
 
 def write_failures(output_dir: Path, results: Sequence[FileResult]) -> Path | None:

@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from sentiment.core.errors import ConfigError
-from sentiment.encoding.text import tokenize
+from sentiment.encoding.config import VectorizerConfig
+from sentiment.encoding.vectorizer import EncodingStats, Vectorizer
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.readers import discover_inputs
@@ -30,34 +31,22 @@ from sentiment.scoring.scorer import (
     VERSION_COLUMN,
     bundle_training_reference,
     read_scoring_metadata,
-    score_files,
     training_reference,
     write_failures,
 )
 from sentiment.scoring.summary import ScoringSummary
+from tests.unit.scoring.support import score_files
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
 
 
-class FakeVectorizer:
-    """Words -> ids like the real vectorizer: 0 padding, 1 out of vocabulary, pre-padded."""
+# The production vectorizer over a fixed vocabulary: the scorer's tests go through the
+# encoding path that real bundles take (ids 2 and 5 are positive words, 3 and 6 negative).
+FAKE_VOCABULARY = ["", "[UNK]", "good", "bad", "film", "great", "awful"]
 
-    PADDING_ID = 0
-    OOV_ID = 1
 
-    def __init__(self, max_length: int = 8) -> None:
-        self.vocabulary = ["", "[UNK]", "good", "bad", "film", "great", "awful"]
-        self.index = {word: number for number, word in enumerate(self.vocabulary)}
-        self.max_length = max_length
-
-    def encode(self, texts: Sequence[str | None]) -> np.ndarray:
-        encoded = np.zeros((len(texts), self.max_length), dtype=np.int32)
-        for row, text in enumerate(texts):
-            ids = [self.index.get(token, self.OOV_ID) for token in tokenize(text or "")]
-            ids = ids[-self.max_length :]
-            if ids:
-                encoded[row, -len(ids) :] = ids
-        return encoded
+def fake_vectorizer() -> Vectorizer:
+    return Vectorizer(FAKE_VOCABULARY, VectorizerConfig(num_words=7, max_length=8))
 
 
 class FakeModel:
@@ -65,7 +54,7 @@ class FakeModel:
 
     def __init__(self, version: str = "20261129-200000-fake-0001") -> None:
         self.version = version
-        self.vectorizer = FakeVectorizer()
+        self.vectorizer = fake_vectorizer()
         self.calls = 0
 
     def predict_token_ids(self, token_ids: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -258,18 +247,18 @@ def test_fault_between_batches_leaves_no_output_and_rerun_completes(tmp_path: Pa
     assert pq.read_metadata(done.output_path).num_rows == 30
 
 
-class FailingVectorizer(FakeVectorizer):
+class FailingVectorizer(Vectorizer):
     """Fails on the third batch it encodes, as a bug in the encoder would."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(FAKE_VOCABULARY, VectorizerConfig(num_words=7, max_length=8))
         self.batches = 0
 
-    def encode(self, texts: Sequence[str | None]) -> np.ndarray:
+    def encode_token_lists(self, lists: pa.ListArray) -> tuple[np.ndarray, EncodingStats]:
         self.batches += 1
         if self.batches == 3:
             raise RuntimeError("encoder broke")
-        return super().encode(texts)
+        return super().encode_token_lists(lists)
 
 
 @pytest.mark.parametrize("threads", [0, 2])
@@ -291,7 +280,7 @@ import os, signal, sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from tests.unit.scoring.test_scorer import FakeModel, SMALL, inputs_of
-from sentiment.scoring.scorer import score_files
+from tests.unit.scoring.support import score_files
 
 def die(rows_done, fraction):
     if rows_done >= 14:

@@ -1,0 +1,77 @@
+"""The console script: cheap to ask for help, options generated from the stage configs."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.main import build_parser
+from sentiment.data.config import PreprocessConfig
+from sentiment.encoding.config import VectorizerConfig
+from sentiment.modeling.config import TrainConfig
+from sentiment.release.config import GatePolicy
+from sentiment.scoring.config import ScoringConfig
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("numba", "tensorflow", "keras", "prefect", "pyarrow")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["score", "--help"], ["train", "--help"]])
+def test_help_imports_nothing_heavy(argv: list[str]) -> None:
+    script = (
+        "import sys\n"
+        "from cli.main import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPOSITORY_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _documented(config: type) -> set[str]:
+    return {field.name for field in dataclasses.fields(config) if "help" in field.metadata}
+
+
+def test_every_documented_setting_is_an_option_of_its_command() -> None:
+    parser = build_parser()
+    actions = {
+        name: {action.dest for action in subparser._actions}
+        for name, subparser in parser._subparsers._group_actions[0].choices.items()
+    }
+    assert _documented(VectorizerConfig) <= actions["preprocess"] & actions["train"]
+    assert {"validation_fraction", "split_seed"} <= actions["preprocess"] & actions["train"]
+    assert _documented(TrainConfig) - {"model", "seed"} <= actions["train"]
+    assert "training_seed" in actions["train"]
+    assert _documented(GatePolicy) <= actions["evaluate"]
+    assert _documented(ScoringConfig) <= actions["score"]
+    assert {"dask_workers", "dask_address"} <= actions["score"]
+    assert "workers" not in actions["score"] | actions["preprocess"]
+
+
+def test_options_the_user_did_not_set_are_left_out() -> None:
+    arguments = build_parser().parse_args(["train", "--model", "mlp", "--max-length", "64"])
+    assert not hasattr(arguments, "epochs") and not hasattr(arguments, "num_words")
+    assert arguments.max_length == 64
+    arguments = build_parser().parse_args(["score", "in.csv", "--output", "out"])
+    assert not any(hasattr(arguments, name) for name in _documented(ScoringConfig))
+
+
+def test_defaults_shown_in_help_are_the_configs() -> None:
+    preprocess_help = build_parser()._subparsers._group_actions[0].choices["preprocess"]
+    text = preprocess_help.format_help()
+    assert "(default: 800000)" in text  # the default model's num_words
+    assert f"(default: {PreprocessConfig.validation_fraction})" in text
