@@ -14,7 +14,7 @@ from prefect.tasks import Task
 
 from sentiment.core.errors import SentimentError, StageOutputMissingError
 from sentiment.data.config import PreprocessConfig
-from sentiment.data.preprocess import SPLITS, PreprocessResult, find_processed, preprocess
+from sentiment.data.preprocess import SPLITS, find_processed, preprocess
 
 
 def retry_on_io_error(task: Task[..., Any], task_run: TaskRun, state: State) -> bool:
@@ -31,45 +31,6 @@ def retry_on_io_error(task: Task[..., Any], task_run: TaskRun, state: State) -> 
     except Exception:
         return False
     return False
-
-
-def summary_markdown(result: PreprocessResult) -> str:
-    """The run summary: settings, rows, coverage, OOV rates, cache hit or not."""
-    manifest = result.manifest
-    settings = manifest["settings"]
-    vectorizer = settings["vectorizer"]
-    vocabulary = manifest["vocabulary"]
-    lines = [
-        f"# Preprocessing `{result.key}`" + (" (cache hit)" if result.cache_hit else ""),
-        "",
-        f"Output: `{result.directory}`",
-        "",
-        "| setting | value |",
-        "|---|---|",
-        *(f"| {name} | {value} |" for name, value in vectorizer.items()),
-        f"| validation_fraction | {settings['validation_fraction']} |",
-        f"| seed | {settings['seed']} |",
-        "",
-        "| split | rows | negative | positive | empty | truncated | OOV rate |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for split in SPLITS:
-        summary = manifest["splits"][split]
-        lines.append(
-            f"| {split} | {summary['rows']:,} | {summary['negative']:,} | "
-            f"{summary['positive']:,} | {summary['empty_documents']:,} | "
-            f"{summary['truncated_documents']:,} | {summary['oov_rate']:.2%} |"
-        )
-    lines += [
-        "",
-        f"Vocabulary: {vocabulary['entries']:,} tokens (+ padding and OOV ids) out of "
-        f"{vocabulary['distinct_training_words']:,} distinct training words; they cover "
-        f"{vocabulary['training_token_coverage']:.2%} of the training tokens.",
-        "",
-        f"Cache hit: {'yes' if result.cache_hit else 'no'}; this run took "
-        f"{result.seconds:.2f} s (building the output took {manifest['seconds']:.2f} s).",
-    ]
-    return "\n".join(lines)
 
 
 @task(
@@ -104,7 +65,7 @@ def preprocess_task(home: str, config: PreprocessConfig, tokenize_workers: int) 
         ),
     )
     create_markdown_artifact(
-        markdown=summary_markdown(result),
+        markdown=result.to_markdown(),
         key="preprocess-summary",
         description="Preprocessing settings, rows per split, coverage and OOV rates.",
     )

@@ -15,31 +15,7 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 
 from sentiment.modeling.config import TrainConfig
-from sentiment.modeling.training import CURVE_FILE, train
-
-
-def _training_summary(result: Any, config: TrainConfig) -> str:
-    metrics = result.validation_metrics
-    counts = result.parameter_count
-    lines = [
-        f"# Trained `{config.model}` → `{result.version}`",
-        "",
-        "| setting | value |",
-        "|---|---|",
-        f"| bundle | `{result.directory}` |",
-        f"| preprocessing key | `{result.preprocessing_key}` |",
-        f"| epochs run / kept | {len(result.history)} / {result.best_epoch} |",
-        f"| batch size | {config.resolved_batch_size} |",
-        f"| learning rate | {config.resolved_learning_rate} |",
-        f"| seed | {config.seed} |",
-        f"| parameters (trainable) | {counts['total']:,} ({counts['trainable']:,}) |",
-        f"| validation accuracy | {metrics['accuracy']:.4f} |",
-        f"| validation loss | {metrics['loss']:.4f} |",
-        f"| wall time | {result.seconds:.1f} s |",
-        "",
-        f"Training curve plot: `{Path(result.directory) / CURVE_FILE}`",
-    ]
-    return "\n".join(lines)
+from sentiment.modeling.training import train
 
 
 @task(name="train-model", cache_policy=NO_CACHE)
@@ -85,7 +61,7 @@ def train_model_task(home: str, config: TrainConfig) -> dict[str, Any]:
     )
     create_markdown_artifact(
         key=f"training-summary-{config.model}",
-        markdown=_training_summary(result, config),
+        markdown=result.to_markdown(config),
         description=f"Training run `{result.version}`.",
     )
     return {

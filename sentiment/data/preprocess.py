@@ -106,6 +106,44 @@ class PreprocessResult:
     def vectorizer_path(self) -> Path:
         return self.directory / VECTORIZER_FILE
 
+    def to_markdown(self) -> str:
+        """The run summary: settings, rows, coverage, OOV rates, cache hit or not."""
+        manifest = self.manifest
+        settings = manifest["settings"]
+        vectorizer = settings["vectorizer"]
+        vocabulary = manifest["vocabulary"]
+        lines = [
+            f"# Preprocessing `{self.key}`" + (" (cache hit)" if self.cache_hit else ""),
+            "",
+            f"Output: `{self.directory}`",
+            "",
+            "| setting | value |",
+            "|---|---|",
+            *(f"| {name} | {value} |" for name, value in vectorizer.items()),
+            f"| validation_fraction | {settings['validation_fraction']} |",
+            f"| seed | {settings['seed']} |",
+            "",
+            "| split | rows | negative | positive | empty | truncated | OOV rate |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for split in SPLITS:
+            summary = manifest["splits"][split]
+            lines.append(
+                f"| {split} | {summary['rows']:,} | {summary['negative']:,} | "
+                f"{summary['positive']:,} | {summary['empty_documents']:,} | "
+                f"{summary['truncated_documents']:,} | {summary['oov_rate']:.2%} |"
+            )
+        lines += [
+            "",
+            f"Vocabulary: {vocabulary['entries']:,} tokens (+ padding and OOV ids) out of "
+            f"{vocabulary['distinct_training_words']:,} distinct training words; they cover "
+            f"{vocabulary['training_token_coverage']:.2%} of the training tokens.",
+            "",
+            f"Cache hit: {'yes' if self.cache_hit else 'no'}; this run took "
+            f"{self.seconds:.2f} s (building the output took {manifest['seconds']:.2f} s).",
+        ]
+        return "\n".join(lines)
+
 
 def output_schema(max_length: int) -> pa.Schema:
     """The schema of every processed split."""

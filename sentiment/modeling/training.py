@@ -74,6 +74,30 @@ class TrainResult:
     preprocessing_key: str
     metadata: dict[str, Any] = field(repr=False, default_factory=dict)
 
+    def to_markdown(self, config: TrainConfig) -> str:
+        """The run summary: settings, epochs, parameters, validation metrics."""
+        metrics = self.validation_metrics
+        counts = self.parameter_count
+        lines = [
+            f"# Trained `{config.model}` → `{self.version}`",
+            "",
+            "| setting | value |",
+            "|---|---|",
+            f"| bundle | `{self.directory}` |",
+            f"| preprocessing key | `{self.preprocessing_key}` |",
+            f"| epochs run / kept | {len(self.history)} / {self.best_epoch} |",
+            f"| batch size | {config.resolved_batch_size} |",
+            f"| learning rate | {config.resolved_learning_rate} |",
+            f"| seed | {config.seed} |",
+            f"| parameters (trainable) | {counts['total']:,} ({counts['trainable']:,}) |",
+            f"| validation accuracy | {metrics['accuracy']:.4f} |",
+            f"| validation loss | {metrics['loss']:.4f} |",
+            f"| wall time | {self.seconds:.1f} s |",
+            "",
+            f"Training curve plot: `{Path(self.directory) / CURVE_FILE}`",
+        ]
+        return "\n".join(lines)
+
 
 def _make_epoch_recorder(on_epoch_end: EpochHook | None) -> keras.callbacks.Callback:
     import keras
