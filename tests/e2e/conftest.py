@@ -76,3 +76,14 @@ def trained_mlp(imdb_home: Path, processed_default: Any) -> Any:
 def trained_cnn(imdb_home: Path, processed_default: Any) -> Any:
     """The tutorial CNN trained 2 epochs on the real data (once per session; a TrainResult)."""
     return _train_tutorial_model(imdb_home, "cnn")
+
+
+@pytest.fixture(scope="session")
+def trained_default(imdb_home: Path) -> Any:
+    """The default model trained with its own settings on the real data (once per session;
+    a loaded ModelBundle)."""
+    from sentiment.modeling.bundle import load_bundle
+    from sentiment.modeling.config import DEFAULT_MODEL, TrainConfig
+    from sentiment.modeling.training import train
+
+    return load_bundle(train(imdb_home, TrainConfig(model=DEFAULT_MODEL)).directory)
