@@ -36,8 +36,9 @@ import json, multiprocessing.forkserver, resource, sys, threading, time
 sys.path.insert(0, {repository!r})
 from pathlib import Path
 import psutil
-from sentiment.data.preprocess import PreprocessConfig, preprocess
-from sentiment.encoding.vectorizer import VectorizerConfig
+from sentiment.data.config import PreprocessConfig
+from sentiment.data.preprocess import preprocess
+from sentiment.encoding.config import VectorizerConfig
 
 def main():
     me = psutil.Process()

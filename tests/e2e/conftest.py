@@ -82,8 +82,11 @@ def trained_cnn(imdb_home: Path, processed_default: Any) -> Any:
 def trained_default(imdb_home: Path) -> Any:
     """The default model trained with its own settings on the real data (once per session;
     a loaded ModelBundle)."""
+    from sentiment.data.preprocess import preprocess
     from sentiment.modeling.bundle import load_bundle
     from sentiment.modeling.config import DEFAULT_MODEL, TrainConfig
     from sentiment.modeling.training import train
 
-    return load_bundle(train(imdb_home, TrainConfig(model=DEFAULT_MODEL)).directory)
+    config = TrainConfig(model=DEFAULT_MODEL)
+    preprocess(imdb_home, config.preprocess_config)
+    return load_bundle(train(imdb_home, config).directory)
