@@ -14,7 +14,7 @@ from prefect.tasks import Task
 
 from sentiment.core.errors import SentimentError, StageOutputMissingError
 from sentiment.data.config import PreprocessConfig
-from sentiment.data.preprocess import SPLITS, find_processed, preprocess
+from sentiment.data.preprocess import PROCESSED_SPLITS, find_processed, preprocess
 
 
 def retry_on_io_error(task: Task[..., Any], task_run: TaskRun, state: State) -> bool:
@@ -61,7 +61,7 @@ def preprocess_task(home: str, config: PreprocessConfig, tokenize_workers: int) 
         ", ".join(
             f"{split} {manifest['splits'][split]['rows']:,} rows "
             f"(OOV {manifest['splits'][split]['oov_rate']:.2%})"
-            for split in SPLITS
+            for split in PROCESSED_SPLITS
         ),
     )
     create_markdown_artifact(
@@ -74,8 +74,8 @@ def preprocess_task(home: str, config: PreprocessConfig, tokenize_workers: int) 
         "directory": str(result.directory),
         "cache_hit": result.cache_hit,
         "seconds": round(result.seconds, 3),
-        "rows": {split: manifest["rows"][split] for split in SPLITS},
-        "oov_rate": {split: manifest["splits"][split]["oov_rate"] for split in SPLITS},
+        "rows": {split: manifest["rows"][split] for split in PROCESSED_SPLITS},
+        "oov_rate": {split: manifest["splits"][split]["oov_rate"] for split in PROCESSED_SPLITS},
         "vocabulary_size": manifest["vocabulary"]["size"],
         "training_token_coverage": manifest["vocabulary"]["training_token_coverage"],
         "vectorizer": str(result.vectorizer_path),

@@ -50,7 +50,7 @@ OFFICIAL_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d165
 REPACKED_MIRROR_SHA256 = "5d678f0ee83f6c9f55cc7713dee92fece81f7510793555c1864cd21ca671073f"
 KNOWN_SHA256 = frozenset({OFFICIAL_SHA256, REPACKED_MIRROR_SHA256})
 
-SPLITS = ("train", "test", "unsup")
+ARCHIVE_SPLITS = ("train", "test", "unsup")
 # Files per (split, class folder) in every known IMDB archive.
 IMDB_EXPECTED_COUNTS: Mapping[str, int] = {
     "train/neg": 12_500,
@@ -415,7 +415,7 @@ def _check_member(member: tarfile.TarInfo, source: str) -> None:
 
 def _read_members(archive: Path, source: str) -> dict[str, _Rows]:
     """Stream the archive once and collect every review, per split."""
-    rows = {split: _Rows() for split in SPLITS}
+    rows = {split: _Rows() for split in ARCHIVE_SPLITS}
     seen: set[str] = set()
     try:
         # GzipFile checks the trailer's CRC and length; tarfile's own "r|gz" stream does
@@ -526,7 +526,7 @@ def _result_from_manifest(home: Path, manifest: Mapping[str, Any], seconds: floa
         train_path=layout.raw_split("train"),
         test_path=layout.raw_split("test"),
         unsup_path=layout.raw_split("unsup"),
-        row_counts={split: int(manifest["row_counts"][split]) for split in SPLITS},
+        row_counts={split: int(manifest["row_counts"][split]) for split in ARCHIVE_SPLITS},
         archive_sha256=manifest["archive_sha256"],
         cache_hit=True,
         seconds=seconds,
@@ -558,7 +558,7 @@ def cached_ingest(home: Path, sha256: str | None = None) -> IngestResult | None:
     if manifest is None or manifest.get("archive_sha256") not in accepted:
         return None
     files = manifest.get("files", {})
-    for split in SPLITS:
+    for split in ARCHIVE_SPLITS:
         path = layout.raw_split(split)
         if not path.is_file() or files.get(split) != _stat_signature(path):
             return None
@@ -599,10 +599,10 @@ def write_raw_splits(
     class_counts = _class_counts(rows)
     _check_counts(class_counts, expected_counts, source)
     layout = HomeLayout(home)
-    row_counts = {split: len(rows[split].review_ids) for split in SPLITS}
+    row_counts = {split: len(rows[split].review_ids) for split in ARCHIVE_SPLITS}
     with atomic_directory(layout.raw_dir) as staging:
         files: dict[str, dict[str, int]] = {}
-        for split in SPLITS:
+        for split in ARCHIVE_SPLITS:
             target = staging / layout.raw_split(split).name
             pq.write_table(_table(rows[split]), target, compression="zstd")
             files[split] = _stat_signature(target)

@@ -58,22 +58,21 @@ from sentiment.core.errors import ConfigError, DataError, StageOutputMissingErro
 from sentiment.core.paths import HomeLayout
 from sentiment.data.config import DEFAULT_TOKENIZE_WORKERS, PreprocessConfig
 from sentiment.encoding.tokens import dictionary_tokens, token_lists
-from sentiment.encoding.vectorizer import EncodingStats, Vectorizer
+from sentiment.encoding.vectorizer import VECTORIZER_FILE, EncodingStats, Vectorizer
 from sentiment.encoding.vocabulary import VocabularyCounter
 
 logger = logging.getLogger(__name__)
 
 # Bump when the output's layout or meaning changes: every old key becomes stale.
 FORMAT_VERSION = 1
-SPLITS = ("train", "validation", "test")
+PROCESSED_SPLITS = ("train", "validation", "test")
 RAW_SPLITS = ("train", "test")
 MANIFEST_FILE = "manifest.json"
-VECTORIZER_FILE = "vectorizer.json"
 # Rows per Parquet row group: what tf.data streams at a time.
 ROW_GROUP_ROWS = 4096
 # Raw rows read and tokenized at a time: small enough that two worker processes share
 # a 25k-review split evenly, large enough that per-batch overheads stay negligible.
-READ_BATCH_ROWS = 2048
+RAW_BATCH_ROWS = 2048
 # Batches in flight per worker process: bounds memory while keeping workers busy.
 _BATCHES_AHEAD_PER_WORKER = 4
 # Frameworks whose native thread pools make plain fork unsafe: see _start_method().
@@ -126,7 +125,7 @@ class PreprocessResult:
             "| split | rows | negative | positive | empty | truncated | OOV rate |",
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
-        for split in SPLITS:
+        for split in PROCESSED_SPLITS:
             summary = manifest["splits"][split]
             lines.append(
                 f"| {split} | {summary['rows']:,} | {summary['negative']:,} | "
@@ -245,7 +244,7 @@ def validation_mask(labels: np.ndarray, fraction: float, seed: int) -> np.ndarra
 def _raw_batches(path: Path) -> Iterator[pa.RecordBatch]:
     parquet = pq.ParquetFile(path)
     yield from parquet.iter_batches(
-        batch_size=READ_BATCH_ROWS, columns=["review_id", "text", "label"]
+        batch_size=RAW_BATCH_ROWS, columns=["review_id", "text", "label"]
     )
 
 
@@ -464,7 +463,7 @@ def preprocess(
     train_path, test_path = layout.raw_split("train"), layout.raw_split("test")
     # More processes than batches would only wait: tiny inputs stay in this process.
     rows = max(pq.read_metadata(path).num_rows for path in (train_path, test_path))
-    workers = min(workers, -(-rows // READ_BATCH_ROWS))
+    workers = min(workers, -(-rows // RAW_BATCH_ROWS))
     pool = _process_pool(workers) if workers > 1 else None
     try:
         return _preprocess_with(home, config, key, fingerprints, started, pool, workers, prefetch)
@@ -531,7 +530,7 @@ def _preprocess_with(
 
             writers = {
                 split: _SplitWriter(temporary / f"{split}.parquet", vector_config.max_length)
-                for split in SPLITS
+                for split in PROCESSED_SPLITS
             }
             for batch, tokens, lengths, batch_validation in train_batches:
                 encoded = vectorizer.encode_dictionary(tokens, lengths)
@@ -562,7 +561,7 @@ def _preprocess_with(
                     }
                     for split, fingerprint in fingerprints.items()
                 },
-                "files": {split: f"{split}.parquet" for split in SPLITS}
+                "files": {split: f"{split}.parquet" for split in PROCESSED_SPLITS}
                 | {"vectorizer": VECTORIZER_FILE},
                 "row_group_rows": ROW_GROUP_ROWS,
                 "rows": {split: summary["rows"] for split, summary in split_summaries.items()},
@@ -614,7 +613,7 @@ def _complete_manifest(directory: Path) -> dict[str, Any] | None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         logger.warning("Ignoring unreadable manifest %s; preprocessing again.", manifest_path)
         return None
-    expected = [f"{split}.parquet" for split in SPLITS] + [VECTORIZER_FILE]
+    expected = [f"{split}.parquet" for split in PROCESSED_SPLITS] + [VECTORIZER_FILE]
     if not all((directory / name).is_file() for name in expected):
         logger.warning("Output %s is incomplete; preprocessing again.", directory)
         return None

@@ -25,7 +25,7 @@ from sentiment.core.arrays import list_lengths
 from sentiment.core.atomic import atomic_path, write_json, write_text
 from sentiment.core.errors import StageOutputMissingError
 from sentiment.core.paths import HomeLayout
-from sentiment.data.ingest import MANIFEST_NAME, SPLITS
+from sentiment.data.ingest import MANIFEST_NAME, ARCHIVE_SPLITS
 from sentiment.encoding.tokens import token_lists
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class DatasetReport:
 def _raw_manifest(layout: HomeLayout) -> dict[str, Any]:
     manifest_path = layout.raw_dir / MANIFEST_NAME
     missing = [
-        str(layout.raw_split(split)) for split in SPLITS if not layout.raw_split(split).is_file()
+        str(layout.raw_split(split)) for split in ARCHIVE_SPLITS if not layout.raw_split(split).is_file()
     ]
     if missing or not manifest_path.is_file():
         raise StageOutputMissingError(
@@ -336,7 +336,7 @@ def build_dataset_report(home: Path, force: bool = False) -> DatasetReport:
     lengths: dict[str, np.ndarray] = {}
     columns: dict[str, tuple[list[str], list[int | None]]] = {}
     occurrences: dict[str, Counter[str]] = {}
-    for split in SPLITS:
+    for split in ARCHIVE_SPLITS:
         table = pq.read_table(layout.raw_split(split), columns=["text", "label"])
         texts: list[str] = table.column("text").to_pylist()
         labels: list[int | None] = table.column("label").to_pylist()

@@ -46,6 +46,8 @@ from sentiment.encoding.tokens import token_lists
 
 logger = logging.getLogger(__name__)
 
+# The file a vectorizer is saved as, beside processed data and inside a bundle.
+VECTORIZER_FILE = "vectorizer.json"
 FILE_FORMAT = "sentiment-vectorizer"
 FILE_VERSION = 1
 # Bump when sentiment.encoding.text changes which tokens a text yields: old files are refused.

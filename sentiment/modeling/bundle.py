@@ -26,16 +26,14 @@ import numpy as np
 
 from sentiment.core.atomic import atomic_directory, write_json
 from sentiment.core.errors import DataError
+from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
 
 if TYPE_CHECKING:
     import keras
 
-    from sentiment.encoding.vectorizer import Vectorizer
-
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.keras"
-VECTORIZER_FILE = "vectorizer.json"
 METADATA_FILE = "metadata.json"
 BUNDLE_FILES = (MODEL_FILE, VECTORIZER_FILE, METADATA_FILE)
 
@@ -212,8 +210,6 @@ def load_bundle(directory: Path) -> ModelBundle:
             sequence length does not fit the model.
     """
     import keras
-
-    from sentiment.encoding.vectorizer import Vectorizer
 
     directory = Path(directory)
     if not directory.is_dir():

@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TOKEN_IDS_COLUMN = "token_ids"
-LABEL_COLUMN = "label"
+DATASET_LABEL_COLUMN = "label"
 # Rows per Arrow record batch read from disk; independent of the training batch size.
-READ_BATCH_ROWS = 4096
+DATASET_BATCH_ROWS = 4096
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def inspect_split(path: Path, max_length: int | None = None) -> SplitInfo:
         raise DataError(
             f"Processed split {path} is not readable Parquet ({error}); {fix}."
         ) from error
-    for column in (TOKEN_IDS_COLUMN, LABEL_COLUMN):
+    for column in (TOKEN_IDS_COLUMN, DATASET_LABEL_COLUMN):
         if column not in schema.names:
             raise DataError(f"Processed split {path} has no '{column}' column; {fix}.")
     token_type = schema.field(TOKEN_IDS_COLUMN).type
@@ -76,10 +76,10 @@ def inspect_split(path: Path, max_length: int | None = None) -> SplitInfo:
             f"Processed split {path}: column '{TOKEN_IDS_COLUMN}' is {token_type}, not "
             f"fixed_size_list<int32>; {fix}."
         )
-    if not pa.types.is_integer(schema.field(LABEL_COLUMN).type):
+    if not pa.types.is_integer(schema.field(DATASET_LABEL_COLUMN).type):
         raise DataError(
-            f"Processed split {path}: column '{LABEL_COLUMN}' is "
-            f"{schema.field(LABEL_COLUMN).type}, not an integer; {fix}."
+            f"Processed split {path}: column '{DATASET_LABEL_COLUMN}' is "
+            f"{schema.field(DATASET_LABEL_COLUMN).type}, not an integer; {fix}."
         )
     length = token_type.list_size
     if max_length is not None and length != max_length:
@@ -94,7 +94,7 @@ def _batch_arrays(
     batch: pa.RecordBatch, max_length: int, path: Path
 ) -> tuple[np.ndarray, np.ndarray]:
     token_ids = batch.column(TOKEN_IDS_COLUMN)
-    labels = batch.column(LABEL_COLUMN)
+    labels = batch.column(DATASET_LABEL_COLUMN)
     if token_ids.null_count or labels.null_count:
         raise DataError(
             f"Processed split {path} has null token_ids or labels; rerun 'sentiment "
@@ -106,7 +106,7 @@ def _batch_arrays(
 
 
 def iter_batches(
-    path: Path, max_length: int | None = None, batch_rows: int = READ_BATCH_ROWS
+    path: Path, max_length: int | None = None, batch_rows: int = DATASET_BATCH_ROWS
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(token_ids int32 (rows, max_length), labels int8 (rows,))`` from a split.
 
@@ -118,7 +118,7 @@ def iter_batches(
     info = inspect_split(path, max_length)
     parquet = pq.ParquetFile(info.path)
     for batch in parquet.iter_batches(
-        batch_size=batch_rows, columns=[TOKEN_IDS_COLUMN, LABEL_COLUMN]
+        batch_size=batch_rows, columns=[TOKEN_IDS_COLUMN, DATASET_LABEL_COLUMN]
     ):
         yield _batch_arrays(batch, info.max_length, info.path)
 
@@ -126,9 +126,9 @@ def iter_batches(
 def load_arrays(path: Path, max_length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read a whole split into ``(token_ids int32 (n, max_length), labels int8 (n,))``."""
     info = inspect_split(path, max_length)
-    table = pq.read_table(info.path, columns=[TOKEN_IDS_COLUMN, LABEL_COLUMN])
+    table = pq.read_table(info.path, columns=[TOKEN_IDS_COLUMN, DATASET_LABEL_COLUMN])
     token_ids = table.column(TOKEN_IDS_COLUMN).combine_chunks()
-    labels = table.column(LABEL_COLUMN).combine_chunks()
+    labels = table.column(DATASET_LABEL_COLUMN).combine_chunks()
     ids = token_ids.flatten().to_numpy(zero_copy_only=False).reshape(-1, info.max_length)
     return ids, labels.to_numpy(zero_copy_only=False)
 

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.core.paths import HomeLayout
-from sentiment.encoding.vectorizer import Vectorizer
-from sentiment.modeling.bundle import VECTORIZER_FILE
+from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
 from sentiment.scoring.profile import SCORE_BINS, TextProfile
 from sentiment.scoring.results import FAILED_FILE, FileResult, FileStatus
 from sentiment.scoring.scorer import bundle_training_reference, write_failures

@@ -18,7 +18,7 @@ import pytest
 import sentiment.data.preprocess as preprocess_module
 from sentiment.core.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
-from sentiment.data.preprocess import SPLITS, find_processed, preprocess, validation_mask
+from sentiment.data.preprocess import PROCESSED_SPLITS, find_processed, preprocess, validation_mask
 from sentiment.data.config import PreprocessConfig
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.encoding.config import VectorizerConfig
@@ -78,12 +78,12 @@ def test_writes_every_split_with_the_contract_schema(home: Path) -> None:
     result = preprocess(home, SMALL)
     assert not result.cache_hit
     assert result.directory == home / "processed" / result.key
-    for split in SPLITS:
+    for split in PROCESSED_SPLITS:
         table = read_split(result.directory, split)
         assert table.schema.field("review_id").type == pa.string()
         assert table.schema.field("label").type == pa.int8()
         assert table.schema.field("token_ids").type == pa.list_(pa.int32(), 6)
-    rows = {split: read_split(result.directory, split).num_rows for split in SPLITS}
+    rows = {split: read_split(result.directory, split).num_rows for split in PROCESSED_SPLITS}
     assert rows == {"train": 36, "validation": 4, "test": 20}
     assert result.manifest["rows"] == rows
     manifest = json.loads((result.directory / "manifest.json").read_text())
@@ -248,11 +248,11 @@ def test_batching_and_prefetching_do_not_change_the_output(
 ) -> None:
     plain = preprocess(make_home(tmp_path / "plain"), SMALL)
     # Batches of 7 rows and row groups of 5 cross every split boundary.
-    monkeypatch.setattr("sentiment.data.preprocess.READ_BATCH_ROWS", 7)
+    monkeypatch.setattr("sentiment.data.preprocess.RAW_BATCH_ROWS", 7)
     monkeypatch.setattr("sentiment.data.preprocess.ROW_GROUP_ROWS", 5)
     threaded = preprocess(make_home(tmp_path / "threaded"), SMALL, prefetch=True)
     assert plain.key == threaded.key
-    for split in SPLITS:
+    for split in PROCESSED_SPLITS:
         assert read_split(plain.directory, split).equals(read_split(threaded.directory, split))
     assert pq.ParquetFile(threaded.directory / "train.parquet").metadata.num_row_groups > 1
     assert (plain.directory / "vectorizer.json").read_bytes() == (
@@ -265,7 +265,7 @@ def test_worker_processes_do_not_change_the_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_method: str
 ) -> None:
     # Batches of 7 rows: 80 train and 40 test rows give every worker several batches.
-    monkeypatch.setattr("sentiment.data.preprocess.READ_BATCH_ROWS", 7)
+    monkeypatch.setattr("sentiment.data.preprocess.RAW_BATCH_ROWS", 7)
     monkeypatch.setattr("sentiment.data.preprocess._start_method", lambda: start_method)
     pools: list[int] = []
     original_pool = preprocess_module._process_pool
@@ -280,7 +280,7 @@ def test_worker_processes_do_not_change_the_output(
     parallel = preprocess(make_home(tmp_path / "parallel", 40, 20), SMALL, workers=2)
     assert pools == [2]
     assert single.key == parallel.key
-    for split in SPLITS:
+    for split in PROCESSED_SPLITS:
         assert read_split(single.directory, split).equals(read_split(parallel.directory, split))
     assert (single.directory / "vectorizer.json").read_bytes() == (
         parallel.directory / "vectorizer.json"
@@ -310,7 +310,7 @@ def test_invalid_worker_counts_are_refused(tmp_path: Path, workers: object) -> N
 def test_a_pool_that_cannot_start_falls_back_to_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("sentiment.data.preprocess.READ_BATCH_ROWS", 7)
+    monkeypatch.setattr("sentiment.data.preprocess.RAW_BATCH_ROWS", 7)
     reference = preprocess(make_home(tmp_path / "reference"), SMALL, workers=1)
 
     class BrokenPool(ThreadPoolExecutor):
@@ -321,6 +321,6 @@ def test_a_pool_that_cannot_start_falls_back_to_one_process(
     with caplog.at_level("WARNING", logger="sentiment.data.preprocess"):
         fallback = preprocess(make_home(tmp_path / "fallback"), SMALL, workers=2)
     assert "preprocessing in this process" in caplog.text
-    for split in SPLITS:
+    for split in PROCESSED_SPLITS:
         assert read_split(fallback.directory, split).equals(read_split(reference.directory, split))
     assert [path.name for path in fallback.directory.parent.iterdir()] == [fallback.key]
