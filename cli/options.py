@@ -71,6 +71,10 @@ def add_config_options(
         options: dict[str, Any] = {"dest": destination(field), "default": argparse.SUPPRESS}
         if base == "bool":
             options["action"] = argparse.BooleanOptionalAction
+        elif base.startswith("tuple["):
+            parts = [part.strip() for part in base[len("tuple[") : -1].split(",")]
+            options.update(nargs=len(parts), type=_PARSERS.get(parts[0], str))
+            options["metavar"] = tuple(field.metadata.get("metavar", parts))
         elif "choices" in field.metadata:
             options["choices"] = tuple(field.metadata["choices"])
         else:

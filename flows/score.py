@@ -44,10 +44,12 @@ def score_flow(
     home: str | None = None,
     model: str | None = None,
     text_column: str | None = ScoringConfig.text_column,
-    threshold: float = ScoringConfig.threshold,
+    threshold: float | None = ScoringConfig.threshold,
     batch_size: int = ScoringConfig.batch_size,
     force: bool = ScoringConfig.force,
     encode_threads: int = ScoringConfig.encode_threads,
+    explain: int = ScoringConfig.explain,
+    uncertain: tuple[float, float] | None = ScoringConfig.uncertain,
     dask_workers: int = 0,
     dask_address: str | None = None,
 ) -> dict[str, Any]:
@@ -65,11 +67,15 @@ def score_flow(
             directory).
         model: The bundle version to use; default the registry's champion.
         text_column: The review-text column; default ``text`` or ``review``.
-        threshold: Scores at or above it are labelled positive.
+        threshold: Scores at or above it are labelled positive; default the bundle's
+            threshold, chosen on validation.
         batch_size: Reviews per model forward pass.
         force: Rescore inputs whose output is already up to date.
         encode_threads: Threads per file that encode upcoming batches while the model
             scores (0: encode in the scoring thread).
+        explain: Add a ``sentiment_reasons`` column with this many most positive and
+            most negative n-grams per review (linear models only; 0: none).
+        uncertain: A ``(low, high)`` score band labelled ``uncertain``.
         dask_workers: Processes of a local Dask cluster to score files on (0: no Dask).
         dask_address: Address of an existing Dask scheduler to score files on.
 
@@ -87,6 +93,8 @@ def score_flow(
         batch_size=batch_size,
         force=force,
         encode_threads=encode_threads,
+        explain=explain,
+        uncertain=None if uncertain is None else tuple(uncertain),
     )
     runner = scoring_task_runner(dask_workers, dask_address)
     bundle = resolve_model_task(home, model)

@@ -135,7 +135,7 @@ def summarize_task(
     home: str,
     output: str,
     bundle: dict[str, str],
-    threshold: float,
+    threshold: float | None,
     seconds: float,
 ) -> dict[str, Any]:
     """Write ``failed.jsonl``, publish the summary artifact and return the summary."""

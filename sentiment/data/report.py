@@ -25,7 +25,7 @@ from sentiment.core.arrays import list_lengths
 from sentiment.core.atomic import atomic_path, write_json, write_text
 from sentiment.core.errors import StageOutputMissingError
 from sentiment.core.paths import HomeLayout
-from sentiment.data.ingest import MANIFEST_NAME, ARCHIVE_SPLITS
+from sentiment.data.ingest import ARCHIVE_SPLITS, MANIFEST_NAME
 from sentiment.encoding.tokens import token_lists
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,9 @@ class DatasetReport:
 def _raw_manifest(layout: HomeLayout) -> dict[str, Any]:
     manifest_path = layout.raw_dir / MANIFEST_NAME
     missing = [
-        str(layout.raw_split(split)) for split in ARCHIVE_SPLITS if not layout.raw_split(split).is_file()
+        str(layout.raw_split(split))
+        for split in ARCHIVE_SPLITS
+        if not layout.raw_split(split).is_file()
     ]
     if missing or not manifest_path.is_file():
         raise StageOutputMissingError(

@@ -120,6 +120,27 @@ class EncodedBatch:
         )
 
 
+@dataclass(frozen=True)
+class WeightedBags:
+    """Per review, a weighted sum over the bag of ids it encodes to (no ids kept).
+
+    Attributes:
+        sums: float64 sum of the ids' weights (padding slots included).
+        token_counts: Word tokens per review (before cutting).
+        oov_counts: Out-of-vocabulary word tokens per review.
+        top_ids: int32 ``(n, 2 * top)``: the ids of the ``top`` largest positive
+            weights, largest first, then of the ``top`` most negative, most negative
+            first; -1 where a review has fewer.
+        top_weights: float32 ``(n, 2 * top)``: their weights.
+    """
+
+    sums: np.ndarray
+    token_counts: np.ndarray
+    oov_counts: np.ndarray
+    top_ids: np.ndarray
+    top_weights: np.ndarray
+
+
 # --- the vectorizer ---------------------------------------------------------------------
 
 
@@ -263,6 +284,66 @@ class Vectorizer:
         encoded = self._encode_word_index(word_index, list_lengths(lists))
         return encoded.ids, encoded.stats()
 
+    def weigh_bags(self, lists: pa.ListArray, weights: np.ndarray, top: int = 0) -> WeightedBags:
+        """Sum per-id weights over each review's bag, as :meth:`encode_token_lists` would
+        encode it (the same distinct ids, cut the same way), in one compiled pass.
+
+        A model that is a linear function of its bag scores a review from this sum
+        alone: no ``(n, max_length)`` id array is built.
+
+        Args:
+            lists: Tokenized reviews (from :func:`token_lists`).
+            weights: One weight per id, ``num_words`` of them; ``weights[0]`` is added
+                once per padding slot.
+            top: How many largest positive and most negative weights per review to
+                report with their ids (0: none).
+
+        Returns:
+            The sums, counts and top weights.
+
+        Raises:
+            ValueError: If the vectorizer does not encode bags or ``weights`` has the
+                wrong size.
+        """
+        config = self.config
+        if not config.bag:
+            raise ValueError("Weighted bags need a vectorizer that encodes bags (bag=True).")
+        weights = np.asarray(weights, np.float32)
+        if weights.shape != (config.num_words,):
+            raise ValueError(f"{weights.shape} weights for a vectorizer of {config.num_words} ids.")
+        values = lists.flatten()
+        word_index = (numpy_values(pc.index_in(values, value_set=self._words), fill=-1) + 1).astype(
+            np.int64
+        )
+        lengths = list_lengths(lists)
+        bigrams, trigrams = self._bag_tables()
+        count = len(lengths)
+        top_ids = np.empty((count, 2 * top), np.int32)
+        top_weights = np.empty((count, 2 * top), np.float32)
+        sums, oov_counts = kernels.weighted_bags(
+            word_index,
+            lengths,
+            self._unigram_ids,
+            bigrams,
+            trigrams,
+            WORD_BITS,
+            config.num_words,
+            config.max_length,
+            config.truncating == "pre",
+            weights,
+            top,
+            top_ids,
+            top_weights,
+        )
+        return WeightedBags(sums, lengths, oov_counts, top_ids, top_weights)
+
+    def _bag_tables(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        tables = [self._ngram_lookup.get(order) for order in (2, 3)]
+        bigrams, trigrams = (
+            table.arrays if table is not None and len(table) else _NO_TABLE for table in tables
+        )
+        return bigrams, trigrams
+
     def encode_dictionary(self, tokens: pa.DictionaryArray, lengths: np.ndarray) -> EncodedBatch:
         """Encode dictionary-encoded tokens (from :func:`dictionary_tokens`).
 
@@ -292,10 +373,7 @@ class Vectorizer:
         if config.bag:
             # One compiled pass per review: its words and known n-grams, distinct,
             # sorted, cut and padded.
-            tables = [self._ngram_lookup.get(order) for order in (2, 3)]
-            bigrams, trigrams = (
-                table.arrays if table is not None and len(table) else _NO_TABLE for table in tables
-            )
+            bigrams, trigrams = self._bag_tables()
             ids = np.empty((len(lengths), config.max_length), np.int32)
             sequence_lengths = kernels.ngram_bags(
                 word_index,

@@ -4,7 +4,10 @@ A bundle is one directory under ``models/<version>/``::
 
     model.keras      the Keras model in the native format (built-in layers only)
     vectorizer.json  the vectorizer that turns raw reviews into the model's token ids
-    metadata.json    model name and settings, data fingerprints, history, metrics, versions
+    metadata.json    model name and settings, data fingerprints, history, metrics, versions,
+                     calibration and decision threshold (both chosen on validation)
+    linear_weights.npy  linear bundles (nbsvm) only: one float32 weight per id, so they
+                     score without Keras (fingerprint in metadata "linear")
 
 The directory is written through :func:`sentiment.core.atomic.atomic_directory`, so a bundle
 under its final name is always complete. Loading uses Keras' ``safe_mode``: a model file
@@ -17,16 +20,18 @@ import json
 import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from sentiment.core.atomic import atomic_directory, write_json
 from sentiment.core.errors import DataError
 from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
+from sentiment.modeling.calibration import Calibration
+from sentiment.modeling.linear import LinearScorer, folded_weights, read_weights
 
 if TYPE_CHECKING:
     import keras
@@ -36,6 +41,10 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 BUNDLE_FILES = (MODEL_FILE, VECTORIZER_FILE, METADATA_FILE)
+# Scores are labelled positive at or above this where a bundle records no threshold.
+DEFAULT_THRESHOLD = 0.5
+# Reviews per compiled-scorer call in predict_texts.
+_TEXT_BATCH = 8192
 
 
 def new_version(model_name: str, now: datetime | None = None) -> str:
@@ -56,29 +65,65 @@ def new_version(model_name: str, now: datetime | None = None) -> str:
     return f"{moment:%Y%m%d-%H%M%S}-{model_name}-{secrets.token_hex(2)}"
 
 
-@dataclass
 class ModelBundle:
     """A loaded bundle that scores raw reviews or pre-tokenized ids on its own.
+
+    A bundle that is a linear function of its bag (``nbsvm``) scores through its
+    compiled :attr:`text_scorer` and loads Keras only when :attr:`model` is asked for
+    (the reference path); every other bundle scores through Keras. Scores are
+    calibrated with the bundle's calibration (identity for bundles without one).
 
     Attributes:
         directory: The bundle's directory.
         version: The bundle's version (its directory name unless the metadata says so).
-        model: The Keras model; it maps int32 ids ``(n, max_length)`` to ``(n, 1)``.
         vectorizer: The vectorizer the model was trained with.
         metadata: The parsed ``metadata.json``.
+        text_scorer: The compiled scorer of a linear bundle, else None.
+        calibration: Maps the model's scores to calibrated probabilities.
     """
 
-    directory: Path
-    version: str
-    model: keras.Model
-    vectorizer: Vectorizer
-    metadata: dict[str, Any]
-    _forward: Any = field(default=None, init=False, repr=False, compare=False)
+    def __init__(
+        self,
+        directory: Path,
+        version: str,
+        model: keras.Model | None,
+        vectorizer: Vectorizer,
+        metadata: dict[str, Any],
+        text_scorer: LinearScorer | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.version = version
+        self._model = model
+        self.vectorizer = vectorizer
+        self.metadata = metadata
+        self.calibration = Calibration.from_metadata(metadata)
+        self.text_scorer = text_scorer
+        self._forward: Any = None
+
+    def __repr__(self) -> str:
+        path = "compiled linear" if self.text_scorer is not None else "Keras"
+        return f"ModelBundle({self.version!r}, {self.directory}, {path})"
+
+    @property
+    def model(self) -> keras.Model:
+        """The Keras model (loaded on first use); it maps int32 ids ``(n, max_length)``
+        to ``(n, 1)`` uncalibrated probabilities."""
+        if self._model is None:
+            self._model = _load_keras_model(self.directory, self.vectorizer)
+        return self._model
 
     @property
     def model_name(self) -> str:
         """The model's name in the zoo (``unknown`` for bundles without it)."""
         return str(self.metadata.get("model", {}).get("name", "unknown"))
+
+    @property
+    def threshold(self) -> float:
+        """The decision threshold chosen on validation (0.5 for bundles without one)."""
+        entry = self.metadata.get("decision_threshold")
+        if isinstance(entry, dict) and isinstance(entry.get("value"), int | float):
+            return float(entry["value"])
+        return DEFAULT_THRESHOLD
 
     def _compiled_forward(self) -> Any:
         # One traced graph with a fixed signature serves every batch size, so scoring
@@ -99,12 +144,15 @@ class ModelBundle:
             self._forward = forward
         return self._forward
 
-    def predict_token_ids(self, token_ids: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Score pre-tokenized reviews.
+    def predict_token_ids(
+        self, token_ids: np.ndarray, batch_size: int = 1024, calibrated: bool = True
+    ) -> np.ndarray:
+        """Score pre-tokenized reviews through Keras.
 
         Args:
             token_ids: int32 ids of shape ``(n, max_length)``, as the vectorizer encodes.
             batch_size: Rows per forward pass; larger is faster up to memory limits.
+            calibrated: Apply the bundle's calibration (off: the model's own output).
 
         Returns:
             float32 probabilities of a positive review, shape ``(n,)``.
@@ -131,14 +179,17 @@ class ModelBundle:
         for start in range(0, count, batch_size):
             stop = min(start + batch_size, count)
             scores[start:stop] = forward(token_ids[start:stop]).numpy()
-        return scores
+        return self.calibration.apply(scores) if calibrated else scores
 
-    def predict_texts(self, texts: Sequence[str | None], batch_size: int = 1024) -> np.ndarray:
-        """Score raw reviews.
+    def predict_texts(
+        self, texts: Sequence[str | None], batch_size: int = 1024, calibrated: bool = True
+    ) -> np.ndarray:
+        """Score raw reviews (through the compiled scorer where the bundle has one).
 
         Args:
             texts: Review texts; ``None``, empty or non-string entries get no score.
             batch_size: Rows per forward pass.
+            calibrated: Apply the bundle's calibration.
 
         Returns:
             float32 probabilities of a positive review, shape ``(n,)``, NaN where the
@@ -148,9 +199,21 @@ class ModelBundle:
 
         scores = np.full(len(texts), np.nan, dtype=np.float32)
         valid = np.flatnonzero(has_text(texts))
-        if len(valid):
-            token_ids = self.vectorizer.encode([texts[index] for index in valid])
-            scores[valid] = self.predict_token_ids(token_ids, batch_size=batch_size)
+        if len(valid) == 0:
+            return scores
+        selected = [texts[index] for index in valid]
+        if self.text_scorer is not None:
+            column = pa.array(selected, pa.string())
+            for start in range(0, len(selected), _TEXT_BATCH):
+                chunk = column.slice(start, _TEXT_BATCH)
+                scores[valid[start : start + len(chunk)]] = self.text_scorer.score_texts(
+                    chunk, calibrated=calibrated
+                ).scores
+            return scores
+        token_ids = self.vectorizer.encode(selected)
+        scores[valid] = self.predict_token_ids(
+            token_ids, batch_size=batch_size, calibrated=calibrated
+        )
         return scores
 
 
@@ -196,11 +259,49 @@ def _embedding_sizes(model: keras.Model) -> list[tuple[str, int]]:
     ]
 
 
-def load_bundle(directory: Path) -> ModelBundle:
+def _load_keras_model(directory: Path, vectorizer: Vectorizer) -> keras.Model:
+    """Load and check a bundle's Keras model against its vectorizer."""
+    import keras
+
+    model_path = directory / MODEL_FILE
+    try:
+        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a bad archive.
+        raise DataError(
+            f"Model bundle file {model_path} cannot be loaded safely "
+            f"({type(error).__name__}: {error}); retrain the bundle with 'sentiment train'."
+        ) from error
+    config = vectorizer.config
+    for layer_name, input_dim in _embedding_sizes(model):
+        if config.num_words > input_dim:
+            raise DataError(
+                f"Model bundle {directory}: {VECTORIZER_FILE} has num_words="
+                f"{config.num_words} but the model's embedding '{layer_name}' holds only "
+                f"{input_dim} ids; the files come from different runs, so retrain the bundle."
+            )
+    input_shape = model.input_shape
+    if isinstance(input_shape, tuple) and len(input_shape) == 2:
+        model_length = input_shape[1]
+        if model_length is not None and model_length != config.max_length:
+            raise DataError(
+                f"Model bundle {directory}: {VECTORIZER_FILE} has max_length="
+                f"{config.max_length} but the model takes {model_length} ids per review; "
+                "the files come from different runs, so retrain the bundle."
+            )
+    return model
+
+
+def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:
     """Load a bundle written by :func:`save_bundle`.
+
+    A linear bundle with its saved weights (``linear_weights.npy``, fingerprint
+    matching) loads without Keras or TensorFlow; one saved before those weights existed
+    loads Keras once and folds them from the model.
 
     Args:
         directory: The bundle's directory.
+        compiled: Give linear bundles their compiled scorer (off: Keras only, the
+            reference path).
 
     Returns:
         The loaded bundle.
@@ -209,7 +310,6 @@ def load_bundle(directory: Path) -> ModelBundle:
         DataError: If a file is missing or corrupt, or the vectorizer's vocabulary or
             sequence length does not fit the model.
     """
-    import keras
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -236,13 +336,12 @@ def load_bundle(directory: Path) -> ModelBundle:
             f"Model bundle file {metadata_path} must hold a JSON object; retrain the bundle "
             "with 'sentiment train'."
         )
-    model_path = directory / MODEL_FILE
     try:
-        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
-    except Exception as error:  # Keras raises many types for a bad archive.
+        calibration = Calibration.from_metadata(metadata)
+    except (ValueError, TypeError, KeyError) as error:
         raise DataError(
-            f"Model bundle file {model_path} cannot be loaded safely "
-            f"({type(error).__name__}: {error}); retrain the bundle with 'sentiment train'."
+            f"Model bundle file {metadata_path} has an invalid 'calibration' ({error}); "
+            "retrain the bundle with 'sentiment train'."
         ) from error
     vectorizer_path = directory / VECTORIZER_FILE
     try:
@@ -255,23 +354,18 @@ def load_bundle(directory: Path) -> ModelBundle:
             f"({type(error).__name__}: {error}); retrain the bundle with 'sentiment train'."
         ) from error
 
-    config = vectorizer.config
-    for layer_name, input_dim in _embedding_sizes(model):
-        if config.num_words > input_dim:
-            raise DataError(
-                f"Model bundle {directory}: {VECTORIZER_FILE} has num_words="
-                f"{config.num_words} but the model's embedding '{layer_name}' holds only "
-                f"{input_dim} ids; the files come from different runs, so retrain the bundle."
-            )
-    input_shape = model.input_shape
-    if isinstance(input_shape, tuple) and len(input_shape) == 2:
-        model_length = input_shape[1]
-        if model_length is not None and model_length != config.max_length:
-            raise DataError(
-                f"Model bundle {directory}: {VECTORIZER_FILE} has max_length="
-                f"{config.max_length} but the model takes {model_length} ids per review; "
-                "the files come from different runs, so retrain the bundle."
-            )
+    model = None
+    text_scorer = None
+    if compiled and vectorizer.config.bag:
+        linear = read_weights(directory, metadata.get("linear"), vectorizer.config.num_words)
+        if linear is None and _is_linear_model(metadata):
+            # A bundle saved before the weights were: fold them from the model once.
+            model = _load_keras_model(directory, vectorizer)
+            linear = folded_weights(model)
+        if linear is not None:
+            text_scorer = LinearScorer(vectorizer, *linear, calibration=calibration)
+    if text_scorer is None and model is None:
+        model = _load_keras_model(directory, vectorizer)
     version = str(metadata.get("version") or directory.name)
     return ModelBundle(
         directory=directory,
@@ -279,4 +373,13 @@ def load_bundle(directory: Path) -> ModelBundle:
         model=model,
         vectorizer=vectorizer,
         metadata=metadata,
+        text_scorer=text_scorer,
     )
+
+
+def _is_linear_model(metadata: dict[str, Any]) -> bool:
+    from sentiment.modeling.config import MODEL_SPECS
+
+    model = metadata.get("model")
+    spec = MODEL_SPECS.get(str(model.get("name"))) if isinstance(model, dict) else None
+    return spec is not None and spec.linear

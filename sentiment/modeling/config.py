@@ -28,6 +28,8 @@ class ModelSpec:
         learning_rate: Default Adam learning rate.
         uses_nb_ratios: Whether training must fill the frozen naive-Bayes ratio layer.
         bag_input: Whether the model needs bag-of-n-gram input (``bag=True``).
+        linear: Whether the model is a linear function of its bag (one weight per id),
+            so its bundle scores through the compiled linear scorer and can explain.
     """
 
     name: str
@@ -38,6 +40,7 @@ class ModelSpec:
     learning_rate: float
     uses_nb_ratios: bool = False
     bag_input: bool = False
+    linear: bool = False
 
 
 MODEL_SPECS: dict[str, ModelSpec] = {
@@ -70,6 +73,7 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             learning_rate=1e-3,
             uses_nb_ratios=True,
             bag_input=True,
+            linear=True,
         ),
     )
 }

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from sentiment.core.atomic import file_fingerprint
 from sentiment.core.errors import SentimentError
 from sentiment.core.paths import HomeLayout
@@ -27,7 +29,16 @@ from sentiment.data.preprocess import find_processed
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.modeling import dataset as datasets
 from sentiment.modeling.bundle import new_version, save_bundle
+from sentiment.modeling.calibration import (
+    Calibration,
+    best_threshold,
+    brier_score,
+    expected_calibration_error,
+    fit_platt,
+    logit,
+)
 from sentiment.modeling.config import TrainConfig, get_model_spec
+from sentiment.modeling.linear import LINEAR_WEIGHTS_FILE, folded_weights, weights_file
 from sentiment.modeling.zoo import (
     build_model,
     naive_bayes_ratios,
@@ -191,6 +202,64 @@ def _environment() -> dict[str, str]:
     }
 
 
+def calibrate_on_validation(
+    model: keras.Model, validation_path: Path, max_length: int, linear: np.ndarray | None
+) -> dict[str, Any]:
+    """Fit Platt scaling and choose the decision threshold on the validation split.
+
+    Only validation rows are read: the test split never shapes the bundle.
+
+    Args:
+        model: The trained model.
+        validation_path: The processed validation split.
+        max_length: Ids per review.
+        linear: The folded per-id weights of a linear model (its exact logits are
+            their sums), or None to take the logit of the model's probabilities.
+
+    Returns:
+        Metadata entries ``calibration`` and ``decision_threshold``.
+    """
+    token_ids, labels = datasets.load_arrays(validation_path, max_length)
+    if linear is not None:
+        logits = linear[token_ids].astype(np.float64).sum(axis=1)
+    else:
+        probabilities = model.predict(token_ids, batch_size=1024, verbose=0).reshape(-1)
+        logits = logit(probabilities)
+    calibration = fit_platt(logits, labels)
+    raw = Calibration().apply_logits(logits)
+    calibrated = calibration.apply_logits(logits)
+    threshold, accuracy = best_threshold(calibrated, labels)
+    entries = {
+        "calibration": {
+            **calibration.to_dict(),
+            "fitted_on": "validation",
+            "rows": int(labels.size),
+            "validation_ece_before": expected_calibration_error(labels, raw),
+            "validation_ece": expected_calibration_error(labels, calibrated),
+            "validation_brier": brier_score(labels, calibrated),
+        },
+        "decision_threshold": {
+            "value": threshold,
+            "chosen_on": "validation",
+            "criterion": "maximum validation accuracy of calibrated scores",
+            "validation_accuracy": accuracy,
+            "validation_accuracy_at_0.5": float(np.mean((calibrated >= 0.5) == (labels == 1))),
+        },
+    }
+    logger.info(
+        "Calibrated on %d validation reviews: slope %.4f, intercept %.4f, ECE %.4f -> %.4f; "
+        "threshold %.4f (validation accuracy %.4f)",
+        labels.size,
+        calibration.slope,
+        calibration.intercept,
+        entries["calibration"]["validation_ece_before"],
+        entries["calibration"]["validation_ece"],
+        threshold,
+        accuracy,
+    )
+    return entries
+
+
 def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None) -> TrainResult:
     """Train ``config.model`` on the home's processed data and save a bundle.
 
@@ -281,6 +350,16 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
     best = history[best_index]
     validation_metrics = {"loss": best["val_loss"], "accuracy": best["val_accuracy"]}
 
+    extra_files: dict[str, bytes] = {}
+    linear_entry: dict[str, Any] | None = None
+    folded = folded_weights(model) if spec.linear else None
+    if folded is not None:
+        content, linear_entry = weights_file(*folded)
+        extra_files[LINEAR_WEIGHTS_FILE] = content
+    calibration_entries = calibrate_on_validation(
+        model, validation_path, vector_config.max_length, None if folded is None else folded[0]
+    )
+
     created = datetime.now(UTC)
     version = new_version(spec.name, created)
     directory = HomeLayout(home).bundle(version)
@@ -310,9 +389,12 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
         "environment": _environment(),
         "training_seconds": round(seconds, 3),
         "parameter_count": counts,
+        **calibration_entries,
     }
-    curve = training_curve_png(history, f"{spec.name} {version}")
-    save_bundle(directory, model, vectorizer, metadata, extra_files={CURVE_FILE: curve})
+    if linear_entry is not None:
+        metadata["linear"] = linear_entry
+    extra_files[CURVE_FILE] = training_curve_png(history, f"{spec.name} {version}")
+    save_bundle(directory, model, vectorizer, metadata, extra_files=extra_files)
     logger.info(
         "Trained %s in %.1f s: validation accuracy %.4f, loss %.4f -> %s",
         spec.name,

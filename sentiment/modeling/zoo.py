@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 # The frozen layer that holds the naive-Bayes log-count ratios of an NBSVM model.
 NB_RATIOS_LAYER = "nb_ratios"
+# The learned per-id weights of an NBSVM model.
+NB_WEIGHTS_LAYER = "nb_weights"
 # Size of the learned embedding in the tutorial's models.
 TUTORIAL_EMBEDDING_SIZE = 32
 
@@ -153,7 +155,7 @@ def build_nbsvm(
         vectorizer_config.num_words,
         1,
         embeddings_initializer=_initializer("glorot_normal", seeds),
-        name="nb_weights",
+        name=NB_WEIGHTS_LAYER,
     )(inputs)
     # Sum over positions of r_i * w_i: one dot product per review.
     x = layers.Dot(axes=1, name="score")([ratios, weights])

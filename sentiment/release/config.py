@@ -21,6 +21,8 @@ class GatePolicy:
             than the champion is below this is rejected.
         minimum_improvement: If above 0, the challenger's accuracy must exceed the
             champion's by at least this much (absolute, e.g. 0.005 = half a point).
+        maximum_ece: If set, the challenger's expected calibration error on the test
+            split (15 equal-width bins) must not exceed it; None: no such rule.
     """
 
     minimum_accuracy: float = field(default=0.875, metadata={"help": "Test-accuracy floor."})
@@ -37,7 +39,19 @@ class GatePolicy:
         metadata={"help": "Accuracy gain over the champion required, e.g. 0.005 (0: none)."},
     )
 
+    maximum_ece: float | None = field(
+        default=None,
+        metadata={
+            "help": "Ceiling for the test expected calibration error, e.g. 0.02 (default: no rule)."
+        },
+    )
+
     def __post_init__(self) -> None:
+        if self.maximum_ece is not None and not 0.0 <= self.maximum_ece <= 1.0:
+            raise ConfigError(
+                f"Gate setting maximum_ece={self.maximum_ece} is out of range; use 0 to 1, "
+                "e.g. 0.02, or leave it unset."
+            )
         for name in ("minimum_accuracy", "minimum_roc_auc"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -53,6 +67,6 @@ class GatePolicy:
                 "range; use 0 (no margin) up to below 1."
             )
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, float | None]:
         """Return the policy's settings."""
         return asdict(self)

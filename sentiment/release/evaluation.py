@@ -31,11 +31,18 @@ import pyarrow.parquet as pq
 from sentiment.core.atomic import atomic_path, file_sha256, write_json
 from sentiment.core.errors import DataError, SentimentError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
+from sentiment.modeling.calibration import (
+    ECE_BINS,
+    brier_score,
+    expected_calibration_error,
+    reliability_bins,
+)
 
 logger = logging.getLogger(__name__)
 
 EVALUATION_FILE = "evaluation.json"
 PREDICTIONS_FILE = "test_predictions.parquet"
+RELIABILITY_FILE = "reliability_diagram.png"
 EVALUATION_SCHEMA_VERSION = 1
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_BOOTSTRAP_RESAMPLES = 10_000
@@ -237,7 +244,8 @@ def compute_metrics(
     Returns:
         ``accuracy``, ``precision``, ``recall``, ``f1``, ``roc_auc``, ``log_loss``,
         ``accuracy_interval`` (lower, upper, confidence, resamples, method),
-        ``confusion_matrix`` and ``count``.
+        ``confusion_matrix``, ``count``, ``ece`` (expected calibration error over 15
+        equal-width bins), ``brier`` and ``reliability`` (the bins).
     """
     labels = _as_labels(labels)
     scores = _as_scores(scores, labels.size)
@@ -260,6 +268,18 @@ def compute_metrics(
         "f1": f1,
         "roc_auc": roc_auc(labels, scores),
         "log_loss": log_loss(labels, scores),
+        "ece": expected_calibration_error(labels, scores, ECE_BINS),
+        "brier": brier_score(labels, scores),
+        "reliability": {
+            "bins": ECE_BINS,
+            "rows": [
+                {
+                    key: (None if isinstance(value, float) and math.isnan(value) else value)
+                    for key, value in row.items()
+                }
+                for row in reliability_bins(labels, scores, ECE_BINS)
+            ],
+        },
         "accuracy_interval": {
             "lower": lower,
             "upper": upper,
@@ -269,6 +289,37 @@ def compute_metrics(
         },
         "confusion_matrix": matrix.as_dict(),
     }
+
+
+def reliability_png(metrics: dict[str, Any], title: str) -> bytes:
+    """The reliability diagram of :func:`compute_metrics`' bins as PNG bytes."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    rows = [row for row in metrics["reliability"]["rows"] if row["count"]]
+    figure = Figure(figsize=(5, 5))
+    axis = figure.subplots()
+    axis.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    axis.plot(
+        [row["mean_score"] for row in rows],
+        [row["positive_share"] for row in rows],
+        "o-",
+        label="model",
+    )
+    axis.set_xlabel("mean predicted probability (bin)")
+    axis.set_ylabel("share of positive reviews")
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1)
+    axis.set_title(f"{title}: ECE {metrics['ece']:.4f}, Brier {metrics['brier']:.4f}")
+    axis.legend(loc="upper left")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
 
 
 # --- the test split ------------------------------------------------------------------
@@ -470,6 +521,8 @@ def evaluate_scorer(
             "total": round(time.perf_counter() - started, 3),
         },
     }
+    with atomic_path(directory / RELIABILITY_FILE) as temporary:
+        temporary.write_bytes(reliability_png(metrics, version))
     write_json(directory / EVALUATION_FILE, evaluation)
     logger.info(
         "Evaluated %s on %d test reviews: accuracy %.4f (95%% CI %.4f-%.4f), ROC AUC %.4f",
@@ -498,7 +551,7 @@ def evaluate_version(
     home: Path,
     version: str,
     *,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     bootstrap_resamples: int = DEFAULT_BOOTSTRAP_RESAMPLES,
 ) -> dict[str, Any]:
     """Load bundle ``models/<version>`` and evaluate it on the raw test split.
@@ -506,7 +559,8 @@ def evaluate_version(
     Args:
         home: The pipeline home.
         version: The bundle's version.
-        threshold: A score at or above it predicts positive.
+        threshold: A score at or above it predicts positive; None: the bundle's own
+            (chosen on validation at training, 0.5 for bundles without one).
         bootstrap_resamples: Resamples for the accuracy interval.
 
     Returns:
@@ -529,7 +583,7 @@ def evaluate_version(
         directory,
         version=version,
         model_name=bundle_model_name(bundle.metadata),
-        threshold=threshold,
+        threshold=bundle.threshold if threshold is None else threshold,
         bootstrap_resamples=bootstrap_resamples,
     )
 

@@ -231,6 +231,31 @@ def _floor_verdict(rule: str, label: str, value: float, floor: float) -> RuleVer
     )
 
 
+def _ece_verdict(metrics: dict[str, Any], ceiling: float) -> RuleVerdict:
+    value = metrics.get("ece")
+    if not isinstance(value, int | float):
+        # An evaluation written before ECE was reported: fail closed, say how to fix.
+        return RuleVerdict(
+            rule="maximum_ece",
+            outcome=FAIL,
+            observed="-",
+            required=f"<= {ceiling:.4f}",
+            detail="the evaluation reports no calibration error; re-evaluate the bundle",
+        )
+    passed = value <= ceiling
+    return RuleVerdict(
+        rule="maximum_ece",
+        outcome=PASS if passed else FAIL,
+        observed=f"{value:.4f}",
+        required=f"<= {ceiling:.4f}",
+        detail=(
+            f"expected calibration error {value:.4f} is within the ceiling {ceiling:.4f}"
+            if passed
+            else f"expected calibration error {value:.4f} exceeds the ceiling {ceiling:.4f}"
+        ),
+    )
+
+
 def _not_applicable(rule: str, required: str, detail: str) -> RuleVerdict:
     return RuleVerdict(
         rule=rule, outcome=NOT_APPLICABLE, observed="-", required=required, detail=detail
@@ -290,6 +315,8 @@ def decide(
             "minimum_roc_auc", "ROC AUC", float(metrics["roc_auc"]), policy.minimum_roc_auc
         ),
     ]
+    if policy.maximum_ece is not None:
+        verdicts.append(_ece_verdict(metrics, policy.maximum_ece))
     comparison: PairedComparison | None = None
     margin_required = (
         f"accuracy gain >= {policy.minimum_improvement:.4f}"

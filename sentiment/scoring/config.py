@@ -18,7 +18,9 @@ class ScoringConfig:
     Attributes:
         text_column: The column holding the review text; None auto-detects ``text`` or
             ``review``.
-        threshold: Scores at or above it are labelled ``positive``.
+        threshold: Scores at or above it are labelled ``positive``; None means the
+            bundle's own threshold, chosen on the validation split at training (0.5 for
+            bundles that record none).
         batch_size: Reviews per model forward pass.
         read_rows: Rows per record batch read, encoded and written as one row group.
         force: Rescore inputs whose output is already up to date.
@@ -26,13 +28,22 @@ class ScoringConfig:
             current one; 0 encodes in the calling thread, one step after the other. On
             2 cores more than two gain nothing; where the model leaves cores idle, more
             may help a cheap model (nbsvm) whose n-gram encoding outweighs predicting.
+        explain: With K > 0, add a ``sentiment_reasons`` column: per review the K
+            n-grams with the largest positive contributions to its logit and the K most
+            negative, each with its contribution. Linear bundles (nbsvm) only.
+        uncertain: A ``(low, high)`` score band: scores inside it (bounds included) are
+            labelled ``uncertain`` instead of positive or negative.
     """
 
     text_column: str | None = field(
         default=None, metadata={"help": "Review-text column (default: 'text' or 'review')."}
     )
-    threshold: float = field(
-        default=0.5, metadata={"help": "Scores at or above it are labelled positive."}
+    threshold: float | None = field(
+        default=None,
+        metadata={
+            "help": "Scores at or above it are labelled positive (default: the bundle's "
+            "threshold, chosen on validation)."
+        },
     )
     batch_size: int = field(default=1024, metadata={"help": "Reviews per model forward pass."})
     read_rows: int = 8192
@@ -45,11 +56,42 @@ class ScoringConfig:
         },
     )
 
+    explain: int = field(
+        default=0,
+        metadata={
+            "help": "Add a sentiment_reasons column with the K most positive and K most "
+            "negative n-grams of each review (linear models such as nbsvm only; 0: off)."
+        },
+    )
+    uncertain: tuple[float, float] | None = field(
+        default=None,
+        metadata={
+            "help": "A LOW HIGH score band whose reviews are labelled 'uncertain' (default: none).",
+            "metavar": ("LOW", "HIGH"),
+        },
+    )
+
     def __post_init__(self) -> None:
-        if not 0.0 <= self.threshold <= 1.0 or math.isnan(self.threshold):
+        if self.threshold is not None and (
+            not 0.0 <= self.threshold <= 1.0 or math.isnan(self.threshold)
+        ):
             raise ConfigError(
                 f"threshold is {self.threshold}; set --threshold to a probability between 0 and 1."
             )
+        if isinstance(self.explain, bool) or not isinstance(self.explain, int) or self.explain < 0:
+            raise ConfigError(f"explain is {self.explain!r}; set --explain to 0 or more.")
+        if self.uncertain is not None:
+            band = tuple(self.uncertain)
+            if (
+                len(band) != 2
+                or not all(isinstance(value, int | float) for value in band)
+                or not 0.0 <= band[0] <= band[1] <= 1.0
+            ):
+                raise ConfigError(
+                    f"uncertain is {self.uncertain!r}; set --uncertain to two probabilities "
+                    "LOW HIGH with 0 <= LOW <= HIGH <= 1, e.g. --uncertain 0.4 0.6."
+                )
+            object.__setattr__(self, "uncertain", (float(band[0]), float(band[1])))
         if self.batch_size < 1:
             raise ConfigError(f"batch_size is {self.batch_size}; set --batch-size to 1 or more.")
         if self.read_rows < 1:

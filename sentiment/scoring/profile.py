@@ -29,6 +29,8 @@ class TextProfile:
     rows: int = 0
     null_text_rows: int = 0
     positive_rows: int = 0
+    # Rows labelled "uncertain" (score inside the abstain band); not counted positive.
+    uncertain_rows: int = 0
     score_sum: float = 0.0
     word_tokens: int = 0
     oov_tokens: int = 0
@@ -80,11 +82,22 @@ class TextProfile:
         self.word_tokens += int(tokens)
         self.oov_tokens += int(oov_tokens)
 
-    def add_scores(self, scores: np.ndarray, threshold: float) -> None:
-        """Count the valid rows' scores (no NaN)."""
+    def add_scores(
+        self,
+        scores: np.ndarray,
+        threshold: float,
+        uncertain: tuple[float, float] | None = None,
+    ) -> None:
+        """Count the valid rows' scores (no NaN); those inside the ``uncertain`` band
+        count as uncertain, not positive."""
         if scores.size == 0:
             return
-        self.positive_rows += int(np.count_nonzero(scores >= threshold))
+        positive = scores >= threshold
+        if uncertain is not None:
+            band = (scores >= uncertain[0]) & (scores <= uncertain[1])
+            self.uncertain_rows += int(np.count_nonzero(band))
+            positive &= ~band
+        self.positive_rows += int(np.count_nonzero(positive))
         self.score_sum += float(scores.sum(dtype=np.float64))
         bins = np.minimum((scores * SCORE_BINS).astype(np.int64), SCORE_BINS - 1)
         self.score_histogram += np.bincount(np.maximum(bins, 0), minlength=SCORE_BINS)
@@ -94,6 +107,7 @@ class TextProfile:
         self.rows += other.rows
         self.null_text_rows += other.null_text_rows
         self.positive_rows += other.positive_rows
+        self.uncertain_rows += other.uncertain_rows
         self.score_sum += other.score_sum
         self.word_tokens += other.word_tokens
         self.oov_tokens += other.oov_tokens
@@ -106,6 +120,7 @@ class TextProfile:
             "rows": self.rows,
             "null_text_rows": self.null_text_rows,
             "positive_rows": self.positive_rows,
+            "uncertain_rows": self.uncertain_rows,
             "score_sum": self.score_sum,
             "word_tokens": self.word_tokens,
             "oov_tokens": self.oov_tokens,
@@ -120,6 +135,7 @@ class TextProfile:
             rows=int(payload["rows"]),
             null_text_rows=int(payload["null_text_rows"]),
             positive_rows=int(payload["positive_rows"]),
+            uncertain_rows=int(payload.get("uncertain_rows", 0)),
             score_sum=float(payload["score_sum"]),
             word_tokens=int(payload["word_tokens"]),
             oov_tokens=int(payload["oov_tokens"]),

@@ -44,7 +44,7 @@ from sentiment.core.atomic import (
     write_json,
     write_text,
 )
-from sentiment.core.errors import DataError
+from sentiment.core.errors import ConfigError, DataError
 from sentiment.encoding.tokens import has_text, string_column, token_lists
 from sentiment.encoding.vectorizer import EncodingStats
 from sentiment.scoring.config import ScoringConfig
@@ -57,9 +57,14 @@ logger = logging.getLogger(__name__)
 SCORE_COLUMN = "sentiment_score"
 LABEL_COLUMN = "sentiment_label"
 VERSION_COLUMN = "model_version"
+# Only with ScoringConfig.explain: the n-grams behind each score (linear bundles).
+REASONS_COLUMN = "sentiment_reasons"
 OUTPUT_COLUMNS = (SCORE_COLUMN, LABEL_COLUMN, VERSION_COLUMN)
 POSITIVE = "positive"
 NEGATIVE = "negative"
+UNCERTAIN = "uncertain"
+# Where a bundle records no decision threshold.
+DEFAULT_THRESHOLD = 0.5
 METADATA_PREFIX = "sentiment."
 # The drift reference cached inside a bundle (see bundle_training_reference).
 REFERENCE_FILE = "training_profile.json"
@@ -98,6 +103,9 @@ class _Prepared:
     tokens: int
     oov_tokens: int
     fraction_done: float = 0.0
+    # Set by a model that scores texts itself (score_texts): the valid rows' scores.
+    scores: np.ndarray | None = None
+    reasons: pa.Array | None = None
 
 
 def _encode(encoder: Encoder, texts: pa.StringArray) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -111,13 +119,24 @@ def _encode(encoder: Encoder, texts: pa.StringArray) -> tuple[np.ndarray, np.nda
     return token_ids, list_lengths(lists), stats.tokens, stats.oov_tokens
 
 
-def _prepare(batch: pa.RecordBatch, text_column: str, encoder: Encoder) -> _Prepared:
+def _prepare(
+    batch: pa.RecordBatch, text_column: str, encoder: Encoder, explain: int = 0
+) -> _Prepared:
     column = batch.column(text_column)
     valid = has_text(column)
     lengths = np.zeros(valid.size, dtype=np.int64)
     if not valid.any():
         return _Prepared(batch, valid, np.zeros((0, 0), dtype=np.int32), lengths, 0, 0)
     selected = string_column(column).filter(arrow_array(valid))
+    if hasattr(encoder, "score_texts"):
+        # A compiled linear scorer: tokenizes, looks up and scores in one pass, no ids.
+        scored = encoder.score_texts(selected, explain=explain)
+        lengths[valid] = scored.token_counts
+        no_ids = np.zeros((0, 0), dtype=np.int32)
+        tokens, oov_tokens = int(scored.token_counts.sum()), int(scored.oov_counts.sum())
+        return _Prepared(
+            batch, valid, no_ids, lengths, tokens, oov_tokens, 0.0, scored.scores, scored.reasons
+        )
     token_ids, valid_lengths, tokens, oov_tokens = _encode(encoder, selected)
     lengths[valid] = valid_lengths
     return _Prepared(batch, valid, token_ids, lengths, tokens, oov_tokens)
@@ -142,7 +161,9 @@ def _lower_thread_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, thread, min(19, current + _ENCODE_NICENESS))
 
 
-def _prepared_batches(reader: BatchReader, encoder: Encoder, threads: int) -> Iterator[_Prepared]:
+def _prepared_batches(
+    reader: BatchReader, encoder: Encoder, threads: int, explain: int = 0
+) -> Iterator[_Prepared]:
     """Yield the reader's batches encoded, in order, by ``threads`` background threads.
 
     Tokenizing and n-gram encoding are compiled loops and Arrow calls that release the
@@ -153,13 +174,13 @@ def _prepared_batches(reader: BatchReader, encoder: Encoder, threads: int) -> It
     if threads == 0:
         for batch in reader:
             yield dataclasses.replace(
-                _prepare(batch, reader.text_column, encoder),
+                _prepare(batch, reader.text_column, encoder, explain),
                 fraction_done=reader.fraction_done(),
             )
         return
 
     def prepare(batch: pa.RecordBatch, fraction_done: float) -> _Prepared:
-        prepared = _prepare(batch, reader.text_column, encoder)
+        prepared = _prepare(batch, reader.text_column, encoder, explain)
         return dataclasses.replace(prepared, fraction_done=fraction_done)
 
     batches = iter(reader)
@@ -188,9 +209,23 @@ def _prepared_batches(reader: BatchReader, encoder: Encoder, threads: int) -> It
 # --- writing ------------------------------------------------------------------------
 
 
-def _label_array(scores: np.ndarray, valid: np.ndarray, threshold: float) -> pa.Array:
-    indices = pa.array((scores >= threshold).astype(np.int8), mask=~valid)
-    return pa.array([NEGATIVE, POSITIVE], type=pa.string()).take(indices)
+def uncertain_mask(scores: np.ndarray, band: tuple[float, float] | None) -> np.ndarray:
+    """Which scores lie inside the abstain band (bounds included)."""
+    if band is None:
+        return np.zeros(scores.shape, dtype=bool)
+    return (scores >= band[0]) & (scores <= band[1])
+
+
+def _label_array(
+    scores: np.ndarray,
+    valid: np.ndarray,
+    threshold: float,
+    uncertain: tuple[float, float] | None = None,
+) -> pa.Array:
+    codes = (scores >= threshold).astype(np.int8)
+    codes[uncertain_mask(scores, uncertain)] = 2
+    indices = pa.array(codes, mask=~valid)
+    return pa.array([NEGATIVE, POSITIVE, UNCERTAIN], type=pa.string()).take(indices)
 
 
 def scored_batch(
@@ -199,6 +234,8 @@ def scored_batch(
     valid: np.ndarray,
     threshold: float,
     version: str,
+    uncertain: tuple[float, float] | None = None,
+    reasons: pa.Array | None = None,
 ) -> pa.RecordBatch:
     """Append the score, label and model-version columns to a batch.
 
@@ -208,21 +245,32 @@ def scored_batch(
         valid: Which rows had text to score; the others get null score and label.
         threshold: Scores at or above it are labelled positive.
         version: The model version written on every row.
+        uncertain: Scores inside this band are labelled ``uncertain``.
+        reasons: One reasons list per valid row; given, a ``sentiment_reasons`` column
+            is appended (null for rows without text).
 
     Returns:
-        The batch with ``sentiment_score``, ``sentiment_label`` and ``model_version``.
+        The batch with ``sentiment_score``, ``sentiment_label`` and ``model_version``
+        (and ``sentiment_reasons``).
     """
     count = batch.num_rows
     score_array = pa.array(scores.astype(np.float32, copy=False), mask=~valid)
     versions = pa.array([version], type=pa.string()).take(np.zeros(count, dtype=np.int32))
+    columns = [*batch.columns, score_array, _label_array(scores, valid, threshold, uncertain)]
+    columns.append(versions)
+    if reasons is not None:
+        positions = np.zeros(count, dtype=np.int32)
+        positions[valid] = np.arange(np.count_nonzero(valid), dtype=np.int32)
+        columns.append(reasons.take(pa.array(positions, mask=~valid)))
     return pa.RecordBatch.from_arrays(
-        [*batch.columns, score_array, _label_array(scores, valid, threshold), versions],
-        schema=output_schema(batch.schema),
+        columns, schema=output_schema(batch.schema, explain=reasons is not None)
     )
 
 
-def output_schema(input_schema: pa.Schema) -> pa.Schema:
-    """The input's schema plus the three scoring columns (input metadata kept)."""
+def output_schema(input_schema: pa.Schema, explain: bool = False) -> pa.Schema:
+    """The input's schema plus the scoring columns (input metadata kept)."""
+    from sentiment.modeling.linear import REASONS_TYPE
+
     schema = input_schema
     for name, data_type in (
         (SCORE_COLUMN, pa.float32()),
@@ -230,7 +278,41 @@ def output_schema(input_schema: pa.Schema) -> pa.Schema:
         (VERSION_COLUMN, pa.string()),
     ):
         schema = schema.append(pa.field(name, data_type))
+    if explain:
+        schema = schema.append(pa.field(REASONS_COLUMN, REASONS_TYPE))
     return schema
+
+
+def resolved_threshold(model: Any, config: ScoringConfig) -> float:
+    """The labelling threshold: the configured one, else the bundle's own."""
+    if config.threshold is not None:
+        return config.threshold
+    return float(getattr(model, "threshold", DEFAULT_THRESHOLD))
+
+
+def _text_scorer(model: Any, config: ScoringConfig) -> Any:
+    """The model's compiled text scorer, or None; explaining needs one.
+
+    Raises:
+        ConfigError: If reasons are asked of a bundle that is not linear.
+    """
+    scorer = getattr(model, "text_scorer", None)
+    if config.explain and scorer is None:
+        name = getattr(model, "model_name", None) or model.version
+        raise ConfigError(
+            f"reasons are not available for model {name} (not linear); score without "
+            "--explain or with a linear model such as nbsvm."
+        )
+    return scorer
+
+
+def _run_settings(model: Any, config: ScoringConfig) -> dict[str, str]:
+    """What an output records about how it was scored, compared on reruns."""
+    return {
+        "threshold": repr(resolved_threshold(model, config)),
+        "explain": str(config.explain),
+        "uncertain": json.dumps(config.uncertain),
+    }
 
 
 _STALE_TEMPORARY = re.compile(rf"^{re.escape(TEMPORARY_PREFIX)}[0-9a-f]{{8}}-(?P<name>.+)$")
@@ -295,14 +377,21 @@ def _up_to_date(
     config: ScoringConfig,
     stat: os.stat_result,
     fingerprint: Callable[[], str],
+    settings: dict[str, str] | None = None,
 ) -> bool:
     if existing.get("model_version") != model_version:
         return False
+    settings = settings or {"threshold": repr(config.threshold)}
     try:
-        if float(existing.get("threshold", "nan")) != config.threshold:
+        if float(existing.get("threshold", "nan")) != float(settings["threshold"]):
             return False
     except ValueError:
         return False
+    # Outputs written before these settings existed had them off.
+    defaults = {"explain": "0", "uncertain": "null"}
+    for key in ("explain", "uncertain"):
+        if key in settings and existing.get(key, defaults[key]) != settings[key]:
+            return False
     if config.text_column is not None and existing.get("text_column") != config.text_column:
         return False
     # An unchanged size and modification time is trusted without rehashing the input.
@@ -342,6 +431,7 @@ def score_file(
     started = time.perf_counter()
     path = input_file.path
     output_path = output_dir / input_file.output_name
+    _text_scorer(model, config)  # a run-wide setting error, not this file's
     try:
         stat = path.stat()
         fingerprint_cache: list[str] = []
@@ -354,7 +444,7 @@ def score_file(
         if not config.force and output_path.exists():
             existing = read_scoring_metadata(output_path)
             if existing is not None and _up_to_date(
-                existing, model.version, config, stat, fingerprint
+                existing, model.version, config, stat, fingerprint, _run_settings(model, config)
             ):
                 profile = TextProfile.from_dict(json.loads(existing["profile"]))
                 logger.info("Skipping %s: %s is up to date", path, output_path)
@@ -428,31 +518,46 @@ def _write_scored(
                 f"Input {path} already has column(s) {', '.join(clashes)}; it looks like "
                 "scored output, so score the original file or drop those columns."
             )
-        schema = output_schema(reader.schema)
+        text_scorer = _text_scorer(model, config)
+        encoder = model.vectorizer if text_scorer is None else text_scorer
+        threshold = resolved_threshold(model, config)
+        explain = config.explain
+        schema = output_schema(reader.schema, explain=explain > 0)
         with atomic_path(output_path) as temporary, _held_lock(temporary):
             writer = pq.ParquetWriter(temporary, schema, compression="snappy")
             try:
-                for prepared in _prepared_batches(reader, model.vectorizer, config.encode_threads):
+                for prepared in _prepared_batches(reader, encoder, config.encode_threads, explain):
                     scores = np.full(prepared.valid.size, np.nan, dtype=np.float32)
-                    if prepared.token_ids.shape[0]:
+                    valid_scores = prepared.scores
+                    if valid_scores is None and prepared.token_ids.shape[0]:
                         valid_scores = model.predict_token_ids(
                             prepared.token_ids, batch_size=config.batch_size
                         )
+                    if valid_scores is not None:
                         scores[prepared.valid] = valid_scores
-                        profile.add_scores(valid_scores, config.threshold)
+                        profile.add_scores(valid_scores, threshold, config.uncertain)
                     profile.add_texts(
                         prepared.valid, prepared.lengths, prepared.tokens, prepared.oov_tokens
                     )
+                    reasons = prepared.reasons
+                    if explain and reasons is None:  # a batch without any text
+                        reasons = pa.array([], type=schema.field(REASONS_COLUMN).type)
                     writer.write_batch(
                         scored_batch(
-                            prepared.batch, scores, prepared.valid, config.threshold, model.version
+                            prepared.batch,
+                            scores,
+                            prepared.valid,
+                            threshold,
+                            model.version,
+                            config.uncertain,
+                            reasons if explain else None,
                         )
                     )
                     if on_batch is not None:
                         on_batch(profile.rows, prepared.fraction_done)
                 metadata = {
                     "model_version": model.version,
-                    "threshold": repr(config.threshold),
+                    **_run_settings(model, config),
                     "input_path": str(path),
                     "input_fingerprint": fingerprint(),
                     "input_size": str(stat.st_size),

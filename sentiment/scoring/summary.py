@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from sentiment.core.paths import HomeLayout
 from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
+from sentiment.modeling.bundle import DEFAULT_THRESHOLD, METADATA_FILE
 from sentiment.scoring.profile import SCORE_BINS, TextProfile
 from sentiment.scoring.results import FAILED_FILE, FileResult, FileStatus
 from sentiment.scoring.scorer import bundle_training_reference, write_failures
@@ -82,6 +84,7 @@ class ScoringSummary:
             "rows_scored": self.rows_scored,
             "null_text_rows": profile.null_text_rows,
             "positive_share": profile.positive_share,
+            "uncertain_rows": profile.uncertain_rows,
             "rows_per_second": rows_per_second,
             "seconds": self.seconds,
             "oov_rate": profile.oov_rate,
@@ -109,12 +112,12 @@ class ScoringSummary:
             f"Output: `{self.output_dir}` · threshold {self.threshold:g}",
             "",
             "| files scored | skipped | failed | rows | null-text rows | reviews/s | "
-            "predicted positive |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
+            "predicted positive | uncertain |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
             f"| {self.files_scored} | {self.files_skipped} | {self.files_failed} | "
             f"{profile.rows:,} | {profile.null_text_rows:,} | "
             f"{_number(summary['rows_per_second'], '{:,.0f}')} | "
-            f"{_number(profile.positive_share, '{:.1%}')} |",
+            f"{_number(profile.positive_share, '{:.1%}')} | {profile.uncertain_rows:,} |",
             "",
             "## Score histogram",
             "",
@@ -170,7 +173,7 @@ def summarize_scoring(
     output_dir: Path,
     model_version: str,
     bundle_directory: Path,
-    threshold: float,
+    threshold: float | None,
     seconds: float,
 ) -> ScoringSummary:
     """Summarize a run: write ``failed.jsonl`` and compare the outputs with training.
@@ -185,13 +188,15 @@ def summarize_scoring(
         output_dir: The run's output directory.
         model_version: The bundle's version.
         bundle_directory: The bundle that scored.
-        threshold: The labelling threshold used.
+        threshold: The labelling threshold used; None: the bundle's own.
         seconds: The run's wall time.
 
     Returns:
         The summary, with the path of ``failed.jsonl`` when anything failed.
     """
     results = tuple(results)
+    if threshold is None:
+        threshold = bundle_threshold(Path(bundle_directory))
     reference = bundle_training_reference(
         Path(bundle_directory),
         HomeLayout(Path(home)).raw_split("train"),
@@ -207,3 +212,13 @@ def summarize_scoring(
         reference=reference,
         failed_file=str(failed_path) if failed_path else None,
     )
+
+
+def bundle_threshold(bundle_directory: Path) -> float:
+    """The decision threshold a bundle records (chosen on validation), without loading
+    its model; 0.5 where it records none or its metadata is unreadable."""
+    try:
+        metadata = json.loads((bundle_directory / METADATA_FILE).read_text(encoding="utf-8"))
+        return float(metadata["decision_threshold"]["value"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_THRESHOLD

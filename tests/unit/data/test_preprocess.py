@@ -18,10 +18,10 @@ import pytest
 import sentiment.data.preprocess as preprocess_module
 from sentiment.core.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
-from sentiment.data.preprocess import PROCESSED_SPLITS, find_processed, preprocess, validation_mask
 from sentiment.data.config import PreprocessConfig
-from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.data.preprocess import PROCESSED_SPLITS, find_processed, preprocess, validation_mask
 from sentiment.encoding.config import VectorizerConfig
+from sentiment.encoding.vectorizer import Vectorizer
 
 POSITIVE = ["a great film", "wonderful acting and a great plot", "loved it !"]
 NEGATIVE = ["a bad film", "awful acting and a boring plot", "hated it ?"]
@@ -162,7 +162,13 @@ def test_find_processed_says_which_command_to_run(home: Path) -> None:
     with pytest.raises(StageOutputMissingError) as missing:
         find_processed(home, config)
     message = str(missing.value)
-    for part in ("preprocess", "--num-words 30", "--max-length 6", "--split-seed 3", "--ngram-max 2"):
+    for part in (
+        "preprocess",
+        "--num-words 30",
+        "--max-length 6",
+        "--split-seed 3",
+        "--ngram-max 2",
+    ):
         assert part in message
     assert "--bag" in message
     written = preprocess(home, config)

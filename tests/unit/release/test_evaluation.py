@@ -16,6 +16,7 @@ from sentiment.core.errors import DataError, StageOutputMissingError
 from sentiment.release.evaluation import (
     EVALUATION_FILE,
     PREDICTIONS_FILE,
+    RELIABILITY_FILE,
     EvaluationError,
     bootstrap_accuracy_interval,
     compute_metrics,
@@ -193,7 +194,11 @@ def test_evaluate_scorer_writes_evaluation_and_predictions(tmp_path: Path) -> No
     assert review_ids == load_test_split(tmp_path).review_ids
     assert labels.tolist() == (np.arange(40) % 2).tolist()
     assert stored == pytest.approx(np.array(list(scores.values())), abs=1e-6)
-    assert sorted(path.name for path in bundle.iterdir()) == [EVALUATION_FILE, PREDICTIONS_FILE]
+    assert sorted(path.name for path in bundle.iterdir()) == sorted(
+        [EVALUATION_FILE, PREDICTIONS_FILE, RELIABILITY_FILE]
+    )
+    assert (bundle / RELIABILITY_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert 0 <= evaluation["metrics"]["ece"] <= 1 and 0 <= evaluation["metrics"]["brier"] <= 1
 
 
 def test_evaluate_scorer_refuses_missing_scores_and_writes_nothing(tmp_path: Path) -> None:
@@ -229,3 +234,16 @@ def test_rows_fingerprint_changes_with_any_id_label_or_text() -> None:
     assert base != rows_fingerprint(["a", "b"], np.array([0, 1]), ["ab", "c"])
     assert base != rows_fingerprint(["b", "a"], labels, ["ab", "c"])
     assert base != rows_fingerprint(["a", "b"], labels, ["ab", None])
+
+
+def test_ece_and_brier_match_a_hand_computation() -> None:
+    # Bin [0.2, 0.267): scores 0.25 x4, one positive -> |0.25 - 0.25| = 0.
+    # Bin [0.933, 1]: scores 0.95 x4, two positive -> |0.5 - 0.95| = 0.45, half the rows.
+    labels = np.array([1, 0, 0, 0, 1, 1, 0, 0])
+    scores = np.array([0.25] * 4 + [0.95] * 4)
+    metrics = compute_metrics(labels, scores, bootstrap_resamples=10)
+    assert metrics["ece"] == pytest.approx(0.5 * 0.45)
+    expected_brier = (0.75**2 + 3 * 0.25**2 + 2 * 0.05**2 + 2 * 0.95**2) / 8
+    assert metrics["brier"] == pytest.approx(expected_brier)
+    counts = [row["count"] for row in metrics["reliability"]["rows"]]
+    assert len(counts) == 15 and counts[3] == 4 and counts[14] == 4 and sum(counts) == 8

@@ -243,3 +243,18 @@ def test_mid_p_matches_exact_sums_for_large_counts() -> None:
 def test_policy_rejects_out_of_range_settings(settings: dict[str, float]) -> None:
     with pytest.raises(ConfigError, match=next(iter(settings))):
         GatePolicy(**settings)
+
+
+@pytest.mark.parametrize(("ece", "outcome"), [(0.015, PASS), (0.03, FAIL), (None, FAIL)])
+def test_maximum_ece_is_a_rule_only_when_set(ece: float | None, outcome: str) -> None:
+    challenger = candidate("c", correctness(range(100)))
+    if ece is not None:
+        challenger.evaluation["metrics"]["ece"] = ece
+    unset = decide(GatePolicy(), challenger)
+    assert "maximum_ece" not in [verdict.rule for verdict in unset.verdicts]
+    decision = decide(GatePolicy(maximum_ece=0.02), challenger)
+    (verdict,) = [verdict for verdict in decision.verdicts if verdict.rule == "maximum_ece"]
+    assert verdict.outcome == outcome
+    assert decision.decision == ("promoted" if outcome == PASS else "rejected")
+    with pytest.raises(ConfigError, match="maximum_ece"):
+        GatePolicy(maximum_ece=1.5)

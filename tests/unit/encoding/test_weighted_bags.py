@@ -1,0 +1,87 @@
+"""Weighted bags: the sum over the ids a review encodes to, without the ids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sentiment.encoding.config import VectorizerConfig
+from sentiment.encoding.tokens import token_lists
+from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.encoding.vocabulary import fit_vectorizer
+
+WORDS = ["a", "b", "c", "d", "e", "f", "g", "h", "it's", "!"]
+
+
+def _texts(seed: int) -> list[str | None]:
+    generator = np.random.default_rng(seed)
+    texts: list[str | None] = [
+        " ".join(generator.choice(WORDS, size=generator.integers(0, 40)).tolist())
+        for _ in range(300)
+    ]
+    return [*texts, None, "", "... ;;", "a", "zzz unknown words"]
+
+
+@pytest.mark.parametrize("ngram_max", [1, 2, 3])
+@pytest.mark.parametrize(("padding", "truncating"), [("pre", "pre"), ("post", "post")])
+def test_sums_equal_the_weights_of_the_encoded_row(
+    ngram_max: int, padding: str, truncating: str
+) -> None:
+    texts = _texts(ngram_max)
+    # A short row: many bags are cut, so the cut side matters.
+    config = VectorizerConfig(
+        num_words=150,
+        max_length=12,
+        ngram_max=ngram_max,
+        bag=True,
+        padding=padding,
+        truncating=truncating,
+    )
+    vectorizer = fit_vectorizer(texts[:40], config)
+    weights = np.random.default_rng(7).normal(size=config.num_words).astype(np.float32)
+    ids = vectorizer.encode(texts)
+    expected = weights[ids].astype(np.float64).sum(axis=1)
+
+    lists = token_lists(texts)
+    bags = vectorizer.weigh_bags(lists, weights)
+
+    np.testing.assert_allclose(bags.sums, expected, rtol=0, atol=1e-9)
+    _, stats = vectorizer.encode_token_lists(lists)
+    assert int(bags.oov_counts.sum()) == stats.oov_tokens
+    assert int(bags.token_counts.sum()) == stats.tokens
+
+
+def test_top_weights_are_the_largest_and_most_negative_kept_ids() -> None:
+    texts = _texts(11)
+    config = VectorizerConfig(num_words=150, max_length=10, ngram_max=3, bag=True)
+    vectorizer = fit_vectorizer(texts[:40], config)
+    weights = np.random.default_rng(3).normal(size=config.num_words).astype(np.float32)
+    weights[:2] = 0.0
+    top = 3
+    bags = vectorizer.weigh_bags(token_lists(texts), weights, top=top)
+    ids = vectorizer.encode(texts)
+    for row, row_ids in enumerate(ids):
+        kept = np.unique(row_ids[row_ids > 1])
+        positive = kept[weights[kept] > 0]
+        negative = kept[weights[kept] < 0]
+        positive = positive[np.argsort(-weights[positive], kind="stable")][:top]
+        negative = negative[np.argsort(weights[negative], kind="stable")][:top]
+        expected_ids = np.full(2 * top, -1)
+        expected_ids[: len(positive)] = positive
+        expected_ids[top : top + len(negative)] = negative
+        np.testing.assert_array_equal(bags.top_ids[row], expected_ids)
+        found = bags.top_ids[row] >= 0
+        np.testing.assert_array_equal(
+            bags.top_weights[row][found], weights[bags.top_ids[row][found]]
+        )
+
+
+def test_bags_need_a_bag_vectorizer_and_one_weight_per_id() -> None:
+    texts = _texts(5)
+    plain = fit_vectorizer(texts, VectorizerConfig(num_words=20, max_length=5))
+    with pytest.raises(ValueError, match="bag=True"):
+        plain.weigh_bags(token_lists(texts), np.zeros(20, np.float32))
+    bag = fit_vectorizer(texts, VectorizerConfig(num_words=20, max_length=5, bag=True))
+    with pytest.raises(ValueError, match="20 ids"):
+        bag.weigh_bags(token_lists(texts), np.zeros(19, np.float32))
+    assert isinstance(bag, Vectorizer)
