@@ -21,7 +21,7 @@ import fcntl
 import json
 import logging
 import os
-import re
+import tempfile
 import threading
 import time
 from collections import deque
@@ -38,16 +38,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sentiment.core.arrays import arrow_array, list_lengths
-from sentiment.core.atomic import (
-    TEMPORARY_PREFIX,
-    atomic_path,
-    file_fingerprint,
-    write_json,
-    write_text,
-)
+from sentiment.core.atomic import atomic_path, file_fingerprint, write_json, write_text
 from sentiment.core.errors import DataError
 from sentiment.encoding.tokens import has_text, string_column, token_lists
 from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.fingerprint import content_fingerprint, require_unchanged, scoring_key
+from sentiment.scoring.outputs import (
+    OutputError,
+    output_errors,
+    prepare_output_directory,
+    remove_dead_temporaries,
+)
 from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.readers import BatchReader, InputFile, detect_format
 from sentiment.scoring.results import FAILED_FILE, FileResult
@@ -57,7 +58,12 @@ logger = logging.getLogger(__name__)
 SCORE_COLUMN = "sentiment_score"
 LABEL_COLUMN = "sentiment_label"
 VERSION_COLUMN = "model_version"
-OUTPUT_COLUMNS = (SCORE_COLUMN, LABEL_COLUMN, VERSION_COLUMN)
+# Why a row has no score: it has no text, or no word the model knows (a score would
+# only be the model's prior, labelled as if it were an opinion).
+NOTE_COLUMN = "sentiment_note"
+NO_TEXT = "no text"
+NO_KNOWN_WORD = "no known word"
+OUTPUT_COLUMNS = (SCORE_COLUMN, LABEL_COLUMN, VERSION_COLUMN, NOTE_COLUMN)
 POSITIVE = "positive"
 NEGATIVE = "negative"
 METADATA_PREFIX = "sentiment."
@@ -67,6 +73,8 @@ PADDING_ID = 0
 OOV_ID = 1
 
 BatchCallback = Callable[[int, float], None]
+
+__all__ = ["prepare_output_directory"]  # re-exported: a run prepares its output first
 
 
 class ScoringFailedError(DataError):
@@ -116,6 +124,18 @@ class _Prepared:
     tokens: int
     oov_tokens: int
     fraction_done: float = 0.0
+
+    @property
+    def known(self) -> np.ndarray:
+        """Which valid rows hold a word the model knows (over ``token_ids``' rows)."""
+        return known_rows(self.token_ids)
+
+
+def known_rows(token_ids: np.ndarray) -> np.ndarray:
+    """Rows of encoded reviews holding at least one id besides padding and OOV."""
+    if token_ids.size == 0:
+        return np.zeros(token_ids.shape[0], dtype=bool)
+    return (token_ids > OOV_ID).any(axis=1)
 
 
 def _encode(encoder: Any, texts: pa.StringArray) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -208,9 +228,15 @@ def _prepared_batches(reader: BatchReader, encoder: Encoder, threads: int) -> It
 # --- writing ------------------------------------------------------------------------
 
 
-def _label_array(scores: np.ndarray, valid: np.ndarray, threshold: float) -> pa.Array:
-    indices = pa.array((scores >= threshold).astype(np.int8), mask=~valid)
+def _label_array(scores: np.ndarray, scored: np.ndarray, threshold: float) -> pa.Array:
+    indices = pa.array((scores >= threshold).astype(np.int8), mask=~scored)
     return pa.array([NEGATIVE, POSITIVE], type=pa.string()).take(indices)
+
+
+def _note_array(valid: np.ndarray, scored: np.ndarray) -> pa.Array:
+    # 0: scored (null note), 1: no text, 2: text without a known word.
+    codes = np.where(valid, np.where(scored, 0, 2), 1).astype(np.int8)
+    return pa.array([None, NO_TEXT, NO_KNOWN_WORD], type=pa.string()).take(pa.array(codes))
 
 
 def scored_batch(
@@ -219,41 +245,50 @@ def scored_batch(
     valid: np.ndarray,
     threshold: float,
     version: str,
+    scored: np.ndarray | None = None,
 ) -> pa.RecordBatch:
-    """Append the score, label and model-version columns to a batch.
+    """Append the score, label, model-version and note columns to a batch.
 
     Args:
         batch: The input rows, unchanged.
-        scores: float32 scores, one per row (ignored where ``valid`` is False).
-        valid: Which rows had text to score; the others get null score and label.
+        scores: float32 scores, one per row (ignored where a row is not scored).
+        valid: Which rows had text.
         threshold: Scores at or above it are labelled positive.
         version: The model version written on every row.
+        scored: Which rows were scored (default: every valid row); the others get null
+            score and label and a ``sentiment_note`` saying why.
 
     Returns:
-        The batch with ``sentiment_score``, ``sentiment_label`` and ``model_version``.
+        The batch with ``sentiment_score``, ``sentiment_label``, ``model_version`` and
+        ``sentiment_note``.
     """
     count = batch.num_rows
-    score_array = pa.array(scores.astype(np.float32, copy=False), mask=~valid)
+    scored = valid if scored is None else scored
+    score_array = pa.array(scores.astype(np.float32, copy=False), mask=~scored)
     versions = pa.array([version], type=pa.string()).take(np.zeros(count, dtype=np.int32))
     return pa.RecordBatch.from_arrays(
-        [*batch.columns, score_array, _label_array(scores, valid, threshold), versions],
+        [
+            *batch.columns,
+            score_array,
+            _label_array(scores, scored, threshold),
+            versions,
+            _note_array(valid, scored),
+        ],
         schema=output_schema(batch.schema),
     )
 
 
 def output_schema(input_schema: pa.Schema) -> pa.Schema:
-    """The input's schema plus the three scoring columns (input metadata kept)."""
+    """The input's schema plus the four scoring columns (input metadata kept)."""
     schema = input_schema
     for name, data_type in (
         (SCORE_COLUMN, pa.float32()),
         (LABEL_COLUMN, pa.string()),
         (VERSION_COLUMN, pa.string()),
+        (NOTE_COLUMN, pa.string()),
     ):
         schema = schema.append(pa.field(name, data_type))
     return schema
-
-
-_STALE_TEMPORARY = re.compile(rf"^{re.escape(TEMPORARY_PREFIX)}[0-9a-f]{{8}}-(?P<name>.+)$")
 
 
 @contextlib.contextmanager
@@ -267,25 +302,7 @@ def _held_lock(path: Path) -> Iterator[None]:
 
 def remove_stale_temporaries(output_dir: Path, output_name: str) -> int:
     """Delete temporaries of ``output_name`` left by killed runs; return how many."""
-    removed = 0
-    if not output_dir.is_dir():
-        return 0
-    for candidate in output_dir.iterdir():
-        match = _STALE_TEMPORARY.match(candidate.name)
-        if match is None or match.group("name") != output_name:
-            continue
-        try:
-            with open(candidate, "ab") as handle:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                candidate.unlink()
-                removed += 1
-        except (BlockingIOError, FileNotFoundError):
-            continue
-    if removed:
-        logger.info(
-            "Removed %d unfinished output(s) of %s left by a killed run", removed, output_name
-        )
-    return removed
+    return remove_dead_temporaries(output_dir, output_name)
 
 
 # --- up-to-date check ---------------------------------------------------------------
@@ -310,27 +327,20 @@ def read_scoring_metadata(output_path: Path) -> dict[str, str] | None:
 
 
 def _up_to_date(
-    existing: dict[str, str],
-    model_version: str,
-    config: ScoringConfig,
-    stat: os.stat_result,
-    fingerprint: Callable[[], str],
+    existing: dict[str, str], model_version: str, config: ScoringConfig, path: Path
 ) -> bool:
-    if existing.get("model_version") != model_version:
+    """Same settings (the whole :func:`scoring_key`) and the same content, hashed now.
+
+    Size and modification time are never trusted: a same-size edit with its time
+    restored (``cp -p``) keeps both. Hashing costs a read of the input, a small share
+    of scoring it (docs/benchmarks.md, "Scoring: many small files").
+    """
+    key = scoring_key(
+        model_version, config.threshold, config.text_column, existing.get("text_column", "")
+    )
+    if existing.get("scoring_key") != key:
         return False
-    try:
-        if float(existing.get("threshold", "nan")) != config.threshold:
-            return False
-    except ValueError:
-        return False
-    if config.text_column is not None and existing.get("text_column") != config.text_column:
-        return False
-    # An unchanged size and modification time is trusted without rehashing the input.
-    if existing.get("input_size") == str(stat.st_size) and existing.get("input_mtime_ns") == str(
-        stat.st_mtime_ns
-    ):
-        return True
-    return existing.get("input_fingerprint") == fingerprint()
+    return existing.get("input_fingerprint") == content_fingerprint(path)
 
 
 # --- scoring ------------------------------------------------------------------------
@@ -363,19 +373,9 @@ def score_file(
     path = input_file.path
     output_path = output_dir / input_file.output_name
     try:
-        stat = path.stat()
-        fingerprint_cache: list[str] = []
-
-        def fingerprint() -> str:
-            if not fingerprint_cache:
-                fingerprint_cache.append(file_fingerprint(path))
-            return fingerprint_cache[0]
-
         if not config.force and output_path.exists():
             existing = read_scoring_metadata(output_path)
-            if existing is not None and _up_to_date(
-                existing, model.version, config, stat, fingerprint
-            ):
+            if existing is not None and _up_to_date(existing, model.version, config, path):
                 profile = TextProfile.from_dict(json.loads(existing["profile"]))
                 logger.info("Skipping %s: %s is up to date", path, output_path)
                 return FileResult(
@@ -386,7 +386,7 @@ def score_file(
                     profile=profile,
                     seconds=time.perf_counter() - started,
                 )
-        profile = _write_scored(input_file, output_path, model, config, stat, fingerprint, on_batch)
+        profile = _write_scored(input_file, output_path, model, config, on_batch)
     except Exception as error:  # a bad file must never stop the batch
         reason = _failure_reason(path, error)
         logger.warning("Failed to score %s: %s", path, reason)
@@ -416,7 +416,7 @@ def score_file(
 
 
 def _failure_reason(path: Path, error: Exception) -> str:
-    if isinstance(error, DataError):
+    if isinstance(error, DataError | OutputError):
         return str(error)
     detail = " ".join(str(error).split()) or type(error).__name__
     if len(detail) > 300:
@@ -432,12 +432,9 @@ def _write_scored(
     output_path: Path,
     model: ScoringModel,
     config: ScoringConfig,
-    stat: os.stat_result,
-    fingerprint: Callable[[], str],
     on_batch: BatchCallback | None,
 ) -> TextProfile:
     path = input_file.path
-    remove_stale_temporaries(output_path.parent, output_path.name)
     profile = TextProfile()
     with BatchReader(
         input_file, batch_rows=config.read_rows, text_column=config.text_column
@@ -449,44 +446,65 @@ def _write_scored(
                 "scored output, so score the original file or drop those columns."
             )
         schema = output_schema(reader.schema)
-        with atomic_path(output_path) as temporary, _held_lock(temporary):
-            writer = pq.ParquetWriter(temporary, schema, compression="snappy")
-            try:
-                for prepared in _prepared_batches(reader, model.vectorizer, config.encode_threads):
-                    scores = np.full(prepared.valid.size, np.nan, dtype=np.float32)
-                    if prepared.token_ids.shape[0]:
-                        valid_scores = model.predict_token_ids(
-                            prepared.token_ids, batch_size=config.batch_size
-                        )
-                        scores[prepared.valid] = valid_scores
-                        profile.add_scores(valid_scores, config.threshold)
-                    profile.add_texts(
-                        prepared.valid, prepared.lengths, prepared.tokens, prepared.oov_tokens
-                    )
-                    writer.write_batch(
-                        scored_batch(
-                            prepared.batch, scores, prepared.valid, config.threshold, model.version
-                        )
-                    )
-                    if on_batch is not None:
-                        on_batch(profile.rows, prepared.fraction_done)
-                metadata = {
-                    "model_version": model.version,
-                    "threshold": repr(config.threshold),
-                    "input_path": str(path),
-                    "input_fingerprint": fingerprint(),
-                    "input_size": str(stat.st_size),
-                    "input_mtime_ns": str(stat.st_mtime_ns),
-                    "text_column": reader.text_column,
-                    "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "profile": json.dumps(profile.to_dict()),
-                }
+        with contextlib.ExitStack() as output:
+            with output_errors(output_path):
+                temporary = output.enter_context(atomic_path(output_path))
+                output.enter_context(_held_lock(temporary))
+                writer = pq.ParquetWriter(temporary, schema, compression="snappy")
+            output.callback(writer.close)
+            for prepared in _prepared_batches(reader, model.vectorizer, config.encode_threads):
+                _score_batch(prepared, model, config, profile, writer, output_path)
+                if on_batch is not None:
+                    on_batch(profile.rows, prepared.fraction_done)
+            # What was scored is exactly what was read, and the file still holds it.
+            fingerprint = require_unchanged(path, reader.fingerprint())
+            metadata = {
+                "model_version": model.version,
+                "threshold": repr(config.threshold),
+                "input_path": str(path),
+                "input_fingerprint": fingerprint,
+                "text_column": reader.text_column,
+                "text_column_setting": str(config.text_column),
+                "scoring_key": scoring_key(
+                    model.version, config.threshold, config.text_column, reader.text_column
+                ),
+                "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "profile": json.dumps(profile.to_dict()),
+            }
+            with output_errors(output_path):
                 writer.add_key_value_metadata(
                     {_metadata_key(key): value.encode() for key, value in metadata.items()}
                 )
-            finally:
-                writer.close()
+                output.close()  # closes the writer, then renames the file into place
     return profile
+
+
+def _score_batch(
+    prepared: _Prepared,
+    model: ScoringModel,
+    config: ScoringConfig,
+    profile: TextProfile,
+    writer: pq.ParquetWriter,
+    output_path: Path,
+) -> None:
+    """Score a prepared batch's rows that hold a known word and append it to the output."""
+    scores = np.full(prepared.valid.size, np.nan, dtype=np.float32)
+    scored = np.zeros(prepared.valid.size, dtype=bool)
+    if prepared.token_ids.shape[0]:
+        known = prepared.known
+        scored[np.flatnonzero(prepared.valid)[known]] = True
+        if known.any():
+            token_ids = prepared.token_ids if known.all() else prepared.token_ids[known]
+            valid_scores = model.predict_token_ids(token_ids, batch_size=config.batch_size)
+            scores[scored] = valid_scores
+            profile.add_scores(valid_scores, config.threshold)
+        profile.unknown_text_rows += int(known.size - np.count_nonzero(known))
+    profile.add_texts(prepared.valid, prepared.lengths, prepared.tokens, prepared.oov_tokens)
+    batch = scored_batch(
+        prepared.batch, scores, prepared.valid, config.threshold, model.version, scored
+    )
+    with output_errors(output_path):
+        writer.write_batch(batch)
 
 
 def score_files(
@@ -496,7 +514,16 @@ def score_files(
     config: ScoringConfig,
     on_batch: BatchCallback | None = None,
 ) -> list[FileResult]:
-    """Score inputs one after another (the flow runs :func:`score_file` per task)."""
+    """Score inputs one after another into a prepared output directory.
+
+    The flow calls :func:`prepare_output_directory` once, then :func:`score_file` per
+    input (grouped into tasks); an output directory that cannot be written fails every
+    input with the sentence that names it.
+    """
+    try:
+        prepare_output_directory(output_dir)
+    except OutputError as error:
+        return [FileResult(str(item.path), None, "failed", reason=str(error)) for item in inputs]
     return [score_file(item, output_dir, model, config, on_batch) for item in inputs]
 
 
@@ -512,13 +539,26 @@ def write_failures(output_dir: Path, results: Sequence[FileResult]) -> Path | No
     destination = output_dir / FAILED_FILE
     failures = [result for result in results if result.status == "failed"]
     if not failures:
-        destination.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            destination.unlink(missing_ok=True)
         return None
     lines = "".join(
         json.dumps({"path": result.input_path, "reason": result.reason}, ensure_ascii=False) + "\n"
         for result in failures
     )
-    write_text(destination, lines)
+    try:
+        write_text(destination, lines)
+    except OSError as error:
+        # The failures must survive an unwritable output: they go to the temporary
+        # directory instead, and the run's summary names where.
+        fallback = Path(tempfile.gettempdir()) / (
+            f"sentiment-failed-{datetime.now(UTC):%Y%m%d-%H%M%S}-{os.getpid()}.jsonl"
+        )
+        write_text(fallback, lines)
+        logger.warning(
+            "Could not write %s (%s); the failures are in %s", destination, error, fallback
+        )
+        return fallback
     return destination
 
 

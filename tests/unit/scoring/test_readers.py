@@ -76,7 +76,9 @@ def test_each_format_streams_every_row_in_order(tmp_path: Path, kind: str) -> No
     else:
         write_jsonl(path, ROWS, compress=kind.endswith(".gz"))
     table = read_all(path)
-    assert table.column("id").to_pylist() == [1, 2, 3]
+    # CSV has no types: its fields keep their exact text.
+    expected_ids = ["1", "2", "3"] if kind.startswith("csv") else [1, 2, 3]
+    assert table.column("id").to_pylist() == expected_ids
     texts = table.column("text").to_pylist()
     assert texts[:2] == [ROWS[0]["text"], ROWS[1]["text"]]
     assert texts[2] in (None, "")  # CSV has no null: an empty field stays empty
