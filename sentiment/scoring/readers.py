@@ -153,7 +153,8 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
     A directory contributes its supported files (not recursively, so two inputs never
     share a relative name by accident); hidden files are skipped, and so are files in
     the output directory that a glob matches (outputs are never inputs). An input
-    directory that is the output directory, or a named file inside it, is refused. Inputs are deduplicated and sorted by path.
+    directory that is the output directory, or a named file inside it, is refused.
+    Inputs are deduplicated and sorted by path.
     Problems that concern one input (no match, unsupported suffix, two inputs that
     would write the same output name, an output that would overwrite its input) become
     failures so the rest of the batch still runs.

@@ -270,8 +270,8 @@ class JsonSchemaScan:
                 return problem
         detail = " ".join(str(error).split())[:200]
         return DataError(
-            f"Input {self.path} lines {chunk.first_line}-{_last_line(chunk)} cannot be read as JSON lines "
-            f"({detail}); give each field one type throughout."
+            f"Input {self.path} lines {chunk.first_line}-{_last_line(chunk)} cannot be read "
+            f"as JSON lines ({detail}); give each field one type throughout."
         )
 
     def _merge(self, field: pa.Field, chunk: Chunk) -> None:

@@ -88,7 +88,8 @@ def test_csv_columns_other_than_the_text_keep_their_exact_text(tmp_path: Path) -
 def test_a_json_integer_beyond_64_bits_fails_naming_its_column(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text(
-        '{"id": 1, "text": "good"}\n{"id": 18446744073709551616, "text": "the number 12345678901234567890"}\n'
+        '{"id": 1, "text": "good"}\n'
+        '{"id": 18446744073709551616, "text": "the number 12345678901234567890"}\n'
     )
     result = score_one(source, tmp_path / "out")
     assert result.status == "failed"

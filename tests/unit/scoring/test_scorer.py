@@ -111,9 +111,9 @@ def without_unknown_words(model, texts: list, scores: np.ndarray) -> np.ndarray:
     """Scores as scoring writes them: none for a text without a known word."""
     scores = scores.copy()
     for row, text in enumerate(texts):
-        if isinstance(text, str) and text.strip():
-            if not (model.vectorizer.encode([text]) > 1).any():
-                scores[row] = np.nan
+        known = isinstance(text, str) and (model.vectorizer.encode([text]) > 1).any()
+        if isinstance(text, str) and text.strip() and not known:
+            scores[row] = np.nan
     return scores
 
 
