@@ -5,10 +5,13 @@ A bundle is one directory under ``models/<version>/``::
     model.keras      the Keras model in the native format (built-in layers only)
     vectorizer.json  the vectorizer that turns raw reviews into the model's token ids
     metadata.json    model name and settings, data fingerprints, history, metrics, versions
+    checksums.json   the sha256 of each file above, recorded when the bundle is saved
 
 The directory is written through :func:`sentiment.core.atomic.atomic_directory`, so a bundle
 under its final name is always complete. Loading uses Keras' ``safe_mode``: a model file
-can never run arbitrary code.
+can never run arbitrary code, and checks every file against ``checksums.json``, so a file
+changed after training is refused. Bundles saved before checksums were recorded have no
+``checksums.json``; they still load, with a warning, and ``ModelBundle.verified`` False.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sentiment.core.atomic import atomic_directory, write_json
+from sentiment.core.atomic import atomic_directory, file_sha256, write_json
 from sentiment.core.errors import DataError
 
 if TYPE_CHECKING:
@@ -37,6 +40,7 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "model.keras"
 VECTORIZER_FILE = "vectorizer.json"
 METADATA_FILE = "metadata.json"
+CHECKSUMS_FILE = "checksums.json"
 BUNDLE_FILES = (MODEL_FILE, VECTORIZER_FILE, METADATA_FILE)
 
 
@@ -68,6 +72,8 @@ class ModelBundle:
         model: The Keras model; it maps int32 ids ``(n, max_length)`` to ``(n, 1)``.
         vectorizer: The vectorizer the model was trained with.
         metadata: The parsed ``metadata.json``.
+        verified: Whether every file matched ``checksums.json`` (False only for a bundle
+            saved before checksums were recorded).
     """
 
     directory: Path
@@ -75,6 +81,7 @@ class ModelBundle:
     model: keras.Model
     vectorizer: Vectorizer
     metadata: dict[str, Any]
+    verified: bool = True
     _forward: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -184,6 +191,13 @@ def save_bundle(
         for name, content in (extra_files or {}).items():
             (temporary / name).write_bytes(content)
         write_json(temporary / METADATA_FILE, payload)
+        write_json(
+            temporary / CHECKSUMS_FILE,
+            {
+                "algorithm": "sha256",
+                "files": {name: file_sha256(temporary / name) for name in BUNDLE_FILES},
+            },
+        )
     logger.info("Saved model bundle %s", directory)
     return directory
 
@@ -198,6 +212,44 @@ def _embedding_sizes(model: keras.Model) -> list[tuple[str, int]]:
     ]
 
 
+def verify_bundle(directory: Path) -> bool:
+    """Check the bundle's files against the checksums recorded when it was saved.
+
+    Returns:
+        True when every file matches; False for a bundle saved before checksums were
+        recorded (no ``checksums.json``), which is logged as a warning.
+
+    Raises:
+        DataError: If a file differs from its checksum, or the checksums are unreadable.
+    """
+    directory = Path(directory)
+    checksums_path = directory / CHECKSUMS_FILE
+    if not checksums_path.is_file():
+        logger.warning(
+            "Model bundle %s has no checksums (saved before they were recorded); its files "
+            "cannot be verified",
+            directory,
+        )
+        return False
+    try:
+        recorded = json.loads(checksums_path.read_text(encoding="utf-8"))["files"]
+        if not isinstance(recorded, dict):
+            raise TypeError("files is not an object")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise DataError(
+            f"Model bundle file {checksums_path} is unreadable ({error}); the bundle cannot "
+            "be verified, so retrain it with 'sentiment train'."
+        ) from error
+    for name in BUNDLE_FILES:
+        if recorded.get(name) != file_sha256(directory / name):
+            raise DataError(
+                f"Model bundle file {directory / name} does not match the checksum recorded "
+                "when the bundle was saved, so it was changed since and is refused; restore "
+                "the bundle or retrain it with 'sentiment train'."
+            )
+    return True
+
+
 def load_bundle(directory: Path) -> ModelBundle:
     """Load a bundle written by :func:`save_bundle`.
 
@@ -208,8 +260,9 @@ def load_bundle(directory: Path) -> ModelBundle:
         The loaded bundle.
 
     Raises:
-        DataError: If a file is missing or corrupt, or the vectorizer's vocabulary or
-            sequence length does not fit the model.
+        DataError: If a file is missing, corrupt or changed since it was saved
+            (:func:`verify_bundle`), or the vectorizer's vocabulary or sequence length
+            does not fit the model.
     """
     import keras
 
@@ -227,6 +280,7 @@ def load_bundle(directory: Path) -> ModelBundle:
                 f"Model bundle file {directory / name} is missing; the bundle is incomplete, "
                 "so retrain it with 'sentiment train'."
             )
+    verified = verify_bundle(directory)
     metadata_path = directory / METADATA_FILE
     try:
         metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
@@ -283,4 +337,5 @@ def load_bundle(directory: Path) -> ModelBundle:
         model=model,
         vectorizer=vectorizer,
         metadata=metadata,
+        verified=verified,
     )
