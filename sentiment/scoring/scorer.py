@@ -163,6 +163,8 @@ def _prepare(batch: pa.RecordBatch, text_column: str, encoder: Encoder) -> _Prep
     return _Prepared(batch, valid, token_ids, lengths, tokens, oov_tokens)
 
 
+# Files smaller than this are encoded in the scoring thread (see _write_scored).
+_ENCODE_AHEAD_BYTES = 1 << 20
 # Niceness the encoding threads add to their own (Linux schedules threads one by one).
 _ENCODE_NICENESS = 5
 
@@ -452,7 +454,10 @@ def _write_scored(
                 output.enter_context(_held_lock(temporary))
                 writer = pq.ParquetWriter(temporary, schema, compression="snappy")
             output.callback(writer.close)
-            for prepared in _prepared_batches(reader, model.vectorizer, config.encode_threads):
+            # A file that is one batch or less gains nothing from encoding ahead, and
+            # starting the threads costs more than scoring a one-row file.
+            threads = config.encode_threads if reader.size_bytes >= _ENCODE_AHEAD_BYTES else 0
+            for prepared in _prepared_batches(reader, model.vectorizer, threads):
                 _score_batch(prepared, model, config, profile, writer, output_path)
                 if on_batch is not None:
                     on_batch(profile.rows, prepared.fraction_done)
