@@ -79,11 +79,19 @@ def write_files(directory: Path, count: int) -> None:
 
 def run_child(mode: str, home: Path, inputs: Path, output: Path) -> dict:
     child = subprocess.run(
-        [sys.executable, "-c", CHILD.format(root=str(REPOSITORY_ROOT)), mode]
-        + [str(home), str(inputs), str(output)],
+        [
+            *(sys.executable, "-c", CHILD.format(root=str(REPOSITORY_ROOT)), mode),
+            *(str(home), str(inputs), str(output)),
+        ],
         capture_output=True,
         text=True,
-        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"},
+        env={
+            **os.environ,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            # The shared VM can take over a minute to start the temporary server.
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+        },
     )
     lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
     if child.returncode != 0 or not lines:

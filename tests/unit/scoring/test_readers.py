@@ -158,3 +158,18 @@ def test_an_output_never_replaces_its_input(tmp_path: Path) -> None:
     discovery = discover_inputs([str(tmp_path / "reviews.parquet")], output_dir=tmp_path)
     assert discovery.inputs == ()
     assert "would overwrite the input" in discovery.failures[0].reason
+
+
+def test_task_groups_put_small_files_together_and_large_ones_alone() -> None:
+    from sentiment.scoring.readers import task_groups
+
+    sizes = [10, 10, 10, 500, 10, 10, 10, 10]
+    manifests = [{"path": f"f{i}", "size": size} for i, size in enumerate(sizes)]
+    groups = task_groups(manifests, group_bytes=100, group_files=3)
+    assert [[item["path"] for item in group] for group in groups] == [
+        ["f0", "f1", "f2"],
+        ["f3"],
+        ["f4", "f5", "f6"],
+        ["f7"],
+    ]
+    assert task_groups([], 100, 3) == []
