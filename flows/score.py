@@ -1,4 +1,5 @@
-"""The ``score`` flow: score review dumps with a model bundle, one task per input file."""
+"""The ``score`` flow: score review dumps with a model bundle, one task per group of
+input files (a large file alone, small files together)."""
 
 from __future__ import annotations
 
@@ -13,26 +14,38 @@ from flows.runners import scoring_task_runner
 from sentiment.core.paths import resolve_home
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.scorer import ScoringFailedError
-from tasks.score import discover_inputs_task, resolve_model_task, score_file_task, summarize_task
+from tasks.score import (
+    discover_inputs_task,
+    group_label,
+    resolve_model_task,
+    score_group_task,
+    summarize_task,
+)
 
 
 # One file at a time in this process: TensorFlow and the encoding threads use the cores.
 @flow(name="score-files", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def score_files_flow(
-    files: list[dict[str, Any]], output: str, bundle_directory: str, config: ScoringConfig
+    groups: list[list[dict[str, Any]]],
+    output: str,
+    bundle_directory: str,
+    config: ScoringConfig,
 ) -> list[dict[str, Any]]:
-    """Score each file of a discovery on this flow's task runner; return their results."""
+    """Score each group of a discovery on this flow's task runner; return every file's
+    result, in order."""
+    count = sum(len(group) for group in groups)
     progress = create_progress_artifact(
-        0.0, key="scoring-progress", description=f"Share of {len(files)} input file(s) scored"
+        0.0, key="scoring-progress", description=f"Share of {count} input file(s) scored"
     )
-    futures = score_file_task.map(
-        files,
+    futures = score_group_task.map(
+        groups,
         output=unmapped(output),
         bundle_directory=unmapped(bundle_directory),
         config=unmapped(config),
+        label=[group_label(group) for group in groups],
         progress_artifact=unmapped(progress),
     )
-    results = [future.result() for future in futures]
+    results = [result for future in futures for result in future.result()]
     update_progress_artifact(progress, 100.0)
     return results
 
@@ -98,9 +111,9 @@ def score_flow(
     )
     runner = scoring_task_runner(dask_workers, dask_address)
     bundle = resolve_model_task(home, model)
-    plan = discover_inputs_task(inputs, output)
+    plan = discover_inputs_task(inputs, output, config)
     results = score_files_flow.with_options(task_runner=runner)(
-        plan["inputs"], output, bundle["directory"], config
+        plan["groups"], output, bundle["directory"], config
     )
     summary = summarize_task(
         [*plan["failures"], *results],

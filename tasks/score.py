@@ -1,7 +1,8 @@
 """Prefect tasks of the batch-scoring stage.
 
-One task per input file, so files can run on Dask workers; each returns a small
-manifest (paths and counts), never data. Scoring has no retries: a bad file fails the
+One task per group of input files (a large file alone, small files together, so a
+task's own cost never outweighs its work), so groups can run on Dask workers; each
+returns small manifests (paths and counts), never data. Scoring has no retries: a bad file fails the
 same way every time and is reported, not retried.
 """
 
@@ -20,7 +21,8 @@ from prefect.logging import get_run_logger
 from sentiment.modeling.bundle import ModelBundle, load_bundle
 from sentiment.release.registry import resolve_bundle
 from sentiment.scoring.config import ScoringConfig
-from sentiment.scoring.readers import InputFile, discover_inputs
+from sentiment.scoring.outputs import prepare_output_directory
+from sentiment.scoring.readers import InputFile, discover_inputs, task_groups
 from sentiment.scoring.results import FileResult
 from sentiment.scoring.scorer import score_file
 from sentiment.scoring.summary import summarize_scoring
@@ -50,33 +52,55 @@ def resolve_model_task(home: str, model: str | None = None) -> dict[str, str]:
 
 
 @task(name="discover-inputs")
-def discover_inputs_task(inputs: list[str], output: str) -> dict[str, Any]:
-    """Expand the inputs into files to score; inputs that cannot be scored become failures.
+def discover_inputs_task(
+    inputs: list[str], output: str, config: ScoringConfig | None = None
+) -> dict[str, Any]:
+    """Prepare the output directory, expand the inputs into groups of files to score;
+    inputs that cannot be scored become failures.
+
+    Raises:
+        OutputError: If the output directory cannot be created or written (one sentence
+            naming it; no input is blamed).
 
     Returns:
-        ``{"inputs": [{path, format, compressed, output_name, size}], "failures":
-        [result dicts]}``.
+        ``{"groups": [[{path, format, compressed, output_name, size, share,
+        progress_offset}, ...], ...], "failures": [result dicts]}``.
     """
+    config = config or ScoringConfig()
+    removed = prepare_output_directory(Path(output))
     discovery = discover_inputs(inputs, output_dir=Path(output))
     files = discovery.manifests()
+    groups = task_groups(files, config.task_bytes, config.task_files)
     failures = [FileResult.failed(failure).to_dict() for failure in discovery.failures]
     get_run_logger().info(
-        "Found %d file(s) to score (%.1f MiB); %d input(s) rejected.",
+        "Found %d file(s) to score (%.1f MiB) in %d task(s); %d input(s) rejected; "
+        "%d dead temporary file(s) removed.",
         len(files),
         sum(item["size"] for item in files) / (1 << 20),
+        len(groups),
         len(failures),
+        removed,
     )
-    return {"inputs": files, "failures": failures}
+    return {"groups": groups, "failures": failures}
 
 
 class _Progress:
-    """Maps one file's progress onto the run's progress artifact, throttled."""
+    """Maps one file's progress onto the run's progress artifact, throttled.
 
-    def __init__(self, artifact: UUID | None, offset: float, weight: float) -> None:
+    The files of one task share a progress (see :meth:`for_file`), so a task of a
+    thousand tiny files updates the artifact every few seconds, not once per file.
+    """
+
+    def __init__(self, artifact: UUID | None, offset: float = 0.0, weight: float = 1.0) -> None:
         self._artifact = artifact
         self._offset = offset
         self._weight = weight
-        self._last = 0.0
+        self._last = time.monotonic()
+
+    def for_file(self, offset: float, weight: float) -> _Progress:
+        """Point this progress at the next file of the task (same throttle)."""
+        self._offset, self._weight = offset, weight
+        return self
 
     def __call__(self, rows_done: int, fraction: float) -> None:
         now = time.monotonic()
@@ -86,6 +110,68 @@ class _Progress:
         update_progress_artifact(
             self._artifact, min(100.0, 100.0 * (self._offset + self._weight * fraction))
         )
+
+
+def _log_result(item: InputFile, result: FileResult) -> None:
+    logger = get_run_logger()
+    if result.status == "failed":
+        logger.warning("Failed: %s", result.reason)
+    elif result.status == "skipped":
+        logger.info("Skipped %s: %s.", item.path, result.reason)
+    else:
+        rate = result.rows / result.seconds if result.seconds else 0.0
+        logger.info(
+            "Scored %s: %d rows in %.1f s (%.0f reviews/s) -> %s",
+            item.path,
+            result.rows,
+            result.seconds,
+            rate,
+            result.output_path,
+        )
+
+
+@task(name="score-files", task_run_name="score-{label}")
+def score_group_task(
+    files: list[dict[str, Any]],
+    output: str,
+    bundle_directory: str,
+    config: ScoringConfig,
+    label: str = "files",
+    progress_artifact: UUID | None = None,
+) -> list[dict[str, Any]]:
+    """Score a group of input files (one of :func:`discover_inputs_task`'s ``groups``).
+
+    Args:
+        files: The group's manifests.
+        output: The output directory (prepared by :func:`discover_inputs_task`).
+        bundle_directory: The model bundle to score with.
+        config: The scoring settings.
+        label: The task run's name: the first output's name and how many files follow.
+        progress_artifact: The run's progress artifact, advanced by each file's share.
+
+    Returns:
+        Each file's :class:`~sentiment.scoring.results.FileResult` as a dict, in order.
+    """
+    bundle = _bundle(bundle_directory)
+    progress = _Progress(progress_artifact)
+    results = []
+    for manifest in files:
+        item = InputFile.from_manifest(manifest)
+        on_batch = progress.for_file(manifest["progress_offset"], manifest["share"])
+        result = score_file(item, Path(output), bundle, config, on_batch=on_batch)
+        if len(files) == 1 or result.status != "skipped":
+            _log_result(item, result)
+        results.append(result.to_dict())
+    skipped = sum(1 for result in results if result["status"] == "skipped")
+    if skipped and len(files) > 1:
+        get_run_logger().info("%d of %d file(s) already up to date.", skipped, len(files))
+    return results
+
+
+def group_label(files: list[dict[str, Any]]) -> str:
+    """A group's task-run name: its first output's name, plus how many more files."""
+    first = files[0]["output_name"] if files else "nothing"
+    return first if len(files) <= 1 else f"{first}-and-{len(files) - 1}-more"
 
 
 @task(name="score-file", task_run_name="score-{input_file[output_name]}")
@@ -108,24 +194,10 @@ def score_file_task(
     Returns:
         The file's :class:`~sentiment.scoring.results.FileResult` as a dict.
     """
-    logger = get_run_logger()
     item = InputFile.from_manifest(input_file)
     progress = _Progress(progress_artifact, input_file["progress_offset"], input_file["share"])
     result = score_file(item, Path(output), _bundle(bundle_directory), config, on_batch=progress)
-    if result.status == "failed":
-        logger.warning("Failed: %s", result.reason)
-    elif result.status == "skipped":
-        logger.info("Skipped %s: %s.", item.path, result.reason)
-    else:
-        rate = result.rows / result.seconds if result.seconds else 0.0
-        logger.info(
-            "Scored %s: %d rows in %.1f s (%.0f reviews/s) -> %s",
-            item.path,
-            result.rows,
-            result.seconds,
-            rate,
-            result.output_path,
-        )
+    _log_result(item, result)
     return result.to_dict()
 
 

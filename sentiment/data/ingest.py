@@ -72,6 +72,10 @@ RAW_SCHEMA = pa.schema(
 MANIFEST_NAME = "manifest.json"
 _SIDECAR_SUFFIX = ".json"
 _CHUNK_SIZE = 1 << 20
+# The largest review member accepted. IMDB's longest review is 14 KB; a member declaring
+# more is refused from its tar header, before a byte of it is read, so a small archive
+# cannot expand into gigabytes of memory (a 1.17 MB archive can hold a 1.2 GB review).
+MAX_REVIEW_BYTES = 1 << 20
 _NETWORK_TIMEOUT_SECONDS = 60
 _REVIEW_MEMBER = re.compile(r"aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt")
 _SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
@@ -440,6 +444,12 @@ def _read_members(archive: Path, source: str) -> dict[str, _Rows]:
                         f"(member {member.name!r}); use an unmodified aclImdb_v1.tar.gz."
                     )
                 seen.add(review_id)
+                if member.size > MAX_REVIEW_BYTES:
+                    raise DataError(
+                        f"The archive {source} member {member.name!r} holds {member.size:,} "
+                        f"bytes, larger than the {MAX_REVIEW_BYTES:,}-byte limit for one review; "
+                        "use an unmodified aclImdb_v1.tar.gz."
+                    )
                 rating = int(rating_text)
                 if not 0 <= rating <= 10:
                     raise DataError(

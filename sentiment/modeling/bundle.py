@@ -8,10 +8,14 @@ A bundle is one directory under ``models/<version>/``::
                      calibration and decision threshold (both chosen on validation)
     linear_weights.npy  linear bundles (nbsvm) only: one float32 weight per id, so they
                      score without Keras (fingerprint in metadata "linear")
+    checksums.json   the sha256 of model.keras, vectorizer.json and metadata.json, recorded
+                     when the bundle is saved and checked when it loads
 
 The directory is written through :func:`sentiment.core.atomic.atomic_directory`, so a bundle
 under its final name is always complete. Loading uses Keras' ``safe_mode``: a model file
-can never run arbitrary code.
+can never run arbitrary code, and checks every file against ``checksums.json``, so a file
+changed after training is refused. Bundles saved before checksums were recorded have no
+``checksums.json``; they still load, with a warning, and ``ModelBundle.verified`` False.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from sentiment.core.atomic import atomic_directory, write_json
+from sentiment.core.atomic import atomic_directory, file_sha256, write_json
 from sentiment.core.errors import DataError
 from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
 from sentiment.modeling.calibration import Calibration
@@ -40,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
+CHECKSUMS_FILE = "checksums.json"
 BUNDLE_FILES = (MODEL_FILE, VECTORIZER_FILE, METADATA_FILE)
 # Scores are labelled positive at or above this where a bundle records no threshold.
 DEFAULT_THRESHOLD = 0.5
@@ -80,6 +85,8 @@ class ModelBundle:
         metadata: The parsed ``metadata.json``.
         text_scorer: The compiled scorer of a linear bundle, else None.
         calibration: Maps the model's scores to calibrated probabilities.
+        verified: Whether every file matched ``checksums.json`` (False only for a bundle
+            saved before checksums were recorded).
     """
 
     def __init__(
@@ -90,6 +97,7 @@ class ModelBundle:
         vectorizer: Vectorizer,
         metadata: dict[str, Any],
         text_scorer: LinearScorer | None = None,
+        verified: bool = True,
     ) -> None:
         self.directory = Path(directory)
         self.version = version
@@ -98,6 +106,7 @@ class ModelBundle:
         self.metadata = metadata
         self.calibration = Calibration.from_metadata(metadata)
         self.text_scorer = text_scorer
+        self.verified = verified
         self._forward: Any = None
 
     def __repr__(self) -> str:
@@ -245,6 +254,13 @@ def save_bundle(
         for name, content in (extra_files or {}).items():
             (temporary / name).write_bytes(content)
         write_json(temporary / METADATA_FILE, payload)
+        write_json(
+            temporary / CHECKSUMS_FILE,
+            {
+                "algorithm": "sha256",
+                "files": {name: file_sha256(temporary / name) for name in BUNDLE_FILES},
+            },
+        )
     logger.info("Saved model bundle %s", directory)
     return directory
 
@@ -257,6 +273,44 @@ def _embedding_sizes(model: keras.Model) -> list[tuple[str, int]]:
         for layer in model.layers
         if isinstance(layer, keras.layers.Embedding)
     ]
+
+
+def verify_bundle(directory: Path) -> bool:
+    """Check the bundle's files against the checksums recorded when it was saved.
+
+    Returns:
+        True when every file matches; False for a bundle saved before checksums were
+        recorded (no ``checksums.json``), which is logged as a warning.
+
+    Raises:
+        DataError: If a file differs from its checksum, or the checksums are unreadable.
+    """
+    directory = Path(directory)
+    checksums_path = directory / CHECKSUMS_FILE
+    if not checksums_path.is_file():
+        logger.warning(
+            "Model bundle %s has no checksums (saved before they were recorded); its files "
+            "cannot be verified",
+            directory,
+        )
+        return False
+    try:
+        recorded = json.loads(checksums_path.read_text(encoding="utf-8"))["files"]
+        if not isinstance(recorded, dict):
+            raise TypeError("files is not an object")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise DataError(
+            f"Model bundle file {checksums_path} is unreadable ({error}); the bundle cannot "
+            "be verified, so retrain it with 'sentiment train'."
+        ) from error
+    for name in BUNDLE_FILES:
+        if recorded.get(name) != file_sha256(directory / name):
+            raise DataError(
+                f"Model bundle file {directory / name} does not match the checksum recorded "
+                "when the bundle was saved, so it was changed since and is refused; restore "
+                "the bundle or retrain it with 'sentiment train'."
+            )
+    return True
 
 
 def _load_keras_model(directory: Path, vectorizer: Vectorizer) -> keras.Model:
@@ -307,8 +361,9 @@ def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:
         The loaded bundle.
 
     Raises:
-        DataError: If a file is missing or corrupt, or the vectorizer's vocabulary or
-            sequence length does not fit the model.
+        DataError: If a file is missing, corrupt or changed since it was saved
+            (:func:`verify_bundle`), or the vectorizer's vocabulary or sequence length
+            does not fit the model.
     """
 
     directory = Path(directory)
@@ -323,6 +378,7 @@ def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:
                 f"Model bundle file {directory / name} is missing; the bundle is incomplete, "
                 "so retrain it with 'sentiment train'."
             )
+    verified = verify_bundle(directory)
     metadata_path = directory / METADATA_FILE
     try:
         metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
@@ -374,6 +430,7 @@ def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:
         vectorizer=vectorizer,
         metadata=metadata,
         text_scorer=text_scorer,
+        verified=verified,
     )
 
 

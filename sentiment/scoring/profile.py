@@ -28,6 +28,8 @@ class TextProfile:
 
     rows: int = 0
     null_text_rows: int = 0
+    # Rows with text but no word the vocabulary knows: left unscored, counted apart.
+    unknown_text_rows: int = 0
     positive_rows: int = 0
     # Rows labelled "uncertain" (score inside the abstain band); not counted positive.
     uncertain_rows: int = 0
@@ -48,7 +50,7 @@ class TextProfile:
 
     @property
     def scored_rows(self) -> int:
-        return self.rows - self.null_text_rows
+        return self.rows - self.null_text_rows - self.unknown_text_rows
 
     @property
     def oov_rate(self) -> float | None:
@@ -106,6 +108,7 @@ class TextProfile:
         """Add another profile's counts to this one."""
         self.rows += other.rows
         self.null_text_rows += other.null_text_rows
+        self.unknown_text_rows += other.unknown_text_rows
         self.positive_rows += other.positive_rows
         self.uncertain_rows += other.uncertain_rows
         self.score_sum += other.score_sum
@@ -119,6 +122,7 @@ class TextProfile:
         return {
             "rows": self.rows,
             "null_text_rows": self.null_text_rows,
+            "unknown_text_rows": self.unknown_text_rows,
             "positive_rows": self.positive_rows,
             "uncertain_rows": self.uncertain_rows,
             "score_sum": self.score_sum,
@@ -134,6 +138,8 @@ class TextProfile:
         return cls(
             rows=int(payload["rows"]),
             null_text_rows=int(payload["null_text_rows"]),
+            # Profiles written before unknown-word rows were counted apart have none.
+            unknown_text_rows=int(payload.get("unknown_text_rows", 0)),
             positive_rows=int(payload["positive_rows"]),
             uncertain_rows=int(payload.get("uncertain_rows", 0)),
             score_sum=float(payload["score_sum"]),

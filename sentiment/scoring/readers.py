@@ -2,26 +2,36 @@
 
 Scoring accepts any mix of files, directories and glob patterns naming Parquet, CSV or
 JSON-lines files (CSV and JSON lines optionally gzip-compressed). Every reader streams:
-Parquet through ``ParquetFile.iter_batches``, CSV and JSON lines through pyarrow's block
-readers, so memory is bounded by the batch size, never by the file size.
+Parquet through ``ParquetFile.iter_batches``, CSV and JSON lines in chunks of whole
+records, so memory is bounded by the chunk size (and the longest record), never by the
+file size. Columns other than the text pass through unchanged: CSV fields as their exact
+text, JSON values with their own types.
 """
 
 from __future__ import annotations
 
 import glob
+import gzip
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from sentiment.core.errors import DataError
+from sentiment.scoring.chunks import Chunk, record_chunks
+from sentiment.scoring.fingerprint import HashingFile, InputChangedError, content_fingerprint
+from sentiment.scoring.textformats import (
+    JsonSchemaScan,
+    csv_header,
+    csv_schema,
+    parse_csv_chunk,
+    parse_json_chunk,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +122,39 @@ class Discovery:
         return manifests
 
 
+def task_groups(
+    manifests: Sequence[dict[str, Any]], group_bytes: int, group_files: int
+) -> list[list[dict[str, Any]]]:
+    """Split a discovery's manifests into the groups one task scores each.
+
+    A task costs the orchestrator tens of milliseconds whatever it does, more than
+    scoring a one-row file, so small files go together: in discovery order, a group
+    takes files until it holds ``group_bytes`` or ``group_files`` files; a file of
+    ``group_bytes`` or more is a group of its own.
+
+    Args:
+        manifests: From :meth:`Discovery.manifests` (each has a ``size``).
+        group_bytes: Input bytes per group.
+        group_files: Files per group at most.
+
+    Returns:
+        The groups, in order; every manifest is in exactly one.
+    """
+    groups: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    current_bytes = 0
+    for manifest in manifests:
+        size = int(manifest.get("size", 0))
+        if current and (current_bytes + size > group_bytes or len(current) >= group_files):
+            groups.append(current)
+            current, current_bytes = [], 0
+        current.append(manifest)
+        current_bytes += size
+    if current:
+        groups.append(current)
+    return groups
+
+
 def detect_format(path: Path) -> tuple[FileFormat, bool, str] | None:
     """Return ``(format, compressed, stem)`` from a file's name, or None if unsupported."""
     name = path.name
@@ -141,8 +184,10 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
     """Expand files, directories and glob patterns into the files to score.
 
     A directory contributes its supported files (not recursively, so two inputs never
-    share a relative name by accident); hidden files and, when the output directory is
-    scanned, files inside it are skipped. Inputs are deduplicated and sorted by path.
+    share a relative name by accident); hidden files are skipped, and so are files in
+    the output directory that a glob matches (outputs are never inputs). An input
+    directory that is the output directory, or a named file inside it, is refused.
+    Inputs are deduplicated and sorted by path.
     Problems that concern one input (no match, unsupported suffix, two inputs that
     would write the same output name, an output that would overwrite its input) become
     failures so the rest of the batch still runs.
@@ -158,6 +203,9 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
     failures: list[InputFailure] = []
     found: dict[Path, InputFile] = {}
     resolved_output = output_dir.resolve() if output_dir is not None else None
+
+    def in_output(path: Path) -> bool:
+        return resolved_output is not None and path.resolve().parent == resolved_output
 
     def add(path: Path, explicit: bool) -> None:
         input_file = _input_file(path)
@@ -179,7 +227,8 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
             and not Path(pattern).exists()
         ):
             matches = sorted(Path(match) for match in glob.glob(pattern, recursive=True))
-            files = [match for match in matches if _is_candidate(match)]
+            # The outputs of this or an earlier run are never inputs, whatever the pattern.
+            files = [match for match in matches if _is_candidate(match) and not in_output(match)]
             if not files:
                 failures.append(
                     InputFailure(
@@ -193,9 +242,16 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
             continue
         path = Path(pattern)
         if path.is_dir():
-            children = sorted(child for child in path.iterdir() if _is_candidate(child))
             if resolved_output is not None and path.resolve() == resolved_output:
-                children = []
+                failures.append(
+                    InputFailure(
+                        str(path),
+                        f"Input directory {path} is also the output directory; choose another "
+                        "--output so outputs are never taken for inputs.",
+                    )
+                )
+                continue
+            children = sorted(child for child in path.iterdir() if _is_candidate(child))
             if not children:
                 failures.append(
                     InputFailure(
@@ -245,6 +301,15 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
                 )
             )
             continue
+        if in_output(input_file.path):
+            failures.append(
+                InputFailure(
+                    str(input_file.path),
+                    f"Input {input_file.path} lies in the output directory {output_dir}; "
+                    "choose another --output so outputs are never taken for inputs.",
+                )
+            )
+            continue
         kept.append(input_file)
     kept.sort(key=lambda item: str(item.path))
     return Discovery(inputs=tuple(kept), failures=tuple(failures))
@@ -287,11 +352,14 @@ def choose_text_column(schema: pa.Schema, path: Path, text_column: str | None) -
 
 
 def is_text_type(data_type: pa.DataType) -> bool:
-    """Whether a column of this type can hold review text (strings, or all nulls)."""
+    """Whether a column of this type can hold review text (strings, UTF-8 bytes, or all
+    nulls)."""
     if pa.types.is_dictionary(data_type):
         data_type = data_type.value_type
     return (
         pa.types.is_string(data_type)
+        or pa.types.is_binary(data_type)
+        or pa.types.is_large_binary(data_type)
         or pa.types.is_large_string(data_type)
         or pa.types.is_string_view(data_type)
         or pa.types.is_null(data_type)
@@ -302,7 +370,14 @@ class BatchReader:
     """Streams one input file as record batches of at most about ``batch_rows`` rows.
 
     Use as a context manager. ``schema`` is known after opening; ``fraction_done`` is the
-    share of the file consumed so far (rows for Parquet, bytes for CSV/JSON lines).
+    share of the file consumed so far; after the last batch, :meth:`fingerprint` is the
+    fingerprint of exactly the bytes that were read (the whole file).
+
+    CSV and JSON lines are cut into chunks of whole records (:mod:`sentiment.scoring.chunks`)
+    and parsed chunk by chunk, so a record may be any size up to
+    :data:`~sentiment.scoring.chunks.MAX_RECORD_BYTES` and nothing after the first block
+    can change the schema. JSON lines are read twice: once for the schema of the whole
+    file, once for the rows; both reads must hash the same.
     """
 
     def __init__(
@@ -316,14 +391,30 @@ class BatchReader:
         self.batch_rows = batch_rows
         self.block_bytes = block_bytes
         self._requested_column = text_column
-        self._raw: pa.NativeFile | None = None
         self._parquet: pq.ParquetFile | None = None
-        self._stream: pa.ipc.RecordBatchReader | None = None
+        self._hashing: HashingFile | None = None
+        self._stream: BinaryIO | None = None
+        self._first_chunk: Chunk | None = None
+        self._pending_chunks: Iterator[Chunk] = iter(())
+        self._csv_names: list[str] = []
+        self._header_bytes = 0
         self._size = max(1, input_file.path.stat().st_size)
         self._rows_read = 0
+        self._fingerprint: str | None = None
+        self._first_pass_fingerprint: str | None = None
         self.num_rows: int | None = None
         self.schema: pa.Schema = pa.schema([])
         self.text_column: str = ""
+
+    @property
+    def size_bytes(self) -> int:
+        """The file's size on disk when it was opened."""
+        return self._size
+
+    @property
+    def empty(self) -> bool:
+        """Whether the file holds no columns at all (an empty file): zero rows to score."""
+        return not self.schema.names
 
     def __enter__(self) -> BatchReader:
         try:
@@ -346,53 +437,74 @@ class BatchReader:
         if self._parquet is not None:
             self._parquet.close()
             self._parquet = None
-        if self._raw is not None and not self._raw.closed:
-            self._raw.close()
-        self._raw = None
+        self._close_text_stream()
+
+    def _close_text_stream(self) -> None:
+        if self._stream is not None and self._stream is not self._hashing:
+            self._stream.close()
+        if self._hashing is not None:
+            self._hashing.close()
         self._stream = None
+        self._hashing = None
 
-    def _open_text_stream(self) -> pa.NativeFile:
-        if self._raw is not None and not self._raw.closed:
-            self._raw.close()
-        self._raw = pa.OSFile(str(self.input_file.path), "rb")
+    def _open_text_stream(self) -> BinaryIO:
+        self._close_text_stream()
+        self._hashing = HashingFile(self.input_file.path)
         if self.input_file.compressed:
-            return pa.CompressedInputStream(self._raw, "gzip")
-        return self._raw
+            # GzipFile checks the trailer's CRC and length, so a cut archive fails.
+            self._stream = gzip.GzipFile(fileobj=self._hashing, mode="rb")  # type: ignore[assignment]
+        else:
+            self._stream = self._hashing  # type: ignore[assignment]
+        return self._stream  # type: ignore[return-value]
 
-    def _open_csv(self, column_types: dict[str, pa.DataType]) -> pa.ipc.RecordBatchReader:
-        return pa_csv.open_csv(
-            self._open_text_stream(),
-            read_options=pa_csv.ReadOptions(block_size=self.block_bytes),
-            # Reviews may hold line breaks inside quoted fields.
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(column_types=column_types),
-        )
+    def _chunks(self) -> Iterator[Chunk]:
+        stream = self._open_text_stream()
+        kind = "csv" if self.input_file.format == "csv" else "jsonl"
+        return record_chunks(stream, kind, self.input_file.path, self.block_bytes)
+
+    def _finish_text_stream(self) -> str:
+        assert self._hashing is not None
+        if self.input_file.compressed:
+            # Whatever gzip left unread is part of the file; plain files were read to
+            # their end already, and bytes appended since must not be hashed unparsed.
+            self._hashing.drain()
+        fingerprint = self._hashing.fingerprint()
+        self._close_text_stream()
+        return fingerprint
 
     def _open(self) -> None:
         path = self.input_file.path
         if self.input_file.format == "parquet":
+            # Hashed before reading; the scorer hashes again after, and both must agree.
+            self._fingerprint = content_fingerprint(path)
             # Buffered column reads: a huge row group is decoded page by page instead of
             # being loaded whole, so memory stays flat whatever the writer chose.
             self._parquet = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
             self.schema = self._parquet.schema_arrow
             self.num_rows = self._parquet.metadata.num_rows
         elif self.input_file.format == "csv":
-            self._stream = self._open_csv({})
-            self.schema = self._stream.schema
+            chunks = self._chunks()
+            self._pending_chunks = chunks
+            self._first_chunk = next(chunks, None)
+            if self._first_chunk is not None:
+                self._csv_names, self._header_bytes = csv_header(self._first_chunk, path)
+                self.schema = csv_schema(self._csv_names)
         else:
-            self._stream = pa_json.open_json(
-                self._open_text_stream(),
-                read_options=pa_json.ReadOptions(block_size=self.block_bytes),
-            )
-            self.schema = self._stream.schema
+            scan = JsonSchemaScan(path)
+            for chunk in self._chunks():
+                scan.add(chunk)
+            self._first_pass_fingerprint = self._finish_text_stream()
+            self.schema = scan.schema()
+            self.num_rows = scan.rows
+        if self.empty:
+            return
         self.text_column = choose_text_column(self.schema, path, self._requested_column)
+        if len(self.schema.get_all_field_indices(self.text_column)) > 1:
+            raise DataError(
+                f"Input {path} has the column '{self.text_column}' twice; rename one of them "
+                "so the review text is unambiguous."
+            )
         text_type = self.schema.field(self.text_column).type
-        if self.input_file.format == "csv" and not pa.types.is_string(text_type):
-            # CSV has no types: a text column inferred as numbers (or all empty) is still
-            # text, and pinning it avoids a type change between blocks.
-            self._stream = self._open_csv({self.text_column: pa.string()})
-            self.schema = self._stream.schema
-            text_type = self.schema.field(self.text_column).type
         if not is_text_type(text_type):
             raise DataError(
                 f"Input {path} column '{self.text_column}' holds {text_type}, not text; "
@@ -401,22 +513,80 @@ class BatchReader:
 
     def fraction_done(self) -> float:
         """Share of the file read so far, between 0 and 1."""
-        if self.num_rows is not None:
+        if self.num_rows is not None and self.input_file.format == "parquet":
             return min(1.0, self._rows_read / max(1, self.num_rows))
-        if self._raw is None or self._raw.closed:
-            return 1.0
-        return min(1.0, self._raw.tell() / self._size)
+        if self._hashing is None:
+            return 1.0 if self._fingerprint is not None else 0.0
+        return min(1.0, self._hashing.bytes_read / self._size)
+
+    def fingerprint(self) -> str:
+        """The fingerprint of the bytes read (call after the last batch).
+
+        Raises:
+            InputChangedError: If the two reads of a JSON-lines file saw different bytes.
+        """
+        if self._fingerprint is None:
+            raise RuntimeError("read every batch before asking for the fingerprint")
+        if self._first_pass_fingerprint not in (None, self._fingerprint):
+            raise InputChangedError(
+                f"Input {self.input_file.path} changed while it was being scored; no output "
+                "was kept, so score it again once whatever writes it has finished."
+            )
+        return self._fingerprint
+
+    def _tables(self) -> Iterator[pa.Table]:
+        path = self.input_file.path
+        if self.input_file.format == "csv":
+            if self._first_chunk is None:
+                self._fingerprint = self._finish_text_stream()
+                return
+            first = self._first_chunk
+            self._first_chunk = None
+            header_lines = first.data.count(b"\n", 0, self._header_bytes)
+            yield parse_csv_chunk(
+                first.data[self._header_bytes :],
+                self._csv_names,
+                path,
+                first.first_line + header_lines,
+            )
+            for chunk in self._pending_chunks:
+                yield parse_csv_chunk(chunk.data, self._csv_names, path, chunk.first_line)
+        else:
+            for chunk in self._chunks():
+                yield parse_json_chunk(chunk, self.schema, path)
+        self._fingerprint = self._finish_text_stream()
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         if self._parquet is not None:
             for batch in self._parquet.iter_batches(batch_size=self.batch_rows):
                 self._rows_read += batch.num_rows
+                self._check_text(batch)
                 yield batch
             return
-        assert self._stream is not None, "open the reader with 'with' first"
-        for block in self._stream:
-            # A CSV/JSON block may hold more rows than one batch should.
-            for start in range(0, block.num_rows, self.batch_rows):
-                batch = block.slice(start, self.batch_rows)
+        for table in self._tables():
+            for batch in table.to_batches(max_chunksize=self.batch_rows):
+                if batch.schema != self.schema:
+                    batch = pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
                 self._rows_read += batch.num_rows
                 yield batch
+
+    def _check_text(self, batch: pa.RecordBatch) -> None:
+        """Bytes in the text column must be UTF-8 text; name the first row that is not."""
+        column = batch.column(self.schema.get_field_index(self.text_column))
+        if not (pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)):
+            return
+        try:
+            column.cast(pa.string())
+        except pa.ArrowInvalid:
+            for offset, value in enumerate(column.to_pylist()):
+                try:
+                    if value is not None:
+                        value.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    row = self._rows_read - batch.num_rows + offset + 1
+                    raise DataError(
+                        f"Input {self.input_file.path} column '{self.text_column}' row {row} "
+                        f"holds bytes that are not UTF-8 text ({error.reason}); store the "
+                        "reviews as UTF-8."
+                    ) from error
+            raise

@@ -21,7 +21,7 @@ import fcntl
 import json
 import logging
 import os
-import re
+import tempfile
 import threading
 import time
 from collections import deque
@@ -37,17 +37,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sentiment.core.arrays import arrow_array, list_lengths
-from sentiment.core.atomic import (
-    TEMPORARY_PREFIX,
-    atomic_path,
-    file_fingerprint,
-    write_json,
-    write_text,
-)
+from sentiment.core.atomic import atomic_path, file_fingerprint, write_json, write_text
 from sentiment.core.errors import ConfigError, DataError
 from sentiment.encoding.tokens import has_text, string_column, token_lists
-from sentiment.encoding.vectorizer import EncodingStats
+from sentiment.encoding.vectorizer import EncodingStats, Vectorizer
+from sentiment.modeling.bundle import DEFAULT_THRESHOLD
 from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.fingerprint import content_fingerprint, require_unchanged, scoring_key
+from sentiment.scoring.outputs import (
+    OutputError,
+    output_errors,
+    remove_dead_temporaries,
+)
 from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.readers import BatchReader, InputFile, detect_format
 from sentiment.scoring.results import FAILED_FILE, FileResult
@@ -57,14 +58,17 @@ logger = logging.getLogger(__name__)
 SCORE_COLUMN = "sentiment_score"
 LABEL_COLUMN = "sentiment_label"
 VERSION_COLUMN = "model_version"
+# Why a row has no score: it has no text, or no word the model knows (a score would
+# only be the model's prior, labelled as if it were an opinion).
+NOTE_COLUMN = "sentiment_note"
+NO_TEXT = "no text"
+NO_KNOWN_WORD = "no known word"
+OUTPUT_COLUMNS = (SCORE_COLUMN, LABEL_COLUMN, VERSION_COLUMN, NOTE_COLUMN)
 # Only with ScoringConfig.explain: the n-grams behind each score (linear bundles).
 REASONS_COLUMN = "sentiment_reasons"
-OUTPUT_COLUMNS = (SCORE_COLUMN, LABEL_COLUMN, VERSION_COLUMN)
 POSITIVE = "positive"
 NEGATIVE = "negative"
 UNCERTAIN = "uncertain"
-# Where a bundle records no decision threshold.
-DEFAULT_THRESHOLD = 0.5
 METADATA_PREFIX = "sentiment."
 # The drift reference cached inside a bundle (see bundle_training_reference).
 REFERENCE_FILE = "training_profile.json"
@@ -103,9 +107,25 @@ class _Prepared:
     tokens: int
     oov_tokens: int
     fraction_done: float = 0.0
-    # Set by a model that scores texts itself (score_texts): the valid rows' scores.
+    # Set by a model that scores texts itself (score_texts): the valid rows' scores,
+    # reasons, and which of them hold a known word.
     scores: np.ndarray | None = None
     reasons: pa.Array | None = None
+    known_text: np.ndarray | None = None
+
+    @property
+    def known(self) -> np.ndarray:
+        """Which valid rows hold a word the model knows."""
+        if self.known_text is not None:
+            return self.known_text
+        return known_rows(self.token_ids)
+
+
+def known_rows(token_ids: np.ndarray) -> np.ndarray:
+    """Rows of encoded reviews holding at least one id besides padding and OOV."""
+    if token_ids.size == 0:
+        return np.zeros(token_ids.shape[0], dtype=bool)
+    return (token_ids > Vectorizer.OOV_ID).any(axis=1)
 
 
 def _encode(encoder: Encoder, texts: pa.StringArray) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -132,16 +152,24 @@ def _prepare(
         # A compiled linear scorer: tokenizes, looks up and scores in one pass, no ids.
         scored = encoder.score_texts(selected, explain=explain)
         lengths[valid] = scored.token_counts
-        no_ids = np.zeros((0, 0), dtype=np.int32)
-        tokens, oov_tokens = int(scored.token_counts.sum()), int(scored.oov_counts.sum())
         return _Prepared(
-            batch, valid, no_ids, lengths, tokens, oov_tokens, 0.0, scored.scores, scored.reasons
+            batch,
+            valid,
+            np.zeros((0, 0), dtype=np.int32),
+            lengths,
+            int(scored.token_counts.sum()),
+            int(scored.oov_counts.sum()),
+            scores=scored.scores,
+            reasons=scored.reasons,
+            known_text=scored.token_counts > scored.oov_counts,
         )
     token_ids, valid_lengths, tokens, oov_tokens = _encode(encoder, selected)
     lengths[valid] = valid_lengths
     return _Prepared(batch, valid, token_ids, lengths, tokens, oov_tokens)
 
 
+# Files smaller than this are encoded in the scoring thread (see _write_scored).
+_ENCODE_AHEAD_BYTES = 1 << 20
 # Niceness the encoding threads add to their own (Linux schedules threads one by one).
 _ENCODE_NICENESS = 5
 
@@ -218,14 +246,20 @@ def uncertain_mask(scores: np.ndarray, band: tuple[float, float] | None) -> np.n
 
 def _label_array(
     scores: np.ndarray,
-    valid: np.ndarray,
+    scored: np.ndarray,
     threshold: float,
     uncertain: tuple[float, float] | None = None,
 ) -> pa.Array:
     codes = (scores >= threshold).astype(np.int8)
     codes[uncertain_mask(scores, uncertain)] = 2
-    indices = pa.array(codes, mask=~valid)
+    indices = pa.array(codes, mask=~scored)
     return pa.array([NEGATIVE, POSITIVE, UNCERTAIN], type=pa.string()).take(indices)
+
+
+def _note_array(valid: np.ndarray, scored: np.ndarray) -> pa.Array:
+    # 0: scored (null note), 1: no text, 2: text without a known word.
+    codes = np.where(valid, np.where(scored, 0, 2), 1).astype(np.int8)
+    return pa.array([None, NO_TEXT, NO_KNOWN_WORD], type=pa.string()).take(pa.array(codes))
 
 
 def scored_batch(
@@ -234,30 +268,39 @@ def scored_batch(
     valid: np.ndarray,
     threshold: float,
     version: str,
+    scored: np.ndarray | None = None,
     uncertain: tuple[float, float] | None = None,
     reasons: pa.Array | None = None,
 ) -> pa.RecordBatch:
-    """Append the score, label and model-version columns to a batch.
+    """Append the score, label, model-version and note columns to a batch.
 
     Args:
         batch: The input rows, unchanged.
-        scores: float32 scores, one per row (ignored where ``valid`` is False).
-        valid: Which rows had text to score; the others get null score and label.
+        scores: float32 scores, one per row (ignored where a row is not scored).
+        valid: Which rows had text.
         threshold: Scores at or above it are labelled positive.
         version: The model version written on every row.
+        scored: Which rows were scored (default: every valid row); the others get null
+            score and label and a ``sentiment_note`` saying why.
         uncertain: Scores inside this band are labelled ``uncertain``.
         reasons: One reasons list per valid row; given, a ``sentiment_reasons`` column
             is appended (null for rows without text).
 
     Returns:
-        The batch with ``sentiment_score``, ``sentiment_label`` and ``model_version``
-        (and ``sentiment_reasons``).
+        The batch with ``sentiment_score``, ``sentiment_label``, ``model_version`` and
+        ``sentiment_note`` (and ``sentiment_reasons``).
     """
     count = batch.num_rows
-    score_array = pa.array(scores.astype(np.float32, copy=False), mask=~valid)
+    scored = valid if scored is None else scored
+    score_array = pa.array(scores.astype(np.float32, copy=False), mask=~scored)
     versions = pa.array([version], type=pa.string()).take(np.zeros(count, dtype=np.int32))
-    columns = [*batch.columns, score_array, _label_array(scores, valid, threshold, uncertain)]
-    columns.append(versions)
+    columns = [
+        *batch.columns,
+        score_array,
+        _label_array(scores, scored, threshold, uncertain),
+        versions,
+        _note_array(valid, scored),
+    ]
     if reasons is not None:
         positions = np.zeros(count, dtype=np.int32)
         positions[valid] = np.arange(np.count_nonzero(valid), dtype=np.int32)
@@ -276,6 +319,7 @@ def output_schema(input_schema: pa.Schema, explain: bool = False) -> pa.Schema:
         (SCORE_COLUMN, pa.float32()),
         (LABEL_COLUMN, pa.string()),
         (VERSION_COLUMN, pa.string()),
+        (NOTE_COLUMN, pa.string()),
     ):
         schema = schema.append(pa.field(name, data_type))
     if explain:
@@ -306,16 +350,15 @@ def _text_scorer(model: Any, config: ScoringConfig) -> Any:
     return scorer
 
 
-def _run_settings(model: Any, config: ScoringConfig) -> dict[str, str]:
-    """What an output records about how it was scored, compared on reruns."""
-    return {
-        "threshold": repr(resolved_threshold(model, config)),
-        "explain": str(config.explain),
-        "uncertain": json.dumps(config.uncertain),
-    }
-
-
-_STALE_TEMPORARY = re.compile(rf"^{re.escape(TEMPORARY_PREFIX)}[0-9a-f]{{8}}-(?P<name>.+)$")
+def _scoring_key(model: Any, config: ScoringConfig, text_column: str) -> str:
+    return scoring_key(
+        model.version,
+        resolved_threshold(model, config),
+        config.text_column,
+        text_column,
+        explain=config.explain,
+        uncertain=config.uncertain,
+    )
 
 
 @contextlib.contextmanager
@@ -329,25 +372,7 @@ def _held_lock(path: Path) -> Iterator[None]:
 
 def remove_stale_temporaries(output_dir: Path, output_name: str) -> int:
     """Delete temporaries of ``output_name`` left by killed runs; return how many."""
-    removed = 0
-    if not output_dir.is_dir():
-        return 0
-    for candidate in output_dir.iterdir():
-        match = _STALE_TEMPORARY.match(candidate.name)
-        if match is None or match.group("name") != output_name:
-            continue
-        try:
-            with open(candidate, "ab") as handle:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                candidate.unlink()
-                removed += 1
-        except (BlockingIOError, FileNotFoundError):
-            continue
-    if removed:
-        logger.info(
-            "Removed %d unfinished output(s) of %s left by a killed run", removed, output_name
-        )
-    return removed
+    return remove_dead_temporaries(output_dir, output_name)
 
 
 # --- up-to-date check ---------------------------------------------------------------
@@ -371,35 +396,16 @@ def read_scoring_metadata(output_path: Path) -> dict[str, str] | None:
     }
 
 
-def _up_to_date(
-    existing: dict[str, str],
-    model_version: str,
-    config: ScoringConfig,
-    stat: os.stat_result,
-    fingerprint: Callable[[], str],
-    settings: dict[str, str] | None = None,
-) -> bool:
-    if existing.get("model_version") != model_version:
+def _up_to_date(existing: dict[str, str], model: Any, config: ScoringConfig, path: Path) -> bool:
+    """Same settings (the whole :func:`scoring_key`) and the same content, hashed now.
+
+    Size and modification time are never trusted: a same-size edit with its time
+    restored (``cp -p``) keeps both. Hashing costs a read of the input, a small share
+    of scoring it (docs/benchmarks.md, "Scoring: many small files").
+    """
+    if existing.get("scoring_key") != _scoring_key(model, config, existing.get("text_column", "")):
         return False
-    settings = settings or {"threshold": repr(config.threshold)}
-    try:
-        if float(existing.get("threshold", "nan")) != float(settings["threshold"]):
-            return False
-    except ValueError:
-        return False
-    # Outputs written before these settings existed had them off.
-    defaults = {"explain": "0", "uncertain": "null"}
-    for key in ("explain", "uncertain"):
-        if key in settings and existing.get(key, defaults[key]) != settings[key]:
-            return False
-    if config.text_column is not None and existing.get("text_column") != config.text_column:
-        return False
-    # An unchanged size and modification time is trusted without rehashing the input.
-    if existing.get("input_size") == str(stat.st_size) and existing.get("input_mtime_ns") == str(
-        stat.st_mtime_ns
-    ):
-        return True
-    return existing.get("input_fingerprint") == fingerprint()
+    return existing.get("input_fingerprint") == content_fingerprint(path)
 
 
 # --- scoring ------------------------------------------------------------------------
@@ -433,19 +439,9 @@ def score_file(
     output_path = output_dir / input_file.output_name
     _text_scorer(model, config)  # a run-wide setting error, not this file's
     try:
-        stat = path.stat()
-        fingerprint_cache: list[str] = []
-
-        def fingerprint() -> str:
-            if not fingerprint_cache:
-                fingerprint_cache.append(file_fingerprint(path))
-            return fingerprint_cache[0]
-
         if not config.force and output_path.exists():
             existing = read_scoring_metadata(output_path)
-            if existing is not None and _up_to_date(
-                existing, model.version, config, stat, fingerprint, _run_settings(model, config)
-            ):
+            if existing is not None and _up_to_date(existing, model, config, path):
                 profile = TextProfile.from_dict(json.loads(existing["profile"]))
                 logger.info("Skipping %s: %s is up to date", path, output_path)
                 return FileResult(
@@ -456,7 +452,7 @@ def score_file(
                     profile=profile,
                     seconds=time.perf_counter() - started,
                 )
-        profile = _write_scored(input_file, output_path, model, config, stat, fingerprint, on_batch)
+        profile = _write_scored(input_file, output_path, model, config, on_batch)
     except Exception as error:  # a bad file must never stop the batch
         reason = _failure_reason(path, error)
         logger.warning("Failed to score %s: %s", path, reason)
@@ -486,7 +482,7 @@ def score_file(
 
 
 def _failure_reason(path: Path, error: Exception) -> str:
-    if isinstance(error, DataError):
+    if isinstance(error, DataError | OutputError):
         return str(error)
     detail = " ".join(str(error).split()) or type(error).__name__
     if len(detail) > 300:
@@ -502,12 +498,9 @@ def _write_scored(
     output_path: Path,
     model: ScoringModel,
     config: ScoringConfig,
-    stat: os.stat_result,
-    fingerprint: Callable[[], str],
     on_batch: BatchCallback | None,
 ) -> TextProfile:
     path = input_file.path
-    remove_stale_temporaries(output_path.parent, output_path.name)
     profile = TextProfile()
     with BatchReader(
         input_file, batch_rows=config.read_rows, text_column=config.text_column
@@ -520,58 +513,86 @@ def _write_scored(
             )
         text_scorer = _text_scorer(model, config)
         encoder = model.vectorizer if text_scorer is None else text_scorer
-        threshold = resolved_threshold(model, config)
-        explain = config.explain
-        schema = output_schema(reader.schema, explain=explain > 0)
-        with atomic_path(output_path) as temporary, _held_lock(temporary):
-            writer = pq.ParquetWriter(temporary, schema, compression="snappy")
-            try:
-                for prepared in _prepared_batches(reader, encoder, config.encode_threads, explain):
-                    scores = np.full(prepared.valid.size, np.nan, dtype=np.float32)
-                    valid_scores = prepared.scores
-                    if valid_scores is None and prepared.token_ids.shape[0]:
-                        valid_scores = model.predict_token_ids(
-                            prepared.token_ids, batch_size=config.batch_size
-                        )
-                    if valid_scores is not None:
-                        scores[prepared.valid] = valid_scores
-                        profile.add_scores(valid_scores, threshold, config.uncertain)
-                    profile.add_texts(
-                        prepared.valid, prepared.lengths, prepared.tokens, prepared.oov_tokens
-                    )
-                    reasons = prepared.reasons
-                    if explain and reasons is None:  # a batch without any text
-                        reasons = pa.array([], type=schema.field(REASONS_COLUMN).type)
-                    writer.write_batch(
-                        scored_batch(
-                            prepared.batch,
-                            scores,
-                            prepared.valid,
-                            threshold,
-                            model.version,
-                            config.uncertain,
-                            reasons if explain else None,
-                        )
-                    )
-                    if on_batch is not None:
-                        on_batch(profile.rows, prepared.fraction_done)
-                metadata = {
-                    "model_version": model.version,
-                    **_run_settings(model, config),
-                    "input_path": str(path),
-                    "input_fingerprint": fingerprint(),
-                    "input_size": str(stat.st_size),
-                    "input_mtime_ns": str(stat.st_mtime_ns),
-                    "text_column": reader.text_column,
-                    "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "profile": json.dumps(profile.to_dict()),
-                }
+        schema = output_schema(reader.schema, explain=config.explain > 0)
+        with contextlib.ExitStack() as output:
+            with output_errors(output_path):
+                temporary = output.enter_context(atomic_path(output_path))
+                output.enter_context(_held_lock(temporary))
+                writer = pq.ParquetWriter(temporary, schema, compression="snappy")
+            output.callback(writer.close)
+            # A file that is one batch or less gains nothing from encoding ahead, and
+            # starting the threads costs more than scoring a one-row file.
+            threads = config.encode_threads if reader.size_bytes >= _ENCODE_AHEAD_BYTES else 0
+            for prepared in _prepared_batches(reader, encoder, threads, config.explain):
+                _score_batch(prepared, model, config, profile, writer, output_path, schema)
+                if on_batch is not None:
+                    on_batch(profile.rows, prepared.fraction_done)
+            # What was scored is exactly what was read, and the file still holds it.
+            fingerprint = require_unchanged(path, reader.fingerprint())
+            metadata = {
+                "model_version": model.version,
+                "threshold": repr(resolved_threshold(model, config)),
+                "explain": str(config.explain),
+                "uncertain": json.dumps(config.uncertain),
+                "input_path": str(path),
+                "input_fingerprint": fingerprint,
+                "text_column": reader.text_column,
+                "text_column_setting": str(config.text_column),
+                "scoring_key": _scoring_key(model, config, reader.text_column),
+                "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "profile": json.dumps(profile.to_dict()),
+            }
+            with output_errors(output_path):
                 writer.add_key_value_metadata(
                     {_metadata_key(key): value.encode() for key, value in metadata.items()}
                 )
-            finally:
-                writer.close()
+                output.close()  # closes the writer, then renames the file into place
     return profile
+
+
+def _score_batch(
+    prepared: _Prepared,
+    model: ScoringModel,
+    config: ScoringConfig,
+    profile: TextProfile,
+    writer: pq.ParquetWriter,
+    output_path: Path,
+    schema: pa.Schema,
+) -> None:
+    """Score a prepared batch's rows that hold a known word and append it to the output."""
+    threshold = resolved_threshold(model, config)
+    scores = np.full(prepared.valid.size, np.nan, dtype=np.float32)
+    scored = np.zeros(prepared.valid.size, dtype=bool)
+    if prepared.valid.any():
+        known = prepared.known
+        scored[np.flatnonzero(prepared.valid)[known]] = True
+        if known.any():
+            if prepared.scores is not None:
+                valid_scores = prepared.scores[known]
+            else:
+                token_ids = prepared.token_ids if known.all() else prepared.token_ids[known]
+                valid_scores = model.predict_token_ids(token_ids, batch_size=config.batch_size)
+            scores[scored] = valid_scores
+            profile.add_scores(valid_scores, threshold, config.uncertain)
+        profile.unknown_text_rows += int(known.size - np.count_nonzero(known))
+    profile.add_texts(prepared.valid, prepared.lengths, prepared.tokens, prepared.oov_tokens)
+    reasons = None
+    if config.explain:
+        reasons = prepared.reasons
+        if reasons is None:  # a batch without any text
+            reasons = pa.array([], type=schema.field(REASONS_COLUMN).type)
+    batch = scored_batch(
+        prepared.batch,
+        scores,
+        prepared.valid,
+        threshold,
+        model.version,
+        scored,
+        config.uncertain,
+        reasons,
+    )
+    with output_errors(output_path):
+        writer.write_batch(batch)
 
 
 def write_failures(output_dir: Path, results: Sequence[FileResult]) -> Path | None:
@@ -586,13 +607,26 @@ def write_failures(output_dir: Path, results: Sequence[FileResult]) -> Path | No
     destination = output_dir / FAILED_FILE
     failures = [result for result in results if result.status == "failed"]
     if not failures:
-        destination.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            destination.unlink(missing_ok=True)
         return None
     lines = "".join(
         json.dumps({"path": result.input_path, "reason": result.reason}, ensure_ascii=False) + "\n"
         for result in failures
     )
-    write_text(destination, lines)
+    try:
+        write_text(destination, lines)
+    except OSError as error:
+        # The failures must survive an unwritable output: they go to the temporary
+        # directory instead, and the run's summary names where.
+        fallback = Path(tempfile.gettempdir()) / (
+            f"sentiment-failed-{datetime.now(UTC):%Y%m%d-%H%M%S}-{os.getpid()}.jsonl"
+        )
+        write_text(fallback, lines)
+        logger.warning(
+            "Could not write %s (%s); the failures are in %s", destination, error, fallback
+        )
+        return fallback
     return destination
 
 

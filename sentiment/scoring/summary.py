@@ -62,9 +62,10 @@ class ScoringSummary:
 
     def failure_message(self) -> str:
         """One sentence for a run with failures."""
+        where = self.failed_file or str(Path(self.output_dir) / FAILED_FILE)
         return (
             f"{self.files_failed} of {len(self.results)} input(s) failed to score "
-            f"(see {Path(self.output_dir) / FAILED_FILE}); the other "
+            f"(see {where}); the other "
             f"{self.files_scored + self.files_skipped} were scored or already up to date."
         )
 
@@ -83,6 +84,7 @@ class ScoringSummary:
             "rows": profile.rows,
             "rows_scored": self.rows_scored,
             "null_text_rows": profile.null_text_rows,
+            "unknown_text_rows": profile.unknown_text_rows,
             "positive_share": profile.positive_share,
             "uncertain_rows": profile.uncertain_rows,
             "rows_per_second": rows_per_second,
@@ -111,11 +113,11 @@ class ScoringSummary:
             "",
             f"Output: `{self.output_dir}` · threshold {self.threshold:g}",
             "",
-            "| files scored | skipped | failed | rows | null-text rows | reviews/s | "
-            "predicted positive | uncertain |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| files scored | skipped | failed | rows | null-text rows | no known word | "
+            "reviews/s | predicted positive | uncertain |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             f"| {self.files_scored} | {self.files_skipped} | {self.files_failed} | "
-            f"{profile.rows:,} | {profile.null_text_rows:,} | "
+            f"{profile.rows:,} | {profile.null_text_rows:,} | {profile.unknown_text_rows:,} | "
             f"{_number(summary['rows_per_second'], '{:,.0f}')} | "
             f"{_number(profile.positive_share, '{:.1%}')} | {profile.uncertain_rows:,} |",
             "",

@@ -395,3 +395,16 @@ def test_manifest_records_hash_and_counts(archive: Path, home: Path) -> None:
     assert manifest["archive_sha256"] == result.archive_sha256
     assert manifest["row_counts"] == {"train": 4, "test": 4, "unsup": 3}
     assert set(manifest["files"]) == {"train", "test", "unsup"}
+
+
+def test_an_oversized_review_is_refused_before_it_is_read(home: Path, tmp_path: Path) -> None:
+    from sentiment.data.ingest import MAX_REVIEW_BYTES
+
+    # Compresses to a few kilobytes, like the 1.17 MB archive holding a 1.2 GB review.
+    huge = b"good " * (MAX_REVIEW_BYTES // 5 + 1)
+    reviews = {**SMALL_REVIEWS, "aclImdb/train/pos/99_9.txt": huge}
+    source = build_archive(tmp_path / "huge.tar.gz", reviews)
+
+    with pytest.raises(DataError, match=r"aclImdb/train/pos/99_9\.txt.*larger than"):
+        _ingest(source, home)
+    _assert_nothing_written(home)

@@ -15,6 +15,7 @@ from sentiment.encoding.config import VectorizerConfig
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.encoding.vocabulary import fit_vectorizer
 from sentiment.modeling.bundle import (
+    CHECKSUMS_FILE,
     METADATA_FILE,
     MODEL_FILE,
     VECTORIZER_FILE,
@@ -55,7 +56,12 @@ def saved(
 
 
 def test_bundle_holds_the_three_files_and_no_temporaries(saved: Path) -> None:
-    assert {path.name for path in saved.iterdir()} == {MODEL_FILE, VECTORIZER_FILE, METADATA_FILE}
+    assert {path.name for path in saved.iterdir()} == {
+        MODEL_FILE,
+        VECTORIZER_FILE,
+        METADATA_FILE,
+        CHECKSUMS_FILE,
+    }
     assert [path.name for path in saved.parent.iterdir()] == [saved.name]
     metadata = json.loads((saved / METADATA_FILE).read_text())
     assert metadata["version"] == saved.name
@@ -161,3 +167,50 @@ def test_versions_sort_by_time_and_name_the_model() -> None:
     assert len({new_version("cnn", start) for _ in range(20)}) > 1
     eastern = datetime(2026, 11, 29, 14, 15, 0, tzinfo=timezone(timedelta(hours=-5)))
     assert new_version("cnn", eastern).startswith("20261129-191500-cnn-")
+
+
+def _copy(saved: Path, destination: Path) -> Path:
+    destination.mkdir()
+    for path in saved.iterdir():
+        (destination / path.name).write_bytes(path.read_bytes())
+    return destination
+
+
+@pytest.mark.parametrize("name", [MODEL_FILE, VECTORIZER_FILE, METADATA_FILE])
+def test_a_tampered_file_is_refused(saved: Path, tmp_path: Path, name: str) -> None:
+    copy = _copy(saved, tmp_path / saved.name)
+    path = copy / name
+    if name == VECTORIZER_FILE:
+        # Still a valid vectorizer, only with two words swapped: it loads, but scores wrong.
+        payload = json.loads(path.read_text())
+        words = payload["vocabulary"]
+        words[-1], words[-2] = words[-2], words[-1]
+        path.write_text(json.dumps(payload))
+    elif name == METADATA_FILE:
+        payload = json.loads(path.read_text())
+        payload["model"]["name"] = "mlp"
+        path.write_text(json.dumps(payload))
+    else:
+        path.write_bytes(path.read_bytes() + b"\0")  # a zip with trailing bytes still loads
+    with pytest.raises(DataError, match=rf"{name}.*does not match") as caught:
+        load_bundle(copy)
+    assert len(str(caught.value).rstrip(".").split(". ")) == 1  # one sentence
+
+
+def test_a_bundle_from_before_checksums_loads_with_a_warning(
+    saved: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    copy = _copy(saved, tmp_path / saved.name)
+    (copy / CHECKSUMS_FILE).unlink()
+    with caplog.at_level("WARNING"):
+        bundle = load_bundle(copy)
+    assert bundle.verified is False
+    assert "no checksums" in caplog.text
+    assert load_bundle(saved).verified is True
+
+
+def test_checksums_that_are_not_json_are_refused(saved: Path, tmp_path: Path) -> None:
+    copy = _copy(saved, tmp_path / saved.name)
+    (copy / CHECKSUMS_FILE).write_text("{")
+    with pytest.raises(DataError, match=CHECKSUMS_FILE):
+        load_bundle(copy)

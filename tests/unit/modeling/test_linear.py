@@ -12,10 +12,17 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from sentiment.core.atomic import file_sha256
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.encoding.vocabulary import fit_vectorizer
-from sentiment.modeling.bundle import METADATA_FILE, load_bundle, save_bundle
+from sentiment.modeling.bundle import (
+    BUNDLE_FILES,
+    CHECKSUMS_FILE,
+    METADATA_FILE,
+    load_bundle,
+    save_bundle,
+)
 from sentiment.modeling.linear import (
     LINEAR_WEIGHTS_FILE,
     REASONS_TYPE,
@@ -149,8 +156,11 @@ def test_calibration_and_threshold_come_from_the_metadata(
     metadata["calibration"] = {"method": "platt", "slope": 0.5, "intercept": -0.25}
     metadata["decision_threshold"] = {"value": 0.42}
     (directory / METADATA_FILE).write_text(json.dumps(metadata))
+    # Re-recorded as training would have: verification refuses an edited file otherwise.
+    checksums = {name: file_sha256(directory / name) for name in BUNDLE_FILES}
+    (directory / CHECKSUMS_FILE).write_text(json.dumps({"algorithm": "sha256", "files": checksums}))
     bundle = load_bundle(directory)
-    assert bundle.threshold == 0.42
+    assert bundle.verified and bundle.threshold == 0.42
     texts = _texts(20, 2)
     result = bundle.text_scorer.score_texts(pa.array(texts))
     expected = 1 / (1 + np.exp(-(0.5 * result.logits - 0.25)))

@@ -26,6 +26,7 @@ from sentiment.scoring.readers import discover_inputs
 from sentiment.scoring.results import FAILED_FILE, FileResult
 from sentiment.scoring.scorer import (
     LABEL_COLUMN,
+    NOTE_COLUMN,
     REFERENCE_FILE,
     SCORE_COLUMN,
     VERSION_COLUMN,
@@ -95,6 +96,16 @@ def dump(path: Path, rows: int = 40) -> Path:
     return path
 
 
+def without_unknown_words(model, texts: list, scores: np.ndarray) -> np.ndarray:
+    """Scores as scoring writes them: none for a text without a known word."""
+    scores = scores.copy()
+    for row, text in enumerate(texts):
+        known = isinstance(text, str) and (model.vectorizer.encode([text]) > 1).any()
+        if isinstance(text, str) and text.strip() and not known:
+            scores[row] = np.nan
+    return scores
+
+
 def inputs_of(*paths: Path):
     discovery = discover_inputs([str(path) for path in paths])
     assert discovery.failures == ()
@@ -118,10 +129,12 @@ def test_output_schema_order_scores_and_metadata(tmp_path: Path) -> None:
         SCORE_COLUMN,
         LABEL_COLUMN,
         VERSION_COLUMN,
+        NOTE_COLUMN,
     ]
     assert output.schema.field(SCORE_COLUMN).type == pa.float32()
     assert output.select(original.column_names).equals(original)  # rows unchanged, same order
-    expected = model.predict_texts(original.column("text").to_pylist())
+    texts = original.column("text").to_pylist()
+    expected = without_unknown_words(model, texts, model.predict_texts(texts))
     scores = np.asarray(output.column(SCORE_COLUMN).to_pylist(), dtype=np.float64)
     np.testing.assert_array_equal(np.isnan(scores), np.isnan(expected))
     np.testing.assert_allclose(scores[~np.isnan(scores)], expected[~np.isnan(expected)], rtol=1e-6)
@@ -137,7 +150,10 @@ def test_output_schema_order_scores_and_metadata(tmp_path: Path) -> None:
     assert metadata["text_column"] == "text"
     assert metadata["scored_at"].endswith("+00:00")
     null_rows = int(np.isnan(expected).sum())
-    assert result.profile.null_text_rows == null_rows == 3 * 40 // len(TEXTS) + 1  # rows 2,3,4
+    # Rows 2, 3, 4 have no text and row 8 no known word.
+    assert null_rows == 4 * 40 // len(TEXTS) + 1
+    assert result.profile.null_text_rows == 3 * 40 // len(TEXTS) + 1
+    assert result.profile.unknown_text_rows == 40 // len(TEXTS)
     assert result.profile.rows == 40
 
 
@@ -164,7 +180,9 @@ def test_text_formats_score_like_parquet(tmp_path: Path, kind: str) -> None:
     assert result.status == "scored", result.reason
     assert Path(result.output_path).name == "reviews.parquet"
     output = pq.read_table(result.output_path)
-    assert output.column("id").to_pylist() == [0, 1, 2]
+    # CSV fields keep their exact text; JSON numbers stay numbers.
+    expected_ids = ["0", "1", "2"] if kind.startswith("csv") else [0, 1, 2]
+    assert output.column("id").to_pylist() == expected_ids
     assert output.column(LABEL_COLUMN).to_pylist() == ["positive", "negative", "positive"]
 
 
@@ -332,7 +350,8 @@ def test_profile_counts_and_round_trip(tmp_path: Path) -> None:
     (result,) = score_files(inputs_of(source), tmp_path / "out", model, SMALL)
     profile = result.profile
     assert profile.rows == len(TEXTS) and profile.null_text_rows == 3
-    assert profile.score_histogram.sum() == len(TEXTS) - 3
+    assert profile.unknown_text_rows == 1  # "no known words here"
+    assert profile.score_histogram.sum() == len(TEXTS) - 4
     assert profile.length_histogram.sum() == len(TEXTS) - 3  # lengths of texts only
     assert profile.length_quantile(1.0) >= 2990  # the 5,000-word review, in the last bin
     assert 0 < profile.oov_rate < 1
@@ -342,7 +361,7 @@ def test_profile_counts_and_round_trip(tmp_path: Path) -> None:
     reference = training_reference(source, model.vectorizer)
     summary = ScoringSummary(model.version, 0.5, "out", (result,), 1.0, reference)
     markdown = summary.to_markdown()
-    assert "| 1 | 0 | 0 | 9 | 3 |" in markdown
+    assert "| 1 | 0 | 0 | 9 | 3 | 1 |" in markdown
     assert "out-of-vocabulary rate" in markdown
     assert summary.to_dict()["training_oov_rate"] == pytest.approx(profile.oov_rate)
 
@@ -407,7 +426,9 @@ def test_scores_equal_the_real_bundles_predict_texts(tmp_path: Path) -> None:
     (result,) = score_files(inputs_of(source), tmp_path / "out", bundle, SMALL)
     assert result.status == "scored", result.reason
     scores = pq.read_table(result.output_path).column(SCORE_COLUMN).to_numpy(zero_copy_only=False)
-    expected = bundle.predict_texts(pq.read_table(source).column("text").to_pylist())
+    texts = pq.read_table(source).column("text").to_pylist()
+    expected = without_unknown_words(bundle, texts, bundle.predict_texts(texts))
+    assert np.isnan(expected).sum() > np.isnan(bundle.predict_texts(texts)).sum()
     np.testing.assert_allclose(scores, expected, rtol=1e-6, equal_nan=True)
 
 
@@ -428,8 +449,8 @@ def test_wrong_types_fail_the_file_with_the_reason(tmp_path: Path) -> None:
     pq.write_table(pa.table({"text": [1, 2]}), numbers)
     results = score_files(inputs_of(mixed, numbers), tmp_path / "out", FakeModel(), SMALL)
     assert [r.status for r in results] == ["failed", "failed"]
-    assert "changed from string to number" in results[0].reason
-    assert "one object per line" in results[0].reason
+    assert "line 2 column 'text' holds a number" in results[0].reason
+    assert "one type" in results[0].reason
     assert "column 'text' holds int64, not text" in results[1].reason
 
 

@@ -1,0 +1,174 @@
+"""Cutting CSV and JSON-lines streams into chunks of whole records.
+
+pyarrow's streaming readers fix a file's schema from its first block and cannot hold a
+record longer than a block, so a valid file could fail on whatever came after its first
+16 MB. Scoring instead cuts the decompressed stream at record boundaries itself (a line
+break outside quotes for CSV, any line break for JSON lines), grows a chunk until it
+holds at least one whole record, and parses each chunk on its own. Knowing where every
+chunk starts also gives absolute line numbers, and knowing the quoting state at the end
+of the stream tells a file cut inside a quoted field from a complete one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import numba
+import numpy as np
+
+from sentiment.core.errors import DataError
+
+ChunkKind = Literal["csv", "jsonl"]
+# The longest record (one CSV row or JSON line) a file may hold. Memory while scoring
+# is a few times the longest record, so this bounds it; IMDB's longest review is 14 KB.
+MAX_RECORD_BYTES = 512 << 20
+
+# The CSV scanner's states, following pyarrow's parser (a quote opens a quoted field
+# only at the start of a field; "" inside quotes is a quote; after the closing quote
+# the field goes on unquoted).
+_FIELD_START = 0
+_UNQUOTED = 1
+_QUOTED = 2
+_QUOTE_IN_QUOTED = 3
+_QUOTE = 34
+_COMMA = 44
+_NEWLINE = 10
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan_csv(data: np.ndarray, start: int, state: int, first_only: bool) -> tuple[int, int, int]:
+    """Scan ``data[start:]`` from ``state``; return (end of the last record, or of the
+    first with ``first_only``, -1 if none; the state at the end; where the last quoted
+    field opened, -1 if none)."""
+    boundary = -1
+    opened = -1
+    for index in range(start, data.size):
+        byte = data[index]
+        if state == _FIELD_START:
+            if byte == _QUOTE:
+                state = _QUOTED
+                opened = index
+            elif byte == _NEWLINE:
+                boundary = index + 1
+            elif byte != _COMMA:
+                state = _UNQUOTED
+        elif state == _UNQUOTED:
+            if byte == _COMMA:
+                state = _FIELD_START
+            elif byte == _NEWLINE:
+                state = _FIELD_START
+                boundary = index + 1
+        elif state == _QUOTED:
+            if byte == _QUOTE:
+                state = _QUOTE_IN_QUOTED
+        else:
+            if byte == _QUOTE:
+                state = _QUOTED
+            elif byte == _COMMA:
+                state = _FIELD_START
+            elif byte == _NEWLINE:
+                state = _FIELD_START
+                boundary = index + 1
+            else:
+                state = _UNQUOTED
+        if first_only and boundary >= 0:
+            return boundary, state, opened
+    return boundary, state, opened
+
+
+def first_record_end(data: bytes) -> int:
+    """Where the first CSV record of ``data`` ends (after its line break), or its length."""
+    boundary, _, _ = _scan_csv(np.frombuffer(data, np.uint8), 0, _FIELD_START, True)
+    return len(data) if boundary < 0 else boundary
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Whole records cut from a stream.
+
+    Attributes:
+        data: The records' bytes.
+        first_line: The absolute, 1-based line number of the chunk's first byte.
+        last: Whether the chunk ends the stream.
+        ends_with_newline: Whether its last record ends with a line break (a file cut
+            short usually does not).
+    """
+
+    data: bytes
+    first_line: int
+    last: bool
+
+    @property
+    def ends_with_newline(self) -> bool:
+        return self.data.endswith(b"\n")
+
+
+def record_chunks(
+    stream: BinaryIO,
+    kind: ChunkKind,
+    path: Path,
+    block_bytes: int,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+) -> Iterator[Chunk]:
+    """Yield the stream as chunks of about ``block_bytes`` holding whole records.
+
+    Args:
+        stream: The decompressed file, read to its end.
+        kind: ``csv`` (records end at a line break outside quotes) or ``jsonl``.
+        path: The file, for error messages.
+        block_bytes: The size to read at a time and to aim each chunk at.
+        max_record_bytes: The longest record accepted.
+
+    Raises:
+        DataError: If a CSV file ends inside a quoted field (it was cut short), or a
+            record is longer than ``max_record_bytes``.
+    """
+    buffer = bytearray()
+    scanned = 0  # bytes of the buffer the CSV scanner has seen
+    state = _FIELD_START
+    opened = -1
+    boundary = -1
+    first_line = 1
+    while True:
+        block = stream.read(block_bytes)
+        if block:
+            buffer += block
+            if kind == "csv":
+                view = np.frombuffer(buffer, np.uint8)
+                found, state, newly_opened = _scan_csv(view, scanned, state, False)
+                del view  # a live view would stop the buffer from resizing
+                if found >= 0:
+                    boundary = found
+                if newly_opened >= 0:
+                    opened = newly_opened
+                scanned = len(buffer)
+            else:
+                boundary = buffer.rfind(b"\n") + 1 or -1
+        if not block:
+            if kind == "csv" and state == _QUOTED:
+                line = first_line + buffer.count(b"\n", 0, max(opened, 0))
+                raise DataError(
+                    f"Input {path} ends inside the quoted field that opens on line {line}; the "
+                    "file is cut short, so fetch or export it again."
+                )
+            if buffer:
+                yield Chunk(bytes(buffer), first_line, last=True)
+            return
+        if boundary < 0 or len(buffer) < block_bytes:
+            if boundary < 0 and len(buffer) > max_record_bytes:
+                raise DataError(
+                    f"Input {path} has a record over {max_record_bytes >> 20} MiB starting "
+                    f"on line {first_line}; split that review or check that the file is "
+                    f"{'CSV' if kind == 'csv' else 'JSON lines'}."
+                )
+            continue
+        data = bytes(buffer[:boundary])
+        del buffer[:boundary]
+        scanned -= boundary
+        opened = opened - boundary if opened >= boundary else -1
+        boundary = -1
+        yield Chunk(data, first_line, last=False)
+        first_line += data.count(b"\n")

@@ -1,0 +1,118 @@
+"""Content fingerprints of scoring inputs and the key that says an output is up to date.
+
+Scoring records exactly what it read: the reader hashes the bytes it consumes
+(:class:`HashingFile`), and the output keeps that hash together with every setting that
+changes the output's values (:func:`scoring_key`). A rerun skips an input only when its
+current content hashes the same and the key matches; size and modification time are
+never trusted, since ``cp -p`` or a same-size edit keeps them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import BinaryIO
+
+from sentiment.core.errors import DataError
+
+FINGERPRINT_PREFIX = "sha256:"
+# Bumped whenever the scored files' columns or values change meaning, so outputs of an
+# older layout are rescored rather than kept (2: the sentiment_note column).
+OUTPUT_FORMAT_VERSION = 2
+_CHUNK_BYTES = 1 << 20
+
+
+class HashingFile(io.RawIOBase):
+    """A read-only binary file that hashes and counts every byte read through it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._handle: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._digest = hashlib.sha256()
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        count = self._handle.readinto(buffer)
+        if count:
+            self._digest.update(memoryview(buffer)[:count])
+            self.bytes_read += count
+        return count or 0
+
+    def drain(self) -> None:
+        """Read (and hash) whatever is left, so the hash covers the whole file."""
+        while self.read(_CHUNK_BYTES):
+            pass
+
+    def fingerprint(self) -> str:
+        """The fingerprint of the bytes read so far (the whole file once drained)."""
+        return FINGERPRINT_PREFIX + self._digest.hexdigest()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._handle.close()
+        super().close()
+
+
+def content_fingerprint(path: Path) -> str:
+    """The sha256 fingerprint of a file's current bytes (``sha256:`` plus 64 hex digits)."""
+    with HashingFile(path) as handle:
+        handle.drain()
+        return handle.fingerprint()
+
+
+def scoring_key(
+    model_version: str,
+    threshold: float,
+    text_column_setting: str | None,
+    text_column: str,
+    explain: int = 0,
+    uncertain: tuple[float, float] | None = None,
+) -> str:
+    """Everything besides the input's content that decides a scored file's values.
+
+    Batch sizes and thread counts change neither rows nor values, so they are not
+    part of it; the model, the threshold, the text column (as asked for and as found),
+    the reasons and abstain band asked for, and the output layout are.
+    """
+    return json.dumps(
+        {
+            "format": OUTPUT_FORMAT_VERSION,
+            "model_version": model_version,
+            "threshold": repr(float(threshold)),
+            "text_column_setting": text_column_setting,
+            "text_column": text_column,
+            "explain": explain,
+            "uncertain": list(uncertain) if uncertain is not None else None,
+        },
+        sort_keys=True,
+    )
+
+
+def require_unchanged(path: Path, read_fingerprint: str) -> str:
+    """Check that ``path`` still holds the bytes that were scored; return their fingerprint.
+
+    Raises:
+        InputChangedError: If the file's content now differs from what was read.
+    """
+    try:
+        current = content_fingerprint(path)
+    except OSError as error:
+        raise InputChangedError(
+            f"Input {path} changed while it was being scored (it can no longer be read: "
+            f"{error}); no output was kept, so score it again once it is complete."
+        ) from error
+    if current != read_fingerprint:
+        raise InputChangedError(
+            f"Input {path} changed while it was being scored; no output was kept, so score "
+            "it again once whatever writes it has finished."
+        )
+    return current
+
+
+class InputChangedError(DataError):
+    """An input's bytes changed between the start and the end of scoring it."""
