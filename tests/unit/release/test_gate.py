@@ -145,6 +145,8 @@ def test_gate_decisions(case: Case) -> None:
         "champion_available",
         "same_test_data",
         "non_regression",
+        "slice_non_regression",
+        "same_snapshot_improvement",
         "minimum_improvement",
     ]
 
