@@ -32,6 +32,8 @@ from typing import Any
 
 from sentiment.core.errors import DataError, SentimentError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
+from sentiment.core.provenance import code_fingerprint
+from sentiment.data.snapshot import current_snapshot
 from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import (
     EvaluationError,
@@ -421,6 +423,39 @@ def reevaluate_champion(home: Path, version: str) -> dict[str, Any] | None:
     return record_evaluation(
         home, champion, reason=f"re-evaluated on the test set of challenger {version}"
     )
+
+
+def champion_up_to_date(home: Path, settings: dict[str, Any]) -> str | None:
+    """Why training now would only repeat the champion, or None when it would not.
+
+    The champion is up to date when it was trained on the current data snapshot, with
+    these training settings and the same training-side code.
+
+    Args:
+        home: The pipeline home.
+        settings: The resolved training settings (``TrainConfig.to_dict()``).
+
+    Returns:
+        ``up to date: champion V was trained on snapshot S``, or None.
+    """
+    champion = champion_version(home)
+    if champion is None:
+        return None
+    try:
+        directory = bundle_directory(home, champion)
+        metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
+    except (EvaluationError, OSError, UnicodeDecodeError, ValueError):
+        return None
+    snapshot = current_snapshot(home).id
+    trained = metadata.get("model") if isinstance(metadata, dict) else None
+    if (
+        not isinstance(trained, dict)
+        or metadata.get("data_snapshot") != snapshot
+        or metadata.get("code_fingerprint") != code_fingerprint()
+        or any(trained.get(name) != value for name, value in settings.items())
+    ):
+        return None
+    return f"up to date: champion {champion} was trained on snapshot {snapshot}"
 
 
 def gate_and_record(home: Path, version: str, policy: GatePolicy | None = None) -> GateDecision:
