@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cli import data, modeling, pipeline, release, scoring
+from cli import data, labels, modeling, pipeline, release, scoring
 from sentiment.core.errors import SentimentError
 from sentiment.core.paths import resolve_home
 
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Pipeline home directory (default: $SENTIMENT_HOME, else ~/.local/share/sentiment).",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for group in (data, modeling, release, scoring, pipeline):
+    for group in (data, labels, modeling, release, scoring, pipeline):
         group.add_commands(subparsers)
     return parser
 

@@ -32,7 +32,19 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     gate = add_config_options(
         retrain.add_argument_group("gate"),
         GatePolicy,
-        only=("minimum_accuracy", "minimum_roc_auc"),
+        only=("minimum_accuracy", "minimum_roc_auc", "minimum_slice_rows"),
+    )
+    retrain.add_argument(
+        "--labelled-inbox",
+        default=None,
+        help="Folder of labelled review files taken in first (default: "
+        "<home>/labelled-inbox; a sub-folder's name is its files' source).",
+    )
+    retrain.add_argument(
+        "--force",
+        action="store_true",
+        help="Train even when the champion was trained on the current data snapshot with "
+        "the same settings and code.",
     )
     retrain.add_argument(
         "--score", nargs="*", default=None, metavar="INPUT", help="Review files to score."
@@ -55,10 +67,17 @@ def _retrain(arguments: argparse.Namespace) -> int:
         model=arguments.model,
         score_inputs=arguments.score,
         score_output=arguments.output,
+        labelled_inbox=arguments.labelled_inbox,
+        force=arguments.force,
         **options,
     )
-    training = summary["training"]
-    print(f"Trained {training['version']}: {summary['decision']}")
+    new_rows = (summary.get("intake") or {}).get("new_rows")
+    if new_rows:
+        print(f"Took in {new_rows} new labelled rows: snapshot {summary['intake']['snapshot']}")
+    if summary.get("up_to_date"):
+        print(f"Trained nothing: {summary['decision']}")
+    else:
+        print(f"Trained {summary['training']['version']}: {summary['decision']}")
     scoring = summary.get("scoring")
     if scoring:
         print(f"Scored with the champion into {scoring['output_dir']}")

@@ -16,6 +16,7 @@ from sentiment.core.paths import resolve_home
 from sentiment.release.config import GatePolicy
 from sentiment.release.registry import resolve_version
 from tasks.evaluate import evaluate_bundle_task, gate_model_task
+from tasks.labels import reevaluate_champion_task
 
 
 @flow(name="evaluate")
@@ -26,6 +27,7 @@ def evaluate_flow(
     minimum_roc_auc: float = GatePolicy.minimum_roc_auc,
     significance: float = GatePolicy.significance,
     minimum_improvement: float = GatePolicy.minimum_improvement,
+    minimum_slice_rows: int = GatePolicy.minimum_slice_rows,
 ) -> State[dict[str, Any]]:
     """Evaluate ``models/<version>``, gate it against the champion and record the outcome.
 
@@ -38,6 +40,8 @@ def evaluate_flow(
         significance: Reject a challenger significantly worse than the champion at
             this level (one-sided McNemar mid-p on the same test reviews).
         minimum_improvement: If above 0, the accuracy gain over the champion required.
+        minimum_slice_rows: Source slices with at least this many test rows are gated
+            like the whole test set.
 
     Returns:
         A Completed state whose message is the decision's summary and whose result is
@@ -50,12 +54,20 @@ def evaluate_flow(
         minimum_roc_auc=minimum_roc_auc,
         significance=significance,
         minimum_improvement=minimum_improvement,
+        minimum_slice_rows=minimum_slice_rows,
     )
     home = str(resolve_home(home))
     version = resolve_version(Path(home), version)
     evaluation = evaluate_bundle_task(home, version)
+    # Like with like: a champion tested on an older snapshot's rows is scored on these.
+    reevaluated = reevaluate_champion_task(home, version)
     decision = gate_model_task(home, version, policy)
     return Completed(
         message=decision["summary"],
-        data={**decision, "version": version, "evaluation": evaluation},
+        data={
+            **decision,
+            "version": version,
+            "evaluation": evaluation,
+            "champion_reevaluated": reevaluated,
+        },
     )

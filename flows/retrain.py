@@ -1,7 +1,12 @@
-"""The main job: ingest, train, evaluate and gate, then score the newest review dump.
+"""The main job: ingest, take in labelled files, train, evaluate and gate, then score.
 
 This is what ``make run`` and the scheduled ``retrain`` deployment execute. Each stage
 is its own subflow, so the Prefect UI shows the chain as a table of contents.
+
+A retrain holds the home's retrain lock from ingest to the gate's decision, so two at
+once never both promote: the second waits, then finds the champion up to date. When the
+champion was trained on the current data snapshot with the same settings and code, it
+trains nothing (unless ``force``).
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from flows.ingest import ingest_flow
 from flows.models import ModelName
 from flows.score import score_flow
 from flows.train import train_flow
+from sentiment.core.locks import exclusive_lock
 from sentiment.core.paths import HomeLayout
 from sentiment.modeling.config import DEFAULT_MODEL, TrainConfig
 from sentiment.release.config import GatePolicy
 from tasks.evaluate import champion_task
+from tasks.labels import champion_up_to_date_task, take_in_labels_task
 
 
 @flow(name="retrain")
@@ -34,6 +41,9 @@ def retrain_flow(
     minimum_roc_auc: float = GatePolicy.minimum_roc_auc,
     score_inputs: list[str] | None = None,
     score_output: str | None = None,
+    labelled_inbox: str | None = None,
+    force: bool = False,
+    minimum_slice_rows: int = GatePolicy.minimum_slice_rows,
 ) -> State[dict[str, Any]]:
     """Retrain ``model``, promote it only if it earns it, and score a review dump.
 
@@ -51,6 +61,11 @@ def retrain_flow(
         score_inputs: Review files to score (default: the 50,000 unlabeled IMDB reviews,
             standing in for a dump of new reviews).
         score_output: Where scored files go (default: ``<home>/scores``).
+        labelled_inbox: Folder of labelled review files taken in first (default:
+            ``<home>/labelled-inbox``; a sub-folder's name is its files' source).
+        force: Train even when the champion is up to date.
+        minimum_slice_rows: Source slices with at least this many test rows are gated
+            like the whole test set.
 
     Returns:
         A Completed state whose message is the gate's decision and whose result holds
@@ -58,26 +73,41 @@ def retrain_flow(
     """
     layout = HomeLayout.of(home)
     home = str(layout.home)
-    ingestion = ingest_flow(home=home, source=source, sha256=sha256)
-    training = train_flow(home=home, model=model, epochs=epochs, training_seed=training_seed)
-    decision = evaluate_flow(
-        home=home,
-        version=training["version"],
-        minimum_accuracy=minimum_accuracy,
-        minimum_roc_auc=minimum_roc_auc,
-    )
-    summary: dict[str, Any] = {
-        "ingestion": ingestion,
-        "training": training,
-        "decision": decision["summary"],
-        "promoted": decision["promoted"],
-    }
+    config = TrainConfig(model=model, epochs=epochs, seed=training_seed)
+    with exclusive_lock(layout.retrain_lock, "another retrain of this home"):
+        ingestion = ingest_flow(home=home, source=source, sha256=sha256)
+        intake = take_in_labels_task(home, labelled_inbox or str(layout.labelled_inbox_dir))
+        up_to_date = None if force else champion_up_to_date_task(home, config)
+        summary: dict[str, Any] = {"ingestion": ingestion, "intake": intake}
+        if up_to_date:
+            message = up_to_date
+            summary |= {"up_to_date": True, "decision": up_to_date, "promoted": False}
+        else:
+            training = train_flow(
+                home=home, model=model, epochs=epochs, training_seed=training_seed
+            )
+            decision = evaluate_flow(
+                home=home,
+                version=training["version"],
+                minimum_accuracy=minimum_accuracy,
+                minimum_roc_auc=minimum_roc_auc,
+                minimum_slice_rows=minimum_slice_rows,
+            )
+            message = decision["summary"]
+            summary |= {
+                "up_to_date": False,
+                "training": training,
+                "decision": decision["summary"],
+                "promoted": decision["promoted"],
+            }
     if champion_task(home) is None:
         get_run_logger().warning("No model has been promoted yet, so there is nothing to score.")
-        return Completed(message=decision["summary"], data=summary)
+        return Completed(message=message, data=summary)
+    # Outside the lock: scoring is keyed on the champion's version, and files already
+    # scored by it are skipped.
     summary["scoring"] = score_flow(
         inputs=score_inputs or [str(layout.raw_split("unsup"))],
         output=score_output or str(layout.scores_dir),
         home=home,
     )
-    return Completed(message=decision["summary"], data=summary)
+    return Completed(message=message, data=summary)

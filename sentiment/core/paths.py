@@ -13,6 +13,12 @@ writes lands in git. Its layout::
     models/ledger.jsonl                  registry events
     scores/                              the main job's scored unlabelled reviews
     inbox/  ->  scored/                  review files dropped in, and their scores
+    labelled-inbox/                      labelled review files a retrain takes in
+    labelled/batches/<batch>/            accepted labelled batches (immutable)
+    labelled/rejected/<batch>.parquet    refused rows, each with its reason
+    labelled/snapshots/<n>-<id>.json     data snapshots: IMDB + accepted batches in order
+    labelled/index/                      normalized-text hashes of IMDB (a cache)
+    .retrain.lock                        held by the retrain that is running
 """
 
 from __future__ import annotations
@@ -99,3 +105,43 @@ class HomeLayout:
     def scored_dir(self) -> Path:
         """The inbox's scored files."""
         return self.home / "scored"
+
+    @property
+    def labelled_inbox_dir(self) -> Path:
+        """Labelled review files waiting to be taken in by the next retrain."""
+        return self.home / "labelled-inbox"
+
+    @property
+    def labelled_dir(self) -> Path:
+        """Accepted labelled batches, refused rows and data snapshots."""
+        return self.home / "labelled"
+
+    @property
+    def labelled_batches_dir(self) -> Path:
+        return self.labelled_dir / "batches"
+
+    def labelled_batch(self, batch: str) -> Path:
+        """One accepted batch's directory (``train.parquet``, ``test.parquet``, manifest)."""
+        return self.labelled_batches_dir / batch
+
+    def labelled_rejected(self, batch: str) -> Path:
+        """The refused rows of one intake, with the reason of each."""
+        return self.labelled_dir / "rejected" / f"{batch}.parquet"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.labelled_dir / "snapshots"
+
+    @property
+    def labelled_index_dir(self) -> Path:
+        return self.labelled_dir / "index"
+
+    @property
+    def labelled_lock(self) -> Path:
+        """Held while a labelled file is taken in, so two intakes never interleave."""
+        return self.labelled_dir / ".intake.lock"
+
+    @property
+    def retrain_lock(self) -> Path:
+        """Held for a whole retrain, so two retrains of one home never both promote."""
+        return self.home / ".retrain.lock"

@@ -80,3 +80,77 @@ class PreprocessConfig:
             f"--split-seed {self.seed}",
         ]
         return " ".join(parts)
+
+
+# The slice name of the IMDB reviews; a labelled batch's source may not take it.
+IMDB_SOURCE = "imdb"
+# The source of a labelled file taken in without --source (or straight from the inbox).
+DEFAULT_LABELLED_SOURCE = "labelled"
+
+
+@dataclass(frozen=True)
+class LabelsConfig:
+    """Settings of labelled-data intake.
+
+    Attributes:
+        source: The slice the rows are reported under (lower-case letters, digits,
+            ``-`` and ``_``; ``imdb`` is taken).
+        text_column: The column holding the review text.
+        label_column: The column holding the label (0/1, true/false, pos/neg,
+            positive/negative, any case).
+        test_share: Share of the accepted rows that go to the test portion, chosen by a
+            hash of the normalized text, so the same review always lands on the same side.
+    """
+
+    source: str = field(
+        default=DEFAULT_LABELLED_SOURCE,
+        metadata={"help": "Slice name of these reviews in evaluations (not 'imdb')."},
+    )
+    text_column: str = field(default="text", metadata={"help": "Column holding the text."})
+    label_column: str = field(default="label", metadata={"help": "Column holding the label."})
+    test_share: float = field(
+        default=0.2,
+        metadata={"help": "Share of accepted rows held out for testing, by text hash, in (0, 1)."},
+    )
+
+    def __post_init__(self) -> None:
+        source = self.source
+        if (
+            not isinstance(source, str)
+            or not source
+            or len(source) > 64
+            or not all(
+                character.isascii() and (character.isalnum() or character in "-_")
+                for character in source
+            )
+            or source != source.lower()
+        ):
+            raise ConfigError(
+                f"Setting 'source' must be lower-case letters, digits, '-' or '_', got "
+                f"{source!r}; pass --source critics for example."
+            )
+        if source == IMDB_SOURCE:
+            raise ConfigError(
+                f"Setting 'source' may not be '{IMDB_SOURCE}', the name of the IMDB reviews' "
+                "slice; pass another name, e.g. --source imdb-extra."
+            )
+        for name in ("text_column", "label_column"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ConfigError(
+                    f"Setting '{name}' must be a column name; pass --{name.replace('_', '-')} NAME."
+                )
+        share = self.test_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 1:
+            raise ConfigError(
+                f"Setting 'test_share' must be in (0, 1), got {share!r}; pass --test-share 0.2 "
+                "for example."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-serializable dict."""
+        return {
+            "source": self.source,
+            "text_column": self.text_column,
+            "label_column": self.label_column,
+            "test_share": float(self.test_share),
+        }

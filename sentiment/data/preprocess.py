@@ -10,7 +10,12 @@ rest of train and writes::
     processed/<key>/vectorizer.json     settings + vocabulary in id order
     processed/<key>/manifest.json       settings, inputs, rows, OOV rates, coverage, seconds
 
-``<key>`` hashes the settings, the raw files' content fingerprints and the output format,
+Train and test also hold the train and test portions of every labelled batch of the
+home's current data snapshot (``sentiment.data.snapshot``), after the IMDB rows, in
+snapshot order; the manifest names the snapshot (``data_snapshot``).
+
+``<key>`` hashes the settings, the raw files' content fingerprints, the snapshot's id
+when it holds batches (an IMDB-only snapshot is the fingerprints alone) and the output format,
 so a rerun on the same inputs is a cache hit and a changed setting or input never reuses
 stale output. The directory is built under a temporary name and renamed when complete.
 
@@ -57,6 +62,7 @@ from sentiment.core.atomic import (
 from sentiment.core.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
 from sentiment.data.config import DEFAULT_TOKENIZE_WORKERS, PreprocessConfig
+from sentiment.data.snapshot import Snapshot, current_snapshot
 from sentiment.encoding.tokens import dictionary_tokens, token_lists
 from sentiment.encoding.vectorizer import VECTORIZER_FILE, EncodingStats, Vectorizer
 from sentiment.encoding.vocabulary import VocabularyCounter
@@ -89,6 +95,7 @@ class PreprocessResult:
         manifest: The parsed ``manifest.json``.
         cache_hit: True when the output already existed and nothing was computed.
         seconds: Time this call took.
+        data_snapshot: The data snapshot it was built from.
     """
 
     key: str
@@ -96,6 +103,7 @@ class PreprocessResult:
     manifest: dict[str, Any]
     cache_hit: bool
     seconds: float
+    data_snapshot: str = ""
 
     def split_path(self, split: str) -> Path:
         """The Parquet file of ``train``, ``validation`` or ``test``."""
@@ -201,11 +209,43 @@ def input_fingerprints(home: Path) -> dict[str, str]:
     return fingerprints
 
 
-def processed_key(config: PreprocessConfig, fingerprints: dict[str, str]) -> str:
-    """The output key: a hash of settings, input fingerprints and output format."""
-    return settings_fingerprint(
-        {"format": FORMAT_VERSION, "settings": config.to_dict(), "inputs": fingerprints}
-    )
+def processed_key(
+    config: PreprocessConfig, fingerprints: dict[str, str], snapshot: Snapshot | None = None
+) -> str:
+    """The output key: a hash of settings, input fingerprints, snapshot and output format.
+
+    A snapshot without batches adds nothing: its id is a hash of the same fingerprints,
+    so outputs written before labelled batches existed keep their keys.
+    """
+    payload: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "settings": config.to_dict(),
+        "inputs": fingerprints,
+    }
+    if snapshot is not None and snapshot.batches:
+        payload["snapshot"] = snapshot.id
+    return settings_fingerprint(payload)
+
+
+def _split_inputs(home: Path, snapshot: Snapshot) -> dict[str, list[Path]]:
+    """Each raw split's files: IMDB's, then the batches' portions in snapshot order."""
+    layout = HomeLayout(home)
+    inputs = {
+        split: [layout.raw_split(split), *snapshot.portion_paths(home, split)]
+        for split in RAW_SPLITS
+    }
+    for paths in inputs.values():
+        for path in paths[1:]:
+            if not path.is_file():
+                raise DataError(
+                    f"Labelled batch file {path} of snapshot {snapshot.id} is missing; restore "
+                    "the batch directory from a backup (batches are never rewritten)."
+                )
+    return inputs
+
+
+def _read_all_labels(paths: list[Path]) -> np.ndarray:
+    return np.concatenate([_read_labels(path) for path in paths])
 
 
 def _read_labels(path: Path) -> np.ndarray:
@@ -241,11 +281,12 @@ def validation_mask(labels: np.ndarray, fraction: float, seed: int) -> np.ndarra
     return mask
 
 
-def _raw_batches(path: Path) -> Iterator[pa.RecordBatch]:
-    parquet = pq.ParquetFile(path)
-    yield from parquet.iter_batches(
-        batch_size=RAW_BATCH_ROWS, columns=["review_id", "text", "label"]
-    )
+def _raw_batches(paths: list[Path]) -> Iterator[pa.RecordBatch]:
+    for path in paths:
+        parquet = pq.ParquetFile(path)
+        yield from parquet.iter_batches(
+            batch_size=RAW_BATCH_ROWS, columns=["review_id", "text", "label"]
+        )
 
 
 def _start_method() -> str:
@@ -316,13 +357,13 @@ class _Ahead:
 
     def __init__(
         self,
-        path: Path,
+        paths: list[Path],
         function: Callable[..., Any],
         executor: Executor | None,
         ahead: int,
         *arguments: Any,
     ) -> None:
-        self._batches = _raw_batches(path)
+        self._batches = _raw_batches(paths)
         self._function = function
         self._arguments = arguments
         self._executor = executor
@@ -452,21 +493,24 @@ def preprocess(
     home = Path(home)
     layout = HomeLayout(home)
     fingerprints = input_fingerprints(home)
-    key = processed_key(config, fingerprints)
+    snapshot = current_snapshot(home, fingerprints)
+    key = processed_key(config, fingerprints, snapshot)
     directory = layout.processed(key)
     cached = _complete_manifest(directory)
     if cached is not None:
         seconds = time.perf_counter() - started
         logger.info("Preprocessed data %s is up to date (%.2f s).", directory, seconds)
-        return PreprocessResult(key, directory, cached, True, seconds)
+        return PreprocessResult(key, directory, cached, True, seconds, snapshot.id)
 
-    train_path, test_path = layout.raw_split("train"), layout.raw_split("test")
+    inputs = _split_inputs(home, snapshot)
     # More processes than batches would only wait: tiny inputs stay in this process.
-    rows = max(pq.read_metadata(path).num_rows for path in (train_path, test_path))
+    rows = max(sum(pq.read_metadata(path).num_rows for path in paths) for paths in inputs.values())
     workers = min(workers, -(-rows // RAW_BATCH_ROWS))
     pool = _process_pool(workers) if workers > 1 else None
     try:
-        return _preprocess_with(home, config, key, fingerprints, started, pool, workers, prefetch)
+        return _preprocess_with(
+            home, config, key, fingerprints, snapshot, started, pool, workers, prefetch
+        )
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -477,6 +521,7 @@ def _preprocess_with(
     config: PreprocessConfig,
     key: str,
     fingerprints: dict[str, str],
+    snapshot: Snapshot,
     started: float,
     pool: Executor | None,
     workers: int,
@@ -485,9 +530,11 @@ def _preprocess_with(
     """The rest of :func:`preprocess` after the cache check, with its worker pool."""
     layout = HomeLayout(home)
     directory = layout.processed(key)
-    train_path, test_path = layout.raw_split("train"), layout.raw_split("test")
-    train_labels = _read_labels(train_path)
-    _read_labels(test_path)
+    inputs = _split_inputs(home, snapshot)
+    train_paths, test_paths = inputs["train"], inputs["test"]
+    train_path = train_paths[0]
+    train_labels = _read_all_labels(train_paths)
+    _read_all_labels(test_paths)
     is_validation = validation_mask(train_labels, config.validation_fraction, config.seed)
     validation_rows = int(is_validation.sum())
     if validation_rows == 0 or validation_rows == len(train_labels):
@@ -518,14 +565,14 @@ def _preprocess_with(
             counter = VocabularyCounter(vector_config)
             train_batches = []
             offset = 0
-            for batch, (tokens, lengths) in _Ahead(train_path, _tokenize_texts, executor, ahead):
+            for batch, (tokens, lengths) in _Ahead(train_paths, _tokenize_texts, executor, ahead):
                 batch_validation = is_validation[offset : offset + batch.num_rows]
                 offset += batch.num_rows
                 counter.add_dictionary(tokens, lengths, documents=~batch_validation)
                 train_batches.append((batch, tokens, lengths, batch_validation))
             vectorizer = counter.build()
             # Workers tokenize and encode test while this process encodes and writes train.
-            test_batches = _Ahead(test_path, _encode_texts, executor, ahead, vectorizer)
+            test_batches = _Ahead(test_paths, _encode_texts, executor, ahead, vectorizer)
             fit_stats = EncodingStats()
 
             writers = {
@@ -561,6 +608,8 @@ def _preprocess_with(
                     }
                     for split, fingerprint in fingerprints.items()
                 },
+                "data_snapshot": snapshot.id,
+                "labelled_batches": list(snapshot.batches),
                 "files": {split: f"{split}.parquet" for split in PROCESSED_SPLITS}
                 | {"vectorizer": VECTORIZER_FILE},
                 "row_group_rows": ROW_GROUP_ROWS,
@@ -600,7 +649,7 @@ def _preprocess_with(
         seconds,
         ", ".join(f"{split} {rows:,}" for split, rows in manifest["rows"].items()),
     )
-    return PreprocessResult(key, directory, manifest, False, seconds)
+    return PreprocessResult(key, directory, manifest, False, seconds, snapshot.id)
 
 
 def _complete_manifest(directory: Path) -> dict[str, Any] | None:
@@ -636,7 +685,9 @@ def find_processed(home: Path, config: PreprocessConfig) -> PreprocessResult:
                 f"Raw file {layout.raw_split(split)} is missing; run 'sentiment --home {home} "
                 f"ingest' and then '{config.command(home)}'."
             )
-    key = processed_key(config, input_fingerprints(home))
+    fingerprints = input_fingerprints(home)
+    snapshot = current_snapshot(home, fingerprints)
+    key = processed_key(config, fingerprints, snapshot)
     directory = layout.processed(key)
     manifest = _complete_manifest(directory)
     if manifest is None:
@@ -644,4 +695,6 @@ def find_processed(home: Path, config: PreprocessConfig) -> PreprocessResult:
             f"No preprocessed data for these settings and the current raw data in "
             f"{directory}; run '{config.command(home)}' first."
         )
-    return PreprocessResult(key, directory, manifest, True, time.perf_counter() - started)
+    return PreprocessResult(
+        key, directory, manifest, True, time.perf_counter() - started, snapshot.id
+    )

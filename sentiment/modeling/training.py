@@ -25,6 +25,7 @@ import numpy as np
 from sentiment.core.atomic import file_fingerprint
 from sentiment.core.errors import SentimentError
 from sentiment.core.paths import HomeLayout
+from sentiment.core.provenance import code_fingerprint
 from sentiment.data.preprocess import find_processed
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.modeling import dataset as datasets
@@ -375,6 +376,9 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
             "config": config.preprocess_config.to_dict(),
             "manifest": processed.manifest,
         },
+        # What the no-churn check of a retrain compares with the champion's.
+        "data_snapshot": processed.data_snapshot,
+        "code_fingerprint": code_fingerprint(),
         "data_fingerprints": {
             "train": file_fingerprint(train_path),
             "validation": file_fingerprint(validation_path),

@@ -23,6 +23,9 @@ class GatePolicy:
             champion's by at least this much (absolute, e.g. 0.005 = half a point).
         maximum_ece: If set, the challenger's expected calibration error on the test
             split (15 equal-width bins) must not exceed it; None: no such rule.
+        minimum_slice_rows: The non-regression test is repeated on every source's slice
+            (``imdb`` and each labelled batch's source) with at least this many test
+            rows; smaller slices are reported, not gated.
     """
 
     minimum_accuracy: float = field(default=0.875, metadata={"help": "Test-accuracy floor."})
@@ -37,6 +40,13 @@ class GatePolicy:
     minimum_improvement: float = field(
         default=0.0,
         metadata={"help": "Accuracy gain over the champion required, e.g. 0.005 (0: none)."},
+    )
+    minimum_slice_rows: int = field(
+        default=200,
+        metadata={
+            "help": "Reject a challenger significantly worse than the champion on any source's "
+            "slice of at least this many test rows."
+        },
     )
 
     maximum_ece: float | None = field(
@@ -67,6 +77,16 @@ class GatePolicy:
                 "range; use 0 (no margin) up to below 1."
             )
 
-    def as_dict(self) -> dict[str, float | None]:
+        if (
+            isinstance(self.minimum_slice_rows, bool)
+            or not isinstance(self.minimum_slice_rows, int)
+            or self.minimum_slice_rows < 1
+        ):
+            raise ConfigError(
+                f"Gate setting minimum_slice_rows={self.minimum_slice_rows!r} is out of range; "
+                "use a positive whole number, e.g. 200."
+            )
+
+    def as_dict(self) -> dict[str, float | int | None]:
         """Return the policy's settings."""
         return asdict(self)

@@ -1,6 +1,12 @@
 """Evaluation of a model bundle on the raw test split.
 
-Every bundle is scored on the same raw test reviews through its own vectorizer
+The test set is the current data snapshot's: raw IMDB test, then the test portion of
+every accepted labelled batch (``sentiment.data.snapshot``); no batch row is in any train
+portion, so a model trained on an older snapshot is tested on unseen rows too. Metrics
+are computed overall and per source (``metrics.slices.<source>``: ``imdb`` and each
+batch's source), each with its confidence interval.
+
+Every bundle is scored on the same test reviews through its own vectorizer
 (``predict_texts``), so models with different vectorizers are compared on identical
 rows. The result is written into the bundle as ``evaluation.json`` plus the per-review
 scores in ``test_predictions.parquet`` that the gate's paired test needs. A bundle's
@@ -31,6 +37,8 @@ import pyarrow.parquet as pq
 from sentiment.core.atomic import atomic_path, file_sha256, write_json
 from sentiment.core.errors import DataError, SentimentError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
+from sentiment.data.config import IMDB_SOURCE
+from sentiment.data.snapshot import current_snapshot
 from sentiment.modeling.calibration import (
     ECE_BINS,
     brier_score,
@@ -57,6 +65,7 @@ PREDICTIONS_SCHEMA = pa.schema(
         pa.field("review_id", pa.string(), nullable=False),
         pa.field("label", pa.int8(), nullable=False),
         pa.field("score", pa.float32(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
     ]
 )
 
@@ -333,6 +342,12 @@ class TestSplit:
     texts: list[str | None]
     labels: np.ndarray
     fingerprint: dict[str, Any]
+    sources: list[str] | None = None
+
+    @property
+    def row_sources(self) -> list[str]:
+        """Each row's source (``imdb`` where none was given)."""
+        return self.sources or [IMDB_SOURCE] * len(self.review_ids)
 
 
 def rows_fingerprint(review_ids: Sequence[str], labels: np.ndarray, texts: Sequence[Any]) -> str:
@@ -430,7 +445,76 @@ def load_test_split(home: Path) -> TestSplit:
         archive = None
     if archive:
         fingerprint["archive_sha256"] = archive
-    return TestSplit(review_ids=review_ids, texts=texts, labels=labels, fingerprint=fingerprint)
+    sources = [IMDB_SOURCE] * len(review_ids)
+    try:
+        snapshot = current_snapshot(home)
+    except StageOutputMissingError:
+        snapshot = None  # a home holding only the test split: nothing but IMDB to test
+    fingerprint["data_snapshot"] = snapshot.id if snapshot else None
+    if snapshot is not None and snapshot.batches:
+        # The batches' rows follow IMDB's, so an IMDB-only snapshot keeps the very
+        # rows_sha256 it had before batches existed.
+        for path in snapshot.portion_paths(home, "test"):
+            try:
+                batch = pq.read_table(path, columns=["review_id", "text", "label", "source"])
+            except (OSError, pa.ArrowException) as error:
+                raise DataError(
+                    f"Labelled batch file {path} cannot be read ({error}); restore the batch "
+                    "directory from a backup."
+                ) from error
+            review_ids += batch.column("review_id").to_pylist()
+            texts += batch.column("text").to_pylist()
+            sources += batch.column("source").to_pylist()
+            labels = np.concatenate([labels, batch.column("label").to_numpy().astype(np.int8)])
+        fingerprint["rows"] = len(review_ids)
+        fingerprint["rows_sha256"] = rows_fingerprint(review_ids, labels, texts)
+        fingerprint["batches"] = list(snapshot.batches)
+    return TestSplit(
+        review_ids=review_ids,
+        texts=texts,
+        labels=labels,
+        fingerprint=fingerprint,
+        sources=sources,
+    )
+
+
+def slice_metrics(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    sources: Sequence[str],
+    threshold: float = DEFAULT_THRESHOLD,
+    bootstrap_resamples: int = DEFAULT_BOOTSTRAP_RESAMPLES,
+) -> dict[str, dict[str, Any]]:
+    """Metrics of each source's rows: ``rows``, ``accuracy``, ``accuracy_interval``,
+    ``roc_auc`` (None where the slice holds one class only), ``f1`` and ``log_loss``."""
+    source_array = np.asarray(sources, dtype=object)
+    slices: dict[str, dict[str, Any]] = {}
+    for source in dict.fromkeys(sources):
+        mask = source_array == source
+        slice_labels, slice_scores = labels[mask], scores[mask]
+        predictions = (slice_scores >= threshold).astype(np.int8)
+        correct = predictions == slice_labels
+        lower, upper = bootstrap_accuracy_interval(correct, resamples=bootstrap_resamples)
+        both_classes = 0 < int(slice_labels.sum()) < slice_labels.size
+        matrix = confusion_matrix(slice_labels, predictions)
+        slices[source] = {
+            "rows": int(mask.sum()),
+            "accuracy": float(correct.mean()),
+            "accuracy_interval": {
+                "lower": lower,
+                "upper": upper,
+                "confidence": DEFAULT_CONFIDENCE,
+                "resamples": bootstrap_resamples,
+                "method": "percentile bootstrap",
+            },
+            "roc_auc": roc_auc(slice_labels, slice_scores) if both_classes else None,
+            "f1": _ratio(
+                2 * matrix.true_positive,
+                2 * matrix.true_positive + matrix.false_positive + matrix.false_negative,
+            ),
+            "log_loss": log_loss(slice_labels, slice_scores),
+        }
+    return slices
 
 
 def same_test_data(first: dict[str, Any], second: dict[str, Any]) -> bool:
@@ -452,6 +536,7 @@ def evaluate_scorer(
     threshold: float = DEFAULT_THRESHOLD,
     bootstrap_resamples: int = DEFAULT_BOOTSTRAP_RESAMPLES,
     batch_size: int = 1024,
+    training_snapshot: str | None = None,
 ) -> dict[str, Any]:
     """Score the test split with ``scorer`` and write the evaluation into ``directory``.
 
@@ -467,6 +552,7 @@ def evaluate_scorer(
         threshold: A score at or above it predicts positive.
         bootstrap_resamples: Resamples for the accuracy interval.
         batch_size: Reviews per prediction batch.
+        training_snapshot: The data snapshot the model was trained on, recorded.
 
     Returns:
         The evaluation as written to ``evaluation.json``.
@@ -492,12 +578,17 @@ def evaluate_scorer(
     metrics = compute_metrics(
         test_split.labels, scores, threshold=threshold, bootstrap_resamples=bootstrap_resamples
     )
+    sources = test_split.row_sources
+    metrics["slices"] = slice_metrics(
+        test_split.labels, scores, sources, threshold, bootstrap_resamples
+    )
     directory = Path(directory)
     predictions = pa.table(
         {
             "review_id": pa.array(test_split.review_ids, pa.string()),
             "label": pa.array(test_split.labels, pa.int8()),
             "score": pa.array(scores.astype(np.float32), pa.float32()),
+            "source": pa.array(sources, pa.string()),
         },
         schema=PREDICTIONS_SCHEMA,
     )
@@ -510,6 +601,7 @@ def evaluate_scorer(
         "model": model_name,
         "evaluated_at": utc_timestamp(),
         "test_data": test_split.fingerprint,
+        "training_snapshot": training_snapshot,
         "metrics": metrics,
         "predictions": {
             "file": PREDICTIONS_FILE,
@@ -585,6 +677,7 @@ def evaluate_version(
         model_name=bundle_model_name(bundle.metadata),
         threshold=bundle.threshold if threshold is None else threshold,
         bootstrap_resamples=bootstrap_resamples,
+        training_snapshot=bundle.metadata.get("data_snapshot"),
     )
 
 
@@ -664,6 +757,22 @@ def _evaluation_problem(evaluation: Any) -> str | None:
     if not isinstance(test_data, dict) or not test_data.get("rows_sha256"):
         return "field 'test_data.rows_sha256' is missing"
     return None
+
+
+def read_prediction_sources(directory: Path) -> list[str] | None:
+    """Each stored test prediction's source, or None for predictions written before
+    sources were recorded (all IMDB then)."""
+    path = Path(directory) / PREDICTIONS_FILE
+    try:
+        schema = pq.read_schema(path)
+        if "source" not in schema.names:
+            return None
+        return pq.read_table(path, columns=["source"]).column("source").to_pylist()
+    except (OSError, pa.ArrowException) as error:
+        raise EvaluationError(
+            f"The test predictions {path} cannot be read ({error}); "
+            f"run `sentiment evaluate {Path(directory).name}`."
+        ) from error
 
 
 def read_predictions(directory: Path) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -2,8 +2,11 @@
 
 A challenger is promoted only if it clears the absolute floors and is not significantly
 worse than the champion on the very same test reviews (a one-sided exact McNemar mid-p
-test on per-review correctness), and, when a margin is configured, beats the champion's
-accuracy by that margin. Every rule's verdict is kept so the decision can be explained.
+test on per-review correctness), overall and on every source's slice with enough rows,
+and, when a margin is configured, beats the champion's accuracy by that margin. A
+challenger trained on the very data snapshot the champion was trained on must moreover
+be significantly better: the same data gives no other reason to replace a champion.
+Every rule's verdict is kept so the decision can be explained.
 
 The gate fails closed: a champion whose evaluation cannot be read, or that was evaluated
 on different test rows, means the challenger is rejected with that reason, never waved
@@ -44,6 +47,13 @@ class Candidate:
     review_ids: list[str]
     labels: np.ndarray
     scores: np.ndarray
+    sources: list[str] | None = None
+
+    @property
+    def training_snapshot(self) -> str | None:
+        """The data snapshot the model was trained on, when its evaluation recorded it."""
+        snapshot = self.evaluation.get("training_snapshot")
+        return snapshot if isinstance(snapshot, str) and snapshot else None
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -328,6 +338,8 @@ def decide(
         ("champion_available", "readable champion"),
         ("same_test_data", "identical test rows"),
         ("non_regression", f"not worse at p < {policy.significance}"),
+        ("slice_non_regression", _slice_required(policy)),
+        ("same_snapshot_improvement", _same_snapshot_required(policy)),
         ("minimum_improvement", margin_required),
     )
     if champion_version is None:
@@ -396,6 +408,8 @@ def decide(
             )
             comparison = paired_comparison(challenger.correct(), champion.correct())
             verdicts.append(_non_regression_verdict(policy, comparison, champion_version))
+            verdicts.append(_slice_verdict(policy, challenger, champion))
+            verdicts.append(_same_snapshot_verdict(policy, challenger, champion, comparison))
             verdicts.append(_improvement_verdict(policy, comparison, champion_version))
     promoted = all(verdict.outcome != FAIL for verdict in verdicts)
     return GateDecision(
@@ -436,6 +450,105 @@ def _non_regression_verdict(
         observed=observed,
         required=f"not worse at p < {policy.significance}",
         detail=detail,
+    )
+
+
+def _slice_required(policy: GatePolicy) -> str:
+    return (
+        f"not worse at p < {policy.significance} on each slice of >= "
+        f"{policy.minimum_slice_rows} rows"
+    )
+
+
+def _slice_verdict(policy: GatePolicy, challenger: Candidate, champion: Candidate) -> RuleVerdict:
+    required = _slice_required(policy)
+    if challenger.sources is None or champion.sources != challenger.sources:
+        return _not_applicable(
+            "slice_non_regression", required, "the test predictions record no sources"
+        )
+    sources = np.asarray(challenger.sources, dtype=object)
+    challenger_correct, champion_correct = challenger.correct(), champion.correct()
+    checked, worse, small = [], [], []
+    for source in dict.fromkeys(challenger.sources):
+        mask = sources == source
+        rows = int(mask.sum())
+        if rows < policy.minimum_slice_rows:
+            small.append(f"{source} ({rows} rows)")
+            continue
+        comparison = paired_comparison(challenger_correct[mask], champion_correct[mask])
+        note = (
+            f"{source}: {comparison.accuracy_difference:+.4f}, mid-p "
+            f"{comparison.p_value_worse:.4g}, {rows} rows"
+        )
+        checked.append(note)
+        if comparison.p_value_worse < policy.significance:
+            worse.append(note)
+    too_small = f"; not gated (too few rows): {', '.join(small)}" if small else ""
+    if worse:
+        return RuleVerdict(
+            rule="slice_non_regression",
+            outcome=FAIL,
+            observed="; ".join(checked),
+            required=required,
+            detail=f"significantly worse than champion {champion.version} on slice "
+            f"{'; '.join(worse)}{too_small}",
+        )
+    return RuleVerdict(
+        rule="slice_non_regression",
+        outcome=PASS if checked else NOT_APPLICABLE,
+        observed="; ".join(checked) or "-",
+        required=required,
+        detail=(
+            f"not significantly worse on any slice ({'; '.join(checked)}){too_small}"
+            if checked
+            else f"no slice has {policy.minimum_slice_rows} test rows{too_small}"
+        ),
+    )
+
+
+def _same_snapshot_required(policy: GatePolicy) -> str:
+    return f"significantly better at p < {policy.significance} when trained on the same data"
+
+
+def _same_snapshot_verdict(
+    policy: GatePolicy,
+    challenger: Candidate,
+    champion: Candidate,
+    comparison: PairedComparison,
+) -> RuleVerdict:
+    required = _same_snapshot_required(policy)
+    ours, theirs = challenger.training_snapshot, champion.training_snapshot
+    if ours is None or theirs is None:
+        return _not_applicable(
+            "same_snapshot_improvement", required, "a training snapshot is not recorded"
+        )
+    if ours != theirs:
+        return _not_applicable(
+            "same_snapshot_improvement",
+            required,
+            f"trained on snapshot {ours}, newer data than champion {champion.version}'s {theirs}",
+        )
+    discordant = comparison.champion_only_correct + comparison.challenger_only_correct
+    p_better = (
+        1.0
+        if discordant == 0
+        else binomial_half_upper_tail_mid_p(comparison.challenger_only_correct, discordant)
+    )
+    better = p_better < policy.significance
+    observed = f"difference {comparison.accuracy_difference:+.4f}, mid-p better {p_better:.4g}"
+    return RuleVerdict(
+        rule="same_snapshot_improvement",
+        outcome=PASS if better else FAIL,
+        observed=observed,
+        required=required,
+        detail=(
+            f"trained on champion {champion.version}'s snapshot {ours} and significantly "
+            f"better ({comparison.accuracy_difference:+.4f}, McNemar mid-p {p_better:.4g})"
+            if better
+            else f"trained on champion {champion.version}'s snapshot {ours} but not "
+            f"significantly better ({comparison.accuracy_difference:+.4f}, McNemar mid-p "
+            f"{p_better:.4g} >= {policy.significance})"
+        ),
     )
 
 

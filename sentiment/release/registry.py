@@ -32,13 +32,18 @@ from typing import Any
 
 from sentiment.core.errors import DataError, SentimentError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
+from sentiment.core.provenance import code_fingerprint
+from sentiment.data.snapshot import current_snapshot
 from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import (
     EvaluationError,
     bundle_directory,
     bundle_model_name,
+    evaluate_version,
     read_evaluation,
+    read_prediction_sources,
     read_predictions,
+    same_test_data,
     utc_timestamp,
 )
 from sentiment.release.gate import Candidate, GateDecision, decide, render_decision_markdown
@@ -295,10 +300,28 @@ def _current_user() -> str:
         return "unknown"
 
 
+def _slice_summary(metrics: dict[str, Any]) -> dict[str, Any]:
+    slices = metrics.get("slices")
+    if not isinstance(slices, dict):
+        return {}
+    summary = {}
+    for source, values in slices.items():
+        interval = values.get("accuracy_interval") or {}
+        summary[source] = {
+            "rows": values.get("rows"),
+            "accuracy": values.get("accuracy"),
+            "accuracy_lower": interval.get("lower"),
+            "accuracy_upper": interval.get("upper"),
+            "roc_auc": values.get("roc_auc"),
+        }
+    return summary
+
+
 def _evaluation_summary(evaluation: dict[str, Any]) -> dict[str, Any]:
     metrics = evaluation["metrics"]
     interval = metrics.get("accuracy_interval") or {}
     return {
+        "slices": _slice_summary(metrics),
         "accuracy": metrics["accuracy"],
         "accuracy_lower": interval.get("lower"),
         "accuracy_upper": interval.get("upper"),
@@ -310,12 +333,13 @@ def _evaluation_summary(evaluation: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def record_evaluation(home: Path, version: str) -> dict[str, Any]:
+def record_evaluation(home: Path, version: str, reason: str | None = None) -> dict[str, Any]:
     """Record that ``version`` was evaluated (and registered, the first time).
 
     Args:
         home: The pipeline home.
         version: A version whose ``evaluation.json`` exists.
+        reason: Why it was evaluated again, recorded when given.
 
     Returns:
         The ``evaluated`` event.
@@ -333,7 +357,10 @@ def record_evaluation(home: Path, version: str) -> dict[str, Any]:
             "model": model,
             "metrics": _evaluation_summary(evaluation),
             "test_rows_sha256": evaluation["test_data"]["rows_sha256"],
+            "test_snapshot": evaluation["test_data"].get("data_snapshot"),
+            "training_snapshot": evaluation.get("training_snapshot"),
             "evaluated_at": evaluation.get("evaluated_at"),
+            **({"reason": reason} if reason else {}),
         },
     )
     with _locked_ledger(home) as (descriptor, path):
@@ -348,7 +375,87 @@ def _load_candidate(home: Path, version: str) -> Candidate:
     directory = bundle_directory(home, version)
     evaluation = read_evaluation(directory)
     review_ids, labels, scores = read_predictions(directory)
-    return Candidate(version, evaluation, review_ids, labels, scores)
+    sources = read_prediction_sources(directory)
+    return Candidate(version, evaluation, review_ids, labels, scores, sources)
+
+
+def reevaluate_champion(home: Path, version: str) -> dict[str, Any] | None:
+    """Evaluate the champion again when it was tested on other rows than ``version``.
+
+    The gate compares like with like: after a labelled batch joins the snapshot, the
+    champion's stored evaluation covers an older test set, so it is scored on the
+    current one first and that evaluation recorded too.
+
+    Args:
+        home: The pipeline home.
+        version: The evaluated challenger.
+
+    Returns:
+        The champion's ``evaluated`` event, or None when nothing needed doing (no
+        champion, the challenger is the champion, or the test rows are the same
+        already, or the champion's bundle cannot be read: the gate then fails closed).
+    """
+    champion = champion_version(home)
+    if champion is None or champion == version:
+        return None
+    challenger = read_evaluation(bundle_directory(home, version))
+    try:
+        directory = bundle_directory(home, champion)
+    except EvaluationError:
+        return None
+    try:
+        current = read_evaluation(directory)
+    except EvaluationError:
+        current = None
+    if current is not None and same_test_data(current["test_data"], challenger["test_data"]):
+        return None
+    logger.info(
+        "Champion %s was evaluated on other test rows than %s; evaluating it on the current "
+        "test set first.",
+        champion,
+        version,
+    )
+    try:
+        evaluate_version(home, champion)
+    except (EvaluationError, DataError) as error:
+        logger.warning("Champion %s could not be re-evaluated: %s", champion, error)
+        return None
+    return record_evaluation(
+        home, champion, reason=f"re-evaluated on the test set of challenger {version}"
+    )
+
+
+def champion_up_to_date(home: Path, settings: dict[str, Any]) -> str | None:
+    """Why training now would only repeat the champion, or None when it would not.
+
+    The champion is up to date when it was trained on the current data snapshot, with
+    these training settings and the same training-side code.
+
+    Args:
+        home: The pipeline home.
+        settings: The resolved training settings (``TrainConfig.to_dict()``).
+
+    Returns:
+        ``up to date: champion V was trained on snapshot S``, or None.
+    """
+    champion = champion_version(home)
+    if champion is None:
+        return None
+    try:
+        directory = bundle_directory(home, champion)
+        metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
+    except (EvaluationError, OSError, UnicodeDecodeError, ValueError):
+        return None
+    snapshot = current_snapshot(home).id
+    trained = metadata.get("model") if isinstance(metadata, dict) else None
+    if (
+        not isinstance(trained, dict)
+        or metadata.get("data_snapshot") != snapshot
+        or metadata.get("code_fingerprint") != code_fingerprint()
+        or any(trained.get(name) != value for name, value in settings.items())
+    ):
+        return None
+    return f"up to date: champion {champion} was trained on snapshot {snapshot}"
 
 
 def gate_and_record(home: Path, version: str, policy: GatePolicy | None = None) -> GateDecision:
@@ -523,6 +630,15 @@ def _metadata_model_name(directory: Path) -> str | None:
     return bundle_model_name(metadata) if isinstance(metadata, dict) else None
 
 
+def _metadata_snapshot(directory: Path) -> str | None:
+    try:
+        metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    snapshot = metadata.get("data_snapshot") if isinstance(metadata, dict) else None
+    return snapshot if isinstance(snapshot, str) else None
+
+
 def list_models(home: Path) -> list[dict[str, Any]]:
     """List every bundle and every version in the ledger, oldest first.
 
@@ -532,9 +648,11 @@ def list_models(home: Path) -> list[dict[str, Any]]:
     Returns:
         One dict per version: ``version``, ``model``, ``status``, ``champion`` (bool),
         ``bundle`` (whether its directory exists), ``metrics`` (``accuracy``,
-        ``accuracy_lower``, ``accuracy_upper``, ``roc_auc``, ... or None if never
-        evaluated), ``evaluated_at`` and ``problem`` (why the evaluation cannot be read,
-        or None).
+        ``accuracy_lower``, ``accuracy_upper``, ``roc_auc``, ..., ``slices`` by source
+        with ``rows`` and ``accuracy`` at least, or None if never evaluated),
+        ``data_snapshot`` (the snapshot it was trained on), ``test_snapshot`` (the one
+        it was last evaluated on), ``evaluated_at`` and ``problem`` (why the
+        evaluation cannot be read, or None).
 
     Raises:
         LedgerCorruptError: If the ledger has a corrupt line.
@@ -550,7 +668,10 @@ def list_models(home: Path) -> list[dict[str, Any]]:
         model: str | None = None
         evaluated_at: str | None = None
         problem: str | None = None
+        data_snapshot: str | None = None
+        test_snapshot: str | None = None
         if version in present:
+            data_snapshot = _metadata_snapshot(directory)
             try:
                 evaluation = read_evaluation(directory)
             except EvaluationError as error:
@@ -560,6 +681,8 @@ def list_models(home: Path) -> list[dict[str, Any]]:
                 metrics = _evaluation_summary(evaluation)
                 model = evaluation.get("model")
                 evaluated_at = evaluation.get("evaluated_at")
+                test_snapshot = evaluation["test_data"].get("data_snapshot")
+                data_snapshot = data_snapshot or evaluation.get("training_snapshot")
             model = model or _metadata_model_name(directory)
         else:
             problem = f"bundle {directory} is missing"
@@ -576,6 +699,8 @@ def list_models(home: Path) -> list[dict[str, Any]]:
                 "champion": version == state.champion,
                 "bundle": version in present,
                 "metrics": metrics,
+                "data_snapshot": data_snapshot,
+                "test_snapshot": test_snapshot,
                 "evaluated_at": evaluated_at,
                 "problem": problem,
             }

@@ -111,6 +111,11 @@ def test_ledger_decisions_match_the_metrics(
             p_value, rel=1e-6, abs=1e-12
         )
         cnn_expected = cnn_expected and p_value >= policy.significance
+        # Both were trained on the same data snapshot, so the challenger must moreover
+        # be significantly better (no churn on unchanged data).
+        assert trained_mlp.metadata["data_snapshot"] == trained_cnn.metadata["data_snapshot"]
+        p_better = _exact_mid_p(challenger_only, champion_only)
+        cnn_expected = cnn_expected and p_better < policy.significance
     assert decisions[trained_cnn.version].promoted is cnn_expected
 
     decided = [

@@ -145,6 +145,8 @@ def test_gate_decisions(case: Case) -> None:
         "champion_available",
         "same_test_data",
         "non_regression",
+        "slice_non_regression",
+        "same_snapshot_improvement",
         "minimum_improvement",
     ]
 
@@ -258,3 +260,43 @@ def test_maximum_ece_is_a_rule_only_when_set(ece: float | None, outcome: str) ->
     assert decision.decision == ("promoted" if outcome == PASS else "rejected")
     with pytest.raises(ConfigError, match="maximum_ece"):
         GatePolicy(maximum_ece=1.5)
+
+
+def _with(base: Candidate, *, snapshot: str | None = None, sources: list[str] | None = None):
+    evaluation = {**base.evaluation, "training_snapshot": snapshot}
+    return Candidate(base.version, evaluation, base.review_ids, base.labels, base.scores, sources)
+
+
+def test_a_challenger_on_the_champions_snapshot_must_be_significantly_better() -> None:
+    champion = _with(CHAMPION, snapshot="snap-a")
+    same = _with(candidate("same", correctness(range(200))), snapshot="snap-a")
+    better = _with(candidate("better", correctness(range(100))), snapshot="snap-a")
+    newer = _with(candidate("newer", correctness(range(200))), snapshot="snap-b")
+
+    rejected = decide(GatePolicy(), same, champion)
+    assert not rejected.promoted
+    assert [v.rule for v in rejected.verdicts if v.outcome == FAIL] == ["same_snapshot_improvement"]
+    assert "not significantly better" in rejected.summary
+    assert decide(GatePolicy(), better, champion).promoted
+    promoted = decide(GatePolicy(), newer, champion)
+    assert promoted.promoted
+    (verdict,) = [v for v in promoted.verdicts if v.rule == "same_snapshot_improvement"]
+    assert verdict.outcome == NOT_APPLICABLE and "newer data" in verdict.detail
+
+
+def test_a_challenger_significantly_worse_on_a_large_slice_is_rejected() -> None:
+    # Rows 0..299 are the "critics" slice; the challenger loses 60 of them to the champion
+    # and gains 60 elsewhere, so overall it is even.
+    sources = ["critics" if index < 300 else "imdb" for index in range(ROWS)]
+    champion = _with(candidate("champion", correctness(list(range(300, 360)))), sources=sources)
+    challenger = _with(candidate("challenger", correctness(list(range(60)))), sources=sources)
+
+    decision = decide(GatePolicy(minimum_slice_rows=200), challenger, champion)
+    assert not decision.promoted
+    assert [v.rule for v in decision.verdicts if v.outcome == FAIL] == ["slice_non_regression"]
+    assert "slice critics" in decision.summary
+    # Below the slice size the slice is reported, not gated.
+    small = decide(GatePolicy(minimum_slice_rows=500), challenger, champion)
+    assert small.promoted
+    (verdict,) = [v for v in small.verdicts if v.rule == "slice_non_regression"]
+    assert "critics (300 rows)" in verdict.detail

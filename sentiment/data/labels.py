@@ -1,0 +1,545 @@
+"""Labelled-data intake: review files with labels become immutable batches of a snapshot.
+
+:func:`add_labels` reads one file (Parquet, CSV, JSON lines; each optionally gzipped),
+checks it row by row and writes::
+
+    labelled/batches/<batch>/train.parquet   review_id, text, label int8, source,
+    labelled/batches/<batch>/test.parquet    text_hash, row (the input's row number)
+    labelled/batches/<batch>/manifest.json   input file and hash, settings, counts
+    labelled/rejected/<batch>.parquet        refused rows: the original columns + reason
+    labelled/snapshots/<n>-<snapshot>.json   the new snapshot (see sentiment.data.snapshot)
+
+A row is refused (quarantined with its reason) when its label is missing or unknown or
+it has no text, and left out (counted, and quarantined too) when its normalized text is
+already in IMDB train or test, an earlier batch or earlier in the same file; a duplicate
+with a different label is a conflict. The rest is accepted; a hash of the normalized
+text puts a fixed share into the test portion, so one review is never on both sides.
+
+``<batch>`` hashes the input's bytes and the intake settings: adding the same file again
+finds the batch in the current snapshot and changes nothing. The batch directory is
+built under a temporary name and renamed when complete, and the snapshot is recorded
+only after it, so a killed intake leaves no half batch and no half snapshot.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sentiment.core.atomic import (
+    atomic_directory,
+    atomic_path,
+    file_sha256,
+    settings_fingerprint,
+    write_json,
+)
+from sentiment.core.errors import DataError, SentimentError
+from sentiment.core.locks import exclusive_lock
+from sentiment.core.paths import HomeLayout
+from sentiment.data.config import IMDB_SOURCE, LabelsConfig
+from sentiment.data.snapshot import (
+    BATCH_MANIFEST,
+    PORTIONS,
+    Snapshot,
+    current_snapshot,
+    read_batch_manifest,
+    record_snapshot,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH_PREFIX = "b-"
+LABEL_WORDS = {
+    "0": 0,
+    "1": 1,
+    "false": 0,
+    "true": 1,
+    "neg": 0,
+    "pos": 1,
+    "negative": 0,
+    "positive": 1,
+}
+BATCH_SCHEMA = pa.schema(
+    [
+        pa.field("review_id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("label", pa.int8(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("text_hash", pa.string(), nullable=False),
+        pa.field("row", pa.int64(), nullable=False),
+    ]
+)
+# Bump when the normalization or hash changes: the IMDB index is rebuilt.
+INDEX_VERSION = 1
+_FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".json": "json",
+}
+SUPPORTED_SUFFIXES = tuple(_FORMATS)
+
+
+# --- rows ---------------------------------------------------------------------------
+
+
+def parse_label(value: Any) -> int | None:
+    """The label 0 or 1 of one cell, or None when it is not a label.
+
+    Accepts 0/1 (integers, floats or strings), booleans, true/false, pos/neg and
+    positive/negative in any case, with surrounding spaces.
+    """
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return int(value) if value in (0, 1) else None
+    if isinstance(value, str):
+        return LABEL_WORDS.get(value.strip().lower())
+    return None
+
+
+def normalize_text(text: str) -> str:
+    """The form duplicates are found by: HTML line breaks and runs of white space become
+    one space, letters lower-case, ends stripped."""
+    return " ".join(text.replace("<br />", " ").replace("<br/>", " ").lower().split())
+
+
+def text_hash(text: str) -> str:
+    """16 hex digits of the normalized text's BLAKE2b hash."""
+    return hashlib.blake2b(normalize_text(text).encode("utf-8"), digest_size=8).hexdigest()
+
+
+def in_test_portion(hash_hex: str, test_share: float) -> bool:
+    """Whether the review with this text hash belongs to the test portion."""
+    # The hash's last 8 digits, so the choice does not correlate with anything that
+    # sorts by the hash's first digits.
+    return int(hash_hex[-8:], 16) / 2**32 < test_share
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def labelled_format(path: Path) -> tuple[str, bool] | None:
+    """``(format, gzipped)`` from the file name, or None when the suffix is unknown."""
+    name = path.name.lower()
+    compressed = name.endswith(".gz")
+    if compressed:
+        name = name[:-3]
+    for suffix, kind in _FORMATS.items():
+        if name.endswith(suffix):
+            return kind, compressed
+    return None
+
+
+def read_labelled_file(path: Path, config: LabelsConfig) -> pa.Table:
+    """Read a labelled file whole (text and label columns as read, others as they are).
+
+    Raises:
+        DataError: If the file is missing, its suffix unknown or it cannot be parsed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Labelled file {path} does not exist; pass the path of a review file.")
+    detected = labelled_format(path)
+    if detected is None:
+        raise DataError(
+            f"Labelled file {path} has an unknown suffix; name it .parquet, .csv or .jsonl "
+            "(optionally .gz)."
+        )
+    kind, compressed = detected
+    try:
+        if kind == "parquet":
+            if compressed:
+                with gzip.open(path, "rb") as handle:
+                    return pq.read_table(pa.BufferReader(handle.read()))
+            return pq.read_table(path)
+        if kind == "csv":
+            import pyarrow.csv as pacsv
+
+            # Both columns as strings, so '1', 'pos' and 'TRUE' reach parse_label alike
+            # and a text is never turned into a number.
+            types = {config.text_column: pa.string(), config.label_column: pa.string()}
+            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
+        import pyarrow.json as pajson
+
+        return pajson.read_json(path)
+    except (OSError, EOFError, pa.ArrowException) as error:
+        raise DataError(
+            f"Labelled file {path} cannot be read as {kind}{' (gzip)' * compressed} ({error}); "
+            "fix the file or give it the suffix of its format."
+        ) from error
+
+
+# --- the IMDB index -----------------------------------------------------------------
+
+
+def _imdb_index(home: Path, snapshot: Snapshot) -> dict[str, tuple[int, str]]:
+    """Normalized-text hash -> (label, ``imdb/train`` or ``imdb/test``), cached on disk."""
+    layout = HomeLayout(Path(home))
+    key = settings_fingerprint({"version": INDEX_VERSION, "imdb": snapshot.imdb})
+    path = layout.labelled_index_dir / f"imdb-{key}.parquet"
+    if not path.is_file():
+        tables = []
+        for split in PORTIONS:
+            raw = pq.read_table(layout.raw_split(split), columns=["text", "label"])
+            hashes = [text_hash(text or "") for text in raw.column("text").to_pylist()]
+            tables.append(
+                pa.table(
+                    {
+                        "text_hash": pa.array(hashes, pa.string()),
+                        "label": raw.column("label").cast(pa.int8()),
+                        "where": pa.array([f"{IMDB_SOURCE}/{split}"] * raw.num_rows),
+                    }
+                )
+            )
+        with atomic_path(path) as temporary:
+            pq.write_table(pa.concat_tables(tables), temporary)
+    table = pq.read_table(path)
+    index: dict[str, tuple[int, str]] = {}
+    for hash_hex, label, where in zip(
+        table.column("text_hash").to_pylist(),
+        table.column("label").to_pylist(),
+        table.column("where").to_pylist(),
+        strict=True,
+    ):
+        # IMDB holds a few duplicate texts itself; the first occurrence is the reference.
+        index.setdefault(hash_hex, (label, where))
+    return index
+
+
+def _batch_index(home: Path, snapshot: Snapshot) -> dict[str, tuple[int, str]]:
+    """Normalized-text hash -> (label, ``<source>/<batch>``) over the snapshot's batches."""
+    index: dict[str, tuple[int, str]] = {}
+    for batch in snapshot.batches:
+        source = snapshot.sources.get(batch, "?")
+        for portion_path in snapshot.portion_paths(home, "train") + snapshot.portion_paths(
+            home, "test"
+        ):
+            if portion_path.parent.name != batch:
+                continue
+            table = pq.read_table(portion_path, columns=["text_hash", "label"])
+            for hash_hex, label in zip(
+                table.column("text_hash").to_pylist(),
+                table.column("label").to_pylist(),
+                strict=True,
+            ):
+                index.setdefault(hash_hex, (label, f"{source}/{batch}"))
+    return index
+
+
+# --- the intake ---------------------------------------------------------------------
+
+
+@dataclass
+class IntakeResult:
+    """What one labelled file gave.
+
+    Attributes:
+        file: The input file.
+        batch: The batch id (also the name of the refused rows' file).
+        source: The slice name.
+        rows: Rows read.
+        accepted: Rows added to the snapshot (``train`` + ``test``).
+        train: Accepted rows in the train portion.
+        test: Accepted rows in the test portion.
+        refused: Rows refused for a missing or unknown label or no text.
+        duplicates: Rows left out because their text is already known with that label.
+        conflicts: Rows left out because their text is already known with the other label.
+        reasons: Refused and left-out rows by reason.
+        snapshot: The snapshot id after the intake.
+        already_taken_in: The same file with the same settings was taken in before;
+            nothing changed.
+        rejected_file: Where the refused and left-out rows are, or None.
+        seconds: Time the intake took.
+    """
+
+    file: str
+    batch: str
+    source: str
+    rows: int = 0
+    accepted: int = 0
+    train: int = 0
+    test: int = 0
+    refused: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    snapshot: str = ""
+    already_taken_in: bool = False
+    rejected_file: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable view."""
+        return asdict(self)
+
+    def summary(self) -> str:
+        """The counts in one line."""
+        if self.already_taken_in:
+            return (
+                f"{self.file}: already taken in as batch {self.batch} ({self.accepted} rows); "
+                f"nothing changed (snapshot {self.snapshot})."
+            )
+        return (
+            f"{self.file}: {self.rows} rows, {self.accepted} accepted as '{self.source}' "
+            f"({self.train} train, {self.test} test), {self.refused} refused, "
+            f"{self.duplicates} duplicates, {self.conflicts} conflicts; snapshot "
+            f"{self.snapshot}"
+            + (f"; refused rows in {self.rejected_file}" if self.rejected_file else "")
+            + "."
+        )
+
+
+def batch_id(input_sha256: str, config: LabelsConfig) -> str:
+    """The batch id of a file's bytes taken in with these settings."""
+    return BATCH_PREFIX + settings_fingerprint({"input": input_sha256, **config.to_dict()})
+
+
+def _check_columns(path: Path, table: pa.Table, config: LabelsConfig) -> None:
+    names = ", ".join(table.column_names) or "none"
+    for setting, column in (("text", config.text_column), ("label", config.label_column)):
+        if column not in table.column_names:
+            raise DataError(
+                f"Labelled file {path} has no {setting} column '{column}' (it has {names}); "
+                f"name the column with --{setting}-column NAME."
+            )
+
+
+def add_labels(home: Path, path: Path, config: LabelsConfig | None = None) -> IntakeResult:
+    """Take one labelled file into the home as a new batch of a new snapshot.
+
+    Args:
+        home: The pipeline home (IMDB must be ingested: its texts are checked for leaks).
+        path: The labelled file.
+        config: Source name, column names and test share.
+
+    Returns:
+        The counts; ``accepted`` is 0 when every valid row was a duplicate.
+
+    Raises:
+        DataError: If the file cannot be read, lacks the text or label column, or has no
+            valid row (nothing is written then).
+        StageOutputMissingError: If IMDB has not been ingested.
+    """
+    started = time.perf_counter()
+    config = config or LabelsConfig()
+    path = Path(path)
+    layout = HomeLayout(Path(home))
+    table = read_labelled_file(path, config)
+    _check_columns(path, table, config)
+    batch = batch_id(file_sha256(path), config)
+    result = IntakeResult(file=str(path), batch=batch, source=config.source, rows=table.num_rows)
+    with exclusive_lock(layout.labelled_lock, "another labelled-data intake"):
+        snapshot = current_snapshot(home)
+        if batch in snapshot.batches:
+            manifest = read_batch_manifest(home, batch)
+            result.already_taken_in = True
+            for name in ("accepted", "train", "test", "refused", "duplicates", "conflicts"):
+                setattr(result, name, int(manifest["counts"].get(name, 0)))
+            result.snapshot = snapshot.id
+            result.seconds = time.perf_counter() - started
+            logger.info("%s", result.summary())
+            return result
+        known = _imdb_index(home, snapshot)
+        for hash_hex, entry in _batch_index(home, snapshot).items():
+            known.setdefault(hash_hex, entry)
+        accepted, rejected = _check_rows(table, config, batch, known, result)
+        if result.accepted == 0 and result.duplicates + result.conflicts == 0:
+            raise DataError(_no_valid_row(path, config, result))
+        rows = {"train": result.train, "test": result.test}
+        if rejected[0]:
+            rejected_table = table.take(pa.array(rejected[0], pa.int64()))
+            rejected_table = rejected_table.append_column(
+                "row", pa.array(rejected[0], pa.int64())
+            ).append_column("reason", pa.array(rejected[1], pa.string()))
+            destination = layout.labelled_rejected(batch)
+            with atomic_path(destination) as temporary:
+                pq.write_table(rejected_table, temporary)
+            result.rejected_file = str(destination)
+        if result.accepted:
+            _write_batch(layout, path, batch, config, accepted, result)
+            snapshot = record_snapshot(home, snapshot, batch, config.source, rows)
+        result.snapshot = snapshot.id
+    result.seconds = time.perf_counter() - started
+    logger.info("%s", result.summary())
+    return result
+
+
+def _check_rows(
+    table: pa.Table,
+    config: LabelsConfig,
+    batch: str,
+    known: dict[str, tuple[int, str]],
+    result: IntakeResult,
+) -> tuple[dict[str, list[Any]], tuple[list[int], list[str]]]:
+    """Sort every row into accepted (by portion) or rejected (row number + reason)."""
+    texts = table.column(config.text_column).to_pylist()
+    labels = table.column(config.label_column).to_pylist()
+    accepted: dict[str, list[Any]] = {name: [] for name in BATCH_SCHEMA.names}
+    accepted["portion"] = []
+    rejected_rows: list[int] = []
+    reasons: list[str] = []
+    counts: Counter[str] = Counter()
+    seen: dict[str, tuple[int, str]] = {}
+
+    def reject(row: int, reason: str, kind: str) -> None:
+        rejected_rows.append(row)
+        reasons.append(reason)
+        counts[reason.split(":")[0]] += 1
+        setattr(result, kind, getattr(result, kind) + 1)
+
+    for row, (text, raw_label) in enumerate(zip(texts, labels, strict=True)):
+        label = parse_label(raw_label)
+        if raw_label is None or (isinstance(raw_label, str) and not raw_label.strip()):
+            reject(row, f"missing label in column '{config.label_column}'", "refused")
+            continue
+        if label is None:
+            reject(row, f"unknown label {raw_label!r} in column '{config.label_column}'", "refused")
+            continue
+        if not isinstance(text, str) or not text.strip():
+            reject(row, f"no text in column '{config.text_column}'", "refused")
+            continue
+        hash_hex = text_hash(text)
+        previous = known.get(hash_hex) or seen.get(hash_hex)
+        if previous is not None:
+            if previous[0] == label:
+                reject(row, f"duplicate: the same text is in {previous[1]}", "duplicates")
+            else:
+                reject(
+                    row,
+                    f"conflict: the same text is in {previous[1]} with label {previous[0]}",
+                    "conflicts",
+                )
+            continue
+        seen[hash_hex] = (label, f"{config.source}/{batch} row {row}")
+        portion = "test" if in_test_portion(hash_hex, config.test_share) else "train"
+        accepted["review_id"].append(f"{config.source}/{hash_hex}")
+        accepted["text"].append(text)
+        accepted["label"].append(label)
+        accepted["source"].append(config.source)
+        accepted["text_hash"].append(hash_hex)
+        accepted["row"].append(row)
+        accepted["portion"].append(portion)
+        setattr(result, portion, getattr(result, portion) + 1)
+        result.accepted += 1
+    result.reasons = dict(counts)
+    return accepted, (rejected_rows, reasons)
+
+
+def _no_valid_row(path: Path, config: LabelsConfig, result: IntakeResult) -> str:
+    label_problems = sum(count for reason, count in result.reasons.items() if "label" in reason)
+    if label_problems >= result.refused - label_problems:
+        return (
+            f"Labelled file {path} has no valid row: none of its {result.rows} rows has a label "
+            f"in column '{config.label_column}' that reads as 0/1, true/false, pos/neg or "
+            "positive/negative; fix the labels or name the right column with --label-column."
+        )
+    return (
+        f"Labelled file {path} has no valid row: none of its {result.rows} rows has text in "
+        f"column '{config.text_column}'; name the right column with --text-column."
+    )
+
+
+def _write_batch(
+    layout: HomeLayout,
+    path: Path,
+    batch: str,
+    config: LabelsConfig,
+    accepted: dict[str, list[Any]],
+    result: IntakeResult,
+) -> None:
+    columns = {name: accepted[name] for name in BATCH_SCHEMA.names}
+    table = pa.table(columns, schema=BATCH_SCHEMA)
+    portion = pa.array(accepted["portion"], pa.string())
+    digest = hashlib.sha256()
+    with atomic_directory(layout.labelled_batch(batch)) as temporary:
+        for name in PORTIONS:
+            part = table.filter(pc.equal(portion, name))
+            pq.write_table(part, temporary / f"{name}.parquet")
+            for hash_hex, label in zip(
+                part.column("text_hash").to_pylist(), part.column("label").to_pylist(), strict=True
+            ):
+                digest.update(f"{name}\t{hash_hex}\t{label}\n".encode())
+        write_json(
+            temporary / BATCH_MANIFEST,
+            {
+                "batch": batch,
+                "source": config.source,
+                "settings": config.to_dict(),
+                "input": {"path": str(path.resolve()), "sha256": file_sha256(path)},
+                "accepted_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "rows": {"train": result.train, "test": result.test},
+                "counts": {
+                    "rows": result.rows,
+                    "accepted": result.accepted,
+                    "train": result.train,
+                    "test": result.test,
+                    "refused": result.refused,
+                    "duplicates": result.duplicates,
+                    "conflicts": result.conflicts,
+                },
+                "reasons": result.reasons,
+                "content_sha256": digest.hexdigest(),
+            },
+        )
+
+
+def inbox_files(inbox: Path) -> list[tuple[Path, str | None]]:
+    """The labelled files in ``inbox`` (files of a sub-folder take its name as source)."""
+    inbox = Path(inbox)
+    if not inbox.is_dir():
+        return []
+    found = []
+    for path in sorted(inbox.rglob("*")):
+        relative = path.relative_to(inbox)
+        if (
+            not path.is_file()
+            or any(part.startswith(".") for part in relative.parts)
+            or labelled_format(path) is None
+        ):
+            continue
+        found.append((path, relative.parts[0] if len(relative.parts) > 1 else None))
+    return found
+
+
+def take_in_inbox(home: Path, inbox: Path, test_share: float | None = None) -> dict[str, Any]:
+    """Take in every labelled file of ``inbox`` not taken in yet; a bad file is skipped.
+
+    Files are never moved or changed: one already taken in is found by its batch id.
+
+    Returns:
+        ``files`` (each file's counts), ``skipped`` (file and reason), ``snapshot``.
+    """
+    results: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    for path, folder in inbox_files(inbox):
+        settings: dict[str, Any] = {}
+        if folder is not None:
+            settings["source"] = folder
+        if test_share is not None:
+            settings["test_share"] = test_share
+        try:
+            config = LabelsConfig(**settings)
+            results.append(add_labels(home, path, config).to_dict())
+        except SentimentError as error:
+            logger.warning("Skipped labelled file %s: %s", path, error)
+            skipped.append({"file": str(path), "reason": str(error)})
+    return {
+        "files": results,
+        "skipped": skipped,
+        "snapshot": current_snapshot(home).id,
+        "new_rows": sum(entry["accepted"] for entry in results if not entry["already_taken_in"]),
+    }

@@ -1,0 +1,257 @@
+"""Labelled-data intake: label parsing, quarantine, duplicate and leak guard, split, snapshots."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sentiment.core.errors import ConfigError, DataError
+from sentiment.core.paths import HomeLayout
+from sentiment.data.config import LabelsConfig, PreprocessConfig
+from sentiment.data.labels import (
+    add_labels,
+    in_test_portion,
+    normalize_text,
+    parse_label,
+    take_in_inbox,
+    text_hash,
+)
+from sentiment.data.preprocess import find_processed, preprocess
+from sentiment.data.snapshot import current_snapshot, describe_snapshots, snapshot_id
+from sentiment.encoding.config import VectorizerConfig
+from tests.unit.data.test_preprocess import make_home
+
+SMALL = PreprocessConfig(vectorizer=VectorizerConfig(num_words=30, max_length=6))
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return make_home(tmp_path / "home")
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]], header: str = "text,label") -> Path:
+    lines = [header] + [f'"{text}",{label}' for text, label in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def fresh_rows(count: int, prefix: str = "review") -> list[tuple[str, str]]:
+    return [
+        (f"{prefix} number {index} was fine", "pos" if index % 2 else "neg")
+        for index in range(count)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        (0, 0),
+        (1, 1),
+        (1.0, 1),
+        (True, 1),
+        (False, 0),
+        ("0", 0),
+        (" 1 ", 1),
+        ("TRUE", 1),
+        ("false", 0),
+        ("Pos", 1),
+        ("NEG", 0),
+        ("positive", 1),
+        ("Negative", 0),
+        (2, None),
+        ("maybe", None),
+        ("", None),
+        (None, None),
+        (0.5, None),
+    ],
+)
+def test_labels_are_read_case_insensitively_and_anything_else_is_refused(
+    value: object, label: int | None
+) -> None:
+    assert parse_label(value) == label
+
+
+def test_normalization_ignores_case_spacing_and_line_breaks() -> None:
+    assert normalize_text("  A  Great<br />FILM\n") == "a great film"
+    assert text_hash("A great film") == text_hash("a  GREAT<br/>film ")
+    assert text_hash("a great film") != text_hash("a great films")
+
+
+def test_split_is_deterministic_and_near_the_share() -> None:
+    hashes = [text_hash(f"text {index}") for index in range(4000)]
+    first = [in_test_portion(value, 0.2) for value in hashes]
+    assert first == [in_test_portion(value, 0.2) for value in hashes]
+    assert 0.17 < sum(first) / len(first) < 0.23
+
+
+def test_rows_are_checked_one_by_one_and_refused_rows_quarantined(
+    home: Path, tmp_path: Path
+) -> None:
+    rows = [
+        *fresh_rows(10),
+        ("no label here", ""),
+        ("a label we cannot read", "maybe"),
+        ("", "pos"),
+    ]
+    path = write_csv(tmp_path / "labels.csv", rows)
+
+    result = add_labels(home, path, LabelsConfig(source="critics"))
+
+    assert (result.rows, result.accepted, result.refused) == (13, 10, 3)
+    assert result.train + result.test == 10
+    rejected = pq.read_table(result.rejected_file)
+    assert rejected.column("row").to_pylist() == [10, 11, 12]
+    assert rejected.column("text").to_pylist() == ["no label here", "a label we cannot read", ""]
+    reasons = rejected.column("reason").to_pylist()
+    assert reasons[0].startswith("missing label")
+    assert reasons[1].startswith("unknown label 'maybe'")
+    assert reasons[2].startswith("no text")
+    batch = HomeLayout(home).labelled_batch(result.batch)
+    accepted = pa.concat_tables(
+        pq.read_table(batch / f"{part}.parquet") for part in ("train", "test")
+    )
+    assert sorted(accepted.column("row").to_pylist()) == list(range(10))
+    assert set(accepted.column("source").to_pylist()) == {"critics"}
+    assert current_snapshot(home).batches == (result.batch,)
+
+
+def test_texts_already_in_imdb_or_an_earlier_batch_are_left_out_and_conflicts_named(
+    home: Path, tmp_path: Path
+) -> None:
+    first = add_labels(home, write_csv(tmp_path / "first.csv", fresh_rows(6)))
+    rows = [
+        ("A GREAT film", "pos"),  # IMDB train/test hold "a great film" as positive
+        ("a bad film", "pos"),  # ... and "a bad film" as negative: a conflict
+        (fresh_rows(6)[1][0], "pos"),  # in the first batch with the same label
+        (fresh_rows(6)[2][0], "pos"),  # in the first batch as negative: a conflict
+        ("something new entirely", "1"),
+        ("something  NEW entirely", "1"),  # the same text twice in one file
+    ]
+    second = add_labels(home, write_csv(tmp_path / "second.csv", rows))
+
+    assert (second.accepted, second.duplicates, second.conflicts) == (1, 3, 2)
+    reasons = pq.read_table(second.rejected_file).column("reason").to_pylist()
+    assert reasons[0].startswith("duplicate: the same text is in imdb/")
+    assert reasons[1].startswith("conflict: the same text is in imdb/") and "label 0" in reasons[1]
+    assert f"labelled/{first.batch}" in reasons[2]
+    assert reasons[3].startswith("conflict") and first.batch in reasons[3]
+    assert reasons[4].startswith("duplicate") and "row 4" in reasons[4]
+    assert current_snapshot(home).batches == (first.batch, second.batch)
+
+
+def test_a_file_of_duplicates_only_accepts_nothing_and_records_no_snapshot(
+    home: Path, tmp_path: Path
+) -> None:
+    result = add_labels(home, write_csv(tmp_path / "old.csv", [("a great film", "pos")]))
+    assert (result.accepted, result.duplicates) == (0, 1)
+    assert current_snapshot(home).batches == ()
+
+
+def test_adding_the_same_file_again_changes_nothing(home: Path, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "labels.csv", fresh_rows(8))
+    first = add_labels(home, path)
+    files_before = sorted(str(p) for p in HomeLayout(home).labelled_dir.rglob("*"))
+    again = add_labels(home, path)
+    assert again.already_taken_in and again.batch == first.batch
+    assert again.accepted == first.accepted and again.snapshot == first.snapshot
+    assert sorted(str(p) for p in HomeLayout(home).labelled_dir.rglob("*")) == files_before
+
+
+def test_snapshot_id_follows_imdb_and_the_ordered_batches(home: Path, tmp_path: Path) -> None:
+    base = current_snapshot(home)
+    assert base.id == snapshot_id(base.imdb, ())
+    first = add_labels(home, write_csv(tmp_path / "a.csv", fresh_rows(4, "alpha")))
+    second = add_labels(home, write_csv(tmp_path / "b.csv", fresh_rows(4, "beta")))
+    assert len({base.id, first.snapshot, second.snapshot}) == 3
+    assert second.snapshot == snapshot_id(base.imdb, (first.batch, second.batch))
+    assert snapshot_id(base.imdb, (second.batch, first.batch)) != second.snapshot
+    described = describe_snapshots(home)
+    assert [entry["id"] for entry in described] == [base.id, first.snapshot, second.snapshot]
+    assert described[-1]["current"] and not described[0]["current"]
+    assert described[-1]["rows"]["train"] + described[-1]["rows"]["test"] == 40 + 20 + 8
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv.gz", "jsonl", "jsonl.gz"])
+def test_every_format_is_read(home: Path, tmp_path: Path, suffix: str) -> None:
+    rows = fresh_rows(5, suffix)
+    table = pa.table({"review": [text for text, _ in rows], "stars": [label for _, label in rows]})
+    path = tmp_path / f"labels.{suffix}"
+    if suffix == "parquet":
+        pq.write_table(table, path)
+    elif suffix == "csv.gz":
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            handle.write("review,stars\n" + "".join(f"{t},{label}\n" for t, label in rows))
+    else:
+        lines = "".join(json.dumps({"review": t, "stars": label}) + "\n" for t, label in rows)
+        if suffix.endswith(".gz"):
+            with gzip.open(path, "wt", encoding="utf-8") as handle:
+                handle.write(lines)
+        else:
+            path.write_text(lines, encoding="utf-8")
+    config = LabelsConfig(text_column="review", label_column="stars")
+    assert add_labels(home, path, config).accepted == 5
+
+
+def test_missing_columns_and_no_valid_row_are_one_sentence_and_write_nothing(
+    home: Path, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "labels.csv", fresh_rows(3), header="body,label")
+    with pytest.raises(DataError, match=r"labels\.csv has no text column 'text'.*--text-column"):
+        add_labels(home, path)
+    path = write_csv(tmp_path / "other.csv", fresh_rows(3), header="text,stars")
+    with pytest.raises(DataError, match=r"no label column 'label'.*--label-column"):
+        add_labels(home, path)
+    path = write_csv(tmp_path / "bad.csv", [("fine text", "maybe"), ("more text", "7")])
+    with pytest.raises(DataError, match=r"bad\.csv has no valid row.*column 'label'"):
+        add_labels(home, path)
+    assert not HomeLayout(home).labelled_dir.exists() or not any(
+        HomeLayout(home).labelled_batches_dir.glob("*")
+    )
+    assert current_snapshot(home).batches == ()
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ConfigError, match="'imdb'"):
+        LabelsConfig(source="imdb")
+    with pytest.raises(ConfigError, match="source"):
+        LabelsConfig(source="Bad Name")
+    with pytest.raises(ConfigError, match="test_share"):
+        LabelsConfig(test_share=1.0)
+
+
+def test_inbox_takes_in_new_files_once_and_skips_bad_ones(home: Path, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "critics").mkdir(parents=True)
+    write_csv(inbox / "critics" / "week1.csv", fresh_rows(6))
+    write_csv(inbox / "broken.csv", fresh_rows(2), header="body,label")
+    first = take_in_inbox(home, inbox)
+    assert first["new_rows"] == 6 and len(first["skipped"]) == 1
+    assert first["files"][0]["source"] == "critics"
+    second = take_in_inbox(home, inbox)
+    assert second["new_rows"] == 0 and second["snapshot"] == first["snapshot"]
+
+
+def test_preprocess_trains_and_tests_on_the_snapshot_and_keys_by_it(
+    home: Path, tmp_path: Path
+) -> None:
+    before = preprocess(home, SMALL)
+    result = add_labels(home, write_csv(tmp_path / "labels.csv", fresh_rows(30)))
+    after = preprocess(home, SMALL)
+
+    assert after.key != before.key and not after.cache_hit
+    assert after.manifest["data_snapshot"] == result.snapshot == after.data_snapshot
+    assert after.manifest["rows"]["test"] == 20 + result.test
+    assert (
+        after.manifest["rows"]["train"] + after.manifest["rows"]["validation"] == 40 + result.train
+    )
+    test_ids = set(pq.read_table(after.split_path("test")).column("review_id").to_pylist())
+    train_ids = set(pq.read_table(after.split_path("train")).column("review_id").to_pylist())
+    train_ids |= set(pq.read_table(after.split_path("validation")).column("review_id").to_pylist())
+    assert not test_ids & train_ids
+    assert find_processed(home, SMALL).key == after.key
+    assert before.data_snapshot != after.data_snapshot
