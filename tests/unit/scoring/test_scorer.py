@@ -173,7 +173,7 @@ def test_text_formats_score_like_parquet(tmp_path: Path, kind: str) -> None:
     path.write_bytes(gzip.compress(data) if kind.endswith(".gz") else data)
     (result,) = score_files(inputs_of(path), tmp_path / "out", FakeModel(), SMALL)
     assert result.status == "scored", result.reason
-    assert Path(result.output_path).name == "reviews.parquet"
+    assert Path(result.output_path).name == f"reviews.{kind}.parquet"
     output = pq.read_table(result.output_path)
     assert output.column("id").to_pylist() == [0, 1, 2]
     assert output.column(LABEL_COLUMN).to_pylist() == ["positive", "negative", "positive"]
