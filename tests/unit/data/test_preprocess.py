@@ -162,7 +162,13 @@ def test_find_processed_says_which_command_to_run(home: Path) -> None:
     with pytest.raises(StageOutputMissingError) as missing:
         find_processed(home, config)
     message = str(missing.value)
-    for part in ("preprocess", "--num-words 30", "--max-length 6", "--split-seed 3", "--ngram-max 2"):
+    for part in (
+        "preprocess",
+        "--num-words 30",
+        "--max-length 6",
+        "--split-seed 3",
+        "--ngram-max 2",
+    ):
         assert part in message
     assert "--bag" in message
     written = preprocess(home, config)

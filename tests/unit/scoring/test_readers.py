@@ -153,7 +153,9 @@ def test_discovery_reports_bad_inputs_without_stopping(tmp_path: Path) -> None:
 
 def test_inputs_differing_only_in_compression_get_their_own_outputs(tmp_path: Path) -> None:
     write_csv(tmp_path / "reviews.csv", ROWS)
-    (tmp_path / "reviews.csv.gz").write_bytes(gzip.compress((tmp_path / "reviews.csv").read_bytes()))
+    (tmp_path / "reviews.csv.gz").write_bytes(
+        gzip.compress((tmp_path / "reviews.csv").read_bytes())
+    )
     discovery = discover_inputs([str(tmp_path)])
     assert discovery.failures == ()
     assert [item.output_name for item in discovery.inputs] == [
