@@ -111,7 +111,8 @@ class DriftThresholds:
                 raise ConfigError(f"{name} is {value}; set it between 0 and 1.")
         if not 0.0 <= self.expected_positive_share <= 1.0:
             raise ConfigError(
-                f"expected_positive_share is {self.expected_positive_share}; set it between 0 and 1."
+                f"expected_positive_share is {self.expected_positive_share}; "
+                "set it between 0 and 1."
             )
         if not self.maximum_length_ratio >= 1.0:
             raise ConfigError(
