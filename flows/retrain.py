@@ -6,9 +6,11 @@ is its own subflow, so the Prefect UI shows the chain as a table of contents.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, tags
+from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from flows.evaluate import evaluate_flow
@@ -20,9 +22,16 @@ from sentiment.core.paths import HomeLayout
 from sentiment.modeling.config import DEFAULT_MODEL, TrainConfig
 from sentiment.release.config import GatePolicy
 from tasks.evaluate import champion_task
+from tasks.report import run_report_task
 
 
-@flow(name="retrain")
+def retrain_run_name() -> str:
+    """``retrain-nbsvm-2026-12-07``: the model and the (UTC) day it ran."""
+    model = (flow_run.parameters or {}).get("model") or DEFAULT_MODEL
+    return f"retrain-{model}-{datetime.datetime.now(datetime.UTC).date().isoformat()}"
+
+
+@flow(name="retrain", flow_run_name=retrain_run_name)
 def retrain_flow(
     home: str | None = None,
     source: str | None = None,
@@ -58,26 +67,33 @@ def retrain_flow(
     """
     layout = HomeLayout.of(home)
     home = str(layout.home)
-    ingestion = ingest_flow(home=home, source=source, sha256=sha256)
-    training = train_flow(home=home, model=model, epochs=epochs, training_seed=training_seed)
-    decision = evaluate_flow(
-        home=home,
-        version=training["version"],
-        minimum_accuracy=minimum_accuracy,
-        minimum_roc_auc=minimum_roc_auc,
-    )
+    with tags("retrain", "ingest"):
+        ingestion = ingest_flow(home=home, source=source, sha256=sha256)
+    with tags("retrain", "train", model):
+        training = train_flow(home=home, model=model, epochs=epochs, training_seed=training_seed)
+    with tags("retrain", "evaluate", model):
+        decision = evaluate_flow(
+            home=home,
+            version=training["version"],
+            minimum_accuracy=minimum_accuracy,
+            minimum_roc_auc=minimum_roc_auc,
+        )
     summary: dict[str, Any] = {
         "ingestion": ingestion,
         "training": training,
         "decision": decision["summary"],
         "promoted": decision["promoted"],
+        "gate": decision,
     }
     if champion_task(home) is None:
         get_run_logger().warning("No model has been promoted yet, so there is nothing to score.")
+        run_report_task(summary)
         return Completed(message=decision["summary"], data=summary)
-    summary["scoring"] = score_flow(
-        inputs=score_inputs or [str(layout.raw_split("unsup"))],
-        output=score_output or str(layout.scores_dir),
-        home=home,
-    )
+    with tags("retrain", "score"):
+        summary["scoring"] = score_flow(
+            inputs=score_inputs or [str(layout.raw_split("unsup"))],
+            output=score_output or str(layout.scores_dir),
+            home=home,
+        )
+    run_report_task(summary)
     return Completed(message=decision["summary"], data=summary)

@@ -11,9 +11,16 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.runners import scoring_task_runner
 from sentiment.core.paths import resolve_home
-from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.scorer import ScoringFailedError
-from tasks.score import discover_inputs_task, resolve_model_task, score_file_task, summarize_task
+from tasks.score import (
+    discover_inputs_task,
+    drift_task,
+    resolve_model_task,
+    score_file_task,
+    scoring_failed_task,
+    summarize_task,
+)
 
 
 # One file at a time in this process: TensorFlow and the encoding threads use the cores.
@@ -50,6 +57,7 @@ def score_flow(
     encode_threads: int = ScoringConfig.encode_threads,
     dask_workers: int = 0,
     dask_address: str | None = None,
+    drift: DriftThresholds | None = None,
 ) -> dict[str, Any]:
     """Score every review file in ``inputs`` into one Parquet file each under ``output``.
 
@@ -72,9 +80,12 @@ def score_flow(
             scores (0: encode in the scoring thread).
         dask_workers: Processes of a local Dask cluster to score files on (0: no Dask).
         dask_address: Address of an existing Dask scheduler to score files on.
+        drift: When the batch counts as drifted from training (default: the
+            :class:`~sentiment.scoring.config.DriftThresholds` defaults).
 
     Returns:
-        The run summary (counts, throughput, drift figures, outputs, failures).
+        The run summary (counts, throughput, drift figures and verdict under
+        ``drift``, outputs, failures).
 
     Raises:
         ScoringFailedError: After every good file is scored, if any input failed.
@@ -102,6 +113,8 @@ def score_flow(
         config.threshold,
         seconds=time.perf_counter() - started,
     )
+    summary["drift"] = drift_task(summary, drift or DriftThresholds())
     if summary["files_failed"]:
+        scoring_failed_task(summary)
         raise ScoringFailedError(summary["failure_message"])
     return summary

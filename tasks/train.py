@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from sentiment.modeling.config import TrainConfig
 from sentiment.modeling.training import CURVE_FILE, train
+from tasks.images import png_markdown
 
 
 def _training_summary(result: Any, config: TrainConfig) -> str:
@@ -37,7 +38,9 @@ def _training_summary(result: Any, config: TrainConfig) -> str:
         f"| validation loss | {metrics['loss']:.4f} |",
         f"| wall time | {result.seconds:.1f} s |",
         "",
-        f"Training curve plot: `{Path(result.directory) / CURVE_FILE}`",
+        "## Training curve",
+        "",
+        png_markdown(Path(result.directory) / CURVE_FILE, "Training curve"),
     ]
     return "\n".join(lines)
 
