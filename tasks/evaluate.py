@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from sentiment.core.paths import HomeLayout
+from sentiment.core.quiet import import_tensorflow_quietly
 from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import EVALUATION_FILE, evaluate_version
 from sentiment.release.registry import (
@@ -35,6 +36,7 @@ def evaluate_bundle_task(home: str, version: str) -> dict[str, Any]:
         A small manifest: version, model, headline metrics and the evaluation's path.
     """
     logger = get_run_logger()
+    import_tensorflow_quietly()
     evaluation = evaluate_version(Path(home), version)
     record_evaluation(Path(home), version)
     metrics = evaluation["metrics"]

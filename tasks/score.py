@@ -17,6 +17,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, update_progress_artifact
 from prefect.logging import get_run_logger
 
+from sentiment.core.quiet import import_tensorflow_quietly
 from sentiment.modeling.bundle import ModelBundle, load_bundle
 from sentiment.release.registry import resolve_bundle
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
@@ -34,6 +35,7 @@ _PROGRESS_INTERVAL_SECONDS = 2.0
 @functools.lru_cache(maxsize=2)
 def _bundle(directory: str) -> ModelBundle:
     # One load per process: every file task of a run (or of a Dask worker) reuses it.
+    import_tensorflow_quietly()
     return load_bundle(Path(directory))
 
 

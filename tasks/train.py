@@ -14,6 +14,7 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 
+from sentiment.core.quiet import import_tensorflow_quietly
 from sentiment.modeling.config import TrainConfig
 from sentiment.modeling.training import CURVE_FILE, train
 from tasks.images import png_markdown
@@ -53,6 +54,7 @@ def train_model_task(home: str, config: TrainConfig) -> dict[str, Any]:
         A small manifest: version, bundle path, validation metrics, epochs, seconds.
     """
     logger = get_run_logger()
+    import_tensorflow_quietly()
     epochs = config.resolved_epochs
     progress_id = create_progress_artifact(
         progress=0.0,

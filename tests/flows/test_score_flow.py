@@ -142,7 +142,7 @@ def test_encode_threads_option_changes_speed_not_scores(
         output = tmp_path / f"threads-{threads}"
         command = ["--home", str(home), "score", str(source), "--output", str(output)]
         assert main([*command, "--encode-threads", threads]) == 0
-        outputs[threads] = pq.read_table(output / "reviews.parquet")
+        outputs[threads] = pq.read_table(output / "reviews.jsonl.parquet")
     assert outputs["0"].equals(outputs["3"])
 
     capsys.readouterr()
