@@ -96,12 +96,13 @@ def _base_environment() -> dict[str, str]:
 def server_environment(prefect_home: Path, port: int) -> dict[str, str]:
     """The server's environment: its own home and SQLite database, loopback, quiet."""
     api_url = f"http://127.0.0.1:{port}/api"
+    database = f"sqlite+aiosqlite:///{prefect_home / 'prefect.db'}"
     return {
         **_base_environment(),
         **QUIET_ENV,
         "PREFECT_HOME": str(prefect_home),
         "PREFECT_PROFILES_PATH": str(prefect_home / "profiles.toml"),
-        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{prefect_home / 'prefect.db'}",
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": database,
         # The UI calls this address from the browser; its default is port 4200.
         "PREFECT_SERVER_UI_API_URL": api_url,
         "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
