@@ -220,6 +220,59 @@ def stop_group(group: int, timeout: float = 15.0) -> None:
         os.killpg(group, signal.SIGKILL)
 
 
+# --- automations ---------------------------------------------------------------------
+
+ALERT_BLOCK = "sentiment-alerts"
+
+
+def apply_automations(directory: Path = REPOSITORY / "automations") -> list[str]:
+    """Render ``automations/*.yaml`` with this server's ids and create the missing ones.
+
+    Runs against the server in PREFECT_API_URL. The alert automation needs the Custom
+    Webhook block ``sentiment-alerts``; without it that file is skipped, with a note.
+
+    Returns:
+        The names of the automations created.
+    """
+    import string
+
+    import yaml
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+    from prefect.client.orchestration import get_client
+
+    values: dict[str, str] = {}
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("score-inbox/score-inbox")
+        values["SCORE_INBOX_DEPLOYMENT_ID"] = str(deployment.id)
+        try:
+            block = CustomWebhookNotificationBlock.load(ALERT_BLOCK)
+            values["SENTIMENT_ALERT_BLOCK_ID"] = str(block._block_document_id)
+        except ValueError:
+            print(
+                f"No Custom Webhook block '{ALERT_BLOCK}' yet: alerts are not set up "
+                "(see the README, 'Alerts'), then run 'make automations' again."
+            )
+        existing = {automation.name for automation in client.read_automations()}
+    rendered_dir = Path(os.environ.get("PREFECT_HOME", REPOSITORY)) / "automations"
+    rendered_dir.mkdir(parents=True, exist_ok=True)
+    created = []
+    for source in sorted(directory.glob("*.yaml")):
+        text = source.read_text(encoding="utf-8")
+        name = yaml.safe_load(text)["name"]
+        if name in existing:
+            continue
+        try:
+            rendered = string.Template(text).substitute(values)
+        except KeyError:
+            continue  # its block is missing (said above)
+        target = rendered_dir / source.name
+        target.write_text(rendered, encoding="utf-8")
+        run_prefect(["automation", "create", "--from-file", str(target)], os.environ)
+        created.append(name)
+    print(f"Automations created: {', '.join(created) or 'none (all present)'}")
+    return created
+
+
 # --- make server / make server-stop -------------------------------------------------
 
 
@@ -238,6 +291,16 @@ def _read_state(prefect_home: Path) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
+def _point_at_local_server() -> None:
+    # `make automations` after `make server`: use its server unless told otherwise.
+    if not os.environ.get("PREFECT_API_URL"):
+        prefect_home = _sentiment_home() / "prefect"
+        state = _read_state(prefect_home)
+        if not state:
+            raise SystemExit("No local server: run 'make server' or set PREFECT_API_URL.")
+        os.environ.update(client_environment(prefect_home, state["PREFECT_API_URL"]))
+
+
 def start(port: int) -> int:
     home = _sentiment_home()
     prefect_home = home / "prefect"
@@ -254,6 +317,12 @@ def start(port: int) -> int:
     wait_for_health(api_url, server)
     environment = client_environment(prefect_home, api_url, {"SENTIMENT_HOME": str(home)})
     print(create_pool_and_deploy(environment).strip().splitlines()[-1])
+    subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "automations"],
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     worker = start_worker(environment, logs / "worker.log")
     ui_url = f"http://127.0.0.1:{port}"
     (prefect_home / SERVER_FILE).write_text(
@@ -293,11 +362,15 @@ def status() -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("start", "stop", "status"))
+    parser.add_argument("command", choices=("start", "stop", "status", "automations"))
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     arguments = parser.parse_args()
     if arguments.command == "start":
         return start(arguments.port)
+    if arguments.command == "automations":
+        _point_at_local_server()
+        apply_automations()
+        return 0
     return stop() if arguments.command == "stop" else status()
 
 
