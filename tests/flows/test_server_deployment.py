@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -100,9 +100,9 @@ def _wait_for(check: Callable[[], T | None], seconds: float, what: str) -> T:
 
 
 class _Webhook(BaseHTTPRequestHandler):
-    received: list[str] = []
+    received: ClassVar[list[str]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         length = int(self.headers.get("content-length", 0))
         _Webhook.received.append(self.rfile.read(length).decode(errors="replace"))
         self.send_response(200)
@@ -180,7 +180,9 @@ def _apply_automations(server: Server) -> str:
 def _run(deployment: str, parameters: dict[str, Any] | None = None) -> Any:
     from prefect.deployments import run_deployment
 
-    run = run_deployment(deployment, parameters=parameters or {}, timeout=150)
+    started = time.monotonic()
+    run = run_deployment(deployment, parameters=parameters or {}, timeout=150, poll_interval=1)
+    print(f"{deployment}: {run.name} {run.state.name} in {time.monotonic() - started:.1f} s")
     assert run.state is not None and run.state.is_final(), f"{deployment} did not finish"
     return run
 
@@ -292,7 +294,9 @@ def test_the_inbox_scores_itself_and_reports_a_bad_file_once(deployed: dict[str,
         pytest.skip("chromium is not installed: the UI check is skipped")
     run_page = _chromium(f"{server.ui_url}/runs/flow-run/{scored.id}")
     assert "score-inbox-1-file" in run_page and "Completed" in run_page
-    deployment_page = _chromium(f"{server.ui_url}/deployments/deployment/{listed[0].deployment_id}")
+    deployment_page = _chromium(
+        f"{server.ui_url}/deployments/deployment/{listed[0].deployment_id}?tab=Runs"
+    )
     assert "score-inbox-1-file" in deployment_page
 
 
