@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_CPP_MIN_LOG_LEVEL ?= 3
+export TF_ENABLE_ONEDNN_OPTS ?= 0
+export DO_NOT_TRACK ?= 1
 export PREFECT_LOGGING_EXTRA_LOGGERS ?= sentiment
 # Library code also runs outside flow runs (tests, benchmarks); its logs then stay local.
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW ?= ignore
 
-.PHONY: install run test test-unit lint format bench clean
+.PHONY: install run test test-unit lint format bench clean server server-stop server-status automations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +34,21 @@ test: install
 ## test-unit: the library and CLI tests only (about a minute; no Prefect server, no IMDB).
 test-unit: install
 	$(BIN)/python -m pytest tests/unit
+
+## server: a local Prefect server + worker in the background (PREFECT_HOME
+## $SENTIMENT_HOME/prefect, loopback), every deployment deployed; prints the UI address.
+server: install
+	$(BIN)/python scripts/prefect_local.py start
+
+server-stop:
+	$(BIN)/python scripts/prefect_local.py stop
+
+server-status:
+	$(BIN)/python scripts/prefect_local.py status
+
+## automations: create automations/*.yaml on the local server (after the alert block exists).
+automations: install
+	$(BIN)/python scripts/prefect_local.py automations
 
 lint: install
 	$(BIN)/ruff check .

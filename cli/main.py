@@ -11,12 +11,17 @@ import argparse
 import logging
 import os
 import sys
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cli import data, labels, modeling, pipeline, release, scoring
 from sentiment.core.errors import SentimentError
 from sentiment.core.paths import resolve_home
+from sentiment.core.quiet import quiet_tensorflow_environment
+
+# Written by `make server` (scripts/prefect_local.py): the running local server.
+SERVER_FILE = Path("prefect") / "server.env"
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -35,13 +40,36 @@ def _quiet_environment() -> None:
     """Keep TensorFlow's start-up chatter out of the terminal, route library logs into
     Prefect's run logs and give the temporary server time to start on a busy 2-core
     machine; the user can still override each."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow_environment()
+    # Offline: no analytics call whose failure would print an error.
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "sentiment")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     expected_errors = _NoTracebackForExpectedErrors()
     for name in ("prefect.flow_runs", "prefect.task_runs"):
         logging.getLogger(name).addFilter(expected_errors)
+
+
+def _use_local_server(home: Path) -> None:
+    """Point Prefect at the server ``make server`` started for this home, if it is up,
+    instead of starting a temporary one per command; an explicit PREFECT_API_URL wins."""
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    try:
+        lines = (home / SERVER_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return
+    values = dict(line.split("=", 1) for line in lines if "=" in line)
+    api_url = values.get("PREFECT_API_URL", "")
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=1.0) as response:
+            if response.status != 200:
+                return
+    except (OSError, ValueError):
+        return  # stopped or crashed: fall back to a temporary server
+    os.environ["PREFECT_API_URL"] = api_url
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_environment()
     arguments = build_parser().parse_args(argv)
     arguments.home = resolve_home(arguments.home)
+    _use_local_server(arguments.home)
     handler: Handler = arguments.handler
     try:
         return handler(arguments)

@@ -15,11 +15,11 @@ from prefect.states import Completed, State
 from sentiment.core.paths import resolve_home
 from sentiment.release.config import GatePolicy
 from sentiment.release.registry import resolve_version
-from tasks.evaluate import evaluate_bundle_task, gate_model_task
+from tasks.evaluate import evaluate_bundle_task, gate_model_task, publish_champion_task
 from tasks.labels import reevaluate_champion_task
 
 
-@flow(name="evaluate")
+@flow(name="evaluate", flow_run_name="evaluate-{version}")
 def evaluate_flow(
     home: str | None = None,
     version: str = "latest",
@@ -62,6 +62,7 @@ def evaluate_flow(
     # Like with like: a champion tested on an older snapshot's rows is scored on these.
     reevaluated = reevaluate_champion_task(home, version)
     decision = gate_model_task(home, version, policy)
+    publish_champion_task(home)
     return Completed(
         message=decision["summary"],
         data={

@@ -11,9 +11,11 @@ trains nothing (unless ``force``).
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, tags
+from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from flows.evaluate import evaluate_flow
@@ -27,9 +29,16 @@ from sentiment.modeling.config import DEFAULT_MODEL, TrainConfig
 from sentiment.release.config import GatePolicy
 from tasks.evaluate import champion_task
 from tasks.labels import champion_up_to_date_task, take_in_labels_task
+from tasks.report import run_report_task
 
 
-@flow(name="retrain")
+def retrain_run_name() -> str:
+    """``retrain-nbsvm-2026-12-07``: the model and the (UTC) day it ran."""
+    model = (flow_run.parameters or {}).get("model") or DEFAULT_MODEL
+    return f"retrain-{model}-{datetime.datetime.now(datetime.UTC).date().isoformat()}"
+
+
+@flow(name="retrain", flow_run_name=retrain_run_name)
 def retrain_flow(
     home: str | None = None,
     source: str | None = None,
@@ -75,7 +84,8 @@ def retrain_flow(
     home = str(layout.home)
     config = TrainConfig(model=model, epochs=epochs, seed=training_seed)
     with exclusive_lock(layout.retrain_lock, "another retrain of this home"):
-        ingestion = ingest_flow(home=home, source=source, sha256=sha256)
+        with tags("retrain", "ingest"):
+            ingestion = ingest_flow(home=home, source=source, sha256=sha256)
         intake = take_in_labels_task(home, labelled_inbox or str(layout.labelled_inbox_dir))
         up_to_date = None if force else champion_up_to_date_task(home, config)
         summary: dict[str, Any] = {"ingestion": ingestion, "intake": intake}
@@ -83,31 +93,38 @@ def retrain_flow(
             message = up_to_date
             summary |= {"up_to_date": True, "decision": up_to_date, "promoted": False}
         else:
-            training = train_flow(
-                home=home, model=model, epochs=epochs, training_seed=training_seed
-            )
-            decision = evaluate_flow(
-                home=home,
-                version=training["version"],
-                minimum_accuracy=minimum_accuracy,
-                minimum_roc_auc=minimum_roc_auc,
-                minimum_slice_rows=minimum_slice_rows,
-            )
+            with tags("retrain", "train", model):
+                training = train_flow(
+                    home=home, model=model, epochs=epochs, training_seed=training_seed
+                )
+            with tags("retrain", "evaluate", model):
+                decision = evaluate_flow(
+                    home=home,
+                    version=training["version"],
+                    minimum_accuracy=minimum_accuracy,
+                    minimum_roc_auc=minimum_roc_auc,
+                    minimum_slice_rows=minimum_slice_rows,
+                )
             message = decision["summary"]
             summary |= {
                 "up_to_date": False,
                 "training": training,
                 "decision": decision["summary"],
                 "promoted": decision["promoted"],
+                "gate": decision,
             }
+    summary["snapshot"] = (intake or {}).get("snapshot")
     if champion_task(home) is None:
         get_run_logger().warning("No model has been promoted yet, so there is nothing to score.")
+        run_report_task(summary)
         return Completed(message=message, data=summary)
     # Outside the lock: scoring is keyed on the champion's version, and files already
     # scored by it are skipped.
-    summary["scoring"] = score_flow(
-        inputs=score_inputs or [str(layout.raw_split("unsup"))],
-        output=score_output or str(layout.scores_dir),
-        home=home,
-    )
+    with tags("retrain", "score"):
+        summary["scoring"] = score_flow(
+            inputs=score_inputs or [str(layout.raw_split("unsup"))],
+            output=score_output or str(layout.scores_dir),
+            home=home,
+        )
+    run_report_task(summary)
     return Completed(message=message, data=summary)

@@ -12,13 +12,15 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.runners import scoring_task_runner
 from sentiment.core.paths import resolve_home
-from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.scorer import ScoringFailedError
 from tasks.score import (
     discover_inputs_task,
+    drift_task,
     group_label,
     resolve_model_task,
     score_group_task,
+    scoring_failed_task,
     summarize_task,
 )
 
@@ -65,6 +67,7 @@ def score_flow(
     uncertain: tuple[float, float] | None = ScoringConfig.uncertain,
     dask_workers: int = 0,
     dask_address: str | None = None,
+    drift: DriftThresholds | None = None,
 ) -> dict[str, Any]:
     """Score every review file in ``inputs`` into one Parquet file each under ``output``.
 
@@ -91,9 +94,12 @@ def score_flow(
         uncertain: A ``(low, high)`` score band labelled ``uncertain``.
         dask_workers: Processes of a local Dask cluster to score files on (0: no Dask).
         dask_address: Address of an existing Dask scheduler to score files on.
+        drift: When the batch counts as drifted from training (default: the
+            :class:`~sentiment.scoring.config.DriftThresholds` defaults).
 
     Returns:
-        The run summary (counts, throughput, drift figures, outputs, failures).
+        The run summary (counts, throughput, drift figures and verdict under
+        ``drift``, outputs, failures).
 
     Raises:
         ScoringFailedError: After every good file is scored, if any input failed.
@@ -123,6 +129,8 @@ def score_flow(
         config.threshold,
         seconds=time.perf_counter() - started,
     )
+    summary["drift"] = drift_task(summary, drift or DriftThresholds())
     if summary["files_failed"]:
+        scoring_failed_task(summary)
         raise ScoringFailedError(summary["failure_message"])
     return summary

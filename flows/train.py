@@ -15,7 +15,7 @@ from tasks.preprocess import processed_exists_task
 from tasks.train import train_model_task
 
 
-@flow(name="train")
+@flow(name="train", flow_run_name="train-{model}")
 def train_flow(
     home: str | None = None,
     model: ModelName = DEFAULT_MODEL,

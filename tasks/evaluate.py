@@ -13,13 +13,16 @@ from sentiment.core.paths import HomeLayout
 from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import EVALUATION_FILE, evaluate_version
 from sentiment.release.registry import (
+    champion_markdown,
     champion_version,
     decision_markdown,
     gate_and_record,
     record_evaluation,
 )
+from tasks.events import PROMOTED, REJECTED, emit
 
 ARTIFACT_KEY = "model-evaluation"
+CHAMPION_ARTIFACT_KEY = "sentiment-champion"
 
 
 @task(name="evaluate-bundle", cache_policy=NO_CACHE)
@@ -80,7 +83,34 @@ def gate_model_task(home: str, version: str, policy: GatePolicy) -> dict[str, An
         key=ARTIFACT_KEY,
         description=decision.summary,
     )
-    return decision.as_dict()
+    payload = decision.as_dict()
+    emit(
+        PROMOTED if decision.promoted else REJECTED,
+        version,
+        {
+            "summary": decision.summary,
+            "reasons": decision.reasons,
+            "champion": decision.champion,
+            "home": str(Path(home).resolve()),
+            # The figures: each rule's observed value against what it required.
+            "rules": [
+                {key: verdict[key] for key in ("rule", "outcome", "observed", "required")}
+                for verdict in payload["verdicts"]
+            ],
+        },
+    )
+    return payload
+
+
+@task(name="publish-champion", cache_policy=NO_CACHE)
+def publish_champion_task(home: str) -> str | None:
+    """Publish the keyed ``sentiment-champion`` card of the current champion."""
+    create_markdown_artifact(
+        markdown=champion_markdown(Path(home)),
+        key=CHAMPION_ARTIFACT_KEY,
+        description="The current champion model and its test metrics.",
+    )
+    return champion_version(Path(home))
 
 
 @task(name="champion", cache_policy=NO_CACHE)

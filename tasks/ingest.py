@@ -30,6 +30,7 @@ from sentiment.data.ingest import (
     write_raw_splits,
 )
 from sentiment.data.report import build_dataset_report
+from tasks.images import png_markdown
 
 DOWNLOAD_RETRIES = 3
 # Update the progress artifact at most every this many percent, to spare the API.
@@ -144,7 +145,10 @@ def dataset_report_task(home: str) -> dict[str, Any]:
         report.markdown_path,
     )
     create_markdown_artifact(
-        report.markdown + f"\nBox plot of review lengths: `{report.figure_path.resolve()}`\n",
+        report.markdown
+        + "\n## Review lengths\n\n"
+        + png_markdown(report.figure_path, "Box plot of review lengths")
+        + "\n",
         key="dataset-report",
         description="IMDB dataset report: splits, balance, vocabulary, lengths, duplicates.",
     )

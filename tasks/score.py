@@ -20,12 +20,14 @@ from prefect.logging import get_run_logger
 
 from sentiment.modeling.bundle import ModelBundle, load_bundle
 from sentiment.release.registry import resolve_bundle
-from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.config import DriftThresholds, ScoringConfig
+from sentiment.scoring.drift import detect_drift
 from sentiment.scoring.outputs import prepare_output_directory
 from sentiment.scoring.readers import InputFile, discover_inputs, task_groups
 from sentiment.scoring.results import FileResult
 from sentiment.scoring.scorer import score_file
 from sentiment.scoring.summary import summarize_scoring
+from tasks.events import DRIFT_DETECTED, SCORING_FAILED, emit
 
 # Update the progress artifact at most this often, to spare the API.
 _PROGRESS_INTERVAL_SECONDS = 2.0
@@ -235,3 +237,42 @@ def summarize_task(
         100.0 * (payload["positive_share"] or 0.0),
     )
     return payload
+
+
+@task(name="check-drift")
+def drift_task(summary: dict[str, Any], thresholds: DriftThresholds) -> dict[str, Any]:
+    """Judge the run's drift; emit ``sentiment.drift.detected`` when it drifted."""
+    report = detect_drift(summary, thresholds)
+    logger = get_run_logger()
+    if report.drifted:
+        logger.warning("Drift detected: %s", report.reason)
+        emit(
+            DRIFT_DETECTED,
+            summary["model_version"],
+            {
+                "reason": report.reason,
+                "output_dir": summary["output_dir"],
+                "files": summary["outputs"],
+                "checks": report.to_dict()["checks"],
+            },
+        )
+    else:
+        logger.info("Drift: %s (%s)", report.status, report.reason)
+    return report.to_dict()
+
+
+@task(name="report-failures")
+def scoring_failed_task(summary: dict[str, Any]) -> int:
+    """Emit one ``sentiment.scoring.failed`` event per failed input; return how many."""
+    for failure in summary["failed"]:
+        emit(
+            SCORING_FAILED,
+            summary["model_version"],
+            {
+                "file": failure["path"],
+                "reason": failure["reason"],
+                "output_dir": summary["output_dir"],
+                "failed_file": summary["failed_file"],
+            },
+        )
+    return len(summary["failed"])

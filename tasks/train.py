@@ -14,8 +14,10 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 
+from sentiment.core.quiet import import_tensorflow_quietly
 from sentiment.modeling.config import TrainConfig
-from sentiment.modeling.training import train
+from sentiment.modeling.training import CURVE_FILE, train
+from tasks.images import png_markdown
 
 
 @task(name="train-model", cache_policy=NO_CACHE)
@@ -26,6 +28,7 @@ def train_model_task(home: str, config: TrainConfig) -> dict[str, Any]:
         A small manifest: version, bundle path, validation metrics, epochs, seconds.
     """
     logger = get_run_logger()
+    import_tensorflow_quietly()
     epochs = config.resolved_epochs
     progress_id = create_progress_artifact(
         progress=0.0,
@@ -61,7 +64,9 @@ def train_model_task(home: str, config: TrainConfig) -> dict[str, Any]:
     )
     create_markdown_artifact(
         key=f"training-summary-{config.model}",
-        markdown=result.to_markdown(config),
+        markdown=result.to_markdown(config)
+        + "\n\n## Training curve\n\n"
+        + png_markdown(Path(result.directory) / CURVE_FILE, "Training curve"),
         description=f"Training run `{result.version}`.",
     )
     return {

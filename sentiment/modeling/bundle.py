@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from sentiment.core.atomic import atomic_directory, file_sha256, write_json
 from sentiment.core.errors import DataError
+from sentiment.core.quiet import import_tensorflow_quietly
 from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
 from sentiment.modeling.calibration import Calibration
 from sentiment.modeling.linear import LinearScorer, folded_weights, read_weights
@@ -315,6 +316,7 @@ def verify_bundle(directory: Path) -> bool:
 
 def _load_keras_model(directory: Path, vectorizer: Vectorizer) -> keras.Model:
     """Load and check a bundle's Keras model against its vectorizer."""
+    import_tensorflow_quietly()
     import keras
 
     model_path = directory / MODEL_FILE

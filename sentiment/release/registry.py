@@ -761,3 +761,48 @@ def resolve_bundle(home: Path, model: str | None = None) -> tuple[str, Path]:
             "pass --model VERSION."
         )
     return version, bundle_directory(home, version)
+
+
+def champion_markdown(home: Path) -> str:
+    """The champion's card: version, model, when it became champion, test metrics.
+
+    Before any promotion the card says so, so a keyed artifact always shows the truth.
+    """
+    state = registry_state(home)
+    version = state.champion
+    if version is None:
+        return (
+            "# Champion: none yet\n\nNo model has been promoted in "
+            f"`{HomeLayout(Path(home)).models_dir}`.\n"
+        )
+    promotions = [
+        event
+        for event in state.events_by_version.get(version, [])
+        if event["event"] in (PROMOTED, FORCED)
+    ]
+    since = promotions[-1].get("timestamp", "—") if promotions else "—"
+    directory = bundle_directory(home, version)
+    lines = [
+        f"# Champion: `{version}`",
+        "",
+        f"Bundle: `{directory}` · champion since {since}",
+        "",
+    ]
+    try:
+        evaluation = read_evaluation(directory)
+    except EvaluationError as error:
+        return "\n".join([*lines, f"No evaluation: {error}", ""])
+    metrics = evaluation.get("metrics", {})
+    lines += [
+        f"Model: `{evaluation.get('model') or '—'}`",
+        "",
+        "| metric | test value |",
+        "|---|---:|",
+    ]
+    for name in ("accuracy", "roc_auc", "f1", "log_loss", "count"):
+        value = metrics.get(name)
+        if isinstance(value, float):
+            lines.append(f"| {name} | {value:.4f} |")
+        elif value is not None:
+            lines.append(f"| {name} | {value} |")
+    return "\n".join(lines) + "\n"

@@ -108,3 +108,65 @@ class ScoringConfig:
             raise ConfigError(f"encode_threads is {self.encode_threads}; set it to 0 or more.")
         if self.text_column is not None and not self.text_column.strip():
             raise ConfigError("text_column is empty; name a column or leave it unset.")
+
+
+@dataclass(frozen=True)
+class DriftThresholds:
+    """When a scored batch counts as drifted from the training data.
+
+    Each measure compares the batch's profile with the training reference (the raw
+    training split profiled with the bundle's own vectorizer); one measure past its
+    threshold is drift.
+
+    Attributes:
+        maximum_oov_increase: Largest tolerated rise of the out-of-vocabulary rate over
+            training's, in absolute terms (0.05: from 2% to 7%).
+        maximum_length_ratio: Largest tolerated ratio, either way, between the batch's
+            and training's median review length in words.
+        expected_positive_share: The share of positive reviews in the training labels.
+        maximum_positive_share_shift: Largest tolerated distance between the share the
+            model predicts positive and ``expected_positive_share``.
+        minimum_rows: Batches with fewer scored rows are too small to judge.
+    """
+
+    maximum_oov_increase: float = field(
+        default=0.05,
+        metadata={"help": "Drift when the OOV rate rises more than this over training's."},
+    )
+    maximum_length_ratio: float = field(
+        default=2.0,
+        metadata={
+            "help": "Drift when median review length differs from training's by more "
+            "than this factor."
+        },
+    )
+    expected_positive_share: float = field(
+        default=0.5, metadata={"help": "Share of positive reviews in the training labels."}
+    )
+    maximum_positive_share_shift: float = field(
+        default=0.25,
+        metadata={
+            "help": "Drift when the predicted positive share is further than this from "
+            "the training labels' share."
+        },
+    )
+    minimum_rows: int = field(
+        default=100, metadata={"help": "Batches with fewer scored rows are not judged."}
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("maximum_oov_increase", "maximum_positive_share_shift"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0 or math.isnan(value):
+                raise ConfigError(f"{name} is {value}; set it between 0 and 1.")
+        if not 0.0 <= self.expected_positive_share <= 1.0:
+            raise ConfigError(
+                f"expected_positive_share is {self.expected_positive_share}; "
+                "set it between 0 and 1."
+            )
+        if not self.maximum_length_ratio >= 1.0:
+            raise ConfigError(
+                f"maximum_length_ratio is {self.maximum_length_ratio}; set it to 1 or more."
+            )
+        if self.minimum_rows < 1:
+            raise ConfigError(f"minimum_rows is {self.minimum_rows}; set it to 1 or more.")

@@ -63,8 +63,10 @@ class InputFile:
         path: The file.
         format: ``parquet``, ``csv`` or ``jsonl``.
         compressed: Whether the file is gzip-compressed.
-        output_name: The scored Parquet file's name: the input's name with its format
-            suffix replaced by ``.parquet`` (``reviews.csv.gz`` -> ``reviews.parquet``).
+        output_name: The scored Parquet file's name: the input's whole name, plus
+            ``.parquet`` unless it already ends so (``reviews.csv.gz`` ->
+            ``reviews.csv.gz.parquet``), so ``reviews.csv`` and ``reviews.csv.gz`` never
+            collide.
     """
 
     path: Path
@@ -169,10 +171,15 @@ def _input_file(path: Path) -> InputFile | None:
     detected = detect_format(path)
     if detected is None:
         return None
-    file_format, compressed, stem = detected
+    file_format, compressed, _ = detected
     return InputFile(
-        path=path, format=file_format, compressed=compressed, output_name=f"{stem}.parquet"
+        path=path, format=file_format, compressed=compressed, output_name=output_name(path)
     )
+
+
+def output_name(path: Path) -> str:
+    """The scored file's name for an input: its whole name, ending in ``.parquet``."""
+    return path.name if path.name.lower().endswith(".parquet") else f"{path.name}.parquet"
 
 
 def _is_candidate(path: Path) -> bool:

@@ -1,4 +1,4 @@
-"""prefect.yaml must point at real flows with parameters those flows accept."""
+"""prefect.yaml must point at real flows, repeat no default and never prompt."""
 
 from __future__ import annotations
 
@@ -12,20 +12,50 @@ from prefect.flows import load_flow_from_entrypoint
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
 
 
+def _config() -> dict[str, Any]:
+    return yaml.safe_load(PREFECT_YAML.read_text())
+
+
 def _deployments() -> list[dict[str, Any]]:
-    return yaml.safe_load(PREFECT_YAML.read_text())["deployments"]
+    return _config()["deployments"]
 
 
-def test_prefect_yaml_declares_a_scheduled_retrain() -> None:
-    scheduled = [d for d in _deployments() if d.get("schedules")]
-    assert any(d["entrypoint"].endswith(":retrain_flow") for d in scheduled)
+def test_the_four_deployments_and_their_schedules() -> None:
+    deployments = {d["name"]: d for d in _deployments()}
+    assert sorted(deployments) == ["evaluate", "retrain", "score", "score-inbox"]
+    assert deployments["retrain"]["entrypoint"].endswith(":retrain_flow")
+    assert [s.get("cron") for s in deployments["retrain"]["schedules"]] == ["0 3 * * 1"]
+    assert [s.get("interval") for s in deployments["score-inbox"]["schedules"]] == [600]
+    assert deployments["retrain"]["concurrency_limit"] == 1
 
 
 @pytest.mark.parametrize("deployment", _deployments(), ids=lambda d: d["name"])
-def test_deployment_parameters_validate_against_its_flow(deployment: dict[str, Any]) -> None:
+def test_deploy_asks_no_question(deployment: dict[str, Any]) -> None:
+    # A missing schedules key or work pool makes `prefect deploy` prompt.
+    assert "schedules" in deployment
+    assert deployment["work_pool"]["name"]
+    assert deployment["concurrency_limit"] >= 1
+
+
+def test_code_and_home_never_follow_the_deploy_directory() -> None:
+    config = _config()
+    (step,) = config["pull"]
+    directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
+    assert directory == "{{ $SENTIMENT_CODE_DIR }}"
+    for deployment in config["deployments"]:
+        env = deployment["work_pool"]["job_variables"]["env"]
+        assert env["SENTIMENT_HOME"] == "{{ $SENTIMENT_HOME }}"
+
+
+@pytest.mark.parametrize("deployment", _deployments(), ids=lambda d: d["name"])
+def test_parameters_are_typed_described_and_repeat_no_default(
+    deployment: dict[str, Any],
+) -> None:
     flow = load_flow_from_entrypoint(deployment["entrypoint"])
-    parameters = dict(deployment.get("parameters") or {})
-    if "version" in flow.parameters.properties and "version" not in parameters:
-        parameters["version"] = "latest"
-    validated = flow.validate_parameters(parameters)
-    assert set(parameters) <= set(validated)
+    schema = flow.parameters.model_dump()
+    for name, spec in schema["properties"].items():
+        assert spec.get("description"), f"{deployment['name']}: {name} has no description"
+        assert "type" in spec or "anyOf" in spec or "$ref" in spec or "allOf" in spec, name
+    # A value set in prefect.yaml must equal the flow's default, or it hides a change.
+    for name, value in (deployment.get("parameters") or {}).items():
+        assert schema["properties"][name].get("default") == value, name

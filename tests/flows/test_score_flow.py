@@ -60,8 +60,8 @@ def test_score_command_over_a_mixed_directory(home: Path, tmp_path: Path) -> Non
     assert main(arguments) == 1
     assert sorted(p.name for p in output.iterdir()) == [
         "a.parquet",
-        "b.parquet",
-        "c.parquet",
+        "b.csv.gz.parquet",
+        "c.jsonl.parquet",
         FAILED_FILE,
     ]
     (failure,) = [json.loads(line) for line in (output / FAILED_FILE).read_text().splitlines()]
@@ -69,7 +69,7 @@ def test_score_command_over_a_mixed_directory(home: Path, tmp_path: Path) -> Non
     scored = pq.read_table(output / "a.parquet")
     assert scored.column("id").to_pylist() == [1, 2, 3]
     assert scored.column(LABEL_COLUMN).null_count == 1
-    assert pq.read_table(output / "c.parquet").column(SCORE_COLUMN).null_count == 0
+    assert pq.read_table(output / "c.jsonl.parquet").column(SCORE_COLUMN).null_count == 0
     with pytest.raises(ScoringFailedError, match=r"1 of 4 input\(s\) failed"):
         score_flow([str(dump)], str(output), home=str(home))
 
@@ -142,7 +142,7 @@ def test_encode_threads_option_changes_speed_not_scores(
         output = tmp_path / f"threads-{threads}"
         command = ["--home", str(home), "score", str(source), "--output", str(output)]
         assert main([*command, "--encode-threads", threads]) == 0
-        outputs[threads] = pq.read_table(output / "reviews.parquet")
+        outputs[threads] = pq.read_table(output / "reviews.jsonl.parquet")
     assert outputs["0"].equals(outputs["3"])
 
     capsys.readouterr()

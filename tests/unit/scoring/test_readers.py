@@ -124,16 +124,16 @@ def test_discovery_mixes_files_directories_and_globs(tmp_path: Path) -> None:
     discovery = discover_inputs([str(folder), str(other / "c.*"), str(folder / "a.csv")])
     assert [item.path.name for item in discovery.inputs] == ["a.csv", "b.jsonl.gz", "c.json"]
     assert [item.output_name for item in discovery.inputs] == [
-        "a.parquet",
-        "b.parquet",
-        "c.parquet",
+        "a.csv.parquet",
+        "b.jsonl.gz.parquet",
+        "c.json.parquet",
     ]
     assert discovery.failures == ()
 
 
 def test_discovery_reports_bad_inputs_without_stopping(tmp_path: Path) -> None:
     write_csv(tmp_path / "same.csv", ROWS)
-    write_jsonl(tmp_path / "same.jsonl", ROWS)
+    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "same.csv.parquet")
     write_csv(tmp_path / "fine.csv", ROWS)
     (tmp_path / "notes.txt").write_text("x")
     discovery = discover_inputs(
@@ -146,11 +146,24 @@ def test_discovery_reports_bad_inputs_without_stopping(tmp_path: Path) -> None:
     )
     assert [item.path.name for item in discovery.inputs] == ["fine.csv"]
     reasons = {Path(failure.path).name: failure.reason for failure in discovery.failures}
-    assert "would all be written to same.parquet" in reasons["same.csv"]
-    assert "would all be written to same.parquet" in reasons["same.jsonl"]
+    assert "would all be written to same.csv.parquet" in reasons["same.csv"]
+    assert "would all be written to same.csv.parquet" in reasons["same.csv.parquet"]
     assert "does not exist" in reasons["missing.csv"]
     assert "matches no" in reasons["nothing*.csv"]
     assert "unsupported file type" in reasons["notes.txt"]
+
+
+def test_inputs_differing_only_in_compression_get_their_own_outputs(tmp_path: Path) -> None:
+    write_csv(tmp_path / "reviews.csv", ROWS)
+    (tmp_path / "reviews.csv.gz").write_bytes(
+        gzip.compress((tmp_path / "reviews.csv").read_bytes())
+    )
+    discovery = discover_inputs([str(tmp_path)])
+    assert discovery.failures == ()
+    assert [item.output_name for item in discovery.inputs] == [
+        "reviews.csv.parquet",
+        "reviews.csv.gz.parquet",
+    ]
 
 
 def test_an_output_never_replaces_its_input(tmp_path: Path) -> None:

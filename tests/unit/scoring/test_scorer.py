@@ -178,7 +178,7 @@ def test_text_formats_score_like_parquet(tmp_path: Path, kind: str) -> None:
     path.write_bytes(gzip.compress(data) if kind.endswith(".gz") else data)
     (result,) = score_files(inputs_of(path), tmp_path / "out", FakeModel(), SMALL)
     assert result.status == "scored", result.reason
-    assert Path(result.output_path).name == "reviews.parquet"
+    assert Path(result.output_path).name == f"reviews.{kind}.parquet"
     output = pq.read_table(result.output_path)
     # CSV fields keep their exact text; JSON numbers stay numbers.
     expected_ids = ["0", "1", "2"] if kind.startswith("csv") else [0, 1, 2]

@@ -1,0 +1,341 @@
+"""The deployments on a real Prefect server, served by a real process worker.
+
+Starts ``prefect server`` (SQLite, its own PREFECT_HOME, a free loopback port), creates
+the work pool, runs ``prefect deploy --all`` with stdin closed, applies the automations,
+starts a worker and drives score-inbox and evaluate on a tiny synthetic home; asserts
+through the API what a person would see in the UI, and (where Chromium exists) that
+the UI pages show the run. Everything started is stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from scripts.prefect_local import REPOSITORY, create_pool_and_deploy, free_port
+from tests.support.prefect_server import Server, prefect_server, prefect_worker
+
+TEXTS = [
+    "a great film, great acting",
+    "an awful film, awful plot",
+    "great plot and a fine cast",
+    "boring and awful",
+] * 10
+CHAMPION = "20260101-000000-mlp-0001"
+CHALLENGER = "20260101-000001-mlp-0002"
+# The deployment page's Runs tab hides scheduled runs: these are the states it shows
+# (Prefect 3.9.1's UI, "All except scheduled").
+UI_VISIBLE_STATES = [
+    "Pending",
+    "Paused",
+    "Suspended",
+    "Running",
+    "Retrying",
+    "Completed",
+    "Cancelled",
+    "Cancelling",
+    "Crashed",
+    "Failed",
+    "TimedOut",
+]
+T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True)
+def _use_prefect_harness() -> None:
+    """This module runs its own real server, not the session's temporary one."""
+
+
+def _tiny_home(home: Path) -> None:
+    """Raw train/test splits, a promoted untrained champion and a challenger bundle."""
+    from sentiment.encoding.config import VectorizerConfig
+    from sentiment.encoding.vocabulary import fit_vectorizer
+    from sentiment.modeling.bundle import save_bundle
+    from sentiment.modeling.zoo import build_model
+    from sentiment.release.registry import record_event
+
+    raw = home / "raw" / "imdb"
+    raw.mkdir(parents=True)
+    labels = pa.array(np.array([1, 0, 1, 0] * 10, dtype=np.int8), pa.int8())
+    for split in ("train", "test"):
+        ids = [f"{split}/{index}" for index in range(len(TEXTS))]
+        pq.write_table(
+            pa.table({"review_id": ids, "text": TEXTS, "label": labels}),
+            raw / f"{split}.parquet",
+        )
+    vectorizer = fit_vectorizer(TEXTS, VectorizerConfig(num_words=30, max_length=8))
+    first = save_bundle(
+        home / "models" / CHAMPION,
+        # Seeded: random weights could by chance pass the 1.0 accuracy floor used below.
+        build_model("mlp", vectorizer.config, seed=1),
+        vectorizer,
+        {"model": {"name": "mlp"}},
+    )
+    shutil.copytree(first, home / "models" / CHALLENGER)
+    record_event(home, "promoted", CHAMPION)
+
+
+def _wait_for(check: Callable[[], T | None], seconds: float, what: str) -> T:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(1.0)
+    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    received: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length", 0))
+        _Webhook.received.append(self.rfile.read(length).decode(errors="replace"))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *arguments: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Server, pool, deployments, automations and a worker over a tiny home."""
+    home = tmp_path_factory.mktemp("sentiment-home")
+    _tiny_home(home)
+    prefect_home = Path(tempfile.mkdtemp(prefix="prefect-home-"))
+    webhook = HTTPServer(("127.0.0.1", free_port()), _Webhook)
+    threading.Thread(target=webhook.serve_forever, daemon=True).start()
+    try:
+        with prefect_server(prefect_home, {"SENTIMENT_HOME": str(home)}) as server:
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+
+            with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+                deploy_output = create_pool_and_deploy(server.environment)
+                _quiet_schedules(server)
+                _create_alert_block(f"http://127.0.0.1:{webhook.server_port}/hook")
+                automations = _apply_automations(server)
+                with prefect_worker(server, {"PREFECT_WORKER_QUERY_SECONDS": "1"}):
+                    yield {
+                        "server": server,
+                        "home": home,
+                        "deploy_output": deploy_output,
+                        "automations": automations,
+                    }
+    finally:
+        webhook.shutdown()
+        shutil.rmtree(prefect_home, ignore_errors=True)
+
+
+def _quiet_schedules(server: Server) -> None:
+    """Pause the schedules so only the runs this test starts execute."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        for deployment in client.read_deployments():
+            for schedule in deployment.schedules:
+                client.update_deployment_schedule(deployment.id, schedule.id, active=False)
+            for run in client.read_flow_runs():
+                if run.deployment_id == deployment.id and run.state_name == "Scheduled":
+                    client.delete_flow_run(run.id)
+
+
+def _create_alert_block(url: str) -> None:
+    # What the README tells a user to run (or do in the UI under Blocks).
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    CustomWebhookNotificationBlock(
+        name="sentiment-alerts", url=url, json_data={"text": "{{subject}}\n{{body}}"}
+    ).save("sentiment-alerts", overwrite=True)
+
+
+def _apply_automations(server: Server) -> str:
+    completed = subprocess.run(
+        [sys.executable, str(REPOSITORY / "scripts" / "prefect_local.py"), "automations"],
+        env=server.environment,
+        cwd=REPOSITORY,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return completed.stdout
+
+
+def _run(deployment: str, parameters: dict[str, Any] | None = None) -> Any:
+    from prefect.deployments import run_deployment
+
+    started = time.monotonic()
+    run = run_deployment(deployment, parameters=parameters or {}, timeout=150, poll_interval=1)
+    print(f"{deployment}: {run.name} {run.state.name} in {time.monotonic() - started:.1f} s")
+    assert run.state is not None and run.state.is_final(), f"{deployment} did not finish"
+    return run
+
+
+def _events(name: str) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter
+
+    with get_client(sync_client=True) as client:
+        # The server refuses a page over 50.
+        page = client.read_events(filter=EventFilter(event=EventNameFilter(name=[name])), limit=50)
+    return list(page.events)
+
+
+def _chromium(url: str, name: str) -> str:
+    """The page's DOM after its scripts ran; with $SENTIMENT_UI_SHOTS, a screenshot too."""
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    shots = os.environ.get("SENTIMENT_UI_SHOTS")
+    try:
+        if shots:
+            subprocess.run(
+                [
+                    "chromium",
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    f"--user-data-dir={profile}",
+                    "--window-size=1400,1100",
+                    "--virtual-time-budget=20000",
+                    f"--screenshot={Path(shots) / f'{name}.png'}",
+                    url,
+                ],
+                capture_output=True,
+                timeout=90,
+            )
+        dom = subprocess.run(
+            [
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=20000",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        ).stdout
+        if shots:
+            (Path(shots) / f"{name}.html").write_text(dom)
+        return dom
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_deploy_asks_nothing_and_creates_the_automations(deployed: dict[str, Any]) -> None:
+    from prefect.client.orchestration import get_client
+
+    output = deployed["deploy_output"]
+    for name in ("retrain", "score-inbox", "score", "evaluate"):
+        assert f"'{name}' successfully created" in output or name in output
+    with get_client(sync_client=True) as client:
+        deployments = {d.name: d for d in client.read_deployments()}
+        names = {automation.name for automation in client.read_automations()}
+    assert sorted(deployments) == ["evaluate", "retrain", "score", "score-inbox"]
+    assert deployments["retrain"].global_concurrency_limit.limit == 1
+    home = str(deployed["home"])
+    assert all(d.job_variables["env"]["SENTIMENT_HOME"] == home for d in deployments.values())
+    assert {"sentiment-model-alerts", "sentiment-promoted-score-inbox"} <= names
+
+
+def test_the_inbox_scores_itself_and_reports_a_bad_file_once(deployed: dict[str, Any]) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateName,
+    )
+
+    home: Path = deployed["home"]
+    server: Server = deployed["server"]
+
+    empty = _run("score-inbox/score-inbox")
+    assert (empty.state.type.value, empty.state.name) == ("COMPLETED", "Completed")
+    assert empty.state.message.startswith("nothing new")
+
+    inbox = home / "inbox"
+    inbox.mkdir(exist_ok=True)
+    (inbox / "reviews.csv").write_text('id,text\n1,"a great film"\n2,"awful plot"\n')
+    scored = _run("score-inbox/score-inbox")
+    assert scored.state.name == "Completed", scored.state.message
+    assert scored.name == "score-inbox-1-file"
+    assert (home / "scored" / "reviews.csv.parquet").is_file()
+
+    (inbox / "broken.csv").write_text("id,body\n1,no text column here\n")
+    failed = _run("score-inbox/score-inbox")
+    assert failed.state.name == "Failed"
+    assert "broken.csv" in failed.state.message and "Traceback" not in failed.state.message
+    again = _run("score-inbox/score-inbox")
+    assert again.state.name == "Completed" and "1 known bad" in again.state.message
+
+    with get_client(sync_client=True) as client:
+        listed = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["score-inbox"])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(name=FlowRunFilterStateName(any_=UI_VISIBLE_STATES))
+            ),
+        )
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[scored.id]))
+        )
+    assert {empty.id, scored.id, failed.id, again.id} <= {run.id for run in listed}
+    report = next(artifact for artifact in artifacts if artifact.key == "inbox-scoring")
+    assert str(inbox / "reviews.csv") in str(report.data)
+    assert {"scoring-summary", "inbox-scoring"} <= {artifact.key for artifact in artifacts}
+
+    failures = _wait_for(lambda: _events("sentiment.scoring.failed"), 60, "the failure event")
+    assert len(failures) == 1, "a bad file is reported once"
+    assert failures[0].payload["file"] == str(inbox / "broken.csv")
+
+    if shutil.which("chromium") is None:
+        pytest.skip("chromium is not installed: the UI check is skipped")
+    run_page = _chromium(f"{server.ui_url}/runs/flow-run/{scored.id}", "run")
+    assert "score-inbox-1-file" in run_page and "Completed" in run_page
+    deployment_page = _chromium(
+        f"{server.ui_url}/deployments/deployment/{listed[0].deployment_id}?tab=Runs",
+        "deployment",
+    )
+    # The page's header and schedule; its run list may still be loading on a busy machine.
+    assert "score-inbox" in deployment_page and "Every 10 minutes" in deployment_page
+
+
+def test_a_rejected_challenger_completes_and_raises_the_alert(deployed: dict[str, Any]) -> None:
+    run = _run("evaluate/evaluate", {"version": CHALLENGER, "minimum_accuracy": 1.0})
+    assert run.name == f"evaluate-{CHALLENGER}"
+    assert run.state.name == "Completed"
+    assert "rejected" in run.state.message.lower()
+    (event,) = _wait_for(lambda: _events("sentiment.model.rejected"), 60, "the rejection event")
+    assert event.resource.id == f"sentiment.model.{CHALLENGER}"
+    assert event.payload["model_version"] == CHALLENGER and event.payload["rules"]
+    if shutil.which("chromium") and os.environ.get("SENTIMENT_UI_SHOTS"):
+        ui = deployed["server"].ui_url
+        _chromium(f"{ui}/runs/flow-run/{run.id}", "evaluate-run")
+        _chromium(f"{ui}/runs/flow-run/{run.id}?tab=Artifacts", "evaluate-artifacts")
+        _chromium(f"{ui}/artifacts/key/sentiment-champion", "champion")
+    body = _wait_for(lambda: _Webhook.received, 90, "the webhook notification")
+    assert any("sentiment.model.rejected" in json.loads(message)["text"] for message in body)

@@ -1,0 +1,43 @@
+"""The inbox scores what is new or changed and remembers unchanged bad files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sentiment.scoring.inbox import FAILURES_RECORD, plan_inbox, record_failures
+from sentiment.scoring.readers import discover_inputs
+from sentiment.scoring.scorer import score_files
+from tests.unit.scoring.test_scorer import SMALL, FakeModel, dump
+
+
+def test_plan_sorts_new_current_and_known_bad_files(tmp_path: Path) -> None:
+    inbox, scored = tmp_path / "inbox", tmp_path / "scored"
+    inbox.mkdir()
+    model = FakeModel()
+    assert plan_inbox(tmp_path / "missing", scored, model.version, 0.5).pending == ()
+    good = dump(inbox / "good.parquet", rows=10)
+    bad = inbox / "bad.csv"
+    bad.write_text("id,body\n1,no text column\n")
+    (inbox / ".partial.csv").write_text("hidden: still being copied")
+
+    plan = plan_inbox(inbox, scored, model.version, 0.5)
+    assert plan.pending == (bad, good) and plan.up_to_date == () and plan.known_bad == ()
+
+    results = score_files(list(discover_inputs([str(bad), str(good)]).inputs), scored, model, SMALL)
+    record = record_failures(scored, results)
+    assert list(record) == [str(bad)] and "body" in record[str(bad)]["reason"]
+    assert (scored / FAILURES_RECORD).is_file()
+
+    plan = plan_inbox(inbox, scored, model.version, 0.5)
+    assert plan.pending == () and plan.up_to_date == (good,) and plan.known_bad == (bad,)
+    # A new champion rescores everything it did not fail on.
+    assert plan_inbox(inbox, scored, "another-version", 0.5).pending == (good,)
+
+    # Touching the bad file makes it pending again; once fixed it leaves the record.
+    bad.write_text("id,text\n1,a fine film\n")
+    os.utime(bad, ns=(1, 1))
+    assert plan_inbox(inbox, scored, model.version, 0.5).pending == (bad,)
+    results = score_files(list(discover_inputs([str(bad)]).inputs), scored, model, SMALL)
+    assert record_failures(scored, results) == {}
+    assert plan_inbox(inbox, scored, model.version, 0.5).up_to_date == (bad, good)
