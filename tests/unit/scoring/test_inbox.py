@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sentiment.scoring.inbox import FAILURES_RECORD, plan_inbox, record_failures
 from sentiment.scoring.readers import discover_inputs
-from sentiment.scoring.scorer import score_files
+from tests.unit.scoring.support import score_files
 from tests.unit.scoring.test_scorer import SMALL, FakeModel, dump
 
 
