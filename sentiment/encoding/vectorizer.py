@@ -504,10 +504,10 @@ class Vectorizer:
         return f"Vectorizer({len(self._vocabulary)} ids, {self.config})"
 
 
-# Most of its slots an n-gram table fills. A quarter (32 MiB a table for the default
-# nbsvm vocabulary) encoded bags in 0.65x the time of 0.8 (8 MiB), presumably as more
-# lookups end at the home slot; an eighth gained nothing more (benchmarks/ngram_tables.py,
-# docs/benchmarks.md).
+# Most of its slots an n-gram table fills. A quarter full encoded bags clearly faster
+# than 0.8 full, presumably as more lookups end at the home slot, for four times the
+# memory; an eighth gained nothing more (benchmarks/ngram_tables.py; figures in
+# docs/benchmarks.md, "N-gram encoding with the default model").
 _MAX_LOAD = 0.25
 # What the compiled bag loop gets for an n-gram order without entries.
 _NO_TABLE = (np.zeros(0, np.uint64), np.zeros(1, np.uint64))

@@ -179,7 +179,7 @@ def _lower_thread_priority() -> None:
 
     Where encoding and TensorFlow's thread pool compete for the cores, a preempted
     TensorFlow shard stalls the whole batch; yielding to it lets encoding fill the gaps
-    instead. On the 2-core VM this took mlp scoring from 0.79x to 0.84x model-only speed
+    instead. On the 2-core VM this made mlp scoring measurably faster
     (docs/benchmarks.md). Lowering one's own priority needs no privilege; where threads
     cannot be reniced this does nothing.
     """

@@ -72,3 +72,22 @@ def test_cli_rejects_an_unknown_model_in_one_line(
     assert status == 1
     assert "\n" not in error and "mlp" in error and "cnn" in error
     assert not HomeLayout(raw_home).models_dir.exists()
+
+
+def test_preprocess_then_train_with_the_same_settings_preprocesses_once(raw_home: Path) -> None:
+    from flows.preprocess import preprocess_flow
+
+    vectorizer = VectorizerConfig(num_words=40, max_length=16)
+    processed = preprocess_flow(home=str(raw_home), model="mlp", vectorizer=vectorizer)
+    assert not processed["cache_hit"]
+    result = train_flow(
+        home=str(raw_home),
+        model="mlp",
+        epochs=1,
+        vectorizer=vectorizer,
+        preprocess_if_missing=False,
+    )
+    assert result["preprocessing_key"] == processed["key"]
+    assert [path.name for path in HomeLayout(raw_home).processed_dir.iterdir()] == [
+        processed["key"]
+    ]
