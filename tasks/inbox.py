@@ -60,13 +60,10 @@ def inbox_report_task(
         "| input | status | rows | output / reason |",
         "|---|---|---:|---|",
     ]
-    for result in results:
-        profile = result.get("profile") or {}
-        detail = result["output_path"] if result["status"] != "failed" else result["reason"]
-        lines.append(
-            f"| `{result['input_path']}` | {result['status']} | {profile.get('rows', '—')} "
-            f"| {_cell(detail)} |"
-        )
+    for result in map(FileResult.from_dict, results):
+        detail = result.output_path if result.status != "failed" else result.reason
+        rows = f"{result.rows:,}" if result.profile is not None else "—"
+        lines.append(f"| `{result.input_path}` | {result.status} | {rows} | {_cell(detail)} |")
     drift = summary.get("drift")
     if drift:
         lines += ["", f"Drift: **{drift['status']}** — {drift['reason']}"]
