@@ -8,7 +8,6 @@ sentence to stderr and exit with status 1, without a traceback.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import urllib.request
@@ -16,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cli import data, labels, modeling, pipeline, release, scoring
+from flows.log_filters import install_expected_error_filter
 from sentiment.core.errors import SentimentError
 from sentiment.core.paths import resolve_home
 from sentiment.core.quiet import quiet_tensorflow_environment
@@ -24,16 +24,6 @@ from sentiment.core.quiet import quiet_tensorflow_environment
 SERVER_FILE = Path("prefect") / "server.env"
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-class _NoTracebackForExpectedErrors(logging.Filter):
-    """Drop the traceback Prefect logs for a SentimentError: its message says it all."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], SentimentError):
-            record.exc_info = None
-            record.exc_text = None
-        return True
 
 
 def _quiet_environment() -> None:
@@ -47,9 +37,7 @@ def _quiet_environment() -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "sentiment")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-    expected_errors = _NoTracebackForExpectedErrors()
-    for name in ("prefect.flow_runs", "prefect.task_runs"):
-        logging.getLogger(name).addFilter(expected_errors)
+    install_expected_error_filter()
 
 
 def _use_local_server(home: Path) -> None:
