@@ -1,2 +1,3 @@
-"""Data: the IMDB archive to raw Parquet (``ingest``), the dataset report (``report``)
-and raw reviews to padded Parquet (``preprocess``); ``config`` holds the settings."""
+"""Data: the IMDB archive to raw Parquet (``ingest``), the dataset report (``report``),
+labelled batches and data snapshots (``labels``, ``snapshot``) and raw reviews to padded
+Parquet (``preprocess``); ``config`` holds the settings."""

@@ -1,3 +1,5 @@
-"""Scoring: input discovery and reading (``readers``), streaming batch scoring
-(``scorer``), per-file results (``results``), drift profiles (``profile``) and the run
-summary (``summary``); ``config`` holds the settings."""
+"""Scoring: input discovery and whole-file reading (``readers``, ``chunks``,
+``textformats``), what was read (``fingerprint``), output checks (``outputs``), streaming
+batch scoring (``scorer``), per-file results (``results``), drift (``profile``,
+``drift``), the run summary (``summary``) and the inbox (``inbox``); ``config`` holds the
+settings."""
