@@ -386,8 +386,14 @@ class BatchReader:
         batch_rows: int = 8192,
         text_column: str | None = None,
         block_bytes: int = DEFAULT_BLOCK_BYTES,
+        rows: tuple[int, int] | None = None,
     ) -> None:
+        if rows is not None and input_file.format != "parquet":
+            raise ValueError("only Parquet inputs are read by row range")
         self.input_file = input_file
+        # A shard of a large Parquet file: rows [start, stop) only, not hashed here (the
+        # run hashes the whole file once, before and after its shards).
+        self.rows = rows
         self.batch_rows = batch_rows
         self.block_bytes = block_bytes
         self._requested_column = text_column
@@ -476,12 +482,15 @@ class BatchReader:
         path = self.input_file.path
         if self.input_file.format == "parquet":
             # Hashed before reading; the scorer hashes again after, and both must agree.
-            self._fingerprint = content_fingerprint(path)
+            if self.rows is None:
+                self._fingerprint = content_fingerprint(path)
             # Buffered column reads: a huge row group is decoded page by page instead of
             # being loaded whole, so memory stays flat whatever the writer chose.
             self._parquet = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
             self.schema = self._parquet.schema_arrow
             self.num_rows = self._parquet.metadata.num_rows
+            if self.rows is not None:
+                self.num_rows = max(0, min(self.rows[1], self.num_rows) - self.rows[0])
         elif self.input_file.format == "csv":
             chunks = self._chunks()
             self._pending_chunks = chunks
@@ -558,7 +567,7 @@ class BatchReader:
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         if self._parquet is not None:
-            for batch in self._parquet.iter_batches(batch_size=self.batch_rows):
+            for batch in self._parquet_batches():
                 self._rows_read += batch.num_rows
                 self._check_text(batch)
                 yield batch
@@ -569,6 +578,33 @@ class BatchReader:
                     batch = pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
                 self._rows_read += batch.num_rows
                 yield batch
+
+    def _parquet_batches(self) -> Iterator[pa.RecordBatch]:
+        assert self._parquet is not None
+        if self.rows is None:
+            yield from self._parquet.iter_batches(batch_size=self.batch_rows)
+            return
+        start, stop = self.rows
+        metadata = self._parquet.metadata
+        selected, first_row, position = [], None, 0
+        for index in range(metadata.num_row_groups):
+            count = metadata.row_group(index).num_rows
+            if position < stop and position + count > start:
+                selected.append(index)
+                first_row = position if first_row is None else first_row
+            position += count
+        if not selected or first_row is None:
+            return
+        # Rows of a shard that starts inside a row group are decoded and dropped: Parquet
+        # cannot seek to a row, and reading is a small share of scoring a row.
+        position = first_row
+        for batch in self._parquet.iter_batches(batch_size=self.batch_rows, row_groups=selected):
+            low, high = max(start, position), min(stop, position + batch.num_rows)
+            position += batch.num_rows
+            if high > low:
+                yield batch.slice(low - (position - batch.num_rows), high - low)
+            if position >= stop:
+                return
 
     def _check_text(self, batch: pa.RecordBatch) -> None:
         """Bytes in the text column must be UTF-8 text; name the first row that is not."""
@@ -583,7 +619,8 @@ class BatchReader:
                     if value is not None:
                         value.decode("utf-8")
                 except UnicodeDecodeError as error:
-                    row = self._rows_read - batch.num_rows + offset + 1
+                    first = (self.rows[0] if self.rows else 0) + self._rows_read - batch.num_rows
+                    row = first + offset + 1
                     raise DataError(
                         f"Input {self.input_file.path} column '{self.text_column}' row {row} "
                         f"holds bytes that are not UTF-8 text ({error.reason}); store the "
