@@ -70,6 +70,7 @@ def score_flow(
     uncertain: tuple[float, float] | None = ScoringConfig.uncertain,
     dask_workers: int = 0,
     dask_address: str | None = None,
+    shard_bytes: int = ScoringConfig.shard_bytes,
 ) -> dict[str, Any]:
     """Score every review file in ``inputs`` into one Parquet file each under ``output``.
 
@@ -96,6 +97,8 @@ def score_flow(
         uncertain: A ``(low, high)`` score band labelled ``uncertain``.
         dask_workers: Processes of a local Dask cluster to score files on (0: no Dask).
         dask_address: Address of an existing Dask scheduler to score files on.
+        shard_bytes: A Parquet input larger than this is scored in parallel shards of
+            about this many bytes (row ranges) joined into its one output.
 
     Returns:
         The run summary (counts, throughput, drift figures, outputs, failures).
@@ -113,6 +116,7 @@ def score_flow(
         encode_threads=encode_threads,
         explain=explain,
         uncertain=None if uncertain is None else tuple(uncertain),
+        shard_bytes=shard_bytes,
     )
     runner = scoring_task_runner(dask_workers, dask_address)
     bundle = resolve_model_task(home, model)
