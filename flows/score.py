@@ -97,8 +97,8 @@ def score_flow(
         uncertain: A ``(low, high)`` score band labelled ``uncertain``.
         dask_workers: Processes of a local Dask cluster to score files on (0: no Dask).
         dask_address: Address of an existing Dask scheduler to score files on.
-        shard_bytes: A Parquet input larger than this is scored in parallel shards of
-            about this many bytes (row ranges) joined into its one output.
+        shard_bytes: On Dask, a Parquet input larger than this is scored in parallel
+            shards of about this many bytes (row ranges) joined into its one output.
 
     Returns:
         The run summary (counts, throughput, drift figures, outputs, failures).
@@ -120,7 +120,9 @@ def score_flow(
     )
     runner = scoring_task_runner(dask_workers, dask_address)
     bundle = resolve_model_task(home, model)
-    plan = discover_inputs_task(inputs, output, config, bundle["directory"])
+    # Large files are cut into shards only where shards can run side by side.
+    on_dask = bool(dask_workers or dask_address)
+    plan = discover_inputs_task(inputs, output, config, bundle["directory"], on_dask)
     outcomes = score_files_flow.with_options(task_runner=runner)(
         plan["shards"], output, bundle["directory"], config
     )

@@ -60,13 +60,15 @@ def discover_inputs_task(
     output: str,
     config: ScoringConfig | None = None,
     bundle_directory: str | None = None,
+    shard_large_files: bool = True,
 ) -> dict[str, Any]:
     """Prepare the output directory and expand the inputs into shards to score; inputs
     that cannot be scored become failures.
 
     Small files are grouped several to a shard; a Parquet input larger than
     ``config.shard_bytes`` is hashed once here, skipped if up to date, else cut into row
-    ranges (:func:`sentiment.scoring.shards.plan_shards`).
+    ranges (:func:`sentiment.scoring.shards.plan_shards`) when ``shard_large_files`` and a
+    ``bundle_directory`` are given (on one process shards gain nothing and cost a join).
 
     Raises:
         OutputError: If the output directory cannot be created or written (one sentence
@@ -81,7 +83,7 @@ def discover_inputs_task(
     discovery = discover_inputs(inputs, output_dir=Path(output))
     files = discovery.manifests()
     failures = [FileResult.failed(failure).to_dict() for failure in discovery.failures]
-    if bundle_directory is None:
+    if bundle_directory is None or not shard_large_files:
         groups = task_groups(files, config.task_bytes, config.task_files)
         shards: list[dict[str, Any]] = [{"kind": "files", "files": group} for group in groups]
         large: list[dict[str, Any]] = []
