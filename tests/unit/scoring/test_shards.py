@@ -76,6 +76,12 @@ def test_parts_joined_equal_the_whole_file_scored_at_once(
     joined = pq.read_table(result.output_path)
     assert joined.equals(expected)
     assert result.profile == whole.profile
+    # The same schema (input metadata included) and the same scoring metadata keys.
+    assert pq.read_schema(result.output_path).remove_metadata() == joined.schema.remove_metadata()
+    assert set(pq.read_metadata(result.output_path).metadata) == set(
+        pq.read_metadata(whole.output_path).metadata
+    )
+    assert joined.schema.equals(expected.schema, check_metadata=False)
     metadata = pq.read_metadata(result.output_path)
     assert max(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)) <= 50
     assert not (tmp_path / "sharded" / PARTS_DIRECTORY).exists()
