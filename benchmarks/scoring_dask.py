@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import os
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -259,6 +260,7 @@ def main() -> None:
         seconds = _timed(score, arguments.repeats)
         rows.append((size, seconds))
         print(f"| {size} | {seconds:.2f} | {arguments.rows / seconds:,.0f} |")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
