@@ -366,6 +366,25 @@ def is_text_type(data_type: pa.DataType) -> bool:
     )
 
 
+class _BoundedFile:
+    """At most ``limit`` bytes of an open binary file, from its current position."""
+
+    def __init__(self, handle: BinaryIO, limit: int) -> None:
+        self._handle = handle
+        self._left = limit
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        size = self._left if size < 0 else min(size, self._left)
+        data = self._handle.read(size)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._handle.close()
+
+
 class BatchReader:
     """Streams one input file as record batches of at most about ``batch_rows`` rows.
 
@@ -387,9 +406,19 @@ class BatchReader:
         text_column: str | None = None,
         block_bytes: int = DEFAULT_BLOCK_BYTES,
         rows: tuple[int, int] | None = None,
+        byte_range: tuple[int, int, int] | None = None,
+        schema: pa.Schema | None = None,
     ) -> None:
         if rows is not None and input_file.format != "parquet":
             raise ValueError("only Parquet inputs are read by row range")
+        if byte_range is not None and (
+            input_file.format != "jsonl" or input_file.compressed or schema is None
+        ):
+            raise ValueError("only plain JSON lines, with their schema, are read by byte range")
+        # A shard of a large JSON-lines file: bytes [start, stop) beginning on line
+        # ``first line``, parsed with the whole file's schema (scanned once by the run).
+        self.byte_range = byte_range
+        self._given_schema = schema
         self.input_file = input_file
         # A shard of a large Parquet file: rows [start, stop) only, not hashed here (the
         # run hashes the whole file once, before and after its shards).
@@ -447,7 +476,7 @@ class BatchReader:
 
     def _close_text_stream(self) -> None:
         if self._stream is not None and self._stream is not self._hashing:
-            self._stream.close()
+            self._stream.close()  # closes a shard's own handle too
         if self._hashing is not None:
             self._hashing.close()
         self._stream = None
@@ -455,6 +484,12 @@ class BatchReader:
 
     def _open_text_stream(self) -> BinaryIO:
         self._close_text_stream()
+        if self.byte_range is not None:
+            start, stop, _ = self.byte_range
+            handle = open(self.input_file.path, "rb")  # noqa: SIM115 - closed by close()
+            handle.seek(start)
+            self._stream = _BoundedFile(handle, stop - start)  # type: ignore[assignment]
+            return self._stream  # type: ignore[return-value]
         self._hashing = HashingFile(self.input_file.path)
         if self.input_file.compressed:
             # GzipFile checks the trailer's CRC and length, so a cut archive fails.
@@ -466,9 +501,15 @@ class BatchReader:
     def _chunks(self) -> Iterator[Chunk]:
         stream = self._open_text_stream()
         kind = "csv" if self.input_file.format == "csv" else "jsonl"
-        return record_chunks(stream, kind, self.input_file.path, self.block_bytes)
+        first_line = self.byte_range[2] if self.byte_range is not None else 1
+        return record_chunks(
+            stream, kind, self.input_file.path, self.block_bytes, first_line=first_line
+        )
 
     def _finish_text_stream(self) -> str:
+        if self.byte_range is not None:
+            self._close_text_stream()
+            return ""  # a shard: the run hashes the whole file before and after
         assert self._hashing is not None
         if self.input_file.compressed:
             # Whatever gzip left unread is part of the file; plain files were read to
@@ -498,6 +539,9 @@ class BatchReader:
             if self._first_chunk is not None:
                 self._csv_names, self._header_bytes = csv_header(self._first_chunk, path)
                 self.schema = csv_schema(self._csv_names)
+        elif self.byte_range is not None:
+            assert self._given_schema is not None
+            self.schema = self._given_schema
         else:
             scan = JsonSchemaScan(path)
             for chunk in self._chunks():

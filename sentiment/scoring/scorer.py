@@ -536,6 +536,8 @@ def write_scored(
     rows: tuple[int, int] | None = None,
     planned_fingerprint: str | None = None,
     part_marker: Callable[[str], str] | None = None,
+    byte_range: tuple[int, int, int] | None = None,
+    json_schema: pa.Schema | None = None,
 ) -> TextProfile:
     """Score an input (or rows ``[start, stop)`` of a Parquet input) into ``output_path``
     atomically; raise on any problem (see :func:`score_file` for the forgiving form).
@@ -551,12 +553,24 @@ def write_scored(
             run, recorded in the output in place of one taken here.
         part_marker: Given the text column found, the ``part`` metadata entry that
             tells a later run this part is reusable.
+        byte_range: Only bytes ``[start, stop)`` of a plain JSON-lines input, starting on
+            line ``first line`` (``(start, stop, first_line)``), parsed with ``json_schema``.
+        json_schema: The whole JSON-lines file's schema, with ``byte_range``.
 
     Returns:
         The profile of the rows written.
     """
     return _write_scored(
-        input_file, output_path, model, config, on_batch, rows, planned_fingerprint, part_marker
+        input_file,
+        output_path,
+        model,
+        config,
+        on_batch,
+        rows,
+        planned_fingerprint,
+        part_marker,
+        byte_range,
+        json_schema,
     )
 
 
@@ -569,11 +583,18 @@ def _write_scored(
     rows: tuple[int, int] | None = None,
     planned_fingerprint: str | None = None,
     part_marker: Callable[[str], str] | None = None,
+    byte_range: tuple[int, int, int] | None = None,
+    json_schema: pa.Schema | None = None,
 ) -> TextProfile:
     path = input_file.path
     profile = TextProfile()
     with BatchReader(
-        input_file, batch_rows=config.read_rows, text_column=config.text_column, rows=rows
+        input_file,
+        batch_rows=config.read_rows,
+        text_column=config.text_column,
+        rows=rows,
+        byte_range=byte_range,
+        schema=json_schema,
     ) as reader:
         clashes = [name for name in OUTPUT_COLUMNS if name in reader.schema.names]
         if clashes:
@@ -597,7 +618,7 @@ def _write_scored(
                 _score_batch(prepared, model, config, profile, writer, output_path, schema)
                 if on_batch is not None:
                     on_batch(profile.rows, prepared.fraction_done)
-            if rows is None:
+            if rows is None and byte_range is None:
                 # What was scored is exactly what was read, and the file still holds it.
                 fingerprint = require_unchanged(path, reader.fingerprint())
             else:
@@ -606,8 +627,8 @@ def _write_scored(
             metadata = output_metadata(
                 model, config, path, fingerprint, reader.text_column, profile
             )
-            if rows is not None:
-                metadata["rows"] = json.dumps(list(rows))
+            if rows is not None or byte_range is not None:
+                metadata["range"] = json.dumps(list(rows or byte_range or ()))
             if part_marker is not None:
                 metadata["part"] = part_marker(reader.text_column)
             with output_errors(output_path):

@@ -17,6 +17,7 @@ fails on bad data fails its own input only.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -37,7 +38,7 @@ from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.fingerprint import content_fingerprint, require_unchanged
 from sentiment.scoring.outputs import output_errors
 from sentiment.scoring.profile import TextProfile
-from sentiment.scoring.readers import InputFile, task_groups
+from sentiment.scoring.readers import BatchReader, InputFile, task_groups
 from sentiment.scoring.results import FileResult
 from sentiment.scoring.scorer import (
     METADATA_PREFIX,
@@ -153,8 +154,15 @@ def plan_shards(
 
     for manifest in manifests:
         item = InputFile.from_manifest(manifest)
+        large = int(manifest.get("size", 0)) > config.shard_bytes
+        if large and item.format == "jsonl" and not item.compressed:
+            json_plan = _json_plan(item, config)
+            if json_plan is not None:
+                flush()
+                _plan_json(plan, manifest, item, json_plan, output_dir, identity, config)
+                continue
         metadata = None
-        if item.format == "parquet" and int(manifest.get("size", 0)) > config.shard_bytes:
+        if item.format == "parquet" and large:
             with contextlib.suppress(OSError, pa.ArrowException):
                 metadata = pq.read_metadata(item.path)
         if metadata is None or metadata.num_rows < 2:
@@ -180,7 +188,14 @@ def plan_shards(
         count = math.ceil(int(manifest["size"]) / config.shard_bytes)
         rows = [metadata.row_group(index).num_rows for index in range(metadata.num_row_groups)]
         ranges = row_ranges(rows, count)
-        plan.large.append({**manifest, "fingerprint": fingerprint, "parts": len(ranges)})
+        plan.large.append(
+            {
+                **manifest,
+                "fingerprint": fingerprint,
+                "parts": len(ranges),
+                "rows": metadata.num_rows,
+            }
+        )
         for index, (start, stop) in enumerate(ranges):
             plan.shards.append(
                 {
@@ -196,6 +211,91 @@ def plan_shards(
     return plan
 
 
+def _skipped(
+    item: InputFile, output_dir: Path, identity: Any, config: ScoringConfig, fingerprint: str
+) -> FileResult | None:
+    output_path = output_dir / item.output_name
+    existing = _up_to_date(output_path, identity, config, fingerprint)
+    if existing is None:
+        return None
+    return FileResult(
+        input_path=str(item.path),
+        output_path=str(output_path),
+        status="skipped",
+        reason=f"{output_path.name} already scored with model {identity.version}",
+        profile=TextProfile.from_dict(json.loads(existing["profile"])),
+    )
+
+
+def _json_plan(item: InputFile, config: ScoringConfig) -> tuple[pa.Schema, int, str] | None:
+    """The whole file's schema, row count and fingerprint (one read), or None where the
+    file cannot be scanned (it then fails in its own task, as before)."""
+    try:
+        with BatchReader(item, text_column=config.text_column) as reader:
+            if reader.empty or not reader.num_rows or reader.num_rows < 2:
+                return None
+            fingerprint = reader._first_pass_fingerprint
+            return reader.schema, int(reader.num_rows), str(fingerprint)
+    except Exception:
+        return None
+
+
+def byte_ranges(path: Path, size: int, shards: int) -> list[tuple[int, int, int]]:
+    """Cut a JSON-lines file into about ``shards`` byte ranges at line ends.
+
+    Returns:
+        ``(start, stop, first_line)`` per range, covering every byte once, in order.
+    """
+    cuts = [0]
+    with open(path, "rb") as handle:
+        for index in range(1, max(1, shards)):
+            target = max(cuts[-1], size * index // shards)
+            handle.seek(target)
+            handle.readline()  # to the end of the line the even cut falls in
+            cut = handle.tell()
+            if cuts[-1] < cut < size:
+                cuts.append(cut)
+        cuts.append(size)
+        ranges, line = [], 1
+        for start, stop in itertools.pairwise(cuts):
+            ranges.append((start, stop, line))
+            handle.seek(start)
+            line += handle.read(stop - start).count(b"\n")
+    return ranges
+
+
+def _plan_json(
+    plan: ShardPlan,
+    manifest: dict[str, Any],
+    item: InputFile,
+    scanned: tuple[pa.Schema, int, str],
+    output_dir: Path,
+    identity: Any,
+    config: ScoringConfig,
+) -> None:
+    schema, rows, fingerprint = scanned
+    skipped = _skipped(item, output_dir, identity, config, fingerprint)
+    if skipped is not None:
+        plan.skipped.append(skipped)
+        return
+    size = int(manifest["size"])
+    ranges = byte_ranges(item.path, size, math.ceil(size / config.shard_bytes))
+    encoded = base64.b64encode(schema.serialize().to_pybytes()).decode()
+    plan.large.append({**manifest, "fingerprint": fingerprint, "parts": len(ranges), "rows": rows})
+    for index, (start, stop, first_line) in enumerate(ranges):
+        plan.shards.append(
+            {
+                "kind": "part",
+                "file": manifest,
+                "index": index,
+                "count": len(ranges),
+                "bytes": [start, stop, first_line],
+                "schema": encoded,
+                "fingerprint": fingerprint,
+            }
+        )
+
+
 def _part_path(output_dir: Path, shard: dict[str, Any]) -> Path:
     name = shard["file"]["output_name"]
     return parts_directory(output_dir, name) / f"{shard['index']:06d}.parquet"
@@ -206,7 +306,7 @@ def _part_marker(identity: Any, config: ScoringConfig, shard: dict[str, Any], te
         {
             "scoring_key": scoring_key_of(identity, config, text),
             "fingerprint": shard["fingerprint"],
-            "rows": list(shard["rows"]),
+            "range": list(shard.get("rows") or shard["bytes"]),
         },
         sort_keys=True,
     )
@@ -240,18 +340,26 @@ def score_part(
             profile = TextProfile.from_dict(json.loads(existing["profile"]))
             return {**outcome, "status": "kept", "rows": profile.rows, "seconds": 0.0}
     try:
+        rows = shard.get("rows")
+        byte_range = shard.get("bytes")
+        json_schema = None
+        if shard.get("schema"):
+            json_schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(shard["schema"])))
         profile = write_scored(
             item,
             part_path,
             model,
             config,
-            rows=(int(shard["rows"][0]), int(shard["rows"][1])),
+            rows=None if rows is None else (int(rows[0]), int(rows[1])),
+            byte_range=None if byte_range is None else tuple(int(v) for v in byte_range),
+            json_schema=json_schema,
             planned_fingerprint=shard["fingerprint"],
             part_marker=lambda text: _part_marker(model, config, shard, text),
         )
     except Exception as error:  # bad data fails this input only, never the batch
         reason = _failure_reason(item.path, error)
-        logger.warning("Failed to score rows %s of %s: %s", shard["rows"], item.path, reason)
+        where = shard.get("rows") or shard.get("bytes")
+        logger.warning("Failed to score part %s of %s: %s", where, item.path, reason)
         return {
             **outcome,
             "status": "failed",
@@ -324,7 +432,7 @@ def assemble_parts(
                     with output_errors(output_path):
                         writer.write_table(table, row_group_size=config.read_rows)
                 part.close()
-            expected = int(pq.read_metadata(item.path).num_rows)
+            expected = int(large["rows"])
             if profile.rows != expected:
                 raise _PartFailed(
                     f"Input {item.path} has {expected} rows but its parts hold {profile.rows}; "

@@ -122,3 +122,36 @@ def test_an_input_changed_while_its_parts_ran_is_not_kept(tmp_path: Path) -> Non
     result = assemble_parts(plan.large[0], outcomes, tmp_path / "out", model, config)
     assert result.status == "failed" and "changed while it was being scored" in result.reason
     assert not (tmp_path / "out" / "big.parquet").exists()
+
+
+def test_json_lines_byte_ranges_joined_equal_the_whole_file(tmp_path: Path) -> None:
+    import json
+
+    source = tmp_path / "big.jsonl"
+    lines = [
+        json.dumps({"id": i, "text": TEXTS[i % len(TEXTS)], "stars": i % 10}) for i in range(600)
+    ]
+    source.write_text("\n".join(lines) + "\n")
+    model = FakeModel()
+    config = ScoringConfig(batch_size=16, read_rows=50, shard_bytes=source.stat().st_size // 4)
+    (whole,) = score_files(discover_inputs([str(source)]).inputs, tmp_path / "one", model, config)
+
+    plan, outcomes = _run(source, tmp_path / "sharded", model, config)
+    assert len(plan.shards) >= 4 and {shard["kind"] for shard in plan.shards} == {"part"}
+    starts = [shard["bytes"][2] for shard in plan.shards]
+    assert starts[0] == 1 and starts == sorted(starts) and len(set(starts)) == len(starts)
+    content = source.read_bytes()
+    for shard in plan.shards:
+        start, _stop, first_line = shard["bytes"]
+        # Every range starts at a line's start, on the line it says.
+        assert start == 0 or content[start - 1 : start] == b"\n"
+        assert first_line == content[:start].count(b"\n") + 1
+    assert plan.shards[-1]["bytes"][1] == len(content)
+    result = assemble_parts(plan.large[0], outcomes, tmp_path / "sharded", model, config)
+    assert result.status == "scored", result.reason
+    assert pq.read_table(result.output_path).equals(pq.read_table(whole.output_path))
+    assert result.profile == whole.profile
+    again = plan_shards(
+        discover_inputs([str(source)]).manifests(), tmp_path / "sharded", model, config
+    )
+    assert again.shards == [] and [r.status for r in again.skipped] == ["skipped"]
