@@ -156,6 +156,15 @@ def plan_shards(
         item = InputFile.from_manifest(manifest)
         large = int(manifest.get("size", 0)) > config.shard_bytes
         if large and item.format == "jsonl" and not item.compressed:
+            # A rerun hashes the file (one read) before paying for a schema scan.
+            with contextlib.suppress(OSError):
+                skipped = _skipped(
+                    item, output_dir, identity, config, content_fingerprint(item.path)
+                )
+                if skipped is not None:
+                    flush()
+                    plan.skipped.append(skipped)
+                    continue
             json_plan = _json_plan(item, config)
             if json_plan is not None:
                 flush()
