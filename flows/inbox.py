@@ -88,9 +88,10 @@ def score_inbox_flow(
         get_run_logger().info("%s", message)
         return Completed(message=message, data={"plan": plan, "files_scored": 0})
     discovery = discover_inputs_task(plan["pending"], output, config)
+    outcomes = score_files_flow(discovery["shards"], output, bundle["directory"], config)
     results = [
         *discovery["failures"],
-        *score_files_flow(discovery["groups"], output, bundle["directory"], config),
+        *(result for outcome in outcomes for result in outcome.get("results", [])),
     ]
     summary = summarize_task(
         results, home, output, bundle, config.threshold, seconds=time.perf_counter() - started

@@ -1,5 +1,5 @@
-"""The ``score`` flow: score review dumps with a model bundle, one task per group of
-input files (a large file alone, small files together)."""
+"""The ``score`` flow: score review dumps with a model bundle, one task per shard (small
+files together, a large Parquet file in row ranges joined back into its one output)."""
 
 from __future__ import annotations
 
@@ -15,41 +15,46 @@ from sentiment.core.paths import resolve_home
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.scorer import ScoringFailedError
 from tasks.score import (
+    assemble_parts_task,
     discover_inputs_task,
     drift_task,
-    group_label,
     resolve_model_task,
-    score_group_task,
+    score_shard_task,
     scoring_failed_task,
+    shard_label,
     summarize_task,
 )
 
 
-# One file at a time in this process: TensorFlow and the encoding threads use the cores.
+# One shard at a time in this process: TensorFlow and the encoding threads use the cores.
 @flow(name="score-files", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def score_files_flow(
-    groups: list[list[dict[str, Any]]],
+    shards: list[dict[str, Any]],
     output: str,
     bundle_directory: str,
     config: ScoringConfig,
 ) -> list[dict[str, Any]]:
-    """Score each group of a discovery on this flow's task runner; return every file's
-    result, in order."""
-    count = sum(len(group) for group in groups)
+    """Score each shard of a plan on this flow's task runner; return each shard's
+    outcome (``worker``, and ``results`` or ``part``), in order."""
     progress = create_progress_artifact(
-        0.0, key="scoring-progress", description=f"Share of {count} input file(s) scored"
+        0.0, key="scoring-progress", description=f"Share of {len(shards)} shard(s) scored"
     )
-    futures = score_group_task.map(
-        groups,
+    futures = score_shard_task.map(
+        shards,
         output=unmapped(output),
         bundle_directory=unmapped(bundle_directory),
         config=unmapped(config),
-        label=[group_label(group) for group in groups],
+        label=[shard_label(shard) for shard in shards],
         progress_artifact=unmapped(progress),
     )
-    results = [result for future in futures for result in future.result()]
+    outcomes = [future.result() for future in futures]
     update_progress_artifact(progress, 100.0)
-    return results
+    return outcomes
+
+
+def _in_input_order(results: list[dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
+    position = {path: index for index, path in enumerate(order)}
+    return sorted(results, key=lambda result: position.get(result["input_path"], -1))
 
 
 @flow(name="score")
@@ -68,6 +73,7 @@ def score_flow(
     dask_workers: int = 0,
     dask_address: str | None = None,
     drift: DriftThresholds | None = None,
+    shard_bytes: int = ScoringConfig.shard_bytes,
 ) -> dict[str, Any]:
     """Score every review file in ``inputs`` into one Parquet file each under ``output``.
 
@@ -96,6 +102,8 @@ def score_flow(
         dask_address: Address of an existing Dask scheduler to score files on.
         drift: When the batch counts as drifted from training (default: the
             :class:`~sentiment.scoring.config.DriftThresholds` defaults).
+        shard_bytes: On Dask, a Parquet input larger than this is scored in parallel
+            shards of about this many bytes (row ranges) joined into its one output.
 
     Returns:
         The run summary (counts, throughput, drift figures and verdict under
@@ -114,12 +122,25 @@ def score_flow(
         encode_threads=encode_threads,
         explain=explain,
         uncertain=None if uncertain is None else tuple(uncertain),
+        shard_bytes=shard_bytes,
     )
     runner = scoring_task_runner(dask_workers, dask_address)
     bundle = resolve_model_task(home, model)
-    plan = discover_inputs_task(inputs, output, config)
-    results = score_files_flow.with_options(task_runner=runner)(
-        plan["groups"], output, bundle["directory"], config
+    # Large files are cut into shards only where shards can run side by side.
+    on_dask = bool(dask_workers or dask_address)
+    plan = discover_inputs_task(inputs, output, config, bundle["directory"], on_dask)
+    outcomes = score_files_flow.with_options(task_runner=runner)(
+        plan["shards"], output, bundle["directory"], config
+    )
+    parts = [outcome["part"] for outcome in outcomes if "part" in outcome]
+    joined = assemble_parts_task(plan["large"], parts, output, bundle["directory"], config)
+    results = _in_input_order(
+        [
+            *plan["skipped"],
+            *joined,
+            *(result for outcome in outcomes for result in outcome.get("results", [])),
+        ],
+        plan["order"],
     )
     summary = summarize_task(
         [*plan["failures"], *results],

@@ -9,6 +9,8 @@ same way every time and is reported, not retried.
 from __future__ import annotations
 
 import functools
+import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, update_progress_artifact
 from prefect.logging import get_run_logger
 
-from sentiment.modeling.bundle import ModelBundle, load_bundle
+from sentiment.modeling.bundle import ModelBundle, bundle_identity, load_bundle
 from sentiment.release.registry import resolve_bundle
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.drift import detect_drift
@@ -26,6 +28,7 @@ from sentiment.scoring.outputs import prepare_output_directory
 from sentiment.scoring.readers import InputFile, discover_inputs, task_groups
 from sentiment.scoring.results import FileResult
 from sentiment.scoring.scorer import score_file
+from sentiment.scoring.shards import assemble_parts, plan_shards, score_part
 from sentiment.scoring.summary import summarize_scoring
 from tasks.events import DRIFT_DETECTED, SCORING_FAILED, emit
 
@@ -55,35 +58,60 @@ def resolve_model_task(home: str, model: str | None = None) -> dict[str, str]:
 
 @task(name="discover-inputs")
 def discover_inputs_task(
-    inputs: list[str], output: str, config: ScoringConfig | None = None
+    inputs: list[str],
+    output: str,
+    config: ScoringConfig | None = None,
+    bundle_directory: str | None = None,
+    shard_large_files: bool = True,
 ) -> dict[str, Any]:
-    """Prepare the output directory, expand the inputs into groups of files to score;
-    inputs that cannot be scored become failures.
+    """Prepare the output directory and expand the inputs into shards to score; inputs
+    that cannot be scored become failures.
+
+    Small files are grouped several to a shard; a Parquet input larger than
+    ``config.shard_bytes`` is hashed once here, skipped if up to date, else cut into row
+    ranges (:func:`sentiment.scoring.shards.plan_shards`) when ``shard_large_files`` and a
+    ``bundle_directory`` are given (on one process shards gain nothing and cost a join).
 
     Raises:
         OutputError: If the output directory cannot be created or written (one sentence
             naming it; no input is blamed).
 
     Returns:
-        ``{"groups": [[{path, format, compressed, output_name, size, share,
-        progress_offset}, ...], ...], "failures": [result dicts]}``.
+        ``{"shards": [...], "large": [...], "skipped": [result dicts], "failures":
+        [result dicts], "order": [input paths]}``.
     """
     config = config or ScoringConfig()
     removed = prepare_output_directory(Path(output))
     discovery = discover_inputs(inputs, output_dir=Path(output))
     files = discovery.manifests()
-    groups = task_groups(files, config.task_bytes, config.task_files)
     failures = [FileResult.failed(failure).to_dict() for failure in discovery.failures]
+    if bundle_directory is None or not shard_large_files:
+        groups = task_groups(files, config.task_bytes, config.task_files)
+        shards: list[dict[str, Any]] = [{"kind": "files", "files": group} for group in groups]
+        large: list[dict[str, Any]] = []
+        skipped: list[dict[str, Any]] = []
+    else:
+        plan = plan_shards(files, Path(output), bundle_identity(Path(bundle_directory)), config)
+        shards, large = plan.shards, plan.large
+        skipped = [result.to_dict() for result in plan.skipped]
     get_run_logger().info(
-        "Found %d file(s) to score (%.1f MiB) in %d task(s); %d input(s) rejected; "
-        "%d dead temporary file(s) removed.",
+        "Found %d file(s) to score (%.1f MiB) in %d shard(s), %d file(s) in parts, %d large "
+        "file(s) up to date; %d input(s) rejected; %d dead temporary file(s) removed.",
         len(files),
         sum(item["size"] for item in files) / (1 << 20),
-        len(groups),
+        len(shards),
+        len(large),
+        len(skipped),
         len(failures),
         removed,
     )
-    return {"groups": groups, "failures": failures}
+    return {
+        "shards": shards,
+        "large": large,
+        "skipped": skipped,
+        "failures": failures,
+        "order": [item["path"] for item in files],
+    }
 
 
 class _Progress:
@@ -174,6 +202,90 @@ def group_label(files: list[dict[str, Any]]) -> str:
     """A group's task-run name: its first output's name, plus how many more files."""
     first = files[0]["output_name"] if files else "nothing"
     return first if len(files) <= 1 else f"{first}-and-{len(files) - 1}-more"
+
+
+def shard_label(shard: dict[str, Any]) -> str:
+    """A shard's task-run name: its files' label, or the output and part number."""
+    if shard["kind"] == "files":
+        return group_label(shard["files"])
+    return f"{shard['file']['output_name']}-part-{shard['index'] + 1}-of-{shard['count']}"
+
+
+def _worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@task(name="score-shard", task_run_name="score-{label}")
+def score_shard_task(
+    shard: dict[str, Any],
+    output: str,
+    bundle_directory: str,
+    config: ScoringConfig,
+    label: str = "shard",
+    progress_artifact: UUID | None = None,
+) -> dict[str, Any]:
+    """Score one shard (of :func:`discover_inputs_task`): a group of files, or a row
+    range of a large Parquet file into its part file.
+
+    Returns:
+        ``{"worker": "host:pid", "results": [file result dicts]}`` for a group, or
+        ``{"worker": ..., "part": part outcome}`` for a part
+        (:func:`sentiment.scoring.shards.score_part`).
+    """
+    if shard["kind"] == "files":
+        results = score_group_task.fn(
+            shard["files"], output, bundle_directory, config, label, progress_artifact
+        )
+        return {"worker": _worker(), "results": results}
+    outcome = score_part(shard, Path(output), _bundle(bundle_directory), config)
+    logger = get_run_logger()
+    if outcome["status"] == "failed":
+        logger.warning("Failed: %s", outcome["reason"])
+    else:
+        logger.info(
+            "Part %d of %d of %s: %s %d rows in %.1f s.",
+            shard["index"] + 1,
+            shard["count"],
+            shard["file"]["path"],
+            outcome["status"],
+            outcome["rows"],
+            outcome["seconds"],
+        )
+    if progress_artifact is not None:
+        manifest = shard["file"]
+        fraction = (shard["index"] + 1) / shard["count"]
+        update_progress_artifact(
+            progress_artifact,
+            min(100.0, 100.0 * (manifest["progress_offset"] + manifest["share"] * fraction)),
+        )
+    return {"worker": _worker(), "part": outcome}
+
+
+@task(name="assemble-parts")
+def assemble_parts_task(
+    large: list[dict[str, Any]],
+    outcomes: list[dict[str, Any]],
+    output: str,
+    bundle_directory: str,
+    config: ScoringConfig,
+) -> list[dict[str, Any]]:
+    """Join each large input's parts into its one output, in input order.
+
+    Returns:
+        Each large input's :class:`~sentiment.scoring.results.FileResult` as a dict.
+    """
+    identity = bundle_identity(Path(bundle_directory))
+    results = []
+    for manifest in large:
+        seconds = sum(
+            outcome["seconds"]
+            for outcome in outcomes
+            if outcome["output_name"] == manifest["output_name"]
+        )
+        result = assemble_parts(manifest, outcomes, Path(output), identity, config, seconds)
+        _log_result(InputFile.from_manifest(manifest), result)
+        results.append(result.to_dict())
+    return results
 
 
 @task(name="score-file", task_run_name="score-{input_file[output_name]}")

@@ -24,6 +24,7 @@ import json
 import logging
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,10 +131,7 @@ class ModelBundle:
     @property
     def threshold(self) -> float:
         """The decision threshold chosen on validation (0.5 for bundles without one)."""
-        entry = self.metadata.get("decision_threshold")
-        if isinstance(entry, dict) and isinstance(entry.get("value"), int | float):
-            return float(entry["value"])
-        return DEFAULT_THRESHOLD
+        return metadata_threshold(self.metadata)
 
     def _compiled_forward(self) -> Any:
         # One traced graph with a fixed signature serves every batch size, so scoring
@@ -345,6 +343,43 @@ def _load_keras_model(directory: Path, vectorizer: Vectorizer) -> keras.Model:
                 "the files come from different runs, so retrain the bundle."
             )
     return model
+
+
+def metadata_threshold(metadata: dict[str, Any]) -> float:
+    """The decision threshold a bundle's metadata records (0.5 where it records none)."""
+    entry = metadata.get("decision_threshold")
+    if isinstance(entry, dict) and isinstance(entry.get("value"), int | float):
+        return float(entry["value"])
+    return DEFAULT_THRESHOLD
+
+
+@dataclass(frozen=True)
+class BundleIdentity:
+    """A bundle's version and threshold, read without loading its model."""
+
+    version: str
+    threshold: float
+
+
+def bundle_identity(directory: Path) -> BundleIdentity:
+    """Read a bundle's version and decision threshold from its metadata alone (cheap:
+    no model, no vectorizer), e.g. to tell whether an output is up to date.
+
+    Raises:
+        DataError: If the metadata is missing or not a JSON object.
+    """
+    path = Path(directory) / METADATA_FILE
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(
+            f"Model bundle file {path} cannot be read ({error}); retrain the bundle with "
+            "'sentiment train'."
+        ) from error
+    if not isinstance(metadata, dict):
+        raise DataError(f"Model bundle file {path} must hold a JSON object; retrain the bundle.")
+    version = str(metadata.get("version") or Path(directory).name)
+    return BundleIdentity(version=version, threshold=metadata_threshold(metadata))
 
 
 def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:

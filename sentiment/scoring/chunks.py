@@ -112,6 +112,7 @@ def record_chunks(
     path: Path,
     block_bytes: int,
     max_record_bytes: int = MAX_RECORD_BYTES,
+    first_line: int = 1,
 ) -> Iterator[Chunk]:
     """Yield the stream as chunks of about ``block_bytes`` holding whole records.
 
@@ -121,6 +122,7 @@ def record_chunks(
         path: The file, for error messages.
         block_bytes: The size to read at a time and to aim each chunk at.
         max_record_bytes: The longest record accepted.
+        first_line: The line number of the stream's first byte (a shard's start).
 
     Raises:
         DataError: If a CSV file ends inside a quoted field (it was cut short), or a
@@ -131,7 +133,6 @@ def record_chunks(
     state = _FIELD_START
     opened = -1
     boundary = -1
-    first_line = 1
     while True:
         block = stream.read(block_bytes)
         if block:

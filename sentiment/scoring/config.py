@@ -25,6 +25,8 @@ class ScoringConfig:
         read_rows: Rows per record batch read, encoded and written as one row group.
         task_bytes: Input bytes one scoring task takes on (small files share a task).
         task_files: Files one scoring task takes on at most.
+        shard_bytes: A Parquet input of more bytes is split into shards of about this
+            size, scored in parallel and joined into its one output.
         force: Rescore inputs whose output is already up to date.
         encode_threads: Threads that encode upcoming batches while the model scores the
             current one; 0 encodes in the calling thread, one step after the other. On
@@ -53,6 +55,9 @@ class ScoringConfig:
     # cost (~50 ms) would otherwise outweigh a one-row file's scoring many times.
     task_bytes: int = 32 << 20
     task_files: int = 250
+    # A Parquet input larger than this is scored as several shards (row ranges) that
+    # run in parallel and are joined into its one output (see scoring.shards).
+    shard_bytes: int = 64 << 20
     force: bool = field(default=False, metadata={"help": "Rescore up-to-date outputs too."})
     encode_threads: int = field(
         default=2,
@@ -102,8 +107,8 @@ class ScoringConfig:
             raise ConfigError(f"batch_size is {self.batch_size}; set --batch-size to 1 or more.")
         if self.read_rows < 1:
             raise ConfigError(f"read_rows is {self.read_rows}; set it to 1 or more.")
-        if self.task_bytes < 1 or self.task_files < 1:
-            raise ConfigError("task_bytes and task_files must be 1 or more.")
+        if self.task_bytes < 1 or self.task_files < 1 or self.shard_bytes < 1:
+            raise ConfigError("task_bytes, task_files and shard_bytes must be 1 or more.")
         if self.encode_threads < 0:
             raise ConfigError(f"encode_threads is {self.encode_threads}; set it to 0 or more.")
         if self.text_column is not None and not self.text_column.strip():

@@ -373,6 +373,25 @@ def is_text_type(data_type: pa.DataType) -> bool:
     )
 
 
+class _BoundedFile:
+    """At most ``limit`` bytes of an open binary file, from its current position."""
+
+    def __init__(self, handle: BinaryIO, limit: int) -> None:
+        self._handle = handle
+        self._left = limit
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        size = self._left if size < 0 else min(size, self._left)
+        data = self._handle.read(size)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._handle.close()
+
+
 class BatchReader:
     """Streams one input file as record batches of at most about ``batch_rows`` rows.
 
@@ -393,8 +412,24 @@ class BatchReader:
         batch_rows: int = 8192,
         text_column: str | None = None,
         block_bytes: int = DEFAULT_BLOCK_BYTES,
+        rows: tuple[int, int] | None = None,
+        byte_range: tuple[int, int, int] | None = None,
+        schema: pa.Schema | None = None,
     ) -> None:
+        if rows is not None and input_file.format != "parquet":
+            raise ValueError("only Parquet inputs are read by row range")
+        if byte_range is not None and (
+            input_file.format != "jsonl" or input_file.compressed or schema is None
+        ):
+            raise ValueError("only plain JSON lines, with their schema, are read by byte range")
+        # A shard of a large JSON-lines file: bytes [start, stop) beginning on line
+        # ``first line``, parsed with the whole file's schema (scanned once by the run).
+        self.byte_range = byte_range
+        self._given_schema = schema
         self.input_file = input_file
+        # A shard of a large Parquet file: rows [start, stop) only, not hashed here (the
+        # run hashes the whole file once, before and after its shards).
+        self.rows = rows
         self.batch_rows = batch_rows
         self.block_bytes = block_bytes
         self._requested_column = text_column
@@ -448,7 +483,7 @@ class BatchReader:
 
     def _close_text_stream(self) -> None:
         if self._stream is not None and self._stream is not self._hashing:
-            self._stream.close()
+            self._stream.close()  # closes a shard's own handle too
         if self._hashing is not None:
             self._hashing.close()
         self._stream = None
@@ -456,6 +491,12 @@ class BatchReader:
 
     def _open_text_stream(self) -> BinaryIO:
         self._close_text_stream()
+        if self.byte_range is not None:
+            start, stop, _ = self.byte_range
+            handle = open(self.input_file.path, "rb")  # noqa: SIM115 - closed by close()
+            handle.seek(start)
+            self._stream = _BoundedFile(handle, stop - start)  # type: ignore[assignment]
+            return self._stream  # type: ignore[return-value]
         self._hashing = HashingFile(self.input_file.path)
         if self.input_file.compressed:
             # GzipFile checks the trailer's CRC and length, so a cut archive fails.
@@ -467,9 +508,15 @@ class BatchReader:
     def _chunks(self) -> Iterator[Chunk]:
         stream = self._open_text_stream()
         kind = "csv" if self.input_file.format == "csv" else "jsonl"
-        return record_chunks(stream, kind, self.input_file.path, self.block_bytes)
+        first_line = self.byte_range[2] if self.byte_range is not None else 1
+        return record_chunks(
+            stream, kind, self.input_file.path, self.block_bytes, first_line=first_line
+        )
 
     def _finish_text_stream(self) -> str:
+        if self.byte_range is not None:
+            self._close_text_stream()
+            return ""  # a shard: the run hashes the whole file before and after
         assert self._hashing is not None
         if self.input_file.compressed:
             # Whatever gzip left unread is part of the file; plain files were read to
@@ -483,12 +530,15 @@ class BatchReader:
         path = self.input_file.path
         if self.input_file.format == "parquet":
             # Hashed before reading; the scorer hashes again after, and both must agree.
-            self._fingerprint = content_fingerprint(path)
+            if self.rows is None:
+                self._fingerprint = content_fingerprint(path)
             # Buffered column reads: a huge row group is decoded page by page instead of
             # being loaded whole, so memory stays flat whatever the writer chose.
             self._parquet = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
             self.schema = self._parquet.schema_arrow
             self.num_rows = self._parquet.metadata.num_rows
+            if self.rows is not None:
+                self.num_rows = max(0, min(self.rows[1], self.num_rows) - self.rows[0])
         elif self.input_file.format == "csv":
             chunks = self._chunks()
             self._pending_chunks = chunks
@@ -496,6 +546,9 @@ class BatchReader:
             if self._first_chunk is not None:
                 self._csv_names, self._header_bytes = csv_header(self._first_chunk, path)
                 self.schema = csv_schema(self._csv_names)
+        elif self.byte_range is not None:
+            assert self._given_schema is not None
+            self.schema = self._given_schema
         else:
             scan = JsonSchemaScan(path)
             for chunk in self._chunks():
@@ -565,7 +618,7 @@ class BatchReader:
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         if self._parquet is not None:
-            for batch in self._parquet.iter_batches(batch_size=self.batch_rows):
+            for batch in self._parquet_batches():
                 self._rows_read += batch.num_rows
                 self._check_text(batch)
                 yield batch
@@ -576,6 +629,33 @@ class BatchReader:
                     batch = pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
                 self._rows_read += batch.num_rows
                 yield batch
+
+    def _parquet_batches(self) -> Iterator[pa.RecordBatch]:
+        assert self._parquet is not None
+        if self.rows is None:
+            yield from self._parquet.iter_batches(batch_size=self.batch_rows)
+            return
+        start, stop = self.rows
+        metadata = self._parquet.metadata
+        selected, first_row, position = [], None, 0
+        for index in range(metadata.num_row_groups):
+            count = metadata.row_group(index).num_rows
+            if position < stop and position + count > start:
+                selected.append(index)
+                first_row = position if first_row is None else first_row
+            position += count
+        if not selected or first_row is None:
+            return
+        # Rows of a shard that starts inside a row group are decoded and dropped: Parquet
+        # cannot seek to a row, and reading is a small share of scoring a row.
+        position = first_row
+        for batch in self._parquet.iter_batches(batch_size=self.batch_rows, row_groups=selected):
+            low, high = max(start, position), min(stop, position + batch.num_rows)
+            position += batch.num_rows
+            if high > low:
+                yield batch.slice(low - (position - batch.num_rows), high - low)
+            if position >= stop:
+                return
 
     def _check_text(self, batch: pa.RecordBatch) -> None:
         """Bytes in the text column must be UTF-8 text; name the first row that is not."""
@@ -590,7 +670,8 @@ class BatchReader:
                     if value is not None:
                         value.decode("utf-8")
                 except UnicodeDecodeError as error:
-                    row = self._rows_read - batch.num_rows + offset + 1
+                    first = (self.rows[0] if self.rows else 0) + self._rows_read - batch.num_rows
+                    row = first + offset + 1
                     raise DataError(
                         f"Input {self.input_file.path} column '{self.text_column}' row {row} "
                         f"holds bytes that are not UTF-8 text ({error.reason}); store the "

@@ -493,17 +493,108 @@ def _failure_reason(path: Path, error: Exception) -> str:
     return f"Input {path} could not be read or scored ({type(error).__name__}: {detail}); {fix}."
 
 
+def output_metadata(
+    model: Any,
+    config: ScoringConfig,
+    path: Path,
+    fingerprint: str,
+    text_column: str,
+    profile: TextProfile,
+) -> dict[str, str]:
+    """The ``sentiment.*`` key-value metadata of a scored file (keys without the prefix)."""
+    return {
+        "model_version": model.version,
+        "threshold": repr(resolved_threshold(model, config)),
+        "explain": str(config.explain),
+        "uncertain": json.dumps(config.uncertain),
+        "input_path": str(path),
+        "input_fingerprint": fingerprint,
+        "text_column": text_column,
+        "text_column_setting": str(config.text_column),
+        "scoring_key": _scoring_key(model, config, text_column),
+        "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "profile": json.dumps(profile.to_dict()),
+    }
+
+
+def metadata_entries(metadata: dict[str, str]) -> dict[bytes, bytes]:
+    """``metadata`` as Parquet key-value entries under the ``sentiment.`` prefix."""
+    return {_metadata_key(key): value.encode() for key, value in metadata.items()}
+
+
+def scoring_key_of(model: Any, config: ScoringConfig, text_column: str) -> str:
+    """The up-to-date key of an output scored with ``model`` and ``config``."""
+    return _scoring_key(model, config, text_column)
+
+
+def write_scored(
+    input_file: InputFile,
+    output_path: Path,
+    model: ScoringModel,
+    config: ScoringConfig,
+    on_batch: BatchCallback | None = None,
+    rows: tuple[int, int] | None = None,
+    planned_fingerprint: str | None = None,
+    part_marker: Callable[[str], str] | None = None,
+    byte_range: tuple[int, int, int] | None = None,
+    json_schema: pa.Schema | None = None,
+) -> TextProfile:
+    """Score an input (or rows ``[start, stop)`` of a Parquet input) into ``output_path``
+    atomically; raise on any problem (see :func:`score_file` for the forgiving form).
+
+    Args:
+        input_file: The input.
+        output_path: The scored Parquet file to write.
+        model: The bundle that scores.
+        config: Scoring settings.
+        on_batch: Called after each written batch (see :func:`score_file`).
+        rows: Only these rows (a shard of a large Parquet file).
+        planned_fingerprint: With ``rows``, the whole file's fingerprint taken by the
+            run, recorded in the output in place of one taken here.
+        part_marker: Given the text column found, the ``part`` metadata entry that
+            tells a later run this part is reusable.
+        byte_range: Only bytes ``[start, stop)`` of a plain JSON-lines input, starting on
+            line ``first line`` (``(start, stop, first_line)``), parsed with ``json_schema``.
+        json_schema: The whole JSON-lines file's schema, with ``byte_range``.
+
+    Returns:
+        The profile of the rows written.
+    """
+    return _write_scored(
+        input_file,
+        output_path,
+        model,
+        config,
+        on_batch,
+        rows,
+        planned_fingerprint,
+        part_marker,
+        byte_range,
+        json_schema,
+    )
+
+
 def _write_scored(
     input_file: InputFile,
     output_path: Path,
     model: ScoringModel,
     config: ScoringConfig,
     on_batch: BatchCallback | None,
+    rows: tuple[int, int] | None = None,
+    planned_fingerprint: str | None = None,
+    part_marker: Callable[[str], str] | None = None,
+    byte_range: tuple[int, int, int] | None = None,
+    json_schema: pa.Schema | None = None,
 ) -> TextProfile:
     path = input_file.path
     profile = TextProfile()
     with BatchReader(
-        input_file, batch_rows=config.read_rows, text_column=config.text_column
+        input_file,
+        batch_rows=config.read_rows,
+        text_column=config.text_column,
+        rows=rows,
+        byte_range=byte_range,
+        schema=json_schema,
     ) as reader:
         clashes = [name for name in OUTPUT_COLUMNS if name in reader.schema.names]
         if clashes:
@@ -527,25 +618,21 @@ def _write_scored(
                 _score_batch(prepared, model, config, profile, writer, output_path, schema)
                 if on_batch is not None:
                     on_batch(profile.rows, prepared.fraction_done)
-            # What was scored is exactly what was read, and the file still holds it.
-            fingerprint = require_unchanged(path, reader.fingerprint())
-            metadata = {
-                "model_version": model.version,
-                "threshold": repr(resolved_threshold(model, config)),
-                "explain": str(config.explain),
-                "uncertain": json.dumps(config.uncertain),
-                "input_path": str(path),
-                "input_fingerprint": fingerprint,
-                "text_column": reader.text_column,
-                "text_column_setting": str(config.text_column),
-                "scoring_key": _scoring_key(model, config, reader.text_column),
-                "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "profile": json.dumps(profile.to_dict()),
-            }
+            if rows is None and byte_range is None:
+                # What was scored is exactly what was read, and the file still holds it.
+                fingerprint = require_unchanged(path, reader.fingerprint())
+            else:
+                # A shard: the run hashed the whole file before and hashes it after.
+                fingerprint = str(planned_fingerprint)
+            metadata = output_metadata(
+                model, config, path, fingerprint, reader.text_column, profile
+            )
+            if rows is not None or byte_range is not None:
+                metadata["range"] = json.dumps(list(rows or byte_range or ()))
+            if part_marker is not None:
+                metadata["part"] = part_marker(reader.text_column)
             with output_errors(output_path):
-                writer.add_key_value_metadata(
-                    {_metadata_key(key): value.encode() for key, value in metadata.items()}
-                )
+                writer.add_key_value_metadata(metadata_entries(metadata))
                 output.close()  # closes the writer, then renames the file into place
     return profile
 

@@ -122,7 +122,7 @@ def test_score_flow_runs_the_file_tasks_on_a_dask_scheduler(home: Path, tmp_path
             )
         ran_on_dask = set(cluster.scheduler.task_prefixes)
 
-    assert ran_on_dask == {"score_group_task"}
+    assert ran_on_dask == {"score_shard_task"}
     assert in_process["files_scored"] == 2
     for name in ("a", "b"):
         expected = pq.read_table(tmp_path / "one" / f"{name}.parquet")

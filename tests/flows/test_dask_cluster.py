@@ -1,0 +1,224 @@
+"""The ``score`` flow on a real Dask cluster: a ``dask scheduler`` and two ``dask worker``
+processes on loopback, started (and stopped) by the test, as on a multi-host cluster."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from flows.score import score_flow
+from sentiment.scoring.scorer import SCORE_COLUMN, ScoringFailedError
+from tests.flows.test_score_flow import TEXTS, home  # noqa: F401 - the shared bundle fixture
+
+distributed = pytest.importorskip("distributed")
+pytest.importorskip("prefect_dask")
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+DASK = Path(sys.executable).with_name("dask")
+BIG_ROWS = 120_000
+BIG_ROW_GROUP = 10_000
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A scheduler and two single-threaded workers, each its own process tree."""
+    if not DASK.exists():
+        pytest.skip(f"no dask command beside {sys.executable}")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPOSITORY_ROOT), os.environ.get("PYTHONPATH", "")]),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    common = {"env": environment, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = [
+        subprocess.Popen(
+            [
+                str(DASK),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dashboard-address",
+                ":0",
+            ],
+            start_new_session=True,
+            **common,
+        )
+    ]
+    try:
+        for _ in range(2):
+            processes.append(
+                subprocess.Popen(
+                    [
+                        str(DASK),
+                        "worker",
+                        address,
+                        "--nworkers",
+                        "1",
+                        "--nthreads",
+                        "1",
+                        "--host",
+                        "127.0.0.1",
+                        "--no-dashboard",
+                        "--memory-limit",
+                        "0",
+                    ],
+                    start_new_session=True,
+                    **common,
+                )
+            )
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=90)
+        yield address
+    finally:
+        for process in reversed(processes):
+            # Each was started in its own session: its group is it and its children
+            # (the nanny's worker), nothing else.
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Several small files of each format and one large multi-row-group Parquet file."""
+    directory = tmp_path_factory.mktemp("dump")
+    for index in range(4):
+        texts = [TEXTS[(index + i) % len(TEXTS)] for i in range(20 + index)]
+        pq.write_table(
+            pa.table({"id": list(range(len(texts))), "text": texts}),
+            directory / f"small-{index}.parquet",
+        )
+    (directory / "small.csv").write_text("id,review\n1,a great film\n2,boring\n")
+    texts = [f"{TEXTS[i % len(TEXTS)]} {i}" for i in range(BIG_ROWS)]
+    pq.write_table(
+        pa.table({"review_id": list(range(BIG_ROWS)), "text": texts}),
+        directory / "big.parquet",
+        row_group_size=BIG_ROW_GROUP,
+    )
+    return directory
+
+
+def _bad_file(directory: Path) -> Path:
+    """A large file whose one row group holds bytes that are not UTF-8 text."""
+    values = [f"{TEXTS[i % len(TEXTS)]} {TEXTS[i % 3]} {i}".encode() for i in range(BIG_ROWS // 2)]
+    values[BIG_ROWS // 2 - 100] = b"\xff\xfe not text"
+    path = directory / "bad.parquet"
+    pq.write_table(
+        pa.table({"text": pa.array(values, pa.binary())}), path, row_group_size=BIG_ROW_GROUP
+    )
+    return path
+
+
+def _bundle_loads() -> int:
+    """On a worker: how many times this process has loaded a bundle."""
+    import tasks.score
+
+    return tasks.score._bundle.cache_info().misses
+
+
+def _outputs(directory: Path) -> dict[str, pa.Table]:
+    return {path.name: pq.read_table(path) for path in sorted(directory.glob("*.parquet"))}
+
+
+def test_a_dump_scored_on_two_workers_equals_one_process_and_survives_a_killed_worker(
+    home: Path,  # noqa: F811
+    dump: Path,
+    cluster: str,
+    tmp_path: Path,
+) -> None:
+    big = (dump / "big.parquet").stat().st_size
+    settings = {"home": str(home), "shard_bytes": big // 6 + 1}
+    bad = _bad_file(dump)
+    try:
+        with pytest.raises(ScoringFailedError, match=r"1 of 7 input\(s\) failed"):
+            score_flow([str(dump)], str(tmp_path / "one"), **settings)
+        with pytest.raises(ScoringFailedError, match=r"1 of 7 input\(s\) failed"):
+            score_flow([str(dump)], str(tmp_path / "dask"), dask_address=cluster, **settings)
+        with distributed.Client(cluster) as client:
+            bundle_loads = client.run(_bundle_loads)
+    finally:
+        bad.unlink()
+
+    expected = _outputs(tmp_path / "one")
+    assert sorted(expected) == [
+        "big.parquet",
+        "small-0.parquet",
+        "small-1.parquet",
+        "small-2.parquet",
+        "small-3.parquet",
+        "small.parquet",
+    ]
+    # The bad shard failed its own input only, and left nothing of it behind.
+    assert not (tmp_path / "dask" / "bad.parquet").exists()
+    assert "bad.parquet" in (tmp_path / "dask" / "failed.jsonl").read_text()
+    assert "not UTF-8" in (tmp_path / "dask" / "failed.jsonl").read_text()
+    scored = _outputs(tmp_path / "dask")
+    assert sorted(scored) == sorted(expected)
+    for name, table in expected.items():
+        assert scored[name].equals(table), name
+    assert expected["big.parquet"].num_rows == BIG_ROWS
+    # Both workers scored shards, each loading the bundle once for all of its shards.
+    assert sorted(bundle_loads.values()) == [1, 1], bundle_loads
+
+    # A rerun skips everything, the large file included, without scoring a row.
+    again = score_flow([str(dump)], str(tmp_path / "dask"), dask_address=cluster, **settings)
+    assert (again["files_scored"], again["files_skipped"]) == (0, 6)
+
+    # kill -9 one worker process while it holds shards: the run still completes.
+    killed: list[int] = []
+    with distributed.Client(cluster) as client:
+        pids = client.run(os.getpid)
+
+        def kill_when_busy() -> None:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not killed:
+                for address, keys in client.processing().items():
+                    if any(str(key).startswith("score_shard_task") for key in keys):
+                        os.kill(pids[address], signal.SIGKILL)
+                        killed.append(pids[address])
+                        return
+                time.sleep(0.02)
+
+        watcher = threading.Thread(target=kill_when_busy)
+        watcher.start()
+        summary = score_flow(
+            [str(dump)], str(tmp_path / "killed"), dask_address=cluster, force=True, **settings
+        )
+        watcher.join()
+        client.wait_for_workers(2, timeout=60)  # the nanny restarted it
+    assert killed and summary["files_failed"] == 0
+    after_kill = _outputs(tmp_path / "killed")
+    for name, table in expected.items():
+        assert after_kill[name].equals(table), name  # no duplicate, no missing row
+    big_ids = after_kill["big.parquet"].column("review_id").to_pylist()
+    assert big_ids == list(range(BIG_ROWS))
+    assert after_kill["big.parquet"].column(SCORE_COLUMN).null_count == 0
+    assert not (tmp_path / "killed" / ".parts").exists()

@@ -1,0 +1,157 @@
+"""Shards: row ranges of a large Parquet input scored apart and joined into one output."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.outputs import prepare_output_directory
+from sentiment.scoring.readers import discover_inputs
+from sentiment.scoring.shards import (
+    PARTS_DIRECTORY,
+    assemble_parts,
+    plan_shards,
+    row_ranges,
+    score_part,
+)
+from tests.unit.scoring.support import score_files
+from tests.unit.scoring.test_scorer import TEXTS, FakeModel
+
+
+def _dump(path: Path, rows: int, row_group_rows: int) -> Path:
+    texts = [TEXTS[i % len(TEXTS)] for i in range(rows)]
+    table = pa.table({"review_id": [f"r{i}" for i in range(rows)], "text": texts})
+    pq.write_table(table, path, row_group_size=row_group_rows)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("row_groups", "shards"),
+    [([100], 4), ([25] * 4, 4), ([30, 30, 30, 10], 3), ([1] * 7, 3), ([5], 9), ([0], 2)],
+)
+def test_row_ranges_cover_every_row_once_in_order(row_groups: list[int], shards: int) -> None:
+    ranges = row_ranges(row_groups, shards)
+    total = sum(row_groups)
+    assert ranges[0][0] == 0 and ranges[-1][1] == total
+    assert all(stop > start for start, stop in ranges) or total == 0
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+    assert len(ranges) <= max(1, shards)
+
+
+def test_single_row_group_file_is_cut_inside_its_row_group() -> None:
+    assert row_ranges([1000], 4) == [(0, 250), (250, 500), (500, 750), (750, 1000)]
+    # Boundaries close to the even cut are used, so shards read whole row groups.
+    assert row_ranges([30, 30, 30, 10], 3) == [(0, 30), (30, 60), (60, 100)]
+
+
+def _run(source: Path, output: Path, model: FakeModel, config: ScoringConfig):
+    prepare_output_directory(output)
+    manifests = discover_inputs([str(source)]).manifests()
+    plan = plan_shards(manifests, output, model, config)
+    outcomes = [score_part(shard, output, model, config) for shard in plan.shards]
+    return plan, outcomes
+
+
+@pytest.mark.parametrize("row_group_rows", [1000, 64, 7])
+def test_parts_joined_equal_the_whole_file_scored_at_once(
+    tmp_path: Path, row_group_rows: int
+) -> None:
+    source = _dump(tmp_path / "big.parquet", rows=1000, row_group_rows=row_group_rows)
+    model = FakeModel()
+    config = ScoringConfig(batch_size=16, read_rows=50, shard_bytes=source.stat().st_size // 5 + 1)
+    (whole,) = score_files(discover_inputs([str(source)]).inputs, tmp_path / "one", model, config)
+
+    plan, outcomes = _run(source, tmp_path / "sharded", model, config)
+    assert [shard["kind"] for shard in plan.shards] == ["part"] * 5
+    (large,) = plan.large
+    result = assemble_parts(large, outcomes, tmp_path / "sharded", model, config)
+
+    assert result.status == "scored", result.reason
+    expected = pq.read_table(whole.output_path)
+    joined = pq.read_table(result.output_path)
+    assert joined.equals(expected)
+    assert result.profile == whole.profile
+    # The same schema (input metadata included) and the same scoring metadata keys.
+    assert pq.read_schema(result.output_path).remove_metadata() == joined.schema.remove_metadata()
+    assert set(pq.read_metadata(result.output_path).metadata) == set(
+        pq.read_metadata(whole.output_path).metadata
+    )
+    assert joined.schema.equals(expected.schema, check_metadata=False)
+    metadata = pq.read_metadata(result.output_path)
+    assert max(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)) <= 50
+    assert not (tmp_path / "sharded" / PARTS_DIRECTORY).exists()
+    # A rerun finds the joined output up to date: no shard at all.
+    again = plan_shards(
+        discover_inputs([str(source)]).manifests(), tmp_path / "sharded", model, config
+    )
+    assert again.shards == [] and [r.status for r in again.skipped] == ["skipped"]
+
+
+def test_parts_of_a_killed_run_are_kept_and_a_bad_part_fails_its_input_only(
+    tmp_path: Path,
+) -> None:
+    source = _dump(tmp_path / "big.parquet", rows=200, row_group_rows=50)
+    model = FakeModel()
+    config = ScoringConfig(read_rows=20, shard_bytes=source.stat().st_size // 4)
+    output = tmp_path / "out"
+    plan, outcomes = _run(source, output, model, config)
+    # A second run over the same parts (as after a killed run) rescans nothing.
+    again = [score_part(shard, output, model, config) for shard in plan.shards]
+    assert {outcome["status"] for outcome in again} == {"kept"}
+
+    broken = dict(outcomes[2], status="failed", reason="Input big.parquet row 101 is bad.")
+    result = assemble_parts(
+        plan.large[0], [*outcomes[:2], broken, *outcomes[3:]], output, model, config
+    )
+    assert result.status == "failed" and "row 101" in result.reason
+    assert not (output / "big.parquet").exists()
+    assert not (output / PARTS_DIRECTORY / "big.parquet").exists()
+
+
+def test_an_input_changed_while_its_parts_ran_is_not_kept(tmp_path: Path) -> None:
+    source = _dump(tmp_path / "big.parquet", rows=200, row_group_rows=50)
+    model = FakeModel()
+    config = ScoringConfig(read_rows=20, shard_bytes=source.stat().st_size // 4)
+    plan, outcomes = _run(source, tmp_path / "out", model, config)
+    _dump(source, rows=200, row_group_rows=40)
+    result = assemble_parts(plan.large[0], outcomes, tmp_path / "out", model, config)
+    assert result.status == "failed" and "changed while it was being scored" in result.reason
+    assert not (tmp_path / "out" / "big.parquet").exists()
+
+
+def test_json_lines_byte_ranges_joined_equal_the_whole_file(tmp_path: Path) -> None:
+    import json
+
+    source = tmp_path / "big.jsonl"
+    lines = [
+        json.dumps({"id": i, "text": TEXTS[i % len(TEXTS)], "stars": i % 10}) for i in range(600)
+    ]
+    source.write_text("\n".join(lines) + "\n")
+    model = FakeModel()
+    config = ScoringConfig(batch_size=16, read_rows=50, shard_bytes=source.stat().st_size // 4)
+    (whole,) = score_files(discover_inputs([str(source)]).inputs, tmp_path / "one", model, config)
+
+    plan, outcomes = _run(source, tmp_path / "sharded", model, config)
+    assert len(plan.shards) >= 4 and {shard["kind"] for shard in plan.shards} == {"part"}
+    starts = [shard["bytes"][2] for shard in plan.shards]
+    assert starts[0] == 1 and starts == sorted(starts) and len(set(starts)) == len(starts)
+    content = source.read_bytes()
+    for shard in plan.shards:
+        start, _stop, first_line = shard["bytes"]
+        # Every range starts at a line's start, on the line it says.
+        assert start == 0 or content[start - 1 : start] == b"\n"
+        assert first_line == content[:start].count(b"\n") + 1
+    assert plan.shards[-1]["bytes"][1] == len(content)
+    result = assemble_parts(plan.large[0], outcomes, tmp_path / "sharded", model, config)
+    assert result.status == "scored", result.reason
+    assert pq.read_table(result.output_path).equals(pq.read_table(whole.output_path))
+    assert result.profile == whole.profile
+    again = plan_shards(
+        discover_inputs([str(source)]).manifests(), tmp_path / "sharded", model, config
+    )
+    assert again.shards == [] and [r.status for r in again.skipped] == ["skipped"]
