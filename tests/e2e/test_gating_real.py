@@ -34,11 +34,12 @@ def gate_home(tmp_path: Path, imdb_home: Path, trained_mlp: Any, trained_cnn: An
     return home
 
 
-def _correct(bundle: Path) -> tuple[list[str], np.ndarray]:
+def _correct(bundle: Path, threshold: float) -> tuple[list[str], np.ndarray]:
     table = pq.read_table(bundle / "test_predictions.parquet")
     labels = table.column("label").to_numpy()
     scores = table.column("score").to_numpy()
-    return table.column("review_id").to_pylist(), (scores >= 0.5).astype(np.int8) == labels
+    predicted = (scores >= threshold).astype(np.int8)
+    return table.column("review_id").to_pylist(), predicted == labels
 
 
 def _exact_mid_p(champion_only: int, challenger_only: int) -> float:
@@ -101,8 +102,13 @@ def test_ledger_decisions_match_the_metrics(
     # The second is compared with the mlp only if the mlp became champion.
     cnn_expected = _passes_floors(cnn, policy)
     if mlp_promoted:
-        ids_mlp, correct_mlp = _correct(gate_home / "models" / trained_mlp.version)
-        ids_cnn, correct_cnn = _correct(gate_home / "models" / trained_cnn.version)
+        # Each model labels at its own threshold, the one chosen on validation.
+        ids_mlp, correct_mlp = _correct(
+            gate_home / "models" / trained_mlp.version, mlp["metrics"]["threshold"]
+        )
+        ids_cnn, correct_cnn = _correct(
+            gate_home / "models" / trained_cnn.version, cnn["metrics"]["threshold"]
+        )
         assert ids_mlp == ids_cnn
         champion_only = int(np.count_nonzero(correct_mlp & ~correct_cnn))
         challenger_only = int(np.count_nonzero(correct_cnn & ~correct_mlp))
