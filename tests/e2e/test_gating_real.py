@@ -47,7 +47,8 @@ def _exact_mid_p(champion_only: int, challenger_only: int) -> float:
     if trials == 0:
         return 1.0
     upper = sum(math.comb(trials, k) for k in range(champion_only + 1, trials + 1))
-    return (upper + math.comb(trials, champion_only) / 2) / 2**trials
+    # Integers throughout: a float of comb(trials, k) overflows for large trials.
+    return (2 * upper + math.comb(trials, champion_only)) / 2 ** (trials + 1)
 
 
 def _passes_floors(evaluation: dict[str, Any], policy: GatePolicy) -> bool:

@@ -52,7 +52,8 @@ def test_scores_the_real_test_split_and_a_gzipped_jsonl_dump(
     predicted = np.asarray(scored.column(LABEL_COLUMN).to_pylist()) == "positive"
     assert (predicted == (labels == 1)).mean() >= 0.80
 
-    small = pq.read_table(output / "dump.parquet")
+    # Outputs keep the whole input name: dump.jsonl.gz.parquet.
+    small = pq.read_table(output / "dump.jsonl.gz.parquet")
     expected = bundle.predict_texts([row["text"] for row in sample])
     np.testing.assert_allclose(
         small.column(SCORE_COLUMN).to_numpy(zero_copy_only=False), expected, rtol=1e-5
