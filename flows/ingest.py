@@ -16,7 +16,7 @@ from tasks.ingest import (
 )
 
 
-@flow(name="ingest")
+@flow(name="ingest", flow_run_name="ingest-imdb")
 def ingest_flow(
     home: str | None = None, source: str | None = None, sha256: str | None = None
 ) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sentiment.modeling.config import DEFAULT_MODEL, TrainConfig
 from tasks.preprocess import preprocess_task
 
 
-@flow(name="preprocess")
+@flow(name="preprocess", flow_run_name="preprocess-{model}")
 def preprocess_flow(
     home: str | None = None,
     model: ModelName = DEFAULT_MODEL,

@@ -8,6 +8,7 @@ from typing import Any
 
 from prefect import flow, unmapped
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.runners import scoring_task_runner
@@ -27,7 +28,11 @@ from tasks.score import (
 
 
 # One shard at a time in this process: TensorFlow and the encoding threads use the cores.
-@flow(name="score-files", task_runner=ThreadPoolTaskRunner(max_workers=1))
+@flow(
+    name="score-files",
+    flow_run_name="score-files",
+    task_runner=ThreadPoolTaskRunner(max_workers=1),
+)
 def score_files_flow(
     shards: list[dict[str, Any]],
     output: str,
@@ -57,7 +62,13 @@ def _in_input_order(results: list[dict[str, Any]], order: list[str]) -> list[dic
     return sorted(results, key=lambda result: position.get(result["input_path"], -1))
 
 
-@flow(name="score")
+def score_run_name() -> str:
+    """``score-3-inputs``: how many inputs (files, folders or patterns) the run was given."""
+    count = len((flow_run.parameters or {}).get("inputs") or [])
+    return f"score-{count}-input{'' if count == 1 else 's'}"
+
+
+@flow(name="score", flow_run_name=score_run_name)
 def score_flow(
     inputs: list[str],
     output: str,
