@@ -313,6 +313,13 @@ def start(port: int) -> int:
     api_url = f"http://127.0.0.1:{port}/api"
     logs = prefect_home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    # The inbox exists from the start, so the walkthrough's `cp FILE $SENTIMENT_HOME/inbox/`
+    # works before any run has made it.
+    from sentiment.core.paths import HomeLayout
+
+    layout = HomeLayout(home)
+    for directory in (layout.inbox_dir, layout.scored_dir):
+        directory.mkdir(parents=True, exist_ok=True)
     server = start_server(prefect_home, port, logs / "server.log")
     wait_for_health(api_url, server)
     environment = client_environment(prefect_home, api_url, {"SENTIMENT_HOME": str(home)})
@@ -331,6 +338,9 @@ def start(port: int) -> int:
     )
     print(f"Prefect UI:  {ui_url}")
     print(f"Home:        {home}")
+    print(
+        f"Inbox:       {layout.inbox_dir} (files dropped here are scored into {layout.scored_dir})"
+    )
     print(f"Logs:        {logs}")
     print(f"Server file: {prefect_home / SERVER_FILE} (the sentiment command reads it)")
     print(f"Other tools: export PREFECT_API_URL={api_url}")
