@@ -22,6 +22,10 @@ STAGE_ARTIFACTS = (
 )
 
 
+def _number(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else _cell(value)
+
+
 def _cell(value: Any) -> str:
     return str(value if value is not None else "—").replace("|", "\\|").replace("\n", " ")
 
@@ -30,7 +34,8 @@ def render_run_report(summary: dict[str, Any], ui_url: str | None) -> str:
     """The report's Markdown from the retrain flow's summary of its stages."""
     training = summary.get("training") or {}
     gate = summary.get("gate") or {}
-    ingestion = summary.get("ingestion") or {}
+    # The ingest flow returns {"ingest": manifest, "report": manifest}.
+    ingestion = (summary.get("ingestion") or {}).get("ingest") or {}
     lines = [f"# Retrain report — `{training.get('version', '—')}`", ""]
     lines += [f"**Decision: {gate.get('decision', '—')}** — {summary.get('decision', '')}", ""]
     lines += ["## Data", ""]
@@ -49,7 +54,7 @@ def render_run_report(summary: dict[str, Any], ui_url: str | None) -> str:
         "## Model",
         "",
         f"`{training.get('model', '—')}` → bundle `{training.get('bundle', '—')}`; "
-        f"validation accuracy {_cell(metrics.get('accuracy'))}, "
+        f"validation accuracy {_number(metrics.get('accuracy'))}, "
         f"{training.get('epochs_run', '—')} epoch(s), {training.get('seconds', '—')} s.",
         "",
         "## Gate",

@@ -1,0 +1,31 @@
+"""The retrain run's report shows what the flow's stages returned."""
+
+from __future__ import annotations
+
+from tasks.report import render_run_report
+
+
+def test_report_shows_the_ingested_rows_and_rounded_metrics() -> None:
+    summary = {
+        "ingestion": {
+            "ingest": {
+                "row_counts": {"train": 25000, "test": 25000, "unsup": 50000},
+                "archive_sha256": "5d678f0e",
+                "cache_hit": True,
+            },
+            "report": {"markdown": "/home/reports/dataset.md"},
+        },
+        "training": {
+            "version": "v1",
+            "model": "nbsvm",
+            "bundle": "/home/models/v1",
+            "validation_metrics": {"accuracy": 0.9272000193595886},
+            "epochs_run": 4,
+            "seconds": 65.6,
+        },
+        "decision": "Promoted v1.",
+        "gate": {"decision": "promoted", "verdicts": []},
+    }
+    markdown = render_run_report(summary, None)
+    assert "Archive sha256 `5d678f0e` (cached); rows: train 25,000, test 25,000" in markdown
+    assert "validation accuracy 0.9272," in markdown
