@@ -7,8 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-# TensorFlow's start-up chatter is noise in test output.
+# TensorFlow's start-up chatter is noise in test output. The same oneDNN setting in
+# this process and in every process a test starts (Dask workers, Prefect workers), as
+# the product's quiet import sets it: oneDNN's kernels round differently, so scores
+# compared bit for bit across processes would differ in the last float32 bit.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 # The temporary server's telemetry write races its own start-up and prints a
 # "database is locked" traceback; nothing in the tests needs it or the UI.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

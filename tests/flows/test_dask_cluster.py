@@ -174,7 +174,7 @@ def test_a_dump_scored_on_two_workers_equals_one_process_and_survives_a_killed_w
         "small-1.parquet",
         "small-2.parquet",
         "small-3.parquet",
-        "small.parquet",
+        "small.csv.parquet",  # outputs keep the whole input name
     ]
     # The bad shard failed its own input only, and left nothing of it behind.
     assert not (tmp_path / "dask" / "bad.parquet").exists()
