@@ -36,7 +36,7 @@ from sentiment.core.atomic import atomic_directory, file_sha256, write_json
 from sentiment.core.errors import DataError
 from sentiment.core.quiet import import_tensorflow_quietly
 from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
-from sentiment.modeling.calibration import Calibration
+from sentiment.modeling.calibration import DEFAULT_THRESHOLD, Calibration
 from sentiment.modeling.linear import LinearScorer, folded_weights, read_weights
 
 if TYPE_CHECKING:
@@ -48,8 +48,6 @@ MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 CHECKSUMS_FILE = "checksums.json"
 BUNDLE_FILES = (MODEL_FILE, VECTORIZER_FILE, METADATA_FILE)
-# Scores are labelled positive at or above this where a bundle records no threshold.
-DEFAULT_THRESHOLD = 0.5
 # Reviews per compiled-scorer call in predict_texts.
 _TEXT_BATCH = 8192
 
@@ -368,18 +366,31 @@ def bundle_identity(directory: Path) -> BundleIdentity:
     Raises:
         DataError: If the metadata is missing or not a JSON object.
     """
-    path = Path(directory) / METADATA_FILE
+    metadata = _read_metadata(Path(directory))
+    version = str(metadata.get("version") or Path(directory).name)
+    return BundleIdentity(version=version, threshold=metadata_threshold(metadata))
+
+
+def _read_metadata(directory: Path) -> dict[str, Any]:
+    """A bundle's ``metadata.json`` as a dict.
+
+    Raises:
+        DataError: If it is unreadable, not JSON or not a JSON object.
+    """
+    path = directory / METADATA_FILE
     try:
         metadata = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DataError(
-            f"Model bundle file {path} cannot be read ({error}); retrain the bundle with "
+            f"Model bundle file {path} is not valid JSON ({error}); retrain the bundle with "
             "'sentiment train'."
         ) from error
     if not isinstance(metadata, dict):
-        raise DataError(f"Model bundle file {path} must hold a JSON object; retrain the bundle.")
-    version = str(metadata.get("version") or Path(directory).name)
-    return BundleIdentity(version=version, threshold=metadata_threshold(metadata))
+        raise DataError(
+            f"Model bundle file {path} must hold a JSON object; retrain the bundle with "
+            "'sentiment train'."
+        )
+    return metadata
 
 
 def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:
@@ -416,19 +427,8 @@ def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:
                 "so retrain it with 'sentiment train'."
             )
     verified = verify_bundle(directory)
+    metadata = _read_metadata(directory)
     metadata_path = directory / METADATA_FILE
-    try:
-        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(
-            f"Model bundle file {metadata_path} is not valid JSON ({error}); retrain the "
-            "bundle with 'sentiment train'."
-        ) from error
-    if not isinstance(metadata, dict):
-        raise DataError(
-            f"Model bundle file {metadata_path} must hold a JSON object; retrain the bundle "
-            "with 'sentiment train'."
-        )
     try:
         calibration = Calibration.from_metadata(metadata)
     except (ValueError, TypeError, KeyError) as error:

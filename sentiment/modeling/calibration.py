@@ -14,6 +14,10 @@ from typing import Any
 
 import numpy as np
 
+# Scores are labelled positive at or above this where no threshold was chosen on
+# validation (bundles saved before thresholds were, and uncalibrated evaluations).
+DEFAULT_THRESHOLD = 0.5
+
 # Probabilities are clipped this far from 0 and 1 before taking their logit, so a
 # saturated float32 output (exactly 1.0) still has a finite logit.
 _PROBABILITY_EPSILON = 1e-7

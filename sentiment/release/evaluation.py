@@ -40,6 +40,7 @@ from sentiment.core.paths import HomeLayout
 from sentiment.data.config import IMDB_SOURCE
 from sentiment.data.snapshot import current_snapshot
 from sentiment.modeling.calibration import (
+    DEFAULT_THRESHOLD,
     ECE_BINS,
     brier_score,
     expected_calibration_error,
@@ -52,7 +53,6 @@ EVALUATION_FILE = "evaluation.json"
 PREDICTIONS_FILE = "test_predictions.parquet"
 RELIABILITY_FILE = "reliability_diagram.png"
 EVALUATION_SCHEMA_VERSION = 1
-DEFAULT_THRESHOLD = 0.5
 DEFAULT_BOOTSTRAP_RESAMPLES = 10_000
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_BOOTSTRAP_SEED = 20_240_601

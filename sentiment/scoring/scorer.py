@@ -41,7 +41,7 @@ from sentiment.core.atomic import atomic_path, file_fingerprint, write_json, wri
 from sentiment.core.errors import ConfigError, DataError
 from sentiment.encoding.tokens import has_text, string_column, token_lists
 from sentiment.encoding.vectorizer import EncodingStats, Vectorizer
-from sentiment.modeling.bundle import DEFAULT_THRESHOLD
+from sentiment.modeling.calibration import DEFAULT_THRESHOLD
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.fingerprint import content_fingerprint, require_unchanged, scoring_key
 from sentiment.scoring.outputs import (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 from sentiment.core.paths import HomeLayout
 from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
-from sentiment.modeling.bundle import DEFAULT_THRESHOLD, METADATA_FILE
+from sentiment.modeling.bundle import bundle_identity
 from sentiment.scoring.profile import SCORE_BINS, TextProfile
 from sentiment.scoring.results import FAILED_FILE, FileResult, FileStatus
 from sentiment.scoring.scorer import bundle_training_reference, write_failures
@@ -198,7 +197,7 @@ def summarize_scoring(
     """
     results = tuple(results)
     if threshold is None:
-        threshold = bundle_threshold(Path(bundle_directory))
+        threshold = bundle_identity(Path(bundle_directory)).threshold
     reference = bundle_training_reference(
         Path(bundle_directory),
         HomeLayout(Path(home)).raw_split("train"),
@@ -214,13 +213,3 @@ def summarize_scoring(
         reference=reference,
         failed_file=str(failed_path) if failed_path else None,
     )
-
-
-def bundle_threshold(bundle_directory: Path) -> float:
-    """The decision threshold a bundle records (chosen on validation), without loading
-    its model; 0.5 where it records none or its metadata is unreadable."""
-    try:
-        metadata = json.loads((bundle_directory / METADATA_FILE).read_text(encoding="utf-8"))
-        return float(metadata["decision_threshold"]["value"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return DEFAULT_THRESHOLD
