@@ -23,17 +23,16 @@ import itertools
 import json
 import logging
 import math
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sentiment.core.atomic import atomic_path
+from sentiment.core import storage
+from sentiment.core.storage import Location
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.fingerprint import content_fingerprint, require_unchanged
 from sentiment.scoring.outputs import output_errors
@@ -73,9 +72,9 @@ class ShardPlan:
     skipped: list[FileResult] = field(default_factory=list)
 
 
-def parts_directory(output_dir: Path, output_name: str) -> Path:
+def parts_directory(output_dir: Location, output_name: str) -> Location:
     """Where the parts of one input's output are written."""
-    return output_dir / PARTS_DIRECTORY / output_name
+    return storage.join(output_dir, PARTS_DIRECTORY, output_name)
 
 
 def row_ranges(row_group_rows: Sequence[int], shards: int) -> list[tuple[int, int]]:
@@ -109,9 +108,9 @@ def row_ranges(row_group_rows: Sequence[int], shards: int) -> list[tuple[int, in
 
 
 def _up_to_date(
-    output_path: Path, identity: Any, config: ScoringConfig, fingerprint: str
+    output_path: Location, identity: Any, config: ScoringConfig, fingerprint: str
 ) -> dict[str, str] | None:
-    if config.force or not output_path.exists():
+    if config.force or not storage.exists(output_path):
         return None
     existing = read_scoring_metadata(output_path)
     if existing is None:
@@ -124,7 +123,7 @@ def _up_to_date(
 
 def plan_shards(
     manifests: Sequence[dict[str, Any]],
-    output_dir: Path,
+    output_dir: Location,
     identity: Any,
     config: ScoringConfig,
 ) -> ShardPlan:
@@ -173,14 +172,15 @@ def plan_shards(
         metadata = None
         if item.format == "parquet" and large:
             with contextlib.suppress(OSError, pa.ArrowException):
-                metadata = pq.read_metadata(item.path)
+                filesystem, where = storage.filesystem(item.path)
+                metadata = pq.read_metadata(where, filesystem=filesystem)
         if metadata is None or metadata.num_rows < 2:
             whole.append(manifest)  # a broken file fails in its task, as before
             continue
         flush()
         started = time.perf_counter()
         fingerprint = content_fingerprint(item.path)
-        output_path = output_dir / item.output_name
+        output_path = storage.join(output_dir, item.output_name)
         existing = _up_to_date(output_path, identity, config, fingerprint)
         if existing is not None:
             plan.skipped.append(
@@ -188,7 +188,9 @@ def plan_shards(
                     input_path=str(item.path),
                     output_path=str(output_path),
                     status="skipped",
-                    reason=f"{output_path.name} already scored with model {identity.version}",
+                    reason=(
+                        f"{storage.name(output_path)} already scored with model {identity.version}"
+                    ),
                     profile=TextProfile.from_dict(json.loads(existing["profile"])),
                     seconds=time.perf_counter() - started,
                 )
@@ -221,9 +223,9 @@ def plan_shards(
 
 
 def _skipped(
-    item: InputFile, output_dir: Path, identity: Any, config: ScoringConfig, fingerprint: str
+    item: InputFile, output_dir: Location, identity: Any, config: ScoringConfig, fingerprint: str
 ) -> FileResult | None:
-    output_path = output_dir / item.output_name
+    output_path = storage.join(output_dir, item.output_name)
     existing = _up_to_date(output_path, identity, config, fingerprint)
     if existing is None:
         return None
@@ -231,7 +233,7 @@ def _skipped(
         input_path=str(item.path),
         output_path=str(output_path),
         status="skipped",
-        reason=f"{output_path.name} already scored with model {identity.version}",
+        reason=f"{storage.name(output_path)} already scored with model {identity.version}",
         profile=TextProfile.from_dict(json.loads(existing["profile"])),
     )
 
@@ -249,19 +251,17 @@ def _json_plan(item: InputFile, config: ScoringConfig) -> tuple[pa.Schema, int, 
         return None
 
 
-def byte_ranges(path: Path, size: int, shards: int) -> list[tuple[int, int, int]]:
+def byte_ranges(path: Location, size: int, shards: int) -> list[tuple[int, int, int]]:
     """Cut a JSON-lines file into about ``shards`` byte ranges at line ends.
 
     Returns:
         ``(start, stop, first_line)`` per range, covering every byte once, in order.
     """
     cuts = [0]
-    with open(path, "rb") as handle:
+    with storage.open_input(path) as handle:
         for index in range(1, max(1, shards)):
             target = max(cuts[-1], size * index // shards)
-            handle.seek(target)
-            handle.readline()  # to the end of the line the even cut falls in
-            cut = handle.tell()
+            cut = _line_end(handle, target, size)  # the end of the line the cut falls in
             if cuts[-1] < cut < size:
                 cuts.append(cut)
         cuts.append(size)
@@ -273,12 +273,26 @@ def byte_ranges(path: Path, size: int, shards: int) -> list[tuple[int, int, int]
     return ranges
 
 
+def _line_end(handle: Any, position: int, size: int, block: int = 1 << 16) -> int:
+    """The offset just after the first line break at or after ``position`` (or ``size``)."""
+    handle.seek(position)
+    while position < size:
+        data = handle.read(block)
+        if not data:
+            break
+        found = data.find(b"\n")
+        if found >= 0:
+            return position + found + 1
+        position += len(data)
+    return size
+
+
 def _plan_json(
     plan: ShardPlan,
     manifest: dict[str, Any],
     item: InputFile,
     scanned: tuple[pa.Schema, int, str],
-    output_dir: Path,
+    output_dir: Location,
     identity: Any,
     config: ScoringConfig,
 ) -> None:
@@ -305,9 +319,9 @@ def _plan_json(
         )
 
 
-def _part_path(output_dir: Path, shard: dict[str, Any]) -> Path:
+def _part_path(output_dir: Location, shard: dict[str, Any]) -> Location:
     name = shard["file"]["output_name"]
-    return parts_directory(output_dir, name) / f"{shard['index']:06d}.parquet"
+    return storage.join(parts_directory(output_dir, name), f"{shard['index']:06d}.parquet")
 
 
 def _part_marker(identity: Any, config: ScoringConfig, shard: dict[str, Any], text: str) -> str:
@@ -322,7 +336,7 @@ def _part_marker(identity: Any, config: ScoringConfig, shard: dict[str, Any], te
 
 
 def score_part(
-    shard: dict[str, Any], output_dir: Path, model: Any, config: ScoringConfig
+    shard: dict[str, Any], output_dir: Location, model: Any, config: ScoringConfig
 ) -> dict[str, Any]:
     """Score one ``part`` shard into its part file; never raises for bad data.
 
@@ -342,7 +356,7 @@ def score_part(
         "rows": 0,
         "reason": None,
     }
-    existing = read_scoring_metadata(part_path) if part_path.exists() else None
+    existing = read_scoring_metadata(part_path) if storage.exists(part_path) else None
     if existing is not None and not config.force:
         marker = _part_marker(model, config, shard, existing.get("text_column", ""))
         if existing.get("part") == marker:
@@ -386,7 +400,7 @@ def score_part(
 def assemble_parts(
     large: dict[str, Any],
     outcomes: Sequence[dict[str, Any]],
-    output_dir: Path,
+    output_dir: Location,
     identity: Any,
     config: ScoringConfig,
     seconds: float = 0.0,
@@ -406,7 +420,7 @@ def assemble_parts(
     """
     started = time.perf_counter()
     item = InputFile.from_manifest(large)
-    output_path = output_dir / item.output_name
+    output_path = storage.join(output_dir, item.output_name)
     parts = parts_directory(output_dir, item.output_name)
     mine = sorted(
         (outcome for outcome in outcomes if outcome["output_name"] == item.output_name),
@@ -424,17 +438,22 @@ def assemble_parts(
         text_column = ""
         with contextlib.ExitStack() as output:
             with output_errors(output_path):
-                temporary = output.enter_context(atomic_path(output_path))
+                temporary = output.enter_context(storage.atomic_output(output_path))
+                filesystem, where = storage.filesystem(temporary)
             writer = None
             for index in range(large["parts"]):
-                part = pq.ParquetFile(parts / f"{index:06d}.parquet")
-                metadata = read_scoring_metadata(parts / f"{index:06d}.parquet") or {}
+                part_path = storage.join(parts, f"{index:06d}.parquet")
+                part_filesystem, part_where = storage.filesystem(part_path)
+                part = pq.ParquetFile(part_where, filesystem=part_filesystem)
+                metadata = read_scoring_metadata(part_path) or {}
                 profile.merge(TextProfile.from_dict(json.loads(metadata["profile"])))
                 text_column = metadata["text_column"]
                 if writer is None:
                     schema = _without_scoring_metadata(part.schema_arrow)
                     with output_errors(output_path):
-                        writer = pq.ParquetWriter(temporary, schema, compression="snappy")
+                        writer = pq.ParquetWriter(
+                            where, schema, filesystem=filesystem, compression="snappy"
+                        )
                     output.callback(writer.close)
                 for group in range(part.num_row_groups):
                     table = part.read_row_group(group).cast(writer.schema)
@@ -457,7 +476,7 @@ def assemble_parts(
                 output.close()
     except Exception as error:
         reason = str(error) if isinstance(error, _PartFailed) else _failure_reason(item.path, error)
-        shutil.rmtree(parts, ignore_errors=True)
+        storage.remove_tree(parts)
         return FileResult(
             input_path=str(item.path),
             output_path=None,
@@ -465,9 +484,9 @@ def assemble_parts(
             reason=reason,
             seconds=seconds + time.perf_counter() - started,
         )
-    shutil.rmtree(parts, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        (output_dir / PARTS_DIRECTORY).rmdir()  # only once no input's parts are left
+    storage.remove_tree(parts)
+    # Only once no input's parts are left.
+    storage.remove_if_empty(storage.join(output_dir, PARTS_DIRECTORY))
     return FileResult(
         input_path=str(item.path),
         output_path=str(output_path),
