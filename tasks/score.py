@@ -21,7 +21,7 @@ from prefect.artifacts import create_markdown_artifact, update_progress_artifact
 from prefect.logging import get_run_logger
 
 from sentiment.core import storage
-from sentiment.modeling.bundle import ModelBundle, bundle_identity, load_bundle
+from sentiment.modeling.bundle import ModelBundle, bundle_identity, load_bundle, local_bundle
 from sentiment.release.registry import resolve_bundle
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.drift import detect_drift
@@ -40,7 +40,7 @@ _PROGRESS_INTERVAL_SECONDS = 2.0
 @functools.lru_cache(maxsize=2)
 def _bundle(directory: str) -> ModelBundle:
     # One load per process: every file task of a run (or of a Dask worker) reuses it.
-    return load_bundle(Path(directory))
+    return load_bundle(local_bundle(directory))
 
 
 @task(name="resolve-model")
@@ -49,8 +49,8 @@ def resolve_model_task(home: str, model: str | None = None) -> dict[str, str]:
 
     Args:
         home: The pipeline home.
-        model: A bundle version (``latest``: the newest bundle), or None for the
-            registry's champion.
+        model: A bundle version (``latest``: the newest bundle), a bundle's URL (each
+            worker copies it once), or None for the registry's champion.
     """
     version, directory = resolve_bundle(Path(home), model)
     get_run_logger().info("Scoring with model %s (%s).", version, directory)
@@ -93,7 +93,7 @@ def discover_inputs_task(
         skipped: list[dict[str, Any]] = []
     else:
         plan = plan_shards(
-            files, storage.location(output), bundle_identity(Path(bundle_directory)), config
+            files, storage.location(output), bundle_identity(local_bundle(bundle_directory)), config
         )
         shards, large = plan.shards, plan.large
         skipped = [result.to_dict() for result in plan.skipped]
@@ -277,7 +277,7 @@ def assemble_parts_task(
     Returns:
         Each large input's :class:`~sentiment.scoring.results.FileResult` as a dict.
     """
-    identity = bundle_identity(Path(bundle_directory))
+    identity = bundle_identity(local_bundle(bundle_directory))
     results = []
     for manifest in large:
         seconds = sum(
@@ -337,7 +337,7 @@ def summarize_task(
         [FileResult.from_dict(result) for result in results],
         storage.location(output),
         model_version=bundle["version"],
-        bundle_directory=Path(bundle["directory"]),
+        bundle_directory=local_bundle(bundle["directory"]),
         threshold=threshold,
         seconds=seconds,
     )

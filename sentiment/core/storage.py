@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import glob as local_glob
+import hashlib
 import os
 import shutil
 import tempfile
@@ -371,20 +372,28 @@ def atomic_output(destination: Location, locked: bool = False) -> Iterator[Locat
 
 
 def local_copy(directory: Location, cache: Path) -> Path:
-    """A local copy of a directory (a bundle at a URL), made once under ``cache``.
+    """A local copy of a directory (a bundle at a URL), made once per URL under ``cache``.
 
-    A local directory is returned as it is. A remote one is copied, whole and
-    atomically, to ``cache/<name>`` unless that copy already exists; a bundle version
-    never changes once written, so a copy under its name stays valid.
+    A local directory is returned as it is. A remote one is copied whole to a temporary
+    directory and renamed into ``cache/<hash of the URL>/<name>`` unless a copy is there
+    already; a bundle version never changes once written, so its copy stays valid, and
+    processes copying the same URL at once all end up reading one complete copy.
     """
     if not is_remote(directory):
         return Path(directory)
-    target = Path(cache) / name(directory)
+    key = hashlib.sha256(identity(directory).encode()).hexdigest()[:12]
+    target = Path(cache) / key / name(directory)
     if target.is_dir():
         return target
+    target.parent.mkdir(parents=True, exist_ok=True)
     fs, path = filesystem(directory)
-    from sentiment.core.atomic import atomic_directory
-
-    with atomic_directory(target) as temporary:
+    temporary = Path(tempfile.mkdtemp(prefix=TEMPORARY_PREFIX, dir=target.parent))
+    try:
         pafs.copy_files(path, str(temporary), source_filesystem=fs)
+        if not any(temporary.iterdir()):
+            raise FileNotFoundError(f"{directory} holds no files")
+        with contextlib.suppress(OSError):  # another process renamed its copy first
+            os.rename(temporary, target)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
     return target

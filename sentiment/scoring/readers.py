@@ -419,6 +419,7 @@ class BatchReader:
         rows: tuple[int, int] | None = None,
         byte_range: tuple[int, int, int] | None = None,
         schema: pa.Schema | None = None,
+        first_row: int = 0,
     ) -> None:
         if rows is not None and input_file.format != "parquet":
             raise ValueError("only Parquet inputs are read by row range")
@@ -434,6 +435,9 @@ class BatchReader:
         # A shard of a large Parquet file: rows [start, stop) only, not hashed here (the
         # run hashes the whole file once, before and after its shards).
         self.rows = rows
+        # Batches end at multiples of batch_rows counted from the file's first row, so
+        # a shard's batches are the whole file's (see _aligned).
+        self.first_row = rows[0] if rows is not None else first_row
         self.batch_rows = batch_rows
         self.block_bytes = block_bytes
         self._requested_column = text_column
@@ -624,6 +628,9 @@ class BatchReader:
         self._fingerprint = self._finish_text_stream()
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return _aligned(self._batches(), self.first_row, self.batch_rows)
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
         if self._parquet is not None:
             for batch in self._parquet_batches():
                 self._rows_read += batch.num_rows
@@ -685,3 +692,31 @@ class BatchReader:
                         "reviews as UTF-8."
                     ) from error
             raise
+
+
+def _aligned(
+    batches: Iterator[pa.RecordBatch], first_row: int, size: int
+) -> Iterator[pa.RecordBatch]:
+    """Re-cut batches so each ends at a multiple of ``size`` rows from the file's start.
+
+    A neural network's score for a row moves in its last bits with the batch the row is
+    predicted in, so a run must cut batches at the same rows whether it reads the whole
+    file or a shard starting at ``first_row``; readers otherwise restart their batches
+    at every chunk, row group or shard. Holds fewer than ``size`` rows back.
+    """
+    pending: list[pa.RecordBatch] = []
+    position = first_row
+    boundary = (first_row // size + 1) * size
+    for batch in batches:
+        offset = 0
+        while offset < batch.num_rows:
+            take = min(batch.num_rows - offset, boundary - position)
+            pending.append(batch if take == batch.num_rows else batch.slice(offset, take))
+            offset += take
+            position += take
+            if position == boundary:
+                yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)
+                pending = []
+                boundary += size
+    if pending:
+        yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)

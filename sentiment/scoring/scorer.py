@@ -535,6 +535,7 @@ def write_scored(
     part_marker: Callable[[str], str] | None = None,
     byte_range: tuple[int, int, int] | None = None,
     json_schema: pa.Schema | None = None,
+    first_row: int = 0,
 ) -> TextProfile:
     """Score an input (or rows ``[start, stop)`` of a Parquet input) into ``output_path``
     atomically; raise on any problem (see :func:`score_file` for the forgiving form).
@@ -553,6 +554,8 @@ def write_scored(
         byte_range: Only bytes ``[start, stop)`` of a plain JSON-lines input, starting on
             line ``first line`` (``(start, stop, first_line)``), parsed with ``json_schema``.
         json_schema: The whole JSON-lines file's schema, with ``byte_range``.
+        first_row: With ``byte_range``, the rows of the file before it (batches are
+            cut at the same rows as in a whole-file run).
 
     Returns:
         The profile of the rows written.
@@ -568,6 +571,7 @@ def write_scored(
         part_marker,
         byte_range,
         json_schema,
+        first_row,
     )
 
 
@@ -582,6 +586,7 @@ def _write_scored(
     part_marker: Callable[[str], str] | None = None,
     byte_range: tuple[int, int, int] | None = None,
     json_schema: pa.Schema | None = None,
+    first_row: int = 0,
 ) -> TextProfile:
     path = input_file.path
     profile = TextProfile()
@@ -592,6 +597,7 @@ def _write_scored(
         rows=rows,
         byte_range=byte_range,
         schema=json_schema,
+        first_row=first_row,
     ) as reader:
         clashes = [name for name in OUTPUT_COLUMNS if name in reader.schema.names]
         if clashes:

@@ -77,11 +77,14 @@ def parts_directory(output_dir: Location, output_name: str) -> Location:
     return storage.join(output_dir, PARTS_DIRECTORY, output_name)
 
 
-def row_ranges(row_group_rows: Sequence[int], shards: int) -> list[tuple[int, int]]:
+def row_ranges(row_group_rows: Sequence[int], shards: int, align: int = 1) -> list[tuple[int, int]]:
     """Cut a file of row groups into about ``shards`` ranges of rows.
 
-    Cuts fall on row-group boundaries where one lies within a quarter of a shard of the
-    even cut, so most shards read whole row groups; a row group larger than that is cut
+    Every cut is a multiple of ``align`` (the rows per read batch): a part then reads
+    exactly the batches a whole-file run reads, so a model whose results move in their
+    last bits with the batch a row is in (a neural network) scores each row the same.
+    Cuts fall on row-group boundaries where one such lies within a quarter of a shard
+    of the even cut, so most shards read whole row groups; otherwise a row group is cut
     inside (a single-row-group file still spreads over workers).
 
     Returns:
@@ -91,16 +94,21 @@ def row_ranges(row_group_rows: Sequence[int], shards: int) -> list[tuple[int, in
     shards = max(1, min(shards, total))
     if total == 0:
         return [(0, 0)]
+    align = max(1, align)
     boundaries, position = [], 0
     for count in row_group_rows:
         position += count
-        boundaries.append(position)
+        if position % align == 0:
+            boundaries.append(position)
     size = total / shards
     cuts = [0]
     for index in range(1, shards):
         target = round(index * size)
-        nearest = min(boundaries, key=lambda boundary: abs(boundary - target))
-        cut = nearest if abs(nearest - target) <= size / 4 else target
+        nearest = min(boundaries, key=lambda boundary: abs(boundary - target), default=None)
+        if nearest is not None and abs(nearest - target) <= size / 4:
+            cut = nearest
+        else:
+            cut = round(target / align) * align
         if cuts[-1] < cut < total:
             cuts.append(cut)
     cuts.append(total)
@@ -198,7 +206,7 @@ def plan_shards(
             continue
         count = math.ceil(int(manifest["size"]) / config.shard_bytes)
         rows = [metadata.row_group(index).num_rows for index in range(metadata.num_row_groups)]
-        ranges = row_ranges(rows, count)
+        ranges = row_ranges(rows, count, config.read_rows)
         plan.large.append(
             {
                 **manifest,
@@ -251,40 +259,49 @@ def _json_plan(item: InputFile, config: ScoringConfig) -> tuple[pa.Schema, int, 
         return None
 
 
-def byte_ranges(path: Location, size: int, shards: int) -> list[tuple[int, int, int]]:
+def byte_ranges(
+    path: Location, size: int, shards: int, align_rows: int = 1
+) -> list[tuple[int, int, int, int]]:
     """Cut a JSON-lines file into about ``shards`` byte ranges at line ends.
 
+    Each range starts after a multiple of ``align_rows`` rows (blank lines hold none),
+    so its parts read the batches a whole-file run reads (see :func:`row_ranges`).
+
     Returns:
-        ``(start, stop, first_line)`` per range, covering every byte once, in order.
+        ``(start, stop, first_line, first_row)`` per range, covering every byte once, in
+        order: ``first_line`` is the 1-based line number at ``start``, ``first_row`` the
+        rows before it.
     """
-    cuts = [0]
+    shards = max(1, shards)
+    align_rows = max(1, align_rows)
+    targets = [size * index // shards for index in range(1, shards)]
+    cuts = [(0, 1, 0)]
+    position, line, rows = 0, 1, 0
+    carry = b""
     with storage.open_input(path) as handle:
-        for index in range(1, max(1, shards)):
-            target = max(cuts[-1], size * index // shards)
-            cut = _line_end(handle, target, size)  # the end of the line the cut falls in
-            if cuts[-1] < cut < size:
-                cuts.append(cut)
-        cuts.append(size)
-        ranges, line = [], 1
-        for start, stop in itertools.pairwise(cuts):
-            ranges.append((start, stop, line))
-            handle.seek(start)
-            line += handle.read(stop - start).count(b"\n")
-    return ranges
-
-
-def _line_end(handle: Any, position: int, size: int, block: int = 1 << 16) -> int:
-    """The offset just after the first line break at or after ``position`` (or ``size``)."""
-    handle.seek(position)
-    while position < size:
-        data = handle.read(block)
-        if not data:
-            break
-        found = data.find(b"\n")
-        if found >= 0:
-            return position + found + 1
-        position += len(data)
-    return size
+        while targets:
+            block = handle.read(1 << 20)
+            if not block:
+                break
+            lines = (carry + block).split(b"\n")
+            carry = lines.pop()
+            for text in lines:
+                position += len(text) + 1
+                line += 1
+                if text.strip():
+                    rows += 1
+                if position >= targets[0] and rows % align_rows == 0 and position < size:
+                    cuts.append((position, line, rows))
+                    while targets and targets[0] <= position:
+                        targets.pop(0)
+                    if not targets:
+                        break
+    return [
+        (start, stop, first_line, first_row)
+        for (start, first_line, first_row), (stop, _, _) in itertools.pairwise(
+            [*cuts, (size, 0, 0)]
+        )
+    ]
 
 
 def _plan_json(
@@ -302,10 +319,10 @@ def _plan_json(
         plan.skipped.append(skipped)
         return
     size = int(manifest["size"])
-    ranges = byte_ranges(item.path, size, math.ceil(size / config.shard_bytes))
+    ranges = byte_ranges(item.path, size, math.ceil(size / config.shard_bytes), config.read_rows)
     encoded = base64.b64encode(schema.serialize().to_pybytes()).decode()
     plan.large.append({**manifest, "fingerprint": fingerprint, "parts": len(ranges), "rows": rows})
-    for index, (start, stop, first_line) in enumerate(ranges):
+    for index, (start, stop, first_line, first_row) in enumerate(ranges):
         plan.shards.append(
             {
                 "kind": "part",
@@ -313,6 +330,7 @@ def _plan_json(
                 "index": index,
                 "count": len(ranges),
                 "bytes": [start, stop, first_line],
+                "first_row": first_row,
                 "schema": encoded,
                 "fingerprint": fingerprint,
             }
@@ -376,6 +394,7 @@ def score_part(
             rows=None if rows is None else (int(rows[0]), int(rows[1])),
             byte_range=None if byte_range is None else tuple(int(v) for v in byte_range),
             json_schema=json_schema,
+            first_row=int(shard.get("first_row") or 0),
             planned_fingerprint=shard["fingerprint"],
             part_marker=lambda text: _part_marker(model, config, shard, text),
         )
