@@ -424,11 +424,12 @@ class BatchReader:
         if rows is not None and input_file.format != "parquet":
             raise ValueError("only Parquet inputs are read by row range")
         if byte_range is not None and (
-            input_file.format != "jsonl" or input_file.compressed or schema is None
+            input_file.format == "parquet" or input_file.compressed or schema is None
         ):
-            raise ValueError("only plain JSON lines, with their schema, are read by byte range")
-        # A shard of a large JSON-lines file: bytes [start, stop) beginning on line
-        # ``first line``, parsed with the whole file's schema (scanned once by the run).
+            raise ValueError("only plain CSV or JSON lines, with a schema, are read by byte range")
+        # A shard of a large CSV or JSON-lines file: bytes [start, stop) of whole records
+        # beginning on line ``first line``, parsed with the whole file's schema (the CSV
+        # header's names, or the JSON fields scanned once by the run).
         self.byte_range = byte_range
         self._given_schema = schema
         self.input_file = input_file
@@ -550,6 +551,13 @@ class BatchReader:
             self.num_rows = self._parquet.metadata.num_rows
             if self.rows is not None:
                 self.num_rows = max(0, min(self.rows[1], self.num_rows) - self.rows[0])
+        elif self.input_file.format == "csv" and self.byte_range is not None:
+            assert self._given_schema is not None
+            self.schema = self._given_schema
+            self._csv_names = list(self.schema.names)
+            chunks = self._chunks()
+            self._pending_chunks = chunks
+            self._first_chunk = next(chunks, None)
         elif self.input_file.format == "csv":
             chunks = self._chunks()
             self._pending_chunks = chunks

@@ -33,8 +33,9 @@ import pyarrow.parquet as pq
 
 from sentiment.core import storage
 from sentiment.core.storage import Location
+from sentiment.scoring.chunks import csv_byte_ranges
 from sentiment.scoring.config import ScoringConfig
-from sentiment.scoring.fingerprint import content_fingerprint, require_unchanged
+from sentiment.scoring.fingerprint import HashingFile, content_fingerprint, require_unchanged
 from sentiment.scoring.outputs import output_errors
 from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.readers import BatchReader, InputFile, task_groups
@@ -162,8 +163,8 @@ def plan_shards(
     for manifest in manifests:
         item = InputFile.from_manifest(manifest)
         large = int(manifest.get("size", 0)) > config.shard_bytes
-        if large and item.format == "jsonl" and not item.compressed:
-            # A rerun hashes the file (one read) before paying for a schema scan.
+        if large and item.format in ("jsonl", "csv") and not item.compressed:
+            # A rerun hashes the file (one read) before paying for a scan.
             with contextlib.suppress(OSError):
                 skipped = _skipped(
                     item, output_dir, identity, config, content_fingerprint(item.path)
@@ -172,11 +173,18 @@ def plan_shards(
                     flush()
                     plan.skipped.append(skipped)
                     continue
-            json_plan = _json_plan(item, config)
-            if json_plan is not None:
-                flush()
-                _plan_json(plan, manifest, item, json_plan, output_dir, identity, config)
-                continue
+            if item.format == "jsonl":
+                scanned = _json_plan(item, config)
+                if scanned is not None:
+                    flush()
+                    _plan_json(plan, manifest, item, scanned, output_dir, identity, config)
+                    continue
+            else:
+                text_plan = _csv_plan(item, int(manifest["size"]), config)
+                if text_plan is not None:
+                    flush()
+                    _add_text_parts(plan, manifest, item, text_plan, output_dir, identity, config)
+                    continue
         metadata = None
         if item.format == "parquet" and large:
             with contextlib.suppress(OSError, pa.ArrowException):
@@ -304,6 +312,36 @@ def byte_ranges(
     ]
 
 
+def _csv_plan(item: InputFile, size: int, config: ScoringConfig) -> _TextPlan | None:
+    """The header's schema, the record-end ranges, the rows and the fingerprint of a plain
+    CSV file (one read after the header's), or None where it cannot be split (it then
+    scores whole in its own task and fails there, with its own message, if it is bad)."""
+    try:
+        with BatchReader(item, text_column=config.text_column) as reader:
+            if reader.empty:
+                return None
+            schema = reader.schema
+        with HashingFile(item.path) as handle:
+            ranges, rows, complete = csv_byte_ranges(
+                handle, size, math.ceil(size / config.shard_bytes), config.read_rows
+            )
+            handle.drain()
+            fingerprint = handle.fingerprint()
+    except Exception:
+        return None
+    if not complete or rows < 2 or len(ranges) < 1:
+        return None
+    return _TextPlan(schema, rows, fingerprint, ranges)
+
+
+@dataclass(frozen=True)
+class _TextPlan:
+    schema: pa.Schema
+    rows: int
+    fingerprint: str
+    ranges: list[tuple[int, int, int, int]]
+
+
 def _plan_json(
     plan: ShardPlan,
     manifest: dict[str, Any],
@@ -314,14 +352,43 @@ def _plan_json(
     config: ScoringConfig,
 ) -> None:
     schema, rows, fingerprint = scanned
-    skipped = _skipped(item, output_dir, identity, config, fingerprint)
+    size = int(manifest["size"])
+    ranges = byte_ranges(item.path, size, math.ceil(size / config.shard_bytes), config.read_rows)
+    _add_text_parts(
+        plan,
+        manifest,
+        item,
+        _TextPlan(schema, rows, fingerprint, ranges),
+        output_dir,
+        identity,
+        config,
+    )
+
+
+def _add_text_parts(
+    plan: ShardPlan,
+    manifest: dict[str, Any],
+    item: InputFile,
+    text_plan: _TextPlan,
+    output_dir: Location,
+    identity: Any,
+    config: ScoringConfig,
+) -> None:
+    """Add the byte-range parts of a CSV or JSON-lines input (or its skip) to the plan."""
+    skipped = _skipped(item, output_dir, identity, config, text_plan.fingerprint)
     if skipped is not None:
         plan.skipped.append(skipped)
         return
-    size = int(manifest["size"])
-    ranges = byte_ranges(item.path, size, math.ceil(size / config.shard_bytes), config.read_rows)
-    encoded = base64.b64encode(schema.serialize().to_pybytes()).decode()
-    plan.large.append({**manifest, "fingerprint": fingerprint, "parts": len(ranges), "rows": rows})
+    ranges = text_plan.ranges
+    encoded = base64.b64encode(text_plan.schema.serialize().to_pybytes()).decode()
+    plan.large.append(
+        {
+            **manifest,
+            "fingerprint": text_plan.fingerprint,
+            "parts": len(ranges),
+            "rows": text_plan.rows,
+        }
+    )
     for index, (start, stop, first_line, first_row) in enumerate(ranges):
         plan.shards.append(
             {
@@ -332,7 +399,7 @@ def _plan_json(
                 "bytes": [start, stop, first_line],
                 "first_row": first_row,
                 "schema": encoded,
-                "fingerprint": fingerprint,
+                "fingerprint": text_plan.fingerprint,
             }
         )
 

@@ -191,3 +191,36 @@ def test_parts_see_the_batches_of_a_whole_file_run_so_a_network_scores_them_the_
     result = assemble_parts(plan.large[0], outcomes, tmp_path / "sharded", model, config)
     assert result.status == "scored", result.reason
     assert pq.read_table(result.output_path).equals(pq.read_table(whole.output_path))
+
+
+def test_csv_byte_ranges_split_at_record_ends_even_with_line_breaks_inside_quotes(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "big.csv"
+    records = []
+    for i in range(900):
+        text = (TEXTS[i % len(TEXTS)] or "").replace('"', "'")
+        # Every review holds quoted line breaks and commas, so most line ends are not
+        # record ends; one blank line holds no record.
+        records.append(f'{i},"{text}\nline two, of {i}\n\nend",{i % 10}\n')
+    source.write_text("id,text,stars\n" + "".join(records[:450]) + "\n" + "".join(records[450:]))
+    model = BatchSensitiveModel()
+    config = ScoringConfig(batch_size=16, read_rows=50, shard_bytes=source.stat().st_size // 5)
+    (whole,) = score_files(discover_inputs([str(source)]).inputs, tmp_path / "one", model, config)
+    assert whole.status == "scored" and whole.rows == 900
+
+    plan, outcomes = _run(source, tmp_path / "sharded", model, config)
+    assert len(plan.shards) >= 4 and {shard["kind"] for shard in plan.shards} == {"part"}
+    content = source.read_bytes()
+    for shard in plan.shards:
+        start, _stop, first_line = shard["bytes"]
+        assert first_line == content[:start].count(b"\n") + 1
+        assert shard["first_row"] % config.read_rows == 0
+    result = assemble_parts(plan.large[0], outcomes, tmp_path / "sharded", model, config)
+    assert result.status == "scored", result.reason
+    assert pq.read_table(result.output_path).equals(pq.read_table(whole.output_path))
+    assert result.profile == whole.profile
+    again = plan_shards(
+        discover_inputs([str(source)]).manifests(), tmp_path / "sharded", model, config
+    )
+    assert again.shards == [] and [r.status for r in again.skipped] == ["skipped"]
