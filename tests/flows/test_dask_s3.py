@@ -4,6 +4,7 @@ joins them in the bucket."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,10 @@ import pyarrow.fs as pafs
 import pytest
 
 from flows.score import score_flow
+from sentiment.modeling.bundle import bundle_identity
+from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.readers import discover_inputs
+from sentiment.scoring.shards import plan_shards
 from tests.flows.test_dask_cluster import cluster  # noqa: F401 - the real cluster fixture
 from tests.flows.test_s3_scoring import (
     BUCKET,
@@ -54,9 +59,20 @@ def test_a_dask_cluster_scores_s3_shards_with_a_bundle_from_s3_equal_to_local(
     score_flow([str(tmp_path / "dump")], str(tmp_path / "local"), home=str(home))
     expected = _local_outputs(tmp_path / "local")
 
-    # Small shards: both large files (Parquet and JSON lines) are scored in parts.
+    # Small shards: the large Parquet, CSV and JSON-lines objects are scored in parts.
     settings = {"home": str(home), "shard_bytes": 64 << 10, "dask_address": s3_cluster}
     model = f"s3://{BUCKET}/models/{bundle.name}"
+    plan = plan_shards(
+        discover_inputs([f"s3://{BUCKET}/dask-in/"]).manifests(),
+        f"s3://{BUCKET}/dask-out",
+        bundle_identity(bundle),
+        ScoringConfig(shard_bytes=settings["shard_bytes"]),
+    )
+    parts = Counter(
+        shard["file"]["output_name"] for shard in plan.shards if shard["kind"] == "part"
+    )
+    assert sorted(parts) == ["big.csv.parquet", "big.jsonl.parquet", "big.parquet"], parts
+    assert min(parts.values()) >= 2
     summary = score_flow(
         [f"s3://{BUCKET}/dask-in/"], f"s3://{BUCKET}/dask-out", model=model, **settings
     )

@@ -83,7 +83,7 @@ def s3() -> Iterator[pafs.S3FileSystem]:
 
 
 def _write_dump(directory: Path) -> None:
-    """Parquet, CSV and JSON-lines files, and one large multi-row-group Parquet file."""
+    """Parquet, CSV and JSON-lines files, and large ones of each (split on Dask)."""
     directory.mkdir(parents=True, exist_ok=True)
     for index in range(3):
         texts = [TEXTS[(index + i) % len(TEXTS)] for i in range(10 + index)]
@@ -106,6 +106,11 @@ def _write_dump(directory: Path) -> None:
     with (directory / "big.jsonl").open("w") as handle:
         for index in range(BIG_ROWS // 3):
             handle.write(json.dumps({"text": TEXTS[index % len(TEXTS)], "n": index}) + "\n")
+    with (directory / "big.csv").open("w") as handle:
+        handle.write("n,review\n")
+        for index in range(BIG_ROWS // 3):
+            # Quoted line breaks: most line ends are not record ends.
+            handle.write(f'{index},"{TEXTS[index % len(TEXTS)]}\nsecond line, {index}"\n')
 
 
 def _upload(filesystem: pafs.S3FileSystem, directory: Path, prefix: str) -> None:
@@ -136,6 +141,7 @@ def _local_outputs(directory: Path) -> dict[str, pa.Table]:
 
 
 EXPECTED = [
+    "big.csv.parquet",
     "big.jsonl.parquet",
     "big.parquet",
     "lines.jsonl.parquet",
@@ -173,7 +179,7 @@ def test_s3_inputs_scored_into_s3_equal_local_scoring_and_a_rerun_skips_them(
     # A bad input fails alone, and failed.jsonl lands beside the outputs in the bucket.
     with s3.open_output_stream(f"{BUCKET}/in/broken.parquet") as stream:
         stream.write(b"not parquet at all")
-    with pytest.raises(ScoringFailedError, match=r"1 of 8 input\(s\) failed"):
+    with pytest.raises(ScoringFailedError, match=rf"1 of {len(EXPECTED) + 1} input\(s\) failed"):
         score_flow([f"s3://{BUCKET}/in"], f"s3://{BUCKET}/out", home=str(home))
     with s3.open_input_stream(f"{BUCKET}/out/{FAILED_FILE}") as stream:
         (failure,) = [json.loads(line) for line in stream.read().decode().splitlines()]
@@ -188,5 +194,9 @@ def test_s3_inputs_scored_into_s3_equal_local_scoring_and_a_rerun_skips_them(
     for name, table in _remote_outputs(s3, "cli").items():
         assert table.equals(expected[name]), name
     rerun = score_flow([f"s3://{BUCKET}/in/"], f"s3://{BUCKET}/out/", home=str(home))
-    assert (rerun["files_scored"], rerun["files_skipped"], rerun["files_failed"]) == (0, 7, 0)
+    assert (rerun["files_scored"], rerun["files_skipped"], rerun["files_failed"]) == (
+        0,
+        len(EXPECTED),
+        0,
+    )
     assert FAILED_FILE not in _keys(s3, "out")
