@@ -81,7 +81,8 @@ def filesystem(where: Location) -> tuple[pafs.FileSystem, str]:
         return pafs.LocalFileSystem(), str(where)
     assert isinstance(where, str)
     if _scheme(where) == "s3":
-        return _s3(), where[len("s3://") :]
+        path = where[len("s3://") :]
+        return _s3(path.split("/", 1)[0]), path
     try:
         return pafs.FileSystem.from_uri(where)
     except ValueError as error:  # pyarrow's ArrowInvalid: an unknown scheme
@@ -91,16 +92,20 @@ def filesystem(where: Location) -> tuple[pafs.FileSystem, str]:
 _S3_CACHE: dict[tuple[str | None, ...], pafs.S3FileSystem] = {}
 
 
-def _s3() -> pafs.S3FileSystem:
-    """An S3 file system configured from the environment (one per distinct setting)."""
-    settings = (
-        os.environ.get("AWS_ENDPOINT_URL"),
-        os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"),
-        os.environ.get("AWS_ACCESS_KEY_ID"),
-    )
+def _s3(bucket: str) -> pafs.S3FileSystem:
+    """An S3 file system configured from the environment (one per distinct setting).
+
+    Credentials come from the AWS SDK's own chain (``AWS_ACCESS_KEY_ID`` and friends,
+    profiles, instance roles). Without ``AWS_ENDPOINT_URL`` or a region, the bucket's
+    region is looked up once, as ``FileSystem.from_uri`` would.
+    """
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+    settings = (endpoint, region, os.environ.get("AWS_ACCESS_KEY_ID"))
+    if not endpoint and not region:
+        settings = (*settings, bucket)
     cached = _S3_CACHE.get(settings)
     if cached is None:
-        endpoint, region, _ = settings
         options: dict[str, Any] = {}
         if endpoint:
             parsed = urlparse(endpoint)
@@ -108,6 +113,8 @@ def _s3() -> pafs.S3FileSystem:
             options["scheme"] = parsed.scheme or "https"
         if region:
             options["region"] = region
+        elif not endpoint and bucket:
+            options["region"] = pafs.resolve_s3_region(bucket)
         cached = _S3_CACHE[settings] = pafs.S3FileSystem(**options)
     return cached
 
