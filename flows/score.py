@@ -86,6 +86,7 @@ def score_flow(
     dask_address: str | None = None,
     drift: DriftThresholds | None = None,
     shard_bytes: int = ScoringConfig.shard_bytes,
+    read_rows: int = ScoringConfig.read_rows,
 ) -> dict[str, Any]:
     """Score every review file in ``inputs`` into one Parquet file each under ``output``.
 
@@ -119,6 +120,8 @@ def score_flow(
         shard_bytes: On Dask, a Parquet, plain CSV or plain JSON-lines input larger
             than this is scored in parallel shards of about this many bytes (row or byte
             ranges) joined into its one output.
+        read_rows: Rows per batch read and per output row group; shards are cut at
+            multiples of it (so they are never smaller).
 
     Returns:
         The run summary (counts, throughput, drift figures and verdict under
@@ -138,6 +141,7 @@ def score_flow(
         explain=explain,
         uncertain=None if uncertain is None else tuple(uncertain),
         shard_bytes=shard_bytes,
+        read_rows=read_rows,
     )
     runner = scoring_task_runner(dask_workers, dask_address)
     bundle = resolve_model_task(home, model)
