@@ -39,6 +39,8 @@ sys.path.insert(0, str(REPOSITORY_ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TEXTS = ["a great film, great acting", "an awful film, awful plot", "fine cast", "boring"] * 3
+# Rows per shard in the orchestration-cost measurement.
+TINY_ROWS = 100
 WORKER_OPTIONS = ("--nworkers", "1", "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard")
 WORDS = (
     "a",
@@ -211,6 +213,9 @@ def main() -> None:
                         home=str(home),
                         force=True,
                         shard_bytes=tiny_shard,
+                        # Shards are cut at multiples of read_rows: 100-row shards
+                        # need 100-row batches.
+                        read_rows=TINY_ROWS,
                         dask_address=address,
                     )
 
@@ -223,7 +228,7 @@ def main() -> None:
     from sentiment.scoring.shards import plan_shards, score_part
 
     manifests = discover_inputs([str(tiny / "tiny.parquet")]).manifests()
-    config = ScoringConfig(force=True, shard_bytes=tiny_shard)
+    config = ScoringConfig(force=True, shard_bytes=tiny_shard, read_rows=TINY_ROWS)
     plan = plan_shards(manifests, root / "lib-out", bundle, config)
     started = time.perf_counter()
     for shard in plan.shards:

@@ -22,13 +22,22 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "inputs are listed in OUTPUT/failed.jsonl and make the command exit with status 1.",
     )
     score.add_argument(
-        "inputs", nargs="+", metavar="INPUT", help="Files, directories or glob patterns."
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="Files, directories or glob patterns; local paths or URLs (s3://bucket/dump/, "
+        "credentials and endpoint from AWS_*).",
     )
-    score.add_argument("--output", required=True, help="Directory for the scored Parquet files.")
+    score.add_argument(
+        "--output",
+        required=True,
+        help="Directory (or URL, e.g. s3://bucket/scored/) for the scored Parquet files.",
+    )
     score.add_argument(
         "--model",
         default=None,
-        help="Bundle version to score with, or 'latest' (default: the champion).",
+        help="Bundle version to score with, 'latest', or a bundle directory's URL "
+        "(s3://bucket/models/VERSION) (default: the champion).",
     )
     settings = add_config_options(score.add_argument_group("scoring"), ScoringConfig)
     cluster = score.add_argument_group("Dask (optional: files scored in parallel)")

@@ -1,5 +1,6 @@
 """The ``score`` flow: score review dumps with a model bundle, one task per shard (small
-files together, a large Parquet file in row ranges joined back into its one output)."""
+files together, a large file in row or byte ranges joined back into its one output; paths
+or URLs such as s3://)."""
 
 from __future__ import annotations
 
@@ -85,6 +86,7 @@ def score_flow(
     dask_address: str | None = None,
     drift: DriftThresholds | None = None,
     shard_bytes: int = ScoringConfig.shard_bytes,
+    read_rows: int = ScoringConfig.read_rows,
 ) -> dict[str, Any]:
     """Score every review file in ``inputs`` into one Parquet file each under ``output``.
 
@@ -94,11 +96,13 @@ def score_flow(
 
     Args:
         inputs: Files, directories and glob patterns of .parquet, .csv, .jsonl/.json
-            (one object per line) files, CSV and JSON lines optionally gzip-compressed.
-        output: The output directory.
+            (one object per line) files, CSV and JSON lines optionally gzip-compressed;
+            local paths or URLs (``s3://bucket/dump/``, credentials from ``AWS_*``).
+        output: The output directory: a path or a URL.
         home: The pipeline home (default: ``$SENTIMENT_HOME``, else the user's data
             directory).
-        model: The bundle version to use; default the registry's champion.
+        model: The bundle version to use, or a bundle directory's URL; default the
+            registry's champion.
         text_column: The review-text column; default ``text`` or ``review``.
         threshold: Scores at or above it are labelled positive; default the bundle's
             threshold, chosen on validation.
@@ -113,8 +117,11 @@ def score_flow(
         dask_address: Address of an existing Dask scheduler to score files on.
         drift: When the batch counts as drifted from training (default: the
             :class:`~sentiment.scoring.config.DriftThresholds` defaults).
-        shard_bytes: On Dask, a Parquet input larger than this is scored in parallel
-            shards of about this many bytes (row ranges) joined into its one output.
+        shard_bytes: On Dask, a Parquet, plain CSV or plain JSON-lines input larger
+            than this is scored in parallel shards of about this many bytes (row or byte
+            ranges) joined into its one output.
+        read_rows: Rows per batch read and per output row group; shards are cut at
+            multiples of it (so they are never smaller).
 
     Returns:
         The run summary (counts, throughput, drift figures and verdict under
@@ -134,6 +141,7 @@ def score_flow(
         explain=explain,
         uncertain=None if uncertain is None else tuple(uncertain),
         shard_bytes=shard_bytes,
+        read_rows=read_rows,
     )
     runner = scoring_task_runner(dask_workers, dask_address)
     bundle = resolve_model_task(home, model)

@@ -20,7 +20,8 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, update_progress_artifact
 from prefect.logging import get_run_logger
 
-from sentiment.modeling.bundle import ModelBundle, bundle_identity, load_bundle
+from sentiment.core import storage
+from sentiment.modeling.bundle import ModelBundle, bundle_identity, load_bundle, local_bundle
 from sentiment.release.registry import resolve_bundle
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.drift import detect_drift
@@ -39,7 +40,7 @@ _PROGRESS_INTERVAL_SECONDS = 2.0
 @functools.lru_cache(maxsize=2)
 def _bundle(directory: str) -> ModelBundle:
     # One load per process: every file task of a run (or of a Dask worker) reuses it.
-    return load_bundle(Path(directory))
+    return load_bundle(local_bundle(directory))
 
 
 @task(name="resolve-model")
@@ -48,8 +49,8 @@ def resolve_model_task(home: str, model: str | None = None) -> dict[str, str]:
 
     Args:
         home: The pipeline home.
-        model: A bundle version (``latest``: the newest bundle), or None for the
-            registry's champion.
+        model: A bundle version (``latest``: the newest bundle), a bundle's URL (each
+            worker copies it once), or None for the registry's champion.
     """
     version, directory = resolve_bundle(Path(home), model)
     get_run_logger().info("Scoring with model %s (%s).", version, directory)
@@ -81,8 +82,8 @@ def discover_inputs_task(
         [result dicts], "order": [input paths]}``.
     """
     config = config or ScoringConfig()
-    removed = prepare_output_directory(Path(output))
-    discovery = discover_inputs(inputs, output_dir=Path(output))
+    removed = prepare_output_directory(storage.location(output))
+    discovery = discover_inputs(inputs, output_dir=storage.location(output))
     files = discovery.manifests()
     failures = [FileResult.failed(failure).to_dict() for failure in discovery.failures]
     if bundle_directory is None or not shard_large_files:
@@ -91,7 +92,9 @@ def discover_inputs_task(
         large: list[dict[str, Any]] = []
         skipped: list[dict[str, Any]] = []
     else:
-        plan = plan_shards(files, Path(output), bundle_identity(Path(bundle_directory)), config)
+        plan = plan_shards(
+            files, storage.location(output), bundle_identity(local_bundle(bundle_directory)), config
+        )
         shards, large = plan.shards, plan.large
         skipped = [result.to_dict() for result in plan.skipped]
     get_run_logger().info(
@@ -188,7 +191,7 @@ def score_group_task(
     for manifest in files:
         item = InputFile.from_manifest(manifest)
         on_batch = progress.for_file(manifest["progress_offset"], manifest["share"])
-        result = score_file(item, Path(output), bundle, config, on_batch=on_batch)
+        result = score_file(item, storage.location(output), bundle, config, on_batch=on_batch)
         if len(files) == 1 or result.status != "skipped":
             _log_result(item, result)
         results.append(result.to_dict())
@@ -237,7 +240,7 @@ def score_shard_task(
             shard["files"], output, bundle_directory, config, label, progress_artifact
         )
         return {"worker": _worker(), "results": results}
-    outcome = score_part(shard, Path(output), _bundle(bundle_directory), config)
+    outcome = score_part(shard, storage.location(output), _bundle(bundle_directory), config)
     logger = get_run_logger()
     if outcome["status"] == "failed":
         logger.warning("Failed: %s", outcome["reason"])
@@ -274,7 +277,7 @@ def assemble_parts_task(
     Returns:
         Each large input's :class:`~sentiment.scoring.results.FileResult` as a dict.
     """
-    identity = bundle_identity(Path(bundle_directory))
+    identity = bundle_identity(local_bundle(bundle_directory))
     results = []
     for manifest in large:
         seconds = sum(
@@ -282,7 +285,9 @@ def assemble_parts_task(
             for outcome in outcomes
             if outcome["output_name"] == manifest["output_name"]
         )
-        result = assemble_parts(manifest, outcomes, Path(output), identity, config, seconds)
+        result = assemble_parts(
+            manifest, outcomes, storage.location(output), identity, config, seconds
+        )
         _log_result(InputFile.from_manifest(manifest), result)
         results.append(result.to_dict())
     return results
@@ -310,7 +315,9 @@ def score_file_task(
     """
     item = InputFile.from_manifest(input_file)
     progress = _Progress(progress_artifact, input_file["progress_offset"], input_file["share"])
-    result = score_file(item, Path(output), _bundle(bundle_directory), config, on_batch=progress)
+    result = score_file(
+        item, storage.location(output), _bundle(bundle_directory), config, on_batch=progress
+    )
     _log_result(item, result)
     return result.to_dict()
 
@@ -328,9 +335,9 @@ def summarize_task(
     summary = summarize_scoring(
         Path(home),
         [FileResult.from_dict(result) for result in results],
-        Path(output),
+        storage.location(output),
         model_version=bundle["version"],
-        bundle_directory=Path(bundle["directory"]),
+        bundle_directory=local_bundle(bundle["directory"]),
         threshold=threshold,
         seconds=seconds,
     )

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from sentiment.core import storage
 from sentiment.core.atomic import atomic_directory, file_sha256, write_json
 from sentiment.core.errors import DataError
 from sentiment.core.quiet import import_tensorflow_quietly
@@ -357,6 +360,33 @@ class BundleIdentity:
 
     version: str
     threshold: float
+
+
+# Where bundles named by URL are copied to on each host (a worker copies it once).
+BUNDLE_CACHE_VARIABLE = "SENTIMENT_BUNDLE_CACHE"
+
+
+def local_bundle(directory: storage.Location | str) -> Path:
+    """A bundle's local directory: itself, or for a URL (``s3://.../models/VERSION``) a
+    copy made once per host under ``$SENTIMENT_BUNDLE_CACHE`` (default: the temporary
+    directory's ``sentiment-bundles``).
+
+    Raises:
+        DataError: If the URL cannot be copied (missing, or no access).
+    """
+    where = storage.location(directory)
+    if not storage.is_remote(where):
+        return Path(where)
+    cache = os.environ.get(BUNDLE_CACHE_VARIABLE) or str(
+        Path(tempfile.gettempdir()) / "sentiment-bundles"
+    )
+    try:
+        return storage.local_copy(where, Path(cache))
+    except OSError as error:
+        raise DataError(
+            f"Model bundle {where} could not be copied ({error}); check the URL and the "
+            "storage credentials (AWS_* variables)."
+        ) from error
 
 
 def bundle_identity(directory: Path) -> BundleIdentity:

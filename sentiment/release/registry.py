@@ -30,10 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sentiment.core import storage
 from sentiment.core.errors import DataError, SentimentError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
 from sentiment.core.provenance import code_fingerprint
 from sentiment.data.snapshot import current_snapshot
+from sentiment.modeling.bundle import bundle_identity, local_bundle
 from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import (
     EvaluationError,
@@ -738,21 +740,24 @@ def decision_markdown(home: Path, decision: GateDecision) -> str:
     return render_decision_markdown(decision.as_dict(), challenger, champion)
 
 
-def resolve_bundle(home: Path, model: str | None = None) -> tuple[str, Path]:
+def resolve_bundle(home: Path, model: str | None = None) -> tuple[str, Path | str]:
     """The version and directory of the bundle to score with, without loading it.
 
     Args:
         home: The pipeline home.
-        model: A registered version, ``latest`` for the newest bundle, or None for the
-            champion.
+        model: A registered version, ``latest`` for the newest bundle, the URL of a
+            bundle directory (``s3://bucket/models/VERSION``), or None for the champion.
 
     Returns:
-        ``(version, directory)``.
+        ``(version, directory)``; for a URL the directory is the URL itself.
 
     Raises:
         StageOutputMissingError: If no model is named and none was ever promoted.
         EvaluationError: If the named version is not a bundle of this home.
     """
+    if model and storage.is_remote(storage.location(model)):
+        # A bundle at a URL (s3://bucket/models/VERSION): each host copies it once.
+        return bundle_identity(local_bundle(model)).version, model
     version = resolve_version(home, model) if model else champion_version(home)
     if version is None:
         raise StageOutputMissingError(

@@ -11,6 +11,7 @@ of the stream tells a file cut inside a quoted field from a complete one.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,116 @@ def _scan_csv(data: np.ndarray, start: int, state: int, first_only: bool) -> tup
         if first_only and boundary >= 0:
             return boundary, state, opened
     return boundary, state, opened
+
+
+@numba.njit(cache=True, nogil=True)
+def _csv_record_ends(data: np.ndarray, state: int) -> tuple[np.ndarray, int]:
+    """Every CSV record end in ``data`` (offsets after their line breaks), scanning from
+    ``state``; and the state at the end (the same machine as :func:`_scan_csv`)."""
+    ends = np.empty(data.size, dtype=np.int64)
+    count = 0
+    for index in range(data.size):
+        byte = data[index]
+        if state == _FIELD_START:
+            if byte == _QUOTE:
+                state = _QUOTED
+            elif byte == _NEWLINE:
+                ends[count] = index + 1
+                count += 1
+            elif byte != _COMMA:
+                state = _UNQUOTED
+        elif state == _UNQUOTED:
+            if byte == _COMMA:
+                state = _FIELD_START
+            elif byte == _NEWLINE:
+                state = _FIELD_START
+                ends[count] = index + 1
+                count += 1
+        elif state == _QUOTED:
+            if byte == _QUOTE:
+                state = _QUOTE_IN_QUOTED
+        else:
+            if byte == _QUOTE:
+                state = _QUOTED
+            elif byte == _COMMA:
+                state = _FIELD_START
+            elif byte == _NEWLINE:
+                state = _FIELD_START
+                ends[count] = index + 1
+                count += 1
+            else:
+                state = _UNQUOTED
+    return ends[:count].copy(), state
+
+
+def csv_byte_ranges(
+    stream: BinaryIO, size: int, shards: int, align_rows: int = 1, block_bytes: int = 1 << 20
+) -> tuple[list[tuple[int, int, int, int]], int, bool]:
+    """Cut a plain CSV stream into about ``shards`` byte ranges at record ends.
+
+    The stream is scanned from its first byte with the parser's own quoting rules, so a
+    line break inside a quoted field (a review of several paragraphs) is never taken
+    for a record's end: every cut is exact, wherever the file's quoted line breaks are.
+    Each range after the first starts after a multiple of ``align_rows`` records, so
+    its batches are those of a whole-file run.
+
+    Returns:
+        The ranges ``(start, stop, first_line, first_row)`` (the first starts after the
+        header), the records after the header (blank lines hold none), and whether the
+        stream ended outside quotes (False: it is cut short; do not split it).
+    """
+    shards = max(1, shards)
+    align_rows = max(1, align_rows)
+    targets = [size * index // shards for index in range(1, shards)]
+    cuts: list[tuple[int, int, int]] = []
+    state = _FIELD_START
+    offset = 0  # of the block in the stream
+    lines = 1  # the line number at the block's start
+    previous = 0  # where the last record ended
+    rows = 0
+    header = True
+    while block := stream.read(block_bytes):
+        data = np.frombuffer(block, np.uint8)
+        ends, state = _csv_record_ends(data, state)
+        newlines = None
+        for end in ends.tolist():
+            absolute = offset + end
+            blank = absolute - previous == 1 or (
+                absolute - previous == 2 and _byte(block, end - 2, offset, previous) == 13
+            )
+            if header:
+                header = False
+                cuts.append((absolute, lines + int(np.count_nonzero(data[:end] == _NEWLINE)), 0))
+            elif not blank:
+                rows += 1
+            previous = absolute
+            if targets and absolute >= targets[0] and rows % align_rows == 0 and absolute < size:
+                if newlines is None:
+                    newlines = np.cumsum(data == _NEWLINE)
+                cuts.append((absolute, lines + int(newlines[end - 1]), rows))
+                while targets and targets[0] <= absolute:
+                    targets.pop(0)
+        lines += int(np.count_nonzero(data == _NEWLINE))
+        offset += len(block)
+    if offset > previous and not header:
+        rows += 1  # a last record without a line break
+    if not cuts:
+        return [], rows, state != _QUOTED
+    # The header's own cut is where the first range starts; drop duplicates of it.
+    unique = [cuts[0], *(cut for cut in cuts[1:] if cut[0] > cuts[0][0])]
+    ranges = [
+        (start, stop, first_line, first_row)
+        for (start, first_line, first_row), (stop, _, _) in itertools.pairwise(
+            [*unique, (offset, 0, 0)]
+        )
+        if stop > start
+    ]
+    return ranges, rows, state != _QUOTED
+
+
+def _byte(block: bytes, index: int, offset: int, previous: int) -> int:
+    # The byte before a record's line break, if that byte lies in this block.
+    return block[index] if index >= 0 and offset + index >= previous else -1
 
 
 def first_record_end(data: bytes) -> int:

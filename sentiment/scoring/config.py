@@ -25,8 +25,9 @@ class ScoringConfig:
         read_rows: Rows per record batch read, encoded and written as one row group.
         task_bytes: Input bytes one scoring task takes on (small files share a task).
         task_files: Files one scoring task takes on at most.
-        shard_bytes: A Parquet input of more bytes is split into shards of about this
-            size, scored in parallel and joined into its one output.
+        shard_bytes: A Parquet, plain CSV or plain JSON-lines input of more bytes is
+            split into shards of about this size, scored in parallel and joined into its
+            one output.
         force: Rescore inputs whose output is already up to date.
         encode_threads: Threads that encode upcoming batches while the model scores the
             current one; 0 encodes in the calling thread, one step after the other. On

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from pathlib import Path
 from typing import BinaryIO
 
+from sentiment.core import storage
 from sentiment.core.errors import DataError
+from sentiment.core.storage import Location
 
 FINGERPRINT_PREFIX = "sha256:"
 # Bumped whenever the scored files' columns or values change meaning, so outputs of an
@@ -27,9 +28,9 @@ _CHUNK_BYTES = 1 << 20
 class HashingFile(io.RawIOBase):
     """A read-only binary file that hashes and counts every byte read through it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Location) -> None:
         super().__init__()
-        self._handle: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._handle: BinaryIO = storage.open_input(path)
         self._digest = hashlib.sha256()
         self.bytes_read = 0
 
@@ -58,7 +59,7 @@ class HashingFile(io.RawIOBase):
         super().close()
 
 
-def content_fingerprint(path: Path) -> str:
+def content_fingerprint(path: Location) -> str:
     """The sha256 fingerprint of a file's current bytes (``sha256:`` plus 64 hex digits)."""
     with HashingFile(path) as handle:
         handle.drain()
@@ -93,7 +94,7 @@ def scoring_key(
     )
 
 
-def require_unchanged(path: Path, read_fingerprint: str) -> str:
+def require_unchanged(path: Location, read_fingerprint: str) -> str:
     """Check that ``path`` still holds the bytes that were scored; return their fingerprint.
 
     Raises:

@@ -10,13 +10,13 @@ import contextlib
 import fcntl
 import logging
 import re
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
+from sentiment.core import storage
 from sentiment.core.atomic import TEMPORARY_PREFIX
 from sentiment.core.errors import ConfigError
+from sentiment.core.storage import Location
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class OutputError(ConfigError):
     """The output directory cannot be written (not a fault of any input)."""
 
 
-def output_error(path: Path, error: OSError) -> OutputError:
+def output_error(path: Location, error: OSError) -> OutputError:
     """One sentence naming the output that could not be written, and why."""
     reason = error.strerror or type(error).__name__
     return OutputError(
@@ -40,7 +40,7 @@ def output_error(path: Path, error: OSError) -> OutputError:
 
 
 @contextlib.contextmanager
-def output_errors(path: Path) -> Iterator[None]:
+def output_errors(path: Location) -> Iterator[None]:
     """Turn an OS error raised while writing ``path`` into an :class:`OutputError`."""
     try:
         yield
@@ -50,7 +50,7 @@ def output_errors(path: Path) -> Iterator[None]:
         raise output_error(path, error) from error
 
 
-def prepare_output_directory(output_dir: Path) -> int:
+def prepare_output_directory(output_dir: Location) -> int:
     """Create the output directory, check it is writable, and remove dead temporaries.
 
     Call once per run, before any input is scored: a temporary left by a killed run
@@ -62,15 +62,21 @@ def prepare_output_directory(output_dir: Path) -> int:
     Raises:
         OutputError: If the directory cannot be created or written, naming it.
     """
-    output_dir = Path(output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
+    output_dir = storage.location(output_dir)
+    try:
+        is_file = storage.is_file(output_dir)
+    except OSError as error:
+        raise OutputError(
+            f"Output directory {output_dir} cannot be reached ({error}); check the URL and "
+            "the storage credentials (AWS_* variables) and try again."
+        ) from error
+    if is_file:
         raise OutputError(
             f"Output directory {output_dir} is a file, not a directory; choose another --output."
         )
     try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=output_dir, prefix=TEMPORARY_PREFIX + "probe-"):
-            pass
+        storage.make_directory(output_dir)
+        storage.check_writable(output_dir)
     except OSError as error:
         raise OutputError(
             f"Output directory {output_dir} cannot be written ({error.strerror or error}); "
@@ -79,25 +85,28 @@ def prepare_output_directory(output_dir: Path) -> int:
     return remove_dead_temporaries(output_dir)
 
 
-def remove_dead_temporaries(output_dir: Path, output_name: str | None = None) -> int:
+def remove_dead_temporaries(output_dir: Location, output_name: str | None = None) -> int:
     """Delete temporaries of killed runs in ``output_dir`` (of ``output_name`` only, if given).
 
-    A scored file's temporary is locked while its run lives, so an unlocked one is dead;
-    other temporaries are taken as dead once they are ten minutes old.
+    A local scored file's temporary is locked while its run lives, so an unlocked one is
+    dead; other temporaries are taken as dead once they are ten minutes old. On an object
+    store a temporary key appears only once its upload is complete and is moved to its
+    final key at once, so one that old is dead too.
     """
     removed = 0
-    if not output_dir.is_dir():
+    if not storage.is_dir(output_dir):
         return 0
     now = time.time()
-    for candidate in output_dir.iterdir():
-        match = STALE_TEMPORARY.match(candidate.name)
+    for entry in storage.list_files(output_dir):
+        match = STALE_TEMPORARY.match(entry.name)
         if match is None or (output_name is not None and match.group("name") != output_name):
             continue
+        candidate = entry.location
         try:
-            if not match.group("name").endswith(".parquet"):
-                if now - candidate.stat().st_mtime < _UNLOCKED_TEMPORARY_SECONDS:
+            if storage.is_remote(candidate) or not match.group("name").endswith(".parquet"):
+                if now - (entry.mtime or now) < _UNLOCKED_TEMPORARY_SECONDS:
                     continue
-                candidate.unlink()
+                storage.remove(candidate)
                 removed += 1
                 continue
             with open(candidate, "ab") as handle:

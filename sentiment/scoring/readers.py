@@ -10,19 +10,19 @@ text, JSON values with their own types.
 
 from __future__ import annotations
 
-import glob
 import gzip
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sentiment.core import storage
 from sentiment.core.errors import DataError
+from sentiment.core.storage import Location
 from sentiment.scoring.chunks import Chunk, record_chunks
 from sentiment.scoring.fingerprint import HashingFile, InputChangedError, content_fingerprint
 from sentiment.scoring.textformats import (
@@ -52,7 +52,6 @@ SUPPORTED_SUFFIXES = tuple(suffix for suffix, _, _ in SUFFIX_FORMATS)
 TEXT_COLUMN_CANDIDATES = ("text", "review")
 # CSV and JSON blocks of this many bytes hold roughly 10k IMDB reviews.
 DEFAULT_BLOCK_BYTES = 16 << 20
-_GLOB_CHARACTERS = frozenset("*?[")
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class InputFile:
     """One file to score.
 
     Attributes:
-        path: The file.
+        path: The file: a local path, or a URL (:mod:`sentiment.core.storage`).
         format: ``parquet``, ``csv`` or ``jsonl``.
         compressed: Whether the file is gzip-compressed.
         output_name: The scored Parquet file's name: the input's whole name, plus
@@ -69,7 +68,7 @@ class InputFile:
             collide.
     """
 
-    path: Path
+    path: Location
     format: FileFormat
     compressed: bool
     output_name: str
@@ -87,7 +86,7 @@ class InputFile:
     def from_manifest(cls, payload: dict[str, Any]) -> InputFile:
         """Rebuild a file from :meth:`to_manifest` (extra keys are ignored)."""
         return cls(
-            path=Path(payload["path"]),
+            path=storage.location(payload["path"]),
             format=payload["format"],
             compressed=bool(payload["compressed"]),
             output_name=payload["output_name"],
@@ -112,7 +111,7 @@ class Discovery:
     def manifests(self) -> list[dict[str, Any]]:
         """Each input's manifest plus its size, its share of all the bytes and the
         share before it (what a run's progress bar advances by)."""
-        sizes = [item.path.stat().st_size for item in self.inputs]
+        sizes = [storage.size(item.path) for item in self.inputs]
         total = float(sum(sizes)) or 1.0
         manifests, done = [], 0.0
         for item, size in zip(self.inputs, sizes, strict=True):
@@ -157,9 +156,9 @@ def task_groups(
     return groups
 
 
-def detect_format(path: Path) -> tuple[FileFormat, bool, str] | None:
+def detect_format(path: Location) -> tuple[FileFormat, bool, str] | None:
     """Return ``(format, compressed, stem)`` from a file's name, or None if unsupported."""
-    name = path.name
+    name = storage.name(path)
     lowered = name.lower()
     for suffix, file_format, compressed in SUFFIX_FORMATS:
         if lowered.endswith(suffix) and len(name) > len(suffix):
@@ -167,7 +166,7 @@ def detect_format(path: Path) -> tuple[FileFormat, bool, str] | None:
     return None
 
 
-def _input_file(path: Path) -> InputFile | None:
+def _input_file(path: Location) -> InputFile | None:
     detected = detect_format(path)
     if detected is None:
         return None
@@ -177,24 +176,26 @@ def _input_file(path: Path) -> InputFile | None:
     )
 
 
-def output_name(path: Path) -> str:
+def output_name(path: Location) -> str:
     """The scored file's name for an input: its whole name, ending in ``.parquet``."""
-    return path.name if path.name.lower().endswith(".parquet") else f"{path.name}.parquet"
+    name = storage.name(path)
+    return name if name.lower().endswith(".parquet") else f"{name}.parquet"
 
 
-def _is_candidate(path: Path) -> bool:
+def _is_candidate(path: Location) -> bool:
     # Hidden files include our own half-written temporaries (".tmp-...").
-    return path.is_file() and not path.name.startswith(".") and detect_format(path) is not None
+    return not storage.name(path).startswith(".") and detect_format(path) is not None
 
 
-def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> Discovery:
+def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None) -> Discovery:
     """Expand files, directories and glob patterns into the files to score.
 
     A directory contributes its supported files (not recursively, so two inputs never
     share a relative name by accident); hidden files are skipped, and so are files in
     the output directory that a glob matches (outputs are never inputs). An input
     directory that is the output directory, or a named file inside it, is refused.
-    Inputs are deduplicated and sorted by path.
+    Inputs are deduplicated and sorted by path. Each pattern may be a local path or a
+    URL (``s3://bucket/dump/``, ``s3://bucket/dump/*.parquet``).
     Problems that concern one input (no match, unsupported suffix, two inputs that
     would write the same output name, an output that would overwrite its input) become
     failures so the rest of the batch still runs.
@@ -208,13 +209,15 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
         The inputs to score and the failures found while expanding.
     """
     failures: list[InputFailure] = []
-    found: dict[Path, InputFile] = {}
-    resolved_output = output_dir.resolve() if output_dir is not None else None
+    found: dict[str, InputFile] = {}
+    resolved_output = storage.resolve(output_dir) if output_dir is not None else None
 
-    def in_output(path: Path) -> bool:
-        return resolved_output is not None and path.resolve().parent == resolved_output
+    def in_output(path: Location) -> bool:
+        return resolved_output is not None and storage.same(
+            storage.parent(storage.resolve(path)), resolved_output
+        )
 
-    def add(path: Path, explicit: bool) -> None:
+    def add(path: Location, explicit: bool) -> None:
         input_file = _input_file(path)
         if input_file is None:
             if explicit:
@@ -226,14 +229,12 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
                     )
                 )
             return
-        found.setdefault(path.resolve(), input_file)
+        found.setdefault(storage.identity(path), input_file)
 
     for pattern in patterns:
-        if (
-            any(character in pattern for character in _GLOB_CHARACTERS)
-            and not Path(pattern).exists()
-        ):
-            matches = sorted(Path(match) for match in glob.glob(pattern, recursive=True))
+        where = storage.location(pattern)
+        if storage.is_pattern(str(where)) and not storage.exists(where):
+            matches = storage.glob(str(where))
             # The outputs of this or an earlier run are never inputs, whatever the pattern.
             files = [match for match in matches if _is_candidate(match) and not in_output(match)]
             if not files:
@@ -247,9 +248,9 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
             for match in files:
                 add(match, explicit=False)
             continue
-        path = Path(pattern)
-        if path.is_dir():
-            if resolved_output is not None and path.resolve() == resolved_output:
+        path = where
+        if storage.is_dir(path):
+            if resolved_output is not None and storage.same(path, resolved_output):
                 failures.append(
                     InputFailure(
                         str(path),
@@ -258,7 +259,11 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
                     )
                 )
                 continue
-            children = sorted(child for child in path.iterdir() if _is_candidate(child))
+            children = [
+                entry.location
+                for entry in storage.list_files(path)
+                if _is_candidate(entry.location)
+            ]
             if not children:
                 failures.append(
                     InputFailure(
@@ -269,7 +274,7 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
                 )
             for child in children:
                 add(child, explicit=False)
-        elif path.is_file():
+        elif storage.is_file(path):
             add(path, explicit=True)
         else:
             failures.append(
@@ -296,9 +301,8 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
                 )
             continue
         input_file = group[0]
-        if (
-            resolved_output is not None
-            and (resolved_output / output_name).resolve() == input_file.path.resolve()
+        if resolved_output is not None and storage.same(
+            storage.join(resolved_output, output_name), input_file.path
         ):
             failures.append(
                 InputFailure(
@@ -322,7 +326,7 @@ def discover_inputs(patterns: Sequence[str], output_dir: Path | None = None) -> 
     return Discovery(inputs=tuple(kept), failures=tuple(failures))
 
 
-def choose_text_column(schema: pa.Schema, path: Path, text_column: str | None) -> str:
+def choose_text_column(schema: pa.Schema, path: Location, text_column: str | None) -> str:
     """Return the column holding the review text.
 
     Args:
@@ -415,21 +419,26 @@ class BatchReader:
         rows: tuple[int, int] | None = None,
         byte_range: tuple[int, int, int] | None = None,
         schema: pa.Schema | None = None,
+        first_row: int = 0,
     ) -> None:
         if rows is not None and input_file.format != "parquet":
             raise ValueError("only Parquet inputs are read by row range")
         if byte_range is not None and (
-            input_file.format != "jsonl" or input_file.compressed or schema is None
+            input_file.format == "parquet" or input_file.compressed or schema is None
         ):
-            raise ValueError("only plain JSON lines, with their schema, are read by byte range")
-        # A shard of a large JSON-lines file: bytes [start, stop) beginning on line
-        # ``first line``, parsed with the whole file's schema (scanned once by the run).
+            raise ValueError("only plain CSV or JSON lines, with a schema, are read by byte range")
+        # A shard of a large CSV or JSON-lines file: bytes [start, stop) of whole records
+        # beginning on line ``first line``, parsed with the whole file's schema (the CSV
+        # header's names, or the JSON fields scanned once by the run).
         self.byte_range = byte_range
         self._given_schema = schema
         self.input_file = input_file
         # A shard of a large Parquet file: rows [start, stop) only, not hashed here (the
         # run hashes the whole file once, before and after its shards).
         self.rows = rows
+        # Batches end at multiples of batch_rows counted from the file's first row, so
+        # a shard's batches are the whole file's (see _aligned).
+        self.first_row = rows[0] if rows is not None else first_row
         self.batch_rows = batch_rows
         self.block_bytes = block_bytes
         self._requested_column = text_column
@@ -440,7 +449,7 @@ class BatchReader:
         self._pending_chunks: Iterator[Chunk] = iter(())
         self._csv_names: list[str] = []
         self._header_bytes = 0
-        self._size = max(1, input_file.path.stat().st_size)
+        self._size = max(1, storage.size(input_file.path))
         self._rows_read = 0
         self._fingerprint: str | None = None
         self._first_pass_fingerprint: str | None = None
@@ -493,7 +502,7 @@ class BatchReader:
         self._close_text_stream()
         if self.byte_range is not None:
             start, stop, _ = self.byte_range
-            handle = open(self.input_file.path, "rb")  # noqa: SIM115 - closed by close()
+            handle = storage.open_input(self.input_file.path)
             handle.seek(start)
             self._stream = _BoundedFile(handle, stop - start)  # type: ignore[assignment]
             return self._stream  # type: ignore[return-value]
@@ -534,11 +543,21 @@ class BatchReader:
                 self._fingerprint = content_fingerprint(path)
             # Buffered column reads: a huge row group is decoded page by page instead of
             # being loaded whole, so memory stays flat whatever the writer chose.
-            self._parquet = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
+            filesystem, where = storage.filesystem(path)
+            self._parquet = pq.ParquetFile(
+                where, filesystem=filesystem, buffer_size=1 << 20, pre_buffer=False
+            )
             self.schema = self._parquet.schema_arrow
             self.num_rows = self._parquet.metadata.num_rows
             if self.rows is not None:
                 self.num_rows = max(0, min(self.rows[1], self.num_rows) - self.rows[0])
+        elif self.input_file.format == "csv" and self.byte_range is not None:
+            assert self._given_schema is not None
+            self.schema = self._given_schema
+            self._csv_names = list(self.schema.names)
+            chunks = self._chunks()
+            self._pending_chunks = chunks
+            self._first_chunk = next(chunks, None)
         elif self.input_file.format == "csv":
             chunks = self._chunks()
             self._pending_chunks = chunks
@@ -617,6 +636,9 @@ class BatchReader:
         self._fingerprint = self._finish_text_stream()
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return _aligned(self._batches(), self.first_row, self.batch_rows)
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
         if self._parquet is not None:
             for batch in self._parquet_batches():
                 self._rows_read += batch.num_rows
@@ -678,3 +700,31 @@ class BatchReader:
                         "reviews as UTF-8."
                     ) from error
             raise
+
+
+def _aligned(
+    batches: Iterator[pa.RecordBatch], first_row: int, size: int
+) -> Iterator[pa.RecordBatch]:
+    """Re-cut batches so each ends at a multiple of ``size`` rows from the file's start.
+
+    A neural network's score for a row moves in its last bits with the batch the row is
+    predicted in, so a run must cut batches at the same rows whether it reads the whole
+    file or a shard starting at ``first_row``; readers otherwise restart their batches
+    at every chunk, row group or shard. Holds fewer than ``size`` rows back.
+    """
+    pending: list[pa.RecordBatch] = []
+    position = first_row
+    boundary = (first_row // size + 1) * size
+    for batch in batches:
+        offset = 0
+        while offset < batch.num_rows:
+            take = min(batch.num_rows - offset, boundary - position)
+            pending.append(batch if take == batch.num_rows else batch.slice(offset, take))
+            offset += take
+            position += take
+            if position == boundary:
+                yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)
+                pending = []
+                boundary += size
+    if pending:
+        yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)

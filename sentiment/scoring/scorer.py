@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
 import logging
 import os
@@ -36,9 +35,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sentiment.core import storage
 from sentiment.core.arrays import arrow_array, list_lengths
-from sentiment.core.atomic import atomic_path, file_fingerprint, write_json, write_text
+from sentiment.core.atomic import file_fingerprint, write_json, write_text
 from sentiment.core.errors import ConfigError, DataError
+from sentiment.core.storage import Location
 from sentiment.encoding.tokens import has_text, string_column, token_lists
 from sentiment.encoding.vectorizer import EncodingStats, Vectorizer
 from sentiment.modeling.calibration import DEFAULT_THRESHOLD
@@ -361,16 +362,7 @@ def _scoring_key(model: Any, config: ScoringConfig, text_column: str) -> str:
     )
 
 
-@contextlib.contextmanager
-def _held_lock(path: Path) -> Iterator[None]:
-    # The lock dies with the process, so a later run can tell a killed run's temporary
-    # (unlocked) from one another process is still writing (locked).
-    with open(path, "ab") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        yield
-
-
-def remove_stale_temporaries(output_dir: Path, output_name: str) -> int:
+def remove_stale_temporaries(output_dir: Location, output_name: str) -> int:
     """Delete temporaries of ``output_name`` left by killed runs; return how many."""
     return remove_dead_temporaries(output_dir, output_name)
 
@@ -382,10 +374,11 @@ def _metadata_key(name: str) -> bytes:
     return (METADATA_PREFIX + name).encode()
 
 
-def read_scoring_metadata(output_path: Path) -> dict[str, str] | None:
+def read_scoring_metadata(output_path: Location) -> dict[str, str] | None:
     """The ``sentiment.*`` key-value metadata of a scored file, or None if unreadable."""
     try:
-        metadata = pq.read_metadata(output_path).metadata or {}
+        filesystem, where = storage.filesystem(output_path)
+        metadata = pq.read_metadata(where, filesystem=filesystem).metadata or {}
     except (OSError, pa.ArrowException):
         return None
     prefix = METADATA_PREFIX.encode()
@@ -396,7 +389,9 @@ def read_scoring_metadata(output_path: Path) -> dict[str, str] | None:
     }
 
 
-def _up_to_date(existing: dict[str, str], model: Any, config: ScoringConfig, path: Path) -> bool:
+def _up_to_date(
+    existing: dict[str, str], model: Any, config: ScoringConfig, path: Location
+) -> bool:
     """Same settings (the whole :func:`scoring_key`) and the same content, hashed now.
 
     Size and modification time are never trusted: a same-size edit with its time
@@ -413,7 +408,7 @@ def _up_to_date(existing: dict[str, str], model: Any, config: ScoringConfig, pat
 
 def score_file(
     input_file: InputFile,
-    output_dir: Path,
+    output_dir: Location,
     model: ScoringModel,
     config: ScoringConfig,
     on_batch: BatchCallback | None = None,
@@ -436,10 +431,10 @@ def score_file(
     """
     started = time.perf_counter()
     path = input_file.path
-    output_path = output_dir / input_file.output_name
+    output_path = storage.join(output_dir, input_file.output_name)
     _text_scorer(model, config)  # a run-wide setting error, not this file's
     try:
-        if not config.force and output_path.exists():
+        if not config.force and storage.exists(output_path):
             existing = read_scoring_metadata(output_path)
             if existing is not None and _up_to_date(existing, model, config, path):
                 profile = TextProfile.from_dict(json.loads(existing["profile"]))
@@ -448,7 +443,9 @@ def score_file(
                     input_path=str(path),
                     output_path=str(output_path),
                     status="skipped",
-                    reason=f"{output_path.name} already scored with model {model.version}",
+                    reason=(
+                        f"{storage.name(output_path)} already scored with model {model.version}"
+                    ),
                     profile=profile,
                     seconds=time.perf_counter() - started,
                 )
@@ -481,7 +478,7 @@ def score_file(
     )
 
 
-def _failure_reason(path: Path, error: Exception) -> str:
+def _failure_reason(path: Location, error: Exception) -> str:
     if isinstance(error, DataError | OutputError):
         return str(error)
     detail = " ".join(str(error).split()) or type(error).__name__
@@ -496,7 +493,7 @@ def _failure_reason(path: Path, error: Exception) -> str:
 def output_metadata(
     model: Any,
     config: ScoringConfig,
-    path: Path,
+    path: Location,
     fingerprint: str,
     text_column: str,
     profile: TextProfile,
@@ -529,7 +526,7 @@ def scoring_key_of(model: Any, config: ScoringConfig, text_column: str) -> str:
 
 def write_scored(
     input_file: InputFile,
-    output_path: Path,
+    output_path: Location,
     model: ScoringModel,
     config: ScoringConfig,
     on_batch: BatchCallback | None = None,
@@ -538,6 +535,7 @@ def write_scored(
     part_marker: Callable[[str], str] | None = None,
     byte_range: tuple[int, int, int] | None = None,
     json_schema: pa.Schema | None = None,
+    first_row: int = 0,
 ) -> TextProfile:
     """Score an input (or rows ``[start, stop)`` of a Parquet input) into ``output_path``
     atomically; raise on any problem (see :func:`score_file` for the forgiving form).
@@ -556,6 +554,8 @@ def write_scored(
         byte_range: Only bytes ``[start, stop)`` of a plain JSON-lines input, starting on
             line ``first line`` (``(start, stop, first_line)``), parsed with ``json_schema``.
         json_schema: The whole JSON-lines file's schema, with ``byte_range``.
+        first_row: With ``byte_range``, the rows of the file before it (batches are
+            cut at the same rows as in a whole-file run).
 
     Returns:
         The profile of the rows written.
@@ -571,12 +571,13 @@ def write_scored(
         part_marker,
         byte_range,
         json_schema,
+        first_row,
     )
 
 
 def _write_scored(
     input_file: InputFile,
-    output_path: Path,
+    output_path: Location,
     model: ScoringModel,
     config: ScoringConfig,
     on_batch: BatchCallback | None,
@@ -585,6 +586,7 @@ def _write_scored(
     part_marker: Callable[[str], str] | None = None,
     byte_range: tuple[int, int, int] | None = None,
     json_schema: pa.Schema | None = None,
+    first_row: int = 0,
 ) -> TextProfile:
     path = input_file.path
     profile = TextProfile()
@@ -595,6 +597,7 @@ def _write_scored(
         rows=rows,
         byte_range=byte_range,
         schema=json_schema,
+        first_row=first_row,
     ) as reader:
         clashes = [name for name in OUTPUT_COLUMNS if name in reader.schema.names]
         if clashes:
@@ -607,9 +610,13 @@ def _write_scored(
         schema = output_schema(reader.schema, explain=config.explain > 0)
         with contextlib.ExitStack() as output:
             with output_errors(output_path):
-                temporary = output.enter_context(atomic_path(output_path))
-                output.enter_context(_held_lock(temporary))
-                writer = pq.ParquetWriter(temporary, schema, compression="snappy")
+                # A local temporary is locked while written: the lock dies with the
+                # process, so a later run can tell a killed run's temporary from a live one.
+                temporary = output.enter_context(storage.atomic_output(output_path, locked=True))
+                filesystem, where = storage.filesystem(temporary)
+                writer = pq.ParquetWriter(
+                    where, schema, filesystem=filesystem, compression="snappy"
+                )
             output.callback(writer.close)
             # A file that is one batch or less gains nothing from encoding ahead, and
             # starting the threads costs more than scoring a one-row file.
@@ -643,7 +650,7 @@ def _score_batch(
     config: ScoringConfig,
     profile: TextProfile,
     writer: pq.ParquetWriter,
-    output_path: Path,
+    output_path: Location,
     schema: pa.Schema,
 ) -> None:
     """Score a prepared batch's rows that hold a known word and append it to the output."""
@@ -682,7 +689,7 @@ def _score_batch(
         writer.write_batch(batch)
 
 
-def write_failures(output_dir: Path, results: Sequence[FileResult]) -> Path | None:
+def write_failures(output_dir: Location, results: Sequence[FileResult]) -> Location | None:
     """Write this run's failures to ``failed.jsonl`` beside the outputs.
 
     One JSON object per line (``path``, ``reason``). With no failures an old
@@ -691,18 +698,18 @@ def write_failures(output_dir: Path, results: Sequence[FileResult]) -> Path | No
     Returns:
         The file's path, or None when nothing failed.
     """
-    destination = output_dir / FAILED_FILE
+    destination = storage.join(output_dir, FAILED_FILE)
     failures = [result for result in results if result.status == "failed"]
     if not failures:
         with contextlib.suppress(OSError):
-            destination.unlink(missing_ok=True)
+            storage.remove(destination)
         return None
     lines = "".join(
         json.dumps({"path": result.input_path, "reason": result.reason}, ensure_ascii=False) + "\n"
         for result in failures
     )
     try:
-        write_text(destination, lines)
+        storage.write_bytes(destination, lines.encode("utf-8"))
     except OSError as error:
         # The failures must survive an unwritable output: they go to the temporary
         # directory instead, and the run's summary names where.

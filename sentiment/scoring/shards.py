@@ -23,19 +23,19 @@ import itertools
 import json
 import logging
 import math
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sentiment.core.atomic import atomic_path
+from sentiment.core import storage
+from sentiment.core.storage import Location
+from sentiment.scoring.chunks import csv_byte_ranges
 from sentiment.scoring.config import ScoringConfig
-from sentiment.scoring.fingerprint import content_fingerprint, require_unchanged
+from sentiment.scoring.fingerprint import HashingFile, content_fingerprint, require_unchanged
 from sentiment.scoring.outputs import output_errors
 from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.readers import BatchReader, InputFile, task_groups
@@ -73,16 +73,19 @@ class ShardPlan:
     skipped: list[FileResult] = field(default_factory=list)
 
 
-def parts_directory(output_dir: Path, output_name: str) -> Path:
+def parts_directory(output_dir: Location, output_name: str) -> Location:
     """Where the parts of one input's output are written."""
-    return output_dir / PARTS_DIRECTORY / output_name
+    return storage.join(output_dir, PARTS_DIRECTORY, output_name)
 
 
-def row_ranges(row_group_rows: Sequence[int], shards: int) -> list[tuple[int, int]]:
+def row_ranges(row_group_rows: Sequence[int], shards: int, align: int = 1) -> list[tuple[int, int]]:
     """Cut a file of row groups into about ``shards`` ranges of rows.
 
-    Cuts fall on row-group boundaries where one lies within a quarter of a shard of the
-    even cut, so most shards read whole row groups; a row group larger than that is cut
+    Every cut is a multiple of ``align`` (the rows per read batch): a part then reads
+    exactly the batches a whole-file run reads, so a model whose results move in their
+    last bits with the batch a row is in (a neural network) scores each row the same.
+    Cuts fall on row-group boundaries where one such lies within a quarter of a shard
+    of the even cut, so most shards read whole row groups; otherwise a row group is cut
     inside (a single-row-group file still spreads over workers).
 
     Returns:
@@ -92,16 +95,21 @@ def row_ranges(row_group_rows: Sequence[int], shards: int) -> list[tuple[int, in
     shards = max(1, min(shards, total))
     if total == 0:
         return [(0, 0)]
+    align = max(1, align)
     boundaries, position = [], 0
     for count in row_group_rows:
         position += count
-        boundaries.append(position)
+        if position % align == 0:
+            boundaries.append(position)
     size = total / shards
     cuts = [0]
     for index in range(1, shards):
         target = round(index * size)
-        nearest = min(boundaries, key=lambda boundary: abs(boundary - target))
-        cut = nearest if abs(nearest - target) <= size / 4 else target
+        nearest = min(boundaries, key=lambda boundary: abs(boundary - target), default=None)
+        if nearest is not None and abs(nearest - target) <= size / 4:
+            cut = nearest
+        else:
+            cut = round(target / align) * align
         if cuts[-1] < cut < total:
             cuts.append(cut)
     cuts.append(total)
@@ -109,9 +117,9 @@ def row_ranges(row_group_rows: Sequence[int], shards: int) -> list[tuple[int, in
 
 
 def _up_to_date(
-    output_path: Path, identity: Any, config: ScoringConfig, fingerprint: str
+    output_path: Location, identity: Any, config: ScoringConfig, fingerprint: str
 ) -> dict[str, str] | None:
-    if config.force or not output_path.exists():
+    if config.force or not storage.exists(output_path):
         return None
     existing = read_scoring_metadata(output_path)
     if existing is None:
@@ -124,7 +132,7 @@ def _up_to_date(
 
 def plan_shards(
     manifests: Sequence[dict[str, Any]],
-    output_dir: Path,
+    output_dir: Location,
     identity: Any,
     config: ScoringConfig,
 ) -> ShardPlan:
@@ -155,8 +163,8 @@ def plan_shards(
     for manifest in manifests:
         item = InputFile.from_manifest(manifest)
         large = int(manifest.get("size", 0)) > config.shard_bytes
-        if large and item.format == "jsonl" and not item.compressed:
-            # A rerun hashes the file (one read) before paying for a schema scan.
+        if large and item.format in ("jsonl", "csv") and not item.compressed:
+            # A rerun hashes the file (one read) before paying for a scan.
             with contextlib.suppress(OSError):
                 skipped = _skipped(
                     item, output_dir, identity, config, content_fingerprint(item.path)
@@ -165,22 +173,30 @@ def plan_shards(
                     flush()
                     plan.skipped.append(skipped)
                     continue
-            json_plan = _json_plan(item, config)
-            if json_plan is not None:
-                flush()
-                _plan_json(plan, manifest, item, json_plan, output_dir, identity, config)
-                continue
+            if item.format == "jsonl":
+                scanned = _json_plan(item, config)
+                if scanned is not None:
+                    flush()
+                    _plan_json(plan, manifest, item, scanned, output_dir, identity, config)
+                    continue
+            else:
+                text_plan = _csv_plan(item, int(manifest["size"]), config)
+                if text_plan is not None:
+                    flush()
+                    _add_text_parts(plan, manifest, item, text_plan, output_dir, identity, config)
+                    continue
         metadata = None
         if item.format == "parquet" and large:
             with contextlib.suppress(OSError, pa.ArrowException):
-                metadata = pq.read_metadata(item.path)
+                filesystem, where = storage.filesystem(item.path)
+                metadata = pq.read_metadata(where, filesystem=filesystem)
         if metadata is None or metadata.num_rows < 2:
             whole.append(manifest)  # a broken file fails in its task, as before
             continue
         flush()
         started = time.perf_counter()
         fingerprint = content_fingerprint(item.path)
-        output_path = output_dir / item.output_name
+        output_path = storage.join(output_dir, item.output_name)
         existing = _up_to_date(output_path, identity, config, fingerprint)
         if existing is not None:
             plan.skipped.append(
@@ -188,7 +204,9 @@ def plan_shards(
                     input_path=str(item.path),
                     output_path=str(output_path),
                     status="skipped",
-                    reason=f"{output_path.name} already scored with model {identity.version}",
+                    reason=(
+                        f"{storage.name(output_path)} already scored with model {identity.version}"
+                    ),
                     profile=TextProfile.from_dict(json.loads(existing["profile"])),
                     seconds=time.perf_counter() - started,
                 )
@@ -196,7 +214,7 @@ def plan_shards(
             continue
         count = math.ceil(int(manifest["size"]) / config.shard_bytes)
         rows = [metadata.row_group(index).num_rows for index in range(metadata.num_row_groups)]
-        ranges = row_ranges(rows, count)
+        ranges = row_ranges(rows, count, config.read_rows)
         plan.large.append(
             {
                 **manifest,
@@ -221,9 +239,9 @@ def plan_shards(
 
 
 def _skipped(
-    item: InputFile, output_dir: Path, identity: Any, config: ScoringConfig, fingerprint: str
+    item: InputFile, output_dir: Location, identity: Any, config: ScoringConfig, fingerprint: str
 ) -> FileResult | None:
-    output_path = output_dir / item.output_name
+    output_path = storage.join(output_dir, item.output_name)
     existing = _up_to_date(output_path, identity, config, fingerprint)
     if existing is None:
         return None
@@ -231,7 +249,7 @@ def _skipped(
         input_path=str(item.path),
         output_path=str(output_path),
         status="skipped",
-        reason=f"{output_path.name} already scored with model {identity.version}",
+        reason=f"{storage.name(output_path)} already scored with model {identity.version}",
         profile=TextProfile.from_dict(json.loads(existing["profile"])),
     )
 
@@ -249,28 +267,79 @@ def _json_plan(item: InputFile, config: ScoringConfig) -> tuple[pa.Schema, int, 
         return None
 
 
-def byte_ranges(path: Path, size: int, shards: int) -> list[tuple[int, int, int]]:
+def byte_ranges(
+    path: Location, size: int, shards: int, align_rows: int = 1
+) -> list[tuple[int, int, int, int]]:
     """Cut a JSON-lines file into about ``shards`` byte ranges at line ends.
 
+    Each range starts after a multiple of ``align_rows`` rows (blank lines hold none),
+    so its parts read the batches a whole-file run reads (see :func:`row_ranges`).
+
     Returns:
-        ``(start, stop, first_line)`` per range, covering every byte once, in order.
+        ``(start, stop, first_line, first_row)`` per range, covering every byte once, in
+        order: ``first_line`` is the 1-based line number at ``start``, ``first_row`` the
+        rows before it.
     """
-    cuts = [0]
-    with open(path, "rb") as handle:
-        for index in range(1, max(1, shards)):
-            target = max(cuts[-1], size * index // shards)
-            handle.seek(target)
-            handle.readline()  # to the end of the line the even cut falls in
-            cut = handle.tell()
-            if cuts[-1] < cut < size:
-                cuts.append(cut)
-        cuts.append(size)
-        ranges, line = [], 1
-        for start, stop in itertools.pairwise(cuts):
-            ranges.append((start, stop, line))
-            handle.seek(start)
-            line += handle.read(stop - start).count(b"\n")
-    return ranges
+    shards = max(1, shards)
+    align_rows = max(1, align_rows)
+    targets = [size * index // shards for index in range(1, shards)]
+    cuts = [(0, 1, 0)]
+    position, line, rows = 0, 1, 0
+    carry = b""
+    with storage.open_input(path) as handle:
+        while targets:
+            block = handle.read(1 << 20)
+            if not block:
+                break
+            lines = (carry + block).split(b"\n")
+            carry = lines.pop()
+            for text in lines:
+                position += len(text) + 1
+                line += 1
+                if text.strip():
+                    rows += 1
+                if position >= targets[0] and rows % align_rows == 0 and position < size:
+                    cuts.append((position, line, rows))
+                    while targets and targets[0] <= position:
+                        targets.pop(0)
+                    if not targets:
+                        break
+    return [
+        (start, stop, first_line, first_row)
+        for (start, first_line, first_row), (stop, _, _) in itertools.pairwise(
+            [*cuts, (size, 0, 0)]
+        )
+    ]
+
+
+def _csv_plan(item: InputFile, size: int, config: ScoringConfig) -> _TextPlan | None:
+    """The header's schema, the record-end ranges, the rows and the fingerprint of a plain
+    CSV file (one read after the header's), or None where it cannot be split (it then
+    scores whole in its own task and fails there, with its own message, if it is bad)."""
+    try:
+        with BatchReader(item, text_column=config.text_column) as reader:
+            if reader.empty:
+                return None
+            schema = reader.schema
+        with HashingFile(item.path) as handle:
+            ranges, rows, complete = csv_byte_ranges(
+                handle, size, math.ceil(size / config.shard_bytes), config.read_rows
+            )
+            handle.drain()
+            fingerprint = handle.fingerprint()
+    except Exception:
+        return None
+    if not complete or rows < 2 or len(ranges) < 1:
+        return None
+    return _TextPlan(schema, rows, fingerprint, ranges)
+
+
+@dataclass(frozen=True)
+class _TextPlan:
+    schema: pa.Schema
+    rows: int
+    fingerprint: str
+    ranges: list[tuple[int, int, int, int]]
 
 
 def _plan_json(
@@ -278,20 +347,49 @@ def _plan_json(
     manifest: dict[str, Any],
     item: InputFile,
     scanned: tuple[pa.Schema, int, str],
-    output_dir: Path,
+    output_dir: Location,
     identity: Any,
     config: ScoringConfig,
 ) -> None:
     schema, rows, fingerprint = scanned
-    skipped = _skipped(item, output_dir, identity, config, fingerprint)
+    size = int(manifest["size"])
+    ranges = byte_ranges(item.path, size, math.ceil(size / config.shard_bytes), config.read_rows)
+    _add_text_parts(
+        plan,
+        manifest,
+        item,
+        _TextPlan(schema, rows, fingerprint, ranges),
+        output_dir,
+        identity,
+        config,
+    )
+
+
+def _add_text_parts(
+    plan: ShardPlan,
+    manifest: dict[str, Any],
+    item: InputFile,
+    text_plan: _TextPlan,
+    output_dir: Location,
+    identity: Any,
+    config: ScoringConfig,
+) -> None:
+    """Add the byte-range parts of a CSV or JSON-lines input (or its skip) to the plan."""
+    skipped = _skipped(item, output_dir, identity, config, text_plan.fingerprint)
     if skipped is not None:
         plan.skipped.append(skipped)
         return
-    size = int(manifest["size"])
-    ranges = byte_ranges(item.path, size, math.ceil(size / config.shard_bytes))
-    encoded = base64.b64encode(schema.serialize().to_pybytes()).decode()
-    plan.large.append({**manifest, "fingerprint": fingerprint, "parts": len(ranges), "rows": rows})
-    for index, (start, stop, first_line) in enumerate(ranges):
+    ranges = text_plan.ranges
+    encoded = base64.b64encode(text_plan.schema.serialize().to_pybytes()).decode()
+    plan.large.append(
+        {
+            **manifest,
+            "fingerprint": text_plan.fingerprint,
+            "parts": len(ranges),
+            "rows": text_plan.rows,
+        }
+    )
+    for index, (start, stop, first_line, first_row) in enumerate(ranges):
         plan.shards.append(
             {
                 "kind": "part",
@@ -299,15 +397,16 @@ def _plan_json(
                 "index": index,
                 "count": len(ranges),
                 "bytes": [start, stop, first_line],
+                "first_row": first_row,
                 "schema": encoded,
-                "fingerprint": fingerprint,
+                "fingerprint": text_plan.fingerprint,
             }
         )
 
 
-def _part_path(output_dir: Path, shard: dict[str, Any]) -> Path:
+def _part_path(output_dir: Location, shard: dict[str, Any]) -> Location:
     name = shard["file"]["output_name"]
-    return parts_directory(output_dir, name) / f"{shard['index']:06d}.parquet"
+    return storage.join(parts_directory(output_dir, name), f"{shard['index']:06d}.parquet")
 
 
 def _part_marker(identity: Any, config: ScoringConfig, shard: dict[str, Any], text: str) -> str:
@@ -322,7 +421,7 @@ def _part_marker(identity: Any, config: ScoringConfig, shard: dict[str, Any], te
 
 
 def score_part(
-    shard: dict[str, Any], output_dir: Path, model: Any, config: ScoringConfig
+    shard: dict[str, Any], output_dir: Location, model: Any, config: ScoringConfig
 ) -> dict[str, Any]:
     """Score one ``part`` shard into its part file; never raises for bad data.
 
@@ -342,7 +441,7 @@ def score_part(
         "rows": 0,
         "reason": None,
     }
-    existing = read_scoring_metadata(part_path) if part_path.exists() else None
+    existing = read_scoring_metadata(part_path) if storage.exists(part_path) else None
     if existing is not None and not config.force:
         marker = _part_marker(model, config, shard, existing.get("text_column", ""))
         if existing.get("part") == marker:
@@ -362,6 +461,7 @@ def score_part(
             rows=None if rows is None else (int(rows[0]), int(rows[1])),
             byte_range=None if byte_range is None else tuple(int(v) for v in byte_range),
             json_schema=json_schema,
+            first_row=int(shard.get("first_row") or 0),
             planned_fingerprint=shard["fingerprint"],
             part_marker=lambda text: _part_marker(model, config, shard, text),
         )
@@ -386,7 +486,7 @@ def score_part(
 def assemble_parts(
     large: dict[str, Any],
     outcomes: Sequence[dict[str, Any]],
-    output_dir: Path,
+    output_dir: Location,
     identity: Any,
     config: ScoringConfig,
     seconds: float = 0.0,
@@ -406,7 +506,7 @@ def assemble_parts(
     """
     started = time.perf_counter()
     item = InputFile.from_manifest(large)
-    output_path = output_dir / item.output_name
+    output_path = storage.join(output_dir, item.output_name)
     parts = parts_directory(output_dir, item.output_name)
     mine = sorted(
         (outcome for outcome in outcomes if outcome["output_name"] == item.output_name),
@@ -424,17 +524,22 @@ def assemble_parts(
         text_column = ""
         with contextlib.ExitStack() as output:
             with output_errors(output_path):
-                temporary = output.enter_context(atomic_path(output_path))
+                temporary = output.enter_context(storage.atomic_output(output_path))
+                filesystem, where = storage.filesystem(temporary)
             writer = None
             for index in range(large["parts"]):
-                part = pq.ParquetFile(parts / f"{index:06d}.parquet")
-                metadata = read_scoring_metadata(parts / f"{index:06d}.parquet") or {}
+                part_path = storage.join(parts, f"{index:06d}.parquet")
+                part_filesystem, part_where = storage.filesystem(part_path)
+                part = pq.ParquetFile(part_where, filesystem=part_filesystem)
+                metadata = read_scoring_metadata(part_path) or {}
                 profile.merge(TextProfile.from_dict(json.loads(metadata["profile"])))
                 text_column = metadata["text_column"]
                 if writer is None:
                     schema = _without_scoring_metadata(part.schema_arrow)
                     with output_errors(output_path):
-                        writer = pq.ParquetWriter(temporary, schema, compression="snappy")
+                        writer = pq.ParquetWriter(
+                            where, schema, filesystem=filesystem, compression="snappy"
+                        )
                     output.callback(writer.close)
                 for group in range(part.num_row_groups):
                     table = part.read_row_group(group).cast(writer.schema)
@@ -457,7 +562,7 @@ def assemble_parts(
                 output.close()
     except Exception as error:
         reason = str(error) if isinstance(error, _PartFailed) else _failure_reason(item.path, error)
-        shutil.rmtree(parts, ignore_errors=True)
+        storage.remove_tree(parts)
         return FileResult(
             input_path=str(item.path),
             output_path=None,
@@ -465,9 +570,9 @@ def assemble_parts(
             reason=reason,
             seconds=seconds + time.perf_counter() - started,
         )
-    shutil.rmtree(parts, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        (output_dir / PARTS_DIRECTORY).rmdir()  # only once no input's parts are left
+    storage.remove_tree(parts)
+    # Only once no input's parts are left.
+    storage.remove_if_empty(storage.join(output_dir, PARTS_DIRECTORY))
     return FileResult(
         input_path=str(item.path),
         output_path=str(output_path),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sentiment.core import storage
 from sentiment.core.paths import HomeLayout
 from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
 from sentiment.modeling.bundle import bundle_identity
@@ -61,7 +62,9 @@ class ScoringSummary:
 
     def failure_message(self) -> str:
         """One sentence for a run with failures."""
-        where = self.failed_file or str(Path(self.output_dir) / FAILED_FILE)
+        where = self.failed_file or str(
+            storage.join(storage.location(self.output_dir), FAILED_FILE)
+        )
         return (
             f"{self.files_failed} of {len(self.results)} input(s) failed to score "
             f"(see {where}); the other "
@@ -203,7 +206,7 @@ def summarize_scoring(
         HomeLayout(Path(home)).raw_split("train"),
         Vectorizer.load(Path(bundle_directory) / VECTORIZER_FILE),
     )
-    failed_path = write_failures(Path(output_dir), results)
+    failed_path = write_failures(storage.location(output_dir), results)
     return ScoringSummary(
         model_version=model_version,
         threshold=threshold,

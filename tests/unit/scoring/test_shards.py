@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -147,6 +148,74 @@ def test_json_lines_byte_ranges_joined_equal_the_whole_file(tmp_path: Path) -> N
         assert start == 0 or content[start - 1 : start] == b"\n"
         assert first_line == content[:start].count(b"\n") + 1
     assert plan.shards[-1]["bytes"][1] == len(content)
+    result = assemble_parts(plan.large[0], outcomes, tmp_path / "sharded", model, config)
+    assert result.status == "scored", result.reason
+    assert pq.read_table(result.output_path).equals(pq.read_table(whole.output_path))
+    assert result.profile == whole.profile
+    again = plan_shards(
+        discover_inputs([str(source)]).manifests(), tmp_path / "sharded", model, config
+    )
+    assert again.shards == [] and [r.status for r in again.skipped] == ["skipped"]
+
+
+class BatchSensitiveModel(FakeModel):
+    """Like a neural network: a row's score moves in its last bits with the batch it is
+    predicted in (TensorFlow's kernels block a matrix product by its batch size)."""
+
+    def predict_token_ids(self, token_ids: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        scores = []
+        for start in range(0, len(token_ids), batch_size):
+            part = token_ids[start : start + batch_size]
+            base = super().predict_token_ids(part, batch_size)
+            scores.append(base + np.float32(1e-4) * (len(part) % 97))
+        return np.concatenate(scores) if scores else np.zeros(0, np.float32)
+
+
+@pytest.mark.parametrize("kind", ["parquet-1000", "parquet-64", "parquet-7", "jsonl"])
+def test_parts_see_the_batches_of_a_whole_file_run_so_a_network_scores_them_the_same(
+    tmp_path: Path, kind: str
+) -> None:
+    import json
+
+    if kind == "jsonl":
+        source = tmp_path / "big.jsonl"
+        lines = [json.dumps({"id": i, "text": TEXTS[i % len(TEXTS)]}) for i in range(1000)]
+        source.write_text("\n".join(lines[:500]) + "\n\n" + "\n".join(lines[500:]) + "\n")
+    else:
+        source = _dump(tmp_path / "big.parquet", rows=1000, row_group_rows=int(kind[8:]))
+    model = BatchSensitiveModel()
+    config = ScoringConfig(batch_size=16, read_rows=50, shard_bytes=source.stat().st_size // 5)
+    (whole,) = score_files(discover_inputs([str(source)]).inputs, tmp_path / "one", model, config)
+    plan, outcomes = _run(source, tmp_path / "sharded", model, config)
+    assert len(plan.shards) >= 4
+    result = assemble_parts(plan.large[0], outcomes, tmp_path / "sharded", model, config)
+    assert result.status == "scored", result.reason
+    assert pq.read_table(result.output_path).equals(pq.read_table(whole.output_path))
+
+
+def test_csv_byte_ranges_split_at_record_ends_even_with_line_breaks_inside_quotes(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "big.csv"
+    records = []
+    for i in range(900):
+        text = (TEXTS[i % len(TEXTS)] or "").replace('"', "'")
+        # Every review holds quoted line breaks and commas, so most line ends are not
+        # record ends; one blank line holds no record.
+        records.append(f'{i},"{text}\nline two, of {i}\n\nend",{i % 10}\n')
+    source.write_text("id,text,stars\n" + "".join(records[:450]) + "\n" + "".join(records[450:]))
+    model = BatchSensitiveModel()
+    config = ScoringConfig(batch_size=16, read_rows=50, shard_bytes=source.stat().st_size // 5)
+    (whole,) = score_files(discover_inputs([str(source)]).inputs, tmp_path / "one", model, config)
+    assert whole.status == "scored" and whole.rows == 900
+
+    plan, outcomes = _run(source, tmp_path / "sharded", model, config)
+    assert len(plan.shards) >= 4 and {shard["kind"] for shard in plan.shards} == {"part"}
+    content = source.read_bytes()
+    for shard in plan.shards:
+        start, _stop, first_line = shard["bytes"]
+        assert first_line == content[:start].count(b"\n") + 1
+        assert shard["first_row"] % config.read_rows == 0
     result = assemble_parts(plan.large[0], outcomes, tmp_path / "sharded", model, config)
     assert result.status == "scored", result.reason
     assert pq.read_table(result.output_path).equals(pq.read_table(whole.output_path))
