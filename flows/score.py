@@ -140,11 +140,20 @@ def score_flow(
     # Large files are cut into shards only where shards can run side by side.
     on_dask = bool(dask_workers or dask_address)
     plan = discover_inputs_task(inputs, output, config, bundle["directory"], on_dask)
-    outcomes = score_files_flow.with_options(task_runner=runner)(
-        plan["shards"], output, bundle["directory"], config
+    # Nothing to score (a rerun with every output up to date): no subflow, no task.
+    outcomes = (
+        score_files_flow.with_options(task_runner=runner)(
+            plan["shards"], output, bundle["directory"], config
+        )
+        if plan["shards"]
+        else []
     )
     parts = [outcome["part"] for outcome in outcomes if "part" in outcome]
-    joined = assemble_parts_task(plan["large"], parts, output, bundle["directory"], config)
+    joined = (
+        assemble_parts_task(plan["large"], parts, output, bundle["directory"], config)
+        if plan["large"]
+        else []
+    )
     results = _in_input_order(
         [
             *plan["skipped"],

@@ -67,10 +67,12 @@ def discover_inputs_task(
     """Prepare the output directory and expand the inputs into shards to score; inputs
     that cannot be scored become failures.
 
-    Small files are grouped several to a shard; a Parquet input larger than
-    ``config.shard_bytes`` is hashed once here, skipped if up to date, else cut into row
-    ranges (:func:`sentiment.scoring.shards.plan_shards`) when ``shard_large_files`` and a
-    ``bundle_directory`` are given (on one process shards gain nothing and cost a join).
+    With a ``bundle_directory``, inputs whose outputs are up to date are skipped here
+    (hashed now; no task scores them, no model loads for them), small files are grouped
+    several to a shard and, when ``shard_large_files``, a Parquet or JSON-lines input
+    larger than ``config.shard_bytes`` is cut into ranges
+    (:func:`sentiment.scoring.shards.plan_shards`; on one process shards gain nothing
+    and cost a join).
 
     Raises:
         OutputError: If the output directory cannot be created or written (one sentence
@@ -85,23 +87,24 @@ def discover_inputs_task(
     discovery = discover_inputs(inputs, output_dir=Path(output))
     files = discovery.manifests()
     failures = [FileResult.failed(failure).to_dict() for failure in discovery.failures]
-    if bundle_directory is None or not shard_large_files:
+    if bundle_directory is None:
         groups = task_groups(files, config.task_bytes, config.task_files)
         shards: list[dict[str, Any]] = [{"kind": "files", "files": group} for group in groups]
         large: list[dict[str, Any]] = []
         skipped: list[dict[str, Any]] = []
     else:
-        plan = plan_shards(files, Path(output), bundle_identity(Path(bundle_directory)), config)
+        identity = bundle_identity(Path(bundle_directory))
+        plan = plan_shards(files, Path(output), identity, config, cut_large=shard_large_files)
         shards, large = plan.shards, plan.large
         skipped = [result.to_dict() for result in plan.skipped]
     get_run_logger().info(
-        "Found %d file(s) to score (%.1f MiB) in %d shard(s), %d file(s) in parts, %d large "
-        "file(s) up to date; %d input(s) rejected; %d dead temporary file(s) removed.",
+        "Found %d file(s) (%.1f MiB): %d up to date, the rest in %d shard(s) (%d file(s) in "
+        "parts); %d input(s) rejected; %d dead temporary file(s) removed.",
         len(files),
         sum(item["size"] for item in files) / (1 << 20),
+        len(skipped),
         len(shards),
         len(large),
-        len(skipped),
         len(failures),
         removed,
     )
@@ -189,12 +192,26 @@ def score_group_task(
         item = InputFile.from_manifest(manifest)
         on_batch = progress.for_file(manifest["progress_offset"], manifest["share"])
         result = score_file(item, Path(output), bundle, config, on_batch=on_batch)
-        if len(files) == 1 or result.status != "skipped":
+        # A failure is always named; a batch of small files logs one line, not one each
+        # (every log line is a record sent to the API).
+        if len(files) == 1 or result.status == "failed":
             _log_result(item, result)
         results.append(result.to_dict())
-    skipped = sum(1 for result in results if result["status"] == "skipped")
-    if skipped and len(files) > 1:
-        get_run_logger().info("%d of %d file(s) already up to date.", skipped, len(files))
+    if len(files) > 1:
+        counts = {status: 0 for status in ("scored", "skipped", "failed")}
+        for result in results:
+            counts[result["status"]] += 1
+        get_run_logger().info(
+            "Scored %d of %d file(s) (%d rows) in %.1f s, %d up to date, %d failed: %s to %s.",
+            counts["scored"],
+            len(files),
+            sum(result["rows"] for result in results),
+            sum(result["seconds"] for result in results),
+            counts["skipped"],
+            counts["failed"],
+            files[0]["path"],
+            files[-1]["path"],
+        )
     return results
 
 

@@ -443,7 +443,8 @@ def score_file(
             existing = read_scoring_metadata(output_path)
             if existing is not None and _up_to_date(existing, model, config, path):
                 profile = TextProfile.from_dict(json.loads(existing["profile"]))
-                logger.info("Skipping %s: %s is up to date", path, output_path)
+                # Per-file lines are debug: the caller logs a batch of small files once.
+                logger.debug("Skipping %s: %s is up to date", path, output_path)
                 return FileResult(
                     input_path=str(path),
                     output_path=str(output_path),
@@ -464,7 +465,7 @@ def score_file(
             seconds=time.perf_counter() - started,
         )
     seconds = time.perf_counter() - started
-    logger.info(
+    logger.debug(
         "Scored %s: %d rows (%d without text) in %.1f s -> %s",
         path,
         profile.rows,

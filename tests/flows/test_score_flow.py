@@ -150,3 +150,37 @@ def test_encode_threads_option_changes_speed_not_scores(
     assert main([*command, "--encode-threads", "-1"]) == 1
     assert "encode_threads is -1; set it to 0 or more" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_an_all_up_to_date_rerun_runs_no_scoring_task(home: Path, tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        FlowRunFilterParentFlowRunId,
+    )
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    for index in range(5):
+        (dump / f"r{index}.csv").write_text(f"id,text\n{index},{TEXTS[index].replace(',', '')}\n")
+    output = tmp_path / "scored"
+    assert score_flow([str(dump)], str(output), home=str(home))["files_scored"] == 5
+
+    state = score_flow([str(dump)], str(output), home=str(home), return_state=True)
+    summary = state.result()
+    assert (summary["files_scored"], summary["files_skipped"]) == (0, 5)
+    assert len(summary["outputs"]) == 5
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        subflows = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id])
+            )
+        )
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+        )
+    assert [run.name for run in subflows] == []
+    names = {task.name.rsplit("-", 1)[0] for task in tasks}
+    assert not any(name.startswith("score") for name in names), names
