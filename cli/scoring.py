@@ -28,7 +28,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument(
         "--model",
         default=None,
-        help="Bundle version to score with, or 'latest' (default: the champion).",
+        help="Bundle version of the home's registry to score with, or 'latest' (default: "
+        "the champion).",
+    )
+    score.add_argument(
+        "--bundle",
+        default=None,
+        metavar="PATH",
+        help="A bundle directory to score with instead, possibly outside the registry: "
+        "verified against its checksums and recorded as an explicit path in the outputs.",
     )
     settings = add_config_options(score.add_argument_group("scoring"), ScoringConfig)
     cluster = score.add_argument_group("Dask (optional: files scored in parallel)")
@@ -58,6 +66,7 @@ def _score(arguments: argparse.Namespace) -> int:
         output=arguments.output,
         home=str(arguments.home),
         model=arguments.model,
+        bundle=arguments.bundle,
         **settings,
         **given(arguments, ["dask_workers", "dask_address"]),
     )
@@ -67,6 +76,8 @@ def _score(arguments: argparse.Namespace) -> int:
         f"date; {summary['rows']:,} rows ({summary['null_text_rows']:,} without text), "
         f"{(summary['positive_share'] or 0.0):.1%} positive"
         + (f", {rate:,.0f} reviews/s" if rate else "")
-        + f" with model {summary['model_version']} -> {summary['output_dir']}"
+        + f" with model {summary['model_version']}"
+        + (f" (bundle {summary['bundle_directory']})" if summary["model_source"] == "path" else "")
+        + f" -> {summary['output_dir']}"
     )
     return 0

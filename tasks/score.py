@@ -21,7 +21,7 @@ from prefect.artifacts import create_markdown_artifact, update_progress_artifact
 from prefect.logging import get_run_logger
 
 from sentiment.modeling.bundle import ModelBundle, bundle_identity, load_bundle
-from sentiment.release.registry import resolve_bundle
+from sentiment.release.registry import scoring_bundle
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.drift import detect_drift
 from sentiment.scoring.outputs import prepare_output_directory
@@ -43,17 +43,25 @@ def _bundle(directory: str) -> ModelBundle:
 
 
 @task(name="resolve-model")
-def resolve_model_task(home: str, model: str | None = None) -> dict[str, str]:
-    """Return the version and directory of the bundle to score with (nothing loads).
+def resolve_model_task(
+    home: str, model: str | None = None, bundle: str | None = None
+) -> dict[str, str]:
+    """Return the version, directory and source of the bundle to score with (nothing
+    loads; an explicit bundle is verified against its checksums here).
 
     Args:
         home: The pipeline home.
         model: A bundle version (``latest``: the newest bundle), or None for the
             registry's champion.
+        bundle: An explicit bundle directory instead (possibly outside the registry).
+
+    Returns:
+        ``{"version", "directory", "source"}``, source ``registry`` or ``path``.
     """
-    version, directory = resolve_bundle(Path(home), model)
-    get_run_logger().info("Scoring with model %s (%s).", version, directory)
-    return {"version": version, "directory": str(directory)}
+    version, directory, source = scoring_bundle(Path(home), model, bundle)
+    where = "an explicit path" if source == "path" else "the registry"
+    get_run_logger().info("Scoring with model %s (%s, from %s).", version, directory, where)
+    return {"version": version, "directory": str(directory), "source": source}
 
 
 @task(name="discover-inputs")
@@ -348,6 +356,7 @@ def summarize_task(
         Path(output),
         model_version=bundle["version"],
         bundle_directory=Path(bundle["directory"]),
+        model_source=bundle.get("source", "registry"),
         threshold=threshold,
         seconds=seconds,
     )

@@ -30,7 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sentiment.core.errors import DataError, SentimentError, StageOutputMissingError
+from sentiment.core.errors import (
+    ConfigError,
+    DataError,
+    SentimentError,
+    StageOutputMissingError,
+)
 from sentiment.core.paths import HomeLayout
 from sentiment.core.provenance import code_fingerprint
 from sentiment.data.snapshot import current_snapshot
@@ -761,6 +766,68 @@ def resolve_bundle(home: Path, model: str | None = None) -> tuple[str, Path]:
             "pass --model VERSION."
         )
     return version, bundle_directory(home, version)
+
+
+def explicit_bundle(path: Path) -> tuple[str, Path]:
+    """The version and directory of a bundle named by its path (``--bundle PATH``),
+    which may lie outside the home's registry, verified as a registry bundle is when it
+    loads (every file against the checksums recorded when it was saved).
+
+    Unlike a registry bundle it must carry those checksums: nothing else vouches for it.
+
+    Args:
+        path: The bundle's directory.
+
+    Returns:
+        ``(version, directory)``, the directory absolute.
+
+    Raises:
+        DataError: If it is not a complete bundle, has no checksums, or a file differs
+            from its checksum (one sentence naming the file).
+    """
+    from sentiment.modeling.bundle import BUNDLE_FILES, bundle_identity, verify_bundle
+
+    directory = Path(path).expanduser().resolve()
+    if not directory.is_dir():
+        raise DataError(
+            f"Model bundle {directory} does not exist; pass --bundle a bundle directory "
+            "saved by 'sentiment train', or --model a version listed by 'sentiment models'."
+        )
+    for name in BUNDLE_FILES:
+        if not (directory / name).is_file():
+            raise DataError(
+                f"Model bundle file {directory / name} is missing, so {directory} is not a "
+                "complete bundle; pass --bundle a bundle directory saved by 'sentiment train'."
+            )
+    if not verify_bundle(directory):
+        raise DataError(
+            f"Model bundle {directory} has no checksums.json, so its files cannot be "
+            "verified and it is refused as --bundle; use a bundle saved with checksums "
+            "(retrain it with 'sentiment train')."
+        )
+    return bundle_identity(directory).version, directory
+
+
+def scoring_bundle(
+    home: Path, model: str | None = None, bundle: str | Path | None = None
+) -> tuple[str, Path, str]:
+    """The bundle a scoring run uses: ``--bundle PATH`` (:func:`explicit_bundle`), else
+    ``--model VERSION`` or the champion (:func:`resolve_bundle`, the home's registry).
+
+    Returns:
+        ``(version, directory, source)``, source ``path`` or ``registry``.
+
+    Raises:
+        ConfigError: If both a model and a bundle are named.
+    """
+    if bundle is not None and model is not None:
+        raise ConfigError(
+            "Both --model and --bundle were given; name a registry version with --model "
+            "or a bundle directory with --bundle, not both."
+        )
+    if bundle is not None:
+        return (*explicit_bundle(Path(bundle)), "path")
+    return (*resolve_bundle(home, model), "registry")
 
 
 def champion_markdown(home: Path) -> str:

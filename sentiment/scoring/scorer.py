@@ -505,6 +505,9 @@ def output_metadata(
     """The ``sentiment.*`` key-value metadata of a scored file (keys without the prefix)."""
     return {
         "model_version": model.version,
+        # Where the bundle came from: the registry (champion or --model), or a path.
+        "model_source": "path" if config.bundle_path else "registry",
+        "bundle_path": config.bundle_path or "",
         "threshold": repr(resolved_threshold(model, config)),
         "explain": str(config.explain),
         "uncertain": json.dumps(config.uncertain),
