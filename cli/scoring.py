@@ -6,6 +6,7 @@ import argparse
 import os
 
 from cli.options import add_config_options, given
+from cli.server import load_flow
 from sentiment.scoring.config import ScoringConfig
 
 DASK_ADDRESS_VARIABLE = "SENTIMENT_DASK_ADDRESS"
@@ -59,7 +60,7 @@ def _score(arguments: argparse.Namespace) -> int:
     settings = given(arguments, arguments.settings)
     # Checked before Prefect starts, so a bad value fails in one line.
     ScoringConfig(**settings)
-    from flows.score import score_flow
+    score_flow = load_flow("flows.score", "score_flow")
 
     summary = score_flow(
         inputs=list(arguments.inputs),
