@@ -754,7 +754,7 @@ def training_reference(
 
 
 def bundle_training_reference(
-    bundle_directory: Path, raw_train: Path, encoder: Encoder
+    bundle_directory: Path, raw_train: Path, encoder: Encoder | Callable[[], Encoder]
 ) -> TextProfile | None:
     """:func:`training_reference`, kept in the bundle so each run does not re-encode it.
 
@@ -765,7 +765,8 @@ def bundle_training_reference(
     Args:
         bundle_directory: The bundle whose vectorizer ``encoder`` is.
         raw_train: The raw training split.
-        encoder: The bundle's vectorizer.
+        encoder: The bundle's vectorizer, or a function loading it, called only when
+            the cached profile is stale (an nbsvm vectorizer takes seconds to load).
 
     Returns:
         The training data's profile, or None when the split is absent or unreadable.
@@ -778,6 +779,8 @@ def bundle_training_reference(
         payload = json.loads(cache.read_text(encoding="utf-8"))
         if payload["source"] == source:
             return TextProfile.from_dict(payload["profile"])
+    if not hasattr(encoder, "encode_token_lists"):
+        encoder = encoder()  # type: ignore[operator]
     profile = training_reference(raw_train, encoder)
     if profile is not None:
         try:

@@ -215,7 +215,8 @@ def summarize_scoring(
     reference = bundle_training_reference(
         Path(bundle_directory),
         HomeLayout(Path(home)).raw_split("train"),
-        Vectorizer.load(Path(bundle_directory) / VECTORIZER_FILE),
+        # Loaded only if the cached training profile is stale.
+        lambda: Vectorizer.load(Path(bundle_directory) / VECTORIZER_FILE),
     )
     failed_path = write_failures(Path(output_dir), results)
     return ScoringSummary(
