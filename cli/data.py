@@ -7,6 +7,7 @@ import dataclasses
 import os
 
 from cli.options import add_config_options, given
+from cli.server import load_flow
 from sentiment.data.config import DEFAULT_TOKENIZE_WORKERS, PreprocessConfig
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.modeling.config import DEFAULT_MODEL, MODEL_NAMES, get_model_spec
@@ -91,7 +92,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _ingest(arguments: argparse.Namespace) -> int:
-    from flows.ingest import ingest_flow
+    ingest_flow = load_flow("flows.ingest", "ingest_flow")
 
     result = ingest_flow(home=str(arguments.home), source=arguments.source, sha256=arguments.sha256)
     ingest, report = result["ingest"], result["report"]
@@ -107,7 +108,7 @@ def _preprocess(arguments: argparse.Namespace) -> int:
     from sentiment.modeling.config import TrainConfig
 
     TrainConfig(model=arguments.model, **settings)
-    from flows.preprocess import preprocess_flow
+    preprocess_flow = load_flow("flows.preprocess", "preprocess_flow")
 
     result = preprocess_flow(
         home=str(arguments.home),

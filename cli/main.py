@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from cli import data, labels, modeling, pipeline, release, scoring
 from flows.log_filters import install_expected_error_filter
@@ -77,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_on_sigterm(command: str) -> Any:
+    """End the command on SIGTERM as on Ctrl-C: one line, exit status 143 (128 + 15),
+    exit hooks run (the temporary server stops, Prefect marks the run crashed).
+
+    Returns:
+        The handler it replaces.
+    """
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        print(f"sentiment {command}: stopped by SIGTERM.", file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the console script and return its exit status."""
     _quiet_environment()
@@ -84,11 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments.home = resolve_home(arguments.home)
     _use_local_server(arguments.home)
     handler: Handler = arguments.handler
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = _stop_on_sigterm(arguments.command) if in_main_thread else None
     try:
         return handler(arguments)
     except SentimentError as error:
         print(f"sentiment {arguments.command}: {error}", file=sys.stderr)
         return 1
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":

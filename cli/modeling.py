@@ -6,6 +6,7 @@ import argparse
 
 from cli.data import add_preprocessing_options, preprocessing_settings
 from cli.options import add_config_options, given
+from cli.server import load_flow
 from sentiment.modeling.config import MODEL_SPECS, TrainConfig
 
 
@@ -40,7 +41,7 @@ def _train(arguments: argparse.Namespace) -> int:
             ("seed" if name == "training_seed" else name): value for name, value in settings.items()
         },
     )
-    from flows.train import train_flow
+    train_flow = load_flow("flows.train", "train_flow")
 
     result = train_flow(
         home=str(arguments.home),

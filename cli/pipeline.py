@@ -6,6 +6,7 @@ import argparse
 
 from cli.data import add_archive_options
 from cli.options import add_config_options, given
+from cli.server import load_flow
 from sentiment.modeling.config import DEFAULT_MODEL, MODEL_NAMES, TrainConfig, get_model_spec
 from sentiment.release.config import GatePolicy
 
@@ -58,7 +59,7 @@ def _retrain(arguments: argparse.Namespace) -> int:
     # Checked before Prefect starts, so a typo fails in one line.
     get_model_spec(arguments.model)
     GatePolicy(**{name: value for name, value in options.items() if name.startswith("minimum")})
-    from flows.retrain import retrain_flow
+    retrain_flow = load_flow("flows.retrain", "retrain_flow")
 
     summary = retrain_flow(
         home=str(arguments.home),

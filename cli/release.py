@@ -6,6 +6,7 @@ import argparse
 import json
 
 from cli.options import add_config_options, given
+from cli.server import load_flow
 from sentiment.release.config import GatePolicy
 
 
@@ -53,7 +54,7 @@ def _evaluate(arguments: argparse.Namespace) -> int:
     GatePolicy(**policy)
     version = resolve_version(arguments.home, arguments.version)
     bundle_directory(arguments.home, version)
-    from flows.evaluate import evaluate_flow
+    evaluate_flow = load_flow("flows.evaluate", "evaluate_flow")
 
     result = evaluate_flow(home=str(arguments.home), version=version, **policy)
     # A rejection is the gate working, not a failure of the command: exit 0 either way.

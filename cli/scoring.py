@@ -6,6 +6,7 @@ import argparse
 import os
 
 from cli.options import add_config_options, given
+from cli.server import load_flow
 from sentiment.scoring.config import ScoringConfig
 
 DASK_ADDRESS_VARIABLE = "SENTIMENT_DASK_ADDRESS"
@@ -36,8 +37,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument(
         "--model",
         default=None,
-        help="Bundle version to score with, 'latest', or a bundle directory's URL "
-        "(s3://bucket/models/VERSION) (default: the champion).",
+        help="Bundle version of the home's registry to score with, or 'latest' (default: "
+        "the champion).",
+    )
+    score.add_argument(
+        "--bundle",
+        default=None,
+        metavar="PATH",
+        help="A bundle directory to score with instead, possibly outside the registry, or "
+        "its URL (s3://bucket/models/VERSION): verified against its checksums and recorded "
+        "as an explicit path in the outputs.",
     )
     settings = add_config_options(score.add_argument_group("scoring"), ScoringConfig)
     cluster = score.add_argument_group("Dask (optional: files scored in parallel)")
@@ -60,13 +69,14 @@ def _score(arguments: argparse.Namespace) -> int:
     settings = given(arguments, arguments.settings)
     # Checked before Prefect starts, so a bad value fails in one line.
     ScoringConfig(**settings)
-    from flows.score import score_flow
+    score_flow = load_flow("flows.score", "score_flow")
 
     summary = score_flow(
         inputs=list(arguments.inputs),
         output=arguments.output,
         home=str(arguments.home),
         model=arguments.model,
+        bundle=arguments.bundle,
         **settings,
         **given(arguments, ["dask_workers", "dask_address"]),
     )
@@ -76,6 +86,8 @@ def _score(arguments: argparse.Namespace) -> int:
         f"date; {summary['rows']:,} rows ({summary['null_text_rows']:,} without text), "
         f"{(summary['positive_share'] or 0.0):.1%} positive"
         + (f", {rate:,.0f} reviews/s" if rate else "")
-        + f" with model {summary['model_version']} -> {summary['output_dir']}"
+        + f" with model {summary['model_version']}"
+        + (f" (bundle {summary['bundle_directory']})" if summary["model_source"] == "path" else "")
+        + f" -> {summary['output_dir']}"
     )
     return 0

@@ -5,6 +5,7 @@ or URLs such as s3://)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from prefect import flow, unmapped
@@ -75,6 +76,7 @@ def score_flow(
     output: str,
     home: str | None = None,
     model: str | None = None,
+    bundle: str | None = None,
     text_column: str | None = ScoringConfig.text_column,
     threshold: float | None = ScoringConfig.threshold,
     batch_size: int = ScoringConfig.batch_size,
@@ -101,8 +103,11 @@ def score_flow(
         output: The output directory: a path or a URL.
         home: The pipeline home (default: ``$SENTIMENT_HOME``, else the user's data
             directory).
-        model: The bundle version to use, or a bundle directory's URL; default the
-            registry's champion.
+        model: The bundle version to use; default the registry's champion.
+        bundle: An explicit bundle directory to use instead, possibly outside the
+            home's registry, or its URL (``s3://bucket/models/VERSION``; each host
+            copies it once): verified against its checksums like a registry bundle and
+            recorded as such (``model_source`` ``path``) in the summary and every output.
         text_column: The review-text column; default ``text`` or ``review``.
         threshold: Scores at or above it are labelled positive; default the bundle's
             threshold, chosen on validation.
@@ -144,15 +149,26 @@ def score_flow(
         read_rows=read_rows,
     )
     runner = scoring_task_runner(dask_workers, dask_address)
-    bundle = resolve_model_task(home, model)
+    resolved = resolve_model_task(home, model, bundle)
+    if resolved["source"] == "path":
+        config = replace(config, bundle_path=resolved["directory"])
     # Large files are cut into shards only where shards can run side by side.
     on_dask = bool(dask_workers or dask_address)
-    plan = discover_inputs_task(inputs, output, config, bundle["directory"], on_dask)
-    outcomes = score_files_flow.with_options(task_runner=runner)(
-        plan["shards"], output, bundle["directory"], config
+    plan = discover_inputs_task(inputs, output, config, resolved["directory"], on_dask)
+    # Nothing to score (a rerun with every output up to date): no subflow, no task.
+    outcomes = (
+        score_files_flow.with_options(task_runner=runner)(
+            plan["shards"], output, resolved["directory"], config
+        )
+        if plan["shards"]
+        else []
     )
     parts = [outcome["part"] for outcome in outcomes if "part" in outcome]
-    joined = assemble_parts_task(plan["large"], parts, output, bundle["directory"], config)
+    joined = (
+        assemble_parts_task(plan["large"], parts, output, resolved["directory"], config)
+        if plan["large"]
+        else []
+    )
     results = _in_input_order(
         [
             *plan["skipped"],
@@ -165,7 +181,7 @@ def score_flow(
         [*plan["failures"], *results],
         home,
         output,
-        bundle,
+        resolved,
         config.threshold,
         seconds=time.perf_counter() - started,
     )

@@ -22,7 +22,7 @@ from prefect.logging import get_run_logger
 
 from sentiment.core import storage
 from sentiment.modeling.bundle import ModelBundle, bundle_identity, load_bundle, local_bundle
-from sentiment.release.registry import resolve_bundle
+from sentiment.release.registry import scoring_bundle
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.drift import detect_drift
 from sentiment.scoring.outputs import prepare_output_directory
@@ -44,17 +44,26 @@ def _bundle(directory: str) -> ModelBundle:
 
 
 @task(name="resolve-model")
-def resolve_model_task(home: str, model: str | None = None) -> dict[str, str]:
-    """Return the version and directory of the bundle to score with (nothing loads).
+def resolve_model_task(
+    home: str, model: str | None = None, bundle: str | None = None
+) -> dict[str, str]:
+    """Return the version, directory and source of the bundle to score with (nothing
+    loads; an explicit bundle is verified against its checksums here).
 
     Args:
         home: The pipeline home.
-        model: A bundle version (``latest``: the newest bundle), a bundle's URL (each
-            worker copies it once), or None for the registry's champion.
+        model: A bundle version (``latest``: the newest bundle), or None for the
+            registry's champion.
+        bundle: An explicit bundle directory instead (possibly outside the registry),
+            or its URL (``s3://bucket/models/VERSION``; each host copies it once).
+
+    Returns:
+        ``{"version", "directory", "source"}``, source ``registry`` or ``path``.
     """
-    version, directory = resolve_bundle(Path(home), model)
-    get_run_logger().info("Scoring with model %s (%s).", version, directory)
-    return {"version": version, "directory": str(directory)}
+    version, directory, source = scoring_bundle(Path(home), model, bundle)
+    where = "an explicit path" if source == "path" else "the registry"
+    get_run_logger().info("Scoring with model %s (%s, from %s).", version, directory, where)
+    return {"version": version, "directory": str(directory), "source": source}
 
 
 @task(name="discover-inputs")
@@ -68,10 +77,12 @@ def discover_inputs_task(
     """Prepare the output directory and expand the inputs into shards to score; inputs
     that cannot be scored become failures.
 
-    Small files are grouped several to a shard; a Parquet input larger than
-    ``config.shard_bytes`` is hashed once here, skipped if up to date, else cut into row
-    ranges (:func:`sentiment.scoring.shards.plan_shards`) when ``shard_large_files`` and a
-    ``bundle_directory`` are given (on one process shards gain nothing and cost a join).
+    With a ``bundle_directory``, inputs whose outputs are up to date are skipped here
+    (hashed now; no task scores them, no model loads for them), small files are grouped
+    several to a shard and, when ``shard_large_files``, a Parquet or JSON-lines input
+    larger than ``config.shard_bytes`` is cut into ranges
+    (:func:`sentiment.scoring.shards.plan_shards`; on one process shards gain nothing
+    and cost a join).
 
     Raises:
         OutputError: If the output directory cannot be created or written (one sentence
@@ -86,25 +97,26 @@ def discover_inputs_task(
     discovery = discover_inputs(inputs, output_dir=storage.location(output))
     files = discovery.manifests()
     failures = [FileResult.failed(failure).to_dict() for failure in discovery.failures]
-    if bundle_directory is None or not shard_large_files:
+    if bundle_directory is None:
         groups = task_groups(files, config.task_bytes, config.task_files)
         shards: list[dict[str, Any]] = [{"kind": "files", "files": group} for group in groups]
         large: list[dict[str, Any]] = []
         skipped: list[dict[str, Any]] = []
     else:
+        identity = bundle_identity(local_bundle(bundle_directory))
         plan = plan_shards(
-            files, storage.location(output), bundle_identity(local_bundle(bundle_directory)), config
+            files, storage.location(output), identity, config, cut_large=shard_large_files
         )
         shards, large = plan.shards, plan.large
         skipped = [result.to_dict() for result in plan.skipped]
     get_run_logger().info(
-        "Found %d file(s) to score (%.1f MiB) in %d shard(s), %d file(s) in parts, %d large "
-        "file(s) up to date; %d input(s) rejected; %d dead temporary file(s) removed.",
+        "Found %d file(s) (%.1f MiB): %d up to date, the rest in %d shard(s) (%d file(s) in "
+        "parts); %d input(s) rejected; %d dead temporary file(s) removed.",
         len(files),
         sum(item["size"] for item in files) / (1 << 20),
+        len(skipped),
         len(shards),
         len(large),
-        len(skipped),
         len(failures),
         removed,
     )
@@ -192,12 +204,26 @@ def score_group_task(
         item = InputFile.from_manifest(manifest)
         on_batch = progress.for_file(manifest["progress_offset"], manifest["share"])
         result = score_file(item, storage.location(output), bundle, config, on_batch=on_batch)
-        if len(files) == 1 or result.status != "skipped":
+        # A failure is always named; a batch of small files logs one line, not one each
+        # (every log line is a record sent to the API).
+        if len(files) == 1 or result.status == "failed":
             _log_result(item, result)
         results.append(result.to_dict())
-    skipped = sum(1 for result in results if result["status"] == "skipped")
-    if skipped and len(files) > 1:
-        get_run_logger().info("%d of %d file(s) already up to date.", skipped, len(files))
+    if len(files) > 1:
+        counts = {status: 0 for status in ("scored", "skipped", "failed")}
+        for result in results:
+            counts[result["status"]] += 1
+        get_run_logger().info(
+            "Scored %d of %d file(s) (%d rows) in %.1f s, %d up to date, %d failed: %s to %s.",
+            counts["scored"],
+            len(files),
+            sum(result["rows"] for result in results),
+            sum(result["seconds"] for result in results),
+            counts["skipped"],
+            counts["failed"],
+            files[0]["path"],
+            files[-1]["path"],
+        )
     return results
 
 
@@ -338,6 +364,7 @@ def summarize_task(
         storage.location(output),
         model_version=bundle["version"],
         bundle_directory=local_bundle(bundle["directory"]),
+        model_source=bundle.get("source", "registry"),
         threshold=threshold,
         seconds=seconds,
     )

@@ -31,11 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.core import storage
-from sentiment.core.errors import DataError, SentimentError, StageOutputMissingError
+from sentiment.core.errors import (
+    ConfigError,
+    DataError,
+    SentimentError,
+    StageOutputMissingError,
+)
 from sentiment.core.paths import HomeLayout
 from sentiment.core.provenance import code_fingerprint
 from sentiment.data.snapshot import current_snapshot
-from sentiment.modeling.bundle import bundle_identity, local_bundle
+from sentiment.modeling.bundle import BUNDLE_FILES, bundle_identity, local_bundle, verify_bundle
 from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import (
     EvaluationError,
@@ -740,24 +745,21 @@ def decision_markdown(home: Path, decision: GateDecision) -> str:
     return render_decision_markdown(decision.as_dict(), challenger, champion)
 
 
-def resolve_bundle(home: Path, model: str | None = None) -> tuple[str, Path | str]:
+def resolve_bundle(home: Path, model: str | None = None) -> tuple[str, Path]:
     """The version and directory of the bundle to score with, without loading it.
 
     Args:
         home: The pipeline home.
-        model: A registered version, ``latest`` for the newest bundle, the URL of a
-            bundle directory (``s3://bucket/models/VERSION``), or None for the champion.
+        model: A registered version, ``latest`` for the newest bundle, or None for the
+            champion.
 
     Returns:
-        ``(version, directory)``; for a URL the directory is the URL itself.
+        ``(version, directory)``.
 
     Raises:
         StageOutputMissingError: If no model is named and none was ever promoted.
         EvaluationError: If the named version is not a bundle of this home.
     """
-    if model and storage.is_remote(storage.location(model)):
-        # A bundle at a URL (s3://bucket/models/VERSION): each host copies it once.
-        return bundle_identity(local_bundle(model)).version, model
     version = resolve_version(home, model) if model else champion_version(home)
     if version is None:
         raise StageOutputMissingError(
@@ -766,6 +768,71 @@ def resolve_bundle(home: Path, model: str | None = None) -> tuple[str, Path | st
             "pass --model VERSION."
         )
     return version, bundle_directory(home, version)
+
+
+def explicit_bundle(path: Path | str) -> tuple[str, Path | str]:
+    """The version and directory of a bundle named by its path (``--bundle PATH``),
+    which may lie outside the home's registry, verified as a registry bundle is when it
+    loads (every file against the checksums recorded when it was saved).
+
+    Unlike a registry bundle it must carry those checksums: nothing else vouches for it.
+
+    Args:
+        path: The bundle's directory, or its URL (``s3://bucket/models/VERSION``: this
+            host's copy is verified; every other host copies and verifies it again when
+            it loads).
+
+    Returns:
+        ``(version, directory)``, the directory absolute (for a URL, the URL).
+
+    Raises:
+        DataError: If it is not a complete bundle, has no checksums, or a file differs
+            from its checksum (one sentence naming the file).
+    """
+    where = storage.location(path)
+    if storage.is_remote(where):
+        return explicit_bundle(local_bundle(where))[0], where
+    directory = Path(path).expanduser().resolve()
+    if not directory.is_dir():
+        raise DataError(
+            f"Model bundle {directory} does not exist; pass --bundle a bundle directory "
+            "saved by 'sentiment train', or --model a version listed by 'sentiment models'."
+        )
+    for name in BUNDLE_FILES:
+        if not (directory / name).is_file():
+            raise DataError(
+                f"Model bundle file {directory / name} is missing, so {directory} is not a "
+                "complete bundle; pass --bundle a bundle directory saved by 'sentiment train'."
+            )
+    if not verify_bundle(directory):
+        raise DataError(
+            f"Model bundle {directory} has no checksums.json, so its files cannot be "
+            "verified and it is refused as --bundle; use a bundle saved with checksums "
+            "(retrain it with 'sentiment train')."
+        )
+    return bundle_identity(directory).version, directory
+
+
+def scoring_bundle(
+    home: Path, model: str | None = None, bundle: str | Path | None = None
+) -> tuple[str, Path | str, str]:
+    """The bundle a scoring run uses: ``--bundle PATH`` (:func:`explicit_bundle`), else
+    ``--model VERSION`` or the champion (:func:`resolve_bundle`, the home's registry).
+
+    Returns:
+        ``(version, directory, source)``, source ``path`` or ``registry``.
+
+    Raises:
+        ConfigError: If both a model and a bundle are named.
+    """
+    if bundle is not None and model is not None:
+        raise ConfigError(
+            "Both --model and --bundle were given; name a registry version with --model "
+            "or a bundle directory with --bundle, not both."
+        )
+    if bundle is not None:
+        return (*explicit_bundle(bundle), "path")
+    return (*resolve_bundle(home, model), "registry")
 
 
 def champion_markdown(home: Path) -> str:

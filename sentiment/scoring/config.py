@@ -38,6 +38,10 @@ class ScoringConfig:
             negative, each with its contribution. Linear bundles (nbsvm) only.
         uncertain: A ``(low, high)`` score band: scores inside it (bounds included) are
             labelled ``uncertain`` instead of positive or negative.
+        bundle_path: The directory of an explicit bundle (``--bundle PATH``, possibly
+            outside the home's registry) the run scores with, recorded in each output's
+            metadata; None when the bundle comes from the registry (``--model`` or the
+            champion). The flow sets it; it is no option of its own.
     """
 
     text_column: str | None = field(
@@ -82,6 +86,8 @@ class ScoringConfig:
             "metavar": ("LOW", "HIGH"),
         },
     )
+
+    bundle_path: str | None = None
 
     def __post_init__(self) -> None:
         if self.threshold is not None and (

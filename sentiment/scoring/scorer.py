@@ -438,7 +438,8 @@ def score_file(
             existing = read_scoring_metadata(output_path)
             if existing is not None and _up_to_date(existing, model, config, path):
                 profile = TextProfile.from_dict(json.loads(existing["profile"]))
-                logger.info("Skipping %s: %s is up to date", path, output_path)
+                # Per-file lines are debug: the caller logs a batch of small files once.
+                logger.debug("Skipping %s: %s is up to date", path, output_path)
                 return FileResult(
                     input_path=str(path),
                     output_path=str(output_path),
@@ -461,7 +462,7 @@ def score_file(
             seconds=time.perf_counter() - started,
         )
     seconds = time.perf_counter() - started
-    logger.info(
+    logger.debug(
         "Scored %s: %d rows (%d without text) in %.1f s -> %s",
         path,
         profile.rows,
@@ -501,6 +502,9 @@ def output_metadata(
     """The ``sentiment.*`` key-value metadata of a scored file (keys without the prefix)."""
     return {
         "model_version": model.version,
+        # Where the bundle came from: the registry (champion or --model), or a path.
+        "model_source": "path" if config.bundle_path else "registry",
+        "bundle_path": config.bundle_path or "",
         "threshold": repr(resolved_threshold(model, config)),
         "explain": str(config.explain),
         "uncertain": json.dumps(config.uncertain),
@@ -757,7 +761,7 @@ def training_reference(
 
 
 def bundle_training_reference(
-    bundle_directory: Path, raw_train: Path, encoder: Encoder
+    bundle_directory: Path, raw_train: Path, encoder: Encoder | Callable[[], Encoder]
 ) -> TextProfile | None:
     """:func:`training_reference`, kept in the bundle so each run does not re-encode it.
 
@@ -768,7 +772,8 @@ def bundle_training_reference(
     Args:
         bundle_directory: The bundle whose vectorizer ``encoder`` is.
         raw_train: The raw training split.
-        encoder: The bundle's vectorizer.
+        encoder: The bundle's vectorizer, or a function loading it, called only when
+            the cached profile is stale (an nbsvm vectorizer takes seconds to load).
 
     Returns:
         The training data's profile, or None when the split is absent or unreadable.
@@ -781,6 +786,8 @@ def bundle_training_reference(
         payload = json.loads(cache.read_text(encoding="utf-8"))
         if payload["source"] == source:
             return TextProfile.from_dict(payload["profile"])
+    if not hasattr(encoder, "encode_token_lists"):
+        encoder = encoder()  # type: ignore[operator]
     profile = training_reference(raw_train, encoder)
     if profile is not None:
         try:

@@ -135,12 +135,16 @@ def plan_shards(
     output_dir: Location,
     identity: Any,
     config: ScoringConfig,
+    cut_large: bool = True,
 ) -> ShardPlan:
     """Turn a discovery's manifests into shards.
 
     A Parquet input of more than ``config.shard_bytes`` bytes with more than one row is
     hashed here once, skipped if its output is up to date, else cut into row ranges;
-    every other input goes into a group of small files, scored whole as before.
+    every other input goes into a group of small files, scored whole as before, unless
+    its output is already up to date (same scoring key, same content hashed now): then
+    it is skipped here, so a rerun with nothing new runs no scoring task and loads no
+    model.
 
     Args:
         manifests: From :meth:`~sentiment.scoring.readers.Discovery.manifests`.
@@ -148,6 +152,8 @@ def plan_shards(
         identity: The bundle's ``version`` and ``threshold``
             (:func:`sentiment.modeling.bundle.bundle_identity`).
         config: The scoring settings.
+        cut_large: Cut large inputs into parts (off: every input is scored whole; in one
+            process parts gain nothing and cost a join).
 
     Returns:
         The plan: shards in input order, the inputs to join, the inputs skipped.
@@ -162,8 +168,15 @@ def plan_shards(
 
     for manifest in manifests:
         item = InputFile.from_manifest(manifest)
-        large = int(manifest.get("size", 0)) > config.shard_bytes
-        if large and item.format in ("jsonl", "csv") and not item.compressed:
+        large = cut_large and int(manifest.get("size", 0)) > config.shard_bytes
+        if not large:
+            skipped = _skipped_whole(item, output_dir, identity, config)
+            if skipped is not None:
+                plan.skipped.append(skipped)
+            else:
+                whole.append(manifest)
+            continue
+        if item.format in ("jsonl", "csv") and not item.compressed:
             # A rerun hashes the file (one read) before paying for a scan.
             with contextlib.suppress(OSError):
                 skipped = _skipped(
@@ -239,7 +252,12 @@ def plan_shards(
 
 
 def _skipped(
-    item: InputFile, output_dir: Location, identity: Any, config: ScoringConfig, fingerprint: str
+    item: InputFile,
+    output_dir: Location,
+    identity: Any,
+    config: ScoringConfig,
+    fingerprint: str,
+    started: float | None = None,
 ) -> FileResult | None:
     output_path = storage.join(output_dir, item.output_name)
     existing = _up_to_date(output_path, identity, config, fingerprint)
@@ -251,7 +269,24 @@ def _skipped(
         status="skipped",
         reason=f"{storage.name(output_path)} already scored with model {identity.version}",
         profile=TextProfile.from_dict(json.loads(existing["profile"])),
+        seconds=0.0 if started is None else time.perf_counter() - started,
     )
+
+
+def _skipped_whole(
+    item: InputFile, output_dir: Location, identity: Any, config: ScoringConfig
+) -> FileResult | None:
+    """The skipped result of a small input whose output is up to date, else None (its
+    task then scores it, or fails it with the reason: an unreadable input is not
+    judged here)."""
+    if config.force or not storage.exists(storage.join(output_dir, item.output_name)):
+        return None  # nothing to compare: no hash spent
+    started = time.perf_counter()
+    try:
+        fingerprint = content_fingerprint(item.path)
+    except OSError:
+        return None
+    return _skipped(item, output_dir, identity, config, fingerprint, started)
 
 
 def _json_plan(item: InputFile, config: ScoringConfig) -> tuple[pa.Schema, int, str] | None:

@@ -27,6 +27,9 @@ class ScoringSummary:
     seconds: float
     reference: TextProfile | None = None
     failed_file: str | None = None
+    bundle_directory: str | None = None
+    # "registry" (the champion or --model) or "path" (an explicit --bundle).
+    model_source: str = "registry"
 
     def _count(self, status: FileStatus) -> int:
         return sum(1 for result in self.results if result.status == status)
@@ -78,6 +81,8 @@ class ScoringSummary:
         rows_per_second = self.rows_scored / self.scoring_seconds if self.scoring_seconds else None
         return {
             "model_version": self.model_version,
+            "model_source": self.model_source,
+            "bundle_directory": self.bundle_directory,
             "threshold": self.threshold,
             "output_dir": self.output_dir,
             "files_scored": self.files_scored,
@@ -114,6 +119,13 @@ class ScoringSummary:
             f"# Scoring summary — model `{self.model_version}`",
             "",
             f"Output: `{self.output_dir}` · threshold {self.threshold:g}",
+            "",
+            f"Bundle: `{self.bundle_directory}` · "
+            + (
+                "an explicit path (--bundle), not the registry's champion"
+                if self.model_source == "path"
+                else "from the home's registry"
+            ),
             "",
             "| files scored | skipped | failed | rows | null-text rows | no known word | "
             "reviews/s | predicted positive | uncertain |",
@@ -179,6 +191,7 @@ def summarize_scoring(
     bundle_directory: Path,
     threshold: float | None,
     seconds: float,
+    model_source: str = "registry",
 ) -> ScoringSummary:
     """Summarize a run: write ``failed.jsonl`` and compare the outputs with training.
 
@@ -194,6 +207,7 @@ def summarize_scoring(
         bundle_directory: The bundle that scored.
         threshold: The labelling threshold used; None: the bundle's own.
         seconds: The run's wall time.
+        model_source: ``registry``, or ``path`` for an explicit bundle directory.
 
     Returns:
         The summary, with the path of ``failed.jsonl`` when anything failed.
@@ -204,7 +218,8 @@ def summarize_scoring(
     reference = bundle_training_reference(
         Path(bundle_directory),
         HomeLayout(Path(home)).raw_split("train"),
-        Vectorizer.load(Path(bundle_directory) / VECTORIZER_FILE),
+        # Loaded only if the cached training profile is stale.
+        lambda: Vectorizer.load(Path(bundle_directory) / VECTORIZER_FILE),
     )
     failed_path = write_failures(storage.location(output_dir), results)
     return ScoringSummary(
@@ -215,4 +230,6 @@ def summarize_scoring(
         seconds=seconds,
         reference=reference,
         failed_file=str(failed_path) if failed_path else None,
+        bundle_directory=str(bundle_directory),
+        model_source=model_source,
     )

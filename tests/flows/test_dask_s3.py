@@ -74,7 +74,7 @@ def test_a_dask_cluster_scores_s3_shards_with_a_bundle_from_s3_equal_to_local(
     assert sorted(parts) == ["big.csv.parquet", "big.jsonl.parquet", "big.parquet"], parts
     assert min(parts.values()) >= 2
     summary = score_flow(
-        [f"s3://{BUCKET}/dask-in/"], f"s3://{BUCKET}/dask-out", model=model, **settings
+        [f"s3://{BUCKET}/dask-in/"], f"s3://{BUCKET}/dask-out", bundle=model, **settings
     )
     assert (summary["files_scored"], summary["files_failed"]) == (len(EXPECTED), 0)
     assert summary["model_version"] == bundle.name
@@ -85,6 +85,6 @@ def test_a_dask_cluster_scores_s3_shards_with_a_bundle_from_s3_equal_to_local(
     assert [path.name for path in bundle_cache.glob("*/*")] == [bundle.name]
 
     again = score_flow(
-        [f"s3://{BUCKET}/dask-in/"], f"s3://{BUCKET}/dask-out", model=model, **settings
+        [f"s3://{BUCKET}/dask-in/"], f"s3://{BUCKET}/dask-out", bundle=model, **settings
     )
     assert (again["files_scored"], again["files_skipped"]) == (0, len(EXPECTED))

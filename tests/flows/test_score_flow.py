@@ -150,3 +150,83 @@ def test_encode_threads_option_changes_speed_not_scores(
     assert main([*command, "--encode-threads", "-1"]) == 1
     assert "encode_threads is -1; set it to 0 or more" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_an_all_up_to_date_rerun_runs_no_scoring_task(home: Path, tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        FlowRunFilterParentFlowRunId,
+    )
+
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    for index in range(5):
+        (dump / f"r{index}.csv").write_text(f"id,text\n{index},{TEXTS[index].replace(',', '')}\n")
+    output = tmp_path / "scored"
+    assert score_flow([str(dump)], str(output), home=str(home))["files_scored"] == 5
+
+    state = score_flow([str(dump)], str(output), home=str(home), return_state=True)
+    summary = state.result()
+    assert (summary["files_scored"], summary["files_skipped"]) == (0, 5)
+    assert len(summary["outputs"]) == 5
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        subflows = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id])
+            )
+        )
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+        )
+    assert [run.name for run in subflows] == []
+    names = {task.name.rsplit("-", 1)[0] for task in tasks}
+    assert not any(name.startswith("score") for name in names), names
+
+
+def test_an_explicit_bundle_outside_the_registry_is_verified_and_recorded(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from sentiment.core.errors import ConfigError, DataError
+    from sentiment.release.evaluation import EvaluationError
+    from sentiment.release.registry import champion_version
+
+    version = champion_version(home)
+    elsewhere = shutil.copytree(home / "models" / version, tmp_path / "elsewhere" / version)
+    source = tmp_path / "reviews.jsonl"
+    source.write_text("".join(json.dumps({"text": text}) + "\n" for text in TEXTS[:4]))
+    arguments = ["--home", str(home), "score", str(source), "--bundle", str(elsewhere)]
+
+    assert main([*arguments, "--output", str(tmp_path / "cli")]) == 0
+    assert f"(bundle {elsewhere})" in capsys.readouterr().out
+    summary = score_flow(
+        [str(source)], str(tmp_path / "out"), home=str(home), bundle=str(elsewhere)
+    )
+    assert (summary["model_source"], summary["bundle_directory"]) == ("path", str(elsewhere))
+    metadata = pq.read_metadata(tmp_path / "out" / "reviews.jsonl.parquet").metadata
+    assert metadata[b"sentiment.model_source"] == b"path"
+    assert metadata[b"sentiment.bundle_path"] == str(elsewhere).encode()
+    champion = score_flow([str(source)], str(tmp_path / "champion"), home=str(home))
+    assert (champion["model_source"], champion["bundle_directory"]) == (
+        "registry",
+        str(home / "models" / version),
+    )
+    metadata = pq.read_metadata(tmp_path / "champion" / "reviews.jsonl.parquet").metadata
+    assert metadata[b"sentiment.model_source"] == b"registry"
+
+    # Verified like a registry bundle: a changed file is refused in one sentence.
+    vectorizer = elsewhere / "vectorizer.json"
+    vectorizer.write_text(vectorizer.read_text() + " ")
+    with pytest.raises(DataError, match="does not match the checksum"):
+        score_flow([str(source)], str(tmp_path / "x"), home=str(home), bundle=str(elsewhere))
+    # --model still takes only versions of the home's registry, and not with --bundle.
+    with pytest.raises(EvaluationError):
+        score_flow([str(source)], str(tmp_path / "y"), home=str(home), model=str(elsewhere))
+    with pytest.raises(ConfigError, match="not both"):
+        score_flow(
+            [str(source)], str(tmp_path / "z"), home=str(home), model=version, bundle=str(home)
+        )

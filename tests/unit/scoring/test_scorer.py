@@ -388,6 +388,17 @@ def test_training_reference_is_cached_in_the_bundle_until_the_data_changes(
     assert refreshed is not None and refreshed.rows == 5
     assert bundle_training_reference(bundle, tmp_path / "missing.parquet", model) is None
 
+    # A loader instead of the vectorizer is called only when the cache is stale.
+    loads: list[int] = []
+
+    def load() -> object:
+        loads.append(1)
+        return model.vectorizer
+
+    assert bundle_training_reference(bundle, smaller, load) == refreshed and not loads
+    seven = dump(tmp_path / "train.parquet", rows=7)
+    assert bundle_training_reference(bundle, seven, load).rows == 7 and loads == [1]
+
 
 @pytest.mark.parametrize(
     "settings",

@@ -224,3 +224,29 @@ def test_csv_byte_ranges_split_at_record_ends_even_with_line_breaks_inside_quote
         discover_inputs([str(source)]).manifests(), tmp_path / "sharded", model, config
     )
     assert again.shards == [] and [r.status for r in again.skipped] == ["skipped"]
+
+
+def test_small_files_up_to_date_are_skipped_in_planning_not_in_a_task(tmp_path: Path) -> None:
+    # A rerun over many small files costs no scoring task: planning already knows them.
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    for index, text in enumerate(["a good film", "a bad film", "fine"]):
+        (dump / f"r{index}.csv").write_text(f"id,text\n{index},{text}\n")
+    model, config = FakeModel(), ScoringConfig()
+    output = tmp_path / "out"
+    score_files(discover_inputs([str(dump)]).inputs, output, model, config)
+    (dump / "r1.csv").write_text("id,text\n1,changed since\n")
+
+    manifests = discover_inputs([str(dump)], output_dir=output).manifests()
+    plan = plan_shards(manifests, output, model, config, cut_large=False)
+
+    assert [result.input_path for result in plan.skipped] == [
+        str(dump / "r0.csv"),
+        str(dump / "r2.csv"),
+    ]
+    assert all(result.status == "skipped" for result in plan.skipped)
+    assert [[item["path"] for item in shard["files"]] for shard in plan.shards] == [
+        [str(dump / "r1.csv")]
+    ]
+    forced = plan_shards(manifests, output, model, ScoringConfig(force=True), cut_large=False)
+    assert not forced.skipped and len(forced.shards[0]["files"]) == 3
