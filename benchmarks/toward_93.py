@@ -433,6 +433,52 @@ def load_words(work: Path, split: str) -> Sparse:
     return np.load(work / f"words_{split}.npy"), np.load(work / f"words_{split}_pointers.npy")
 
 
+@numba.njit(parallel=True, cache=True)
+def train_dv_ngram(
+    ids, pointers, documents, outputs, epochs, rate, negatives, noise, seed, block, learn_outputs
+):
+    """DV-ngram (Li et al. 2016): each review's free vector predicts its own n-gram ids
+    with negative sampling (PV-DBOW over uni/bi/trigrams), Hogwild over reviews, in place.
+
+    With ``learn_outputs`` False the n-gram vectors stay fixed and only the review vectors
+    move: inference for reviews the n-gram vectors never saw (no labels are used).
+    """
+    np.random.seed(seed)
+    rows, dim = len(pointers) - 1, documents.shape[1]
+    blocks = (rows + block - 1) // block
+    for epoch in range(epochs):
+        order = np.random.permutation(rows)
+        for chunk in range(blocks):
+            progress = (epoch * blocks + chunk) / (epochs * blocks)
+            current = np.float32(rate * max(1e-4, 1.0 - progress))
+            for position in numba.prange(chunk * block, min(rows, (chunk + 1) * block)):
+                row = order[position]
+                gradient = np.empty(dim, np.float32)
+                for k in range(pointers[row], pointers[row + 1]):
+                    gradient[:] = 0.0
+                    for j in range(negatives + 1):
+                        if j == 0:
+                            target, label = ids[k], np.float32(1.0)
+                        else:
+                            target = noise[np.random.randint(len(noise))]
+                            if target == ids[k]:
+                                continue
+                            label = np.float32(0.0)
+                        dot = np.float32(0.0)
+                        for q in range(dim):
+                            dot += documents[row, q] * outputs[target, q]
+                        dot = min(np.float32(6.0), max(np.float32(-6.0), dot))
+                        step = (
+                            label - np.float32(1.0) / (np.float32(1.0) + np.exp(-dot))
+                        ) * current
+                        for q in range(dim):
+                            gradient[q] += step * outputs[target, q]
+                            if learn_outputs:
+                                outputs[target, q] += step * documents[row, q]
+                    for q in range(dim):
+                        documents[row, q] += gradient[q]
+
+
 # --- models -------------------------------------------------------------------------------
 
 
@@ -778,6 +824,156 @@ def best_blend3(logits: list[np.ndarray], targets: np.ndarray) -> tuple[float, l
     return best
 
 
+def component_logits(work: Path, name: str, split: str, nbsvm) -> np.ndarray:
+    """Logits of one blend component on ``split``, from models trained on the fit portion.
+
+    ``name``: ``nbsvm``, ``nblr`` (word NB-LR, l2 1e-5), ``char:CONFIG:BITS:L2`` (a char
+    NB-LR the ``char`` experiment trained) or ``cnn:TAG`` (a CNN the ``cnn`` experiment saved).
+    """
+    if name == "nbsvm":
+        return nbsvm(load(work, split))
+    if name == "nblr":
+        size = int((work / "num_words.txt").read_text())
+        ratios, theta = word_nblr(work, load(work, "fit"), labels(work, "fit"), size)
+        return nblr_logits(load(work, split), ratios, theta)
+    kind, *parts = name.split(":")
+    if kind == "char":
+        config, bits, l2 = parts
+        smallest, largest, within = CHAR_CONFIGS[config]
+        char_fit = char_bags(work, "fit", smallest, largest, int(bits), within)
+        char_ratios = nb_ratios(char_fit, labels(work, "fit"), 1 << int(bits))
+        theta = np.load(work / f"char_{config}_{bits}_{l2}_theta.npy")
+        data = char_bags(work, split, smallest, largest, int(bits), within)
+        return nblr_logits(data, char_ratios, theta)
+    if kind == "cnn":
+        import keras
+
+        model = keras.models.load_model(work / f"{parts[0]}.keras", safe_mode=True)
+        length = model.input_shape[1]
+        return model.predict(padded_words(work, split, length), batch_size=1024, verbose=0)[
+            :, 0
+        ].astype(np.float64)
+    raise ValueError(f"Unknown component '{name}'.")
+
+
+def run_blend(work: Path, components: list[str], nbsvm, with_test: bool) -> None:
+    """Blend components with shares chosen on validation; with ``with_test`` score test once."""
+    y_val = labels(work, "val")
+    val_logits = [component_logits(work, name, "val", nbsvm) for name in components]
+    for name, logits in zip(components, val_logits, strict=True):
+        report(component=name, val=accuracy(logits, y_val))
+    if len(components) == 2:
+        figure, share = best_blend(val_logits[0], val_logits[1], y_val)
+        shares = [share, 1 - share]
+    elif len(components) == 3:
+        figure, shares = best_blend3(val_logits, y_val)
+    else:
+        raise ValueError("Blend two or three components.")
+    # The paired bootstrap of the validation gain over the first component, at the chosen
+    # shares (optimistic: the shares were chosen on these same reviews).
+    blended_val = sum(
+        share * logits / logits.std() for share, logits in zip(shares, val_logits, strict=True)
+    )
+    gain = ((blended_val > 0) == (y_val > 0.5)).astype(float) - (
+        (val_logits[0] > 0) == (y_val > 0.5)
+    ).astype(float)
+    generator = np.random.default_rng(0)
+    draws = generator.integers(0, len(gain), (10_000, len(gain)))
+    resampled = gain[draws].mean(axis=1)
+    report(
+        blend=components,
+        shares=[round(float(share), 2) for share in shares],
+        val=figure,
+        val_gain=float(gain.mean()),
+        val_gain_ci95=[float(np.quantile(resampled, 0.025)), float(np.quantile(resampled, 0.975))],
+    )
+    if not with_test:
+        return
+    from sentiment.release.evaluation import bootstrap_accuracy_interval
+
+    y_test = labels(work, "test")
+    test_logits = [component_logits(work, name, "test", nbsvm) for name in components]
+    # Standardized with the validation spreads: nothing is fit on test.
+    blended = sum(
+        share * test / val.std()
+        for share, test, val in zip(shares, test_logits, val_logits, strict=True)
+    )
+    for name, logits in [*zip(components, test_logits, strict=True), ("blend", blended)]:
+        correct = (logits > 0) == (y_test > 0.5)
+        low, high = bootstrap_accuracy_interval(correct)
+        report(model=name, test=float(correct.mean()), ci95=[low, high])
+
+
+def run_dv_ngram(work: Path, args: argparse.Namespace, l2s: list[float], nbsvm) -> None:
+    """Attempt 16: DV-ngram review vectors -> logistic regression, and blends.
+
+    The n-gram vectors are learned with the fit + unlabeled reviews' own vectors; the
+    validation (and, in ``blend --test``, test) vectors are then inferred by the same
+    objective with the n-gram vectors frozen. No label enters either step.
+    """
+    numba.set_num_threads(args.threads)
+    size = int((work / "num_words.txt").read_text())
+    fit, unsup = load(work, "fit"), load(work, "unsup")
+    both = concatenate(fit, unsup)
+    counts = np.bincount(both[0], minlength=size).astype(float)
+    counts[:2] = 0.0
+    smoothed = counts**0.75
+    noise = np.repeat(
+        np.arange(size), np.round(smoothed / smoothed.sum() * 2e7).astype(np.int64)
+    ).astype(np.int32)
+    dim, epochs = args.dim, args.epochs
+    generator = np.random.default_rng(0)
+    rows = len(both[1]) - 1
+    documents = ((generator.random((rows, dim)) - 0.5) / dim).astype(np.float32)
+    outputs = np.zeros((size, dim), np.float32)
+    started, wall = time.process_time(), time.time()
+    train_dv_ngram(*both, documents, outputs, epochs, 0.05, 5, noise, 0, 256, True)
+    report(
+        step="dv-ngram",
+        dim=dim,
+        epochs=epochs,
+        train_cpu_s=round(time.process_time() - started, 1),
+        train_wall_s=round(time.time() - wall, 1),
+    )
+    tag = f"dvngram_d{dim}_e{epochs}"
+    np.save(work / f"{tag}_outputs.npy", outputs)
+    features_fit = documents[: len(fit[1]) - 1].astype(np.float64)
+    val = load(work, "val")
+    started = time.process_time()
+    val_documents = infer_dv_ngram(val, outputs, dim, epochs, noise)
+    report(step="dv-ngram inference", val_cpu_s=round(time.process_time() - started, 1))
+    np.save(work / f"{tag}_fit.npy", features_fit)
+    features_val = val_documents.astype(np.float64)
+    # The fit vectors were trained jointly; the validation vectors inferred. Re-infer the
+    # fit vectors too, so the classifier trains on vectors made the way new reviews' are.
+    started = time.process_time()
+    inferred_fit = infer_dv_ngram(fit, outputs, dim, epochs, noise).astype(np.float64)
+    report(step="dv-ngram re-inference of fit", fit_cpu_s=round(time.process_time() - started, 1))
+    y_fit, y_val = labels(work, "fit"), labels(work, "val")
+    references = {"nbsvm": nbsvm(val)} if nbsvm is not None else {}
+    for name, train_features in (("joint fit vectors", features_fit), ("inferred", inferred_fit)):
+        mean, spread = train_features.mean(0), train_features.std(0) + 1e-9
+        scaled_fit, scaled_val = (train_features - mean) / spread, (features_val - mean) / spread
+        for l2 in l2s:
+            point = train_dense_lr(scaled_fit, y_fit, l2)
+            logits = scaled_val @ point[:-1] + point[-1]
+            np.save(work / f"{tag}_{name.split()[0]}_{l2:g}_val_logits.npy", logits)
+            report(
+                model=f"{tag} ({name}) -> LR",
+                l2=l2,
+                val=accuracy(logits, y_val),
+                blends=blend_report(logits, y_val, references),
+            )
+
+
+def infer_dv_ngram(data: Sparse, outputs: np.ndarray, dim: int, epochs: int, noise) -> np.ndarray:
+    documents = ((np.random.default_rng(1).random((len(data[1]) - 1, dim)) - 0.5) / dim).astype(
+        np.float32
+    )
+    train_dv_ngram(*data, documents, outputs, epochs, 0.05, 5, noise, 1, 256, False)
+    return documents
+
+
 CHAR_CONFIGS = {
     "w2-5": (2, 5, True),
     "w3-6": (3, 6, True),
@@ -866,6 +1062,8 @@ def main() -> None:
     parser.add_argument("--filters", type=int, default=100)
     parser.add_argument("--width", type=int, default=3)
     parser.add_argument("--fine-tune", action="store_true")
+    parser.add_argument("--components", default="nbsvm,nblr", help="blend: comma-separated")
+    parser.add_argument("--test", action="store_true", help="blend: also score test (final)")
     parser.add_argument(
         "experiment",
         choices=[
@@ -879,6 +1077,8 @@ def main() -> None:
             "word2vec",
             "w2v-mean",
             "cnn",
+            "blend",
+            "dv-ngram",
             "final",
         ],
     )
@@ -897,6 +1097,13 @@ def main() -> None:
         return
     if args.experiment == "word2vec":
         run_word2vec(work, args.dim, args.epochs, 5, args.threads)
+        return
+    if args.experiment == "dv-ngram":
+        run_dv_ngram(work, args, l2s, nbsvm_scorer(args.nbsvm_bundle))
+        return
+    if args.experiment == "blend":
+        components = args.components.split(",")
+        run_blend(work, components, nbsvm_scorer(args.nbsvm_bundle), args.test)
         return
     if args.experiment == "cnn":
         run_cnn(work, args.embedding, args, nbsvm_scorer(args.nbsvm_bundle))
