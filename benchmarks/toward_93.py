@@ -17,6 +17,18 @@ then trains numpy/numba models on them:
   features -> logistic regression, and averaged with NB-LR;
 * ``final``: the candidates chosen on validation, scored once on test with a 95% bootstrap CI.
 
+Views beyond the word bag (``tokens`` first stores each split's tokens as UTF-8 bytes):
+
+* ``char``: NB-LR on distinct hashed character n-grams, within tokens or across them;
+* ``word2vec``: skip-gram with negative sampling on the fit + unlabeled text (numba);
+* ``w2v-mean``: the mean of a review's word vectors -> logistic regression;
+* ``cnn``: a Keras 1D CNN (one convolution, global max pool) over those vectors;
+* ``dv-ngram``: review vectors that predict the review's own uni/bi/trigram ids (Li et
+  al. 2016), learned on fit + unlabeled, inferred for validation with the n-gram vectors
+  frozen -> logistic regression;
+* ``blend``: two or three of these and the trained product ``nbsvm`` (``--nbsvm-bundle``),
+  shares chosen on validation; ``--test`` scores the chosen blend on test once.
+
 Every figure is validation accuracy unless the experiment is ``final``; ensemble weights are
 picked on validation. Usage (one experiment at a time; CPU seconds are printed because the
 shared 2-core VM inflates wall times)::
@@ -24,6 +36,7 @@ shared 2-core VM inflates wall times)::
     nice -n 15 .venv/bin/python benchmarks/toward_93.py --home HOME --work DIR prepare
     nice -n 15 .venv/bin/python benchmarks/toward_93.py --home HOME --work DIR nblr
     ... self-train | fasttext | doc2vecc | final
+    ... tokens | char | word2vec | w2v-mean | cnn | dv-ngram | blend (see docs/benchmarks.md)
 """
 
 from __future__ import annotations
