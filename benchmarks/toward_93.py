@@ -858,6 +858,28 @@ def component_logits(work: Path, name: str, split: str, nbsvm) -> np.ndarray:
         theta = np.load(work / f"char_{config}_{bits}_{l2}_theta.npy")
         data = char_bags(work, split, smallest, largest, int(bits), within)
         return nblr_logits(data, char_ratios, theta)
+    if kind == "dv":  # dv:TAG:L2, LR on the joint fit vectors of the dv-ngram experiment
+        tag, l2 = parts
+        features_fit = np.load(work / f"{tag}_fit.npy")
+        mean, spread = features_fit.mean(0), features_fit.std(0) + 1e-9
+        point = train_dense_lr((features_fit - mean) / spread, labels(work, "fit"), float(l2))
+        path = work / f"{tag}_{split}_inferred.npy"
+        if not path.exists():
+            both = concatenate(load(work, "fit"), load(work, "unsup"))
+            size = int((work / "num_words.txt").read_text())
+            counts = np.bincount(both[0], minlength=size).astype(float)
+            counts[:2] = 0.0
+            smoothed = counts**0.75
+            noise = np.repeat(
+                np.arange(size), np.round(smoothed / smoothed.sum() * 2e7).astype(np.int64)
+            ).astype(np.int32)
+            outputs = np.load(work / f"{tag}_outputs.npy")
+            epochs = int(tag.rsplit("_e", 1)[1])
+            np.save(
+                path, infer_dv_ngram(load(work, split), outputs, outputs.shape[1], epochs, noise)
+            )
+        features = (np.load(path).astype(np.float64) - mean) / spread
+        return features @ point[:-1] + point[-1]
     if kind == "cnn":
         import keras
 
