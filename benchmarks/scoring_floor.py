@@ -11,9 +11,12 @@ and a non-text column), in alternating rounds, each step a fresh process:
 
 Start-up (interpreter, imports, bundle load) is measured by the same step on a 1-row
 file and subtracted. Prints each round's seconds and the median per-round ratio to the
-floor.
+floor. ``--baseline TREE`` adds ``score`` and ``explain`` run by another checkout's code
+(its own copy of this script, which must have the same ``--worker`` interface), in the
+same rounds: before and after a change, in one run.
 
-    nice -n 10 .venv/bin/python benchmarks/scoring_floor.py --home HOME --rounds 5
+    nice -n 10 .venv/bin/python benchmarks/scoring_floor.py --home HOME --rounds 5 \
+        [--baseline ../other-checkout]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ sys.path.insert(0, str(REPOSITORY_ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 STEPS = ("floor", "score", "explain")
+BASELINE_SUFFIX = "@baseline"
 
 
 def _floor(source: Path, output: Path) -> None:
@@ -70,11 +74,17 @@ def _worker(arguments: argparse.Namespace) -> None:
         _score(source, output, Path(arguments.bundle), explain)
 
 
-def _run(step: str, source: Path, output_dir: Path, bundle: Path) -> float:
+def _run(
+    step: str, source: Path, output_dir: Path, bundle: Path, baseline: Path | None = None
+) -> float:
     output_dir.mkdir(parents=True, exist_ok=True)
+    root = REPOSITORY_ROOT
+    if step.endswith(BASELINE_SUFFIX):
+        assert baseline is not None
+        step, root = step.removesuffix(BASELINE_SUFFIX), baseline
     command = [
         sys.executable,
-        __file__,
+        str(root / "benchmarks" / Path(__file__).name),
         "--worker",
         step,
         "--source",
@@ -85,7 +95,7 @@ def _run(step: str, source: Path, output_dir: Path, bundle: Path) -> float:
         str(bundle),
     ]
     started = time.perf_counter()
-    subprocess.run(command, check=True, cwd=REPOSITORY_ROOT)
+    subprocess.run(command, check=True, cwd=root)
     return time.perf_counter() - started
 
 
@@ -117,6 +127,7 @@ def main() -> None:
     parser.add_argument("--version", help="Bundle version (default: the newest nbsvm bundle).")
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, help="Another checkout to compare with.")
     parser.add_argument("--worker", choices=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
@@ -131,24 +142,32 @@ def main() -> None:
         arguments.version or sorted(p.name for p in models.iterdir() if "-nbsvm-" in p.name)[-1]
     )
     bundle = models / version
+    steps = STEPS
+    if arguments.baseline:
+        steps = (*STEPS, *(step + BASELINE_SUFFIX for step in STEPS[1:]))
     with tempfile.TemporaryDirectory(prefix="scoring-floor-") as scratch:
         scratch_path = Path(scratch)
         big, small = _make_inputs(home, arguments.rows, scratch_path)
         print(
             f"bundle {version}; input {big.stat().st_size / 2**20:.1f} MiB, {arguments.rows:,} rows"
         )
-        net: dict[str, list[float]] = {step: [] for step in STEPS}
+        net: dict[str, list[float]] = {step: [] for step in steps}
         for round_ in range(arguments.rounds):
             row = {}
-            for step in STEPS:
-                wall = _run(step, big, scratch_path / f"{step}-big", bundle)
-                startup = _run(step, small, scratch_path / f"{step}-small", bundle)
+            for step in steps:
+                big_dir, small_dir = (scratch_path / f"{step}-{size}" for size in ("big", "small"))
+                wall = _run(step, big, big_dir, bundle, arguments.baseline)
+                startup = _run(step, small, small_dir, bundle, arguments.baseline)
                 net[step].append(wall - startup)
                 row[step] = {"wall": round(wall, 3), "startup": round(startup, 3)}
-            ratios = {step: net[step][-1] / net["floor"][-1] for step in STEPS[1:]}
-            print(f"round {round_ + 1}: {json.dumps(row)} ratios {json.dumps(ratios)}", flush=True)
+            ratios = {step: round(net[step][-1] / net["floor"][-1], 3) for step in steps[1:]}
+            print(
+                f"round {round_ + 1} (load {os.getloadavg()[0]:.1f}): {json.dumps(row)} "
+                f"ratios {json.dumps(ratios)}",
+                flush=True,
+            )
         print("median net seconds:", {s: round(statistics.median(v), 3) for s, v in net.items()})
-        for step in STEPS[1:]:
+        for step in steps[1:]:
             per_round = [net[step][i] / net["floor"][i] for i in range(arguments.rounds)]
             print(
                 f"{step} / floor: median {statistics.median(per_round):.2f} "
