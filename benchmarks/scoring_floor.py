@@ -151,6 +151,8 @@ def main() -> None:
         print(
             f"bundle {version}; input {big.stat().st_size / 2**20:.1f} MiB, {arguments.rows:,} rows"
         )
+        for step in steps:  # compiles a fresh checkout's kernels outside the rounds
+            _run(step, small, scratch_path / f"{step}-warm-up", bundle, arguments.baseline)
         net: dict[str, list[float]] = {step: [] for step in steps}
         for round_ in range(arguments.rounds):
             row = {}
