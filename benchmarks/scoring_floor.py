@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -76,7 +77,8 @@ def _worker(arguments: argparse.Namespace) -> None:
 
 def _run(
     step: str, source: Path, output_dir: Path, bundle: Path, baseline: Path | None = None
-) -> float:
+) -> tuple[float, float]:
+    """Run one step in a fresh process; return its wall and CPU seconds."""
     output_dir.mkdir(parents=True, exist_ok=True)
     root = REPOSITORY_ROOT
     if step.endswith(BASELINE_SUFFIX):
@@ -94,9 +96,13 @@ def _run(
         "--bundle",
         str(bundle),
     ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, check=True, cwd=root)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def _make_inputs(home: Path, rows: int, directory: Path) -> tuple[Path, Path]:
@@ -154,28 +160,44 @@ def main() -> None:
         for step in steps:  # compiles a fresh checkout's kernels outside the rounds
             _run(step, small, scratch_path / f"{step}-warm-up", bundle, arguments.baseline)
         net: dict[str, list[float]] = {step: [] for step in steps}
+        net_cpu: dict[str, list[float]] = {step: [] for step in steps}
         for round_ in range(arguments.rounds):
             row = {}
             for step in steps:
                 big_dir, small_dir = (scratch_path / f"{step}-{size}" for size in ("big", "small"))
-                wall = _run(step, big, big_dir, bundle, arguments.baseline)
-                startup = _run(step, small, small_dir, bundle, arguments.baseline)
+                wall, cpu = _run(step, big, big_dir, bundle, arguments.baseline)
+                startup, startup_cpu = _run(step, small, small_dir, bundle, arguments.baseline)
                 net[step].append(wall - startup)
-                row[step] = {"wall": round(wall, 3), "startup": round(startup, 3)}
+                net_cpu[step].append(cpu - startup_cpu)
+                row[step] = {
+                    "wall": round(wall, 3),
+                    "startup": round(startup, 3),
+                    "cpu": round(cpu, 3),
+                    "startup_cpu": round(startup_cpu, 3),
+                }
             ratios = {step: round(net[step][-1] / net["floor"][-1], 3) for step in steps[1:]}
+            cpu_ratios = {
+                step: round(net_cpu[step][-1] / net_cpu["floor"][-1], 3) for step in steps[1:]
+            }
             print(
                 f"round {round_ + 1} (load {os.getloadavg()[0]:.1f}): {json.dumps(row)} "
-                f"ratios {json.dumps(ratios)}",
+                f"wall ratios {json.dumps(ratios)} CPU ratios {json.dumps(cpu_ratios)}",
                 flush=True,
             )
         print("median net seconds:", {s: round(statistics.median(v), 3) for s, v in net.items()})
+        print(
+            "median net CPU seconds:",
+            {s: round(statistics.median(v), 3) for s, v in net_cpu.items()},
+        )
         for step in steps[1:]:
-            per_round = [net[step][i] / net["floor"][i] for i in range(arguments.rounds)]
-            print(
-                f"{step} / floor: median {statistics.median(per_round):.2f} "
-                f"(rounds {', '.join(f'{value:.2f}' for value in per_round)}); "
-                f"{arguments.rows / statistics.median(net[step]):,.0f} reviews/s"
-            )
+            for label, values in (("wall", net), ("CPU", net_cpu)):
+                per_round = [values[step][i] / values["floor"][i] for i in range(arguments.rounds)]
+                print(
+                    f"{step} / floor ({label}): median {statistics.median(per_round):.2f} "
+                    f"(rounds {', '.join(f'{value:.2f}' for value in per_round)}); "
+                    f"{arguments.rows / statistics.median(values[step]):,.0f} reviews per "
+                    f"{label} second"
+                )
 
 
 if __name__ == "__main__":
