@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -479,6 +480,12 @@ class Vectorizer:
         model's ~47,000 words), and each slot one uint64 (``kernels.fill_compact_table``).
         None in place of the tables where keys and ids are too wide for that.
         """
+        # Encoding threads share a vectorizer: one builds, the others wait for it (the
+        # n-gram entries are dropped once the tables hold them).
+        with _LAZY_TABLES_LOCK:
+            return self._build_compact_tables()
+
+    def _build_compact_tables(self) -> tuple[int, tuple[tuple[np.ndarray, ...], ...] | None]:
         if self._compact is None:
             word_bits = max(1, len(self._words).bit_length())
             id_bits = max(1, (self.config.num_words - 1).bit_length())
@@ -497,8 +504,17 @@ class Vectorizer:
             self._ngram_entries = {}
         return self._compact
 
+    def prepare_text_tables(self) -> None:
+        """Build the tables of :meth:`weigh_texts` now (else on its first call)."""
+        self._word_table()
+        self._compact_tables()
+
     def _word_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The vocabulary's words in a compiled lookup table, built on first use."""
+        with _LAZY_TABLES_LOCK:
+            return self._build_word_table()
+
+    def _build_word_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._words_lookup is None:
             data, offsets = string_buffers(self._words)
             base = int(offsets[0])
@@ -687,6 +703,8 @@ _MAX_LOAD = 0.25
 _NO_TABLE = (np.zeros(0, np.uint64), np.zeros(1, np.uint64))
 
 
+# Guards the tables vectorizers build on first use (see Vectorizer.prepare_text_tables).
+_LAZY_TABLES_LOCK = threading.Lock()
 _NO_COMPACT_TABLE = (np.zeros(0, np.uint64), np.zeros(5, np.int64))
 # Most of its slots a compact table fills: its slots are half the size of _KeyTable's,
 # so at twice the load it takes a quarter of the memory (and no filter).

@@ -140,6 +140,8 @@ class LinearScorer:
         self.bias = float(bias)
         self.calibration = calibration or Calibration()
         self._ngrams: pa.Array | None = None
+        # Built once here, not by whichever encoding thread scores first.
+        vectorizer.prepare_text_tables()
 
     def score_texts(
         self, texts: pa.Array | pa.ChunkedArray, explain: int = 0, calibrated: bool = True

@@ -145,3 +145,26 @@ def test_one_pass_over_the_bytes_equals_has_text_tokens_and_bags(truncating: str
     assert valid.all()
     expected = vectorizer.weigh_bags(token_lists(column), weights)
     np.testing.assert_array_equal(bags.sums, expected.sums)
+
+
+def test_threads_sharing_a_fresh_vectorizer_weigh_the_same() -> None:
+    # The tables of weigh_texts are built on first use; encoding threads that all
+    # start on a fresh vectorizer must still see complete tables.
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [t for t in _texts(21) if t]
+    config = VectorizerConfig(num_words=150, max_length=40, ngram_max=3, bag=True)
+    weights = np.random.default_rng(1).normal(size=config.num_words).astype(np.float32)
+    column = pa.array(texts, pa.string())
+    for _ in range(5):
+        vectorizer = fit_vectorizer(texts, config)
+        expected = vectorizer.weigh_bags(token_lists(column), weights).sums
+        fresh = fit_vectorizer(texts, config)
+
+        def weigh(_: int, vectorizer: Vectorizer = fresh) -> np.ndarray:
+            return vectorizer.weigh_texts(column, weights)[1].sums
+
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(weigh, range(8)))
+        for sums in results:
+            np.testing.assert_array_equal(sums, expected)
