@@ -11,9 +11,12 @@ and a non-text column), in alternating rounds, each step a fresh process:
 
 Start-up (interpreter, imports, bundle load) is measured by the same step on a 1-row
 file and subtracted. Prints each round's seconds and the median per-round ratio to the
-floor.
+floor. ``--baseline TREE`` adds ``score`` and ``explain`` run by another checkout's code
+(its own copy of this script, which must have the same ``--worker`` interface), in the
+same rounds: before and after a change, in one run.
 
-    nice -n 10 .venv/bin/python benchmarks/scoring_floor.py --home HOME --rounds 5
+    nice -n 10 .venv/bin/python benchmarks/scoring_floor.py --home HOME --rounds 5 \
+        [--baseline ../other-checkout]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,6 +37,7 @@ sys.path.insert(0, str(REPOSITORY_ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 STEPS = ("floor", "score", "explain")
+BASELINE_SUFFIX = "@baseline"
 
 
 def _floor(source: Path, output: Path) -> None:
@@ -70,11 +75,18 @@ def _worker(arguments: argparse.Namespace) -> None:
         _score(source, output, Path(arguments.bundle), explain)
 
 
-def _run(step: str, source: Path, output_dir: Path, bundle: Path) -> float:
+def _run(
+    step: str, source: Path, output_dir: Path, bundle: Path, baseline: Path | None = None
+) -> tuple[float, float]:
+    """Run one step in a fresh process; return its wall and CPU seconds."""
     output_dir.mkdir(parents=True, exist_ok=True)
+    root = REPOSITORY_ROOT
+    if step.endswith(BASELINE_SUFFIX):
+        assert baseline is not None
+        step, root = step.removesuffix(BASELINE_SUFFIX), baseline
     command = [
         sys.executable,
-        __file__,
+        str(root / "benchmarks" / Path(__file__).name),
         "--worker",
         step,
         "--source",
@@ -84,9 +96,13 @@ def _run(step: str, source: Path, output_dir: Path, bundle: Path) -> float:
         "--bundle",
         str(bundle),
     ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, check=True, cwd=REPOSITORY_ROOT)
-    return time.perf_counter() - started
+    subprocess.run(command, check=True, cwd=root)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def _make_inputs(home: Path, rows: int, directory: Path) -> tuple[Path, Path]:
@@ -117,6 +133,7 @@ def main() -> None:
     parser.add_argument("--version", help="Bundle version (default: the newest nbsvm bundle).")
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, help="Another checkout to compare with.")
     parser.add_argument("--worker", choices=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
@@ -131,30 +148,56 @@ def main() -> None:
         arguments.version or sorted(p.name for p in models.iterdir() if "-nbsvm-" in p.name)[-1]
     )
     bundle = models / version
+    steps = STEPS
+    if arguments.baseline:
+        steps = (*STEPS, *(step + BASELINE_SUFFIX for step in STEPS[1:]))
     with tempfile.TemporaryDirectory(prefix="scoring-floor-") as scratch:
         scratch_path = Path(scratch)
         big, small = _make_inputs(home, arguments.rows, scratch_path)
         print(
             f"bundle {version}; input {big.stat().st_size / 2**20:.1f} MiB, {arguments.rows:,} rows"
         )
-        net: dict[str, list[float]] = {step: [] for step in STEPS}
+        for step in steps:  # compiles a fresh checkout's kernels outside the rounds
+            _run(step, small, scratch_path / f"{step}-warm-up", bundle, arguments.baseline)
+        net: dict[str, list[float]] = {step: [] for step in steps}
+        net_cpu: dict[str, list[float]] = {step: [] for step in steps}
         for round_ in range(arguments.rounds):
             row = {}
-            for step in STEPS:
-                wall = _run(step, big, scratch_path / f"{step}-big", bundle)
-                startup = _run(step, small, scratch_path / f"{step}-small", bundle)
+            for step in steps:
+                big_dir, small_dir = (scratch_path / f"{step}-{size}" for size in ("big", "small"))
+                wall, cpu = _run(step, big, big_dir, bundle, arguments.baseline)
+                startup, startup_cpu = _run(step, small, small_dir, bundle, arguments.baseline)
                 net[step].append(wall - startup)
-                row[step] = {"wall": round(wall, 3), "startup": round(startup, 3)}
-            ratios = {step: net[step][-1] / net["floor"][-1] for step in STEPS[1:]}
-            print(f"round {round_ + 1}: {json.dumps(row)} ratios {json.dumps(ratios)}", flush=True)
-        print("median net seconds:", {s: round(statistics.median(v), 3) for s, v in net.items()})
-        for step in STEPS[1:]:
-            per_round = [net[step][i] / net["floor"][i] for i in range(arguments.rounds)]
+                net_cpu[step].append(cpu - startup_cpu)
+                row[step] = {
+                    "wall": round(wall, 3),
+                    "startup": round(startup, 3),
+                    "cpu": round(cpu, 3),
+                    "startup_cpu": round(startup_cpu, 3),
+                }
+            ratios = {step: round(net[step][-1] / net["floor"][-1], 3) for step in steps[1:]}
+            cpu_ratios = {
+                step: round(net_cpu[step][-1] / net_cpu["floor"][-1], 3) for step in steps[1:]
+            }
             print(
-                f"{step} / floor: median {statistics.median(per_round):.2f} "
-                f"(rounds {', '.join(f'{value:.2f}' for value in per_round)}); "
-                f"{arguments.rows / statistics.median(net[step]):,.0f} reviews/s"
+                f"round {round_ + 1} (load {os.getloadavg()[0]:.1f}): {json.dumps(row)} "
+                f"wall ratios {json.dumps(ratios)} CPU ratios {json.dumps(cpu_ratios)}",
+                flush=True,
             )
+        print("median net seconds:", {s: round(statistics.median(v), 3) for s, v in net.items()})
+        print(
+            "median net CPU seconds:",
+            {s: round(statistics.median(v), 3) for s, v in net_cpu.items()},
+        )
+        for step in steps[1:]:
+            for label, values in (("wall", net), ("CPU", net_cpu)):
+                per_round = [values[step][i] / values["floor"][i] for i in range(arguments.rounds)]
+                print(
+                    f"{step} / floor ({label}): median {statistics.median(per_round):.2f} "
+                    f"(rounds {', '.join(f'{value:.2f}' for value in per_round)}); "
+                    f"{arguments.rows / statistics.median(values[step]):,.0f} reviews per "
+                    f"{label} second"
+                )
 
 
 if __name__ == "__main__":

@@ -673,6 +673,576 @@ def _top_weights(
             out_ids[slot] = identifier
 
 
+# --- scoring reviews straight from their bytes ----------------------------------------
+#
+# The compiled linear scorer does not build token lists or word-index arrays: one pass
+# over each review's UTF-8 bytes decides whether it holds text, tokenizes it exactly as
+# tokenize_bytes does, looks each token up in a table of the vocabulary's words, and
+# sums the weights of the review's distinct ids (the ids ngram_bags would write).
+
+# Per review, what score_reviews found (its ``status`` result).
+NO_TEXT = 0
+SCORED = 1
+# The review needs Python first (see python_rows): the caller cleans it and scores the
+# cleaned text with ``cleaned`` set.
+NEEDS_PYTHON = 2
+
+# Words are looked up by a hash of their bytes; a slot holds the word's first 8 bytes
+# (no token holds a zero byte, so these and the length identify words up to 8 bytes
+# without reading the vocabulary) and its word index and length.
+_WORD_MULTIPLIER = np.uint64(0x9FB21C651E98DF25)
+# For ids in ascending order without sorting: trailing zeros of a 64-bit word by de
+# Bruijn multiplication.
+_DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
+
+
+def _de_bruijn_table() -> np.ndarray:
+    table = np.zeros(64, np.int64)
+    for bit in range(64):
+        table[((int(_DE_BRUIJN) << bit) & (2**64 - 1)) >> 58] = bit
+    return table
+
+
+_TRAILING_ZEROS = _de_bruijn_table()
+
+
+def space_table() -> np.ndarray:
+    """Which BMP code points ``str.isspace()`` (what ``str.strip()`` removes)."""
+    return np.array([chr(code).isspace() for code in range(_BASIC_PLANE)], np.bool_)
+
+
+SPACES = space_table()
+
+
+@numba.njit(cache=True, nogil=True)
+def _packed_prefix(data: np.ndarray, start: int, size: int) -> np.uint64:
+    """The first (at most 8) bytes of ``data[start:start + size]`` as one integer."""
+    packed = np.uint64(0)
+    for index in range(min(size, 8)):
+        packed |= np.uint64(data[start + index]) << np.uint64(8 * index)
+    return packed
+
+
+@numba.njit(cache=True, nogil=True)
+def _bytes_hash(data: np.ndarray, start: int, size: int) -> np.uint64:
+    """A hash of ``data[start:start + size]``, 8 bytes at a time."""
+    value = np.uint64(size) * _WORD_MULTIPLIER
+    for chunk in range(start, start + size, 8):
+        value = (value ^ _packed_prefix(data, chunk, start + size - chunk)) * _WORD_MULTIPLIER
+        value ^= value >> np.uint64(29)
+    return value
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_word_table(data: np.ndarray, offsets: np.ndarray, table: np.ndarray) -> None:
+    """Put distinct words (an Arrow string array's buffers) into an empty word table.
+
+    ``table`` holds ``2**k`` slots of two uint64 each, all zero: slot ``i`` is
+    ``table[2 * i]`` (the word's first 8 bytes) and ``table[2 * i + 1]`` (its word
+    index, 1 + its position, in the low 32 bits, and its length in bytes above).
+    Collisions probe linearly.
+    """
+    bits = _log2(len(table) // 2)
+    mask = len(table) // 2 - 1
+    for word in range(len(offsets) - 1):
+        start = offsets[word]
+        size = offsets[word + 1] - start
+        slot = np.int64(_bytes_hash(data, start, size) >> np.uint64(64 - bits))
+        while table[2 * slot + 1] != 0:
+            slot = (slot + 1) & mask
+        table[2 * slot] = _packed_prefix(data, start, size)
+        table[2 * slot + 1] = np.uint64(word + 1) | (np.uint64(size) << np.uint64(32))
+
+
+@numba.njit(cache=True, nogil=True)
+def _needs_python(data: np.ndarray, position: int, end: int, classes: np.ndarray) -> bool:
+    """One row of :func:`python_rows`: whether ``data[position:end]`` needs Python."""
+    while position < end:
+        byte = data[position]
+        if byte == 38:  # "&"
+            if position + 1 < end:
+                following = data[position + 1]
+                if following == 35 or (65 <= following <= 90) or (97 <= following <= 122):
+                    return True
+            position += 1
+        elif byte < 0x80:
+            position += 1
+        else:
+            size = 2 if byte < 0xE0 else (3 if byte < 0xF0 else 4)
+            if byte < 0xC0 or size == 4 or position + size > end:
+                return True
+            code, size = _decode(data, position)
+            if classes[code] == IN_PYTHON:
+                return True
+            position += size
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def _tokenize_row(
+    data: np.ndarray,
+    position: int,
+    end: int,
+    cleaned: bool,
+    classes: np.ndarray,
+    lowered: np.ndarray,
+    spaces: np.ndarray,
+    plain: np.ndarray,
+    token: np.ndarray,
+    starts: np.ndarray,
+) -> tuple[int, bool, bool]:
+    """Tokenize one review as :func:`tokenize_bytes` does, and check it as
+    :func:`python_rows` and ``has_text`` do.
+
+    Token ``j`` is ``token[starts[j]:starts[j + 1]]`` (lowercased UTF-8).
+
+    Returns:
+        ``(tokens, has_text, needs_python)``; with ``needs_python`` the rest is not
+        meaningful (the row is left at the first reason found).
+    """
+    count = 0
+    written = 0
+    inside = 0
+    text = False
+    start = position
+    starts[0] = 0
+    if cleaned:
+        while position < end:
+            byte = data[position]
+            if byte != 32:
+                token[written] = byte
+                written += 1
+                inside = 1
+            elif inside:
+                count += 1
+                starts[count] = written
+                inside = 0
+            position += 1
+        if inside:
+            count += 1
+            starts[count] = written
+        return count, count > 0, False
+    while position < end:
+        byte = data[position]
+        if byte < 0x80 and plain[byte] >= 0:
+            if plain[byte] == WORD:
+                token[written] = lowered[byte]
+                written += 1
+                inside = 1
+                text = True
+            else:
+                if not spaces[byte]:
+                    text = True
+                if inside:
+                    count += 1
+                    starts[count] = written
+                    inside = 0
+            position += 1
+            continue
+        if byte == 38:  # "&": an HTML entity needs Python (python_rows)
+            if position + 1 < end:
+                following = data[position + 1]
+                if following == 35 or (65 <= following <= 90) or (97 <= following <= 122):
+                    return count, text, True
+        elif byte >= 0x80:
+            size = 2 if byte < 0xE0 else (3 if byte < 0xF0 else 4)
+            if byte < 0xC0 or size == 4 or position + size > end:
+                return count, text, True
+        code, size = _decode(data, position)
+        kind = classes[code]
+        if kind == IN_PYTHON:
+            return count, text, True
+        if not spaces[code]:
+            text = True
+        if kind == WORD:
+            written = _encode(lowered[code], token, written)
+            inside = 1
+            position += size
+            continue
+        if code == 60:  # "<": a whole tag separates
+            closing = position + 1
+            limit = min(end, position + _TAG_LENGTH + 2)
+            while closing < limit and data[closing] != 62:
+                closing += 1
+            if closing < limit:
+                # python_rows reads the tag's bytes too, in its own steps: where they
+                # hold anything but plain ASCII, ask it about the whole row.
+                for inner in range(position + 1, closing):
+                    if data[inner] >= 0x80 or data[inner] == 38:
+                        if _needs_python(data, start, end, classes):
+                            return count, text, True
+                        break
+                size = closing - position + 1
+        elif kind == APOSTROPHE and inside and position + size < end:
+            following, _ = _decode(data, position + size)
+            if classes[following] == WORD:
+                written = _encode(code, token, written)
+                position += size
+                continue
+        if inside:
+            count += 1
+            starts[count] = written
+            inside = 0
+        if kind == MARK:
+            token[written] = code
+            written += 1
+            count += 1
+            starts[count] = written
+        position += size
+    if inside:
+        count += 1
+        starts[count] = written
+    return count, text, False
+
+
+@numba.njit(cache=True, nogil=True)
+def _look_up_words(
+    token: np.ndarray,
+    starts: np.ndarray,
+    count: int,
+    table: np.ndarray,
+    bits: int,
+    word_data: np.ndarray,
+    word_offsets: np.ndarray,
+    words: np.ndarray,
+    slots: np.ndarray,
+    prefixes: np.ndarray,
+) -> None:
+    """The word index of each of a review's tokens (0: none) into ``words``.
+
+    ``prefixes`` is scratch space for twice the tokens. Every token's home slot is
+    loaded before any is compared, so the cache misses overlap (as in
+    :func:`_add_ngrams`).
+    """
+    mask = len(table) // 2 - 1
+    for index in range(count):
+        start = starts[index]
+        size = starts[index + 1] - start
+        prefixes[index] = _packed_prefix(token, start, size)
+        slots[index] = np.int64(_bytes_hash(token, start, size) >> np.uint64(64 - bits))
+    for index in range(count):
+        prefixes[count + index] = table[2 * slots[index] + 1]
+    for index in range(count):
+        if prefixes[count + index] == 0:  # an empty home slot: not a known word
+            words[index] = 0
+            continue
+        start = starts[index]
+        size = starts[index + 1] - start
+        prefix = prefixes[index]
+        slot = slots[index]
+        found = 0
+        while True:
+            value = table[2 * slot + 1]
+            if value == 0:
+                break
+            if table[2 * slot] == prefix and np.int64(value >> np.uint64(32)) == size:
+                word = np.int64(value & np.uint64(0xFFFFFFFF))
+                if size <= 8:
+                    found = word
+                    break
+                first = word_offsets[word - 1]
+                same = True
+                for offset in range(8, size):
+                    if word_data[first + offset] != token[start + offset]:
+                        same = False
+                        break
+                if same:
+                    found = word
+                    break
+            slot = (slot + 1) & mask
+        words[index] = found
+
+
+@numba.njit(cache=True, nogil=True)
+def _trailing_zeros(word: np.uint64) -> np.int64:
+    return _TRAILING_ZEROS[((word & (~word + np.uint64(1))) * _DE_BRUIJN) >> np.uint64(58)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _distinct_ascending(
+    bag: np.ndarray, count: int, bits: np.ndarray, summary: np.ndarray, out: np.ndarray
+) -> int:
+    """The distinct ids of ``bag[:count]``, ascending, into ``out``; return how many.
+
+    The ids are marked in a bit set (``bits``, one bit per id, all clear) and read back
+    in order through ``summary`` (one bit per word of ``bits``): a few hundred ids cost
+    a few hundred steps plus one pass over ``summary``, and both are clear again after.
+    """
+    for index in range(count):
+        identifier = bag[index]
+        word = identifier >> 6
+        bits[word] |= np.uint64(1) << np.uint64(identifier & 63)
+        summary[word >> 6] |= np.uint64(1) << np.uint64(word & 63)
+    distinct = 0
+    for group in range(len(summary)):
+        marks = summary[group]
+        if marks == 0:
+            continue
+        summary[group] = 0
+        while marks != 0:
+            word = group * 64 + _trailing_zeros(marks)
+            marks &= marks - np.uint64(1)
+            value = bits[word]
+            bits[word] = 0
+            while value != 0:
+                out[distinct] = word * 64 + _trailing_zeros(value)
+                distinct += 1
+                value &= value - np.uint64(1)
+    return distinct
+
+
+# Compact n-gram tables for score_reviews: one uint64 per slot instead of two, and no
+# filter, so a table at twice the load takes a quarter of the memory and more of it
+# stays in cache. Keys pack each word in ``word_bits`` bits (as many as the vocabulary
+# needs, not 21); the home slot is the top bits of a bijection of the key modulo
+# ``2**key_bits`` (_compact_hash), so its low bits (the remainder) and the home slot
+# identify the key exactly. A slot holds the remainder, the id, and how far the entry
+# sits from its home slot (+1, so 0 is an empty slot). Layout: ``(key_bits, slot_bits,
+# remainder_bits, id_bits, longest displacement)``.
+
+
+@numba.njit(cache=True, nogil=True)
+def _compact_hash(key: np.uint64, key_bits: int) -> np.uint64:
+    """A bijection of ``key_bits``-bit keys that mixes every key bit into the top bits.
+
+    Each step (xor with the value shifted right, multiplication by an odd number,
+    both modulo ``2**key_bits``) can be undone, so the hash identifies its key.
+    """
+    mask = (np.uint64(1) << np.uint64(key_bits)) - np.uint64(1)
+    half = np.uint64((key_bits + 1) // 2)
+    value = key ^ (key >> half)
+    value = (value * HASH_MULTIPLIER) & mask
+    value ^= value >> half
+    value = (value * FILTER_MULTIPLIER) & mask
+    return value ^ (value >> half)
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_compact_table(
+    keys: np.ndarray, ids: np.ndarray, layout: np.ndarray, table: np.ndarray
+) -> int:
+    """Put distinct keys and their ids into an empty compact table (zeros).
+
+    It has no filter: with slots this small a filter's own cache misses cost more than
+    the probes it saves (most of a review's bigrams are in the table).
+
+    Returns:
+        The longest displacement, or -1 if one exceeds what a slot can record (the
+        caller then uses a bigger table).
+    """
+    key_bits, slot_bits, remainder_bits, id_bits = layout[0], layout[1], layout[2], layout[3]
+    displacement_bits = 64 - remainder_bits - id_bits
+    limit = (1 << displacement_bits) - 2
+    mask = len(table) - 1
+    longest = 0
+    for index in range(len(keys)):
+        key = keys[index]
+        hashed = _compact_hash(key, key_bits)
+        slot = np.int64(hashed >> np.uint64(key_bits - slot_bits))
+        remainder = hashed & ((np.uint64(1) << np.uint64(remainder_bits)) - np.uint64(1))
+        displacement = 0
+        while table[slot] != 0:
+            slot = (slot + 1) & mask
+            displacement += 1
+        if displacement > limit:
+            return -1
+        longest = max(longest, displacement)
+        table[slot] = (
+            remainder
+            | (np.uint64(ids[index]) << np.uint64(remainder_bits))
+            | (np.uint64(displacement + 1) << np.uint64(remainder_bits + id_bits))
+        )
+    return longest
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_compact_ngrams(
+    words: np.ndarray,
+    count: int,
+    order: int,
+    table: np.ndarray,
+    layout: np.ndarray,
+    word_bits: int,
+    bag: np.ndarray,
+    size: int,
+    keys: np.ndarray,
+    slots: np.ndarray,
+) -> int:
+    """:func:`_add_ngrams` for a compact table: add the known ``order``-grams of
+    ``words[:count]`` to ``bag`` (repeats too)."""
+    if len(table) == 0:
+        return size
+    key_bits, slot_bits, remainder_bits, id_bits = layout[0], layout[1], layout[2], layout[3]
+    longest = layout[4]
+    bits = np.uint64(word_bits)
+    remainder_mask = (np.uint64(1) << np.uint64(remainder_bits)) - np.uint64(1)
+    id_mask = (np.uint64(1) << np.uint64(id_bits)) - np.uint64(1)
+    shift = np.uint64(remainder_bits + id_bits)
+    mask = len(table) - 1
+    wanted = 0
+    for position in range(count - order + 1):
+        key = np.uint64(0)
+        for offset in range(order):
+            key = (key << bits) | np.uint64(words[position + offset])
+        hashed = _compact_hash(key, key_bits)
+        keys[wanted] = hashed & remainder_mask
+        slots[wanted] = np.int64(hashed >> np.uint64(key_bits - slot_bits))
+        wanted += 1
+    # Load every home slot first, with nothing waiting on the loads: the cache misses
+    # overlap (as in _add_ngrams).
+    for index in range(wanted):
+        keys[wanted + index] = table[slots[index]]
+    for index in range(wanted):
+        if keys[wanted + index] == 0:
+            continue
+        remainder = keys[index]
+        slot = slots[index]
+        for displacement in range(1, longest + 2):
+            entry = table[slot]
+            if entry == 0:
+                break
+            if (entry >> shift) == np.uint64(displacement) and (
+                entry & remainder_mask
+            ) == remainder:
+                bag[size] = np.int32((entry >> np.uint64(remainder_bits)) & id_mask)
+                size += 1
+                break
+            slot = (slot + 1) & mask
+    return size
+
+
+@numba.njit(cache=True, nogil=True)
+def score_reviews(
+    data: np.ndarray,
+    offsets: np.ndarray,
+    present: np.ndarray,
+    cleaned: bool,
+    every_row: bool,
+    classes: np.ndarray,
+    lowered: np.ndarray,
+    spaces: np.ndarray,
+    word_table: np.ndarray,
+    word_data: np.ndarray,
+    word_offsets: np.ndarray,
+    unigram_ids: np.ndarray,
+    bigrams: tuple[np.ndarray, np.ndarray],
+    trigrams: tuple[np.ndarray, np.ndarray],
+    word_bits: int,
+    num_words: int,
+    max_length: int,
+    cut_before: bool,
+    weights: np.ndarray,
+    top: int,
+    top_ids: np.ndarray,
+    top_weights: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Score reviews from their UTF-8 bytes: :func:`weighted_bags` of what
+    :func:`tokenize_bytes` and Arrow's ``index_in`` would give, in one pass per review.
+
+    Args:
+        data: The reviews' UTF-8 bytes (an Arrow string array's data buffer).
+        offsets: Review ``i`` is ``data[offsets[i]:offsets[i + 1]]``.
+        present: Which reviews are not null.
+        cleaned: The reviews are ``token_text`` output (tokens separated by spaces).
+        every_row: Score every present review, even one without text (else those get
+            ``NO_TEXT``).
+        classes, lowered: ``CLASSES`` and ``LOWERED``.
+        spaces: ``SPACES``.
+        word_table: The vocabulary's words (:func:`fill_word_table`); ``word_data`` and
+            ``word_offsets`` are their bytes.
+        bigrams, trigrams: Compact tables (:func:`fill_compact_table`): slots and
+            layout; no slots: no such n-grams.
+        word_bits: Bits per word in the compact tables' keys.
+        unigram_ids, num_words, max_length, cut_before, weights, top, top_ids,
+            top_weights: As :func:`weighted_bags` takes them.
+
+    Returns:
+        ``(status, sums, token_counts, oov_counts)``: per review ``NO_TEXT``,
+        ``SCORED`` or ``NEEDS_PYTHON`` (then nothing else of it is set), and for scored
+        reviews the float64 sum and the counts.
+    """
+    rows = len(offsets) - 1
+    longest = 0
+    for row in range(rows):
+        longest = max(longest, offsets[row + 1] - offsets[row])
+    status = np.zeros(rows, np.uint8)
+    sums = np.zeros(rows, np.float64)
+    token_counts = np.zeros(rows, np.int64)
+    oov_counts = np.zeros(rows, np.int64)
+    # A token takes at least one byte, so a review has at most its length in tokens.
+    token = np.empty(longest + 4, np.uint8)
+    words = np.empty(longest + 1, np.int64)
+    starts = np.empty(longest + 2, np.int64)
+    bag = np.empty(3 * longest + 1, np.int32)
+    ordered = np.empty(3 * longest + 1, np.int32)
+    keys = np.empty(2 * longest + 2, np.uint64)
+    slots = np.empty(longest + 1, np.int64)
+    bits = np.zeros((num_words + 63) // 64, np.uint64)
+    summary = np.zeros((len(bits) + 63) // 64, np.uint64)
+    plain = np.empty(128, np.int64)
+    for code in range(128):
+        plain[code] = classes[code] if classes[code] <= WORD and code != 60 and code != 38 else -1
+    table_bits = _log2(len(word_table) // 2)
+    padding_weight = np.float64(weights[0])
+    for row in range(rows):
+        if not present[row] and not every_row:
+            continue
+        count, text, python = _tokenize_row(
+            data,
+            offsets[row],
+            offsets[row + 1] if present[row] else offsets[row],
+            cleaned,
+            classes,
+            lowered,
+            spaces,
+            plain,
+            token,
+            starts,
+        )
+        if python:
+            status[row] = NEEDS_PYTHON
+            continue
+        if not (text or every_row or cleaned):
+            continue
+        status[row] = SCORED
+        _look_up_words(
+            token,
+            starts,
+            count,
+            word_table,
+            table_bits,
+            word_data,
+            word_offsets,
+            words,
+            slots,
+            keys,
+        )
+        size = 0
+        oov = 0
+        for position in range(count):
+            identifier = unigram_ids[words[position]]
+            if identifier == 1:
+                oov += 1
+            bag[size] = identifier
+            size += 1
+        for order, (table, layout) in ((2, bigrams), (3, trigrams)):
+            size = _add_compact_ngrams(
+                words, count, order, table, layout, word_bits, bag, size, keys, slots
+            )
+        distinct = _distinct_ascending(bag, size, bits, summary, ordered)
+        kept = min(distinct, max_length)
+        first = distinct - kept if cut_before else 0
+        total = padding_weight * (max_length - kept)
+        for index in range(first, first + kept):
+            total += weights[ordered[index]]
+        sums[row] = total
+        token_counts[row] = count
+        oov_counts[row] = oov
+        if top > 0:
+            _top_weights(ordered, first, first + kept, weights, top, top_ids[row], top_weights[row])
+    return status, sums, token_counts, oov_counts
+
+
 def _load_kernels() -> None:
     """Load (or compile) every kernel now, with the argument types callers pass.
 
@@ -721,6 +1291,38 @@ def _load_kernels() -> None:
         top_ids,
         top_weights,
     )
+    word_table = np.zeros(32, np.uint64)
+    word_offsets = np.array([0, 1], np.int64)
+    layout = np.array([4, 2, 2, 3, 0], np.int64)
+    compact = (np.zeros(4, np.uint64), layout)
+    fill_compact_table(np.array([3], np.uint64), np.array([4], np.int32), layout, compact[0])
+    fill_word_table(data[:1], word_offsets, word_table)
+    for offsets in (np.frombuffer(b"\0\0\0\0\3\0\0\0", np.int32), np.array([0, 3], np.int32)):
+        for present in (np.ones(1, np.bool_), np.frombuffer(b"\1", np.bool_)):
+            score_reviews(
+                data,
+                offsets,
+                present,
+                False,
+                False,
+                CLASSES,
+                LOWERED,
+                SPACES,
+                word_table,
+                data[:1].copy(),
+                word_offsets,
+                np.arange(3, dtype=np.int32),
+                compact,
+                compact,
+                2,
+                5,
+                2,
+                True,
+                np.zeros(5, np.float32),
+                1,
+                top_ids,
+                top_weights,
+            )
 
 
 _load_kernels()

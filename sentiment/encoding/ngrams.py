@@ -16,19 +16,20 @@ from sentiment.encoding.config import MAX_WORDS, WORD_BITS
 __all__ = ["MAX_WORDS", "WORD_BITS", "ngram_keys", "pack_keys", "unpack_keys"]
 
 
-def pack_keys(words: Sequence[np.ndarray]) -> np.ndarray:
+def pack_keys(words: Sequence[np.ndarray], bits: int = WORD_BITS) -> np.ndarray:
     """Pack n-grams given as one word-index array per position into uint64 keys.
 
     Args:
-        words: ``words[k][i]`` is the word index (< 2**21) at position ``k`` of n-gram
+        words: ``words[k][i]`` is the word index (< 2**bits) at position ``k`` of n-gram
             ``i``; first position first.
+        bits: Bits per word.
 
     Returns:
         One key per n-gram; the first word sits in the highest bits.
     """
     keys = np.zeros(len(words[0]) if len(words) else 0, np.uint64)
     for position in words:
-        keys <<= np.uint64(WORD_BITS)
+        keys <<= np.uint64(bits)
         keys |= np.asarray(position).astype(np.uint64)
     return keys
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -36,13 +37,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sentiment.core.arrays import list_lengths, numpy_values, string_array
+from sentiment.core.arrays import (
+    arrow_array,
+    list_lengths,
+    numpy_values,
+    string_array,
+    string_buffers,
+)
 from sentiment.core.atomic import write_json
 from sentiment.core.errors import ConfigError, DataError
 from sentiment.encoding import kernels
 from sentiment.encoding.config import Side, VectorizerConfig
-from sentiment.encoding.ngrams import MAX_WORDS, WORD_BITS, ngram_keys, pack_keys
-from sentiment.encoding.tokens import token_lists
+from sentiment.encoding.ngrams import MAX_WORDS, WORD_BITS, ngram_keys, pack_keys, unpack_keys
+from sentiment.encoding.text import token_text
+from sentiment.encoding.tokens import has_text, string_column, token_lists
 
 logger = logging.getLogger(__name__)
 
@@ -235,12 +243,17 @@ class Vectorizer:
         unigrams = sizes == 1
         unigram_ids[word_index[starts[unigrams]]] = token_ids[unigrams]
         self._unigram_ids = unigram_ids
+        self._words_lookup: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._ngram_lookup: dict[int, _KeyTable] = {}
+        # Kept until the compact tables of weigh_texts are built from them.
+        self._ngram_entries: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._compact: tuple[int, tuple[tuple[np.ndarray, ...], ...] | None] | None = None
         for order in range(2, self.config.ngram_max + 1):
             selected = sizes == order
             first = starts[selected]
             keys = pack_keys([word_index[first + offset] for offset in range(order)])
             self._ngram_lookup[order] = _KeyTable(keys, token_ids[selected])
+            self._ngram_entries[order] = (keys, token_ids[selected])
 
     # -- encoding --------------------------------------------------------------------
 
@@ -336,6 +349,183 @@ class Vectorizer:
             top_weights,
         )
         return WeightedBags(sums, lengths, oov_counts, top_ids, top_weights)
+
+    def weigh_texts(
+        self,
+        texts: pa.Array | pa.ChunkedArray,
+        weights: np.ndarray,
+        top: int = 0,
+        every_row: bool = False,
+    ) -> tuple[np.ndarray, WeightedBags]:
+        """:meth:`weigh_bags` of raw reviews, straight from their bytes.
+
+        One compiled pass per review (``kernels.score_reviews``) decides whether it holds
+        text (as :func:`sentiment.encoding.tokens.has_text` does), tokenizes it (as
+        :func:`token_lists` does), looks its words up and sums its bag's weights: no
+        token lists, no word-index array. The few reviews the loop cannot standardize
+        exactly go through :func:`sentiment.encoding.text.token_text` first, as in
+        :func:`token_lists`. Sums, counts and top weights equal :meth:`weigh_bags`'s.
+
+        Args:
+            texts: An Arrow text column.
+            weights: One weight per id (see :meth:`weigh_bags`).
+            top: Largest positive and most negative weights per review to report.
+            every_row: Weigh every review, nulls and blank ones too (as empty or
+                whitespace-only texts); else only those with text.
+
+        Returns:
+            ``(valid, bags)``: which reviews were weighed, and their bags (one per
+            ``True`` of ``valid``, in order).
+
+        Raises:
+            ValueError: If the vectorizer does not encode bags or ``weights`` has the
+                wrong size.
+        """
+        config = self.config
+        if not config.bag:
+            raise ValueError("Weighted bags need a vectorizer that encodes bags (bag=True).")
+        weights = np.asarray(weights, np.float32)
+        if weights.shape != (config.num_words,):
+            raise ValueError(f"{weights.shape} weights for a vectorizer of {config.num_words} ids.")
+        column = string_column(texts)
+        count = len(column)
+        if self._compact_tables()[1] is None:
+            # Keys too wide for compact tables (a vocabulary of millions of words):
+            # the same values through token lists.
+            valid = np.ones(count, np.bool_) if every_row else has_text(column)
+            selected = column if every_row else column.filter(arrow_array(valid))
+            return valid, self.weigh_bags(token_lists(selected), weights, top=top)
+        present = (
+            numpy_values(pc.is_valid(column)) if column.null_count else np.ones(count, np.bool_)
+        )
+        data, offsets = string_buffers(column)
+        status, sums, token_counts, oov_counts, top_ids, top_weights = self._score_reviews(
+            data, offsets, present, False, every_row, weights, top
+        )
+        python = np.flatnonzero(status == kernels.NEEDS_PYTHON)
+        if len(python):
+            originals = column.take(arrow_array(python)).to_pylist()
+            with_text = np.ones(len(python), np.bool_) if every_row else has_text(originals)
+            status[python[~with_text]] = kernels.NO_TEXT
+            rows = python[with_text]
+            cleaned = string_array(
+                [token_text(text) for text, keep in zip(originals, with_text, strict=True) if keep]
+            )
+            cleaned_data, cleaned_offsets = string_buffers(cleaned)
+            results = self._score_reviews(
+                cleaned_data,
+                cleaned_offsets,
+                np.ones(len(rows), np.bool_),
+                True,
+                True,
+                weights,
+                top,
+            )
+            for target, values in zip(
+                (status, sums, token_counts, oov_counts, top_ids, top_weights), results, strict=True
+            ):
+                target[rows] = values
+        valid = status == kernels.SCORED
+        bags = WeightedBags(
+            sums[valid], token_counts[valid], oov_counts[valid], top_ids[valid], top_weights[valid]
+        )
+        return valid, bags
+
+    def _score_reviews(
+        self,
+        data: np.ndarray,
+        offsets: np.ndarray,
+        present: np.ndarray,
+        cleaned: bool,
+        every_row: bool,
+        weights: np.ndarray,
+        top: int,
+    ) -> tuple[np.ndarray, ...]:
+        config = self.config
+        count = len(offsets) - 1
+        top_ids = np.empty((count, 2 * top), np.int32)
+        top_weights = np.empty((count, 2 * top), np.float32)
+        word_table, word_data, word_offsets = self._word_table()
+        word_bits, (bigrams, trigrams) = self._compact_tables()
+        status, sums, token_counts, oov_counts = kernels.score_reviews(
+            data,
+            offsets,
+            present,
+            cleaned,
+            every_row,
+            kernels.CLASSES,
+            kernels.LOWERED,
+            kernels.SPACES,
+            word_table,
+            word_data,
+            word_offsets,
+            self._unigram_ids,
+            bigrams,
+            trigrams,
+            word_bits,
+            config.num_words,
+            config.max_length,
+            config.truncating == "pre",
+            weights,
+            top,
+            top_ids,
+            top_weights,
+        )
+        return status, sums, token_counts, oov_counts, top_ids, top_weights
+
+    def _compact_tables(self) -> tuple[int, tuple[tuple[np.ndarray, ...], ...] | None]:
+        """The bigram and trigram tables of ``kernels.score_reviews``, built on first use.
+
+        Each word takes as many bits as the vocabulary needs (16 for the default
+        model's ~47,000 words), and each slot one uint64 (``kernels.fill_compact_table``).
+        None in place of the tables where keys and ids are too wide for that.
+        """
+        # Encoding threads share a vectorizer: one builds, the others wait for it (the
+        # n-gram entries are dropped once the tables hold them).
+        with _LAZY_TABLES_LOCK:
+            return self._build_compact_tables()
+
+    def _build_compact_tables(self) -> tuple[int, tuple[tuple[np.ndarray, ...], ...] | None]:
+        if self._compact is None:
+            word_bits = max(1, len(self._words).bit_length())
+            id_bits = max(1, (self.config.num_words - 1).bit_length())
+            tables = []
+            for order in (2, 3):
+                keys, ids = self._ngram_entries.get(order, (np.zeros(0, np.uint64), None))
+                if not len(keys):
+                    tables.append(_NO_COMPACT_TABLE)
+                    continue
+                repacked = pack_keys(unpack_keys(keys, order), bits=word_bits)
+                try:
+                    tables.append(_compact_table(repacked, ids, order * word_bits, id_bits))
+                except ValueError:
+                    break
+            self._compact = (word_bits, (tables[0], tables[1]) if len(tables) == 2 else None)
+            self._ngram_entries = {}
+        return self._compact
+
+    def prepare_text_tables(self) -> None:
+        """Build the tables of :meth:`weigh_texts` now (else on its first call)."""
+        self._word_table()
+        self._compact_tables()
+
+    def _word_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The vocabulary's words in a compiled lookup table, built on first use."""
+        with _LAZY_TABLES_LOCK:
+            return self._build_word_table()
+
+    def _build_word_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._words_lookup is None:
+            data, offsets = string_buffers(self._words)
+            base = int(offsets[0])
+            word_offsets = offsets.astype(np.int64) - base
+            word_data = np.ascontiguousarray(data[base : base + int(word_offsets[-1])])
+            # At most a quarter full, as the n-gram tables (lookups mostly end at home).
+            slots = 1 << max(4, math.ceil(math.log2(max(1.0, len(self._words) / _MAX_LOAD))))
+            table = np.zeros(2 * slots, np.uint64)
+            kernels.fill_word_table(word_data, word_offsets, table)
+            self._words_lookup = (table, word_data, word_offsets)
+        return self._words_lookup
 
     def _bag_tables(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
         tables = [self._ngram_lookup.get(order) for order in (2, 3)]
@@ -511,6 +701,37 @@ class Vectorizer:
 _MAX_LOAD = 0.25
 # What the compiled bag loop gets for an n-gram order without entries.
 _NO_TABLE = (np.zeros(0, np.uint64), np.zeros(1, np.uint64))
+
+
+# Guards the tables vectorizers build on first use (see Vectorizer.prepare_text_tables).
+_LAZY_TABLES_LOCK = threading.Lock()
+_NO_COMPACT_TABLE = (np.zeros(0, np.uint64), np.zeros(5, np.int64))
+# Most of its slots a compact table fills: its slots are half the size of _KeyTable's,
+# so at twice the load it takes a quarter of the memory (and no filter).
+_COMPACT_MAX_LOAD = 0.5
+
+
+def _compact_table(
+    keys: np.ndarray, ids: np.ndarray, key_bits: int, id_bits: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A compact n-gram table of ``kernels.score_reviews`` (slots and layout).
+
+    Raises:
+        ValueError: If the keys and ids are too wide for one uint64 per slot.
+    """
+    slot_bits = max(4, math.ceil(math.log2(max(1.0, len(keys) / _COMPACT_MAX_LOAD))))
+    for extra in range(3):
+        bits = min(key_bits, slot_bits + extra)
+        remainder_bits = key_bits - bits
+        if 64 - remainder_bits - id_bits < 4:
+            continue
+        layout = np.array([key_bits, bits, remainder_bits, id_bits, 0], np.int64)
+        table = np.zeros(1 << bits, np.uint64)
+        longest = kernels.fill_compact_table(keys, np.asarray(ids, np.int32), layout, table)
+        if longest >= 0:
+            layout[4] = longest
+            return table, layout
+    raise ValueError(f"{len(keys)} keys of {key_bits} bits do not fit compact slots")
 
 
 class _KeyTable:

@@ -22,7 +22,6 @@ import numpy as np
 import pyarrow as pa
 
 from sentiment.core.arrays import arrow_array
-from sentiment.encoding.tokens import token_lists
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.modeling.calibration import Calibration, sigmoid
 from sentiment.modeling.zoo import NB_RATIOS_LAYER, NB_WEIGHTS_LAYER
@@ -141,11 +140,14 @@ class LinearScorer:
         self.bias = float(bias)
         self.calibration = calibration or Calibration()
         self._ngrams: pa.Array | None = None
+        # Built once here, not by whichever encoding thread scores first.
+        vectorizer.prepare_text_tables()
 
     def score_texts(
         self, texts: pa.Array | pa.ChunkedArray, explain: int = 0, calibrated: bool = True
     ) -> TextScores:
-        """Score reviews (all with text: see :func:`sentiment.encoding.tokens.has_text`).
+        """Score every review (nulls and blank ones as empty texts; callers pass those
+        with text: see :func:`sentiment.encoding.tokens.has_text`).
 
         Args:
             texts: An Arrow text column.
@@ -155,11 +157,35 @@ class LinearScorer:
         Returns:
             The scores, counts and, with ``explain``, the reasons.
         """
-        bags = self.vectorizer.weigh_bags(token_lists(texts), self.weights, top=explain)
+        _, scores = self._score(texts, explain, calibrated, every_row=True)
+        return scores
+
+    def score_column(
+        self, texts: pa.Array | pa.ChunkedArray, explain: int = 0
+    ) -> tuple[np.ndarray, TextScores]:
+        """Score the reviews of a column that hold text, in one compiled pass.
+
+        Args:
+            texts: An Arrow text column, as read (nulls and blank texts allowed).
+            explain: Reasons per sign and review (0: none).
+
+        Returns:
+            ``(valid, scores)``: which reviews hold text (as
+            :func:`sentiment.encoding.tokens.has_text` decides), and their calibrated
+            scores, counts and reasons, one per valid review.
+        """
+        return self._score(texts, explain, calibrated=True, every_row=False)
+
+    def _score(
+        self, texts: pa.Array | pa.ChunkedArray, explain: int, calibrated: bool, every_row: bool
+    ) -> tuple[np.ndarray, TextScores]:
+        valid, bags = self.vectorizer.weigh_texts(
+            texts, self.weights, top=explain, every_row=every_row
+        )
         logits = bags.sums + self.bias
         scores = self.calibration.apply_logits(logits) if calibrated else sigmoid(logits)
         reasons = self._reasons(bags.top_ids, bags.top_weights) if explain else None
-        return TextScores(scores, logits, bags.token_counts, bags.oov_counts, reasons)
+        return valid, TextScores(scores, logits, bags.token_counts, bags.oov_counts, reasons)
 
     def _reasons(self, top_ids: np.ndarray, top_weights: np.ndarray) -> pa.Array:
         if self._ngrams is None:

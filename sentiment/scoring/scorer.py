@@ -144,14 +144,13 @@ def _prepare(
     batch: pa.RecordBatch, text_column: str, encoder: Encoder, explain: int = 0
 ) -> _Prepared:
     column = batch.column(text_column)
-    valid = has_text(column)
-    lengths = np.zeros(valid.size, dtype=np.int64)
-    if not valid.any():
-        return _Prepared(batch, valid, np.zeros((0, 0), dtype=np.int32), lengths, 0, 0)
-    selected = string_column(column).filter(arrow_array(valid))
-    if hasattr(encoder, "score_texts"):
-        # A compiled linear scorer: tokenizes, looks up and scores in one pass, no ids.
-        scored = encoder.score_texts(selected, explain=explain)
+    if hasattr(encoder, "score_column"):
+        # A compiled linear scorer: finds the texts, tokenizes, looks up and scores in
+        # one pass over the column's bytes, no token lists or ids.
+        valid, scored = encoder.score_column(column, explain=explain)
+        lengths = np.zeros(valid.size, dtype=np.int64)
+        if not valid.any():
+            return _Prepared(batch, valid, np.zeros((0, 0), dtype=np.int32), lengths, 0, 0)
         lengths[valid] = scored.token_counts
         return _Prepared(
             batch,
@@ -164,6 +163,11 @@ def _prepare(
             reasons=scored.reasons,
             known_text=scored.token_counts > scored.oov_counts,
         )
+    valid = has_text(column)
+    lengths = np.zeros(valid.size, dtype=np.int64)
+    if not valid.any():
+        return _Prepared(batch, valid, np.zeros((0, 0), dtype=np.int32), lengths, 0, 0)
+    selected = string_column(column).filter(arrow_array(valid))
     token_ids, valid_lengths, tokens, oov_tokens = _encode(encoder, selected)
     lengths[valid] = valid_lengths
     return _Prepared(batch, valid, token_ids, lengths, tokens, oov_tokens)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from sentiment.encoding.config import VectorizerConfig
@@ -85,3 +86,85 @@ def test_bags_need_a_bag_vectorizer_and_one_weight_per_id() -> None:
     with pytest.raises(ValueError, match="20 ids"):
         bag.weigh_bags(token_lists(texts), np.zeros(19, np.float32))
     assert isinstance(bag, Vectorizer)
+
+
+# Reviews the one-pass scorer must treat exactly as has_text + token_lists do: blank and
+# null rows, Unicode whitespace, HTML tags and entities, characters only Python lowercases
+# exactly, apostrophes, marks, long words, malformed tags.
+EDGE_TEXTS: list[str | None] = [
+    None,
+    "",
+    "   ",
+    "\u00a0",
+    "\u00a0a",
+    " \u3000 ",
+    "x\x1c\x1d",
+    "... ;;",
+    "a &amp; b &#39; & c",
+    "ΣΑΣ σ a",
+    "emoji 😀 a",
+    "it's don't 'b' c'd'e",
+    "<br />a<br/>b",
+    "<b>ÜNÏ a</b>",
+    "<a é>b</a>",
+    "<a &x>b</a>",
+    "<&b",
+    "A B !!! ??? !?",
+    "ﬁne ǅ İ a",
+    "averyveryverylongword a averyveryverylongwore",
+]
+
+
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+def test_one_pass_over_the_bytes_equals_has_text_tokens_and_bags(truncating: str) -> None:
+    from sentiment.core.arrays import arrow_array
+    from sentiment.encoding.tokens import has_text, string_column
+
+    words = [*WORDS, "averyveryverylongword", "ü", "é", "b", "σας", "fine"]
+    generator = np.random.default_rng(2)
+    texts = [
+        *EDGE_TEXTS,
+        *(" ".join(generator.choice(words, size=generator.integers(0, 60))) for _ in range(300)),
+    ]
+    config = VectorizerConfig(
+        num_words=200, max_length=12, ngram_max=3, bag=True, truncating=truncating
+    )
+    vectorizer = fit_vectorizer(texts[20:80], config)
+    weights = np.random.default_rng(7).normal(size=config.num_words).astype(np.float32)
+    column = pa.array(texts, pa.string())
+    for top in (0, 2):
+        valid, bags = vectorizer.weigh_texts(column, weights, top=top)
+        expected_valid = has_text(column)
+        np.testing.assert_array_equal(valid, expected_valid)
+        selected = string_column(column).filter(arrow_array(expected_valid))
+        expected = vectorizer.weigh_bags(token_lists(selected), weights, top=top)
+        for field in ("sums", "token_counts", "oov_counts", "top_ids", "top_weights"):
+            np.testing.assert_array_equal(getattr(bags, field), getattr(expected, field), field)
+    # Every row, nulls and blanks as empty texts, as weigh_bags sees them.
+    valid, bags = vectorizer.weigh_texts(column, weights, every_row=True)
+    assert valid.all()
+    expected = vectorizer.weigh_bags(token_lists(column), weights)
+    np.testing.assert_array_equal(bags.sums, expected.sums)
+
+
+def test_threads_sharing_a_fresh_vectorizer_weigh_the_same() -> None:
+    # The tables of weigh_texts are built on first use; encoding threads that all
+    # start on a fresh vectorizer must still see complete tables.
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [t for t in _texts(21) if t]
+    config = VectorizerConfig(num_words=150, max_length=40, ngram_max=3, bag=True)
+    weights = np.random.default_rng(1).normal(size=config.num_words).astype(np.float32)
+    column = pa.array(texts, pa.string())
+    for _ in range(5):
+        vectorizer = fit_vectorizer(texts, config)
+        expected = vectorizer.weigh_bags(token_lists(column), weights).sums
+        fresh = fit_vectorizer(texts, config)
+
+        def weigh(_: int, vectorizer: Vectorizer = fresh) -> np.ndarray:
+            return vectorizer.weigh_texts(column, weights)[1].sums
+
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(weigh, range(8)))
+        for sums in results:
+            np.testing.assert_array_equal(sums, expected)
