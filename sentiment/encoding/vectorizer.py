@@ -319,11 +319,7 @@ class Vectorizer:
                 wrong size.
         """
         config = self.config
-        if not config.bag:
-            raise ValueError("Weighted bags need a vectorizer that encodes bags (bag=True).")
-        weights = np.asarray(weights, np.float32)
-        if weights.shape != (config.num_words,):
-            raise ValueError(f"{weights.shape} weights for a vectorizer of {config.num_words} ids.")
+        weights = self._bag_weights(weights)
         values = lists.flatten()
         word_index = (numpy_values(pc.index_in(values, value_set=self._words), fill=-1) + 1).astype(
             np.int64
@@ -349,6 +345,22 @@ class Vectorizer:
             top_weights,
         )
         return WeightedBags(sums, lengths, oov_counts, top_ids, top_weights)
+
+    def _bag_weights(self, weights: np.ndarray) -> np.ndarray:
+        """``weights`` as float32, checked against a bag vectorizer's ids.
+
+        Raises:
+            ValueError: If the vectorizer does not encode bags or ``weights`` has the
+                wrong size.
+        """
+        if not self.config.bag:
+            raise ValueError("Weighted bags need a vectorizer that encodes bags (bag=True).")
+        weights = np.asarray(weights, np.float32)
+        if weights.shape != (self.config.num_words,):
+            raise ValueError(
+                f"{weights.shape} weights for a vectorizer of {self.config.num_words} ids."
+            )
+        return weights
 
     def weigh_texts(
         self,
@@ -381,12 +393,7 @@ class Vectorizer:
             ValueError: If the vectorizer does not encode bags or ``weights`` has the
                 wrong size.
         """
-        config = self.config
-        if not config.bag:
-            raise ValueError("Weighted bags need a vectorizer that encodes bags (bag=True).")
-        weights = np.asarray(weights, np.float32)
-        if weights.shape != (config.num_words,):
-            raise ValueError(f"{weights.shape} weights for a vectorizer of {config.num_words} ids.")
+        weights = self._bag_weights(weights)
         column = string_column(texts)
         count = len(column)
         if self._compact_tables()[1] is None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.flows.test_score_flow import TEXTS
+from tests.support.bundles import promoted_home
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -138,20 +139,4 @@ def test_a_stopped_command_leaves_no_temporary_server(
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A home with one small bundle, promoted to champion."""
-    from sentiment.encoding.config import VectorizerConfig
-    from sentiment.encoding.vocabulary import fit_vectorizer
-    from sentiment.modeling.bundle import new_version, save_bundle
-    from sentiment.modeling.zoo import build_model
-    from sentiment.release.registry import record_event
-
-    home = tmp_path / "home"
-    vectorizer = fit_vectorizer(TEXTS, VectorizerConfig(num_words=30, max_length=8))
-    version = new_version("mlp")
-    save_bundle(
-        home / "models" / version,
-        build_model("mlp", vectorizer.config),
-        vectorizer,
-        {"model": {"name": "mlp"}},
-    )
-    record_event(home, "promoted", version)
-    return home
+    return promoted_home(tmp_path / "home", TEXTS)

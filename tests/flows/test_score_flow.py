@@ -15,6 +15,7 @@ from flows.score import score_flow
 from sentiment.core.errors import StageOutputMissingError
 from sentiment.scoring.results import FAILED_FILE
 from sentiment.scoring.scorer import LABEL_COLUMN, SCORE_COLUMN, ScoringFailedError
+from tests.support.bundles import promoted_home
 
 TEXTS = ["a great film, great acting", "an awful film, awful plot", "fine cast", "boring"] * 3
 
@@ -22,22 +23,7 @@ TEXTS = ["a great film, great acting", "an awful film, awful plot", "fine cast",
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home with one small bundle, promoted to champion."""
-    from sentiment.encoding.config import VectorizerConfig
-    from sentiment.encoding.vocabulary import fit_vectorizer
-    from sentiment.modeling.bundle import new_version, save_bundle
-    from sentiment.modeling.zoo import build_model
-    from sentiment.release.registry import record_event
-
-    home = tmp_path_factory.mktemp("home")
-    vectorizer = fit_vectorizer(TEXTS, VectorizerConfig(num_words=30, max_length=8))
-    version = new_version("mlp")
-    save_bundle(
-        home / "models" / version,
-        build_model("mlp", vectorizer.config),
-        vectorizer,
-        {"model": {"name": "mlp"}},
-    )
-    record_event(home, "promoted", version)
+    home = promoted_home(tmp_path_factory.mktemp("home"), TEXTS)
     raw = home / "raw" / "imdb"
     raw.mkdir(parents=True)
     pq.write_table(pa.table({"review_id": ["t0", "t1"], "text": TEXTS[:2]}), raw / "train.parquet")
