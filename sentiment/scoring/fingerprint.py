@@ -73,12 +73,14 @@ def scoring_key(
     text_column: str,
     explain: int = 0,
     uncertain: tuple[float, float] | None = None,
+    bundle_path: str | None = None,
 ) -> str:
     """Everything besides the input's content that decides a scored file's values.
 
     Batch sizes and thread counts change neither rows nor values, so they are not
-    part of it; the model, the threshold, the text column (as asked for and as found),
-    the reasons and abstain band asked for, and the output layout are.
+    part of it; the model and where it came from (the registry, or an explicit bundle
+    directory, which the output records), the threshold, the text column (as asked for
+    and as found), the reasons and abstain band asked for, and the output layout are.
     """
     return json.dumps(
         {
@@ -89,6 +91,7 @@ def scoring_key(
             "text_column": text_column,
             "explain": explain,
             "uncertain": list(uncertain) if uncertain is not None else None,
+            "bundle_path": bundle_path,
         },
         sort_keys=True,
     )

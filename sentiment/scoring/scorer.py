@@ -71,8 +71,6 @@ POSITIVE = "positive"
 NEGATIVE = "negative"
 UNCERTAIN = "uncertain"
 METADATA_PREFIX = "sentiment."
-# The drift reference cached inside a bundle (see bundle_training_reference).
-REFERENCE_FILE = "training_profile.json"
 
 BatchCallback = Callable[[int, float], None]
 
@@ -363,6 +361,7 @@ def _scoring_key(model: Any, config: ScoringConfig, text_column: str) -> str:
         text_column,
         explain=config.explain,
         uncertain=config.uncertain,
+        bundle_path=config.bundle_path,
     )
 
 
@@ -765,16 +764,16 @@ def training_reference(
 
 
 def bundle_training_reference(
-    bundle_directory: Path, raw_train: Path, encoder: Encoder | Callable[[], Encoder]
+    cache: Path, raw_train: Path, encoder: Encoder | Callable[[], Encoder]
 ) -> TextProfile | None:
-    """:func:`training_reference`, kept in the bundle so each run does not re-encode it.
+    """:func:`training_reference`, cached so each run does not re-encode it.
 
     The profile depends only on the bundle's vectorizer and the raw training file, so
-    it is stored beside the model with that file's fingerprint and recomputed only when
-    the file changes.
+    it is stored in ``cache`` (one file per bundle) with that file's fingerprint and
+    recomputed only when the file changes.
 
     Args:
-        bundle_directory: The bundle whose vectorizer ``encoder`` is.
+        cache: The cache file of the bundle whose vectorizer ``encoder`` is.
         raw_train: The raw training split.
         encoder: The bundle's vectorizer, or a function loading it, called only when
             the cached profile is stale (an nbsvm vectorizer takes seconds to load).
@@ -785,7 +784,6 @@ def bundle_training_reference(
     if not raw_train.is_file():
         return None
     source = file_fingerprint(raw_train)
-    cache = bundle_directory / REFERENCE_FILE
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         payload = json.loads(cache.read_text(encoding="utf-8"))
         if payload["source"] == source:
@@ -795,8 +793,9 @@ def bundle_training_reference(
     profile = training_reference(raw_train, encoder)
     if profile is not None:
         try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
             write_json(cache, {"source": source, "profile": profile.to_dict()})
         except OSError as error:
-            # A read-only bundle still scores; the profile is recomputed next time.
+            # A read-only home still scores; the profile is recomputed next time.
             logger.warning("Could not cache the training profile in %s (%s)", cache, error)
     return profile

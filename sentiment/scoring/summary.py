@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.core import storage
+from sentiment.core.atomic import file_fingerprint
 from sentiment.core.paths import HomeLayout
 from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
-from sentiment.modeling.bundle import bundle_identity
+from sentiment.modeling.bundle import CHECKSUMS_FILE, bundle_identity
 from sentiment.scoring.profile import SCORE_BINS, TextProfile
 from sentiment.scoring.results import FAILED_FILE, FileResult, FileStatus
 from sentiment.scoring.scorer import bundle_training_reference, write_failures
@@ -183,6 +184,15 @@ def _number(value: float | None, template: str) -> str:
     return "—" if value is None else template.format(value)
 
 
+def _bundle_key(bundle_directory: Path) -> str:
+    """Its version and the fingerprint of its checksums, so two bundles of one version
+    (a registry one and an explicit copy changed since) never share a cached profile."""
+    checksums = bundle_directory / CHECKSUMS_FILE
+    if not checksums.is_file():  # saved before checksums were recorded
+        return bundle_directory.name
+    return f"{bundle_directory.name}-{file_fingerprint(checksums).removeprefix('sha256:')}"
+
+
 def summarize_scoring(
     home: Path,
     results: Sequence[FileResult],
@@ -216,7 +226,7 @@ def summarize_scoring(
     if threshold is None:
         threshold = bundle_identity(Path(bundle_directory)).threshold
     reference = bundle_training_reference(
-        Path(bundle_directory),
+        HomeLayout(Path(home)).training_profile(_bundle_key(Path(bundle_directory))),
         HomeLayout(Path(home)).raw_split("train"),
         # Loaded only if the cached training profile is stale.
         lambda: Vectorizer.load(Path(bundle_directory) / VECTORIZER_FILE),

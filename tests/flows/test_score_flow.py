@@ -14,7 +14,11 @@ from cli.main import main
 from flows.score import score_flow
 from sentiment.core.errors import StageOutputMissingError
 from sentiment.scoring.results import FAILED_FILE
-from sentiment.scoring.scorer import LABEL_COLUMN, SCORE_COLUMN, ScoringFailedError
+from sentiment.scoring.scorer import (
+    LABEL_COLUMN,
+    SCORE_COLUMN,
+    ScoringFailedError,
+)
 from tests.support.bundles import promoted_home
 
 TEXTS = ["a great film, great acting", "an awful film, awful plot", "fine cast", "boring"] * 3
@@ -183,6 +187,8 @@ def test_an_explicit_bundle_outside_the_registry_is_verified_and_recorded(
 
     version = champion_version(home)
     elsewhere = shutil.copytree(home / "models" / version, tmp_path / "elsewhere" / version)
+    (elsewhere / "training_profile.json").unlink(missing_ok=True)  # cached there before
+    as_given = {path.name: path.read_bytes() for path in elsewhere.iterdir()}
     source = tmp_path / "reviews.jsonl"
     source.write_text("".join(json.dumps({"text": text}) + "\n" for text in TEXTS[:4]))
     arguments = ["--home", str(home), "score", str(source), "--bundle", str(elsewhere)]
@@ -203,6 +209,14 @@ def test_an_explicit_bundle_outside_the_registry_is_verified_and_recorded(
     )
     metadata = pq.read_metadata(tmp_path / "champion" / "reviews.jsonl.parquet").metadata
     assert metadata[b"sentiment.model_source"] == b"registry"
+    # Where the model came from is part of the up-to-date key: the champion rescoring
+    # the explicit bundle's output does not skip it.
+    again = score_flow([str(source)], str(tmp_path / "out"), home=str(home))
+    assert (again["files_scored"], again["files_skipped"]) == (1, 0)
+    metadata = pq.read_metadata(tmp_path / "out" / "reviews.jsonl.parquet").metadata
+    assert metadata[b"sentiment.model_source"] == b"registry"
+    # An explicit bundle is an input: nothing is written into its directory.
+    assert {path.name: path.read_bytes() for path in elsewhere.iterdir()} == as_given
 
     # Verified like a registry bundle: a changed file is refused in one sentence.
     vectorizer = elsewhere / "vectorizer.json"

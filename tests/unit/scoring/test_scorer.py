@@ -27,7 +27,6 @@ from sentiment.scoring.results import FAILED_FILE, FileResult
 from sentiment.scoring.scorer import (
     LABEL_COLUMN,
     NOTE_COLUMN,
-    REFERENCE_FILE,
     SCORE_COLUMN,
     VERSION_COLUMN,
     bundle_training_reference,
@@ -366,27 +365,26 @@ def test_profile_counts_and_round_trip(tmp_path: Path) -> None:
     assert summary.to_dict()["training_oov_rate"] == pytest.approx(profile.oov_rate)
 
 
-def test_training_reference_is_cached_in_the_bundle_until_the_data_changes(
+def test_training_reference_is_cached_until_the_data_changes(
     tmp_path: Path,
 ) -> None:
     model = FakeModel()
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
+    cache = tmp_path / "home" / "cache" / "bundle.json"
     train = dump(tmp_path / "train.parquet", rows=len(TEXTS))
-    first = bundle_training_reference(bundle, train, model.vectorizer)
+    first = bundle_training_reference(cache, train, model.vectorizer)
     assert first == training_reference(train, model.vectorizer)
-    assert (bundle / REFERENCE_FILE).is_file()
+    assert cache.is_file()
 
     class Untouchable:
         def __getattr__(self, name: str) -> None:
             raise AssertionError("the cached profile should be read, not recomputed")
 
-    assert bundle_training_reference(bundle, train, Untouchable()) == first
+    assert bundle_training_reference(cache, train, Untouchable()) == first
 
     smaller = dump(tmp_path / "train.parquet", rows=5)
-    refreshed = bundle_training_reference(bundle, smaller, model.vectorizer)
+    refreshed = bundle_training_reference(cache, smaller, model.vectorizer)
     assert refreshed is not None and refreshed.rows == 5
-    assert bundle_training_reference(bundle, tmp_path / "missing.parquet", model) is None
+    assert bundle_training_reference(cache, tmp_path / "missing.parquet", model) is None
 
     # A loader instead of the vectorizer is called only when the cache is stale.
     loads: list[int] = []
@@ -395,9 +393,9 @@ def test_training_reference_is_cached_in_the_bundle_until_the_data_changes(
         loads.append(1)
         return model.vectorizer
 
-    assert bundle_training_reference(bundle, smaller, load) == refreshed and not loads
+    assert bundle_training_reference(cache, smaller, load) == refreshed and not loads
     seven = dump(tmp_path / "train.parquet", rows=7)
-    assert bundle_training_reference(bundle, seven, load).rows == 7 and loads == [1]
+    assert bundle_training_reference(cache, seven, load).rows == 7 and loads == [1]
 
 
 @pytest.mark.parametrize(
