@@ -339,6 +339,19 @@ def test_a_binary_text_column_that_is_not_utf8_says_so(tmp_path: Path) -> None:
     assert "UTF-8" in result.reason and "--text-column" not in result.reason
 
 
+def test_a_string_text_column_holding_invalid_utf8_names_the_row(tmp_path: Path) -> None:
+    # Parquet writers (and Arrow itself) can store string values that are not UTF-8.
+    raw = pa.array([b"good film", b"fine", b"caf\xe9 awful"], pa.binary())
+    text = pa.StringArray.from_buffers(3, raw.buffers()[1], raw.buffers()[2])
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": text}), source)
+    result = score_one(source, tmp_path / "out")
+    assert result.status == "failed"
+    assert "column 'text' row 3" in result.reason and "UTF-8" in result.reason, result.reason
+    assert "UnicodeDecodeError" not in result.reason
+    assert not any((tmp_path / "out").glob("*.parquet"))
+
+
 @pytest.mark.parametrize("name", ["empty.csv", "empty.jsonl", "empty.csv.gz"])
 def test_an_empty_file_scores_as_zero_rows(tmp_path: Path, name: str) -> None:
     source = tmp_path / name
