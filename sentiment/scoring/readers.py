@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sentiment.core import storage
-from sentiment.core.errors import DataError
+from sentiment.core.errors import ConfigError, DataError
 from sentiment.core.storage import Location
 from sentiment.scoring.chunks import Chunk, record_chunks
 from sentiment.scoring.fingerprint import HashingFile, InputChangedError, content_fingerprint
@@ -192,8 +192,9 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
 
     A directory contributes its supported files (not recursively, so two inputs never
     share a relative name by accident); hidden files are skipped, and so are files in
-    the output directory that a glob matches (outputs are never inputs). An input
-    directory that is the output directory, or a named file inside it, is refused.
+    the output directory that a glob matches (outputs are never inputs). A named
+    file inside the output directory is refused, and an input directory that is the
+    output directory stops the run.
     Inputs are deduplicated and sorted by path. Each pattern may be a local path or a
     URL (``s3://bucket/dump/``, ``s3://bucket/dump/*.parquet``).
     Problems that concern one input (no match, unsupported suffix, two inputs that
@@ -207,6 +208,10 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
 
     Returns:
         The inputs to score and the failures found while expanding.
+
+    Raises:
+        ConfigError: If an input directory is the output directory (a setting to
+            change, refused before anything is written there).
     """
     failures: list[InputFailure] = []
     found: dict[str, InputFile] = {}
@@ -251,14 +256,10 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
         path = where
         if storage.is_dir(path):
             if resolved_output is not None and storage.same(path, resolved_output):
-                failures.append(
-                    InputFailure(
-                        str(path),
-                        f"Input directory {path} is also the output directory; choose another "
-                        "--output so outputs are never taken for inputs.",
-                    )
+                raise ConfigError(
+                    f"Input directory {path} is also the output directory; choose another "
+                    "--output so outputs are never taken for inputs."
                 )
-                continue
             children = [
                 entry.location
                 for entry in storage.list_files(path)
