@@ -779,6 +779,15 @@ def _needs_python(data: np.ndarray, position: int, end: int, classes: np.ndarray
 
 
 @numba.njit(cache=True, nogil=True)
+def _end_token(starts: np.ndarray, sizes: np.ndarray, count: int, written: int) -> tuple[int, int]:
+    """Close token ``count`` at ``written``; the next one starts at the next multiple of 8."""
+    sizes[count] = written - starts[count]
+    aligned = (written + 7) & -8
+    starts[count + 1] = aligned
+    return count + 1, aligned
+
+
+@numba.njit(cache=True, nogil=True)
 def _tokenize_row(
     data: np.ndarray,
     position: int,
@@ -790,15 +799,20 @@ def _tokenize_row(
     plain: np.ndarray,
     token: np.ndarray,
     starts: np.ndarray,
-) -> tuple[int, bool, bool]:
+    sizes: np.ndarray,
+) -> tuple[int, bool, bool, int]:
     """Tokenize one review as :func:`tokenize_bytes` does, and check it as
     :func:`python_rows` and ``has_text`` do.
 
-    Token ``j`` is ``token[starts[j]:starts[j + 1]]`` (lowercased UTF-8).
+    Token ``j`` is ``token[starts[j]:starts[j] + sizes[j]]`` (lowercased UTF-8). Each
+    token starts at a multiple of 8 and ``token`` must be zeros where it writes, so a
+    token's bytes read as uint64 words are its zero-padded 8-byte chunks: the word
+    lookup hashes and compares them without a loop over bytes.
 
     Returns:
-        ``(tokens, has_text, needs_python)``; with ``needs_python`` the rest is not
-        meaningful (the row is left at the first reason found).
+        ``(tokens, has_text, needs_python, written)``: ``written`` bounds the bytes of
+        ``token`` written. With ``needs_python`` the rest is not meaningful (the row is
+        left at the first reason found).
     """
     count = 0
     written = 0
@@ -814,14 +828,12 @@ def _tokenize_row(
                 written += 1
                 inside = 1
             elif inside:
-                count += 1
-                starts[count] = written
+                count, written = _end_token(starts, sizes, count, written)
                 inside = 0
             position += 1
         if inside:
-            count += 1
-            starts[count] = written
-        return count, count > 0, False
+            count, written = _end_token(starts, sizes, count, written)
+        return count, count > 0, False, written
     while position < end:
         byte = data[position]
         if byte < 0x80 and plain[byte] >= 0:
@@ -834,8 +846,7 @@ def _tokenize_row(
                 if not spaces[byte]:
                     text = True
                 if inside:
-                    count += 1
-                    starts[count] = written
+                    count, written = _end_token(starts, sizes, count, written)
                     inside = 0
             position += 1
             continue
@@ -843,15 +854,15 @@ def _tokenize_row(
             if position + 1 < end:
                 following = data[position + 1]
                 if following == 35 or (65 <= following <= 90) or (97 <= following <= 122):
-                    return count, text, True
+                    return count, text, True, written
         elif byte >= 0x80:
             size = 2 if byte < 0xE0 else (3 if byte < 0xF0 else 4)
             if byte < 0xC0 or size == 4 or position + size > end:
-                return count, text, True
+                return count, text, True, written
         code, size = _decode(data, position)
         kind = classes[code]
         if kind == IN_PYTHON:
-            return count, text, True
+            return count, text, True, written
         if not spaces[code]:
             text = True
         if kind == WORD:
@@ -870,7 +881,7 @@ def _tokenize_row(
                 for inner in range(position + 1, closing):
                     if data[inner] >= 0x80 or data[inner] == 38:
                         if _needs_python(data, start, end, classes):
-                            return count, text, True
+                            return count, text, True, written
                         break
                 size = closing - position + 1
         elif kind == APOSTROPHE and inside and position + size < end:
@@ -880,25 +891,24 @@ def _tokenize_row(
                 position += size
                 continue
         if inside:
-            count += 1
-            starts[count] = written
+            count, written = _end_token(starts, sizes, count, written)
             inside = 0
         if kind == MARK:
             token[written] = code
             written += 1
-            count += 1
-            starts[count] = written
+            count, written = _end_token(starts, sizes, count, written)
         position += size
     if inside:
-        count += 1
-        starts[count] = written
-    return count, text, False
+        count, written = _end_token(starts, sizes, count, written)
+    return count, text, False, written
 
 
 @numba.njit(cache=True, nogil=True)
 def _look_up_words(
     token: np.ndarray,
+    chunks: np.ndarray,
     starts: np.ndarray,
+    sizes: np.ndarray,
     count: int,
     table: np.ndarray,
     bits: int,
@@ -910,16 +920,25 @@ def _look_up_words(
 ) -> None:
     """The word index of each of a review's tokens (0: none) into ``words``.
 
-    ``prefixes`` is scratch space for twice the tokens. Every token's home slot is
-    loaded before any is compared, so the cache misses overlap (as in
-    :func:`_add_ngrams`).
+    ``token`` holds the tokens as :func:`_tokenize_row` leaves them and ``chunks`` is
+    the same memory as uint64 words, so a token's 8-byte chunks are whole words and its
+    hash (:func:`_bytes_hash`) takes one step per chunk. ``prefixes`` is scratch space
+    for twice the tokens. Every token's home slot is loaded before any is compared, so
+    the cache misses overlap (as in :func:`_add_ngrams`).
     """
     mask = len(table) // 2 - 1
+    shift = np.uint64(64 - bits)
     for index in range(count):
-        start = starts[index]
-        size = starts[index + 1] - start
-        prefixes[index] = _packed_prefix(token, start, size)
-        slots[index] = np.int64(_bytes_hash(token, start, size) >> np.uint64(64 - bits))
+        first = starts[index] >> 3
+        size = sizes[index]
+        prefix = chunks[first]
+        value = (np.uint64(size) * _WORD_MULTIPLIER ^ prefix) * _WORD_MULTIPLIER
+        value ^= value >> np.uint64(29)
+        for chunk in range(first + 1, first + ((size + 7) >> 3)):
+            value = (value ^ chunks[chunk]) * _WORD_MULTIPLIER
+            value ^= value >> np.uint64(29)
+        prefixes[index] = prefix
+        slots[index] = np.int64(value >> shift)
     for index in range(count):
         prefixes[count + index] = table[2 * slots[index] + 1]
     for index in range(count):
@@ -927,7 +946,7 @@ def _look_up_words(
             words[index] = 0
             continue
         start = starts[index]
-        size = starts[index + 1] - start
+        size = sizes[index]
         prefix = prefixes[index]
         slot = slots[index]
         found = 0
@@ -1169,10 +1188,15 @@ def score_reviews(
     sums = np.zeros(rows, np.float64)
     token_counts = np.zeros(rows, np.int64)
     oov_counts = np.zeros(rows, np.int64)
-    # A token takes at least one byte, so a review has at most its length in tokens.
-    token = np.empty(longest + 4, np.uint8)
+    # A token takes at least one byte, so a review has at most its length in tokens,
+    # and at most 8 bytes of ``token`` per byte of the review (tokens start at multiples
+    # of 8). ``token`` stays zeros beyond what the current review wrote.
+    chunks = np.zeros(longest + 2, np.uint64)
+    token = chunks.view(np.uint8)
+    dirty = 0
     words = np.empty(longest + 1, np.int64)
     starts = np.empty(longest + 2, np.int64)
+    sizes = np.empty(longest + 1, np.int64)
     bag = np.empty(3 * longest + 1, np.int32)
     ordered = np.empty(3 * longest + 1, np.int32)
     keys = np.empty(2 * longest + 2, np.uint64)
@@ -1187,7 +1211,8 @@ def score_reviews(
     for row in range(rows):
         if not present[row] and not every_row:
             continue
-        count, text, python = _tokenize_row(
+        chunks[:dirty] = 0
+        count, text, python, written = _tokenize_row(
             data,
             offsets[row],
             offsets[row + 1] if present[row] else offsets[row],
@@ -1198,7 +1223,9 @@ def score_reviews(
             plain,
             token,
             starts,
+            sizes,
         )
+        dirty = (written + 7) >> 3
         if python:
             status[row] = NEEDS_PYTHON
             continue
@@ -1207,7 +1234,9 @@ def score_reviews(
         status[row] = SCORED
         _look_up_words(
             token,
+            chunks,
             starts,
+            sizes,
             count,
             word_table,
             table_bits,
