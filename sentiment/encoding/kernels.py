@@ -797,6 +797,8 @@ def _tokenize_row(
     lowered: np.ndarray,
     spaces: np.ndarray,
     plain: np.ndarray,
+    plain_lowered: np.ndarray,
+    plain_text: np.ndarray,
     token: np.ndarray,
     starts: np.ndarray,
     sizes: np.ndarray,
@@ -834,22 +836,28 @@ def _tokenize_row(
         if inside:
             count, written = _end_token(starts, sizes, count, written)
         return count, count > 0, False, written
+    # The start of the current token (starts[count]), kept out of memory.
+    current = 0
+    textual = 0
     while position < end:
         byte = data[position]
-        if byte < 0x80 and plain[byte] >= 0:
-            if plain[byte] == WORD:
-                token[written] = lowered[byte]
-                written += 1
-                inside = 1
-                text = True
-            else:
-                if not spaces[byte]:
-                    text = True
-                if inside:
-                    count, written = _end_token(starts, sizes, count, written)
-                    inside = 0
+        kind = plain[byte] if byte < 0x80 else -1
+        if kind >= 0:
+            # Plain ASCII letters, digits and separators, in any order: no branch on
+            # which (a separator stores a zero, which keeps the padding zero).
+            token[written] = plain_lowered[byte]
+            written += kind
+            textual |= plain_text[byte]
+            ending = inside & (1 - kind)
+            sizes[count] = written - current
+            count += ending
+            written += ((-written) & 7) * ending
+            current += (written - current) * ending
+            starts[count] = current
+            inside = kind
             position += 1
             continue
+        text = text or textual != 0
         if byte == 38:  # "&": an HTML entity needs Python (python_rows)
             if position + 1 < end:
                 following = data[position + 1]
@@ -897,10 +905,11 @@ def _tokenize_row(
             token[written] = code
             written += 1
             count, written = _end_token(starts, sizes, count, written)
+        current = starts[count]
         position += size
     if inside:
         count, written = _end_token(starts, sizes, count, written)
-    return count, text, False, written
+    return count, text or textual != 0, False, written
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1204,8 +1213,14 @@ def score_reviews(
     bits = np.zeros((num_words + 63) // 64, np.uint64)
     summary = np.zeros((len(bits) + 63) // 64, np.uint64)
     plain = np.empty(128, np.int64)
+    # A plain character's byte in a token (0 for a separator) and whether it is text.
+    plain_lowered = np.zeros(128, np.uint8)
+    plain_text = np.zeros(128, np.int64)
     for code in range(128):
         plain[code] = classes[code] if classes[code] <= WORD and code != 60 and code != 38 else -1
+        if plain[code] == WORD:
+            plain_lowered[code] = lowered[code]
+        plain_text[code] = 0 if spaces[code] else 1
     table_bits = _log2(len(word_table) // 2)
     padding_weight = np.float64(weights[0])
     for row in range(rows):
@@ -1221,6 +1236,8 @@ def score_reviews(
             lowered,
             spaces,
             plain,
+            plain_lowered,
+            plain_text,
             token,
             starts,
             sizes,
