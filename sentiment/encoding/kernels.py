@@ -1024,9 +1024,13 @@ def _distinct_ascending(
 # stays in cache. Keys pack each word in ``word_bits`` bits (as many as the vocabulary
 # needs, not 21); the home slot is the top bits of a bijection of the key modulo
 # ``2**key_bits`` (_compact_hash), so its low bits (the remainder) and the home slot
-# identify the key exactly. A slot holds the remainder, the id, and how far the entry
-# sits from its home slot (+1, so 0 is an empty slot). Layout: ``(key_bits, slot_bits,
-# remainder_bits, id_bits, longest displacement)``.
+# identify the key exactly. A slot holds the remainder, the id, how far the entry sits
+# from its home slot (+1, so 0 is an empty slot) and, in its top bit, whether some
+# trigram of the vocabulary starts with this bigram (bigram tables only; such a prefix
+# that is no bigram of the vocabulary has an entry with id 0). A trigram whose first two
+# words lack that bit is not looked up. Layout: ``(key_bits, slot_bits, remainder_bits,
+# id_bits, longest displacement)``.
+_PREFIX_BIT = np.uint64(63)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1047,19 +1051,20 @@ def _compact_hash(key: np.uint64, key_bits: int) -> np.uint64:
 
 @numba.njit(cache=True, nogil=True)
 def fill_compact_table(
-    keys: np.ndarray, ids: np.ndarray, layout: np.ndarray, table: np.ndarray
+    keys: np.ndarray, ids: np.ndarray, prefixes: np.ndarray, layout: np.ndarray, table: np.ndarray
 ) -> int:
     """Put distinct keys and their ids into an empty compact table (zeros).
 
     It has no filter: with slots this small a filter's own cache misses cost more than
-    the probes it saves (most of a review's bigrams are in the table).
+    the probes it saves (most of a review's bigrams are in the table). ``prefixes``
+    (one per key, or empty: none) sets the top bit of the keys that start a trigram.
 
     Returns:
         The longest displacement, or -1 if one exceeds what a slot can record (the
         caller then uses a bigger table).
     """
     key_bits, slot_bits, remainder_bits, id_bits = layout[0], layout[1], layout[2], layout[3]
-    displacement_bits = 64 - remainder_bits - id_bits
+    displacement_bits = 63 - remainder_bits - id_bits
     limit = (1 << displacement_bits) - 2
     mask = len(table) - 1
     longest = 0
@@ -1080,6 +1085,8 @@ def fill_compact_table(
             | (np.uint64(ids[index]) << np.uint64(remainder_bits))
             | (np.uint64(displacement + 1) << np.uint64(remainder_bits + id_bits))
         )
+        if len(prefixes) and prefixes[index]:
+            table[slot] |= np.uint64(1) << _PREFIX_BIT
     return longest
 
 
@@ -1095,10 +1102,18 @@ def _add_compact_ngrams(
     size: int,
     keys: np.ndarray,
     slots: np.ndarray,
+    prefixes: np.ndarray,
 ) -> int:
     """:func:`_add_ngrams` for a compact table: add the known ``order``-grams of
-    ``words[:count]`` to ``bag`` (repeats too)."""
+    ``words[:count]`` to ``bag`` (repeats too).
+
+    Bigrams (``order`` 2) set ``prefixes[position]`` to whether the bigram at
+    ``position`` starts a trigram of the vocabulary; trigrams (``order`` 3) are looked
+    up only where it is set.
+    """
     if len(table) == 0:
+        if order == 2:
+            prefixes[: max(0, count - 1)] = 0
         return size
     key_bits, slot_bits, remainder_bits, id_bits = layout[0], layout[1], layout[2], layout[3]
     longest = layout[4]
@@ -1106,6 +1121,7 @@ def _add_compact_ngrams(
     remainder_mask = (np.uint64(1) << np.uint64(remainder_bits)) - np.uint64(1)
     id_mask = (np.uint64(1) << np.uint64(id_bits)) - np.uint64(1)
     shift = np.uint64(remainder_bits + id_bits)
+    displacement_mask = (np.uint64(1) << (_PREFIX_BIT - shift)) - np.uint64(1)
     mask = len(table) - 1
     wanted = 0
     for position in range(count - order + 1):
@@ -1115,27 +1131,33 @@ def _add_compact_ngrams(
         hashed = _compact_hash(key, key_bits)
         keys[wanted] = hashed & remainder_mask
         slots[wanted] = np.int64(hashed >> np.uint64(key_bits - slot_bits))
-        wanted += 1
+        # Kept only where a trigram may be known: no branch on it.
+        wanted += 1 if order == 2 else np.int64(prefixes[position])
     # Load every home slot first, with nothing waiting on the loads: the cache misses
     # overlap (as in _add_ngrams).
     for index in range(wanted):
         keys[wanted + index] = table[slots[index]]
     for index in range(wanted):
-        if keys[wanted + index] == 0:
-            continue
-        remainder = keys[index]
-        slot = slots[index]
-        for displacement in range(1, longest + 2):
-            entry = table[slot]
-            if entry == 0:
-                break
-            if (entry >> shift) == np.uint64(displacement) and (
-                entry & remainder_mask
-            ) == remainder:
-                bag[size] = np.int32((entry >> np.uint64(remainder_bits)) & id_mask)
-                size += 1
-                break
-            slot = (slot + 1) & mask
+        prefix = 0
+        if keys[wanted + index] != 0:
+            remainder = keys[index]
+            slot = slots[index]
+            for displacement in range(1, longest + 2):
+                entry = table[slot]
+                if entry == 0:
+                    break
+                if ((entry >> shift) & displacement_mask) == np.uint64(displacement) and (
+                    entry & remainder_mask
+                ) == remainder:
+                    identifier = np.int32((entry >> np.uint64(remainder_bits)) & id_mask)
+                    # Id 0: only the prefix of trigrams, no bigram of the vocabulary.
+                    bag[size] = identifier
+                    size += 1 if identifier != 0 else 0
+                    prefix = np.int64(entry >> _PREFIX_BIT)
+                    break
+                slot = (slot + 1) & mask
+        if order == 2:
+            prefixes[index] = prefix
     return size
 
 
@@ -1206,6 +1228,7 @@ def score_reviews(
     words = np.empty(longest + 1, np.int64)
     starts = np.empty(longest + 2, np.int64)
     sizes = np.empty(longest + 1, np.int64)
+    prefixes = np.empty(longest + 1, np.uint8)
     bag = np.empty(3 * longest + 1, np.int32)
     ordered = np.empty(3 * longest + 1, np.int32)
     keys = np.empty(2 * longest + 2, np.uint64)
@@ -1273,7 +1296,7 @@ def score_reviews(
             size += 1
         for order, (table, layout) in ((2, bigrams), (3, trigrams)):
             size = _add_compact_ngrams(
-                words, count, order, table, layout, word_bits, bag, size, keys, slots
+                words, count, order, table, layout, word_bits, bag, size, keys, slots, prefixes
             )
         distinct = _distinct_ascending(bag, size, bits, summary, ordered)
         kept = min(distinct, max_length)
@@ -1341,7 +1364,9 @@ def _load_kernels() -> None:
     word_offsets = np.array([0, 1], np.int64)
     layout = np.array([4, 2, 2, 3, 0], np.int64)
     compact = (np.zeros(4, np.uint64), layout)
-    fill_compact_table(np.array([3], np.uint64), np.array([4], np.int32), layout, compact[0])
+    fill_compact_table(
+        np.array([3], np.uint64), np.array([4], np.int32), np.ones(1, np.uint8), layout, compact[0]
+    )
     fill_word_table(data[:1], word_offsets, word_table)
     for offsets in (np.frombuffer(b"\0\0\0\0\3\0\0\0", np.int32), np.array([0, 3], np.int32)):
         for present in (np.ones(1, np.bool_), np.frombuffer(b"\1", np.bool_)):
