@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 # What a character is to the tokenizer (see sentiment.encoding.text).
 SEPARATOR = 0
@@ -691,19 +692,6 @@ NEEDS_PYTHON = 2
 # (no token holds a zero byte, so these and the length identify words up to 8 bytes
 # without reading the vocabulary) and its word index and length.
 _WORD_MULTIPLIER = np.uint64(0x9FB21C651E98DF25)
-# For ids in ascending order without sorting: trailing zeros of a 64-bit word by de
-# Bruijn multiplication.
-_DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
-
-
-def _de_bruijn_table() -> np.ndarray:
-    table = np.zeros(64, np.int64)
-    for bit in range(64):
-        table[((int(_DE_BRUIJN) << bit) & (2**64 - 1)) >> 58] = bit
-    return table
-
-
-_TRAILING_ZEROS = _de_bruijn_table()
 
 
 def space_table() -> np.ndarray:
@@ -983,7 +971,47 @@ def _look_up_words(
 
 @numba.njit(cache=True, nogil=True)
 def _trailing_zeros(word: np.uint64) -> np.int64:
-    return _TRAILING_ZEROS[((word & (~word + np.uint64(1))) * _DE_BRUIJN) >> np.uint64(58)]
+    # One instruction (LLVM's cttz) where the de Bruijn lookup took a multiplication
+    # and a load.
+    return np.int64(trailing_zeros(word))
+
+
+@numba.njit(cache=True, nogil=True)
+def _mark_ids(bag: np.ndarray, count: int, bits: np.ndarray, summary: np.ndarray) -> int:
+    """Mark ``bag[:count]`` in the bit set of :func:`_distinct_ascending`; return how
+    many distinct ids it holds."""
+    distinct = 0
+    for index in range(count):
+        identifier = bag[index]
+        word = identifier >> 6
+        before = bits[word]
+        after = before | (np.uint64(1) << np.uint64(identifier & 63))
+        distinct += 1 if after != before else 0
+        bits[word] = after
+        summary[word >> 6] |= np.uint64(1) << np.uint64(word & 63)
+    return distinct
+
+
+@numba.njit(cache=True, nogil=True)
+def _sum_ascending(
+    bits: np.ndarray, summary: np.ndarray, weights: np.ndarray, total: np.float64
+) -> np.float64:
+    """``total`` plus the weights of the ids marked by :func:`_mark_ids`, added in
+    ascending id order (as :func:`weighted_bags` adds them); clears the marks."""
+    for group in range(len(summary)):
+        marks = summary[group]
+        if marks == 0:
+            continue
+        summary[group] = 0
+        while marks != 0:
+            word = group * 64 + _trailing_zeros(marks)
+            marks &= marks - np.uint64(1)
+            value = bits[word]
+            bits[word] = 0
+            while value != 0:
+                total += weights[word * 64 + _trailing_zeros(value)]
+                value &= value - np.uint64(1)
+    return total
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1298,6 +1326,16 @@ def score_reviews(
             size = _add_compact_ngrams(
                 words, count, order, table, layout, word_bits, bag, size, keys, slots, prefixes
             )
+        token_counts[row] = count
+        oov_counts[row] = oov
+        if top == 0 and size <= max_length:
+            # Nothing to cut: the ids are summed as they come out of the bit set, in
+            # the same ascending order, without being stored.
+            distinct = _mark_ids(bag, size, bits, summary)
+            sums[row] = _sum_ascending(
+                bits, summary, weights, padding_weight * (max_length - distinct)
+            )
+            continue
         distinct = _distinct_ascending(bag, size, bits, summary, ordered)
         kept = min(distinct, max_length)
         first = distinct - kept if cut_before else 0
@@ -1305,8 +1343,6 @@ def score_reviews(
         for index in range(first, first + kept):
             total += weights[ordered[index]]
         sums[row] = total
-        token_counts[row] = count
-        oov_counts[row] = oov
         if top > 0:
             _top_weights(ordered, first, first + kept, weights, top, top_ids[row], top_weights[row])
     return status, sums, token_counts, oov_counts

@@ -509,9 +509,7 @@ class Vectorizer:
                     tables.append(_NO_COMPACT_TABLE)
                     continue
                 try:
-                    tables.append(
-                        _compact_table(keys, ids, prefixes, order * word_bits, id_bits)
-                    )
+                    tables.append(_compact_table(keys, ids, prefixes, order * word_bits, id_bits))
                 except ValueError:
                     break
             self._compact = (word_bits, (tables[0], tables[1]) if len(tables) == 2 else None)
