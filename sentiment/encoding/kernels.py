@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 # What a character is to the tokenizer (see sentiment.encoding.text).
 SEPARATOR = 0
@@ -691,19 +692,6 @@ NEEDS_PYTHON = 2
 # (no token holds a zero byte, so these and the length identify words up to 8 bytes
 # without reading the vocabulary) and its word index and length.
 _WORD_MULTIPLIER = np.uint64(0x9FB21C651E98DF25)
-# For ids in ascending order without sorting: trailing zeros of a 64-bit word by de
-# Bruijn multiplication.
-_DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
-
-
-def _de_bruijn_table() -> np.ndarray:
-    table = np.zeros(64, np.int64)
-    for bit in range(64):
-        table[((int(_DE_BRUIJN) << bit) & (2**64 - 1)) >> 58] = bit
-    return table
-
-
-_TRAILING_ZEROS = _de_bruijn_table()
 
 
 def space_table() -> np.ndarray:
@@ -779,6 +767,15 @@ def _needs_python(data: np.ndarray, position: int, end: int, classes: np.ndarray
 
 
 @numba.njit(cache=True, nogil=True)
+def _end_token(starts: np.ndarray, sizes: np.ndarray, count: int, written: int) -> tuple[int, int]:
+    """Close token ``count`` at ``written``; the next one starts at the next multiple of 8."""
+    sizes[count] = written - starts[count]
+    aligned = (written + 7) & -8
+    starts[count + 1] = aligned
+    return count + 1, aligned
+
+
+@numba.njit(cache=True, nogil=True)
 def _tokenize_row(
     data: np.ndarray,
     position: int,
@@ -788,17 +785,24 @@ def _tokenize_row(
     lowered: np.ndarray,
     spaces: np.ndarray,
     plain: np.ndarray,
+    plain_lowered: np.ndarray,
+    plain_text: np.ndarray,
     token: np.ndarray,
     starts: np.ndarray,
-) -> tuple[int, bool, bool]:
+    sizes: np.ndarray,
+) -> tuple[int, bool, bool, int]:
     """Tokenize one review as :func:`tokenize_bytes` does, and check it as
     :func:`python_rows` and ``has_text`` do.
 
-    Token ``j`` is ``token[starts[j]:starts[j + 1]]`` (lowercased UTF-8).
+    Token ``j`` is ``token[starts[j]:starts[j] + sizes[j]]`` (lowercased UTF-8). Each
+    token starts at a multiple of 8 and ``token`` must be zeros where it writes, so a
+    token's bytes read as uint64 words are its zero-padded 8-byte chunks: the word
+    lookup hashes and compares them without a loop over bytes.
 
     Returns:
-        ``(tokens, has_text, needs_python)``; with ``needs_python`` the rest is not
-        meaningful (the row is left at the first reason found).
+        ``(tokens, has_text, needs_python, written)``: ``written`` bounds the bytes of
+        ``token`` written. With ``needs_python`` the rest is not meaningful (the row is
+        left at the first reason found).
     """
     count = 0
     written = 0
@@ -814,44 +818,47 @@ def _tokenize_row(
                 written += 1
                 inside = 1
             elif inside:
-                count += 1
-                starts[count] = written
+                count, written = _end_token(starts, sizes, count, written)
                 inside = 0
             position += 1
         if inside:
-            count += 1
-            starts[count] = written
-        return count, count > 0, False
+            count, written = _end_token(starts, sizes, count, written)
+        return count, count > 0, False, written
+    # The start of the current token (starts[count]), kept out of memory.
+    current = 0
+    textual = 0
     while position < end:
         byte = data[position]
-        if byte < 0x80 and plain[byte] >= 0:
-            if plain[byte] == WORD:
-                token[written] = lowered[byte]
-                written += 1
-                inside = 1
-                text = True
-            else:
-                if not spaces[byte]:
-                    text = True
-                if inside:
-                    count += 1
-                    starts[count] = written
-                    inside = 0
+        kind = plain[byte] if byte < 0x80 else -1
+        if kind >= 0:
+            # Plain ASCII letters, digits and separators, in any order: no branch on
+            # which (a separator stores a zero, which keeps the padding zero).
+            token[written] = plain_lowered[byte]
+            written += kind
+            textual |= plain_text[byte]
+            ending = inside & (1 - kind)
+            sizes[count] = written - current
+            count += ending
+            written += ((-written) & 7) * ending
+            current += (written - current) * ending
+            starts[count] = current
+            inside = kind
             position += 1
             continue
+        text = text or textual != 0
         if byte == 38:  # "&": an HTML entity needs Python (python_rows)
             if position + 1 < end:
                 following = data[position + 1]
                 if following == 35 or (65 <= following <= 90) or (97 <= following <= 122):
-                    return count, text, True
+                    return count, text, True, written
         elif byte >= 0x80:
             size = 2 if byte < 0xE0 else (3 if byte < 0xF0 else 4)
             if byte < 0xC0 or size == 4 or position + size > end:
-                return count, text, True
+                return count, text, True, written
         code, size = _decode(data, position)
         kind = classes[code]
         if kind == IN_PYTHON:
-            return count, text, True
+            return count, text, True, written
         if not spaces[code]:
             text = True
         if kind == WORD:
@@ -870,7 +877,7 @@ def _tokenize_row(
                 for inner in range(position + 1, closing):
                     if data[inner] >= 0x80 or data[inner] == 38:
                         if _needs_python(data, start, end, classes):
-                            return count, text, True
+                            return count, text, True, written
                         break
                 size = closing - position + 1
         elif kind == APOSTROPHE and inside and position + size < end:
@@ -880,25 +887,25 @@ def _tokenize_row(
                 position += size
                 continue
         if inside:
-            count += 1
-            starts[count] = written
+            count, written = _end_token(starts, sizes, count, written)
             inside = 0
         if kind == MARK:
             token[written] = code
             written += 1
-            count += 1
-            starts[count] = written
+            count, written = _end_token(starts, sizes, count, written)
+        current = starts[count]
         position += size
     if inside:
-        count += 1
-        starts[count] = written
-    return count, text, False
+        count, written = _end_token(starts, sizes, count, written)
+    return count, text or textual != 0, False, written
 
 
 @numba.njit(cache=True, nogil=True)
 def _look_up_words(
     token: np.ndarray,
+    chunks: np.ndarray,
     starts: np.ndarray,
+    sizes: np.ndarray,
     count: int,
     table: np.ndarray,
     bits: int,
@@ -910,16 +917,25 @@ def _look_up_words(
 ) -> None:
     """The word index of each of a review's tokens (0: none) into ``words``.
 
-    ``prefixes`` is scratch space for twice the tokens. Every token's home slot is
-    loaded before any is compared, so the cache misses overlap (as in
-    :func:`_add_ngrams`).
+    ``token`` holds the tokens as :func:`_tokenize_row` leaves them and ``chunks`` is
+    the same memory as uint64 words, so a token's 8-byte chunks are whole words and its
+    hash (:func:`_bytes_hash`) takes one step per chunk. ``prefixes`` is scratch space
+    for twice the tokens. Every token's home slot is loaded before any is compared, so
+    the cache misses overlap (as in :func:`_add_ngrams`).
     """
     mask = len(table) // 2 - 1
+    shift = np.uint64(64 - bits)
     for index in range(count):
-        start = starts[index]
-        size = starts[index + 1] - start
-        prefixes[index] = _packed_prefix(token, start, size)
-        slots[index] = np.int64(_bytes_hash(token, start, size) >> np.uint64(64 - bits))
+        first = starts[index] >> 3
+        size = sizes[index]
+        prefix = chunks[first]
+        value = (np.uint64(size) * _WORD_MULTIPLIER ^ prefix) * _WORD_MULTIPLIER
+        value ^= value >> np.uint64(29)
+        for chunk in range(first + 1, first + ((size + 7) >> 3)):
+            value = (value ^ chunks[chunk]) * _WORD_MULTIPLIER
+            value ^= value >> np.uint64(29)
+        prefixes[index] = prefix
+        slots[index] = np.int64(value >> shift)
     for index in range(count):
         prefixes[count + index] = table[2 * slots[index] + 1]
     for index in range(count):
@@ -927,7 +943,7 @@ def _look_up_words(
             words[index] = 0
             continue
         start = starts[index]
-        size = starts[index + 1] - start
+        size = sizes[index]
         prefix = prefixes[index]
         slot = slots[index]
         found = 0
@@ -955,7 +971,47 @@ def _look_up_words(
 
 @numba.njit(cache=True, nogil=True)
 def _trailing_zeros(word: np.uint64) -> np.int64:
-    return _TRAILING_ZEROS[((word & (~word + np.uint64(1))) * _DE_BRUIJN) >> np.uint64(58)]
+    # One instruction (LLVM's cttz) where the de Bruijn lookup took a multiplication
+    # and a load.
+    return np.int64(trailing_zeros(word))
+
+
+@numba.njit(cache=True, nogil=True)
+def _mark_ids(bag: np.ndarray, count: int, bits: np.ndarray, summary: np.ndarray) -> int:
+    """Mark ``bag[:count]`` in the bit set of :func:`_distinct_ascending`; return how
+    many distinct ids it holds."""
+    distinct = 0
+    for index in range(count):
+        identifier = bag[index]
+        word = identifier >> 6
+        before = bits[word]
+        after = before | (np.uint64(1) << np.uint64(identifier & 63))
+        distinct += 1 if after != before else 0
+        bits[word] = after
+        summary[word >> 6] |= np.uint64(1) << np.uint64(word & 63)
+    return distinct
+
+
+@numba.njit(cache=True, nogil=True)
+def _sum_ascending(
+    bits: np.ndarray, summary: np.ndarray, weights: np.ndarray, total: np.float64
+) -> np.float64:
+    """``total`` plus the weights of the ids marked by :func:`_mark_ids`, added in
+    ascending id order (as :func:`weighted_bags` adds them); clears the marks."""
+    for group in range(len(summary)):
+        marks = summary[group]
+        if marks == 0:
+            continue
+        summary[group] = 0
+        while marks != 0:
+            word = group * 64 + _trailing_zeros(marks)
+            marks &= marks - np.uint64(1)
+            value = bits[word]
+            bits[word] = 0
+            while value != 0:
+                total += weights[word * 64 + _trailing_zeros(value)]
+                value &= value - np.uint64(1)
+    return total
 
 
 @numba.njit(cache=True, nogil=True)
@@ -996,9 +1052,13 @@ def _distinct_ascending(
 # stays in cache. Keys pack each word in ``word_bits`` bits (as many as the vocabulary
 # needs, not 21); the home slot is the top bits of a bijection of the key modulo
 # ``2**key_bits`` (_compact_hash), so its low bits (the remainder) and the home slot
-# identify the key exactly. A slot holds the remainder, the id, and how far the entry
-# sits from its home slot (+1, so 0 is an empty slot). Layout: ``(key_bits, slot_bits,
-# remainder_bits, id_bits, longest displacement)``.
+# identify the key exactly. A slot holds the remainder, the id, how far the entry sits
+# from its home slot (+1, so 0 is an empty slot) and, in its top bit, whether some
+# trigram of the vocabulary starts with this bigram (bigram tables only; such a prefix
+# that is no bigram of the vocabulary has an entry with id 0). A trigram whose first two
+# words lack that bit is not looked up. Layout: ``(key_bits, slot_bits, remainder_bits,
+# id_bits, longest displacement)``.
+_PREFIX_BIT = np.uint64(63)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1019,19 +1079,20 @@ def _compact_hash(key: np.uint64, key_bits: int) -> np.uint64:
 
 @numba.njit(cache=True, nogil=True)
 def fill_compact_table(
-    keys: np.ndarray, ids: np.ndarray, layout: np.ndarray, table: np.ndarray
+    keys: np.ndarray, ids: np.ndarray, prefixes: np.ndarray, layout: np.ndarray, table: np.ndarray
 ) -> int:
     """Put distinct keys and their ids into an empty compact table (zeros).
 
     It has no filter: with slots this small a filter's own cache misses cost more than
-    the probes it saves (most of a review's bigrams are in the table).
+    the probes it saves (most of a review's bigrams are in the table). ``prefixes``
+    (one per key, or empty: none) sets the top bit of the keys that start a trigram.
 
     Returns:
         The longest displacement, or -1 if one exceeds what a slot can record (the
         caller then uses a bigger table).
     """
     key_bits, slot_bits, remainder_bits, id_bits = layout[0], layout[1], layout[2], layout[3]
-    displacement_bits = 64 - remainder_bits - id_bits
+    displacement_bits = 63 - remainder_bits - id_bits
     limit = (1 << displacement_bits) - 2
     mask = len(table) - 1
     longest = 0
@@ -1052,6 +1113,8 @@ def fill_compact_table(
             | (np.uint64(ids[index]) << np.uint64(remainder_bits))
             | (np.uint64(displacement + 1) << np.uint64(remainder_bits + id_bits))
         )
+        if len(prefixes) and prefixes[index]:
+            table[slot] |= np.uint64(1) << _PREFIX_BIT
     return longest
 
 
@@ -1067,10 +1130,18 @@ def _add_compact_ngrams(
     size: int,
     keys: np.ndarray,
     slots: np.ndarray,
+    prefixes: np.ndarray,
 ) -> int:
     """:func:`_add_ngrams` for a compact table: add the known ``order``-grams of
-    ``words[:count]`` to ``bag`` (repeats too)."""
+    ``words[:count]`` to ``bag`` (repeats too).
+
+    Bigrams (``order`` 2) set ``prefixes[position]`` to whether the bigram at
+    ``position`` starts a trigram of the vocabulary; trigrams (``order`` 3) are looked
+    up only where it is set.
+    """
     if len(table) == 0:
+        if order == 2:
+            prefixes[: max(0, count - 1)] = 0
         return size
     key_bits, slot_bits, remainder_bits, id_bits = layout[0], layout[1], layout[2], layout[3]
     longest = layout[4]
@@ -1078,6 +1149,7 @@ def _add_compact_ngrams(
     remainder_mask = (np.uint64(1) << np.uint64(remainder_bits)) - np.uint64(1)
     id_mask = (np.uint64(1) << np.uint64(id_bits)) - np.uint64(1)
     shift = np.uint64(remainder_bits + id_bits)
+    displacement_mask = (np.uint64(1) << (_PREFIX_BIT - shift)) - np.uint64(1)
     mask = len(table) - 1
     wanted = 0
     for position in range(count - order + 1):
@@ -1087,27 +1159,33 @@ def _add_compact_ngrams(
         hashed = _compact_hash(key, key_bits)
         keys[wanted] = hashed & remainder_mask
         slots[wanted] = np.int64(hashed >> np.uint64(key_bits - slot_bits))
-        wanted += 1
+        # Kept only where a trigram may be known: no branch on it.
+        wanted += 1 if order == 2 else np.int64(prefixes[position])
     # Load every home slot first, with nothing waiting on the loads: the cache misses
     # overlap (as in _add_ngrams).
     for index in range(wanted):
         keys[wanted + index] = table[slots[index]]
     for index in range(wanted):
-        if keys[wanted + index] == 0:
-            continue
-        remainder = keys[index]
-        slot = slots[index]
-        for displacement in range(1, longest + 2):
-            entry = table[slot]
-            if entry == 0:
-                break
-            if (entry >> shift) == np.uint64(displacement) and (
-                entry & remainder_mask
-            ) == remainder:
-                bag[size] = np.int32((entry >> np.uint64(remainder_bits)) & id_mask)
-                size += 1
-                break
-            slot = (slot + 1) & mask
+        prefix = 0
+        if keys[wanted + index] != 0:
+            remainder = keys[index]
+            slot = slots[index]
+            for displacement in range(1, longest + 2):
+                entry = table[slot]
+                if entry == 0:
+                    break
+                if ((entry >> shift) & displacement_mask) == np.uint64(displacement) and (
+                    entry & remainder_mask
+                ) == remainder:
+                    identifier = np.int32((entry >> np.uint64(remainder_bits)) & id_mask)
+                    # Id 0: only the prefix of trigrams, no bigram of the vocabulary.
+                    bag[size] = identifier
+                    size += 1 if identifier != 0 else 0
+                    prefix = np.int64(entry >> _PREFIX_BIT)
+                    break
+                slot = (slot + 1) & mask
+        if order == 2:
+            prefixes[index] = prefix
     return size
 
 
@@ -1169,10 +1247,16 @@ def score_reviews(
     sums = np.zeros(rows, np.float64)
     token_counts = np.zeros(rows, np.int64)
     oov_counts = np.zeros(rows, np.int64)
-    # A token takes at least one byte, so a review has at most its length in tokens.
-    token = np.empty(longest + 4, np.uint8)
+    # A token takes at least one byte, so a review has at most its length in tokens,
+    # and at most 8 bytes of ``token`` per byte of the review (tokens start at multiples
+    # of 8). ``token`` stays zeros beyond what the current review wrote.
+    chunks = np.zeros(longest + 2, np.uint64)
+    token = chunks.view(np.uint8)
+    dirty = 0
     words = np.empty(longest + 1, np.int64)
     starts = np.empty(longest + 2, np.int64)
+    sizes = np.empty(longest + 1, np.int64)
+    prefixes = np.empty(longest + 1, np.uint8)
     bag = np.empty(3 * longest + 1, np.int32)
     ordered = np.empty(3 * longest + 1, np.int32)
     keys = np.empty(2 * longest + 2, np.uint64)
@@ -1180,14 +1264,21 @@ def score_reviews(
     bits = np.zeros((num_words + 63) // 64, np.uint64)
     summary = np.zeros((len(bits) + 63) // 64, np.uint64)
     plain = np.empty(128, np.int64)
+    # A plain character's byte in a token (0 for a separator) and whether it is text.
+    plain_lowered = np.zeros(128, np.uint8)
+    plain_text = np.zeros(128, np.int64)
     for code in range(128):
         plain[code] = classes[code] if classes[code] <= WORD and code != 60 and code != 38 else -1
+        if plain[code] == WORD:
+            plain_lowered[code] = lowered[code]
+        plain_text[code] = 0 if spaces[code] else 1
     table_bits = _log2(len(word_table) // 2)
     padding_weight = np.float64(weights[0])
     for row in range(rows):
         if not present[row] and not every_row:
             continue
-        count, text, python = _tokenize_row(
+        chunks[:dirty] = 0
+        count, text, python, written = _tokenize_row(
             data,
             offsets[row],
             offsets[row + 1] if present[row] else offsets[row],
@@ -1196,9 +1287,13 @@ def score_reviews(
             lowered,
             spaces,
             plain,
+            plain_lowered,
+            plain_text,
             token,
             starts,
+            sizes,
         )
+        dirty = (written + 7) >> 3
         if python:
             status[row] = NEEDS_PYTHON
             continue
@@ -1207,7 +1302,9 @@ def score_reviews(
         status[row] = SCORED
         _look_up_words(
             token,
+            chunks,
             starts,
+            sizes,
             count,
             word_table,
             table_bits,
@@ -1227,8 +1324,18 @@ def score_reviews(
             size += 1
         for order, (table, layout) in ((2, bigrams), (3, trigrams)):
             size = _add_compact_ngrams(
-                words, count, order, table, layout, word_bits, bag, size, keys, slots
+                words, count, order, table, layout, word_bits, bag, size, keys, slots, prefixes
             )
+        token_counts[row] = count
+        oov_counts[row] = oov
+        if top == 0 and size <= max_length:
+            # Nothing to cut: the ids are summed as they come out of the bit set, in
+            # the same ascending order, without being stored.
+            distinct = _mark_ids(bag, size, bits, summary)
+            sums[row] = _sum_ascending(
+                bits, summary, weights, padding_weight * (max_length - distinct)
+            )
+            continue
         distinct = _distinct_ascending(bag, size, bits, summary, ordered)
         kept = min(distinct, max_length)
         first = distinct - kept if cut_before else 0
@@ -1236,8 +1343,6 @@ def score_reviews(
         for index in range(first, first + kept):
             total += weights[ordered[index]]
         sums[row] = total
-        token_counts[row] = count
-        oov_counts[row] = oov
         if top > 0:
             _top_weights(ordered, first, first + kept, weights, top, top_ids[row], top_weights[row])
     return status, sums, token_counts, oov_counts
@@ -1295,7 +1400,9 @@ def _load_kernels() -> None:
     word_offsets = np.array([0, 1], np.int64)
     layout = np.array([4, 2, 2, 3, 0], np.int64)
     compact = (np.zeros(4, np.uint64), layout)
-    fill_compact_table(np.array([3], np.uint64), np.array([4], np.int32), layout, compact[0])
+    fill_compact_table(
+        np.array([3], np.uint64), np.array([4], np.int32), np.ones(1, np.uint8), layout, compact[0]
+    )
     fill_word_table(data[:1], word_offsets, word_table)
     for offsets in (np.frombuffer(b"\0\0\0\0\3\0\0\0", np.int32), np.array([0, 3], np.int32)):
         for present in (np.ones(1, np.bool_), np.frombuffer(b"\1", np.bool_)):

@@ -496,15 +496,20 @@ class Vectorizer:
         if self._compact is None:
             word_bits = max(1, len(self._words).bit_length())
             id_bits = max(1, (self.config.num_words - 1).bit_length())
-            tables = []
+            entries = {}
             for order in (2, 3):
                 keys, ids = self._ngram_entries.get(order, (np.zeros(0, np.uint64), None))
+                repacked = pack_keys(unpack_keys(keys, order), bits=word_bits)
+                entries[order] = (repacked, np.zeros(0, np.int32) if ids is None else ids)
+            entries[2] = _with_trigram_prefixes(*entries[2], entries[3][0], word_bits)
+            tables = []
+            for order in (2, 3):
+                keys, ids, prefixes = (*entries[order], np.zeros(0, np.uint8))[:3]
                 if not len(keys):
                     tables.append(_NO_COMPACT_TABLE)
                     continue
-                repacked = pack_keys(unpack_keys(keys, order), bits=word_bits)
                 try:
-                    tables.append(_compact_table(repacked, ids, order * word_bits, id_bits))
+                    tables.append(_compact_table(keys, ids, prefixes, order * word_bits, id_bits))
                 except ValueError:
                     break
             self._compact = (word_bits, (tables[0], tables[1]) if len(tables) == 2 else None)
@@ -718,10 +723,39 @@ _NO_COMPACT_TABLE = (np.zeros(0, np.uint64), np.zeros(5, np.int64))
 _COMPACT_MAX_LOAD = 0.5
 
 
+def _with_trigram_prefixes(
+    bigrams: np.ndarray, ids: np.ndarray, trigrams: np.ndarray, word_bits: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bigram entries of a compact table, marked where a trigram starts with them.
+
+    A trigram's first two words that are no bigram of the vocabulary get an entry of
+    their own with id 0 (padding, never an n-gram's id), so a trigram is known only if
+    the bigram lookup of its first two words finds a marked entry
+    (``kernels.fill_compact_table``).
+
+    Returns:
+        ``(keys, ids, prefixes)``: uint64 keys, int32 ids, uint8 marks.
+    """
+    starts = np.unique(trigrams >> np.uint64(word_bits))
+    marked = np.isin(bigrams, starts)
+    extra = np.setdiff1d(starts, bigrams, assume_unique=True)
+    keys = np.concatenate([bigrams, extra]).astype(np.uint64)
+    all_ids = np.concatenate([np.asarray(ids, np.int32), np.zeros(len(extra), np.int32)])
+    prefixes = np.concatenate([marked, np.ones(len(extra), np.bool_)]).astype(np.uint8)
+    return keys, all_ids, prefixes
+
+
 def _compact_table(
-    keys: np.ndarray, ids: np.ndarray, key_bits: int, id_bits: int
+    keys: np.ndarray, ids: np.ndarray, prefixes: np.ndarray, key_bits: int, id_bits: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """A compact n-gram table of ``kernels.score_reviews`` (slots and layout).
+
+    Args:
+        keys: Distinct keys, packed ``key_bits`` bits each.
+        ids: The id of each key.
+        prefixes: Per key whether a trigram starts with it (bigrams), or empty.
+        key_bits: Bits per key.
+        id_bits: Bits per id.
 
     Raises:
         ValueError: If the keys and ids are too wide for one uint64 per slot.
@@ -730,11 +764,14 @@ def _compact_table(
     for extra in range(3):
         bits = min(key_bits, slot_bits + extra)
         remainder_bits = key_bits - bits
-        if 64 - remainder_bits - id_bits < 4:
+        # The top bit marks trigram prefixes; at least 3 bits of displacement.
+        if 63 - remainder_bits - id_bits < 4:
             continue
         layout = np.array([key_bits, bits, remainder_bits, id_bits, 0], np.int64)
         table = np.zeros(1 << bits, np.uint64)
-        longest = kernels.fill_compact_table(keys, np.asarray(ids, np.int32), layout, table)
+        longest = kernels.fill_compact_table(
+            keys, np.asarray(ids, np.int32), np.asarray(prefixes, np.uint8), layout, table
+        )
         if longest >= 0:
             layout[4] = longest
             return table, layout

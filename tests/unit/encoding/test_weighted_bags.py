@@ -168,3 +168,23 @@ def test_threads_sharing_a_fresh_vectorizer_weigh_the_same() -> None:
             results = list(pool.map(weigh, range(8)))
         for sums in results:
             np.testing.assert_array_equal(sums, expected)
+
+
+def test_trigrams_whose_first_two_words_are_no_bigram_are_still_found() -> None:
+    # The compact tables look a trigram up only where the bigram of its first two words
+    # is marked as starting one; "x y" is no bigram of this vocabulary, so it is an
+    # entry of its own (id 0) that must add no weight, while "x y z" must be found.
+    reserved = fit_vectorizer(["a"], VectorizerConfig(num_words=10, bag=True)).vocabulary[:2]
+    vocabulary = [*reserved, "x", "y", "z", "y z", "x y z", "y z x", "z x"]
+    config = VectorizerConfig(num_words=len(vocabulary), max_length=20, ngram_max=3, bag=True)
+    vectorizer = Vectorizer(vocabulary, config)
+    weights = np.arange(1, len(vocabulary) + 1, dtype=np.float32) * 0.25
+    texts = ["x y z", "x y", "y z x y z", "z x y", "x z y", "y z x", "z y x z y"]
+
+    valid, bags = vectorizer.weigh_texts(pa.array(texts), weights)
+
+    expected = vectorizer.weigh_bags(token_lists(texts), weights)
+    assert valid.all()
+    np.testing.assert_array_equal(bags.sums, expected.sums)
+    ids = vectorizer.encode(texts)
+    np.testing.assert_array_equal(bags.sums, weights[ids].astype(np.float64).sum(axis=1))
