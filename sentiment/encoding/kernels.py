@@ -1024,11 +1024,7 @@ def _distinct_ascending(
     in order through ``summary`` (one bit per word of ``bits``): a few hundred ids cost
     a few hundred steps plus one pass over ``summary``, and both are clear again after.
     """
-    for index in range(count):
-        identifier = bag[index]
-        word = identifier >> 6
-        bits[word] |= np.uint64(1) << np.uint64(identifier & 63)
-        summary[word >> 6] |= np.uint64(1) << np.uint64(word & 63)
+    _mark_ids(bag, count, bits, summary)
     distinct = 0
     for group in range(len(summary)):
         marks = summary[group]

@@ -500,11 +500,12 @@ class Vectorizer:
             for order in (2, 3):
                 keys, ids = self._ngram_entries.get(order, (np.zeros(0, np.uint64), None))
                 repacked = pack_keys(unpack_keys(keys, order), bits=word_bits)
-                entries[order] = (repacked, np.zeros(0, np.int32) if ids is None else ids)
-            entries[2] = _with_trigram_prefixes(*entries[2], entries[3][0], word_bits)
+                ids = np.zeros(0, np.int32) if ids is None else ids
+                entries[order] = (repacked, ids, np.zeros(0, np.uint8))
+            entries[2] = _with_trigram_prefixes(*entries[2][:2], entries[3][0], word_bits)
             tables = []
             for order in (2, 3):
-                keys, ids, prefixes = (*entries[order], np.zeros(0, np.uint8))[:3]
+                keys, ids, prefixes = entries[order]
                 if not len(keys):
                     tables.append(_NO_COMPACT_TABLE)
                     continue
