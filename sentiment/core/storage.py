@@ -240,25 +240,57 @@ def is_pattern(text: str) -> bool:
 
 
 def glob(pattern: str) -> list[Location]:
-    """The files matching a glob pattern, sorted (``**`` spans directories)."""
+    """The files matching a glob pattern, sorted.
+
+    A URL's pattern matches as :func:`glob.glob` matches a local one with
+    ``recursive=True``: ``*``, ``?`` and ``[...]`` stay within one path component, ``**``
+    as a whole component spans zero or more directories, and a wildcard matches no name
+    that starts with ``.`` unless its component does too.
+    """
     if not is_remote(pattern):
         matches = (Path(match) for match in local_glob.glob(pattern, recursive=True))
         return sorted(match for match in matches if match.is_file())
     fs, path = filesystem(pattern)
+    parts = path.split("/")
     static = []
-    for part in path.split("/"):
+    for part in parts:
         if is_pattern(part):
             break
         static.append(part)
     base = "/".join(static)
     # Only a pattern in the last component can be answered by one directory's listing.
-    recursive = len(path.split("/")) - len(static) > 1 or "**" in path
+    recursive = len(parts) - len(static) > 1 or "**" in parts
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=recursive, allow_not_found=True))
     return sorted(
         _url(pattern, info.path)
         for info in infos
-        if info.type == pafs.FileType.File and fnmatch.fnmatchcase(info.path, path)
+        if info.type == pafs.FileType.File and _matches(info.path.split("/"), parts)
     )
+
+
+def _matches(names: list[str], parts: list[str]) -> bool:
+    """Whether a path's components match a pattern's, as :func:`glob.glob` would."""
+    if not parts:
+        return not names
+    part, rest = parts[0], parts[1:]
+    if part == "**":
+        for consumed in range(len(names) + 1):
+            if _matches(names[consumed:], rest):
+                return True
+            # The local glob does not descend into hidden directories either.
+            if consumed < len(names) and names[consumed].startswith("."):
+                return False
+        return False
+    return bool(names) and _matches_name(names[0], part) and _matches(names[1:], rest)
+
+
+def _matches_name(name: str, part: str) -> bool:
+    if not is_pattern(part):
+        return name == part
+    # As glob.glob: hidden names (our own ".tmp-" keys among them) need a leading "." too.
+    if name.startswith(".") and not part.startswith("."):
+        return False
+    return fnmatch.fnmatchcase(name, part)
 
 
 def open_input(where: Location) -> BinaryIO:

@@ -1,17 +1,10 @@
 """Scoring from and to object storage: a real S3-compatible server (moto's server mode,
-started by the test on loopback and stopped afterwards), reached through the standard
-``AWS_*`` environment, as a user would reach a bucket."""
+started by the test on loopback and stopped afterwards, tests/support/s3_server.py),
+reached through the standard ``AWS_*`` environment, as a user would reach a bucket."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,63 +16,10 @@ from cli.main import main
 from flows.score import score_flow
 from sentiment.scoring.results import FAILED_FILE
 from sentiment.scoring.scorer import ScoringFailedError
-from tests.flows.test_dask_cluster import _free_port
 from tests.flows.test_score_flow import TEXTS, home  # noqa: F401 - the shared bundle fixture
+from tests.support.s3_server import BUCKET, s3  # noqa: F401 - the real S3 server fixture
 
-MOTO_SERVER = Path(sys.executable).with_name("moto_server")
-BUCKET = "reviews"
 BIG_ROWS = 30_000
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[pafs.S3FileSystem]:
-    """A moto S3 server in its own process, with one bucket; ``AWS_*`` point at it."""
-    if not MOTO_SERVER.exists():
-        pytest.skip(f"no moto_server beside {sys.executable} (pip install 'moto[server]')")
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    settings = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": endpoint,
-    }
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(endpoint, timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.2)
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in settings.items():
-                patch.setenv(name, value)
-            filesystem = pafs.S3FileSystem(
-                access_key="testing",
-                secret_key="testing",
-                region="us-east-1",
-                endpoint_override=f"127.0.0.1:{port}",
-                scheme="http",
-                allow_bucket_creation=True,
-            )
-            filesystem.create_dir(BUCKET)
-            yield filesystem
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
 
 
 def _write_dump(directory: Path) -> None:
@@ -154,7 +94,7 @@ EXPECTED = [
 
 def test_s3_inputs_scored_into_s3_equal_local_scoring_and_a_rerun_skips_them(
     home: Path,  # noqa: F811
-    s3: pafs.S3FileSystem,
+    s3: pafs.S3FileSystem,  # noqa: F811
     tmp_path: Path,
 ) -> None:
     _write_dump(tmp_path / "dump")

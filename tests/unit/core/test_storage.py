@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.fs as pafs
 import pytest
 
 from sentiment.core import storage
+from tests.support.s3_server import BUCKET, s3  # noqa: F401 - the real S3 server fixture
 
 
 def test_paths_and_file_urls_are_local_and_other_urls_stay_urls() -> None:
@@ -37,3 +39,63 @@ def test_a_local_atomic_output_appears_whole_or_not_at_all(tmp_path: Path) -> No
 def test_an_unknown_scheme_is_an_os_error() -> None:
     with pytest.raises(OSError, match="unsupported location"):
         storage.filesystem("nosuchscheme://bucket/x")
+
+
+GLOB_TREE = [
+    "in/a.csv",
+    "in/b.parquet",
+    "in/.hidden.csv",
+    "in/.parts/e.csv",
+    "in/sub/c.csv",
+    "in/sub/deep/d.csv",
+    "other/f.csv",
+]
+GLOB_PATTERNS = [
+    "in/*.csv",
+    "in/?.csv",
+    "in/[ab].*",
+    "in/a**.csv",
+    "in/*",
+    "in/*/*.csv",
+    "in/**/*.csv",
+    "in/**",
+    "in/**/deep/*.csv",
+    "*/*.csv",
+    "**/d.csv",
+    "**",
+    "in/.*",
+    "in/.parts/*.csv",
+    "in/sub/*.csv",
+    "in/[!a].*",
+    "in/**/.hidden.csv",
+    "in/**/e.csv",
+    "missing/*.csv",
+]
+
+
+def test_a_remote_glob_matches_what_the_same_local_glob_matches(
+    s3: pafs.S3FileSystem,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    for relative in GLOB_TREE:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(relative)
+        with s3.open_output_stream(f"{BUCKET}/globs/{relative}") as stream:
+            stream.write(relative.encode())
+    remote_root = f"s3://{BUCKET}/globs/"
+    local = {
+        pattern: [
+            match.relative_to(tmp_path).as_posix()
+            for match in storage.glob(f"{tmp_path}/{pattern}")
+        ]
+        for pattern in GLOB_PATTERNS
+    }
+    remote = {
+        pattern: [
+            str(match).removeprefix(remote_root) for match in storage.glob(remote_root + pattern)
+        ]
+        for pattern in GLOB_PATTERNS
+    }
+    assert remote == local
+    # `*` stays within one directory: the file two levels down is no match.
+    assert local["in/*/*.csv"] == ["in/sub/c.csv"]
