@@ -83,7 +83,8 @@ def _score(arguments: argparse.Namespace) -> int:
     rate = summary["rows_per_second"]
     print(
         f"Scored {summary['files_scored']} file(s), skipped {summary['files_skipped']} up to "
-        f"date; {summary['rows']:,} rows ({summary['null_text_rows']:,} without text), "
+        f"date; {summary['rows']:,} rows ({summary['null_text_rows']:,} without text, "
+        f"{summary['unknown_text_rows']:,} with no known word), "
         f"{(summary['positive_share'] or 0.0):.1%} positive"
         + (f", {rate:,.0f} reviews/s" if rate else "")
         + f" with model {summary['model_version']}"

@@ -34,13 +34,17 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def test_score_command_over_a_mixed_directory(home: Path, tmp_path: Path) -> None:
+def test_score_command_over_a_mixed_directory(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     dump = tmp_path / "dump"
     dump.mkdir()
     pq.write_table(
         pa.table({"id": [1, 2, 3], "text": [TEXTS[0], None, TEXTS[1]]}), dump / "a.parquet"
     )
-    (dump / "b.csv.gz").write_bytes(gzip.compress(b'review,stars\n"good, fine",8\nboring,2\n'))
+    (dump / "b.csv.gz").write_bytes(
+        gzip.compress(b'review,stars\n"good, fine",8\nboring,2\nzyzzyva quokka,5\n')
+    )
     (dump / "c.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS))
     (dump / "d.parquet").write_bytes(b"not parquet at all")
     output = tmp_path / "scored"
@@ -64,11 +68,16 @@ def test_score_command_over_a_mixed_directory(home: Path, tmp_path: Path) -> Non
         score_flow([str(dump)], str(output), home=str(home))
 
     (dump / "d.parquet").unlink()
+    capsys.readouterr()
     assert main(arguments) == 0
+    # The last line counts the rows that got no score, for either reason.
+    last_line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert f"{3 + 3 + len(TEXTS)} rows (1 without text, 1 with no known word)" in last_line
     assert not (output / FAILED_FILE).exists()
     summary = score_flow([str(dump)], str(output), home=str(home))
     assert (summary["files_scored"], summary["files_skipped"], summary["files_failed"]) == (0, 3, 0)
-    assert summary["rows"] == 3 + 2 + len(TEXTS) and summary["null_text_rows"] == 1
+    assert summary["rows"] == 3 + 3 + len(TEXTS) and summary["null_text_rows"] == 1
+    assert summary["unknown_text_rows"] == 1
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
