@@ -37,16 +37,29 @@ class ServerStartError(SentimentError):
     """The temporary Prefect server did not start."""
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def _listening_socket() -> socket.socket:
+    # Bound and listening here, before the server starts, so the port is held from the
+    # moment it is chosen: a port only read and released stays free while uvicorn
+    # imports Prefect (seconds), for another process, or another command's temporary
+    # server, to take; this command would then talk to that one.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        # uvicorn wraps an inherited fd as AF_UNIX, so asyncio does not set TCP_NODELAY
+        # on the connections it accepts; Linux copies it to them from the listener.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        sock.listen()
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 # Run first in the server's process: it asks the kernel for SIGTERM when its parent (this
 # command) dies, checks that the parent did not die before that took effect, then
 # becomes the server. Done by the child itself, so no preexec_fn runs between fork and
-# exec (unsafe once threads run).
+# exec (unsafe once threads run). os.execv keeps the listening socket: pass_fds made it
+# inheritable in this process.
 _DIE_WITH_PARENT = (
     "import ctypes, os, signal, sys\n"
     "if sys.platform.startswith('linux'):\n"
@@ -76,38 +89,44 @@ class TemporaryServer:
     """
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        app_directory = _prefect_directory()
+        listener = _listening_socket()
+        self.port = int(listener.getsockname()[1])
         self.api_url = f"http://127.0.0.1:{self.port}/api"
         self._log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid())),
-                "-m",
-                "uvicorn",
-                "--app-dir",
-                _prefect_directory(),
-                "--factory",
-                "prefect.server.api.server:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "error",
-                "--lifespan",
-                "on",
-            ],
-            env={
-                **os.environ,
-                # What Prefect's own temporary server runs with: no UI, one app.
-                "PREFECT_UI_ENABLED": "0",
-                "PREFECT__SERVER_EPHEMERAL": "1",
-                "PREFECT__SERVER_FINAL": "1",
-            },
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        # This process's copy is closed once the server has its own: the port then lives
+        # exactly as long as the server, so a dead server refuses connections at once
+        # instead of leaving them queued on a socket nobody accepts from, and no later
+        # child of this command inherits it.
+        with listener:
+            self.process = subprocess.Popen(
+                [
+                    *(sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid())),
+                    "-m",
+                    "uvicorn",
+                    "--app-dir",
+                    app_directory,
+                    "--factory",
+                    "prefect.server.api.server:create_app",
+                    "--fd",
+                    str(listener.fileno()),
+                    "--log-level",
+                    "error",
+                    "--lifespan",
+                    "on",
+                ],
+                env={
+                    **os.environ,
+                    # What Prefect's own temporary server runs with: no UI, one app.
+                    "PREFECT_UI_ENABLED": "0",
+                    "PREFECT__SERVER_EPHEMERAL": "1",
+                    "PREFECT__SERVER_FINAL": "1",
+                },
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(listener.fileno(),),
+            )
         atexit.register(self.stop)
 
     def healthy(self) -> bool:

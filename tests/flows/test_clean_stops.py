@@ -1,18 +1,23 @@
 """A ``sentiment`` command killed (SIGKILL) or stopped (SIGTERM) leaves no temporary
-Prefect server behind: the real command, in a subprocess, with its own server."""
+Prefect server behind: the real command, in a subprocess, with its own server. The
+temporary server holds its port from the moment it is chosen."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
+from cli.server import TemporaryServer
 from tests.flows.test_score_flow import TEXTS
 from tests.support.bundles import promoted_home
 
@@ -58,19 +63,40 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _listening_port(pid: int) -> int | None:
+    try:
+        connections = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return None
+    for connection in connections:
+        if connection.status == psutil.CONN_LISTEN:
+            return int(connection.laddr.port)
+    return None
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
 def _server_of(command: subprocess.Popen[str], timeout: float = 240.0) -> tuple[int, int]:
-    """The pid and port of the command's temporary server, once it listens."""
+    """The pid and port of the command's temporary server, once it answers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert command.poll() is None, "the command ended before its server listened"
+        assert command.poll() is None, "the command ended before its server answered"
         for child in _children(command.pid):
-            arguments = _command_line(child)
-            if "uvicorn" in arguments and "--port" in arguments:
-                port = int(arguments[arguments.index("--port") + 1])
-                if _listening(port):
-                    return child, port
+            if "uvicorn" not in _command_line(child):
+                continue
+            # Its command line names an inherited socket (--fd), not a port; the socket
+            # listens before the server starts, so only an answer means it runs.
+            port = _listening_port(child)
+            if port is not None and _answers(port):
+                return child, port
         time.sleep(0.2)
-    raise AssertionError("the command's temporary server never listened")
+    raise AssertionError("the command's temporary server never answered")
 
 
 @pytest.fixture
@@ -140,3 +166,26 @@ def test_a_stopped_command_leaves_no_temporary_server(
 def home(tmp_path: Path) -> Path:
     """A home with one small bundle, promoted to champion."""
     return promoted_home(tmp_path / "home", TEXTS)
+
+
+def test_the_temporary_server_holds_its_port_before_it_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its own database, as a command's server has; not the session harness's.
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delenv("PREFECT_SERVER_DATABASE_CONNECTION_URL", raising=False)
+    server = TemporaryServer()
+    try:
+        assert server.api_url == f"http://127.0.0.1:{server.port}/api"
+        # Still importing Prefect, the server must not leave its port free for another
+        # process (or another command's temporary server) to take.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as rival:
+            with pytest.raises(OSError) as raised:
+                rival.bind(("127.0.0.1", server.port))
+            assert raised.value.errno == errno.EADDRINUSE
+        server.wait()
+        assert server.healthy()
+    finally:
+        server.stop()
+    assert server.process.poll() is not None
