@@ -5,8 +5,9 @@ Without a configured server (``PREFECT_API_URL``, or ``make server``'s, see
 subprocess and stop it at exit; a command killed by SIGKILL (or one whose exit hooks do
 not run) leaves that server running, still listening. This module starts the same
 server itself (Prefect's ``SubprocessASGIServer`` command: uvicorn on
-``prefect.server.api.server:create_app``, UI off) on a free loopback port, and on Linux
-the server asks the kernel for SIGTERM when the command's process dies, however it dies
+``prefect.server.api.server:create_app``, UI off) on a loopback socket this process
+binds and hands over, so the port is held from the moment it is chosen, and on Linux the
+server asks the kernel for SIGTERM when the command's process dies, however it dies
 (``prctl(PR_SET_PDEATHSIG)``); a normal exit stops it too. It starts before Prefect is
 imported (:func:`load_flow`), so the server boots while the command imports its flow.
 """
