@@ -42,6 +42,7 @@ shared 2-core VM inflates wall times)::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import sys
@@ -98,7 +99,7 @@ def split_texts(home: Path) -> tuple[dict[str, list[str]], dict[str, np.ndarray]
     return texts, targets
 
 
-def prepare(home: Path, work: Path, unlabeled_vocabulary: bool) -> None:
+def prepare(home: Path, work: Path, unlabeled_vocabulary: bool, num_words: int | None) -> None:
     """Fit the vectorizer and store every split as sparse bags under ``work``."""
     from sentiment.encoding.vocabulary import fit_vectorizer
     from sentiment.modeling.config import get_model_spec
@@ -108,6 +109,8 @@ def prepare(home: Path, work: Path, unlabeled_vocabulary: bool) -> None:
     for split, split_targets in targets.items():
         np.save(work / f"y_{split}.npy", split_targets)
     config = get_model_spec("nbsvm").vectorizer
+    if num_words is not None:
+        config = dataclasses.replace(config, num_words=num_words)
     started = time.process_time()
     corpus = texts["fit"] + (texts["unsup"] if unlabeled_vocabulary else [])
     vectorizer = fit_vectorizer(corpus, config)
@@ -1082,6 +1085,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--unlabeled-vocabulary", action="store_true")
+    parser.add_argument("--num-words", type=int, help="prepare: the bag's id space")
     parser.add_argument(
         "--nbsvm-bundle", type=Path, help="a trained nbsvm bundle whose logits to blend with"
     )
@@ -1120,7 +1124,7 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work
     if args.experiment == "prepare":
-        prepare(args.home, work, args.unlabeled_vocabulary)
+        prepare(args.home, work, args.unlabeled_vocabulary, args.num_words)
         return
     if args.experiment == "tokens":
         prepare_tokens(args.home, work)

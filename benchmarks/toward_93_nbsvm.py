@@ -1,0 +1,476 @@
+"""Toward 93%: the product's nbsvm retrained in numba, to compare training variants by 5-fold CV.
+
+A scratch harness beside ``benchmarks/toward_93.py`` (whose ``prepare`` step writes the
+sparse bags under ``--work``). ``sentiment.modeling.zoo.build_nbsvm`` trained by Keras is
+``sigmoid(sum_i r_i * w_i)`` over a review's distinct n-gram ids, ``r`` the frozen
+naive-Bayes log-count ratios of the fitting reviews, ``w`` learned from a tiny Glorot-normal
+start with dense Adam (Keras densifies the embedding's sparse gradient, so every moment
+decays at every step), batch 32, binary cross-entropy. This file does the same in numba
+so that one fold trains in seconds, and then varies one thing at a time:
+
+* ``replica``: the product's split (fit / validation); validation accuracy and loss per
+  epoch, to compare with the Keras run's log;
+* ``cv``: 5-fold cross-validation over all 25,000 labelled reviews (fit + validation) of
+  the variants named by ``--variants``; prints each variant's out-of-fold accuracy;
+* ``final --variants V``: trains V on the product's fit portion (early stopping on its
+  validation split) and on 5 folds of the 25,000 (ensemble: mean of the fold logits),
+  and scores both once on test with a 95% bootstrap CI.
+
+Usage::
+
+    nice -n 10 .venv/bin/python benchmarks/toward_93_nbsvm.py --work DIR replica
+    nice -n 10 .venv/bin/python benchmarks/toward_93_nbsvm.py --work DIR --variants base,ema cv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numba
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from toward_93 import (
+    SPLITS,
+    Sparse,
+    column_sums,
+    concatenate,
+    joined,
+    labels,
+    load,
+    load_words,
+    row_sums,
+    shifted,
+)
+
+CLUSTER_BITS = 21
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to train the nbsvm weights."""
+
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 4
+    patience: int = 1
+    alpha: float = 1.0  # naive-Bayes smoothing
+    ema: float = 0.0  # decay of an exponential moving average of w (0: none)
+    l2: float = 0.0  # decoupled weight decay per step (AdamW-style), times the rate
+    seeds: int = 1  # models with different initial weights and orders, logits averaged
+
+
+VARIANTS: dict[str, Variant] = {
+    "base": Variant(),
+    "epochs8": Variant(epochs=8, patience=1),
+    "lr5e-4": Variant(learning_rate=5e-4, epochs=8),
+    "lr2e-3": Variant(learning_rate=2e-3),
+    "batch64": Variant(batch_size=64, epochs=8),
+    "batch16": Variant(batch_size=16),
+    "alpha0.5": Variant(alpha=0.5),
+    "alpha2": Variant(alpha=2.0),
+    "ema": Variant(ema=0.999, epochs=8),
+    "ema9999": Variant(ema=0.9999, epochs=8),
+    "wd": Variant(l2=1e-2, epochs=8),
+    "seeds3": Variant(seeds=3),
+}
+
+
+def nb_ratios(data: Sparse, targets: np.ndarray, size: int, alpha: float) -> np.ndarray:
+    positive = column_sums(*data, targets, size) + alpha
+    negative = column_sums(*data, 1.0 - targets, size) + alpha
+    positive[:2] = negative[:2] = alpha
+    ratios = np.log((positive / positive.sum()) / (negative / negative.sum()))
+    ratios[:2] = 0.0
+    return ratios
+
+
+@numba.njit(cache=True)
+def _epoch(
+    ids,
+    pointers,
+    targets,
+    order,
+    ratios,
+    weights,
+    m,
+    v,
+    gradient,
+    step,
+    rate,
+    batch,
+    ema_decay,
+    ema_weights,
+    decay,
+):
+    beta1, beta2, epsilon = 0.9, 0.999, 1e-7
+    size = weights.shape[0]
+    for start in range(0, order.shape[0], batch):
+        stop = min(start + batch, order.shape[0])
+        count = stop - start
+        for position in range(start, stop):
+            row = order[position]
+            logit = 0.0
+            for k in range(pointers[row], pointers[row + 1]):
+                logit += ratios[ids[k]] * weights[ids[k]]
+            probability = 1.0 / (1.0 + math.exp(-logit))
+            error = (probability - targets[row]) / count
+            for k in range(pointers[row], pointers[row + 1]):
+                gradient[ids[k]] += error * ratios[ids[k]]
+        step += 1
+        alpha = rate * math.sqrt(1.0 - beta2**step) / (1.0 - beta1**step)
+        for i in range(size):
+            g = gradient[i]
+            m[i] += (g - m[i]) * (1.0 - beta1)
+            v[i] += (g * g - v[i]) * (1.0 - beta2)
+            weights[i] -= m[i] * alpha / (math.sqrt(v[i]) + epsilon) + decay * rate * weights[i]
+            gradient[i] = 0.0
+            if ema_decay > 0.0:
+                ema_weights[i] = ema_decay * ema_weights[i] + (1.0 - ema_decay) * weights[i]
+    return step
+
+
+def logits_of(data: Sparse, ratios: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return row_sums(*data, ratios * weights)
+
+
+def log_loss(logits: np.ndarray, targets: np.ndarray) -> float:
+    return float(np.mean(np.logaddexp(0.0, logits) - targets * logits))
+
+
+def train(
+    fit: Sparse,
+    y_fit: np.ndarray,
+    stop: Sparse,
+    y_stop: np.ndarray,
+    size: int,
+    variant: Variant,
+    seed: int,
+    trace: bool = False,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Train one model; early stopping on ``stop``'s loss. Returns (ratios, weights, epochs)."""
+    ratios = nb_ratios(fit, y_fit, size, variant.alpha)
+    generator = np.random.default_rng(seed)
+    scale = math.sqrt(2.0 / (size + 1))
+    weights = np.clip(generator.normal(0.0, scale, size), -2 * scale, 2 * scale)
+    m, v, gradient = np.zeros(size), np.zeros(size), np.zeros(size)
+    ema_weights = weights.copy()
+    step, best_loss, best, best_epoch, waited = 0, np.inf, weights.copy(), 0, 0
+    for epoch in range(1, variant.epochs + 1):
+        order = generator.permutation(len(y_fit))
+        step = _epoch(
+            *fit,
+            y_fit,
+            order,
+            ratios,
+            weights,
+            m,
+            v,
+            gradient,
+            step,
+            variant.learning_rate,
+            variant.batch_size,
+            variant.ema,
+            ema_weights,
+            variant.l2,
+        )
+        current = ema_weights if variant.ema > 0 else weights
+        logits = logits_of(stop, ratios, current)
+        loss = log_loss(logits, y_stop)
+        if trace:
+            print(
+                json.dumps(
+                    {
+                        "epoch": epoch,
+                        "val_loss": round(loss, 4),
+                        "val_accuracy": float(np.mean((logits > 0) == (y_stop > 0.5))),
+                    }
+                )
+            )
+        if loss < best_loss:
+            best_loss, best, best_epoch, waited = loss, current.copy(), epoch, 0
+        else:
+            waited += 1
+            if waited > variant.patience:
+                break
+    return ratios, best, best_epoch
+
+
+def ensemble_logits(fit, y_fit, stop, y_stop, size, variant, seed, evaluate):
+    total, epochs = 0.0, []
+    for offset in range(variant.seeds):
+        ratios, weights, best_epoch = train(fit, y_fit, stop, y_stop, size, variant, seed + offset)
+        total = total + logits_of(evaluate, ratios, weights)
+        epochs.append(best_epoch)
+    return total / variant.seeds, epochs
+
+
+def subset(data: Sparse, rows: np.ndarray) -> Sparse:
+    ids, pointers = data
+    lengths = pointers[rows + 1] - pointers[rows]
+    new_pointers = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(lengths, out=new_pointers[1:])
+    return np.concatenate([ids[pointers[r] : pointers[r + 1]] for r in rows]), new_pointers
+
+
+def folds(count: int, k: int = 5, seed: int = 7) -> list[np.ndarray]:
+    return np.array_split(np.random.default_rng(seed).permutation(count), k)
+
+
+def spherical_kmeans(vectors: np.ndarray, clusters: int, iterations: int, seed: int) -> np.ndarray:
+    """Cluster ids of unit-normalized vectors (cosine k-means, k-means++-free random start)."""
+    normed = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
+    generator = np.random.default_rng(seed)
+    centres = normed[generator.choice(len(normed), clusters, replace=False)]
+    for _ in range(iterations):
+        assignment = np.argmax(normed @ centres.T, axis=1)
+        sums = np.zeros_like(centres)
+        np.add.at(sums, assignment, normed)
+        empty = np.linalg.norm(sums, axis=1) == 0
+        sums[empty] = normed[generator.choice(len(normed), int(empty.sum()), replace=False)]
+        centres = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    return np.argmax(normed @ centres.T, axis=1)
+
+
+@numba.njit(cache=True)
+def _cluster_bag(words, pointers, word_cluster, clusters, order, bits, out_ids, out_pointers):
+    """Distinct hashed cluster 1..order-grams of each review (unknown words: cluster K)."""
+    mask = (1 << bits) - 1
+    written = 0
+    seen = np.zeros(1 << bits, np.bool_)
+    for row in range(len(pointers) - 1):
+        start = written
+        begin, end = pointers[row], pointers[row + 1]
+        for position in range(begin, end):
+            key = np.uint64(1469598103934665603)
+            for n in range(order):
+                if position + n >= end:
+                    break
+                word = words[position + n]
+                cluster = word_cluster[word] if word >= 2 else clusters
+                key = (key ^ np.uint64(cluster + 1 + n * 65536)) * np.uint64(1099511628211)
+                slot = int(key & np.uint64(mask))
+                if not seen[slot]:
+                    seen[slot] = True
+                    out_ids[written] = slot
+                    written += 1
+        for k in range(start, written):
+            seen[out_ids[k]] = False
+        out_pointers[row + 1] = written
+    return written
+
+
+def cluster_bags(work: Path, clusters: int, order: int, iterations: int = 12) -> None:
+    """Step ``clusters``: word2vec clusters of the fit + unlabeled text, as n-gram bags."""
+    started = time.process_time()
+    vectors = np.load(work / "w2v_d100_e1.npy")[2:]
+    assignment = spherical_kmeans(vectors, clusters, iterations, 0)
+    word_cluster = np.concatenate([[0, 0], assignment]).astype(np.int64)
+    for split in SPLITS:
+        words, pointers = load_words(work, split)
+        out_ids = np.empty(len(words) * order, np.int32)
+        out_pointers = np.zeros(len(pointers), np.int64)
+        written = _cluster_bag(
+            words, pointers, word_cluster, clusters, order, CLUSTER_BITS, out_ids, out_pointers
+        )
+        np.save(work / f"cluster{clusters}x{order}_{split}_ids.npy", out_ids[:written])
+        np.save(work / f"cluster{clusters}x{order}_{split}_pointers.npy", out_pointers)
+    print(
+        json.dumps(
+            {
+                "step": "clusters",
+                "clusters": clusters,
+                "order": order,
+                "cpu_s": round(time.process_time() - started, 1),
+            }
+        )
+    )
+
+
+def part_bags(work: Path, where: str, tokens: int) -> None:
+    """Step ``part``: the bag of only the first or last ``tokens`` tokens of each review.
+
+    The verdict of a review is often in its last sentences; the same n-grams there get
+    their own ids (and ratios), so a model can weigh them apart from the whole review's.
+    """
+    from toward_93 import load_text
+
+    from sentiment.encoding.vectorizer import Vectorizer
+
+    started = time.process_time()
+    vectorizer = Vectorizer.load(work / "vectorizer.json")
+    for split in SPLITS:
+        data, pointers = load_text(work, split)
+        text = data.tobytes()
+        parts = []
+        for row in range(len(pointers) - 1):
+            words = text[pointers[row] : pointers[row + 1]].decode("utf-8").split()
+            parts.append(" ".join(words[-tokens:] if where == "tail" else words[:tokens]))
+        ids = vectorizer.encode(parts)
+        present = ids > 0
+        np.save(work / f"{where}{tokens}_{split}_ids.npy", ids[present].astype(np.int32))
+        lengths = present.sum(axis=1).astype(np.int64)
+        row_pointers = np.zeros(len(lengths) + 1, np.int64)
+        np.cumsum(lengths, out=row_pointers[1:])
+        np.save(work / f"{where}{tokens}_{split}_pointers.npy", row_pointers)
+    print(
+        json.dumps(
+            {
+                "step": "part",
+                "where": where,
+                "tokens": tokens,
+                "cpu_s": round(time.process_time() - started, 1),
+            }
+        )
+    )
+
+
+def load_bags(work: Path, names: list[str], split: str) -> tuple[Sparse, int]:
+    """The named bags of a split joined over disjoint id ranges, and the joint id space."""
+    total, size = None, 0
+    for name in names:
+        if name == "words":
+            data, width = load(work, split), int((work / "num_words.txt").read_text())
+        elif name.startswith("words:"):
+            other = Path(name.split(":", 1)[1])
+            data, width = load(other, split), int((other / "num_words.txt").read_text())
+        else:  # clusterKxN
+            data = (
+                np.load(work / f"{name}_{split}_ids.npy"),
+                np.load(work / f"{name}_{split}_pointers.npy"),
+            )
+            width = 1 << CLUSTER_BITS
+        data = shifted(data, size) if size else data
+        total = data if total is None else joined(total, data)
+        size += width
+    return total, size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--variants", default="base")
+    parser.add_argument(
+        "--bags", default="words", help="bags to join: words, words:DIR, clusterKxN"
+    )
+    parser.add_argument("--clusters", type=int, default=500)
+    parser.add_argument("--order", type=int, default=3)
+    parser.add_argument("--where", choices=["head", "tail"], default="tail")
+    parser.add_argument("--tokens", type=int, default=50)
+    parser.add_argument("experiment", choices=["replica", "cv", "final", "clusters", "part"])
+    args = parser.parse_args()
+    work = args.work
+    if args.experiment == "part":
+        part_bags(work, args.where, args.tokens)
+        return
+    if args.experiment == "clusters":
+        cluster_bags(work, args.clusters, args.order)
+        return
+    bags = args.bags.split(",")
+    (fit, size), (val, _) = load_bags(work, bags, "fit"), load_bags(work, bags, "val")
+    y_fit, y_val = labels(work, "fit"), labels(work, "val")
+    variants = [(name, VARIANTS[name]) for name in args.variants.split(",")]
+    if args.experiment == "replica":
+        for name, variant in variants:
+            started = time.process_time()
+            train(fit, y_fit, val, y_val, size, replace(variant, patience=99), 42, trace=True)
+            print(json.dumps({"variant": name, "cpu_s": round(time.process_time() - started, 1)}))
+        return
+    labelled = concatenate(fit, val)
+    y_all = np.concatenate([y_fit, y_val])
+    parts = folds(len(y_all))
+    if args.experiment == "cv":
+        for name, variant in variants:
+            started = time.process_time()
+            out_of_fold, epochs = np.zeros(len(y_all)), []
+            for index, held in enumerate(parts):
+                rest = np.concatenate([p for j, p in enumerate(parts) if j != index])
+                # Early stopping needs reviews the weights never saw: the last 10% of the
+                # training folds, as preprocessing holds out 10% of train.
+                cut = len(rest) // 10
+                stop_rows, fit_rows = rest[:cut], rest[cut:]
+                logits, fold_epochs = ensemble_logits(
+                    subset(labelled, fit_rows),
+                    y_all[fit_rows],
+                    subset(labelled, stop_rows),
+                    y_all[stop_rows],
+                    size,
+                    variant,
+                    100 + index,
+                    subset(labelled, held),
+                )
+                out_of_fold[held] = logits
+                epochs.extend(fold_epochs)
+            correct = (out_of_fold > 0) == (y_all > 0.5)
+            print(
+                json.dumps(
+                    {
+                        "variant": name,
+                        "bags": args.bags,
+                        "cv_accuracy": round(float(correct.mean()), 4),
+                        "standard_error": round(float(correct.std() / math.sqrt(len(correct))), 4),
+                        "cv_log_loss": round(log_loss(out_of_fold, y_all), 4),
+                        "epochs": epochs,
+                        "cpu_s": round(time.process_time() - started, 1),
+                    }
+                )
+            )
+            tag = args.bags.replace("/", "_").replace(":", "_")
+            np.save(work / f"oof_{name}_{tag}.npy", out_of_fold)
+        return
+    from sentiment.release.evaluation import bootstrap_accuracy_interval
+
+    (test, _), y_test = load_bags(work, bags, "test"), labels(work, "test")
+    for name, variant in variants:
+        started = time.process_time()
+        single, epochs = ensemble_logits(fit, y_fit, val, y_val, size, variant, 42, test)
+        fold_total = 0.0
+        for index, held in enumerate(parts):
+            rest = np.concatenate([p for j, p in enumerate(parts) if j != index])
+            logits, _ = ensemble_logits(
+                subset(labelled, rest),
+                y_all[rest],
+                subset(labelled, held),
+                y_all[held],
+                size,
+                variant,
+                200 + index,
+                test,
+            )
+            fold_total = fold_total + logits
+        for label, logits in (("product split", single), ("5-fold ensemble", fold_total / 5)):
+            correct = (logits > 0) == (y_test > 0.5)
+            low, high = bootstrap_accuracy_interval(correct)
+            print(
+                json.dumps(
+                    {
+                        "variant": name,
+                        "model": label,
+                        "test_accuracy": round(float(correct.mean()), 4),
+                        "ci": [round(low, 4), round(high, 4)],
+                        "epochs": epochs,
+                    }
+                )
+            )
+            np.save(work / f"nbsvm_test_{name}_{label.split()[0]}.npy", logits)
+        print(
+            json.dumps(
+                {
+                    "variant": name,
+                    "bags": args.bags,
+                    "cpu_s": round(time.process_time() - started, 1),
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
