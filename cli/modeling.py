@@ -52,7 +52,8 @@ def _train(arguments: argparse.Namespace) -> int:
     metrics = result["validation_metrics"]
     print(
         f"Trained {result['model']} -> {result['bundle']} "
-        f"(validation accuracy {metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}, "
+        f"({'out-of-fold' if result['folds'] > 1 else 'validation'} accuracy "
+        f"{metrics['accuracy']:.4f}, loss {metrics['loss']:.4f}, "
         f"{result['epochs_run']} epochs, {result['seconds']:.0f} s)"
     )
     return 0

@@ -25,6 +25,7 @@ def train_flow(
     training_seed: int = TrainConfig.seed,
     patience: int = TrainConfig.patience,
     nb_alpha: float = TrainConfig.nb_alpha,
+    folds: int = TrainConfig.folds,
     vectorizer: VectorizerConfig | None = None,
     validation_fraction: float = TrainConfig.validation_fraction,
     split_seed: int = TrainConfig.split_seed,
@@ -43,6 +44,7 @@ def train_flow(
         training_seed: Seed for weights and shuffling.
         patience: Epochs without validation-loss improvement before stopping.
         nb_alpha: Smoothing of the naive-Bayes ratios (nbsvm only).
+        folds: Fold models to average (nbsvm only; 1: one model on the train portion).
         vectorizer: Preprocessing in place of the model's own.
         validation_fraction: Share of the train split held out for validation.
         split_seed: Seed of the train/validation split.
@@ -61,6 +63,7 @@ def train_flow(
         seed=training_seed,
         patience=patience,
         nb_alpha=nb_alpha,
+        folds=folds,
         vectorizer=vectorizer,
         validation_fraction=validation_fraction,
         split_seed=split_seed,

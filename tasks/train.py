@@ -33,12 +33,14 @@ def train_model_task(home: str, config: TrainConfig) -> dict[str, Any]:
     progress_id = create_progress_artifact(
         progress=0.0,
         key=f"training-progress-{config.model}",
-        description=f"Epochs of `{config.model}` done, out of at most {epochs}.",
+        description=f"Epochs of `{config.model}` done, out of at most {epochs * config.folds}.",
     )
 
     def on_epoch_end(epoch: int, metrics: dict[str, float]) -> None:
+        fold = int(metrics.get("fold", 1))
         logger.info(
-            "Epoch %d/%d: loss %.4f, accuracy %.4f, val_loss %.4f, val_accuracy %.4f (%.1f s)",
+            "%sEpoch %d/%d: loss %.4f, accuracy %.4f, val_loss %.4f, val_accuracy %.4f (%.1f s)",
+            f"Fold {fold}/{config.folds}, " if config.folds > 1 else "",
             epoch,
             epochs,
             metrics.get("loss", float("nan")),
@@ -47,7 +49,8 @@ def train_model_task(home: str, config: TrainConfig) -> dict[str, Any]:
             metrics.get("val_accuracy", float("nan")),
             metrics.get("seconds", float("nan")),
         )
-        update_progress_artifact(progress_id, progress=100.0 * epoch / epochs)
+        done = (fold - 1) * epochs + epoch
+        update_progress_artifact(progress_id, progress=100.0 * done / (epochs * config.folds))
 
     result = train(Path(home), config, on_epoch_end=on_epoch_end)
     update_progress_artifact(progress_id, progress=100.0)
@@ -73,6 +76,7 @@ def train_model_task(home: str, config: TrainConfig) -> dict[str, Any]:
         "version": result.version,
         "bundle": str(result.directory),
         "model": config.model,
+        "folds": config.folds,
         "validation_metrics": result.validation_metrics,
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),

@@ -111,6 +111,11 @@ class TrainConfig:
         validation_fraction: Share of the train split held out for validation.
         split_seed: Seed of the train/validation split made by preprocessing.
         nb_alpha: Smoothing of the naive-Bayes ratios (NBSVM only).
+        folds: 1 to train one model on the train portion, stopped early on validation;
+            k > 1 (linear models only) to train k models, each on all labelled reviews
+            (train + validation) but one fold and stopped early on that fold, and keep
+            their average, which is again one weight per id (see
+            ``sentiment.modeling.folds``).
     """
 
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "The zoo model."})
@@ -137,6 +142,13 @@ class TrainConfig:
     nb_alpha: float = field(
         default=1.0, metadata={"help": "Smoothing of the naive-Bayes ratios (nbsvm only)."}
     )
+    folds: int = field(
+        default=1,
+        metadata={
+            "help": "Cross-fitted ensemble: train this many models, each on all labelled "
+            "reviews but one fold, and average them (nbsvm only; 1: one model)."
+        },
+    )
 
     def __post_init__(self) -> None:
         spec = get_model_spec(self.model)
@@ -148,6 +160,13 @@ class TrainConfig:
             raise ConfigError(f"Setting 'learning_rate' must be > 0, not {self.learning_rate}.")
         if self.patience < 0:
             raise ConfigError(f"Setting 'patience' must be >= 0, not {self.patience}.")
+        if self.folds < 1:
+            raise ConfigError(f"Setting 'folds' must be >= 1, not {self.folds}.")
+        if self.folds > 1 and not spec.linear:
+            raise ConfigError(
+                f"Setting 'folds' is {self.folds} but model '{self.model}' is not linear, "
+                "so its fold models cannot be averaged into one; use folds=1 or model nbsvm."
+            )
         if not self.nb_alpha > 0:
             raise ConfigError(f"Setting 'nb_alpha' must be > 0, not {self.nb_alpha}.")
         if spec.bag_input and not self.resolved_vectorizer.bag:
@@ -196,4 +215,5 @@ class TrainConfig:
             "validation_fraction": self.validation_fraction,
             "split_seed": self.split_seed,
             "nb_alpha": self.nb_alpha,
+            "folds": self.folds,
         }

@@ -197,7 +197,36 @@ def count_ids_by_label(
                 "vectorizer and the data come from different runs, so rerun 'sentiment "
                 "preprocess'."
             )
-        is_positive = labels == 1
-        positive += np.bincount(ids[is_positive].ravel(), minlength=num_words)
-        negative += np.bincount(ids[~is_positive].ravel(), minlength=num_words)
+        batch_positive, batch_negative = count_ids_in_arrays(ids, labels, num_words)
+        positive += batch_positive
+        negative += batch_negative
     return positive, negative
+
+
+def count_ids_in_arrays(
+    token_ids: np.ndarray, labels: np.ndarray, num_words: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`count_ids_by_label` over in-memory ``(n, max_length)`` ids and labels."""
+    is_positive = labels == 1
+    return (
+        np.bincount(token_ids[is_positive].ravel(), minlength=num_words).astype(np.int64),
+        np.bincount(token_ids[~is_positive].ravel(), minlength=num_words).astype(np.int64),
+    )
+
+
+def array_dataset(
+    token_ids: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0
+) -> tf.data.Dataset:
+    """Batches of ``(token_ids int32, labels float32)`` from in-memory arrays.
+
+    Shuffling, when asked for, is uniform over all rows and seeded, anew each epoch, as
+    in :func:`make_dataset`.
+    """
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (np.ascontiguousarray(token_ids, np.int32), np.asarray(labels, np.float32))
+    )
+    if shuffle:
+        dataset = dataset.shuffle(max(len(labels), 1), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -39,11 +39,13 @@ from sentiment.modeling.calibration import (
     logit,
 )
 from sentiment.modeling.config import TrainConfig, get_model_spec
+from sentiment.modeling.folds import train_fold_ensemble
 from sentiment.modeling.linear import LINEAR_WEIGHTS_FILE, folded_weights, weights_file
 from sentiment.modeling.zoo import (
     build_model,
     naive_bayes_ratios,
     parameter_count,
+    set_linear_weights,
     set_nb_ratios,
 )
 
@@ -226,6 +228,21 @@ def calibrate_on_validation(
     else:
         probabilities = model.predict(token_ids, batch_size=1024, verbose=0).reshape(-1)
         logits = logit(probabilities)
+    return calibrate_logits(logits, labels, "validation")
+
+
+def calibrate_logits(logits: np.ndarray, labels: np.ndarray, fitted_on: str) -> dict[str, Any]:
+    """Platt scaling and the decision threshold fitted on held-out logits and labels.
+
+    Args:
+        logits: Logits of reviews the model did not train on.
+        labels: Their labels (0/1).
+        fitted_on: Which reviews they are, for the metadata (``validation``, or the
+            out-of-fold reviews of a fold ensemble).
+
+    Returns:
+        Metadata entries ``calibration`` and ``decision_threshold``.
+    """
     calibration = fit_platt(logits, labels)
     raw = Calibration().apply_logits(logits)
     calibrated = calibration.apply_logits(logits)
@@ -233,7 +250,7 @@ def calibrate_on_validation(
     entries = {
         "calibration": {
             **calibration.to_dict(),
-            "fitted_on": "validation",
+            "fitted_on": fitted_on,
             "rows": int(labels.size),
             "validation_ece_before": expected_calibration_error(labels, raw),
             "validation_ece": expected_calibration_error(labels, calibrated),
@@ -241,16 +258,17 @@ def calibrate_on_validation(
         },
         "decision_threshold": {
             "value": threshold,
-            "chosen_on": "validation",
+            "chosen_on": fitted_on,
             "criterion": "maximum validation accuracy of calibrated scores",
             "validation_accuracy": accuracy,
             "validation_accuracy_at_0.5": float(np.mean((calibrated >= 0.5) == (labels == 1))),
         },
     }
     logger.info(
-        "Calibrated on %d validation reviews: slope %.4f, intercept %.4f, ECE %.4f -> %.4f; "
+        "Calibrated on %d %s reviews: slope %.4f, intercept %.4f, ECE %.4f -> %.4f; "
         "threshold %.4f (validation accuracy %.4f)",
         labels.size,
+        fitted_on,
         calibration.slope,
         calibration.intercept,
         entries["calibration"]["validation_ece_before"],
@@ -259,6 +277,69 @@ def calibrate_on_validation(
         accuracy,
     )
     return entries
+
+
+def _fit(
+    model: keras.Model,
+    train_data: Any,
+    validation_data: Any,
+    config: TrainConfig,
+    on_epoch_end: EpochHook | None,
+) -> tuple[list[dict[str, float]], int]:
+    """Fit with early stopping on ``validation_data``'s loss; keep the best epoch's weights.
+
+    Returns:
+        The per-epoch history and the best epoch's index in it.
+
+    Raises:
+        TrainingDivergedError: If the loss became NaN or infinite.
+    """
+    import keras
+
+    recorder = _make_epoch_recorder(on_epoch_end)
+    callbacks: list[keras.callbacks.Callback] = [recorder]
+    early_stopping = None
+    epochs = config.resolved_epochs
+    if epochs > 2:
+        early_stopping = keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=config.patience, restore_best_weights=True
+        )
+        callbacks.append(early_stopping)
+    model.fit(
+        train_data,
+        validation_data=validation_data,
+        epochs=epochs,
+        callbacks=callbacks,
+        # The dataset shuffles itself, seeded, each epoch.
+        shuffle=False,
+        verbose=0,
+    )
+    history = recorder.history
+    if recorder.diverged or any(
+        not math.isfinite(value) for row in history for value in row.values()
+    ):
+        raise TrainingDivergedError(
+            f"Training '{config.model}' diverged (the loss became NaN or infinite) after "
+            f"{len(history)} epoch(s); nothing was saved; lower setting 'learning_rate' "
+            f"(now {config.resolved_learning_rate})."
+        )
+    if early_stopping is not None and early_stopping.best_weights is not None:
+        return history, int(early_stopping.best_epoch)
+    return history, len(history) - 1
+
+
+def _tag_fold(on_epoch_end: EpochHook | None, fold: int) -> EpochHook | None:
+    """The epoch hook with each epoch's metrics tagged with its fold."""
+    if on_epoch_end is None:
+        return None
+    hook = on_epoch_end
+    return lambda epoch, metrics: hook(epoch, {**metrics, "fold": fold})
+
+
+def _out_of_fold_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Log loss and accuracy (at 0.5) of out-of-fold logits."""
+    loss = np.logaddexp(0.0, logits) - labels * logits
+    return {"loss": float(loss.mean()), "accuracy": float(np.mean((logits > 0) == (labels == 1)))}
 
 
 def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None) -> TrainResult:
@@ -295,61 +376,61 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
     set_reproducible(config.seed)
     keras.backend.clear_session()
     model = build_model(spec.name, vector_config, config.resolved_learning_rate, config.seed)
-    if spec.uses_nb_ratios:
+    if spec.uses_nb_ratios and config.folds == 1:
         positive, negative = datasets.count_ids_by_label(
             train_path, vector_config.num_words, vector_config.max_length
         )
         set_nb_ratios(model, naive_bayes_ratios(positive, negative, alpha=config.nb_alpha))
 
     batch_size = config.resolved_batch_size
-    epochs = config.resolved_epochs
-    train_data = datasets.make_dataset(
-        train_path, batch_size, shuffle=True, seed=config.seed, max_length=vector_config.max_length
-    )
-    validation_data = datasets.make_dataset(
-        validation_path, max(batch_size, 256), shuffle=False, max_length=vector_config.max_length
-    )
-    recorder = _make_epoch_recorder(on_epoch_end)
-    callbacks: list[keras.callbacks.Callback] = [recorder]
-    early_stopping = None
-    if epochs > 2:
-        early_stopping = keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=config.patience, restore_best_weights=True
-        )
-        callbacks.append(early_stopping)
     logger.info(
-        "Training %s on %s (%d train / %d validation reviews), %d epochs of batch %d",
+        "Training %s on %s (%d train / %d validation reviews%s), %d epochs of batch %d",
         spec.name,
         processed.key,
         train_info.num_rows,
         validation_info.num_rows,
-        epochs,
+        f", {config.folds} folds of both" if config.folds > 1 else "",
+        config.resolved_epochs,
         batch_size,
     )
-    model.fit(
-        train_data,
-        validation_data=validation_data,
-        epochs=epochs,
-        callbacks=callbacks,
-        # The dataset shuffles itself, seeded, each epoch.
-        shuffle=False,
-        verbose=0,
-    )
-    history = recorder.history
-    if recorder.diverged or any(
-        not math.isfinite(value) for row in history for value in row.values()
-    ):
-        raise TrainingDivergedError(
-            f"Training '{spec.name}' diverged (the loss became NaN or infinite) after "
-            f"{len(history)} epoch(s); nothing was saved; lower setting 'learning_rate' "
-            f"(now {config.resolved_learning_rate})."
+    ensemble = None
+    if config.folds > 1:
+        ensemble = train_fold_ensemble(
+            (train_path, validation_path),
+            vector_config.max_length,
+            vector_config.num_words,
+            config.folds,
+            config.seed,
+            config.nb_alpha,
+            batch_size,
+            build=lambda seed: build_model(
+                spec.name, vector_config, config.resolved_learning_rate, seed
+            ),
+            fit=lambda fold_model, fold, data, stop: _fit(
+                fold_model, data, stop, config, _tag_fold(on_epoch_end, fold)
+            ),
         )
-    if early_stopping is not None and early_stopping.best_weights is not None:
-        best_index = int(early_stopping.best_epoch)
+        set_linear_weights(model, ensemble.weights)
+        history = ensemble.history
+        best_index = round(float(np.mean([fold["best_epoch"] for fold in ensemble.folds]))) - 1
+        validation_metrics = _out_of_fold_metrics(ensemble.out_of_fold_logits, ensemble.labels)
     else:
-        best_index = len(history) - 1
-    best = history[best_index]
-    validation_metrics = {"loss": best["val_loss"], "accuracy": best["val_accuracy"]}
+        train_data = datasets.make_dataset(
+            train_path,
+            batch_size,
+            shuffle=True,
+            seed=config.seed,
+            max_length=vector_config.max_length,
+        )
+        validation_data = datasets.make_dataset(
+            validation_path,
+            max(batch_size, 256),
+            shuffle=False,
+            max_length=vector_config.max_length,
+        )
+        history, best_index = _fit(model, train_data, validation_data, config, on_epoch_end)
+        best = history[best_index]
+        validation_metrics = {"loss": best["val_loss"], "accuracy": best["val_accuracy"]}
 
     extra_files: dict[str, bytes] = {}
     linear_entry: dict[str, Any] | None = None
@@ -357,9 +438,16 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
     if folded is not None:
         content, linear_entry = weights_file(*folded)
         extra_files[LINEAR_WEIGHTS_FILE] = content
-    calibration_entries = calibrate_on_validation(
-        model, validation_path, vector_config.max_length, None if folded is None else folded[0]
-    )
+    if ensemble is not None:
+        calibration_entries = calibrate_logits(
+            ensemble.out_of_fold_logits,
+            ensemble.labels,
+            f"out-of-fold train + validation ({config.folds} folds)",
+        )
+    else:
+        calibration_entries = calibrate_on_validation(
+            model, validation_path, vector_config.max_length, None if folded is None else folded[0]
+        )
 
     created = datetime.now(UTC)
     version = new_version(spec.name, created)
@@ -389,6 +477,7 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
         "best_epoch": best_index + 1,
         "epochs_run": len(history),
         "validation_metrics": validation_metrics,
+        **({"folds": ensemble.folds} if ensemble is not None else {}),
         "seed": config.seed,
         "environment": _environment(),
         "training_seconds": round(seconds, 3),

@@ -258,6 +258,17 @@ def set_nb_ratios(model: keras.Model, ratios: np.ndarray) -> None:
     layer.set_weights([ratios.reshape(expected).astype(np.float32)])
 
 
+def set_linear_weights(model: keras.Model, weights: np.ndarray) -> None:
+    """Make an NBSVM model score ``sum_i weights_i`` over a review's ids.
+
+    The ratio layer takes the per-id weights and the learned layer ones, so the model
+    (and the ``linear_weights.npy`` folded from it) computes exactly ``weights``.
+    """
+    set_nb_ratios(model, weights)
+    layer = model.get_layer(NB_WEIGHTS_LAYER)
+    layer.set_weights([np.ones(layer.get_weights()[0].shape, np.float32)])
+
+
 def parameter_count(model: keras.Model) -> dict[str, int]:
     """Return total, trainable and frozen parameter counts."""
     trainable = int(sum(np.prod(weight.shape) for weight in model.trainable_weights))

@@ -14,7 +14,7 @@ import pytest
 
 from sentiment.core.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
-from sentiment.data.preprocess import preprocess
+from sentiment.data.preprocess import find_processed, preprocess
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.modeling import dataset
 from sentiment.modeling.bundle import METADATA_FILE, load_bundle
@@ -111,6 +111,77 @@ def test_nbsvm_learns_the_cue_words(home: Path) -> None:
     assert 1 <= result.best_epoch <= len(result.history)
 
 
+def test_a_fold_ensemble_is_one_linear_model_calibrated_out_of_fold(home: Path) -> None:
+    pooled = sum(dataset.inspect_split(p).num_rows for p in _splits(home))
+    epochs_seen: list[dict[str, float]] = []
+    config = _config("nbsvm", epochs=3, learning_rate=0.05, folds=3)
+    result = train(home, config, on_epoch_end=lambda e, m: epochs_seen.append(m))
+
+    metadata = json.loads((result.directory / METADATA_FILE).read_text())
+    folds = metadata["folds"]
+    assert [fold["fold"] for fold in folds] == [1, 2, 3]
+    assert sum(fold["held_out_rows"] for fold in folds) == pooled  # every review stops one
+    assert all(fold["train_rows"] + fold["held_out_rows"] == pooled for fold in folds)
+    assert {row["fold"] for row in epochs_seen} == {1, 2, 3}
+    assert metadata["calibration"]["rows"] == pooled
+    assert metadata["calibration"]["fitted_on"].startswith("out-of-fold")
+    assert metadata["model"]["folds"] == 3
+    assert result.validation_metrics["accuracy"] >= 0.9
+
+    # One model: its Keras forward pass and the compiled linear scorer agree.
+    bundle = load_bundle(result.directory)
+    texts = ["great wonderful superb", "awful boring dull", "the film and a plot"]
+    scores = bundle.predict_texts(texts)
+    assert scores[0] > 0.5 > scores[1]
+    ids = bundle.vectorizer.encode(texts)
+    keras_scores = bundle.calibration.apply(bundle.model.predict(ids, verbose=0).reshape(-1))
+    np.testing.assert_allclose(scores, keras_scores, atol=1e-5)
+
+
+def test_the_fold_ensemble_averages_its_fold_models(home: Path) -> None:
+    from sentiment.modeling.folds import fold_assignment, train_fold_ensemble
+    from sentiment.modeling.linear import folded_weights
+    from sentiment.modeling.zoo import build_model
+
+    vectorizer = TINY_BAG
+    models: list[keras.Model] = []
+
+    def fit(model: keras.Model, fold: int, data: object, stop: object) -> tuple[list, int]:
+        model.fit(data, epochs=2, verbose=0)
+        models.append(model)
+        return [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4}], 1
+
+    ensemble = train_fold_ensemble(
+        _splits(home),
+        vectorizer.max_length,
+        vectorizer.num_words,
+        folds=3,
+        seed=5,
+        nb_alpha=1.0,
+        batch_size=16,
+        build=lambda seed: build_model("nbsvm", vectorizer, 0.05, seed),
+        fit=fit,
+    )
+    per_fold = [folded_weights(model)[0].astype(np.float64) for model in models]  # type: ignore[index]
+    np.testing.assert_allclose(ensemble.weights, np.mean(per_fold, axis=0), rtol=1e-5, atol=1e-7)
+
+    ids = np.concatenate([dataset.load_arrays(p, vectorizer.max_length)[0] for p in _splits(home)])
+    parts = fold_assignment(len(ids), 3, 5)
+    assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(len(ids)))
+    for held, weights in zip(parts, per_fold, strict=True):
+        # Each review's out-of-fold logit comes from the one model that never trained on it.
+        np.testing.assert_allclose(
+            ensemble.out_of_fold_logits[held], weights[ids[held]].sum(axis=1), rtol=1e-6
+        )
+    assert [fold["best_epoch"] for fold in ensemble.folds] == [2, 2, 2]
+    assert len(ensemble.history) == 6 and {row["fold"] for row in ensemble.history} == {1, 2, 3}
+
+
+def _splits(home: Path) -> tuple[Path, Path]:
+    processed = find_processed(home, _config("nbsvm").preprocess_config)
+    return processed.split_path("train"), processed.split_path("validation")
+
+
 def test_same_seed_gives_the_same_validation_metrics(home: Path) -> None:
     first = train(home, _config("cnn", epochs=2, seed=7))
     second = train(home, _config("cnn", epochs=2, seed=7))
@@ -171,6 +242,8 @@ def test_unknown_model_lists_the_known_ones() -> None:
         ({"epochs": 0}, "epochs"),
         ({"batch_size": -1}, "batch_size"),
         ({"learning_rate": 0.0}, "learning_rate"),
+        ({"folds": 0}, "folds"),
+        ({"folds": 3}, "folds"),  # cnn is not linear: its fold models cannot be averaged
     ],
 )
 def test_bad_settings_name_the_setting(settings: dict[str, object], field: str) -> None:
