@@ -91,3 +91,25 @@ def test_preprocess_then_train_with_the_same_settings_preprocesses_once(raw_home
     assert [path.name for path in HomeLayout(raw_home).processed_dir.iterdir()] == [
         processed["key"]
     ]
+
+
+def test_train_command_with_folds_saves_one_averaged_model(
+    raw_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny_bag = ["--num-words", "200", "--max-length", "48", "--ngram-max", "3", "--bag"]
+    arguments = ["--home", str(raw_home), "train", "--model", "nbsvm", "--folds", "3"]
+    status = main([*arguments, "--epochs", "3", "--learning-rate", "0.05", *tiny_bag])
+    last_line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert status == 0
+    assert "(out-of-fold accuracy " in last_line
+    (directory,) = HomeLayout(raw_home).models_dir.iterdir()
+    bundle = load_bundle(directory)
+    assert [fold["fold"] for fold in bundle.metadata["folds"]] == [1, 2, 3]
+    scores = bundle.predict_texts(["great wonderful superb", "awful boring dull"])
+    assert scores[0] > 0.5 > scores[1]
+
+    # A model that is not linear cannot be averaged: one sentence, nothing written.
+    status = main([*arguments[:3], "--model", "cnn", "--folds", "3"])
+    error = capsys.readouterr().err.strip()
+    assert status == 1 and "\n" not in error and "folds" in error
+    assert len(list(HomeLayout(raw_home).models_dir.iterdir())) == 1
