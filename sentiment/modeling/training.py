@@ -92,6 +92,7 @@ class TrainResult:
         """The run summary: settings, epochs, parameters, validation metrics."""
         metrics = self.validation_metrics
         counts = self.parameter_count
+        held_out = "out-of-fold" if config.folds > 1 else "validation"
         lines = [
             f"# Trained `{config.model}` → `{self.version}`",
             "",
@@ -100,12 +101,13 @@ class TrainResult:
             f"| bundle | `{self.directory}` |",
             f"| preprocessing key | `{self.preprocessing_key}` |",
             f"| epochs run / kept | {len(self.history)} / {self.best_epoch} |",
+            *([f"| folds (models averaged) | {config.folds} |"] if config.folds > 1 else []),
             f"| batch size | {config.resolved_batch_size} |",
             f"| learning rate | {config.resolved_learning_rate} |",
             f"| seed | {config.seed} |",
             f"| parameters (trainable) | {counts['total']:,} ({counts['trainable']:,}) |",
-            f"| validation accuracy | {metrics['accuracy']:.4f} |",
-            f"| validation loss | {metrics['loss']:.4f} |",
+            f"| {held_out} accuracy | {metrics['accuracy']:.4f} |",
+            f"| {held_out} loss | {metrics['loss']:.4f} |",
             f"| wall time | {self.seconds:.1f} s |",
             "",
             f"Training curve plot: `{Path(self.directory) / CURVE_FILE}`",
@@ -164,22 +166,31 @@ def set_reproducible(seed: int) -> None:
 
 
 def training_curve_png(history: list[dict[str, float]], title: str) -> bytes:
-    """Plot loss and accuracy per epoch (train and validation) as PNG bytes."""
+    """Plot loss and accuracy per epoch (train and validation) as PNG bytes.
+
+    A fold ensemble's rows carry their ``fold``: each fold gets its own pair of lines,
+    in the same two colours (its validation is its held-out fold).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(9, 3.5))
-    epochs = [row["epoch"] for row in history]
+    folds = sorted({int(row.get("fold", 0)) for row in history})
+    epochs = sorted({row["epoch"] for row in history})
+    names = ("train", "validation") if folds == [0] else ("train, each fold", "held-out fold")
     for axis, metric in zip(figure.subplots(1, 2), ("loss", "accuracy"), strict=True):
-        axis.plot(epochs, [row.get(metric, math.nan) for row in history], "o-", label="train")
-        axis.plot(
-            epochs,
-            [row.get(f"val_{metric}", math.nan) for row in history],
-            "o-",
-            label="validation",
-        )
+        for fold in folds:
+            rows = [row for row in history if int(row.get("fold", 0)) == fold]
+            for key, name, colour in ((metric, names[0], "C0"), (f"val_{metric}", names[1], "C1")):
+                axis.plot(
+                    [row["epoch"] for row in rows],
+                    [row.get(key, math.nan) for row in rows],
+                    "o-",
+                    color=colour,
+                    label=name if fold == folds[0] else None,
+                )
         axis.set_xlabel("epoch")
         axis.set_ylabel(metric)
         axis.set_xticks(epochs)
@@ -412,6 +423,8 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
         )
         set_linear_weights(model, ensemble.weights)
         history = ensemble.history
+        # One number for the summary and the manifest: the folds' mean best epoch (each
+        # fold's own is in metadata["folds"]).
         best_index = round(float(np.mean([fold["best_epoch"] for fold in ensemble.folds]))) - 1
         validation_metrics = _out_of_fold_metrics(ensemble.out_of_fold_logits, ensemble.labels)
     else:
