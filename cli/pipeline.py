@@ -28,7 +28,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help=f"Zoo model to retrain: {', '.join(MODEL_NAMES)} (default: {DEFAULT_MODEL}).",
     )
     training = add_config_options(
-        retrain.add_argument_group("training"), TrainConfig, only=("epochs", "seed")
+        retrain.add_argument_group("training"), TrainConfig, only=("epochs", "seed", "folds")
     )
     gate = add_config_options(
         retrain.add_argument_group("gate"),

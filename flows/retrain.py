@@ -46,6 +46,7 @@ def retrain_flow(
     model: ModelName = DEFAULT_MODEL,
     epochs: int | None = TrainConfig.epochs,
     training_seed: int = TrainConfig.seed,
+    folds: int = TrainConfig.folds,
     minimum_accuracy: float = GatePolicy.minimum_accuracy,
     minimum_roc_auc: float = GatePolicy.minimum_roc_auc,
     score_inputs: list[str] | None = None,
@@ -65,6 +66,7 @@ def retrain_flow(
         model: The zoo model to retrain.
         epochs: Maximum epochs (default: the model's own).
         training_seed: Seed of the initial weights and shuffling.
+        folds: Fold models to average (nbsvm only; 1: one model on the train portion).
         minimum_accuracy: The gate's test-accuracy floor.
         minimum_roc_auc: The gate's ROC AUC floor.
         score_inputs: Review files to score (default: the 50,000 unlabeled IMDB reviews,
@@ -82,7 +84,7 @@ def retrain_flow(
     """
     layout = HomeLayout.of(home)
     home = str(layout.home)
-    config = TrainConfig(model=model, epochs=epochs, seed=training_seed)
+    config = TrainConfig(model=model, epochs=epochs, seed=training_seed, folds=folds)
     with exclusive_lock(layout.retrain_lock, "another retrain of this home"):
         with tags("retrain", "ingest"):
             ingestion = ingest_flow(home=home, source=source, sha256=sha256)
@@ -95,7 +97,11 @@ def retrain_flow(
         else:
             with tags("retrain", "train", model):
                 training = train_flow(
-                    home=home, model=model, epochs=epochs, training_seed=training_seed
+                    home=home,
+                    model=model,
+                    epochs=epochs,
+                    training_seed=training_seed,
+                    folds=folds,
                 )
             with tags("retrain", "evaluate", model):
                 decision = evaluate_flow(

@@ -61,3 +61,26 @@ def test_main_job_promotes_the_first_model_and_scores_the_dump(tmp_path: Path) -
     assert scored.num_rows == 25
     assert set(scored.column("model_version").to_pylist()) == {version}
     assert scored.column("sentiment_score").null_count == 0
+
+
+def test_the_main_job_can_retrain_a_fold_ensemble(tmp_path: Path) -> None:
+    from sentiment.modeling.bundle import load_bundle
+
+    archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=_reviews(40, 10))
+    home = tmp_path / "home"
+    summary = retrain_flow(
+        home=str(home),
+        source=str(archive),
+        sha256=file_sha256(archive),
+        model="nbsvm",
+        epochs=1,
+        folds=2,
+        minimum_accuracy=0.0,
+        minimum_roc_auc=0.0,
+    )
+
+    assert summary["training"]["folds"] == 2
+    bundle = load_bundle(Path(summary["training"]["bundle"]))
+    assert [fold["fold"] for fold in bundle.metadata["folds"]] == [1, 2]
+    assert bundle.metadata["calibration"]["fitted_on"].startswith("out-of-fold")
+    assert pq.read_table(home / "scores" / "unsup.parquet").num_rows == 10
