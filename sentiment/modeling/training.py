@@ -4,7 +4,9 @@ Training streams the processed Parquet splits through ``tf.data``, validates on 
 validation split after every epoch, early-stops on validation loss when more than two
 epochs are asked for (restoring the best weights), and writes the bundle only after
 training finished cleanly, so a crash or a diverged run leaves nothing that looks done.
-The test split is never read here.
+With ``folds > 1`` a linear model is instead trained as a fold ensemble over train and
+validation together (:mod:`sentiment.modeling.folds`), each fold model validated and
+stopped on its own held-out fold. The test split is never read here.
 """
 
 from __future__ import annotations
