@@ -66,6 +66,7 @@ class Variant:
     ema: float = 0.0  # decay of an exponential moving average of w (0: none)
     l2: float = 0.0  # decoupled weight decay per step (AdamW-style), times the rate
     seeds: int = 1  # models with different initial weights and orders, logits averaged
+    pseudo: float = 0.0  # share of the unlabeled reviews added with the teacher's labels
 
 
 VARIANTS: dict[str, Variant] = {
@@ -81,6 +82,11 @@ VARIANTS: dict[str, Variant] = {
     "ema9999": Variant(ema=0.9999, epochs=8),
     "wd": Variant(l2=1e-2, epochs=8),
     "seeds3": Variant(seeds=3),
+    # Self-training: a teacher (``base``, same fold) labels the unlabeled reviews; the
+    # student trains on the fold's labelled reviews plus the most confident share.
+    "pseudo30": Variant(pseudo=0.3),
+    "pseudo60": Variant(pseudo=0.6),
+    "pseudo100": Variant(pseudo=1.0),
 }
 
 
@@ -211,6 +217,17 @@ def ensemble_logits(fit, y_fit, stop, y_stop, size, variant, seed, evaluate):
         total = total + logits_of(evaluate, ratios, weights)
         epochs.append(best_epoch)
     return total / variant.seeds, epochs
+
+
+def with_pseudo_labels(fit, y_fit, stop, y_stop, unsup, size, variant, seed):
+    """The fit reviews plus the teacher's most confident share of the unlabeled ones."""
+    teacher = replace(variant, pseudo=0.0)
+    logits, _ = ensemble_logits(fit, y_fit, stop, y_stop, size, teacher, seed, unsup)
+    keep = np.argsort(-np.abs(logits))[: round(variant.pseudo * len(logits))]
+    keep.sort()
+    return concatenate(fit, subset(unsup, keep)), np.concatenate(
+        [y_fit, (logits[keep] > 0).astype(np.float64)]
+    )
 
 
 def subset(data: Sparse, rows: np.ndarray) -> Sparse:
@@ -388,6 +405,7 @@ def main() -> None:
     y_all = np.concatenate([y_fit, y_val])
     parts = folds(len(y_all))
     if args.experiment == "cv":
+        unsup = load_bags(work, bags, "unsup")[0] if any(v.pseudo for _, v in variants) else None
         for name, variant in variants:
             started = time.process_time()
             out_of_fold, epochs = np.zeros(len(y_all)), []
@@ -397,9 +415,21 @@ def main() -> None:
                 # training folds, as preprocessing holds out 10% of train.
                 cut = len(rest) // 10
                 stop_rows, fit_rows = rest[:cut], rest[cut:]
+                fit_data, y_fit_rows = subset(labelled, fit_rows), y_all[fit_rows]
+                if variant.pseudo > 0:
+                    fit_data, y_fit_rows = with_pseudo_labels(
+                        fit_data,
+                        y_fit_rows,
+                        subset(labelled, stop_rows),
+                        y_all[stop_rows],
+                        unsup,
+                        size,
+                        variant,
+                        300 + index,
+                    )
                 logits, fold_epochs = ensemble_logits(
-                    subset(labelled, fit_rows),
-                    y_all[fit_rows],
+                    fit_data,
+                    y_fit_rows,
                     subset(labelled, stop_rows),
                     y_all[stop_rows],
                     size,
