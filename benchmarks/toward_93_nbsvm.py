@@ -382,7 +382,10 @@ def main() -> None:
     parser.add_argument("--order", type=int, default=3)
     parser.add_argument("--where", choices=["head", "tail"], default="tail")
     parser.add_argument("--tokens", type=int, default=50)
-    parser.add_argument("experiment", choices=["replica", "cv", "final", "clusters", "part"])
+    parser.add_argument("--inner-folds", default="1,5,10", help="nested: ensemble sizes")
+    parser.add_argument(
+        "experiment", choices=["replica", "cv", "nested", "final", "clusters", "part"]
+    )
     args = parser.parse_args()
     work = args.work
     if args.experiment == "part":
@@ -404,6 +407,48 @@ def main() -> None:
     labelled = concatenate(fit, val)
     y_all = np.concatenate([y_fit, y_val])
     parts = folds(len(y_all))
+    if args.experiment == "nested":
+        # The fold ensemble's worth without the test split: each outer fold's held-out
+        # reviews are scored by an ensemble of k models trained on the other four fifths
+        # (k = 1: one model stopped on 10% of them, as the product does today).
+        variant = variants[0][1]
+        for k in [int(value) for value in args.inner_folds.split(",")]:
+            started = time.process_time()
+            out_of_fold = np.zeros(len(y_all))
+            for index, held in enumerate(parts):
+                rest = np.concatenate([p for j, p in enumerate(parts) if j != index])
+                if k == 1:
+                    inner = [rest[: len(rest) // 10]]
+                else:
+                    inner = [rest[part] for part in folds(len(rest), k, seed=11 + index)]
+                total = 0.0
+                for number, stop_rows in enumerate(inner):
+                    fit_rows = np.setdiff1d(rest, stop_rows)
+                    logits, _ = ensemble_logits(
+                        subset(labelled, fit_rows),
+                        y_all[fit_rows],
+                        subset(labelled, stop_rows),
+                        y_all[stop_rows],
+                        size,
+                        variant,
+                        500 + 17 * index + number,
+                        subset(labelled, held),
+                    )
+                    total = total + logits
+                out_of_fold[held] = total / len(inner)
+            correct = (out_of_fold > 0) == (y_all > 0.5)
+            np.save(work / f"nested_{k}.npy", out_of_fold)
+            print(
+                json.dumps(
+                    {
+                        "inner_folds": k,
+                        "cv_accuracy": round(float(correct.mean()), 4),
+                        "cv_log_loss": round(log_loss(out_of_fold, y_all), 4),
+                        "cpu_s": round(time.process_time() - started, 1),
+                    }
+                )
+            )
+        return
     if args.experiment == "cv":
         unsup = load_bags(work, bags, "unsup")[0] if any(v.pseudo for _, v in variants) else None
         for name, variant in variants:
