@@ -28,7 +28,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help=f"Zoo model to retrain: {', '.join(MODEL_NAMES)} (default: {DEFAULT_MODEL}).",
     )
     training = add_config_options(
-        retrain.add_argument_group("training"), TrainConfig, only=("epochs", "seed", "folds")
+        retrain.add_argument_group("training"),
+        TrainConfig,
+        only=("epochs", "seed", "folds", "decision_threshold"),
     )
     gate = add_config_options(
         retrain.add_argument_group("gate"),

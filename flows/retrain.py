@@ -25,7 +25,7 @@ from flows.score import score_flow
 from flows.train import train_flow
 from sentiment.core.locks import exclusive_lock
 from sentiment.core.paths import HomeLayout
-from sentiment.modeling.config import DEFAULT_MODEL, TrainConfig
+from sentiment.modeling.config import DEFAULT_MODEL, ThresholdRule, TrainConfig
 from sentiment.release.config import GatePolicy
 from tasks.evaluate import champion_task
 from tasks.labels import champion_up_to_date_task, take_in_labels_task
@@ -47,6 +47,7 @@ def retrain_flow(
     epochs: int | None = TrainConfig.epochs,
     training_seed: int = TrainConfig.seed,
     folds: int = TrainConfig.folds,
+    decision_threshold: ThresholdRule = TrainConfig.decision_threshold,
     minimum_accuracy: float = GatePolicy.minimum_accuracy,
     minimum_roc_auc: float = GatePolicy.minimum_roc_auc,
     score_inputs: list[str] | None = None,
@@ -67,6 +68,8 @@ def retrain_flow(
         epochs: Maximum epochs (default: the model's own).
         training_seed: Seed of the initial weights and shuffling.
         folds: Fold models to average (nbsvm only; 1: one model on the train portion).
+        decision_threshold: ``calibrated`` (0.5 of the calibrated score) or
+            ``max-accuracy`` (the score that maximizes held-out accuracy).
         minimum_accuracy: The gate's test-accuracy floor.
         minimum_roc_auc: The gate's ROC AUC floor.
         score_inputs: Review files to score (default: the 50,000 unlabeled IMDB reviews,
@@ -84,7 +87,13 @@ def retrain_flow(
     """
     layout = HomeLayout.of(home)
     home = str(layout.home)
-    config = TrainConfig(model=model, epochs=epochs, seed=training_seed, folds=folds)
+    config = TrainConfig(
+        model=model,
+        epochs=epochs,
+        seed=training_seed,
+        folds=folds,
+        decision_threshold=decision_threshold,
+    )
     with exclusive_lock(layout.retrain_lock, "another retrain of this home"):
         with tags("retrain", "ingest"):
             ingestion = ingest_flow(home=home, source=source, sha256=sha256)
@@ -102,6 +111,7 @@ def retrain_flow(
                     epochs=epochs,
                     training_seed=training_seed,
                     folds=folds,
+                    decision_threshold=decision_threshold,
                 )
             with tags("retrain", "evaluate", model):
                 decision = evaluate_flow(

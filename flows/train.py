@@ -10,7 +10,7 @@ from flows.models import ModelName
 from flows.preprocess import preprocess_flow
 from sentiment.core.paths import resolve_home
 from sentiment.encoding.config import VectorizerConfig
-from sentiment.modeling.config import DEFAULT_MODEL, TrainConfig
+from sentiment.modeling.config import DEFAULT_MODEL, ThresholdRule, TrainConfig
 from tasks.preprocess import processed_exists_task
 from tasks.train import train_model_task
 
@@ -26,6 +26,7 @@ def train_flow(
     patience: int = TrainConfig.patience,
     nb_alpha: float = TrainConfig.nb_alpha,
     folds: int = TrainConfig.folds,
+    decision_threshold: ThresholdRule = TrainConfig.decision_threshold,
     vectorizer: VectorizerConfig | None = None,
     validation_fraction: float = TrainConfig.validation_fraction,
     split_seed: int = TrainConfig.split_seed,
@@ -45,6 +46,8 @@ def train_flow(
         patience: Epochs without validation-loss improvement before stopping.
         nb_alpha: Smoothing of the naive-Bayes ratios (nbsvm only).
         folds: Fold models to average (nbsvm only; 1: one model on the train portion).
+        decision_threshold: ``calibrated`` (0.5 of the calibrated score) or
+            ``max-accuracy`` (the score that maximizes held-out accuracy).
         vectorizer: Preprocessing in place of the model's own.
         validation_fraction: Share of the train split held out for validation.
         split_seed: Seed of the train/validation split.
@@ -64,6 +67,7 @@ def train_flow(
         patience=patience,
         nb_alpha=nb_alpha,
         folds=folds,
+        decision_threshold=decision_threshold,
         vectorizer=vectorizer,
         validation_fraction=validation_fraction,
         split_seed=split_seed,

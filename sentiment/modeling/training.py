@@ -33,6 +33,7 @@ from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.modeling import dataset as datasets
 from sentiment.modeling.bundle import new_version, save_bundle
 from sentiment.modeling.calibration import (
+    DEFAULT_THRESHOLD,
     Calibration,
     best_threshold,
     brier_score,
@@ -40,7 +41,7 @@ from sentiment.modeling.calibration import (
     fit_platt,
     logit,
 )
-from sentiment.modeling.config import TrainConfig, get_model_spec
+from sentiment.modeling.config import ThresholdRule, TrainConfig, get_model_spec
 from sentiment.modeling.folds import train_fold_ensemble
 from sentiment.modeling.linear import LINEAR_WEIGHTS_FILE, folded_weights, weights_file
 from sentiment.modeling.zoo import (
@@ -219,7 +220,11 @@ def _environment() -> dict[str, str]:
 
 
 def calibrate_on_validation(
-    model: keras.Model, validation_path: Path, max_length: int, linear: np.ndarray | None
+    model: keras.Model,
+    validation_path: Path,
+    max_length: int,
+    linear: np.ndarray | None,
+    rule: ThresholdRule = TrainConfig.decision_threshold,
 ) -> dict[str, Any]:
     """Fit Platt scaling and choose the decision threshold on the validation split.
 
@@ -231,6 +236,7 @@ def calibrate_on_validation(
         max_length: Ids per review.
         linear: The folded per-id weights of a linear model (its exact logits are
             their sums), or None to take the logit of the model's probabilities.
+        rule: How to set the decision threshold (see ``TrainConfig.decision_threshold``).
 
     Returns:
         Metadata entries ``calibration`` and ``decision_threshold``.
@@ -241,10 +247,15 @@ def calibrate_on_validation(
     else:
         probabilities = model.predict(token_ids, batch_size=1024, verbose=0).reshape(-1)
         logits = logit(probabilities)
-    return calibrate_logits(logits, labels, "validation")
+    return calibrate_logits(logits, labels, "validation", rule)
 
 
-def calibrate_logits(logits: np.ndarray, labels: np.ndarray, fitted_on: str) -> dict[str, Any]:
+def calibrate_logits(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    fitted_on: str,
+    rule: ThresholdRule = TrainConfig.decision_threshold,
+) -> dict[str, Any]:
     """Platt scaling and the decision threshold fitted on held-out logits and labels.
 
     Args:
@@ -252,6 +263,9 @@ def calibrate_logits(logits: np.ndarray, labels: np.ndarray, fitted_on: str) -> 
         labels: Their labels (0/1).
         fitted_on: Which reviews they are, for the metadata (``validation``, or the
             out-of-fold reviews of a fold ensemble).
+        rule: ``calibrated`` keeps 0.5 of the calibrated score; ``max-accuracy`` takes
+            the calibrated score that maximizes these reviews' accuracy. Either way the
+            metadata records both thresholds and their accuracies.
 
     Returns:
         Metadata entries ``calibration`` and ``decision_threshold``.
@@ -259,7 +273,14 @@ def calibrate_logits(logits: np.ndarray, labels: np.ndarray, fitted_on: str) -> 
     calibration = fit_platt(logits, labels)
     raw = Calibration().apply_logits(logits)
     calibrated = calibration.apply_logits(logits)
-    threshold, accuracy = best_threshold(calibrated, labels)
+    best, best_accuracy = best_threshold(calibrated, labels)
+    accuracy_at_half = float(np.mean((calibrated >= DEFAULT_THRESHOLD) == (labels == 1)))
+    if rule == "max-accuracy":
+        threshold, accuracy = best, best_accuracy
+        criterion = "maximum validation accuracy of calibrated scores"
+    else:
+        threshold, accuracy = DEFAULT_THRESHOLD, accuracy_at_half
+        criterion = "calibrated probability 0.5"
     entries = {
         "calibration": {
             **calibration.to_dict(),
@@ -272,9 +293,12 @@ def calibrate_logits(logits: np.ndarray, labels: np.ndarray, fitted_on: str) -> 
         "decision_threshold": {
             "value": threshold,
             "chosen_on": fitted_on,
-            "criterion": "maximum validation accuracy of calibrated scores",
+            "rule": rule,
+            "criterion": criterion,
             "validation_accuracy": accuracy,
-            "validation_accuracy_at_0.5": float(np.mean((calibrated >= 0.5) == (labels == 1))),
+            "validation_accuracy_at_0.5": accuracy_at_half,
+            "max_accuracy_threshold": best,
+            "validation_accuracy_at_max_accuracy_threshold": best_accuracy,
         },
     }
     logger.info(
@@ -458,10 +482,15 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
             ensemble.out_of_fold_logits,
             ensemble.labels,
             f"out-of-fold train + validation ({config.folds} folds)",
+            config.decision_threshold,
         )
     else:
         calibration_entries = calibrate_on_validation(
-            model, validation_path, vector_config.max_length, None if folded is None else folded[0]
+            model,
+            validation_path,
+            vector_config.max_length,
+            None if folded is None else folded[0],
+            config.decision_threshold,
         )
 
     created = datetime.now(UTC)

@@ -98,13 +98,16 @@ def test_train_command_with_folds_saves_one_averaged_model(
 ) -> None:
     tiny_bag = ["--num-words", "200", "--max-length", "48", "--ngram-max", "3", "--bag"]
     arguments = ["--home", str(raw_home), "train", "--model", "nbsvm", "--folds", "3"]
-    status = main([*arguments, "--epochs", "3", "--learning-rate", "0.05", *tiny_bag])
+    threshold = ["--decision-threshold", "max-accuracy"]
+    status = main([*arguments, "--epochs", "3", "--learning-rate", "0.05", *threshold, *tiny_bag])
     last_line = capsys.readouterr().out.strip().splitlines()[-1]
     assert status == 0
     assert "(out-of-fold accuracy " in last_line
     (directory,) = HomeLayout(raw_home).models_dir.iterdir()
     bundle = load_bundle(directory)
     assert [fold["fold"] for fold in bundle.metadata["folds"]] == [1, 2, 3]
+    assert bundle.metadata["decision_threshold"]["rule"] == "max-accuracy"
+    assert bundle.threshold == bundle.metadata["decision_threshold"]["max_accuracy_threshold"]
     scores = bundle.predict_texts(["great wonderful superb", "awful boring dull"])
     assert scores[0] > 0.5 > scores[1]
 

@@ -18,8 +18,14 @@ from sentiment.data.preprocess import find_processed, preprocess
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.modeling import dataset
 from sentiment.modeling.bundle import METADATA_FILE, load_bundle
+from sentiment.modeling.calibration import best_threshold, fit_platt
 from sentiment.modeling.config import MODEL_NAMES, TrainConfig, get_model_spec
-from sentiment.modeling.training import CURVE_FILE, TrainingDivergedError, train
+from sentiment.modeling.training import (
+    CURVE_FILE,
+    TrainingDivergedError,
+    calibrate_logits,
+    train,
+)
 
 POSITIVE = ["great", "wonderful", "superb", "moving", "loved"]
 NEGATIVE = ["awful", "boring", "dull", "terrible", "hated"]
@@ -244,11 +250,30 @@ def test_unknown_model_lists_the_known_ones() -> None:
         ({"learning_rate": 0.0}, "learning_rate"),
         ({"folds": 0}, "folds"),
         ({"folds": 3}, "folds"),  # cnn is not linear: its fold models cannot be averaged
+        ({"decision_threshold": "youden"}, "decision_threshold"),
     ],
 )
 def test_bad_settings_name_the_setting(settings: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError, match=field):
         TrainConfig(model="cnn", **settings)  # type: ignore[arg-type]
+
+
+def test_the_decision_threshold_is_calibrated_one_half_unless_max_accuracy_is_asked() -> None:
+    generator = np.random.default_rng(3)
+    labels = (np.arange(400) % 2).astype(np.int64)
+    logits = np.where(labels == 1, 1.0, -1.0) * 1.5 + generator.normal(0.0, 1.5, labels.size)
+    calibrated = fit_platt(logits, labels).apply_logits(logits)
+    best, best_accuracy = best_threshold(calibrated, labels)
+    assert best != 0.5  # the accuracy-maximizing cut of these scores is not at one half
+
+    default = calibrate_logits(logits, labels, "validation")["decision_threshold"]
+    assert default["value"] == 0.5 and default["rule"] == "calibrated"
+    assert default["validation_accuracy"] == np.mean((calibrated >= 0.5) == (labels == 1))
+    # The other cut is still recorded, so a user can see what choosing it would give.
+    assert default["max_accuracy_threshold"] == best
+
+    chosen = calibrate_logits(logits, labels, "validation", "max-accuracy")["decision_threshold"]
+    assert chosen["value"] == best and chosen["validation_accuracy"] == best_accuracy
 
 
 def test_missing_preprocessing_names_the_command(raw_home: Path) -> None:
