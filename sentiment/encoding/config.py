@@ -33,6 +33,9 @@ class VectorizerConfig:
         ngram_max: 1 for words only; 2 or 3 to add bigrams (and trigrams).
         bag: Each distinct id of a review once, sorted ascending, then padded.
         min_document_count: Keep only tokens seen in at least this many training reviews.
+        negation_scope: Mark this many words after a negator ("not", "never", "didn't",
+            ...; a "!" or "?" ends the scope) as negated words of their own, "_good" in
+            "not good" (0: no marking; see ``sentiment.encoding.negation``).
     """
 
     num_words: int = field(
@@ -52,6 +55,10 @@ class VectorizerConfig:
     min_document_count: int = field(
         default=1, metadata={"help": "Keep tokens seen in at least this many training reviews."}
     )
+    negation_scope: int = field(
+        default=0,
+        metadata={"help": "Mark this many words after a negator as negated (0: none)."},
+    )
 
     def __post_init__(self) -> None:
         _require_int("num_words", self.num_words, 2, "--num-words", "ids 0 and 1 are reserved")
@@ -63,6 +70,7 @@ class VectorizerConfig:
                 f"supported; pass --ngram-max 1, 2 or 3."
             )
         _require_int("min_document_count", self.min_document_count, 1, "--min-document-count", "")
+        _require_int("negation_scope", self.negation_scope, 0, "--negation-scope", "")
         for name in ("padding", "truncating"):
             value = getattr(self, name)
             if value not in _SIDES:
@@ -80,7 +88,12 @@ class VectorizerConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-serializable dict."""
-        return asdict(self)
+        payload = asdict(self)
+        # Settings without negation serialize as they did before the setting existed, so
+        # their preprocessing keys and saved vectorizers stay the same.
+        if not self.negation_scope:
+            del payload["negation_scope"]
+        return payload
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> VectorizerConfig:

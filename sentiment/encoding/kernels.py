@@ -1209,6 +1209,9 @@ def score_reviews(
     top: int,
     top_ids: np.ndarray,
     top_weights: np.ndarray,
+    negated: np.ndarray,
+    roles: np.ndarray,
+    negation_scope: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Score reviews from their UTF-8 bytes: :func:`weighted_bags` of what
     :func:`tokenize_bytes` and Arrow's ``index_in`` would give, in one pass per review.
@@ -1229,6 +1232,8 @@ def score_reviews(
         word_bits: Bits per word in the compact tables' keys.
         unigram_ids, num_words, max_length, cut_before, weights, top, top_ids,
             top_weights: As :func:`weighted_bags` takes them.
+        negated, roles, negation_scope: Negation marking (:func:`negate_words`; scope
+            0: none).
 
     Returns:
         ``(status, sums, token_counts, oov_counts)``: per review ``NO_TEXT``,
@@ -1310,6 +1315,8 @@ def score_reviews(
             slots,
             keys,
         )
+        if negation_scope > 0:
+            negate_words(words, 0, count, negated, roles, negation_scope)
         size = 0
         oov = 0
         for position in range(count):
@@ -1342,6 +1349,60 @@ def score_reviews(
         if top > 0:
             _top_weights(ordered, first, first + kept, weights, top, top_ids[row], top_weights[row])
     return status, sums, token_counts, oov_counts
+
+
+# What a word is to negation marking (sentiment.encoding.negation).
+NEGATOR = 1
+SCOPE_END = 2
+
+
+@numba.njit(cache=True, nogil=True)
+def negate_words(
+    words: np.ndarray,
+    start: int,
+    count: int,
+    negated: np.ndarray,
+    roles: np.ndarray,
+    scope: int,
+) -> None:
+    """Replace, in place, the word indices of ``words[start:start + count]`` (one
+    review) that follow a negator by their negated words' indices.
+
+    Args:
+        words: Word indices (0: unknown word).
+        start, count: The review's tokens.
+        negated: Per word index, its negated word's index (0 where it has none).
+        roles: Per word index, ``NEGATOR``, ``SCOPE_END`` or 0.
+        scope: Words marked after each negator.
+    """
+    left = 0
+    for position in range(start, start + count):
+        word = words[position]
+        role = roles[word]
+        if role == SCOPE_END:
+            left = 0
+            continue
+        if left > 0:
+            words[position] = negated[word]
+        left -= 1
+        # A negator inside a scope is itself marked and starts a new scope.
+        if role == NEGATOR:
+            left = scope
+
+
+@numba.njit(cache=True, nogil=True)
+def negate_word_index(
+    word_index: np.ndarray,
+    lengths: np.ndarray,
+    negated: np.ndarray,
+    roles: np.ndarray,
+    scope: int,
+) -> None:
+    """:func:`negate_words` for every review of a batch (reviews concatenated)."""
+    start = 0
+    for length in lengths:
+        negate_words(word_index, start, length, negated, roles, scope)
+        start += length
 
 
 def _load_kernels() -> None:
@@ -1425,7 +1486,17 @@ def _load_kernels() -> None:
                 1,
                 top_ids,
                 top_weights,
+                np.zeros(2, np.int64),
+                np.zeros(2, np.uint8),
+                1,
             )
+    negate_word_index(
+        np.array([1, 0], np.int64),
+        np.array([2], np.int64),
+        np.zeros(2, np.int64),
+        np.zeros(2, np.uint8),
+        1,
+    )
 
 
 _load_kernels()

@@ -48,6 +48,7 @@ from sentiment.core.atomic import write_json
 from sentiment.core.errors import ConfigError, DataError
 from sentiment.encoding import kernels
 from sentiment.encoding.config import Side, VectorizerConfig
+from sentiment.encoding.negation import negated_indices, with_plain_words, word_roles
 from sentiment.encoding.ngrams import MAX_WORDS, WORD_BITS, ngram_keys, pack_keys, unpack_keys
 from sentiment.encoding.text import token_text
 from sentiment.encoding.tokens import has_text, string_column, token_lists
@@ -232,7 +233,12 @@ class Vectorizer:
                 f"{self.config.ngram_max} words joined by single spaces."
             )
         encoded = pc.dictionary_encode(flat)
-        self._words = encoded.dictionary
+        # Words beyond the entries' come after them, so the entries' indices hold.
+        self._words = (
+            with_plain_words(encoded.dictionary)
+            if self.config.negation_scope
+            else encoded.dictionary
+        )
         if len(self._words) > MAX_WORDS:
             raise ValueError(f"The vocabulary holds more than {MAX_WORDS:,} distinct words.")
         word_index = numpy_values(encoded.indices).astype(np.int64) + 1
@@ -243,6 +249,10 @@ class Vectorizer:
         unigrams = sizes == 1
         unigram_ids[word_index[starts[unigrams]]] = token_ids[unigrams]
         self._unigram_ids = unigram_ids
+        # Negation marking's tables (sentiment.encoding.negation); empty without it.
+        scope = self.config.negation_scope
+        self._negated = negated_indices(self._words) if scope else np.zeros(1, np.int64)
+        self._roles = word_roles(self._words) if scope else np.zeros(1, np.uint8)
         self._words_lookup: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._ngram_lookup: dict[int, _KeyTable] = {}
         # Kept until the compact tables of weigh_texts are built from them.
@@ -294,7 +304,8 @@ class Vectorizer:
         word_index = (numpy_values(pc.index_in(values, value_set=self._words), fill=-1) + 1).astype(
             np.int64
         )
-        encoded = self._encode_word_index(word_index, list_lengths(lists))
+        lengths = list_lengths(lists)
+        encoded = self._encode_word_index(self._negate(word_index, lengths), lengths)
         return encoded.ids, encoded.stats()
 
     def weigh_bags(self, lists: pa.ListArray, weights: np.ndarray, top: int = 0) -> WeightedBags:
@@ -325,6 +336,7 @@ class Vectorizer:
             np.int64
         )
         lengths = list_lengths(lists)
+        word_index = self._negate(word_index, lengths)
         bigrams, trigrams = self._bag_tables()
         count = len(lengths)
         top_ids = np.empty((count, 2 * top), np.int32)
@@ -477,6 +489,9 @@ class Vectorizer:
             top,
             top_ids,
             top_weights,
+            self._negated,
+            self._roles,
+            config.negation_scope,
         )
         return status, sums, token_counts, oov_counts, top_ids, top_weights
 
@@ -563,8 +578,17 @@ class Vectorizer:
             )
             + 1
         )
-        word_index = mapping[numpy_values(tokens.indices)]
-        return self._encode_word_index(word_index, np.asarray(lengths, np.int64))
+        lengths = np.asarray(lengths, np.int64)
+        word_index = self._negate(mapping[numpy_values(tokens.indices)], lengths)
+        return self._encode_word_index(word_index, lengths)
+
+    def _negate(self, word_index: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """``word_index`` (owned by the caller, changed in place) with negation marked."""
+        if self.config.negation_scope:
+            kernels.negate_word_index(
+                word_index, lengths, self._negated, self._roles, self.config.negation_scope
+            )
+        return word_index
 
     def _encode_word_index(self, word_index: np.ndarray, lengths: np.ndarray) -> EncodedBatch:
         config = self.config

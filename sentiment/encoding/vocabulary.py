@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from sentiment.core.arrays import arrow_array, numpy_values, string_array
 from sentiment.core.errors import DataError
 from sentiment.encoding.config import VectorizerConfig
+from sentiment.encoding.negation import negate_dictionary
 from sentiment.encoding.ngrams import MAX_WORDS, ngram_keys, unpack_keys
 from sentiment.encoding.tokens import dictionary_tokens, token_lists
 from sentiment.encoding.vectorizer import BATCH_TEXTS, Vectorizer, text_batches
@@ -123,6 +124,8 @@ class VocabularyCounter:
             documents: Boolean mask of the reviews to count (default: all).
         """
         lengths = np.asarray(lengths, np.int64)
+        if self.config.negation_scope:
+            encoded = negate_dictionary(encoded, lengths, self.config.negation_scope)
         indices = numpy_values(encoded.indices)
         if documents is None:
             documents = np.ones(len(lengths), bool)

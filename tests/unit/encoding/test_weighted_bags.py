@@ -14,10 +14,14 @@ from sentiment.encoding.vocabulary import fit_vectorizer
 WORDS = ["a", "b", "c", "d", "e", "f", "g", "h", "it's", "!"]
 
 
-def _texts(seed: int) -> list[str | None]:
+# Negators and scope ends, for the runs with negation marking.
+NEGATION_WORDS = ["not", "never", "didn't", "?"]
+
+
+def _texts(seed: int, words: list[str] = WORDS) -> list[str | None]:
     generator = np.random.default_rng(seed)
     texts: list[str | None] = [
-        " ".join(generator.choice(WORDS, size=generator.integers(0, 40)).tolist())
+        " ".join(generator.choice(words, size=generator.integers(0, 40)).tolist())
         for _ in range(300)
     ]
     return [*texts, None, "", "... ;;", "a", "zzz unknown words"]
@@ -25,10 +29,11 @@ def _texts(seed: int) -> list[str | None]:
 
 @pytest.mark.parametrize("ngram_max", [1, 2, 3])
 @pytest.mark.parametrize(("padding", "truncating"), [("pre", "pre"), ("post", "post")])
+@pytest.mark.parametrize("negation_scope", [0, 2])
 def test_sums_equal_the_weights_of_the_encoded_row(
-    ngram_max: int, padding: str, truncating: str
+    ngram_max: int, padding: str, truncating: str, negation_scope: int
 ) -> None:
-    texts = _texts(ngram_max)
+    texts = _texts(ngram_max, WORDS + NEGATION_WORDS if negation_scope else WORDS)
     # A short row: many bags are cut, so the cut side matters.
     config = VectorizerConfig(
         num_words=150,
@@ -37,6 +42,7 @@ def test_sums_equal_the_weights_of_the_encoded_row(
         bag=True,
         padding=padding,
         truncating=truncating,
+        negation_scope=negation_scope,
     )
     vectorizer = fit_vectorizer(texts[:40], config)
     weights = np.random.default_rng(7).normal(size=config.num_words).astype(np.float32)
@@ -116,18 +122,27 @@ EDGE_TEXTS: list[str | None] = [
 
 
 @pytest.mark.parametrize("truncating", ["pre", "post"])
-def test_one_pass_over_the_bytes_equals_has_text_tokens_and_bags(truncating: str) -> None:
+@pytest.mark.parametrize("negation_scope", [0, 2])
+def test_one_pass_over_the_bytes_equals_has_text_tokens_and_bags(
+    truncating: str, negation_scope: int
+) -> None:
     from sentiment.core.arrays import arrow_array
     from sentiment.encoding.tokens import has_text, string_column
 
     words = [*WORDS, "averyveryverylongword", "ü", "é", "b", "σας", "fine"]
+    words += NEGATION_WORDS if negation_scope else []
     generator = np.random.default_rng(2)
     texts = [
         *EDGE_TEXTS,
         *(" ".join(generator.choice(words, size=generator.integers(0, 60))) for _ in range(300)),
     ]
     config = VectorizerConfig(
-        num_words=200, max_length=12, ngram_max=3, bag=True, truncating=truncating
+        num_words=200,
+        max_length=12,
+        ngram_max=3,
+        bag=True,
+        truncating=truncating,
+        negation_scope=negation_scope,
     )
     vectorizer = fit_vectorizer(texts[20:80], config)
     weights = np.random.default_rng(7).normal(size=config.num_words).astype(np.float32)

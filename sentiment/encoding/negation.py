@@ -1,0 +1,120 @@
+"""Negation marking: words after a negator become negated words of their own.
+
+"not good" is encoded as "not _good", so a review that is "not good at all" no longer
+counts as evidence for "good" (Das & Chen 2001; Pang et al. 2002). Up to
+``VectorizerConfig.negation_scope`` words after each negator are marked; a "!" or "?"
+ends the scope early (the only punctuation tokens keep). A negated word is its word with
+``NEGATED_PREFIX`` in front, which no token can start with (``_`` is not a word
+character), so the vocabulary holds negated words and their n-grams like any other.
+
+Marking works on word indices, after the words are looked up, so every encoding path
+(vocabulary counting, preprocessing, scoring from token lists or straight from bytes)
+marks the same positions with the same compiled loop (``kernels.negate_words``).
+The gain is measured in docs/benchmarks.md, "Modeling: toward 93%", rows 27-28.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sentiment.core.arrays import arrow_array, numpy_values, string_array
+from sentiment.encoding import kernels
+
+NEGATED_PREFIX = "_"
+NEGATORS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "nobody",
+        "none",
+        "nowhere",
+        "neither",
+        "nor",
+        "cannot",
+        "without",
+        "hardly",
+        "barely",
+    }
+)
+# Besides NEGATORS, every contraction ending in "n't" (didn't, isn't, can't, ...).
+_NEGATOR_SUFFIX = "n't"
+_SCOPE_ENDS = ("!", "?")
+
+
+def word_roles(words: pa.StringArray) -> np.ndarray:
+    """Per 1-based word index (0: unknown word), ``kernels.NEGATOR``,
+    ``kernels.SCOPE_END`` or 0."""
+    negator = pc.or_(
+        pc.is_in(words, value_set=string_array(sorted(NEGATORS))),
+        pc.ends_with(words, _NEGATOR_SUFFIX),
+    )
+    scope_end = pc.is_in(words, value_set=string_array(list(_SCOPE_ENDS)))
+    roles = np.zeros(len(words) + 1, np.uint8)
+    roles[1:][numpy_values(negator, fill=False).astype(bool)] = kernels.NEGATOR
+    roles[1:][numpy_values(scope_end, fill=False).astype(bool)] = kernels.SCOPE_END
+    return roles
+
+
+def negated_words(words: pa.StringArray) -> pa.StringArray:
+    """Each word with the negation prefix."""
+    return pc.binary_join_element_wise(NEGATED_PREFIX, words, "")
+
+
+def with_plain_words(words: pa.StringArray) -> pa.StringArray:
+    """``words`` plus the plain form of each negated word among them that they lack.
+
+    A word that the training reviews only ever had negated ("at" of "not good at all")
+    must still be looked up, or its negated form could never be found.
+    """
+    negated = numpy_values(pc.starts_with(words, NEGATED_PREFIX), fill=False).astype(bool)
+    if not negated.any():
+        return words
+    plain = pc.utf8_slice_codeunits(words.filter(arrow_array(negated)), len(NEGATED_PREFIX))
+    missing = plain.filter(pc.invert(pc.is_in(plain, value_set=words)))
+    return pa.concat_arrays([words, missing]) if len(missing) else words
+
+
+def negated_indices(words: pa.StringArray) -> np.ndarray:
+    """Per 1-based word index, the 1-based index of its negated word among ``words``
+    (0 where that is not one of them, or for the unknown word)."""
+    found = pc.index_in(negated_words(words), value_set=words)
+    negated = np.zeros(len(words) + 1, np.int64)
+    negated[1:] = numpy_values(found, fill=-1).astype(np.int64) + 1
+    return negated
+
+
+def negate_dictionary(
+    encoded: pa.DictionaryArray, lengths: np.ndarray, scope: int
+) -> pa.DictionaryArray:
+    """A batch's dictionary-encoded tokens with negation marked (see module docstring).
+
+    The dictionary gains the negated words that occur, after the batch's own words.
+
+    Args:
+        encoded: Every token of the batch, reviews concatenated.
+        lengths: Tokens per review.
+        scope: Words marked after each negator.
+    """
+    dictionary = encoded.dictionary
+    size = len(dictionary)
+    # 1-based, so that index 0 can stand for "no word" as in the vectorizer's tables;
+    # word i's negated form is provisionally i + size.
+    word_index = numpy_values(encoded.indices).astype(np.int64) + 1
+    negated = np.arange(size + 1, dtype=np.int64) + size
+    negated[0] = 0
+    kernels.negate_word_index(
+        word_index, np.asarray(lengths, np.int64), negated, word_roles(dictionary), scope
+    )
+    marked = word_index > size
+    if not marked.any():
+        return encoded
+    used = np.unique(word_index[marked]) - size
+    renumbered = np.zeros(size + 1, np.int64)
+    renumbered[used] = np.arange(size + 1, size + 1 + len(used))
+    word_index[marked] = renumbered[word_index[marked] - size]
+    words = pa.concat_arrays([dictionary, negated_words(dictionary.take(arrow_array(used - 1)))])
+    return pa.DictionaryArray.from_arrays(arrow_array((word_index - 1).astype(np.int32)), words)

@@ -1,0 +1,98 @@
+"""Negation marking: the words after a negator are encoded as negated words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sentiment.core.errors import ConfigError
+from sentiment.encoding.config import VectorizerConfig
+from sentiment.encoding.negation import NEGATED_PREFIX, NEGATORS
+from sentiment.encoding.text import tokenize
+from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.encoding.vocabulary import fit_vectorizer
+
+BAG = VectorizerConfig(num_words=500, max_length=64, ngram_max=3, bag=True, negation_scope=3)
+
+
+def _marked(tokens: list[str], scope: int) -> list[str]:
+    """The plain-Python definition: up to ``scope`` tokens after a negator get the
+    prefix; "!" or "?" ends a scope; a negator in a scope is marked and starts another."""
+    out, left = [], 0
+    for token in tokens:
+        if token in ("!", "?"):
+            left = 0
+            out.append(token)
+            continue
+        out.append(NEGATED_PREFIX + token if left > 0 else token)
+        left -= 1
+        if token in NEGATORS or token.endswith("n't"):
+            left = scope
+    return out
+
+
+def _entries(vectorizer: Vectorizer, text: str) -> set[str]:
+    vocabulary = vectorizer.vocabulary
+    return {vocabulary[i] for i in vectorizer.encode([text])[0] if i > 1}
+
+
+def test_words_after_a_negator_are_their_negated_forms() -> None:
+    vectorizer = fit_vectorizer(["not good at all", "good fun", "never not dull"], BAG)
+    assert _entries(vectorizer, "not good at all") == {
+        "not", "_good", "_at", "_all", "not _good", "_good _at", "_at _all",
+        "not _good _at", "_good _at _all",
+    }  # fmt: skip
+    # The plain word is another entry: "good" in "not good" is no evidence for "good".
+    assert _entries(vectorizer, "good") == {"good"}
+    # A negator inside a scope is marked and starts a new one.
+    assert _entries(vectorizer, "never not dull") >= {"never", "_not", "_dull"}
+
+
+def test_the_scope_is_so_many_words_and_ends_at_a_mark() -> None:
+    config = VectorizerConfig(num_words=500, max_length=64, bag=True, negation_scope=1)
+    vectorizer = fit_vectorizer(["didn't like it", "no ! fun", "good"], config)
+    assert _entries(vectorizer, "didn't like it") == {"didn't", "_like", "it"}
+    assert _entries(vectorizer, "no ! fun") == {"no", "!", "fun"}
+
+
+def test_a_word_seen_only_negated_in_training_is_still_found() -> None:
+    # "at" and "all" never occur plain in these reviews; their negated forms must be
+    # found anyway when a scored review negates them.
+    vectorizer = fit_vectorizer(["not good at all"] * 3, BAG)
+    assert "at" not in vectorizer.vocabulary and "_at" in vectorizer.vocabulary
+    assert "_at" in _entries(vectorizer, "not at all")
+
+
+def test_vocabulary_counts_the_marked_tokens_of_a_plain_reference() -> None:
+    generator = np.random.default_rng(4)
+    words = ["a", "b", "c", "good", "bad", "not", "never", "isn't", "!", "?"]
+    texts = [" ".join(generator.choice(words, size=generator.integers(0, 30))) for _ in range(200)]
+    scope = 2
+    marked = [_marked(tokenize(text), scope) for text in texts]
+    counts: dict[str, int] = {}
+    for tokens in marked:
+        for token in tokens:
+            counts[token] = counts.get(token, 0) + 1
+    config = VectorizerConfig(num_words=1000, max_length=64, negation_scope=scope)
+    vectorizer = fit_vectorizer(texts, config)
+    expected = sorted(counts, key=lambda token: (-counts[token], token))
+    assert vectorizer.vocabulary[2:] == expected
+    # Encoding a review gives the ids of its marked tokens, in order.
+    index = {token: i for i, token in enumerate(vectorizer.vocabulary)}
+    for text, tokens in zip(texts[:50], marked[:50], strict=True):
+        row = vectorizer.encode([text])[0]
+        assert [int(i) for i in row if i] == [index[token] for token in tokens][-64:]
+
+
+def test_without_negation_the_settings_and_saved_files_are_unchanged(tmp_path: Path) -> None:
+    assert "negation_scope" not in VectorizerConfig().to_dict()
+    assert BAG.to_dict()["negation_scope"] == 3
+    with pytest.raises(ConfigError, match="negation_scope"):
+        VectorizerConfig(negation_scope=-1)
+    vectorizer = fit_vectorizer(["not good", "good"], BAG)
+    vectorizer.save(tmp_path / "vectorizer.json")
+    loaded = Vectorizer.load(tmp_path / "vectorizer.json")
+    assert loaded == vectorizer and loaded.config.negation_scope == 3
+    np.testing.assert_array_equal(loaded.encode(["not good"]), vectorizer.encode(["not good"]))
