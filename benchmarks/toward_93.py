@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import resource
 import sys
 import time
@@ -99,18 +100,84 @@ def split_texts(home: Path) -> tuple[dict[str, list[str]], dict[str, np.ndarray]
     return texts, targets
 
 
-def prepare(home: Path, work: Path, unlabeled_vocabulary: bool, num_words: int | None) -> None:
-    """Fit the vectorizer and store every split as sparse bags under ``work``."""
+# Negation marking (Das & Chen 2001; Pang et al. 2002): words after a negator, up to the
+# next punctuation mark (or ``scope`` words), become distinct tokens ("not good" ->
+# "not neggood"), so "good" in "not good at all" no longer counts as evidence for "good".
+_NEGATORS = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "nobody",
+        "none",
+        "nowhere",
+        "neither",
+        "nor",
+        "cannot",
+        "without",
+        "hardly",
+        "barely",
+    ]
+)
+_NEGATION_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[.,:;!?]")
+
+
+def mark_negation(text: str, scope: int, marks_only: bool = False) -> str:
+    """The review's words with negated ones prefixed by ``neg`` (see ``_NEGATORS``).
+
+    ``marks_only``: only "!" and "?" (the punctuation the product's tokens keep) end a
+    scope; other punctuation is ignored.
+    """
+    from sentiment.encoding.text import standardize
+
+    words, left = [], 0
+    for token in _NEGATION_TOKEN.findall(standardize(text)):
+        if marks_only and token in ".,:;":
+            continue
+        if token in ".,:;!?":
+            left = 0
+            if token in "!?":
+                words.append(token)
+            continue
+        words.append("neg" + token if left > 0 else token)
+        left -= 1
+        if token in _NEGATORS or token.endswith("n't"):
+            left = scope
+    return " ".join(words)
+
+
+def prepare(
+    home: Path,
+    work: Path,
+    unlabeled_vocabulary: bool,
+    num_words: int | None,
+    negation: int = 0,
+    negation_marks_only: bool = False,
+    negation_scope: int = 0,
+) -> None:
+    """Fit the vectorizer and store every split as sparse bags under ``work``.
+
+    ``negation`` > 0 marks that many words after each negator in the texts
+    (``mark_negation``) first; ``negation_scope`` sets the product vectorizer's own
+    marking (``VectorizerConfig.negation_scope``) instead.
+    """
     from sentiment.encoding.vocabulary import fit_vectorizer
     from sentiment.modeling.config import get_model_spec
 
     texts, targets = split_texts(home)
+    if negation:
+        texts = {
+            split: [mark_negation(text, negation, negation_marks_only) for text in split_texts_]
+            for split, split_texts_ in texts.items()
+        }
     work.mkdir(parents=True, exist_ok=True)
     for split, split_targets in targets.items():
         np.save(work / f"y_{split}.npy", split_targets)
     config = get_model_spec("nbsvm").vectorizer
     if num_words is not None:
         config = dataclasses.replace(config, num_words=num_words)
+    config = dataclasses.replace(config, negation_scope=negation_scope)
     started = time.process_time()
     corpus = texts["fit"] + (texts["unsup"] if unlabeled_vocabulary else [])
     vectorizer = fit_vectorizer(corpus, config)
@@ -1087,6 +1154,15 @@ def main() -> None:
     parser.add_argument("--unlabeled-vocabulary", action="store_true")
     parser.add_argument("--num-words", type=int, help="prepare: the bag's id space")
     parser.add_argument(
+        "--negation", type=int, default=0, help="prepare: mark up to N words after a negator"
+    )
+    parser.add_argument(
+        "--negation-marks-only", action="store_true", help="prepare: only ! and ? end a scope"
+    )
+    parser.add_argument(
+        "--negation-scope", type=int, default=0, help="prepare: the vectorizer's own marking"
+    )
+    parser.add_argument(
         "--nbsvm-bundle", type=Path, help="a trained nbsvm bundle whose logits to blend with"
     )
     parser.add_argument("--char", default="w2-5", help="comma-separated CHAR_CONFIGS names")
@@ -1124,7 +1200,15 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work
     if args.experiment == "prepare":
-        prepare(args.home, work, args.unlabeled_vocabulary, args.num_words)
+        prepare(
+            args.home,
+            work,
+            args.unlabeled_vocabulary,
+            args.num_words,
+            args.negation,
+            args.negation_marks_only,
+            args.negation_scope,
+        )
         return
     if args.experiment == "tokens":
         prepare_tokens(args.home, work)
