@@ -35,7 +35,9 @@ class ScoringConfig:
             may help a cheap model (nbsvm) whose n-gram encoding outweighs predicting.
         explain: With K > 0, add a ``sentiment_reasons`` column: per review the K
             n-grams with the largest positive contributions to its logit and the K most
-            negative, each with its contribution. Linear bundles (nbsvm) only.
+            negative, each with its contribution. Linear bundles (nbsvm) only. A word
+            with a leading ``_`` was negated ("not _good": see
+            ``sentiment.encoding.negation``).
         uncertain: A ``(low, high)`` score band: scores inside it (bounds included) are
             labelled ``uncertain`` instead of positive or negative.
         bundle_path: The directory of an explicit bundle (``--bundle PATH``, possibly
@@ -76,7 +78,8 @@ class ScoringConfig:
         default=0,
         metadata={
             "help": "Add a sentiment_reasons column with the K most positive and K most "
-            "negative n-grams of each review (linear models such as nbsvm only; 0: off)."
+            "negative n-grams of each review (linear models such as nbsvm only; 0: off; "
+            "'_good' is 'good' after a negator)."
         },
     )
     uncertain: tuple[float, float] | None = field(
