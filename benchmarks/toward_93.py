@@ -103,23 +103,7 @@ def split_texts(home: Path) -> tuple[dict[str, list[str]], dict[str, np.ndarray]
 # Negation marking (Das & Chen 2001; Pang et al. 2002): words after a negator, up to the
 # next punctuation mark (or ``scope`` words), become distinct tokens ("not good" ->
 # "not neggood"), so "good" in "not good at all" no longer counts as evidence for "good".
-_NEGATORS = frozenset(
-    [
-        "not",
-        "no",
-        "never",
-        "nothing",
-        "nobody",
-        "none",
-        "nowhere",
-        "neither",
-        "nor",
-        "cannot",
-        "without",
-        "hardly",
-        "barely",
-    ]
-)
+# The negators are the product's (sentiment.encoding.negation.NEGATORS).
 _NEGATION_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[.,:;!?]")
 
 
@@ -129,6 +113,7 @@ def mark_negation(text: str, scope: int, marks_only: bool = False) -> str:
     ``marks_only``: only "!" and "?" (the punctuation the product's tokens keep) end a
     scope; other punctuation is ignored.
     """
+    from sentiment.encoding.negation import NEGATORS
     from sentiment.encoding.text import standardize
 
     words, left = [], 0
@@ -142,7 +127,7 @@ def mark_negation(text: str, scope: int, marks_only: bool = False) -> str:
             continue
         words.append("neg" + token if left > 0 else token)
         left -= 1
-        if token in _NEGATORS or token.endswith("n't"):
+        if token in NEGATORS or token.endswith("n't"):
             left = scope
     return " ".join(words)
 

@@ -371,6 +371,15 @@ def load_bags(work: Path, names: list[str], split: str) -> tuple[Sparse, int]:
     return total, size
 
 
+def inner_stop_sets(rest: np.ndarray, k: int, index: int) -> list[np.ndarray]:
+    """The early-stopping rows of outer fold ``index``'s inner models: k = 1, one model
+    stopped on the first 10% of ``rest`` (as the product's validation split); k > 1,
+    the k folds of ``rest``, one per fold model."""
+    if k == 1:
+        return [rest[: len(rest) // 10]]
+    return [rest[part] for part in folds(len(rest), k, seed=11 + index)]
+
+
 def _policy_correct(calibration_logits, calibration_labels, logits, targets) -> dict:
     """Which held-out reviews each decision rule gets right, with Platt scaling and the
     accuracy-maximizing threshold fitted as the product fits them."""
@@ -408,11 +417,7 @@ def threshold_policies(labelled, y_all, parts, size, variant, inner_folds, work)
         thresholds, out_of_fold = [], np.zeros(len(y_all))
         for index, held in enumerate(parts):
             rest = np.concatenate([p for j, p in enumerate(parts) if j != index])
-            inner = (
-                [rest[: len(rest) // 10]]
-                if k == 1
-                else [rest[part] for part in folds(len(rest), k, seed=11 + index)]
-            )
+            inner = inner_stop_sets(rest, k, index)
             held_total, inner_logits = 0.0, np.zeros(len(y_all))
             for number, stop_rows in enumerate(inner):
                 fit_rows = np.setdiff1d(rest, stop_rows)
@@ -526,10 +531,7 @@ def main() -> None:
             out_of_fold = np.zeros(len(y_all))
             for index, held in enumerate(parts):
                 rest = np.concatenate([p for j, p in enumerate(parts) if j != index])
-                if k == 1:
-                    inner = [rest[: len(rest) // 10]]
-                else:
-                    inner = [rest[part] for part in folds(len(rest), k, seed=11 + index)]
+                inner = inner_stop_sets(rest, k, index)
                 total = 0.0
                 for number, stop_rows in enumerate(inner):
                     fit_rows = np.setdiff1d(rest, stop_rows)
