@@ -107,28 +107,42 @@ def split_texts(home: Path) -> tuple[dict[str, list[str]], dict[str, np.ndarray]
 _NEGATION_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[.,:;!?]")
 
 
-def mark_negation(text: str, scope: int, marks_only: bool = False) -> str:
-    """The review's words with negated ones prefixed by ``neg`` (see ``_NEGATORS``).
+# Contrast marking (tried beside negation): the clause after "but" tends to carry the
+# verdict ("a good cast, but boring"), so its words may deserve weights of their own.
+_CONTRAST = frozenset(["but", "however"])
+
+
+def mark_negation(text: str, scope: int, marks_only: bool = False, contrast: int = 0) -> str:
+    """The review's words with negated ones prefixed by ``neg`` (see ``NEGATORS``).
 
     ``marks_only``: only "!" and "?" (the punctuation the product's tokens keep) end a
-    scope; other punctuation is ignored.
+    scope; other punctuation is ignored. ``contrast`` > 0: that many words after "but"
+    or "however" that are not negated get the prefix ``con``.
     """
     from sentiment.encoding.negation import NEGATORS
     from sentiment.encoding.text import standardize
 
-    words, left = [], 0
+    words, left, after_contrast = [], 0, 0
     for token in _NEGATION_TOKEN.findall(standardize(text)):
         if marks_only and token in ".,:;":
             continue
         if token in ".,:;!?":
-            left = 0
+            left = after_contrast = 0
             if token in "!?":
                 words.append(token)
             continue
-        words.append("neg" + token if left > 0 else token)
+        if left > 0:
+            words.append("neg" + token)
+        elif after_contrast > 0:
+            words.append("con" + token)
+        else:
+            words.append(token)
         left -= 1
+        after_contrast -= 1
         if token in NEGATORS or token.endswith("n't"):
             left = scope
+        if contrast and token in _CONTRAST:
+            after_contrast = contrast
     return " ".join(words)
 
 
@@ -140,6 +154,7 @@ def prepare(
     negation: int = 0,
     negation_marks_only: bool = False,
     negation_scope: int = 0,
+    contrast: int = 0,
 ) -> None:
     """Fit the vectorizer and store every split as sparse bags under ``work``.
 
@@ -151,9 +166,12 @@ def prepare(
     from sentiment.modeling.config import get_model_spec
 
     texts, targets = split_texts(home)
-    if negation:
+    if negation or contrast:
         texts = {
-            split: [mark_negation(text, negation, negation_marks_only) for text in split_texts_]
+            split: [
+                mark_negation(text, negation, negation_marks_only, contrast)
+                for text in split_texts_
+            ]
             for split, split_texts_ in texts.items()
         }
     work.mkdir(parents=True, exist_ok=True)
@@ -1148,6 +1166,9 @@ def main() -> None:
         "--negation-scope", type=int, default=0, help="prepare: the vectorizer's own marking"
     )
     parser.add_argument(
+        "--contrast", type=int, default=0, help="prepare: mark N words after 'but'/'however'"
+    )
+    parser.add_argument(
         "--nbsvm-bundle", type=Path, help="a trained nbsvm bundle whose logits to blend with"
     )
     parser.add_argument("--char", default="w2-5", help="comma-separated CHAR_CONFIGS names")
@@ -1193,6 +1214,7 @@ def main() -> None:
             args.negation,
             args.negation_marks_only,
             args.negation_scope,
+            args.contrast,
         )
         return
     if args.experiment == "tokens":
