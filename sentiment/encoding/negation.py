@@ -52,7 +52,7 @@ def word_roles(words: pa.StringArray) -> np.ndarray:
         pc.is_in(words, value_set=string_array(sorted(NEGATORS))),
         pc.ends_with(words, _NEGATOR_SUFFIX),
     )
-    scope_end = pc.is_in(words, value_set=string_array(list(_SCOPE_ENDS)))
+    scope_end = pc.is_in(words, value_set=string_array(_SCOPE_ENDS))
     roles = np.zeros(len(words) + 1, np.uint8)
     roles[1:][numpy_values(negator, fill=False).astype(bool)] = kernels.NEGATOR
     roles[1:][numpy_values(scope_end, fill=False).astype(bool)] = kernels.SCOPE_END
@@ -65,16 +65,19 @@ def negated_words(words: pa.StringArray) -> pa.StringArray:
 
 
 def with_plain_words(words: pa.StringArray) -> pa.StringArray:
-    """``words`` plus the plain form of each negated word among them that they lack.
+    """``words`` plus what marking must recognize that they lack: the plain form of
+    each negated word among them, the negators and the scope ends.
 
     A word that the training reviews only ever had negated ("at" of "not good at all")
-    must still be looked up, or its negated form could never be found.
+    must still be looked up, or its negated form could never be found; and a negator
+    that did not make the vocabulary must still start a scope, as it did when the
+    vocabulary was counted. (Negators ending in "n't" are recognized only if they are
+    among the vocabulary's words: they cannot all be listed.)
     """
     negated = numpy_values(pc.starts_with(words, NEGATED_PREFIX), fill=False).astype(bool)
-    if not negated.any():
-        return words
     plain = pc.utf8_slice_codeunits(words.filter(arrow_array(negated)), len(NEGATED_PREFIX))
-    missing = plain.filter(pc.invert(pc.is_in(plain, value_set=words)))
+    wanted = pa.concat_arrays([plain, string_array(sorted(NEGATORS)), string_array(_SCOPE_ENDS)])
+    missing = pc.unique(wanted.filter(pc.invert(pc.is_in(wanted, value_set=words))))
     return pa.concat_arrays([words, missing]) if len(missing) else words
 
 

@@ -65,6 +65,16 @@ def test_a_word_seen_only_negated_in_training_is_still_found() -> None:
     assert "_at" in _entries(vectorizer, "not at all")
 
 
+def test_a_negator_outside_the_vocabulary_still_starts_a_scope() -> None:
+    # Each negator occurs once, "_good" four times: a vocabulary of one entry keeps
+    # only "_good", and scoring must still mark "good" after any of the negators.
+    config = VectorizerConfig(num_words=3, max_length=8, negation_scope=1)
+    vectorizer = fit_vectorizer(["never good", "not good", "no good", "hardly good"], config)
+    assert vectorizer.vocabulary[2:] == ["_good"]
+    assert _entries(vectorizer, "never good") == {"_good"}
+    assert _entries(vectorizer, "good") == set()
+
+
 def test_vocabulary_counts_the_marked_tokens_of_a_plain_reference() -> None:
     generator = np.random.default_rng(4)
     words = ["a", "b", "c", "good", "bad", "not", "never", "isn't", "!", "?"]
