@@ -67,6 +67,11 @@ class Variant:
     l2: float = 0.0  # decoupled weight decay per step (AdamW-style), times the rate
     seeds: int = 1  # models with different initial weights and orders, logits averaged
     pseudo: float = 0.0  # share of the unlabeled reviews added with the teacher's labels
+    # Soft targets from the star ratings (1-4 negative, 7-10 positive): a review rated 4
+    # or 7 gets target 0.5 -/+ (0.5 - soft), one rated 1 or 10 keeps 0 or 1.
+    soft: float = 0.0
+    soft_ratios: bool = True  # the NB ratios count the soft targets too (else hard labels)
+    borderline: int = 0  # extra copies of the reviews rated 4 or 7 (hard targets)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -87,7 +92,38 @@ VARIANTS: dict[str, Variant] = {
     "pseudo30": Variant(pseudo=0.3),
     "pseudo60": Variant(pseudo=0.6),
     "pseudo100": Variant(pseudo=1.0),
+    "soft0.1": Variant(soft=0.1),
+    "soft0.2": Variant(soft=0.2),
+    "soft0.3": Variant(soft=0.3),
+    "softw0.1": Variant(soft=0.1, soft_ratios=False),
+    "softw0.2": Variant(soft=0.2, soft_ratios=False),
+    "softw0.3": Variant(soft=0.3, soft_ratios=False),
+    "borderline1": Variant(borderline=1),
+    "borderline2": Variant(borderline=2),
 }
+
+
+def soft_targets(ratings: np.ndarray, soft: float) -> np.ndarray:
+    """Targets in [0, 1] from ratings: 0 or 1 at the extremes, 0.5 -/+ (0.5 - soft) at 4 / 7."""
+    distance = np.where(ratings >= 7, 10 - ratings, ratings - 1) / 3.0  # 0 at 1/10, 1 at 4/7
+    margin = 0.5 - soft * distance
+    return np.where(ratings >= 7, 0.5 + margin, 0.5 - margin)
+
+
+def split_ratings(home: Path) -> np.ndarray:
+    """The star ratings of the fit then validation reviews, in the harness's order."""
+    import pyarrow.parquet as pq
+
+    from sentiment.core.paths import HomeLayout
+    from sentiment.data.config import PreprocessConfig
+    from sentiment.data.preprocess import validation_mask
+
+    table = pq.read_table(HomeLayout(home).raw_split("train"), columns=["label", "rating"])
+    train_labels = table.column("label").to_numpy().astype(np.int8)
+    ratings = table.column("rating").to_numpy().astype(np.float64)
+    defaults = PreprocessConfig()
+    held = validation_mask(train_labels, defaults.validation_fraction, defaults.seed)
+    return np.concatenate([ratings[~held], ratings[held]])
 
 
 def nb_ratios(data: Sparse, targets: np.ndarray, size: int, alpha: float) -> np.ndarray:
@@ -163,7 +199,8 @@ def train(
     trace: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Train one model; early stopping on ``stop``'s loss. Returns (ratios, weights, epochs)."""
-    ratios = nb_ratios(fit, y_fit, size, variant.alpha)
+    ratio_targets = y_fit if variant.soft_ratios else (y_fit > 0.5).astype(np.float64)
+    ratios = nb_ratios(fit, ratio_targets, size, variant.alpha)
     generator = np.random.default_rng(seed)
     scale = math.sqrt(2.0 / (size + 1))
     weights = np.clip(generator.normal(0.0, scale, size), -2 * scale, 2 * scale)
@@ -350,6 +387,86 @@ def part_bags(work: Path, where: str, tokens: int) -> None:
     )
 
 
+@numba.njit(cache=True)
+def _gram_keys(words, pointers, low, high, out_keys, out_rows):
+    """Hash keys of every low..high-gram of each review (row-major), and their rows."""
+    written = 0
+    for row in range(len(pointers) - 1):
+        begin, end = pointers[row], pointers[row + 1]
+        for position in range(begin, end):
+            key = np.uint64(1469598103934665603)
+            for n in range(high):
+                if position + n >= end:
+                    break
+                key = (key ^ np.uint64(words[position + n] + 1)) * np.uint64(1099511628211)
+                if n + 1 >= low:
+                    out_keys[written] = key ^ np.uint64(n)
+                    out_rows[written] = row
+                    written += 1
+    return written
+
+
+def gram_bags(home: Path, work: Path, low: int, high: int, minimum: int) -> None:
+    """Step ``grams``: distinct low..high-grams (of plain tokens) seen in at least
+    ``minimum`` reviews of fit + validation + unlabeled (no label is used), as a bag
+    named ``gramsLtoH``, ids 2.. by first key order (the join needs ids < 2^21)."""
+    from toward_93 import split_texts
+
+    from sentiment.encoding.text import token_text
+
+    started = time.process_time()
+    texts, _ = split_texts(home)
+    vocabulary: dict[str, int] = {}
+    encoded = {}
+    for split in SPLITS:
+        words, pointers = [], [0]
+        for text in texts[split]:
+            tokens = token_text(text).split()
+            words.extend(vocabulary.setdefault(token, len(vocabulary)) for token in tokens)
+            pointers.append(len(words))
+        encoded[split] = (np.asarray(words, np.int64), np.asarray(pointers, np.int64))
+    keyed = {}
+    for split, (words, pointers) in encoded.items():
+        capacity = len(words) * (high - low + 1)
+        keys, rows = np.empty(capacity, np.uint64), np.empty(capacity, np.int64)
+        written = _gram_keys(words, pointers, low, high, keys, rows)
+        rows, keys = rows[:written], keys[:written]
+        order = np.lexsort((keys, rows))
+        rows, keys = rows[order], keys[order]
+        first = np.ones(len(keys), bool)
+        first[1:] = (keys[1:] != keys[:-1]) | (rows[1:] != rows[:-1])
+        keyed[split] = (rows[first], keys[first])
+    counted = np.concatenate([keyed[split][1] for split in ("fit", "val", "unsup")])
+    unique, counts = np.unique(counted, return_counts=True)
+    kept = unique[counts >= minimum]
+    limit = (1 << CLUSTER_BITS) - 2
+    if len(kept) > limit:  # keep the most frequent
+        kept = np.sort(unique[np.argsort(-counts, kind="stable")[:limit]])
+    name = f"grams{low}to{high}"
+    for split, (rows, keys) in keyed.items():
+        position = np.searchsorted(kept, keys)
+        found = (position < len(kept)) & (kept[np.minimum(position, len(kept) - 1)] == keys)
+        ids = (position[found] + 2).astype(np.int32)
+        lengths = np.bincount(rows[found], minlength=len(encoded[split][1]) - 1)
+        pointers = np.zeros(len(lengths) + 1, np.int64)
+        np.cumsum(lengths, out=pointers[1:])
+        np.save(work / f"{name}_{split}_ids.npy", ids)
+        np.save(work / f"{name}_{split}_pointers.npy", pointers)
+    print(
+        json.dumps(
+            {
+                "step": "grams",
+                "name": name,
+                "kept": len(kept),
+                "ids_per_fit_review": round(
+                    float(np.diff(np.load(work / f"{name}_fit_pointers.npy")).mean()), 1
+                ),
+                "cpu_s": round(time.process_time() - started, 1),
+            }
+        )
+    )
+
+
 def load_bags(work: Path, names: list[str], split: str) -> tuple[Sparse, int]:
     """The named bags of a split joined over disjoint id ranges, and the joint id space."""
     total, size = None, 0
@@ -378,6 +495,54 @@ def inner_stop_sets(rest: np.ndarray, k: int, index: int) -> list[np.ndarray]:
     if k == 1:
         return [rest[: len(rest) // 10]]
     return [rest[part] for part in folds(len(rest), k, seed=11 + index)]
+
+
+def refit(labelled, y_all, parts, size, variant, work) -> None:
+    """Refitting on all labelled reviews, without the test split: in each outer fold one
+    model is stopped early on 10% of the other four fifths (as the product trains), then
+    a second one is trained on all four fifths for the first one's number of epochs."""
+    started = time.process_time()
+    stopped, refitted = np.zeros(len(y_all)), np.zeros(len(y_all))
+    for index, held in enumerate(parts):
+        rest = np.concatenate([p for j, p in enumerate(parts) if j != index])
+        (stop_rows,) = inner_stop_sets(rest, 1, index)
+        fit_rows = np.setdiff1d(rest, stop_rows)
+        held_data = subset(labelled, held)
+        ratios, weights, epochs = train(
+            subset(labelled, fit_rows),
+            y_all[fit_rows],
+            subset(labelled, stop_rows),
+            y_all[stop_rows],
+            size,
+            variant,
+            700 + index,
+        )
+        stopped[held] = logits_of(held_data, ratios, weights)
+        everything = subset(labelled, rest)
+        # Fixed epochs: the "stop" set is the training data, whose loss only falls.
+        ratios, weights, _ = train(
+            everything,
+            y_all[rest],
+            everything,
+            y_all[rest],
+            size,
+            replace(variant, epochs=epochs, patience=99),
+            700 + index,
+        )
+        refitted[held] = logits_of(held_data, ratios, weights)
+    for name, logits in (("stopped", stopped), ("refitted", refitted)):
+        np.save(work / f"refit_{name}.npy", logits)
+        correct = (logits > 0) == (y_all > 0.5)
+        print(
+            json.dumps(
+                {
+                    "model": name,
+                    "cv_accuracy": round(float(correct.mean()), 4),
+                    "cv_log_loss": round(log_loss(logits, y_all), 4),
+                }
+            )
+        )
+    print(json.dumps({"cpu_s": round(time.process_time() - started, 1)}))
 
 
 def _policy_correct(calibration_logits, calibration_labels, logits, targets) -> dict:
@@ -496,12 +661,28 @@ def main() -> None:
     parser.add_argument("--where", choices=["head", "tail"], default="tail")
     parser.add_argument("--tokens", type=int, default=50)
     parser.add_argument("--inner-folds", default="1,5,10", help="nested: ensemble sizes")
+    parser.add_argument("--home", type=Path, help="a home with raw IMDB (soft variants, grams)")
+    parser.add_argument("--grams", default="4,4,3", help="grams: lowest,highest,min reviews")
     parser.add_argument(
         "experiment",
-        choices=["replica", "cv", "nested", "threshold", "final", "clusters", "part"],
+        choices=[
+            "replica",
+            "cv",
+            "nested",
+            "threshold",
+            "final",
+            "clusters",
+            "part",
+            "grams",
+            "refit",
+        ],
     )
     args = parser.parse_args()
     work = args.work
+    if args.experiment == "grams":
+        low, high, minimum = (int(value) for value in args.grams.split(","))
+        gram_bags(args.home, work, low, high, minimum)
+        return
     if args.experiment == "part":
         part_bags(work, args.where, args.tokens)
         return
@@ -560,11 +741,18 @@ def main() -> None:
                 )
             )
         return
+    if args.experiment == "refit":
+        refit(labelled, y_all, parts, size, variants[0][1], work)
+        return
     if args.experiment == "threshold":
         threshold_policies(labelled, y_all, parts, size, variants[0][1], args.inner_folds, work)
         return
     if args.experiment == "cv":
         unsup = load_bags(work, bags, "unsup")[0] if any(v.pseudo for _, v in variants) else None
+        rated = any(v.soft or v.borderline for _, v in variants)
+        ratings = split_ratings(args.home) if rated else None
+        if ratings is not None:
+            assert np.array_equal(ratings >= 7, y_all > 0.5), "ratings and labels disagree"
         for name, variant in variants:
             started = time.process_time()
             out_of_fold, epochs = np.zeros(len(y_all)), []
@@ -574,7 +762,12 @@ def main() -> None:
                 # training folds, as preprocessing holds out 10% of train.
                 cut = len(rest) // 10
                 stop_rows, fit_rows = rest[:cut], rest[cut:]
+                if variant.borderline:
+                    near = fit_rows[np.isin(ratings[fit_rows], (4, 7))]
+                    fit_rows = np.concatenate([fit_rows] + [near] * variant.borderline)
                 fit_data, y_fit_rows = subset(labelled, fit_rows), y_all[fit_rows]
+                if variant.soft > 0:
+                    y_fit_rows = soft_targets(ratings[fit_rows], variant.soft)
                 if variant.pseudo > 0:
                     fit_data, y_fit_rows = with_pseudo_labels(
                         fit_data,
