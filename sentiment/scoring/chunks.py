@@ -40,6 +40,33 @@ _NEWLINE = 10
 
 
 @numba.njit(cache=True, nogil=True)
+def _csv_step(state: int, byte: int) -> tuple[int, bool]:
+    """The CSV scanner's state after ``byte``, and whether that byte ends a record."""
+    if state == _FIELD_START:
+        if byte == _QUOTE:
+            return _QUOTED, False
+        if byte == _NEWLINE:
+            return _FIELD_START, True
+        return (_FIELD_START if byte == _COMMA else _UNQUOTED), False
+    if state == _UNQUOTED:
+        if byte == _COMMA:
+            return _FIELD_START, False
+        if byte == _NEWLINE:
+            return _FIELD_START, True
+        return _UNQUOTED, False
+    if state == _QUOTED:
+        return (_QUOTE_IN_QUOTED if byte == _QUOTE else _QUOTED), False
+    # After a quote inside a quoted field: "" is a quote, anything else closes it.
+    if byte == _QUOTE:
+        return _QUOTED, False
+    if byte == _COMMA:
+        return _FIELD_START, False
+    if byte == _NEWLINE:
+        return _FIELD_START, True
+    return _UNQUOTED, False
+
+
+@numba.njit(cache=True, nogil=True)
 def _scan_csv(data: np.ndarray, start: int, state: int, first_only: bool) -> tuple[int, int, int]:
     """Scan ``data[start:]`` from ``state``; return (end of the last record, or of the
     first with ``first_only``, -1 if none; the state at the end; where the last quoted
@@ -47,76 +74,28 @@ def _scan_csv(data: np.ndarray, start: int, state: int, first_only: bool) -> tup
     boundary = -1
     opened = -1
     for index in range(start, data.size):
-        byte = data[index]
-        if state == _FIELD_START:
-            if byte == _QUOTE:
-                state = _QUOTED
-                opened = index
-            elif byte == _NEWLINE:
-                boundary = index + 1
-            elif byte != _COMMA:
-                state = _UNQUOTED
-        elif state == _UNQUOTED:
-            if byte == _COMMA:
-                state = _FIELD_START
-            elif byte == _NEWLINE:
-                state = _FIELD_START
-                boundary = index + 1
-        elif state == _QUOTED:
-            if byte == _QUOTE:
-                state = _QUOTE_IN_QUOTED
-        else:
-            if byte == _QUOTE:
-                state = _QUOTED
-            elif byte == _COMMA:
-                state = _FIELD_START
-            elif byte == _NEWLINE:
-                state = _FIELD_START
-                boundary = index + 1
-            else:
-                state = _UNQUOTED
-        if first_only and boundary >= 0:
-            return boundary, state, opened
+        previous = state
+        state, ends = _csv_step(state, data[index])
+        if state == _QUOTED and previous == _FIELD_START:
+            opened = index
+        if ends:
+            boundary = index + 1
+            if first_only:
+                return boundary, state, opened
     return boundary, state, opened
 
 
 @numba.njit(cache=True, nogil=True)
 def _csv_record_ends(data: np.ndarray, state: int) -> tuple[np.ndarray, int]:
     """Every CSV record end in ``data`` (offsets after their line breaks), scanning from
-    ``state``; and the state at the end (the same machine as :func:`_scan_csv`)."""
+    ``state``; and the state at the end."""
     ends = np.empty(data.size, dtype=np.int64)
     count = 0
     for index in range(data.size):
-        byte = data[index]
-        if state == _FIELD_START:
-            if byte == _QUOTE:
-                state = _QUOTED
-            elif byte == _NEWLINE:
-                ends[count] = index + 1
-                count += 1
-            elif byte != _COMMA:
-                state = _UNQUOTED
-        elif state == _UNQUOTED:
-            if byte == _COMMA:
-                state = _FIELD_START
-            elif byte == _NEWLINE:
-                state = _FIELD_START
-                ends[count] = index + 1
-                count += 1
-        elif state == _QUOTED:
-            if byte == _QUOTE:
-                state = _QUOTE_IN_QUOTED
-        else:
-            if byte == _QUOTE:
-                state = _QUOTED
-            elif byte == _COMMA:
-                state = _FIELD_START
-            elif byte == _NEWLINE:
-                state = _FIELD_START
-                ends[count] = index + 1
-                count += 1
-            else:
-                state = _UNQUOTED
+        state, record_ends = _csv_step(state, data[index])
+        if record_ends:
+            ends[count] = index + 1
+            count += 1
     return ends[:count].copy(), state
 
 
