@@ -72,6 +72,7 @@ class Variant:
     soft: float = 0.0
     soft_ratios: bool = True  # the NB ratios count the soft targets too (else hard labels)
     borderline: int = 0  # extra copies of the reviews rated 4 or 7 (hard targets)
+    dropout: float = 0.0  # share of a review's ids dropped in each training step
 
 
 VARIANTS: dict[str, Variant] = {
@@ -100,6 +101,11 @@ VARIANTS: dict[str, Variant] = {
     "softw0.3": Variant(soft=0.3, soft_ratios=False),
     "borderline1": Variant(borderline=1),
     "borderline2": Variant(borderline=2),
+    "dropout0.1": Variant(dropout=0.1, epochs=8),
+    "dropout0.3": Variant(dropout=0.3, epochs=8),
+    "dropout0.5": Variant(dropout=0.5, epochs=10),
+    "dropout0.3x16": Variant(dropout=0.3, epochs=16),
+    "dropout0.5x20": Variant(dropout=0.5, epochs=20),
 }
 
 
@@ -152,21 +158,32 @@ def _epoch(
     ema_decay,
     ema_weights,
     decay,
+    dropout,
+    seed,
 ):
     beta1, beta2, epsilon = 0.9, 0.999, 1e-7
     size = weights.shape[0]
+    np.random.seed(seed)
+    longest = 0
+    for row in range(pointers.shape[0] - 1):
+        longest = max(longest, pointers[row + 1] - pointers[row])
+    keep = np.ones(longest)
+    scale = 1.0 / (1.0 - dropout)
     for start in range(0, order.shape[0], batch):
         stop = min(start + batch, order.shape[0])
         count = stop - start
         for position in range(start, stop):
             row = order[position]
             logit = 0.0
-            for k in range(pointers[row], pointers[row + 1]):
-                logit += ratios[ids[k]] * weights[ids[k]]
+            begin = pointers[row]
+            for k in range(begin, pointers[row + 1]):
+                if dropout > 0.0:
+                    keep[k - begin] = scale if np.random.random() >= dropout else 0.0
+                logit += keep[k - begin] * ratios[ids[k]] * weights[ids[k]]
             probability = 1.0 / (1.0 + math.exp(-logit))
             error = (probability - targets[row]) / count
-            for k in range(pointers[row], pointers[row + 1]):
-                gradient[ids[k]] += error * ratios[ids[k]]
+            for k in range(begin, pointers[row + 1]):
+                gradient[ids[k]] += error * keep[k - begin] * ratios[ids[k]]
         step += 1
         alpha = rate * math.sqrt(1.0 - beta2**step) / (1.0 - beta1**step)
         for i in range(size):
@@ -224,6 +241,8 @@ def train(
             variant.ema,
             ema_weights,
             variant.l2,
+            variant.dropout,
+            seed * 1000 + epoch,
         )
         current = ema_weights if variant.ema > 0 else weights
         logits = logits_of(stop, ratios, current)
