@@ -516,6 +516,147 @@ def inner_stop_sets(rest: np.ndarray, k: int, index: int) -> list[np.ndarray]:
     return [rest[part] for part in folds(len(rest), k, seed=11 + index)]
 
 
+@numba.njit(cache=True)
+def _residual_epoch(ids, pointers, targets, order, ratios, offsets, table, bias, out, rate, seed):
+    """One epoch of per-review Adagrad on a hidden ReLU layer over the NB-scaled bag,
+    whose output is added to a trained linear model's logit (``offsets``)."""
+    np.random.seed(seed)
+    hidden = table.shape[1] - 1  # the last column of ``table`` holds Adagrad's sums
+    h = np.empty(hidden)
+    for position in range(order.shape[0]):
+        row = order[position]
+        begin, end = pointers[row], pointers[row + 1]
+        norm = 1.0 / math.sqrt(max(1, end - begin))
+        for j in range(hidden):
+            h[j] = bias[j, 0]
+        for k in range(begin, end):
+            r = ratios[ids[k]] * norm
+            for j in range(hidden):
+                h[j] += r * table[ids[k], j]
+        logit = offsets[row] + out[hidden, 0]
+        for j in range(hidden):
+            if h[j] > 0.0:
+                logit += out[j, 0] * h[j]
+        error = 1.0 / (1.0 + math.exp(-logit)) - targets[row]
+        # Adagrad: column 1 of bias / out holds the sums of squared gradients.
+        g = error
+        out[hidden, 1] += g * g
+        out[hidden, 0] -= rate * g / math.sqrt(out[hidden, 1] + 1e-8)
+        for j in range(hidden):
+            if h[j] <= 0.0:
+                continue
+            go = error * h[j]
+            gh = error * out[j, 0]
+            out[j, 1] += go * go
+            out[j, 0] -= rate * go / math.sqrt(out[j, 1] + 1e-8)
+            bias[j, 1] += gh * gh
+            bias[j, 0] -= rate * gh / math.sqrt(bias[j, 1] + 1e-8)
+            for k in range(begin, end):
+                ge = gh * ratios[ids[k]] * norm
+                table[ids[k], hidden] += ge * ge / hidden
+        for k in range(begin, end):
+            step = rate / math.sqrt(table[ids[k], hidden] + 1e-8)
+            r = ratios[ids[k]] * norm
+            for j in range(hidden):
+                if h[j] > 0.0:
+                    table[ids[k], j] -= step * error * out[j, 0] * r
+
+
+@numba.njit(cache=True)
+def _residual_logits(ids, pointers, ratios, offsets, table, bias, out):
+    hidden = table.shape[1] - 1
+    result = offsets.copy()
+    h = np.empty(hidden)
+    for row in range(pointers.shape[0] - 1):
+        begin, end = pointers[row], pointers[row + 1]
+        norm = 1.0 / math.sqrt(max(1, end - begin))
+        for j in range(hidden):
+            h[j] = bias[j, 0]
+        for k in range(begin, end):
+            r = ratios[ids[k]] * norm
+            for j in range(hidden):
+                h[j] += r * table[ids[k], j]
+        result[row] += out[hidden, 0]
+        for j in range(hidden):
+            if h[j] > 0.0:
+                result[row] += out[j, 0] * h[j]
+    return result
+
+
+def residual(labelled, y_all, parts, size, variant, work, hidden, rate, epochs) -> None:
+    """A hidden ReLU layer over the NB-scaled bag, trained on the residual of the trained
+    linear model (its logit is the offset), stopped early on the same 10%: can word
+    interactions add what the linear model misses?"""
+    started = time.process_time()
+    linear, deep = np.zeros(len(y_all)), np.zeros(len(y_all))
+    for index, held in enumerate(parts):
+        rest = np.concatenate([p for j, p in enumerate(parts) if j != index])
+        (stop_rows,) = inner_stop_sets(rest, 1, index)
+        fit_rows = np.setdiff1d(rest, stop_rows)
+        fit_data, stop_data = subset(labelled, fit_rows), subset(labelled, stop_rows)
+        held_data = subset(labelled, held)
+        ratios, weights, _ = train(
+            fit_data, y_all[fit_rows], stop_data, y_all[stop_rows], size, variant, 100 + index
+        )
+        offsets = {
+            name: logits_of(data, ratios, weights)
+            for name, data in (("fit", fit_data), ("stop", stop_data), ("held", held_data))
+        }
+        linear[held] = offsets["held"]
+        generator = np.random.default_rng(900 + index)
+        table = np.zeros((size, hidden + 1))
+        table[:, :hidden] = generator.normal(0.0, 0.1, (size, hidden))
+        bias = np.zeros((hidden, 2))
+        out = np.zeros((hidden + 1, 2))
+        out[:hidden, 0] = generator.normal(0.0, 0.01, hidden)
+        best = (log_loss(offsets["stop"], y_all[stop_rows]), table.copy(), bias.copy(), out.copy())
+        trace = []
+        for epoch in range(epochs):
+            order = generator.permutation(len(fit_rows))
+            _residual_epoch(
+                *fit_data,
+                y_all[fit_rows],
+                order,
+                ratios,
+                offsets["fit"],
+                table,
+                bias,
+                out,
+                rate,
+                17 * index + epoch,
+            )
+            loss = log_loss(
+                _residual_logits(*stop_data, ratios, offsets["stop"], table, bias, out),
+                y_all[stop_rows],
+            )
+            trace.append(round(loss, 4))
+            if loss < best[0]:
+                best = (loss, table.copy(), bias.copy(), out.copy())
+        deep[held] = _residual_logits(*held_data, ratios, offsets["held"], *best[1:])
+        print(
+            json.dumps(
+                {
+                    "fold": index,
+                    "stop_losses": trace,
+                    "linear_stop_loss": round(log_loss(offsets["stop"], y_all[stop_rows]), 4),
+                }
+            )
+        )
+    for name, logits in (("linear", linear), ("residual", deep)):
+        np.save(work / f"residual_{name}_{hidden}.npy", logits)
+        correct = (logits > 0) == (y_all > 0.5)
+        print(
+            json.dumps(
+                {
+                    "model": name,
+                    "cv_accuracy": round(float(correct.mean()), 4),
+                    "cv_log_loss": round(log_loss(logits, y_all), 4),
+                }
+            )
+        )
+    print(json.dumps({"cpu_s": round(time.process_time() - started, 1)}))
+
+
 def refit(labelled, y_all, parts, size, variant, work) -> None:
     """Refitting on all labelled reviews, without the test split: in each outer fold one
     model is stopped early on 10% of the other four fifths (as the product trains), then
@@ -682,6 +823,9 @@ def main() -> None:
     parser.add_argument("--inner-folds", default="1,5,10", help="nested: ensemble sizes")
     parser.add_argument("--home", type=Path, help="a home with raw IMDB (soft variants, grams)")
     parser.add_argument("--grams", default="4,4,3", help="grams: lowest,highest,min reviews")
+    parser.add_argument("--hidden", type=int, default=16, help="residual: hidden units")
+    parser.add_argument("--rate", type=float, default=0.05, help="residual: Adagrad rate")
+    parser.add_argument("--epochs", type=int, default=5, help="residual: epochs")
     parser.add_argument(
         "experiment",
         choices=[
@@ -694,6 +838,7 @@ def main() -> None:
             "part",
             "grams",
             "refit",
+            "residual",
         ],
     )
     args = parser.parse_args()
@@ -759,6 +904,11 @@ def main() -> None:
                     }
                 )
             )
+        return
+    if args.experiment == "residual":
+        residual(
+            labelled, y_all, parts, size, variants[0][1], work, args.hidden, args.rate, args.epochs
+        )
         return
     if args.experiment == "refit":
         refit(labelled, y_all, parts, size, variants[0][1], work)
