@@ -517,22 +517,29 @@ def inner_stop_sets(rest: np.ndarray, k: int, index: int) -> list[np.ndarray]:
 
 
 @numba.njit(cache=True)
-def _residual_epoch(ids, pointers, targets, order, ratios, offsets, table, bias, out, rate, seed):
+def _hidden_layer(ids, begin, end, ratios, table, bias, h):
+    """Fill ``h`` with the hidden layer's input for one review (before the ReLU); return
+    the scale of its NB-scaled bag (1 / sqrt of its id count)."""
+    norm = 1.0 / math.sqrt(max(1, end - begin))
+    for j in range(h.shape[0]):
+        h[j] = bias[j, 0]
+    for k in range(begin, end):
+        r = ratios[ids[k]] * norm
+        for j in range(h.shape[0]):
+            h[j] += r * table[ids[k], j]
+    return norm
+
+
+@numba.njit(cache=True)
+def _residual_epoch(ids, pointers, targets, order, ratios, offsets, table, bias, out, rate):
     """One epoch of per-review Adagrad on a hidden ReLU layer over the NB-scaled bag,
     whose output is added to a trained linear model's logit (``offsets``)."""
-    np.random.seed(seed)
     hidden = table.shape[1] - 1  # the last column of ``table`` holds Adagrad's sums
     h = np.empty(hidden)
     for position in range(order.shape[0]):
         row = order[position]
         begin, end = pointers[row], pointers[row + 1]
-        norm = 1.0 / math.sqrt(max(1, end - begin))
-        for j in range(hidden):
-            h[j] = bias[j, 0]
-        for k in range(begin, end):
-            r = ratios[ids[k]] * norm
-            for j in range(hidden):
-                h[j] += r * table[ids[k], j]
+        norm = _hidden_layer(ids, begin, end, ratios, table, bias, h)
         logit = offsets[row] + out[hidden, 0]
         for j in range(hidden):
             if h[j] > 0.0:
@@ -568,14 +575,7 @@ def _residual_logits(ids, pointers, ratios, offsets, table, bias, out):
     result = offsets.copy()
     h = np.empty(hidden)
     for row in range(pointers.shape[0] - 1):
-        begin, end = pointers[row], pointers[row + 1]
-        norm = 1.0 / math.sqrt(max(1, end - begin))
-        for j in range(hidden):
-            h[j] = bias[j, 0]
-        for k in range(begin, end):
-            r = ratios[ids[k]] * norm
-            for j in range(hidden):
-                h[j] += r * table[ids[k], j]
+        _hidden_layer(ids, pointers[row], pointers[row + 1], ratios, table, bias, h)
         result[row] += out[hidden, 0]
         for j in range(hidden):
             if h[j] > 0.0:
@@ -583,67 +583,27 @@ def _residual_logits(ids, pointers, ratios, offsets, table, bias, out):
     return result
 
 
-def residual(labelled, y_all, parts, size, variant, work, hidden, rate, epochs) -> None:
-    """A hidden ReLU layer over the NB-scaled bag, trained on the residual of the trained
-    linear model (its logit is the offset), stopped early on the same 10%: can word
-    interactions add what the linear model misses?"""
-    started = time.process_time()
-    linear, deep = np.zeros(len(y_all)), np.zeros(len(y_all))
-    for index, held in enumerate(parts):
-        rest = np.concatenate([p for j, p in enumerate(parts) if j != index])
-        (stop_rows,) = inner_stop_sets(rest, 1, index)
-        fit_rows = np.setdiff1d(rest, stop_rows)
-        fit_data, stop_data = subset(labelled, fit_rows), subset(labelled, stop_rows)
-        held_data = subset(labelled, held)
-        ratios, weights, _ = train(
-            fit_data, y_all[fit_rows], stop_data, y_all[stop_rows], size, variant, 100 + index
-        )
-        offsets = {
-            name: logits_of(data, ratios, weights)
-            for name, data in (("fit", fit_data), ("stop", stop_data), ("held", held_data))
-        }
-        linear[held] = offsets["held"]
-        generator = np.random.default_rng(900 + index)
-        table = np.zeros((size, hidden + 1))
-        table[:, :hidden] = generator.normal(0.0, 0.1, (size, hidden))
-        bias = np.zeros((hidden, 2))
-        out = np.zeros((hidden + 1, 2))
-        out[:hidden, 0] = generator.normal(0.0, 0.01, hidden)
-        best = (log_loss(offsets["stop"], y_all[stop_rows]), table.copy(), bias.copy(), out.copy())
-        trace = []
-        for epoch in range(epochs):
-            order = generator.permutation(len(fit_rows))
-            _residual_epoch(
-                *fit_data,
-                y_all[fit_rows],
-                order,
-                ratios,
-                offsets["fit"],
-                table,
-                bias,
-                out,
-                rate,
-                17 * index + epoch,
-            )
-            loss = log_loss(
-                _residual_logits(*stop_data, ratios, offsets["stop"], table, bias, out),
-                y_all[stop_rows],
-            )
-            trace.append(round(loss, 4))
-            if loss < best[0]:
-                best = (loss, table.copy(), bias.copy(), out.copy())
-        deep[held] = _residual_logits(*held_data, ratios, offsets["held"], *best[1:])
-        print(
-            json.dumps(
-                {
-                    "fold": index,
-                    "stop_losses": trace,
-                    "linear_stop_loss": round(log_loss(offsets["stop"], y_all[stop_rows]), 4),
-                }
-            )
-        )
-    for name, logits in (("linear", linear), ("residual", deep)):
-        np.save(work / f"residual_{name}_{hidden}.npy", logits)
+def _stopped_model(labelled, y_all, rest, index, size, variant, seed):
+    """Outer fold ``index``'s model as the product trains it: stopped early on the first
+    10% of ``rest``. Returns (fit rows, stop rows, ratios, weights, epochs)."""
+    (stop_rows,) = inner_stop_sets(rest, 1, index)
+    fit_rows = np.setdiff1d(rest, stop_rows)
+    ratios, weights, epochs = train(
+        subset(labelled, fit_rows),
+        y_all[fit_rows],
+        subset(labelled, stop_rows),
+        y_all[stop_rows],
+        size,
+        variant,
+        seed,
+    )
+    return fit_rows, stop_rows, ratios, weights, epochs
+
+
+def _report(work: Path, prefix: str, models: dict[str, np.ndarray], y_all, started) -> None:
+    """Save each model's out-of-fold logits as ``{prefix}_{name}.npy`` and print its scores."""
+    for name, logits in models.items():
+        np.save(work / f"{prefix}_{name}.npy", logits)
         correct = (logits > 0) == (y_all > 0.5)
         print(
             json.dumps(
@@ -657,6 +617,54 @@ def residual(labelled, y_all, parts, size, variant, work, hidden, rate, epochs) 
     print(json.dumps({"cpu_s": round(time.process_time() - started, 1)}))
 
 
+def residual(labelled, y_all, parts, size, variant, work, hidden, rate, epochs) -> None:
+    """A hidden ReLU layer over the NB-scaled bag, trained on the residual of the trained
+    linear model (its logit is the offset), stopped early on the same 10%: can word
+    interactions add what the linear model misses?"""
+    started = time.process_time()
+    linear, deep = np.zeros(len(y_all)), np.zeros(len(y_all))
+    for index, held in enumerate(parts):
+        rest = np.concatenate([p for j, p in enumerate(parts) if j != index])
+        fit_rows, stop_rows, ratios, weights, _ = _stopped_model(
+            labelled, y_all, rest, index, size, variant, 100 + index
+        )
+        fit_data, stop_data = subset(labelled, fit_rows), subset(labelled, stop_rows)
+        held_data = subset(labelled, held)
+        offsets = {
+            name: logits_of(data, ratios, weights)
+            for name, data in (("fit", fit_data), ("stop", stop_data), ("held", held_data))
+        }
+        linear[held] = offsets["held"]
+        generator = np.random.default_rng(900 + index)
+        table = np.zeros((size, hidden + 1))
+        table[:, :hidden] = generator.normal(0.0, 0.1, (size, hidden))
+        bias = np.zeros((hidden, 2))
+        out = np.zeros((hidden + 1, 2))
+        out[:hidden, 0] = generator.normal(0.0, 0.01, hidden)
+        linear_loss = log_loss(offsets["stop"], y_all[stop_rows])
+        best = (linear_loss, table.copy(), bias.copy(), out.copy())
+        trace = []
+        for _ in range(epochs):
+            order = generator.permutation(len(fit_rows))
+            _residual_epoch(
+                *fit_data, y_all[fit_rows], order, ratios, offsets["fit"], table, bias, out, rate
+            )
+            loss = log_loss(
+                _residual_logits(*stop_data, ratios, offsets["stop"], table, bias, out),
+                y_all[stop_rows],
+            )
+            trace.append(round(loss, 4))
+            if loss < best[0]:
+                best = (loss, table.copy(), bias.copy(), out.copy())
+        deep[held] = _residual_logits(*held_data, ratios, offsets["held"], *best[1:])
+        print(
+            json.dumps(
+                {"fold": index, "stop_losses": trace, "linear_stop_loss": round(linear_loss, 4)}
+            )
+        )
+    _report(work, f"residual_{hidden}", {"linear": linear, "residual": deep}, y_all, started)
+
+
 def refit(labelled, y_all, parts, size, variant, work) -> None:
     """Refitting on all labelled reviews, without the test split: in each outer fold one
     model is stopped early on 10% of the other four fifths (as the product trains), then
@@ -665,17 +673,9 @@ def refit(labelled, y_all, parts, size, variant, work) -> None:
     stopped, refitted = np.zeros(len(y_all)), np.zeros(len(y_all))
     for index, held in enumerate(parts):
         rest = np.concatenate([p for j, p in enumerate(parts) if j != index])
-        (stop_rows,) = inner_stop_sets(rest, 1, index)
-        fit_rows = np.setdiff1d(rest, stop_rows)
         held_data = subset(labelled, held)
-        ratios, weights, epochs = train(
-            subset(labelled, fit_rows),
-            y_all[fit_rows],
-            subset(labelled, stop_rows),
-            y_all[stop_rows],
-            size,
-            variant,
-            700 + index,
+        *_, ratios, weights, epochs = _stopped_model(
+            labelled, y_all, rest, index, size, variant, 700 + index
         )
         stopped[held] = logits_of(held_data, ratios, weights)
         everything = subset(labelled, rest)
@@ -690,19 +690,7 @@ def refit(labelled, y_all, parts, size, variant, work) -> None:
             700 + index,
         )
         refitted[held] = logits_of(held_data, ratios, weights)
-    for name, logits in (("stopped", stopped), ("refitted", refitted)):
-        np.save(work / f"refit_{name}.npy", logits)
-        correct = (logits > 0) == (y_all > 0.5)
-        print(
-            json.dumps(
-                {
-                    "model": name,
-                    "cv_accuracy": round(float(correct.mean()), 4),
-                    "cv_log_loss": round(log_loss(logits, y_all), 4),
-                }
-            )
-        )
-    print(json.dumps({"cpu_s": round(time.process_time() - started, 1)}))
+    _report(work, "refit", {"stopped": stopped, "refitted": refitted}, y_all, started)
 
 
 def _policy_correct(calibration_logits, calibration_labels, logits, targets) -> dict:
