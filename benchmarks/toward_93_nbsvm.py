@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -49,6 +50,8 @@ from toward_93 import (
     load_words,
     row_sums,
     shifted,
+    split_texts,
+    train_dense_lr,
 )
 
 CLUSTER_BITS = 21
@@ -106,6 +109,8 @@ VARIANTS: dict[str, Variant] = {
     "dropout0.5": Variant(dropout=0.5, epochs=10),
     "dropout0.3x16": Variant(dropout=0.3, epochs=16),
     "dropout0.5x20": Variant(dropout=0.5, epochs=20),
+    "batch256": Variant(batch_size=256, epochs=12),
+    "batch256lr3e-3": Variant(batch_size=256, learning_rate=3e-3, epochs=8),
 }
 
 
@@ -693,6 +698,163 @@ def refit(labelled, y_all, parts, size, variant, work) -> None:
     _report(work, "refit", {"stopped": stopped, "refitted": refitted}, y_all, started)
 
 
+# Sentence boundaries in the raw text: the product's tokens drop "." and line breaks, so
+# sentences are cut before tokenizing.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
+
+
+def sentence_bags(home: Path, work: Path, split: str) -> tuple[Sparse, np.ndarray]:
+    """The sentences of every review of ``split`` ("labelled": fit then validation, the
+    harness's order; or "test") as bags of the vectorizer in ``work``.
+
+    Returns:
+        The bags and each sentence's review.
+    """
+    from sentiment.encoding.vectorizer import Vectorizer
+
+    texts, _ = split_texts(home)
+    chosen = texts["fit"] + texts["val"] if split == "labelled" else texts[split]
+    vectorizer = Vectorizer.load(work / "vectorizer.json")
+    sentences, owners = [], []
+    for review, text in enumerate(chosen):
+        pieces = [piece for piece in _SENTENCE_END.split(text) if piece.strip()] or [text]
+        sentences.extend(pieces)
+        owners.extend([review] * len(pieces))
+    ids = vectorizer.encode(sentences)
+    present = ids > 0
+    pointers = np.zeros(len(sentences) + 1, np.int64)
+    np.cumsum(present.sum(axis=1), out=pointers[1:])
+    return (ids[present].astype(np.int32), pointers), np.asarray(owners, np.int64)
+
+
+def _sentence_features(logits: np.ndarray, owners: np.ndarray, reviews: int) -> np.ndarray:
+    """Per review: its first, last, mean, largest, smallest and summed sentence logit,
+    the mean of its last three and the share of positive ones (``owners`` is sorted, so
+    each review's sentences are one run)."""
+    starts = np.searchsorted(owners, np.arange(reviews))
+    ends = np.searchsorted(owners, np.arange(reviews), side="right")
+    features = np.zeros((reviews, 8))
+    for review in range(reviews):
+        own = logits[starts[review] : ends[review]]
+        features[review] = (
+            own[0],
+            own[-1],
+            own.mean(),
+            own.max(),
+            own.min(),
+            own.sum(),
+            own[-3:].mean(),
+            (own > 0).mean(),
+        )
+    return features
+
+
+@dataclass
+class _SentenceScores:
+    """One review set's logits: the review model on reviews and on sentences, and the
+    sentence model on sentences."""
+
+    document: np.ndarray
+    on_sentences: np.ndarray
+    own: np.ndarray
+
+    def features(self, owners: np.ndarray) -> np.ndarray:
+        reviews = len(self.document)
+        return np.column_stack(
+            [
+                self.document,
+                _sentence_features(self.on_sentences, owners, reviews),
+                _sentence_features(self.own, owners, reviews),
+            ]
+        )
+
+
+def sentence_stacking(labelled, y_all, parts, size, variant, sentence_variant, args) -> None:
+    """Stacking on sentence scores. In each outer fold a review model (trained as the
+    product trains) scores the held-out reviews and their sentences, and a sentence
+    model (each fit sentence labelled with its review's label, stopped on the same 10%)
+    scores the sentences; a logistic regression over the review logit and both models'
+    sentence features is judged by a second 5-fold CV over these out-of-fold features.
+    With ``--test``, the stacker fitted on all of them scores the test reviews with the
+    five fold models averaged (the only step that reads the test split)."""
+    work = args.work
+    started = time.process_time()
+    sentences, owners = sentence_bags(args.home, work, "labelled")
+    sentence_rows = np.arange(len(owners))
+    reviews = len(y_all)
+    scores = _SentenceScores(np.zeros(reviews), np.zeros(len(owners)), np.zeros(len(owners)))
+    if args.test:
+        test = load_bags(work, args.bags.split(","), "test")[0]
+        test_sentences, test_owners = sentence_bags(args.home, work, "test")
+    review_total, sentence_total, epochs = 0.0, 0.0, []
+    for index, held in enumerate(parts):
+        rest = np.concatenate([p for j, p in enumerate(parts) if j != index])
+        fit_rows, stop_rows, ratios, weights, review_epochs = _stopped_model(
+            labelled, y_all, rest, index, size, variant, 100 + index
+        )
+        fit_sentences = sentence_rows[np.isin(owners, fit_rows)]
+        stop_sentences = sentence_rows[np.isin(owners, stop_rows)]
+        own_ratios, own_weights, own_epochs = train(
+            subset(sentences, fit_sentences),
+            y_all[owners[fit_sentences]],
+            subset(sentences, stop_sentences),
+            y_all[owners[stop_sentences]],
+            size,
+            sentence_variant,
+            200 + index,
+        )
+        epochs.append((review_epochs, own_epochs))
+        mine = sentence_rows[np.isin(owners, held)]
+        held_sentences = subset(sentences, mine)
+        scores.document[held] = logits_of(subset(labelled, held), ratios, weights)
+        scores.on_sentences[mine] = logits_of(held_sentences, ratios, weights)
+        scores.own[mine] = logits_of(held_sentences, own_ratios, own_weights)
+        # Each model is one linear weight per id, so the fold models average into one
+        # review model and one sentence model, which score as fast as a single one.
+        review_total = review_total + ratios * weights / len(parts)
+        sentence_total = sentence_total + own_ratios * own_weights / len(parts)
+    features = scores.features(owners)
+    mean, spread = features.mean(axis=0), features.std(axis=0)
+    features = (features - mean) / spread
+    stacked = np.zeros(reviews)
+    for held in folds(reviews, seed=11):
+        rows = np.setdiff1d(np.arange(reviews), held)
+        point = train_dense_lr(features[rows], y_all[rows], 1e-4)
+        stacked[held] = features[held] @ point[:-1] + point[-1]
+    print(json.dumps({"epochs (review, sentence model)": epochs}))
+    prefix = f"sentences_{args.sentence_variant}"
+    _report(work, prefix, {"document": scores.document, "stacked": stacked}, y_all, started)
+    if not args.test:
+        return
+    from sentiment.release.evaluation import bootstrap_accuracy_interval
+
+    point = train_dense_lr(features, y_all, 1e-4)
+    y_test = labels(work, "test")
+    ones = np.ones(size)
+    test_features = _SentenceScores(
+        logits_of(test, ones, review_total),
+        logits_of(test_sentences, ones, review_total),
+        logits_of(test_sentences, ones, sentence_total),
+    ).features(test_owners)
+    models = {
+        "5-fold review models": test_features[:, 0],
+        "stacked": ((test_features - mean) / spread) @ point[:-1] + point[-1],
+    }
+    for name, logits in models.items():
+        np.save(work / f"{prefix}_test_{name.split()[0]}.npy", logits)
+        correct = (logits > 0) == (y_test > 0.5)
+        low, high = bootstrap_accuracy_interval(correct)
+        print(
+            json.dumps(
+                {
+                    "model": name,
+                    "test_accuracy": round(float(correct.mean()), 4),
+                    "ci": [round(low, 4), round(high, 4)],
+                }
+            )
+        )
+
+
 def _policy_correct(calibration_logits, calibration_labels, logits, targets) -> dict:
     """Which held-out reviews each decision rule gets right, with Platt scaling and the
     accuracy-maximizing threshold fitted as the product fits them."""
@@ -814,6 +976,8 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=16, help="residual: hidden units")
     parser.add_argument("--rate", type=float, default=0.05, help="residual: Adagrad rate")
     parser.add_argument("--epochs", type=int, default=5, help="residual: epochs")
+    parser.add_argument("--sentence-variant", default="base", help="sentences: its model")
+    parser.add_argument("--test", action="store_true", help="sentences: score test (final)")
     parser.add_argument(
         "experiment",
         choices=[
@@ -827,6 +991,7 @@ def main() -> None:
             "grams",
             "refit",
             "residual",
+            "sentences",
         ],
     )
     args = parser.parse_args()
@@ -896,6 +1061,11 @@ def main() -> None:
     if args.experiment == "residual":
         residual(
             labelled, y_all, parts, size, variants[0][1], work, args.hidden, args.rate, args.epochs
+        )
+        return
+    if args.experiment == "sentences":
+        sentence_stacking(
+            labelled, y_all, parts, size, variants[0][1], VARIANTS[args.sentence_variant], args
         )
         return
     if args.experiment == "refit":
