@@ -593,7 +593,13 @@ def _stopped_model(labelled, y_all, rest, index, size, variant, seed):
     10% of ``rest``. Returns (fit rows, stop rows, ratios, weights, epochs)."""
     (stop_rows,) = inner_stop_sets(rest, 1, index)
     fit_rows = np.setdiff1d(rest, stop_rows)
-    ratios, weights, epochs = train(
+    ratios, weights, epochs = _train_rows(labelled, y_all, fit_rows, stop_rows, size, variant, seed)
+    return fit_rows, stop_rows, ratios, weights, epochs
+
+
+def _train_rows(labelled, y_all, fit_rows, stop_rows, size, variant, seed):
+    """``train`` on the labelled rows ``fit_rows``, stopped early on ``stop_rows``."""
+    return train(
         subset(labelled, fit_rows),
         y_all[fit_rows],
         subset(labelled, stop_rows),
@@ -602,7 +608,6 @@ def _stopped_model(labelled, y_all, rest, index, size, variant, seed):
         variant,
         seed,
     )
-    return fit_rows, stop_rows, ratios, weights, epochs
 
 
 def _report(work: Path, prefix: str, models: dict[str, np.ndarray], y_all, started) -> None:
@@ -896,14 +901,8 @@ def threshold_policies(labelled, y_all, parts, size, variant, inner_folds, work)
             held_total, inner_logits = 0.0, np.zeros(len(y_all))
             for number, stop_rows in enumerate(inner):
                 fit_rows = np.setdiff1d(rest, stop_rows)
-                ratios, weights, _ = train(
-                    subset(labelled, fit_rows),
-                    y_all[fit_rows],
-                    subset(labelled, stop_rows),
-                    y_all[stop_rows],
-                    size,
-                    variant,
-                    500 + 17 * index + number,
+                ratios, weights, _ = _train_rows(
+                    labelled, y_all, fit_rows, stop_rows, size, variant, 500 + 17 * index + number
                 )
                 held_total = held_total + logits_of(subset(labelled, held), ratios, weights)
                 inner_logits[stop_rows] = logits_of(subset(labelled, stop_rows), ratios, weights)
