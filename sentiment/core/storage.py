@@ -201,11 +201,13 @@ def size(where: Location) -> int:
 
 @dataclass(frozen=True)
 class Entry:
-    """One file of a directory listing."""
+    """One file of a listing, with what the listing said of it (an object store lists
+    sizes and times, so callers need no request per file)."""
 
     location: Location
     name: str
     mtime: float | None
+    size: int
 
 
 def list_files(directory: Location) -> list[Entry]:
@@ -213,24 +215,34 @@ def list_files(directory: Location) -> list[Entry]:
     if not is_remote(directory):
         entries = []
         for child in Path(directory).iterdir():
-            with contextlib.suppress(FileNotFoundError):  # gone since the listing
-                if child.is_file():
-                    entries.append(Entry(child, child.name, child.stat().st_mtime))
+            entry = _local_entry(child)
+            if entry is not None:
+                entries.append(entry)
         return sorted(entries, key=lambda entry: entry.name)
     assert isinstance(directory, str)
     fs, path = filesystem(directory)
     infos = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
     return sorted(
-        (
-            Entry(
-                _url(directory, info.path),
-                info.base_name,
-                info.mtime.timestamp() if info.mtime is not None else None,
-            )
-            for info in infos
-            if info.type == pafs.FileType.File
-        ),
+        (_remote_entry(directory, info) for info in infos if info.type == pafs.FileType.File),
         key=lambda entry: entry.name,
+    )
+
+
+def _local_entry(path: Path) -> Entry | None:
+    """A local file's entry, or None if it is not a file (or is gone since the listing)."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_file():
+            status = path.stat()
+            return Entry(path, path.name, status.st_mtime, status.st_size)
+    return None
+
+
+def _remote_entry(like: str, info: pafs.FileInfo) -> Entry:
+    return Entry(
+        _url(like, info.path),
+        info.base_name,
+        info.mtime.timestamp() if info.mtime is not None else None,
+        int(info.size or 0),
     )
 
 
@@ -240,7 +252,12 @@ def is_pattern(text: str) -> bool:
 
 
 def glob(pattern: str) -> list[Location]:
-    """The files matching a glob pattern, sorted.
+    """The files matching a glob pattern, sorted (see :func:`glob_entries`)."""
+    return [entry.location for entry in glob_entries(pattern)]
+
+
+def glob_entries(pattern: str) -> list[Entry]:
+    """The files matching a glob pattern, sorted by location.
 
     A URL's pattern matches as :func:`glob.glob` matches a local one with
     ``recursive=True``: ``*``, ``?`` and ``[...]`` stay within one path component, ``**``
@@ -248,8 +265,8 @@ def glob(pattern: str) -> list[Location]:
     that starts with ``.`` unless its component does too.
     """
     if not is_remote(pattern):
-        matches = (Path(match) for match in local_glob.glob(pattern, recursive=True))
-        return sorted(match for match in matches if match.is_file())
+        matches = (_local_entry(Path(match)) for match in local_glob.glob(pattern, recursive=True))
+        return sorted((entry for entry in matches if entry is not None), key=_by_location)
     fs, path = filesystem(pattern)
     parts = path.split("/")
     static = []
@@ -262,10 +279,19 @@ def glob(pattern: str) -> list[Location]:
     recursive = len(parts) - len(static) > 1 or "**" in parts
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=recursive, allow_not_found=True))
     return sorted(
-        _url(pattern, info.path)
-        for info in infos
-        if info.type == pafs.FileType.File and _matches(info.path.split("/"), parts)
+        (
+            _remote_entry(pattern, info)
+            for info in infos
+            if info.type == pafs.FileType.File and _matches(info.path.split("/"), parts)
+        ),
+        key=_by_location,
     )
+
+
+def _by_location(entry: Entry) -> Any:
+    """The sort key of one listing's entries: all paths (sorted as paths, as the local
+    glob always sorted) or all URLs."""
+    return entry.location
 
 
 def _matches(names: list[str], parts: list[str]) -> bool:

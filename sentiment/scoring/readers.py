@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import gzip
 import logging
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, BinaryIO, Literal
 
@@ -107,11 +107,14 @@ class Discovery:
 
     inputs: tuple[InputFile, ...]
     failures: tuple[InputFailure, ...]
+    # The sizes the listings gave, by storage.identity: on an object store a lookup per
+    # file would cost a round trip each before any scoring starts.
+    listed_sizes: Mapping[str, int] = field(default_factory=dict)
 
     def manifests(self) -> list[dict[str, Any]]:
         """Each input's manifest plus its size, its share of all the bytes and the
         share before it (what a run's progress bar advances by)."""
-        sizes = [storage.size(item.path) for item in self.inputs]
+        sizes = [self._size(item.path) for item in self.inputs]
         total = float(sum(sizes)) or 1.0
         manifests, done = [], 0.0
         for item, size in zip(self.inputs, sizes, strict=True):
@@ -121,6 +124,10 @@ class Discovery:
             )
             done += share
         return manifests
+
+    def _size(self, path: Location) -> int:
+        listed = self.listed_sizes.get(storage.identity(path))
+        return storage.size(path) if listed is None else listed
 
 
 def task_groups(
@@ -215,12 +222,17 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
     """
     failures: list[InputFailure] = []
     found: dict[str, InputFile] = {}
+    listed_sizes: dict[str, int] = {}
     resolved_output = storage.resolve(output_dir) if output_dir is not None else None
 
     def in_output(path: Location) -> bool:
         return resolved_output is not None and storage.same(
             storage.parent(storage.resolve(path)), resolved_output
         )
+
+    def remember(entries: list[storage.Entry]) -> None:
+        for entry in entries:
+            listed_sizes[storage.identity(entry.location)] = entry.size
 
     def add(path: Location, explicit: bool) -> None:
         input_file = _input_file(path)
@@ -239,9 +251,15 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
     for pattern in patterns:
         where = storage.location(pattern)
         if storage.is_pattern(str(where)) and not storage.exists(where):
-            matches = storage.glob(str(where))
+            matches = storage.glob_entries(str(where))
             # The outputs of this or an earlier run are never inputs, whatever the pattern.
-            files = [match for match in matches if _is_candidate(match) and not in_output(match)]
+            listed = [
+                entry
+                for entry in matches
+                if _is_candidate(entry.location) and not in_output(entry.location)
+            ]
+            remember(listed)
+            files = [entry.location for entry in listed]
             if not files:
                 failures.append(
                     InputFailure(
@@ -260,11 +278,9 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
                     f"Input directory {path} is also the output directory; choose another "
                     "--output so outputs are never taken for inputs."
                 )
-            children = [
-                entry.location
-                for entry in storage.list_files(path)
-                if _is_candidate(entry.location)
-            ]
+            listed = [entry for entry in storage.list_files(path) if _is_candidate(entry.location)]
+            remember(listed)
+            children = [entry.location for entry in listed]
             if not children:
                 failures.append(
                     InputFailure(
@@ -324,7 +340,7 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
             continue
         kept.append(input_file)
     kept.sort(key=lambda item: str(item.path))
-    return Discovery(inputs=tuple(kept), failures=tuple(failures))
+    return Discovery(inputs=tuple(kept), failures=tuple(failures), listed_sizes=listed_sizes)
 
 
 def choose_text_column(schema: pa.Schema, path: Location, text_column: str | None) -> str:

@@ -99,3 +99,13 @@ def test_a_remote_glob_matches_what_the_same_local_glob_matches(
     assert remote == local
     # `*` stays within one directory: the file two levels down is no match.
     assert local["in/*/*.csv"] == ["in/sub/c.csv"]
+    # Each match carries the size its listing gave: the file's own byte count.
+    for root in (f"{tmp_path}/", remote_root):
+        entries = storage.glob_entries(root + "in/**")
+        assert {entry.name: entry.size for entry in entries} == {
+            Path(relative).name: len(relative)
+            for relative in GLOB_TREE
+            if relative.startswith("in/") and "/." not in relative
+        }
+        listed = storage.list_files(root + "in/sub")
+        assert [(entry.name, entry.size) for entry in listed] == [("c.csv", len("in/sub/c.csv"))]

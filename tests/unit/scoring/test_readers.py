@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
+from sentiment.core import storage
 from sentiment.core.errors import DataError
 from sentiment.scoring.readers import (
     BatchReader,
@@ -17,6 +19,7 @@ from sentiment.scoring.readers import (
     detect_format,
     discover_inputs,
 )
+from tests.support.s3_server import BUCKET, s3  # noqa: F401 - the real S3 server fixture
 
 ROWS = [
     {"id": 1, "text": "A great film.", "stars": 9},
@@ -186,3 +189,28 @@ def test_task_groups_put_small_files_together_and_large_ones_alone() -> None:
         ["f7"],
     ]
     assert task_groups([], 100, 3) == []
+
+
+def test_a_listed_inbox_on_object_storage_is_planned_without_a_request_per_file(
+    s3: pafs.S3FileSystem,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each request to an object store costs a round trip: the sizes a plan needs come
+    # from the listing that found the files, not from one lookup per file.
+    contents = {"inbox/a.csv": b"text\nfine\n", "inbox/b.csv": b"text\nawful film\n"}
+    contents["dump/c.jsonl"] = b'{"text": "great"}\n'
+    for key, data in contents.items():
+        with s3.open_output_stream(f"{BUCKET}/plan/{key}") as stream:
+            stream.write(data)
+    root = f"s3://{BUCKET}/plan"
+    discovery = discover_inputs([f"{root}/inbox", f"{root}/dump/*.jsonl"])
+
+    def per_file_lookup(where: object) -> None:
+        raise AssertionError(f"a request for {where} alone")
+
+    monkeypatch.setattr(storage, "_info", per_file_lookup)
+    manifests = discovery.manifests()
+    assert {manifest["path"]: manifest["size"] for manifest in manifests} == {
+        f"{root}/{key}": len(data) for key, data in contents.items()
+    }
+    assert sum(manifest["share"] for manifest in manifests) == pytest.approx(1.0)
