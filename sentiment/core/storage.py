@@ -251,11 +251,6 @@ def is_pattern(text: str) -> bool:
     return any(character in text for character in "*?[")
 
 
-def glob(pattern: str) -> list[Location]:
-    """The files matching a glob pattern, sorted (see :func:`glob_entries`)."""
-    return [entry.location for entry in glob_entries(pattern)]
-
-
 def glob_entries(pattern: str) -> list[Entry]:
     """The files matching a glob pattern, sorted by location.
 

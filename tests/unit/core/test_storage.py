@@ -85,14 +85,15 @@ def test_a_remote_glob_matches_what_the_same_local_glob_matches(
     remote_root = f"s3://{BUCKET}/globs/"
     local = {
         pattern: [
-            match.relative_to(tmp_path).as_posix()
-            for match in storage.glob(f"{tmp_path}/{pattern}")
+            entry.location.relative_to(tmp_path).as_posix()
+            for entry in storage.glob_entries(f"{tmp_path}/{pattern}")
         ]
         for pattern in GLOB_PATTERNS
     }
     remote = {
         pattern: [
-            str(match).removeprefix(remote_root) for match in storage.glob(remote_root + pattern)
+            str(entry.location).removeprefix(remote_root)
+            for entry in storage.glob_entries(remote_root + pattern)
         ]
         for pattern in GLOB_PATTERNS
     }
