@@ -4,6 +4,7 @@ bucket."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -28,11 +29,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[pafs.S3FileSystem]:
-    """A moto S3 server in its own process, with one bucket; ``AWS_*`` point at it."""
-    if not MOTO_SERVER.exists():
-        pytest.skip(f"no moto_server beside {sys.executable} (pip install 'moto[server]')")
+@contextlib.contextmanager
+def moto_s3() -> Iterator[pafs.S3FileSystem]:
+    """A moto S3 server in its own process, with one bucket, while the block runs; the
+    ``AWS_*`` environment points at it meanwhile (benchmarks use this too)."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
@@ -77,3 +77,12 @@ def s3() -> Iterator[pafs.S3FileSystem]:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[pafs.S3FileSystem]:
+    """A moto S3 server for the module's tests (:func:`moto_s3`)."""
+    if not MOTO_SERVER.exists():
+        pytest.skip(f"no moto_server beside {sys.executable} (pip install 'moto[server]')")
+    with moto_s3() as filesystem:
+        yield filesystem
