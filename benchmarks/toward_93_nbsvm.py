@@ -708,20 +708,14 @@ def refit(labelled, y_all, parts, size, variant, work) -> None:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
 
 
-def sentence_bags(home: Path, work: Path, split: str) -> tuple[Sparse, np.ndarray]:
-    """The sentences of every review of ``split`` ("labelled": fit then validation, the
-    harness's order; or "test") as bags of the vectorizer in ``work``.
+def sentence_bags(texts: list[str], vectorizer) -> tuple[Sparse, np.ndarray]:
+    """The sentences of ``texts`` as bags of ``vectorizer``.
 
     Returns:
         The bags and each sentence's review.
     """
-    from sentiment.encoding.vectorizer import Vectorizer
-
-    texts, _ = split_texts(home)
-    chosen = texts["fit"] + texts["val"] if split == "labelled" else texts[split]
-    vectorizer = Vectorizer.load(work / "vectorizer.json")
     sentences, owners = [], []
-    for review, text in enumerate(chosen):
+    for review, text in enumerate(texts):
         pieces = [piece for piece in _SENTENCE_END.split(text) if piece.strip()] or [text]
         sentences.extend(pieces)
         owners.extend([review] * len(pieces))
@@ -782,15 +776,19 @@ def sentence_stacking(labelled, y_all, parts, size, variant, sentence_variant, a
     sentence features is judged by a second 5-fold CV over these out-of-fold features.
     With ``--test``, the stacker fitted on all of them scores the test reviews with the
     five fold models averaged (the only step that reads the test split)."""
+    from sentiment.encoding.vectorizer import Vectorizer
+
     work = args.work
     started = time.process_time()
-    sentences, owners = sentence_bags(args.home, work, "labelled")
+    texts, _ = split_texts(args.home)
+    vectorizer = Vectorizer.load(work / "vectorizer.json")
+    sentences, owners = sentence_bags(texts["fit"] + texts["val"], vectorizer)
     sentence_rows = np.arange(len(owners))
     reviews = len(y_all)
     scores = _SentenceScores(np.zeros(reviews), np.zeros(len(owners)), np.zeros(len(owners)))
     if args.test:
         test = load_bags(work, args.bags.split(","), "test")[0]
-        test_sentences, test_owners = sentence_bags(args.home, work, "test")
+        test_sentences, test_owners = sentence_bags(texts["test"], vectorizer)
     review_total, sentence_total, epochs = 0.0, 0.0, []
     for index, held in enumerate(parts):
         rest = np.concatenate([p for j, p in enumerate(parts) if j != index])

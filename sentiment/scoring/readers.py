@@ -107,8 +107,8 @@ class Discovery:
 
     inputs: tuple[InputFile, ...]
     failures: tuple[InputFailure, ...]
-    # The sizes the listings gave, by storage.identity: on an object store a lookup per
-    # file would cost a round trip each before any scoring starts.
+    # The sizes the listings gave, by location as listed: on an object store a lookup
+    # per file would cost a round trip each before any scoring starts.
     listed_sizes: Mapping[str, int] = field(default_factory=dict)
 
     def manifests(self) -> list[dict[str, Any]]:
@@ -126,7 +126,7 @@ class Discovery:
         return manifests
 
     def _size(self, path: Location) -> int:
-        listed = self.listed_sizes.get(storage.identity(path))
+        listed = self.listed_sizes.get(str(path))
         return storage.size(path) if listed is None else listed
 
 
@@ -230,9 +230,11 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
             storage.parent(storage.resolve(path)), resolved_output
         )
 
-    def remember(entries: list[storage.Entry]) -> None:
+    def remember(entries: list[storage.Entry]) -> list[Location]:
+        """Keep the listed entries' sizes; return their locations."""
         for entry in entries:
-            listed_sizes[storage.identity(entry.location)] = entry.size
+            listed_sizes[str(entry.location)] = entry.size
+        return [entry.location for entry in entries]
 
     def add(path: Location, explicit: bool) -> None:
         input_file = _input_file(path)
@@ -253,13 +255,13 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
         if storage.is_pattern(str(where)) and not storage.exists(where):
             matches = storage.glob_entries(str(where))
             # The outputs of this or an earlier run are never inputs, whatever the pattern.
-            listed = [
-                entry
-                for entry in matches
-                if _is_candidate(entry.location) and not in_output(entry.location)
-            ]
-            remember(listed)
-            files = [entry.location for entry in listed]
+            files = remember(
+                [
+                    entry
+                    for entry in matches
+                    if _is_candidate(entry.location) and not in_output(entry.location)
+                ]
+            )
             if not files:
                 failures.append(
                     InputFailure(
@@ -278,9 +280,9 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
                     f"Input directory {path} is also the output directory; choose another "
                     "--output so outputs are never taken for inputs."
                 )
-            listed = [entry for entry in storage.list_files(path) if _is_candidate(entry.location)]
-            remember(listed)
-            children = [entry.location for entry in listed]
+            children = remember(
+                [entry for entry in storage.list_files(path) if _is_candidate(entry.location)]
+            )
             if not children:
                 failures.append(
                     InputFailure(
