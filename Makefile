@@ -13,12 +13,20 @@ export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW ?= ignore
 
 .PHONY: install run test test-unit lint format bench clean server server-stop server-status automations
 
+# Every dependency is pinned in uv.lock (`uv lock` after editing pyproject.toml); uv
+# installs from it in parallel, and `--locked` fails the install, and so CI, when the lock
+# no longer matches pyproject.toml.
+UV_VERSION := 0.13.10
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,dask]'
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# --inexact keeps pip and uv itself in the environment uv installs into.
+$(STAMP): pyproject.toml uv.lock | $(BIN)/uv
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --locked --inexact --all-extras --quiet
 	touch $(STAMP)
 
 install: $(STAMP)
