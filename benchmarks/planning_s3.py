@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sentiment.core import storage
-from sentiment.scoring.readers import discover_inputs
+from sentiment.scoring.discovery import discover_inputs
 from tests.support.s3_server import BUCKET, moto_s3
 
 

@@ -53,7 +53,7 @@ def _child(mode: str, bundle_dir: str, source: str, output: str, batch_size: int
     started = time.perf_counter()
     if mode.startswith("ours") or mode == "sequential":
         from sentiment.scoring.config import ScoringConfig
-        from sentiment.scoring.readers import discover_inputs
+        from sentiment.scoring.discovery import discover_inputs
         from sentiment.scoring.scorer import score_file
 
         (item,) = discover_inputs([source]).inputs

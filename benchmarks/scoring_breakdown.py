@@ -32,6 +32,7 @@ def _one_run(bundle: Any, source: Path, output: Path, explain: int) -> dict[str,
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from sentiment.scoring import outputs
     from sentiment.scoring import scorer as scoring
     from sentiment.scoring.config import ScoringConfig
     from sentiment.scoring.fingerprint import content_fingerprint
@@ -49,10 +50,10 @@ def _one_run(bundle: Any, source: Path, output: Path, explain: int) -> dict[str,
 
     config = ScoringConfig(explain=explain)
     encoder = bundle.text_scorer
-    threshold = scoring.resolved_threshold(bundle, config)
+    threshold = outputs.resolved_threshold(bundle, config)
     timed("fingerprint before reading (sha256)", content_fingerprint, source)
     parquet = pq.ParquetFile(source, buffer_size=1 << 20, pre_buffer=False)
-    schema = scoring.output_schema(parquet.schema_arrow, explain=explain > 0)
+    schema = outputs.output_schema(parquet.schema_arrow, explain=explain > 0)
     writer = pq.ParquetWriter(output, schema, compression="snappy")
     profile = TextProfile()
     batches = parquet.iter_batches(batch_size=config.read_rows)
@@ -77,7 +78,7 @@ def _one_run(bundle: Any, source: Path, output: Path, explain: int) -> dict[str,
             profile.add_texts(
                 prepared.valid, prepared.lengths, prepared.tokens, prepared.oov_tokens
             )
-            return scoring.scored_batch(
+            return outputs.scored_batch(
                 prepared.batch,
                 scores,
                 prepared.valid,

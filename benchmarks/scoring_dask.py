@@ -165,7 +165,7 @@ def main() -> None:
     from flows.score import score_flow
     from sentiment.modeling.bundle import load_bundle
     from sentiment.scoring.config import ScoringConfig
-    from sentiment.scoring.readers import discover_inputs
+    from sentiment.scoring.discovery import discover_inputs
     from sentiment.scoring.scorer import score_file
 
     root = Path(tempfile.mkdtemp(prefix="scoring-dask-"))
@@ -225,7 +225,8 @@ def main() -> None:
             _stop(processes)
 
     bundle = load_bundle(next(p for p in (home / "models").iterdir() if p.is_dir()))
-    from sentiment.scoring.shards import plan_shards, score_part
+    from sentiment.scoring.parts import score_part
+    from sentiment.scoring.shards import plan_shards
 
     manifests = discover_inputs([str(tiny / "tiny.parquet")]).manifests()
     config = ScoringConfig(force=True, shard_bytes=tiny_shard, read_rows=TINY_ROWS)

@@ -56,7 +56,7 @@ def _floor(source: Path, output: Path) -> None:
 def _score(source: Path, output: Path, bundle_directory: Path, explain: int) -> None:
     from sentiment.modeling.bundle import load_bundle
     from sentiment.scoring.config import ScoringConfig
-    from sentiment.scoring.readers import discover_inputs
+    from sentiment.scoring.discovery import discover_inputs
     from sentiment.scoring.scorer import score_file
 
     bundle = load_bundle(bundle_directory)

@@ -36,7 +36,7 @@ def _one_run(bundle: Any, source: Path, output: Path, read_rows: int) -> dict[st
 
     from sentiment.core.arrays import arrow_array
     from sentiment.encoding.tokens import has_text, string_column, token_lists
-    from sentiment.scoring.scorer import output_schema, scored_batch
+    from sentiment.scoring.outputs import output_schema, scored_batch
 
     seconds = {stage: [0.0, 0.0] for stage in STAGES}
 

@@ -24,12 +24,13 @@ from sentiment.core import storage
 from sentiment.modeling.bundle import ModelBundle, bundle_identity, load_bundle, local_bundle
 from sentiment.release.registry import scoring_bundle
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
+from sentiment.scoring.discovery import InputFile, discover_inputs, task_groups
 from sentiment.scoring.drift import detect_drift
 from sentiment.scoring.outputs import prepare_output_directory
-from sentiment.scoring.readers import InputFile, discover_inputs, task_groups
+from sentiment.scoring.parts import assemble_parts, score_part
 from sentiment.scoring.results import FileResult
 from sentiment.scoring.scorer import score_file
-from sentiment.scoring.shards import assemble_parts, plan_shards, score_part
+from sentiment.scoring.shards import plan_shards
 from sentiment.scoring.summary import summarize_scoring
 from tasks.events import DRIFT_DETECTED, SCORING_FAILED, emit
 

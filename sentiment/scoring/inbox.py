@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.core.atomic import write_json
+from sentiment.scoring.discovery import output_name
 from sentiment.scoring.fingerprint import content_fingerprint
-from sentiment.scoring.readers import output_name
+from sentiment.scoring.outputs import read_scoring_metadata
 from sentiment.scoring.results import FileResult
-from sentiment.scoring.scorer import read_scoring_metadata
 
 # Hidden, so a directory scan of the outputs never takes it for a result.
 FAILURES_RECORD = ".inbox-failures.json"

@@ -1,22 +1,42 @@
-"""The output directory of a scoring run: checked up front, cleaned of dead temporaries.
+"""What a scoring run writes: the output directory, the scored files' columns and
+metadata, and ``failed.jsonl``.
 
-A problem with the output (a file where the directory should be, no permission, a full
-disk) is reported as one sentence naming the output, never as a fault of the inputs.
+The output directory is checked up front and cleaned of dead temporaries. A problem
+with the output (a file where the directory should be, no permission, a full disk) is
+reported as one sentence naming the output, never as a fault of the inputs. Each
+scored file is its input's columns plus the scoring columns; its ``sentiment.*``
+Parquet key-value metadata records how it was scored, so a rerun can tell whether it
+is up to date.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
+import os
 import re
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sentiment.core import storage
-from sentiment.core.atomic import TEMPORARY_PREFIX
+from sentiment.core.atomic import TEMPORARY_PREFIX, write_text
 from sentiment.core.errors import ConfigError
 from sentiment.core.storage import Location
+from sentiment.modeling.calibration import DEFAULT_THRESHOLD
+from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.fingerprint import scoring_key
+from sentiment.scoring.profile import TextProfile
+from sentiment.scoring.results import FAILED_FILE, FileResult
 
 logger = logging.getLogger(__name__)
 
@@ -120,3 +140,221 @@ def remove_dead_temporaries(output_dir: Location, output_name: str | None = None
             "Removed %d unfinished output(s) left by a killed run in %s", removed, output_dir
         )
     return removed
+
+
+# --- what a scored file holds ------------------------------------------------------
+
+SCORE_COLUMN = "sentiment_score"
+LABEL_COLUMN = "sentiment_label"
+VERSION_COLUMN = "model_version"
+# Why a row has no score: it has no text, or no word the model knows (a score would
+# only be the model's prior, labelled as if it were an opinion).
+NOTE_COLUMN = "sentiment_note"
+NO_TEXT = "no text"
+NO_KNOWN_WORD = "no known word"
+OUTPUT_COLUMNS = (SCORE_COLUMN, LABEL_COLUMN, VERSION_COLUMN, NOTE_COLUMN)
+# Only with ScoringConfig.explain: the n-grams behind each score (linear bundles).
+REASONS_COLUMN = "sentiment_reasons"
+POSITIVE = "positive"
+NEGATIVE = "negative"
+UNCERTAIN = "uncertain"
+METADATA_PREFIX = "sentiment."
+
+
+def uncertain_mask(scores: np.ndarray, band: tuple[float, float] | None) -> np.ndarray:
+    """Which scores lie inside the abstain band (bounds included)."""
+    if band is None:
+        return np.zeros(scores.shape, dtype=bool)
+    return (scores >= band[0]) & (scores <= band[1])
+
+
+def _label_array(
+    scores: np.ndarray,
+    scored: np.ndarray,
+    threshold: float,
+    uncertain: tuple[float, float] | None = None,
+) -> pa.Array:
+    codes = (scores >= threshold).astype(np.int8)
+    codes[uncertain_mask(scores, uncertain)] = 2
+    indices = pa.array(codes, mask=~scored)
+    return pa.array([NEGATIVE, POSITIVE, UNCERTAIN], type=pa.string()).take(indices)
+
+
+def _note_array(valid: np.ndarray, scored: np.ndarray) -> pa.Array:
+    # 0: scored (null note), 1: no text, 2: text without a known word.
+    codes = np.where(valid, np.where(scored, 0, 2), 1).astype(np.int8)
+    return pa.array([None, NO_TEXT, NO_KNOWN_WORD], type=pa.string()).take(pa.array(codes))
+
+
+def scored_batch(
+    batch: pa.RecordBatch,
+    scores: np.ndarray,
+    valid: np.ndarray,
+    threshold: float,
+    version: str,
+    scored: np.ndarray | None = None,
+    uncertain: tuple[float, float] | None = None,
+    reasons: pa.Array | None = None,
+) -> pa.RecordBatch:
+    """Append the score, label, model-version and note columns to a batch.
+
+    Args:
+        batch: The input rows, unchanged.
+        scores: float32 scores, one per row (ignored where a row is not scored).
+        valid: Which rows had text.
+        threshold: Scores at or above it are labelled positive.
+        version: The model version written on every row.
+        scored: Which rows were scored (default: every valid row); the others get null
+            score and label and a ``sentiment_note`` saying why.
+        uncertain: Scores inside this band are labelled ``uncertain``.
+        reasons: One reasons list per valid row; given, a ``sentiment_reasons`` column
+            is appended (null for rows without text).
+
+    Returns:
+        The batch with ``sentiment_score``, ``sentiment_label``, ``model_version`` and
+        ``sentiment_note`` (and ``sentiment_reasons``).
+    """
+    count = batch.num_rows
+    scored = valid if scored is None else scored
+    score_array = pa.array(scores.astype(np.float32, copy=False), mask=~scored)
+    versions = pa.array([version], type=pa.string()).take(np.zeros(count, dtype=np.int32))
+    columns = [
+        *batch.columns,
+        score_array,
+        _label_array(scores, scored, threshold, uncertain),
+        versions,
+        _note_array(valid, scored),
+    ]
+    if reasons is not None:
+        positions = np.zeros(count, dtype=np.int32)
+        positions[valid] = np.arange(np.count_nonzero(valid), dtype=np.int32)
+        columns.append(reasons.take(pa.array(positions, mask=~valid)))
+    return pa.RecordBatch.from_arrays(
+        columns, schema=output_schema(batch.schema, explain=reasons is not None)
+    )
+
+
+def output_schema(input_schema: pa.Schema, explain: bool = False) -> pa.Schema:
+    """The input's schema plus the scoring columns (input metadata kept)."""
+    from sentiment.modeling.linear import REASONS_TYPE
+
+    schema = input_schema
+    for name, data_type in (
+        (SCORE_COLUMN, pa.float32()),
+        (LABEL_COLUMN, pa.string()),
+        (VERSION_COLUMN, pa.string()),
+        (NOTE_COLUMN, pa.string()),
+    ):
+        schema = schema.append(pa.field(name, data_type))
+    if explain:
+        schema = schema.append(pa.field(REASONS_COLUMN, REASONS_TYPE))
+    return schema
+
+
+def resolved_threshold(model: Any, config: ScoringConfig) -> float:
+    """The labelling threshold: the configured one, else the bundle's own."""
+    if config.threshold is not None:
+        return config.threshold
+    return float(getattr(model, "threshold", DEFAULT_THRESHOLD))
+
+
+def scoring_key_of(model: Any, config: ScoringConfig, text_column: str) -> str:
+    """The up-to-date key of an output scored with ``model`` and ``config``."""
+    return scoring_key(
+        model.version,
+        resolved_threshold(model, config),
+        config.text_column,
+        text_column,
+        explain=config.explain,
+        uncertain=config.uncertain,
+        bundle_path=config.bundle_path,
+    )
+
+
+def _metadata_key(name: str) -> bytes:
+    return (METADATA_PREFIX + name).encode()
+
+
+def read_scoring_metadata(output_path: Location) -> dict[str, str] | None:
+    """The ``sentiment.*`` key-value metadata of a scored file, or None if unreadable."""
+    try:
+        filesystem, where = storage.filesystem(output_path)
+        metadata = pq.read_metadata(where, filesystem=filesystem).metadata or {}
+    except (OSError, pa.ArrowException):
+        return None
+    prefix = METADATA_PREFIX.encode()
+    return {
+        key[len(prefix) :].decode(): value.decode()
+        for key, value in metadata.items()
+        if key.startswith(prefix)
+    }
+
+
+def output_metadata(
+    model: Any,
+    config: ScoringConfig,
+    path: Location,
+    fingerprint: str,
+    text_column: str,
+    profile: TextProfile,
+) -> dict[str, str]:
+    """The ``sentiment.*`` key-value metadata of a scored file (keys without the prefix)."""
+    return {
+        "model_version": model.version,
+        # Where the bundle came from: the registry (champion or --model), or a path.
+        "model_source": "path" if config.bundle_path else "registry",
+        "bundle_path": config.bundle_path or "",
+        "threshold": repr(resolved_threshold(model, config)),
+        "explain": str(config.explain),
+        "uncertain": json.dumps(config.uncertain),
+        "input_path": str(path),
+        "input_fingerprint": fingerprint,
+        "text_column": text_column,
+        "text_column_setting": str(config.text_column),
+        "scoring_key": scoring_key_of(model, config, text_column),
+        "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "profile": json.dumps(profile.to_dict()),
+    }
+
+
+def metadata_entries(metadata: dict[str, str]) -> dict[bytes, bytes]:
+    """``metadata`` as Parquet key-value entries under the ``sentiment.`` prefix."""
+    return {_metadata_key(key): value.encode() for key, value in metadata.items()}
+
+
+# --- the failures file ------------------------------------------------------------
+
+
+def write_failures(output_dir: Location, results: Sequence[FileResult]) -> Location | None:
+    """Write this run's failures to ``failed.jsonl`` beside the outputs.
+
+    One JSON object per line (``path``, ``reason``). With no failures an old
+    ``failed.jsonl`` is removed, so the file always describes the latest run.
+
+    Returns:
+        The file's path, or None when nothing failed.
+    """
+    destination = storage.join(output_dir, FAILED_FILE)
+    failures = [result for result in results if result.status == "failed"]
+    if not failures:
+        with contextlib.suppress(OSError):
+            storage.remove(destination)
+        return None
+    lines = "".join(
+        json.dumps({"path": result.input_path, "reason": result.reason}, ensure_ascii=False) + "\n"
+        for result in failures
+    )
+    try:
+        storage.write_bytes(destination, lines.encode("utf-8"))
+    except OSError as error:
+        # The failures must survive an unwritable output: they go to the temporary
+        # directory instead, and the run's summary names where.
+        fallback = Path(tempfile.gettempdir()) / (
+            f"sentiment-failed-{datetime.now(UTC):%Y%m%d-%H%M%S}-{os.getpid()}.jsonl"
+        )
+        write_text(fallback, lines)
+        logger.warning(
+            "Could not write %s (%s); the failures are in %s", destination, error, fallback
+        )
+        return fallback
+    return destination

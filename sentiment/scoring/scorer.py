@@ -20,14 +20,12 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,40 +35,32 @@ import pyarrow.parquet as pq
 
 from sentiment.core import storage
 from sentiment.core.arrays import arrow_array, list_lengths
-from sentiment.core.atomic import file_fingerprint, write_json, write_text
+from sentiment.core.atomic import file_fingerprint, write_json
 from sentiment.core.errors import ConfigError, DataError
 from sentiment.core.storage import Location
 from sentiment.encoding.tokens import has_text, string_column, token_lists
 from sentiment.encoding.vectorizer import EncodingStats, Vectorizer
-from sentiment.modeling.calibration import DEFAULT_THRESHOLD
 from sentiment.scoring.config import ScoringConfig
-from sentiment.scoring.fingerprint import content_fingerprint, require_unchanged, scoring_key
+from sentiment.scoring.discovery import InputFile, detect_format
+from sentiment.scoring.fingerprint import content_fingerprint, require_unchanged
 from sentiment.scoring.outputs import (
+    OUTPUT_COLUMNS,
+    REASONS_COLUMN,
     OutputError,
+    metadata_entries,
     output_errors,
-    remove_dead_temporaries,
+    output_metadata,
+    output_schema,
+    read_scoring_metadata,
+    resolved_threshold,
+    scored_batch,
+    scoring_key_of,
 )
 from sentiment.scoring.profile import TextProfile
-from sentiment.scoring.readers import BatchReader, InputFile, detect_format
-from sentiment.scoring.results import FAILED_FILE, FileResult
+from sentiment.scoring.readers import BatchReader
+from sentiment.scoring.results import FileResult
 
 logger = logging.getLogger(__name__)
-
-SCORE_COLUMN = "sentiment_score"
-LABEL_COLUMN = "sentiment_label"
-VERSION_COLUMN = "model_version"
-# Why a row has no score: it has no text, or no word the model knows (a score would
-# only be the model's prior, labelled as if it were an opinion).
-NOTE_COLUMN = "sentiment_note"
-NO_TEXT = "no text"
-NO_KNOWN_WORD = "no known word"
-OUTPUT_COLUMNS = (SCORE_COLUMN, LABEL_COLUMN, VERSION_COLUMN, NOTE_COLUMN)
-# Only with ScoringConfig.explain: the n-grams behind each score (linear bundles).
-REASONS_COLUMN = "sentiment_reasons"
-POSITIVE = "positive"
-NEGATIVE = "negative"
-UNCERTAIN = "uncertain"
-METADATA_PREFIX = "sentiment."
 
 BatchCallback = Callable[[int, float], None]
 
@@ -171,7 +161,7 @@ def _prepare(
     return _Prepared(batch, valid, token_ids, lengths, tokens, oov_tokens)
 
 
-# Files smaller than this are encoded in the scoring thread (see _write_scored).
+# Files smaller than this are encoded in the scoring thread (see write_scored).
 _ENCODE_AHEAD_BYTES = 1 << 20
 # Niceness the encoding threads add to their own (Linux schedules threads one by one).
 _ENCODE_NICENESS = 5
@@ -237,106 +227,6 @@ def _prepared_batches(
                 future.cancel()
 
 
-# --- writing ------------------------------------------------------------------------
-
-
-def uncertain_mask(scores: np.ndarray, band: tuple[float, float] | None) -> np.ndarray:
-    """Which scores lie inside the abstain band (bounds included)."""
-    if band is None:
-        return np.zeros(scores.shape, dtype=bool)
-    return (scores >= band[0]) & (scores <= band[1])
-
-
-def _label_array(
-    scores: np.ndarray,
-    scored: np.ndarray,
-    threshold: float,
-    uncertain: tuple[float, float] | None = None,
-) -> pa.Array:
-    codes = (scores >= threshold).astype(np.int8)
-    codes[uncertain_mask(scores, uncertain)] = 2
-    indices = pa.array(codes, mask=~scored)
-    return pa.array([NEGATIVE, POSITIVE, UNCERTAIN], type=pa.string()).take(indices)
-
-
-def _note_array(valid: np.ndarray, scored: np.ndarray) -> pa.Array:
-    # 0: scored (null note), 1: no text, 2: text without a known word.
-    codes = np.where(valid, np.where(scored, 0, 2), 1).astype(np.int8)
-    return pa.array([None, NO_TEXT, NO_KNOWN_WORD], type=pa.string()).take(pa.array(codes))
-
-
-def scored_batch(
-    batch: pa.RecordBatch,
-    scores: np.ndarray,
-    valid: np.ndarray,
-    threshold: float,
-    version: str,
-    scored: np.ndarray | None = None,
-    uncertain: tuple[float, float] | None = None,
-    reasons: pa.Array | None = None,
-) -> pa.RecordBatch:
-    """Append the score, label, model-version and note columns to a batch.
-
-    Args:
-        batch: The input rows, unchanged.
-        scores: float32 scores, one per row (ignored where a row is not scored).
-        valid: Which rows had text.
-        threshold: Scores at or above it are labelled positive.
-        version: The model version written on every row.
-        scored: Which rows were scored (default: every valid row); the others get null
-            score and label and a ``sentiment_note`` saying why.
-        uncertain: Scores inside this band are labelled ``uncertain``.
-        reasons: One reasons list per valid row; given, a ``sentiment_reasons`` column
-            is appended (null for rows without text).
-
-    Returns:
-        The batch with ``sentiment_score``, ``sentiment_label``, ``model_version`` and
-        ``sentiment_note`` (and ``sentiment_reasons``).
-    """
-    count = batch.num_rows
-    scored = valid if scored is None else scored
-    score_array = pa.array(scores.astype(np.float32, copy=False), mask=~scored)
-    versions = pa.array([version], type=pa.string()).take(np.zeros(count, dtype=np.int32))
-    columns = [
-        *batch.columns,
-        score_array,
-        _label_array(scores, scored, threshold, uncertain),
-        versions,
-        _note_array(valid, scored),
-    ]
-    if reasons is not None:
-        positions = np.zeros(count, dtype=np.int32)
-        positions[valid] = np.arange(np.count_nonzero(valid), dtype=np.int32)
-        columns.append(reasons.take(pa.array(positions, mask=~valid)))
-    return pa.RecordBatch.from_arrays(
-        columns, schema=output_schema(batch.schema, explain=reasons is not None)
-    )
-
-
-def output_schema(input_schema: pa.Schema, explain: bool = False) -> pa.Schema:
-    """The input's schema plus the scoring columns (input metadata kept)."""
-    from sentiment.modeling.linear import REASONS_TYPE
-
-    schema = input_schema
-    for name, data_type in (
-        (SCORE_COLUMN, pa.float32()),
-        (LABEL_COLUMN, pa.string()),
-        (VERSION_COLUMN, pa.string()),
-        (NOTE_COLUMN, pa.string()),
-    ):
-        schema = schema.append(pa.field(name, data_type))
-    if explain:
-        schema = schema.append(pa.field(REASONS_COLUMN, REASONS_TYPE))
-    return schema
-
-
-def resolved_threshold(model: Any, config: ScoringConfig) -> float:
-    """The labelling threshold: the configured one, else the bundle's own."""
-    if config.threshold is not None:
-        return config.threshold
-    return float(getattr(model, "threshold", DEFAULT_THRESHOLD))
-
-
 def _text_scorer(model: Any, config: ScoringConfig) -> Any:
     """The model's compiled text scorer, or None; explaining needs one.
 
@@ -353,43 +243,7 @@ def _text_scorer(model: Any, config: ScoringConfig) -> Any:
     return scorer
 
 
-def _scoring_key(model: Any, config: ScoringConfig, text_column: str) -> str:
-    return scoring_key(
-        model.version,
-        resolved_threshold(model, config),
-        config.text_column,
-        text_column,
-        explain=config.explain,
-        uncertain=config.uncertain,
-        bundle_path=config.bundle_path,
-    )
-
-
-def remove_stale_temporaries(output_dir: Location, output_name: str) -> int:
-    """Delete temporaries of ``output_name`` left by killed runs; return how many."""
-    return remove_dead_temporaries(output_dir, output_name)
-
-
 # --- up-to-date check ---------------------------------------------------------------
-
-
-def _metadata_key(name: str) -> bytes:
-    return (METADATA_PREFIX + name).encode()
-
-
-def read_scoring_metadata(output_path: Location) -> dict[str, str] | None:
-    """The ``sentiment.*`` key-value metadata of a scored file, or None if unreadable."""
-    try:
-        filesystem, where = storage.filesystem(output_path)
-        metadata = pq.read_metadata(where, filesystem=filesystem).metadata or {}
-    except (OSError, pa.ArrowException):
-        return None
-    prefix = METADATA_PREFIX.encode()
-    return {
-        key[len(prefix) :].decode(): value.decode()
-        for key, value in metadata.items()
-        if key.startswith(prefix)
-    }
 
 
 def _up_to_date(
@@ -401,7 +255,9 @@ def _up_to_date(
     restored (``cp -p``) keeps both. Hashing costs a read of the input, a small share
     of scoring it (docs/benchmarks.md, "Scoring: many small files").
     """
-    if existing.get("scoring_key") != _scoring_key(model, config, existing.get("text_column", "")):
+    if existing.get("scoring_key") != scoring_key_of(
+        model, config, existing.get("text_column", "")
+    ):
         return False
     return existing.get("input_fingerprint") == content_fingerprint(path)
 
@@ -453,9 +309,9 @@ def score_file(
                     profile=profile,
                     seconds=time.perf_counter() - started,
                 )
-        profile = _write_scored(input_file, output_path, model, config, on_batch)
+        profile = write_scored(input_file, output_path, model, config, on_batch)
     except Exception as error:  # a bad file must never stop the batch
-        reason = _failure_reason(path, error)
+        reason = failure_reason(path, error)
         logger.warning("Failed to score %s: %s", path, reason)
         return FileResult(
             input_path=str(path),
@@ -482,7 +338,8 @@ def score_file(
     )
 
 
-def _failure_reason(path: Location, error: Exception) -> str:
+def failure_reason(path: Location, error: Exception) -> str:
+    """One sentence saying why ``path`` could not be scored and what to check."""
     if isinstance(error, DataError | OutputError):
         return str(error)
     detail = " ".join(str(error).split()) or type(error).__name__
@@ -492,43 +349,6 @@ def _failure_reason(path: Location, error: Exception) -> str:
     if detect_format(path) is not None and detect_format(path)[0] == "jsonl":
         fix += " (JSON inputs hold one object per line, with one type per field)"
     return f"Input {path} could not be read or scored ({type(error).__name__}: {detail}); {fix}."
-
-
-def output_metadata(
-    model: Any,
-    config: ScoringConfig,
-    path: Location,
-    fingerprint: str,
-    text_column: str,
-    profile: TextProfile,
-) -> dict[str, str]:
-    """The ``sentiment.*`` key-value metadata of a scored file (keys without the prefix)."""
-    return {
-        "model_version": model.version,
-        # Where the bundle came from: the registry (champion or --model), or a path.
-        "model_source": "path" if config.bundle_path else "registry",
-        "bundle_path": config.bundle_path or "",
-        "threshold": repr(resolved_threshold(model, config)),
-        "explain": str(config.explain),
-        "uncertain": json.dumps(config.uncertain),
-        "input_path": str(path),
-        "input_fingerprint": fingerprint,
-        "text_column": text_column,
-        "text_column_setting": str(config.text_column),
-        "scoring_key": _scoring_key(model, config, text_column),
-        "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "profile": json.dumps(profile.to_dict()),
-    }
-
-
-def metadata_entries(metadata: dict[str, str]) -> dict[bytes, bytes]:
-    """``metadata`` as Parquet key-value entries under the ``sentiment.`` prefix."""
-    return {_metadata_key(key): value.encode() for key, value in metadata.items()}
-
-
-def scoring_key_of(model: Any, config: ScoringConfig, text_column: str) -> str:
-    """The up-to-date key of an output scored with ``model`` and ``config``."""
-    return _scoring_key(model, config, text_column)
 
 
 def write_scored(
@@ -567,34 +387,6 @@ def write_scored(
     Returns:
         The profile of the rows written.
     """
-    return _write_scored(
-        input_file,
-        output_path,
-        model,
-        config,
-        on_batch,
-        rows,
-        planned_fingerprint,
-        part_marker,
-        byte_range,
-        json_schema,
-        first_row,
-    )
-
-
-def _write_scored(
-    input_file: InputFile,
-    output_path: Location,
-    model: ScoringModel,
-    config: ScoringConfig,
-    on_batch: BatchCallback | None,
-    rows: tuple[int, int] | None = None,
-    planned_fingerprint: str | None = None,
-    part_marker: Callable[[str], str] | None = None,
-    byte_range: tuple[int, int, int] | None = None,
-    json_schema: pa.Schema | None = None,
-    first_row: int = 0,
-) -> TextProfile:
     path = input_file.path
     profile = TextProfile()
     with BatchReader(
@@ -694,41 +486,6 @@ def _score_batch(
     )
     with output_errors(output_path):
         writer.write_batch(batch)
-
-
-def write_failures(output_dir: Location, results: Sequence[FileResult]) -> Location | None:
-    """Write this run's failures to ``failed.jsonl`` beside the outputs.
-
-    One JSON object per line (``path``, ``reason``). With no failures an old
-    ``failed.jsonl`` is removed, so the file always describes the latest run.
-
-    Returns:
-        The file's path, or None when nothing failed.
-    """
-    destination = storage.join(output_dir, FAILED_FILE)
-    failures = [result for result in results if result.status == "failed"]
-    if not failures:
-        with contextlib.suppress(OSError):
-            storage.remove(destination)
-        return None
-    lines = "".join(
-        json.dumps({"path": result.input_path, "reason": result.reason}, ensure_ascii=False) + "\n"
-        for result in failures
-    )
-    try:
-        storage.write_bytes(destination, lines.encode("utf-8"))
-    except OSError as error:
-        # The failures must survive an unwritable output: they go to the temporary
-        # directory instead, and the run's summary names where.
-        fallback = Path(tempfile.gettempdir()) / (
-            f"sentiment-failed-{datetime.now(UTC):%Y%m%d-%H%M%S}-{os.getpid()}.jsonl"
-        )
-        write_text(fallback, lines)
-        logger.warning(
-            "Could not write %s (%s); the failures are in %s", destination, error, fallback
-        )
-        return fallback
-    return destination
 
 
 # --- training reference and summary -------------------------------------------------

@@ -12,9 +12,10 @@ from sentiment.core.atomic import file_fingerprint
 from sentiment.core.paths import HomeLayout
 from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
 from sentiment.modeling.bundle import CHECKSUMS_FILE, bundle_identity
+from sentiment.scoring.outputs import write_failures
 from sentiment.scoring.profile import SCORE_BINS, TextProfile
 from sentiment.scoring.results import FAILED_FILE, FileResult, FileStatus
-from sentiment.scoring.scorer import bundle_training_reference, write_failures
+from sentiment.scoring.scorer import bundle_training_reference
 
 
 @dataclass(frozen=True)

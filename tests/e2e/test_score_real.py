@@ -13,8 +13,8 @@ import pytest
 
 from sentiment.core.paths import HomeLayout
 from sentiment.scoring.config import ScoringConfig
-from sentiment.scoring.readers import discover_inputs
-from sentiment.scoring.scorer import LABEL_COLUMN, SCORE_COLUMN
+from sentiment.scoring.discovery import discover_inputs
+from sentiment.scoring.outputs import LABEL_COLUMN, SCORE_COLUMN
 from tests.unit.scoring.support import score_files
 
 

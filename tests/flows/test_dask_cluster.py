@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.score import score_flow
-from sentiment.scoring.scorer import SCORE_COLUMN, ScoringFailedError
+from sentiment.scoring.outputs import SCORE_COLUMN
+from sentiment.scoring.scorer import ScoringFailedError
 from tests.flows.test_score_flow import TEXTS, home  # noqa: F401 - the shared bundle fixture
 
 distributed = pytest.importorskip("distributed")

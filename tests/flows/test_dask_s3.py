@@ -14,7 +14,7 @@ import pytest
 from flows.score import score_flow
 from sentiment.modeling.bundle import bundle_identity
 from sentiment.scoring.config import ScoringConfig
-from sentiment.scoring.readers import discover_inputs
+from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.shards import plan_shards
 from tests.flows.test_dask_cluster import cluster  # noqa: F401 - the real cluster fixture
 from tests.flows.test_s3_scoring import (

@@ -13,12 +13,9 @@ import pytest
 from cli.main import main
 from flows.score import score_flow
 from sentiment.core.errors import StageOutputMissingError
+from sentiment.scoring.outputs import LABEL_COLUMN, SCORE_COLUMN
 from sentiment.scoring.results import FAILED_FILE
-from sentiment.scoring.scorer import (
-    LABEL_COLUMN,
-    SCORE_COLUMN,
-    ScoringFailedError,
-)
+from sentiment.scoring.scorer import ScoringFailedError
 from tests.support.bundles import promoted_home
 
 TEXTS = ["a great film, great acting", "an awful film, awful plot", "fine cast", "boring"] * 3

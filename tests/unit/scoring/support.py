@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.discovery import InputFile
 from sentiment.scoring.outputs import OutputError, prepare_output_directory
-from sentiment.scoring.readers import InputFile
 from sentiment.scoring.results import FileResult
 from sentiment.scoring.scorer import BatchCallback, ScoringModel, score_file
 

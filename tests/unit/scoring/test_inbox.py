@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.inbox import FAILURES_RECORD, plan_inbox, record_failures
-from sentiment.scoring.readers import discover_inputs
 from tests.unit.scoring.support import score_files
 from tests.unit.scoring.test_scorer import SMALL, FakeModel, dump
 

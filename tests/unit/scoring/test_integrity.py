@@ -14,15 +14,16 @@ import pytest
 
 from sentiment.core.errors import ConfigError, DataError
 from sentiment.scoring.config import ScoringConfig
-from sentiment.scoring.outputs import prepare_output_directory
-from sentiment.scoring.readers import BatchReader, discover_inputs
-from sentiment.scoring.results import FileResult
-from sentiment.scoring.scorer import (
+from sentiment.scoring.discovery import discover_inputs
+from sentiment.scoring.outputs import (
     LABEL_COLUMN,
     NOTE_COLUMN,
     SCORE_COLUMN,
+    prepare_output_directory,
     write_failures,
 )
+from sentiment.scoring.readers import BatchReader
+from sentiment.scoring.results import FileResult
 from sentiment.scoring.summary import ScoringSummary
 from tests.unit.scoring.support import score_files
 from tests.unit.scoring.test_scorer import SMALL, FakeModel, dump, inputs_of

@@ -13,12 +13,8 @@ import pytest
 
 from sentiment.core import storage
 from sentiment.core.errors import DataError
-from sentiment.scoring.readers import (
-    BatchReader,
-    choose_text_column,
-    detect_format,
-    discover_inputs,
-)
+from sentiment.scoring.discovery import detect_format, discover_inputs
+from sentiment.scoring.readers import BatchReader, choose_text_column
 from tests.support.s3_server import BUCKET, s3  # noqa: F401 - the real S3 server fixture
 
 ROWS = [
@@ -177,7 +173,7 @@ def test_an_output_never_replaces_its_input(tmp_path: Path) -> None:
 
 
 def test_task_groups_put_small_files_together_and_large_ones_alone() -> None:
-    from sentiment.scoring.readers import task_groups
+    from sentiment.scoring.discovery import task_groups
 
     sizes = [10, 10, 10, 500, 10, 10, 10, 10]
     manifests = [{"path": f"f{i}", "size": size} for i, size in enumerate(sizes)]

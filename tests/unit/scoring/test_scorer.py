@@ -21,19 +21,18 @@ from sentiment.core.errors import ConfigError
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.encoding.vectorizer import EncodingStats, Vectorizer
 from sentiment.scoring.config import ScoringConfig
-from sentiment.scoring.profile import TextProfile
-from sentiment.scoring.readers import discover_inputs
-from sentiment.scoring.results import FAILED_FILE, FileResult
-from sentiment.scoring.scorer import (
+from sentiment.scoring.discovery import discover_inputs
+from sentiment.scoring.outputs import (
     LABEL_COLUMN,
     NOTE_COLUMN,
     SCORE_COLUMN,
     VERSION_COLUMN,
-    bundle_training_reference,
     read_scoring_metadata,
-    training_reference,
     write_failures,
 )
+from sentiment.scoring.profile import TextProfile
+from sentiment.scoring.results import FAILED_FILE, FileResult
+from sentiment.scoring.scorer import bundle_training_reference, training_reference
 from sentiment.scoring.summary import ScoringSummary
 from tests.unit.scoring.support import score_files
 

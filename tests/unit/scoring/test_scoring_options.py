@@ -13,13 +13,13 @@ from sentiment.core.errors import ConfigError
 from sentiment.modeling.bundle import load_bundle
 from sentiment.modeling.linear import REASONS_TYPE
 from sentiment.scoring.config import ScoringConfig
-from sentiment.scoring.results import FileResult
-from sentiment.scoring.scorer import (
+from sentiment.scoring.outputs import (
     LABEL_COLUMN,
     REASONS_COLUMN,
     SCORE_COLUMN,
     read_scoring_metadata,
 )
+from sentiment.scoring.results import FileResult
 from sentiment.scoring.summary import ScoringSummary
 from tests.unit.modeling.test_linear import _save_nbsvm
 from tests.unit.scoring.support import score_files

@@ -11,15 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.outputs import prepare_output_directory
-from sentiment.scoring.readers import discover_inputs
-from sentiment.scoring.shards import (
-    PARTS_DIRECTORY,
-    assemble_parts,
-    plan_shards,
-    row_ranges,
-    score_part,
-)
+from sentiment.scoring.parts import PARTS_DIRECTORY, assemble_parts, score_part
+from sentiment.scoring.shards import plan_shards, row_ranges
 from tests.unit.scoring.support import score_files
 from tests.unit.scoring.test_scorer import TEXTS, FakeModel
 
