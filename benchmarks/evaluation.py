@@ -2,7 +2,7 @@
 
 Usage::
 
-    nice -n 10 .venv/bin/python benchmarks/evaluation.py --home HOME \\
+    nice -n 10 .venv/bin/python -m benchmarks.evaluation --home HOME \\
         [--version V ...] [--appends 2000]
 
 Each named bundle (default: every bundle under ``home/models``) is copied into a
@@ -17,12 +17,9 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sentiment.modeling.bundle import load_bundle
 from sentiment.release.evaluation import (

@@ -10,7 +10,7 @@ Prints a Markdown table: wall time, CPU time and peak RSS of
 Each measured step runs in a fresh subprocess, so imports are excluded equally and the
 peak RSS (``ru_maxrss``) is that step's own. Figures are medians over ``--repeats`` runs.
 
-    nice -n 10 .venv/bin/python benchmarks/ingest.py \
+    nice -n 10 .venv/bin/python -m benchmarks.ingest \
         --source ../shared/data/aclImdb_v1.tar.gz --repeats 3
 """
 

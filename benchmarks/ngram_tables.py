@@ -5,7 +5,7 @@ patched for the comparison), encodes the 25k test reviews' n-gram bags with each
 alternating rounds, checks the ids are identical, and prints the median time per load
 and the median per-round ratio against the first load.
 
-    nice -n 10 .venv/bin/python benchmarks/ngram_tables.py --home HOME --model NBSVM \
+    nice -n 10 .venv/bin/python -m benchmarks.ngram_tables --home HOME --model NBSVM \
         --loads 0.8,0.4,0.25 --rounds 7
 """
 
@@ -15,12 +15,8 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
-
-REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY_ROOT))
 
 
 def main() -> None:

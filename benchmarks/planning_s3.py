@@ -17,11 +17,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sentiment.core import storage
 from sentiment.scoring.discovery import discover_inputs

@@ -2,7 +2,7 @@
 
 Usage::
 
-    nice -n 10 .venv/bin/python benchmarks/preprocess.py --home HOME --runs 3 \\
+    nice -n 10 .venv/bin/python -m benchmarks.preprocess --home HOME --runs 3 \\
         [--workers 1 2] [--ngram-runs 1] [--compare-prefetch]
 
 Each run gets a fresh temporary home holding links to ``home/raw/imdb/{train,test}``
@@ -33,7 +33,6 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 
 _CHILD = """
 import json, multiprocessing.forkserver, resource, sys, threading, time
-sys.path.insert(0, {repository!r})
 from pathlib import Path
 import psutil
 from sentiment.data.config import PreprocessConfig
@@ -93,7 +92,6 @@ if __name__ == "__main__":
 
 def _run_child(home: Path, settings: dict, prefetch: bool, workers: int | None) -> dict:
     code = _CHILD.format(
-        repository=str(REPOSITORY),
         settings=settings,
         home=str(home),
         prefetch=prefetch,
@@ -104,7 +102,11 @@ def _run_child(home: Path, settings: dict, prefetch: bool, workers: int | None) 
         script = Path(directory) / "child.py"
         script.write_text(code, encoding="utf-8")
         completed = subprocess.run(
-            [sys.executable, str(script)], capture_output=True, text=True, check=True
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
         )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 

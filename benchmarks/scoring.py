@@ -16,7 +16,7 @@ end-to-end runs alternate round by round and the ratio is the median of the per-
 ratios; figures are medians over ``--repeats`` rounds (``--dump-repeats`` runs on the
 synthetic dumps, whose ratio is against the median model-only speed).
 
-    nice -n 10 .venv/bin/python benchmarks/scoring.py --home HOME \
+    nice -n 10 .venv/bin/python -m benchmarks.scoring --home HOME \
         --models VERSION[,VERSION] --rows 100000,1000000 --repeats 3 --dump-repeats 1
 """
 
@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY_ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -107,7 +106,8 @@ def _measure(mode: str, bundle_dir: Path, source: Path, batch_size: int) -> dict
     with tempfile.TemporaryDirectory(prefix="score-bench-") as output:
         command = [
             sys.executable,
-            __file__,
+            "-m",
+            "benchmarks.scoring",
             "--child",
             mode,
             str(bundle_dir),
@@ -115,7 +115,9 @@ def _measure(mode: str, bundle_dir: Path, source: Path, batch_size: int) -> dict
             output,
             str(batch_size),
         ]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPOSITORY_ROOT
+        )
         watched = psutil.Process(process.pid)
         peak = 0
         while process.poll() is None:

@@ -4,9 +4,9 @@ Runs the steps of ``score_file`` for a compiled linear bundle (nbsvm) one after 
 in this process, with no threads overlapping, on one Parquet file in the scorer's
 record batches, and prints each step's wall and CPU seconds (median over ``--runs``)
 next to the floor's two steps (read, write with one extra column). It explains the
-ratios of ``benchmarks/scoring_floor.py``; it does not replace them.
+ratios of ``benchmarks.scoring_floor``; it does not replace them.
 
-    nice -n 10 .venv/bin/python benchmarks/scoring_breakdown.py --home HOME \
+    nice -n 10 .venv/bin/python -m benchmarks.scoring_breakdown --home HOME \
         --input FILE.parquet --runs 3
 """
 
@@ -15,15 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY_ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

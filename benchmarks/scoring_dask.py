@@ -15,7 +15,7 @@ groups) plus ``--small`` small files, then prints, as Markdown:
 
 The temporary Prefect server (prefect_test_harness) serves every flow run.
 
-    nice -n 10 .venv/bin/python benchmarks/scoring_dask.py --rows 400000 --repeats 3
+    nice -n 10 .venv/bin/python -m benchmarks.scoring_dask --rows 400000 --repeats 3
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support.bundles import promoted_home
+
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY_ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TEXTS = ["a great film, great acting", "an awful film, awful plot", "fine cast", "boring"] * 3
@@ -56,26 +57,6 @@ WORDS = (
     "the",
     "story",
 )
-
-
-def _home(root: Path) -> Path:
-    from sentiment.encoding.config import VectorizerConfig
-    from sentiment.encoding.vocabulary import fit_vectorizer
-    from sentiment.modeling.bundle import new_version, save_bundle
-    from sentiment.modeling.zoo import build_model
-    from sentiment.release.registry import record_event
-
-    home = root / "home"
-    vectorizer = fit_vectorizer(TEXTS, VectorizerConfig(num_words=30, max_length=64))
-    version = new_version("mlp")
-    save_bundle(
-        home / "models" / version,
-        build_model("mlp", vectorizer.config),
-        vectorizer,
-        {"model": {"name": "mlp"}},
-    )
-    record_event(home, "promoted", version)
-    return home
 
 
 def _texts(rows: int) -> list[str]:
@@ -169,7 +150,7 @@ def main() -> None:
     from sentiment.scoring.scorer import score_file
 
     root = Path(tempfile.mkdtemp(prefix="scoring-dask-"))
-    home = _home(root)
+    home = promoted_home(root / "home", TEXTS, max_length=64)
     texts = _texts(arguments.rows)
     dump = root / "dump"
     dump.mkdir()

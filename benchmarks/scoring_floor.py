@@ -15,7 +15,7 @@ floor. ``--baseline TREE`` adds ``score`` and ``explain`` run by another checkou
 (its own copy of this script, which must have the same ``--worker`` interface), in the
 same rounds: before and after a change, in one run.
 
-    nice -n 10 .venv/bin/python benchmarks/scoring_floor.py --home HOME --rounds 5 \
+    nice -n 10 .venv/bin/python -m benchmarks.scoring_floor --home HOME --rounds 5 \
         [--baseline ../other-checkout]
 """
 
@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY_ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 STEPS = ("floor", "score", "explain")
@@ -86,7 +85,8 @@ def _run(
         step, root = step.removesuffix(BASELINE_SUFFIX), baseline
     command = [
         sys.executable,
-        str(root / "benchmarks" / Path(__file__).name),
+        "-m",
+        "benchmarks.scoring_floor",
         "--worker",
         step,
         "--source",

@@ -18,7 +18,7 @@ With ``--compare CHECKOUT`` every mode also runs with the code of that checkout 
 ``git archive HEAD~1``), alternating old and new within each round, for before/after
 figures from one run. Each run reports whether anything it printed holds a traceback.
 
-    nice -n 10 .venv/bin/python benchmarks/scoring_small_files.py --files 2000 --repeats 3
+    nice -n 10 .venv/bin/python -m benchmarks.scoring_small_files --files 2000 --repeats 3
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support.bundles import promoted_home
+
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY_ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TEXTS = ["a great film, great acting", "an awful film, awful plot", "fine cast", "boring"] * 3
@@ -44,7 +45,6 @@ MODES = ("cli", "cli-server", "flow", "library")
 CHILD = """
 import json, sys, time
 from pathlib import Path
-sys.path.insert(0, {root!r})
 mode, home, inputs, output = sys.argv[1:5]
 if mode == "flow":
     from flows.score import score_flow
@@ -80,24 +80,13 @@ QUIET = {
 
 def build_home(home: Path, bundle_from: Path | None = None) -> None:
     """A home whose champion is a tiny mlp, or ``bundle_from``'s champion copied."""
-    from sentiment.release.registry import record_event
-
-    if bundle_from is not None:
-        from sentiment.release.registry import resolve_bundle
-
-        version, directory = resolve_bundle(bundle_from)
-        shutil.copytree(directory, home / "models" / version)
-        record_event(home, "promoted", version)
+    if bundle_from is None:
+        promoted_home(home, TEXTS)
         return
-    from sentiment.encoding.config import VectorizerConfig
-    from sentiment.encoding.vocabulary import fit_vectorizer
-    from sentiment.modeling.bundle import new_version, save_bundle
-    from sentiment.modeling.zoo import build_model
+    from sentiment.release.registry import record_event, resolve_bundle
 
-    vectorizer = fit_vectorizer(TEXTS, VectorizerConfig(num_words=30, max_length=8))
-    version = new_version("mlp")
-    model = build_model("mlp", vectorizer.config)
-    save_bundle(home / "models" / version, model, vectorizer, {"model": {"name": "mlp"}})
+    version, directory = resolve_bundle(bundle_from)
+    shutil.copytree(directory, home / "models" / version)
     record_event(home, "promoted", version)
 
 

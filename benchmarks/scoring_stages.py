@@ -4,10 +4,10 @@ For each bundle it runs the steps of ``score_file`` one after another in this pr
 on the 25k test reviews in the scorer's record batches, and prints the wall and CPU
 seconds of each (median over ``--runs``), plus the CPU budget that end-to-end scoring
 at ``--target`` x model-only speed leaves for everything but the model on this
-machine's cores. It explains the scoring ratios of ``benchmarks/scoring.py``; it does
+machine's cores. It explains the scoring ratios of ``benchmarks.scoring``; it does
 not replace them (no threads overlap here).
 
-    nice -n 10 .venv/bin/python benchmarks/scoring_stages.py --home HOME \
+    nice -n 10 .venv/bin/python -m benchmarks.scoring_stages --home HOME \
         --models VERSION[,VERSION] --runs 3
 """
 
@@ -16,15 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY_ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 STAGES = ("read", "select texts", "tokenize", "encode ids", "predict", "write")

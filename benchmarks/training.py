@@ -2,9 +2,9 @@
 
 Usage (on a home with the IMDB archive ingested, e.g. after ``sentiment ingest``)::
 
-    nice -n 10 .venv/bin/python benchmarks/training.py --home HOME
-    nice -n 10 .venv/bin/python benchmarks/training.py --home H --models cnn --skip-flow
-    nice -n 10 .venv/bin/python benchmarks/training.py --home H --flow-check-only
+    nice -n 10 .venv/bin/python -m benchmarks.training --home HOME
+    nice -n 10 .venv/bin/python -m benchmarks.training --home H --models cnn --skip-flow
+    nice -n 10 .venv/bin/python -m benchmarks.training --home H --flow-check-only
 
 Each model trains in a child process (so its peak RSS is its own), from the library's
 ``train()`` with the model's defaults, and writes a normal bundle under ``home/models``.
@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY_ROOT))
 
 
 def _ensure_processed(home: Path, model: str) -> Any:
@@ -184,10 +183,15 @@ def main() -> int:
 
     rows = []
     for model in arguments.models or list(MODEL_NAMES):
-        command = [sys.executable, __file__, "--home", str(arguments.home), "--one", model]
+        command = [
+            *(sys.executable, "-m", "benchmarks.training"),
+            *("--home", str(arguments.home), "--one", model),
+        ]
         if arguments.skip_flow or model != "cnn":
             command.append("--skip-flow")
-        completed = subprocess.run(command, capture_output=True, text=True, check=False)
+        completed = subprocess.run(
+            command, capture_output=True, text=True, check=False, cwd=REPOSITORY_ROOT
+        )
         results = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
         if completed.returncode or not results:
             print(completed.stdout[-3000:], completed.stderr[-3000:], file=sys.stderr)

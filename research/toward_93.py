@@ -33,10 +33,10 @@ Every figure is validation accuracy unless the experiment is ``final``; ensemble
 picked on validation. Usage (one experiment at a time; CPU seconds are printed because the
 shared 2-core VM inflates wall times)::
 
-    nice -n 15 .venv/bin/python benchmarks/toward_93.py --home HOME --work DIR prepare
-    nice -n 15 .venv/bin/python benchmarks/toward_93.py --home HOME --work DIR nblr
+    nice -n 15 .venv/bin/python -m research.toward_93 --home HOME --work DIR prepare
+    nice -n 15 .venv/bin/python -m research.toward_93 --home HOME --work DIR nblr
     ... self-train | fasttext | doc2vecc | final
-    ... tokens | char | word2vec | w2v-mean | cnn | dv-ngram | blend (see docs/benchmarks.md)
+    ... tokens | char | word2vec | w2v-mean | cnn | dv-ngram | blend (see research/README.md)
 """
 
 from __future__ import annotations
@@ -46,16 +46,12 @@ import dataclasses
 import json
 import re
 import resource
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numba
 import numpy as np
-
-REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY_ROOT))
 
 Sparse = tuple[np.ndarray, np.ndarray]  # (ids, row pointers)
 SPLITS = ("fit", "val", "test", "unsup")

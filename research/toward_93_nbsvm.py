@@ -1,6 +1,6 @@
 """Toward 93%: the product's nbsvm retrained in numba, to compare training variants by 5-fold CV.
 
-A scratch harness beside ``benchmarks/toward_93.py`` (whose ``prepare`` step writes the
+A scratch harness beside ``research/toward_93.py`` (whose ``prepare`` step writes the
 sparse bags under ``--work``). ``sentiment.modeling.zoo.build_nbsvm`` trained by Keras is
 ``sigmoid(sum_i r_i * w_i)`` over a review's distinct n-gram ids, ``r`` the frozen
 naive-Bayes log-count ratios of the fitting reviews, ``w`` learned from a tiny Glorot-normal
@@ -18,8 +18,8 @@ so that one fold trains in seconds, and then varies one thing at a time:
 
 Usage::
 
-    nice -n 10 .venv/bin/python benchmarks/toward_93_nbsvm.py --work DIR replica
-    nice -n 10 .venv/bin/python benchmarks/toward_93_nbsvm.py --work DIR --variants base,ema cv
+    nice -n 10 .venv/bin/python -m research.toward_93_nbsvm --work DIR replica
+    nice -n 10 .venv/bin/python -m research.toward_93_nbsvm --work DIR --variants base,ema cv
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import argparse
 import json
 import math
 import re
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,10 +35,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from toward_93 import (
+from research.toward_93 import (
     SPLITS,
     Sparse,
     column_sums,
@@ -379,8 +375,7 @@ def part_bags(work: Path, where: str, tokens: int) -> None:
     The verdict of a review is often in its last sentences; the same n-grams there get
     their own ids (and ratios), so a model can weigh them apart from the whole review's.
     """
-    from toward_93 import load_text
-
+    from research.toward_93 import load_text
     from sentiment.encoding.vectorizer import Vectorizer
 
     started = time.process_time()
@@ -434,8 +429,7 @@ def gram_bags(home: Path, work: Path, low: int, high: int, minimum: int) -> None
     """Step ``grams``: distinct low..high-grams (of plain tokens) seen in at least
     ``minimum`` reviews of fit + validation + unlabeled (no label is used), as a bag
     named ``gramsLtoH``, ids 2.. by first key order (the join needs ids < 2^21)."""
-    from toward_93 import split_texts
-
+    from research.toward_93 import split_texts
     from sentiment.encoding.text import token_text
 
     started = time.process_time()
