@@ -57,7 +57,7 @@ else:
     from sentiment.release.registry import resolve_bundle
     from sentiment.scoring.config import ScoringConfig
     from sentiment.scoring.outputs import prepare_output_directory
-    from sentiment.scoring.readers import discover_inputs
+    from sentiment.scoring.discovery import discover_inputs
     from sentiment.scoring.scorer import score_file
     bundle = load_bundle(resolve_bundle(Path(home))[1])
     started = time.perf_counter()
