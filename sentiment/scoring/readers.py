@@ -166,6 +166,7 @@ class BatchReader:
         self._rows_read = 0
         self._fingerprint: str | None = None
         self._first_pass_fingerprint: str | None = None
+        self._parsed_tables: list[pa.Table] | None = None
         self.num_rows: int | None = None
         self.schema: pa.Schema = pa.schema([])
         self.text_column: str = ""
@@ -288,6 +289,7 @@ class BatchReader:
             self._first_pass_fingerprint = self._finish_text_stream()
             self.schema = scan.schema()
             self.num_rows = scan.rows
+            self._parsed_tables = scan.parsed_tables(self.schema)
         if self.empty:
             return
         self.text_column = choose_text_column(self.schema, path, self._requested_column)
@@ -305,7 +307,11 @@ class BatchReader:
 
     def fraction_done(self) -> float:
         """Share of the file read so far, between 0 and 1."""
-        if self.num_rows is not None and self.input_file.format == "parquet":
+        # By rows where they are known and no stream is being read: Parquet, and JSON
+        # lines served from their schema pass.
+        if self.num_rows is not None and (
+            self.input_file.format == "parquet" or self._hashing is None
+        ):
             return min(1.0, self._rows_read / max(1, self.num_rows))
         if self._hashing is None:
             return 1.0 if self._fingerprint is not None else 0.0
@@ -343,6 +349,12 @@ class BatchReader:
             )
             for chunk in self._pending_chunks:
                 yield parse_csv_chunk(chunk.data, self._csv_names, path, chunk.first_line)
+        elif self._parsed_tables is not None:
+            # Parsed by the schema pass already: these rows are exactly the bytes it hashed.
+            yield from self._parsed_tables
+            self._parsed_tables = None
+            self._fingerprint = self._first_pass_fingerprint
+            return
         else:
             for chunk in self._chunks():
                 yield parse_json_chunk(chunk, self.schema, path)

@@ -28,9 +28,14 @@ from sentiment.scoring.chunks import Chunk, first_record_end
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Doubles hold every integer up to 2**53 exactly.
 _EXACT_IN_DOUBLE = 2**53
-# Digit runs long enough to be an integer a double cannot hold (found by a regex, then
-# confirmed by parsing the line, since digits inside strings match too).
-_LONG_DIGITS = re.compile(rb"\d{16,}")
+# A run of 16 digits or more may be an integer a double cannot hold; its line is parsed
+# to see. Runs are found by mapping every digit to "0" and searching for sixteen of them
+# (C speed over the whole chunk), not line by line: digits inside review text match too.
+_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_SIXTEEN_DIGITS = b"0" * 16
+# Tables parsed by the schema pass are kept up to this many bytes, so a JSON-lines file
+# that fits is parsed once instead of twice (docs/performance.md, "Reading JSON lines").
+KEPT_TABLE_BYTES = 256 << 20
 
 
 # --- CSV --------------------------------------------------------------------------------
@@ -245,6 +250,9 @@ class JsonSchemaScan:
         self.rows = 0
         # Integers a double cannot hold exactly: (column path, line, value), first seen.
         self._long_integers: dict[str, tuple[int, int]] = {}
+        # What each chunk parsed to, while they fit in KEPT_TABLE_BYTES (None after).
+        self._tables: list[pa.Table] | None = []
+        self._kept_bytes = 0
 
     def add(self, chunk: Chunk) -> None:
         """Parse one chunk and widen the schema with what it holds."""
@@ -255,8 +263,13 @@ class JsonSchemaScan:
         self.rows += table.num_rows
         for field in table.schema:
             self._merge(field.with_type(_kept_type(field.type)), chunk)
-        if _LONG_DIGITS.search(chunk.data):
-            self._find_long_integers(chunk)
+        self._find_long_integers(chunk)
+        if self._tables is not None:
+            self._kept_bytes += table.nbytes
+            if self._kept_bytes <= KEPT_TABLE_BYTES:
+                self._tables.append(table)
+            else:
+                self._tables = None
 
     def _chunk_problem(self, chunk: Chunk, error: Exception) -> DataError:
         problem = _line_problem(chunk, self.path)
@@ -302,12 +315,44 @@ class JsonSchemaScan:
         )
 
     def _find_long_integers(self, chunk: Chunk) -> None:
-        for number, line in _lines(chunk):
-            if not _LONG_DIGITS.search(line):
-                continue
-            for column, value in _integers(json.loads(line)):
+        data = chunk.data
+        digits = data.translate(_ZERO_DIGITS)
+        position = digits.find(_SIXTEEN_DIGITS)
+        while position >= 0:
+            start = data.rfind(b"\n", 0, position) + 1
+            end = data.find(b"\n", position)
+            end = len(data) if end < 0 else end
+            number = chunk.first_line + data.count(b"\n", 0, start)
+            for column, value in _integers(json.loads(data[start:end])):
                 if abs(value) >= _EXACT_IN_DOUBLE:
                     self._long_integers.setdefault(column, (number, value))
+            position = digits.find(_SIXTEEN_DIGITS, end)
+
+    def parsed_tables(self, schema: pa.Schema) -> list[pa.Table] | None:
+        """The chunks parsed by this pass, as ``schema`` (from :meth:`schema`), if every
+        one was kept and needs no change but a column of nulls or an integer column
+        widened to doubles; else None, and the file must be parsed again with ``schema``.
+        """
+        if self._tables is None:
+            return None
+        conformed = []
+        for table in self._tables:
+            columns = []
+            for field in schema:
+                if field.name not in table.column_names:
+                    columns.append(pa.nulls(table.num_rows, field.type))
+                    continue
+                column = table.column(field.name)
+                if column.type != field.type:
+                    if not (
+                        pa.types.is_null(column.type)
+                        or (column.type == pa.int64() and field.type == pa.float64())
+                    ):
+                        return None
+                    column = column.cast(field.type)
+                columns.append(column)
+            conformed.append(pa.Table.from_arrays(columns, schema=schema))
+        return conformed
 
     def schema(self) -> pa.Schema:
         """The file's schema; checks that every integer keeps its exact value in it.

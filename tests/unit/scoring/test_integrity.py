@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sentiment.core.errors import ConfigError, DataError
+from sentiment.scoring import readers, textformats
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.outputs import (
@@ -137,6 +138,54 @@ def test_a_json_field_first_appearing_late_is_kept(tmp_path: Path) -> None:
     assert table.num_rows == 2001
     assert table.column("note").to_pylist()[-2:] == [None, "late"]
     assert table.column("extra").to_pylist()[-2:] == [None, True]
+
+
+def _mixed_json(path: Path) -> None:
+    # Across 4 KB blocks: an integer column that later holds fractions, a column null
+    # until late, a field that first appears late, and 17-digit runs inside review text
+    # (not numbers).
+    lines = []
+    for i in range(1500):
+        row: dict[str, object] = {"id": i, "score": i if i < 1200 else i + 0.5, "note": None}
+        row["text"] = f"good film, call 0{i:016d} now" if i % 7 == 0 else "bad film"
+        if i >= 1400:
+            row["note"], row["late"] = "late", True
+        lines.append(json.dumps(row))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_json_lines_read_once_give_the_rows_of_a_second_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "in.jsonl"
+    _mixed_json(source)
+    kept = read_all(source)
+    monkeypatch.setattr(textformats, "KEPT_TABLE_BYTES", 0)
+    parsed_twice = read_all(source)
+    assert kept.num_rows == 1500
+    assert kept.schema == parsed_twice.schema
+    assert kept.equals(parsed_twice)
+    assert kept.column("score").to_pylist()[1199:1201] == [1199.0, 1200.5]
+
+
+def test_a_json_lines_file_that_fits_in_memory_is_read_from_storage_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": i, "text": "good"}) + "\n" for i in range(300)))
+    opened: list[object] = []
+
+    class CountingFile(readers.HashingFile):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            opened.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(readers, "HashingFile", CountingFile)
+    (input_file,) = inputs_of(source)
+    with BatchReader(input_file, batch_rows=100, block_bytes=1 << 12) as reader:
+        assert sum(batch.num_rows for batch in reader) == 300
+        assert reader.fingerprint()
+    assert len(opened) == 1
 
 
 @pytest.mark.parametrize("kind", ["csv", "jsonl"])
