@@ -63,8 +63,10 @@ from sentiment.core.errors import ConfigError, DataError, StageOutputMissingErro
 from sentiment.core.paths import HomeLayout
 from sentiment.data.config import DEFAULT_TOKENIZE_WORKERS, PreprocessConfig
 from sentiment.data.snapshot import Snapshot, current_snapshot
+from sentiment.encoding.encoded import EncodingStats
 from sentiment.encoding.tokens import dictionary_tokens, token_lists
-from sentiment.encoding.vectorizer import VECTORIZER_FILE, EncodingStats, Vectorizer
+from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.encoding.vectorizer_file import VECTORIZER_FILE
 from sentiment.encoding.vocabulary import VocabularyCounter
 
 logger = logging.getLogger(__name__)

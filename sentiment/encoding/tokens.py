@@ -9,7 +9,7 @@ Multilingual Plane) go through :func:`sentiment.encoding.text.token_text` first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +24,9 @@ from sentiment.core.arrays import (
 )
 from sentiment.encoding import kernels
 from sentiment.encoding.text import token_text
+
+# Reviews per batch when encoding or fitting from plain texts.
+BATCH_TEXTS = 8192
 
 # What str.strip() removes from ASCII text: str.isspace() there is these characters.
 _ASCII_WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
@@ -123,3 +126,15 @@ def dictionary_tokens(lists: pa.ListArray) -> tuple[pa.DictionaryArray, np.ndarr
     hashed once.
     """
     return pc.dictionary_encode(lists.flatten()), list_lengths(lists)
+
+
+def text_batches(items: Iterable[str | None], size: int) -> Iterator[list[str | None]]:
+    """Lists of at most ``size`` consecutive items."""
+    batch: list[str | None] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -18,18 +18,17 @@ of its ids: the bag-of-n-grams input of an NBSVM-style model.
 The heavy lifting is columnar: a compiled loop splits reviews into Arrow token lists
 (:mod:`sentiment.encoding.tokens`), Arrow maps tokens to word indices, and compiled loops
 (:mod:`sentiment.encoding.kernels`) look n-grams up and pad. N-gram keys pack word indices into
-one uint64 (:mod:`sentiment.encoding.ngrams`). Fitting lives in
-:mod:`sentiment.encoding.vocabulary`.
+one uint64 (:mod:`sentiment.encoding.ngrams`) and live in the tables of
+:mod:`sentiment.encoding.lookup`. Fitting lives in :mod:`sentiment.encoding.vocabulary`, the
+file format in :mod:`sentiment.encoding.vectorizer_file` and what encoding returns in
+:mod:`sentiment.encoding.encoded`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,110 +44,30 @@ from sentiment.core.arrays import (
     string_buffers,
 )
 from sentiment.core.atomic import write_json
-from sentiment.core.errors import ConfigError, DataError
 from sentiment.encoding import kernels
 from sentiment.encoding.config import Side, VectorizerConfig
+from sentiment.encoding.encoded import EncodedBatch, EncodingStats, WeightedBags
+from sentiment.encoding.lookup import NO_TABLE, KeyTable, compact_tables, word_table
 from sentiment.encoding.negation import negated_indices, with_plain_words, word_roles
-from sentiment.encoding.ngrams import MAX_WORDS, WORD_BITS, ngram_keys, pack_keys, unpack_keys
+from sentiment.encoding.ngrams import MAX_WORDS, WORD_BITS, ngram_keys, pack_keys
 from sentiment.encoding.text import token_text
-from sentiment.encoding.tokens import has_text, string_column, token_lists
+from sentiment.encoding.tokens import (
+    BATCH_TEXTS,
+    has_text,
+    string_column,
+    text_batches,
+    token_lists,
+)
+from sentiment.encoding.vectorizer_file import (
+    payload_contents,
+    read_vectorizer_file,
+    vectorizer_payload,
+)
 
 logger = logging.getLogger(__name__)
 
-# The file a vectorizer is saved as, beside processed data and inside a bundle.
-VECTORIZER_FILE = "vectorizer.json"
-FILE_FORMAT = "sentiment-vectorizer"
-FILE_VERSION = 1
-# Bump when sentiment.encoding.text changes which tokens a text yields: old files are refused.
-TOKENIZER_VERSION = 1
-# Reviews per batch when encoding or fitting from plain texts.
-BATCH_TEXTS = 8192
-
-
-@dataclass(frozen=True)
-class EncodingStats:
-    """What an encode saw, for manifests and drift checks.
-
-    Attributes:
-        documents: Reviews encoded.
-        empty_documents: Reviews with no token at all (null, empty or only punctuation):
-            their rows are all padding.
-        tokens: Word tokens before cutting (n-grams not counted).
-        oov_tokens: Word tokens outside the vocabulary (id 1).
-        truncated_documents: Reviews whose sequence was longer than ``max_length``.
-    """
-
-    documents: int = 0
-    empty_documents: int = 0
-    tokens: int = 0
-    oov_tokens: int = 0
-    truncated_documents: int = 0
-
-    @property
-    def oov_rate(self) -> float:
-        """Share of word tokens that are out of vocabulary (0 when there are none)."""
-        return self.oov_tokens / self.tokens if self.tokens else 0.0
-
-    def __add__(self, other: EncodingStats) -> EncodingStats:
-        return EncodingStats(
-            *(getattr(self, field.name) + getattr(other, field.name) for field in fields(self))
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The counts plus the OOV rate, JSON-serializable."""
-        return {**asdict(self), "oov_rate": round(self.oov_rate, 6)}
-
-
-@dataclass(frozen=True)
-class EncodedBatch:
-    """Encoded reviews with per-review counts, so any subset can be summarized.
-
-    Attributes:
-        ids: int32 ``(n, max_length)``.
-        token_counts: Word tokens per review.
-        oov_counts: Out-of-vocabulary word tokens per review.
-        sequence_lengths: Ids per review before cutting and padding.
-    """
-
-    ids: np.ndarray
-    token_counts: np.ndarray
-    oov_counts: np.ndarray
-    sequence_lengths: np.ndarray
-
-    def stats(self, rows: np.ndarray | None = None) -> EncodingStats:
-        """Counts over all reviews, or over ``rows`` (indices or a boolean mask)."""
-        tokens, oov, lengths = self.token_counts, self.oov_counts, self.sequence_lengths
-        if rows is not None:
-            tokens, oov, lengths = tokens[rows], oov[rows], lengths[rows]
-        return EncodingStats(
-            documents=len(tokens),
-            empty_documents=int(np.count_nonzero(tokens == 0)),
-            tokens=int(tokens.sum()),
-            oov_tokens=int(oov.sum()),
-            truncated_documents=int(np.count_nonzero(lengths > self.ids.shape[1])),
-        )
-
-
-@dataclass(frozen=True)
-class WeightedBags:
-    """Per review, a weighted sum over the bag of ids it encodes to (no ids kept).
-
-    Attributes:
-        sums: float64 sum of the ids' weights (padding slots included).
-        token_counts: Word tokens per review (before cutting).
-        oov_counts: Out-of-vocabulary word tokens per review.
-        top_ids: int32 ``(n, 2 * top)``: the ids of the ``top`` largest positive
-            weights, largest first, then of the ``top`` most negative, most negative
-            first; -1 where a review has fewer.
-        top_weights: float32 ``(n, 2 * top)``: their weights.
-    """
-
-    sums: np.ndarray
-    token_counts: np.ndarray
-    oov_counts: np.ndarray
-    top_ids: np.ndarray
-    top_weights: np.ndarray
-
+# Guards the tables vectorizers build on first use (see Vectorizer.prepare_text_tables).
+_LAZY_TABLES_LOCK = threading.Lock()
 
 # --- the vectorizer ---------------------------------------------------------------------
 
@@ -254,7 +173,7 @@ class Vectorizer:
         self._negated = negated_indices(self._words) if scope else np.zeros(1, np.int64)
         self._roles = word_roles(self._words) if scope else np.zeros(1, np.uint8)
         self._words_lookup: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._ngram_lookup: dict[int, _KeyTable] = {}
+        self._ngram_lookup: dict[int, KeyTable] = {}
         # Kept until the compact tables of weigh_texts are built from them.
         self._ngram_entries: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._compact: tuple[int, tuple[tuple[np.ndarray, ...], ...] | None] | None = None
@@ -262,7 +181,7 @@ class Vectorizer:
             selected = sizes == order
             first = starts[selected]
             keys = pack_keys([word_index[first + offset] for offset in range(order)])
-            self._ngram_lookup[order] = _KeyTable(keys, token_ids[selected])
+            self._ngram_lookup[order] = KeyTable(keys, token_ids[selected])
             self._ngram_entries[order] = (keys, token_ids[selected])
 
     # -- encoding --------------------------------------------------------------------
@@ -496,12 +415,7 @@ class Vectorizer:
         return status, sums, token_counts, oov_counts, top_ids, top_weights
 
     def _compact_tables(self) -> tuple[int, tuple[tuple[np.ndarray, ...], ...] | None]:
-        """The bigram and trigram tables of ``kernels.score_reviews``, built on first use.
-
-        Each word takes as many bits as the vocabulary needs (16 for the default
-        model's ~47,000 words), and each slot one uint64 (``kernels.fill_compact_table``).
-        None in place of the tables where keys and ids are too wide for that.
-        """
+        """:func:`sentiment.encoding.lookup.compact_tables`, built on first use."""
         # Encoding threads share a vectorizer: one builds, the others wait for it (the
         # n-gram entries are dropped once the tables hold them).
         with _LAZY_TABLES_LOCK:
@@ -509,26 +423,9 @@ class Vectorizer:
 
     def _build_compact_tables(self) -> tuple[int, tuple[tuple[np.ndarray, ...], ...] | None]:
         if self._compact is None:
-            word_bits = max(1, len(self._words).bit_length())
-            id_bits = max(1, (self.config.num_words - 1).bit_length())
-            entries = {}
-            for order in (2, 3):
-                keys, ids = self._ngram_entries.get(order, (np.zeros(0, np.uint64), None))
-                repacked = pack_keys(unpack_keys(keys, order), bits=word_bits)
-                ids = np.zeros(0, np.int32) if ids is None else ids
-                entries[order] = (repacked, ids, np.zeros(0, np.uint8))
-            entries[2] = _with_trigram_prefixes(*entries[2][:2], entries[3][0], word_bits)
-            tables = []
-            for order in (2, 3):
-                keys, ids, prefixes = entries[order]
-                if not len(keys):
-                    tables.append(_NO_COMPACT_TABLE)
-                    continue
-                try:
-                    tables.append(_compact_table(keys, ids, prefixes, order * word_bits, id_bits))
-                except ValueError:
-                    break
-            self._compact = (word_bits, (tables[0], tables[1]) if len(tables) == 2 else None)
+            self._compact = compact_tables(
+                len(self._words), self.config.num_words, self._ngram_entries
+            )
             self._ngram_entries = {}
         return self._compact
 
@@ -544,21 +441,13 @@ class Vectorizer:
 
     def _build_word_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._words_lookup is None:
-            data, offsets = string_buffers(self._words)
-            base = int(offsets[0])
-            word_offsets = offsets.astype(np.int64) - base
-            word_data = np.ascontiguousarray(data[base : base + int(word_offsets[-1])])
-            # At most a quarter full, as the n-gram tables (lookups mostly end at home).
-            slots = 1 << max(4, math.ceil(math.log2(max(1.0, len(self._words) / _MAX_LOAD))))
-            table = np.zeros(2 * slots, np.uint64)
-            kernels.fill_word_table(word_data, word_offsets, table)
-            self._words_lookup = (table, word_data, word_offsets)
+            self._words_lookup = word_table(self._words)
         return self._words_lookup
 
     def _bag_tables(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
         tables = [self._ngram_lookup.get(order) for order in (2, 3)]
         bigrams, trigrams = (
-            table.arrays if table is not None and len(table) else _NO_TABLE for table in tables
+            table.arrays if table is not None and len(table) else NO_TABLE for table in tables
         )
         return bigrams, trigrams
 
@@ -665,14 +554,7 @@ class Vectorizer:
 
     def to_dict(self) -> dict[str, Any]:
         """Settings and vocabulary (in id order) as a JSON-serializable dict."""
-        return {
-            "format": FILE_FORMAT,
-            "version": FILE_VERSION,
-            "tokenizer_version": TOKENIZER_VERSION,
-            "config": self.config.to_dict(),
-            "vocabulary_size": len(self._vocabulary),
-            "vocabulary": list(self._vocabulary),
-        }
+        return vectorizer_payload(self._vocabulary, self.config)
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> Vectorizer:
@@ -682,17 +564,7 @@ class Vectorizer:
             ValueError: If the payload is not a vectorizer of this version.
             ConfigError: If its settings are invalid.
         """
-        if payload.get("format") != FILE_FORMAT or payload.get("version") != FILE_VERSION:
-            raise ValueError(f"it is not a {FILE_FORMAT} file of version {FILE_VERSION}")
-        if payload.get("tokenizer_version") != TOKENIZER_VERSION:
-            raise ValueError(
-                f"it was fitted with tokenizer version {payload.get('tokenizer_version')}, "
-                f"this code tokenizes with version {TOKENIZER_VERSION}"
-            )
-        vocabulary = payload["vocabulary"]
-        if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
-            raise ValueError("its 'vocabulary' is not a list of strings")
-        return cls(vocabulary, VectorizerConfig.from_dict(payload["config"]))
+        return cls(*payload_contents(payload))
 
     def save(self, path: Path) -> None:
         """Write the vectorizer as readable JSON, atomically."""
@@ -705,19 +577,7 @@ class Vectorizer:
         Raises:
             DataError: If the file is missing, not JSON, or not a valid vectorizer.
         """
-        path = Path(path)
-        fix = "rerun 'sentiment preprocess' to rewrite it"
-        if not path.is_file():
-            raise DataError(f"Vectorizer file {path} is missing; {fix}.")
-        try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            return cls.from_dict(payload)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise DataError(
-                f"Vectorizer file {path} is not readable JSON ({error}); {fix}."
-            ) from error
-        except (KeyError, TypeError, ValueError, ConfigError, AttributeError) as error:
-            raise DataError(f"Vectorizer file {path} is invalid: {error}; {fix}.") from error
+        return read_vectorizer_file(Path(path), cls.from_dict)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Vectorizer):
@@ -729,118 +589,3 @@ class Vectorizer:
 
     def __repr__(self) -> str:
         return f"Vectorizer({len(self._vocabulary)} ids, {self.config})"
-
-
-# Most of its slots an n-gram table fills. A quarter full encoded bags clearly faster
-# than 0.8 full, presumably as more lookups end at the home slot, for four times the
-# memory; an eighth gained nothing more (benchmarks/ngram_tables.py; figures in
-# docs/benchmarks.md, "N-gram encoding with the default model").
-_MAX_LOAD = 0.25
-# What the compiled bag loop gets for an n-gram order without entries.
-_NO_TABLE = (np.zeros(0, np.uint64), np.zeros(1, np.uint64))
-
-
-# Guards the tables vectorizers build on first use (see Vectorizer.prepare_text_tables).
-_LAZY_TABLES_LOCK = threading.Lock()
-_NO_COMPACT_TABLE = (np.zeros(0, np.uint64), np.zeros(5, np.int64))
-# Most of its slots a compact table fills: its slots are half the size of _KeyTable's,
-# so at twice the load it takes a quarter of the memory (and no filter).
-_COMPACT_MAX_LOAD = 0.5
-
-
-def _with_trigram_prefixes(
-    bigrams: np.ndarray, ids: np.ndarray, trigrams: np.ndarray, word_bits: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The bigram entries of a compact table, marked where a trigram starts with them.
-
-    A trigram's first two words that are no bigram of the vocabulary get an entry of
-    their own with id 0 (padding, never an n-gram's id), so a trigram is known only if
-    the bigram lookup of its first two words finds a marked entry
-    (``kernels.fill_compact_table``).
-
-    Returns:
-        ``(keys, ids, prefixes)``: uint64 keys, int32 ids, uint8 marks.
-    """
-    starts = np.unique(trigrams >> np.uint64(word_bits))
-    marked = np.isin(bigrams, starts)
-    extra = np.setdiff1d(starts, bigrams, assume_unique=True)
-    keys = np.concatenate([bigrams, extra]).astype(np.uint64)
-    all_ids = np.concatenate([np.asarray(ids, np.int32), np.zeros(len(extra), np.int32)])
-    prefixes = np.concatenate([marked, np.ones(len(extra), np.bool_)]).astype(np.uint8)
-    return keys, all_ids, prefixes
-
-
-def _compact_table(
-    keys: np.ndarray, ids: np.ndarray, prefixes: np.ndarray, key_bits: int, id_bits: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """A compact n-gram table of ``kernels.score_reviews`` (slots and layout).
-
-    Args:
-        keys: Distinct keys, packed ``key_bits`` bits each.
-        ids: The id of each key.
-        prefixes: Per key whether a trigram starts with it (bigrams), or empty.
-        key_bits: Bits per key.
-        id_bits: Bits per id.
-
-    Raises:
-        ValueError: If the keys and ids are too wide for one uint64 per slot.
-    """
-    slot_bits = max(4, math.ceil(math.log2(max(1.0, len(keys) / _COMPACT_MAX_LOAD))))
-    for extra in range(3):
-        bits = min(key_bits, slot_bits + extra)
-        remainder_bits = key_bits - bits
-        # The top bit marks trigram prefixes; at least 3 bits of displacement.
-        if 63 - remainder_bits - id_bits < 4:
-            continue
-        layout = np.array([key_bits, bits, remainder_bits, id_bits, 0], np.int64)
-        table = np.zeros(1 << bits, np.uint64)
-        longest = kernels.fill_compact_table(
-            keys, np.asarray(ids, np.int32), np.asarray(prefixes, np.uint8), layout, table
-        )
-        if longest >= 0:
-            layout[4] = longest
-            return table, layout
-    raise ValueError(f"{len(keys)} keys of {key_bits} bits do not fit compact slots")
-
-
-class _KeyTable:
-    """An open-addressing hash table from packed n-gram keys to ids (linear probing).
-
-    Binary search over ~10**6 sorted keys costs ~20 dependent cache misses per lookup;
-    here most lookups read one cache line, and most absent keys none (the filter). Keys
-    must be distinct and below ``2**63``. The compiled loops in :mod:`sentiment.encoding.kernels`
-    fill and probe it.
-    """
-
-    def __init__(self, keys: np.ndarray, ids: np.ndarray) -> None:
-        keys = np.asarray(keys, np.uint64)
-        self._size = len(keys)
-        # Power-of-two sizes: at most _MAX_LOAD of the slots used, ~8 filter bits per key.
-        slots = 1 << max(4, math.ceil(math.log2(max(1.0, len(keys) / _MAX_LOAD))))
-        words = 1 << max(0, math.ceil(math.log2(max(1, len(keys) // 8))))
-        # Allocated by numpy, which asks the kernel for huge pages for large arrays:
-        # fewer TLB misses on the random reads of a lookup.
-        table = np.full(2 * slots, kernels.EMPTY_KEY, np.uint64)
-        bloom = np.zeros(words, np.uint64)
-        kernels.fill_table(keys, np.asarray(ids, np.int32), table, bloom)
-        # The slots and their filter, as the compiled loops take them.
-        self.arrays = (table, bloom)
-
-    def __len__(self) -> int:
-        return self._size
-
-    def lookup(self, keys: np.ndarray) -> np.ndarray:
-        """The id of every key, ``-1`` for keys not in the table."""
-        return kernels.probe_all(*self.arrays, np.asarray(keys, np.uint64))
-
-
-def text_batches(items: Iterable[str | None], size: int) -> Iterator[list[str | None]]:
-    """Lists of at most ``size`` consecutive items."""
-    batch: list[str | None] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -22,8 +22,8 @@ from sentiment.core.errors import DataError
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.encoding.negation import negate_dictionary
 from sentiment.encoding.ngrams import MAX_WORDS, ngram_keys, unpack_keys
-from sentiment.encoding.tokens import dictionary_tokens, token_lists
-from sentiment.encoding.vectorizer import BATCH_TEXTS, Vectorizer, text_batches
+from sentiment.encoding.tokens import BATCH_TEXTS, dictionary_tokens, text_batches, token_lists
+from sentiment.encoding.vectorizer import Vectorizer
 
 logger = logging.getLogger(__name__)
 

@@ -38,7 +38,8 @@ from sentiment.core import storage
 from sentiment.core.atomic import atomic_directory, file_sha256, write_json
 from sentiment.core.errors import DataError
 from sentiment.core.quiet import import_tensorflow_quietly
-from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
+from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.encoding.vectorizer_file import VECTORIZER_FILE
 from sentiment.modeling.calibration import DEFAULT_THRESHOLD, Calibration
 from sentiment.modeling.linear import LinearScorer, folded_weights, read_weights
 

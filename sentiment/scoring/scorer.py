@@ -38,8 +38,9 @@ from sentiment.core.arrays import arrow_array, list_lengths
 from sentiment.core.atomic import file_fingerprint, write_json
 from sentiment.core.errors import ConfigError, DataError
 from sentiment.core.storage import Location
+from sentiment.encoding.encoded import EncodingStats
 from sentiment.encoding.tokens import has_text, string_column, token_lists
-from sentiment.encoding.vectorizer import EncodingStats, Vectorizer
+from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.discovery import InputFile, detect_format
 from sentiment.scoring.fingerprint import content_fingerprint, require_unchanged

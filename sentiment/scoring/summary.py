@@ -10,7 +10,8 @@ from typing import Any
 from sentiment.core import storage
 from sentiment.core.atomic import file_fingerprint
 from sentiment.core.paths import HomeLayout
-from sentiment.encoding.vectorizer import VECTORIZER_FILE, Vectorizer
+from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.encoding.vectorizer_file import VECTORIZER_FILE
 from sentiment.modeling.bundle import CHECKSUMS_FILE, bundle_identity
 from sentiment.scoring.outputs import write_failures
 from sentiment.scoring.profile import SCORE_BINS, TextProfile

@@ -11,11 +11,12 @@ import pytest
 
 from sentiment.core.arrays import arrow_array, numpy_values, string_array
 from sentiment.core.errors import ConfigError, DataError
-from sentiment.encoding import kernels
 from sentiment.encoding.config import VectorizerConfig
+from sentiment.encoding.kernels import bags
+from sentiment.encoding.lookup import KeyTable as _KeyTable
 from sentiment.encoding.text import tokenize
 from sentiment.encoding.tokens import dictionary_tokens, token_lists
-from sentiment.encoding.vectorizer import Vectorizer, _KeyTable, pad_sequences
+from sentiment.encoding.vectorizer import Vectorizer, pad_sequences
 from sentiment.encoding.vocabulary import VocabularyCounter, fit_vectorizer
 
 PAD, OOV = Vectorizer.PADDING_ID, Vectorizer.OOV_ID
@@ -218,7 +219,7 @@ def test_radix_sort_of_a_bag_matches_numpy(passes: int) -> None:
     generator = np.random.default_rng(passes)
     for count in (0, 1, 2, 700):
         values = generator.integers(0, 1 << (10 * passes), size=count + 3).astype(np.int32)
-        ordered = kernels._radix_sort(values.copy(), count, np.empty_like(values), passes)
+        ordered = bags._radix_sort(values.copy(), count, np.empty_like(values), passes)
         np.testing.assert_array_equal(ordered[:count], np.sort(values[:count]))
 
 

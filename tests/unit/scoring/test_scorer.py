@@ -19,7 +19,8 @@ import pytest
 
 from sentiment.core.errors import ConfigError
 from sentiment.encoding.config import VectorizerConfig
-from sentiment.encoding.vectorizer import EncodingStats, Vectorizer
+from sentiment.encoding.encoded import EncodingStats
+from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.outputs import (
