@@ -7,7 +7,7 @@ from typing import Any
 from prefect import flow
 
 from sentiment.core.paths import resolve_home
-from sentiment.data.ingest import resolve_sha256, resolve_source
+from sentiment.data.archive import resolve_sha256, resolve_source
 from tasks.ingest import (
     check_ingest_cache,
     dataset_report_task,

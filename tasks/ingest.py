@@ -22,13 +22,8 @@ from prefect.logging import get_run_logger
 from prefect.states import State
 from prefect.tasks import Task, exponential_backoff
 
-from sentiment.data.ingest import (
-    ArchiveFile,
-    SourceUnreachableError,
-    cached_ingest,
-    obtain_archive,
-    write_raw_splits,
-)
+from sentiment.data.archive import ArchiveFile, SourceUnreachableError, obtain_archive
+from sentiment.data.ingest import cached_ingest, write_raw_splits
 from sentiment.data.report import build_dataset_report
 from tasks.images import png_markdown
 

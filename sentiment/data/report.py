@@ -25,7 +25,8 @@ from sentiment.core.arrays import list_lengths
 from sentiment.core.atomic import atomic_path, write_json, write_text
 from sentiment.core.errors import StageOutputMissingError
 from sentiment.core.paths import HomeLayout
-from sentiment.data.ingest import ARCHIVE_SPLITS, MANIFEST_NAME
+from sentiment.data.imdb_members import ARCHIVE_SPLITS
+from sentiment.data.ingest import MANIFEST_NAME
 from sentiment.encoding.tokens import token_lists
 
 logger = logging.getLogger(__name__)

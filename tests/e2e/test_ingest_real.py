@@ -8,7 +8,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sentiment.core.paths import HomeLayout
-from sentiment.data.ingest import RAW_SCHEMA, ingest_imdb
+from sentiment.data.imdb_members import RAW_SCHEMA
+from sentiment.data.ingest import ingest_imdb
 from sentiment.data.report import build_dataset_report
 
 

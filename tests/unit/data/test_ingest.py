@@ -13,20 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from sentiment.core.atomic import file_sha256
-from sentiment.core.errors import ConfigError, DataError
+from sentiment.core.errors import DataError
 from sentiment.core.paths import HomeLayout
-from sentiment.data.ingest import (
+from sentiment.data.archive import (
     KNOWN_SHA256,
-    OFFICIAL_SHA256,
-    RAW_SCHEMA,
-    REPACKED_MIRROR_SHA256,
     SourceUnreachableError,
-    accepted_hashes,
-    cached_ingest,
-    ingest_imdb,
-    resolve_sha256,
-    resolve_source,
 )
+from sentiment.data.imdb_members import RAW_SCHEMA
+from sentiment.data.ingest import cached_ingest, ingest_imdb
 from tests.unit.data.imdb_tarball import SMALL_REVIEWS, build_archive, member
 
 
@@ -230,28 +224,6 @@ def test_missing_local_source(home: Path, tmp_path: Path) -> None:
         ingest_imdb(str(tmp_path / "nowhere.tar.gz"), home)
 
 
-# --- hashes ------------------------------------------------------------------------
-
-
-def test_known_hashes_are_accepted_without_a_demand() -> None:
-    assert accepted_hashes(None) == {OFFICIAL_SHA256, REPACKED_MIRROR_SHA256}
-    assert accepted_hashes(OFFICIAL_SHA256.upper()) == {OFFICIAL_SHA256}
-    with pytest.raises(ConfigError, match="64 hexadecimal"):
-        accepted_hashes("abc123")
-
-
-def test_environment_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SENTIMENT_IMDB_SOURCE", raising=False)
-    monkeypatch.delenv("SENTIMENT_IMDB_SHA256", raising=False)
-    assert resolve_source(None).startswith("https://ai.stanford.edu/")
-    assert resolve_sha256(None) is None
-    monkeypatch.setenv("SENTIMENT_IMDB_SOURCE", "/data/a.tar.gz")
-    monkeypatch.setenv("SENTIMENT_IMDB_SHA256", OFFICIAL_SHA256)
-    assert resolve_source(None) == "/data/a.tar.gz"
-    assert resolve_source("b.tar.gz") == "b.tar.gz"
-    assert resolve_sha256(None) == OFFICIAL_SHA256
-
-
 def test_wrong_hash_names_source_expected_and_actual(archive: Path, home: Path) -> None:
     expected = "0" * 64
     with pytest.raises(DataError) as caught:
@@ -398,7 +370,7 @@ def test_manifest_records_hash_and_counts(archive: Path, home: Path) -> None:
 
 
 def test_an_oversized_review_is_refused_before_it_is_read(home: Path, tmp_path: Path) -> None:
-    from sentiment.data.ingest import MAX_REVIEW_BYTES
+    from sentiment.data.imdb_members import MAX_REVIEW_BYTES
 
     # Compresses to a few kilobytes, like the 1.17 MB archive holding a 1.2 GB review.
     huge = b"good " * (MAX_REVIEW_BYTES // 5 + 1)

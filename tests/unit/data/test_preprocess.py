@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import types
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -15,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import sentiment.data.preprocess as preprocess_module
+import sentiment.data.workers as workers_module
 from sentiment.core.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
 from sentiment.data.config import PreprocessConfig
@@ -254,8 +252,8 @@ def test_batching_and_prefetching_do_not_change_the_output(
 ) -> None:
     plain = preprocess(make_home(tmp_path / "plain"), SMALL)
     # Batches of 7 rows and row groups of 5 cross every split boundary.
-    monkeypatch.setattr("sentiment.data.preprocess.RAW_BATCH_ROWS", 7)
-    monkeypatch.setattr("sentiment.data.preprocess.ROW_GROUP_ROWS", 5)
+    monkeypatch.setattr("sentiment.data.workers.RAW_BATCH_ROWS", 7)
+    monkeypatch.setattr("sentiment.data.processed.ROW_GROUP_ROWS", 5)
     threaded = preprocess(make_home(tmp_path / "threaded"), SMALL, prefetch=True)
     assert plain.key == threaded.key
     for split in PROCESSED_SPLITS:
@@ -271,16 +269,16 @@ def test_worker_processes_do_not_change_the_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_method: str
 ) -> None:
     # Batches of 7 rows: 80 train and 40 test rows give every worker several batches.
-    monkeypatch.setattr("sentiment.data.preprocess.RAW_BATCH_ROWS", 7)
-    monkeypatch.setattr("sentiment.data.preprocess._start_method", lambda: start_method)
+    monkeypatch.setattr("sentiment.data.workers.RAW_BATCH_ROWS", 7)
+    monkeypatch.setattr("sentiment.data.workers._start_method", lambda: start_method)
     pools: list[int] = []
-    original_pool = preprocess_module._process_pool
+    original_pool = workers_module.process_pool
 
     def spy(workers: int) -> object:
         pools.append(workers)
         return original_pool(workers)
 
-    monkeypatch.setattr("sentiment.data.preprocess._process_pool", spy)
+    monkeypatch.setattr("sentiment.data.preprocess.process_pool", spy)
     single = preprocess(make_home(tmp_path / "single", 40, 20), SMALL, workers=1)
     assert pools == []
     parallel = preprocess(make_home(tmp_path / "parallel", 40, 20), SMALL, workers=2)
@@ -297,16 +295,6 @@ def test_worker_processes_do_not_change_the_output(
     assert preprocess(tmp_path / "single", SMALL, workers=2).cache_hit
 
 
-def test_workers_are_forked_only_without_a_threaded_framework(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    for name in preprocess_module._FORK_UNSAFE_MODULES:
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    assert preprocess_module._start_method() == "fork"
-    monkeypatch.setitem(sys.modules, "tensorflow", types.ModuleType("tensorflow"))
-    assert preprocess_module._start_method() == "forkserver"
-
-
 @pytest.mark.parametrize("workers", [0, -1, True, 1.5])
 def test_invalid_worker_counts_are_refused(tmp_path: Path, workers: object) -> None:
     with pytest.raises(ConfigError, match="workers"):
@@ -316,14 +304,14 @@ def test_invalid_worker_counts_are_refused(tmp_path: Path, workers: object) -> N
 def test_a_pool_that_cannot_start_falls_back_to_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("sentiment.data.preprocess.RAW_BATCH_ROWS", 7)
+    monkeypatch.setattr("sentiment.data.workers.RAW_BATCH_ROWS", 7)
     reference = preprocess(make_home(tmp_path / "reference"), SMALL, workers=1)
 
     class BrokenPool(ThreadPoolExecutor):
         def submit(self, *arguments: object, **keywords: object) -> Future:
             raise BrokenProcessPool("a worker died at start-up")
 
-    monkeypatch.setattr("sentiment.data.preprocess._process_pool", lambda workers: BrokenPool(1))
+    monkeypatch.setattr("sentiment.data.preprocess.process_pool", lambda workers: BrokenPool(1))
     with caplog.at_level("WARNING", logger="sentiment.data.preprocess"):
         fallback = preprocess(make_home(tmp_path / "fallback"), SMALL, workers=2)
     assert "preprocessing in this process" in caplog.text
