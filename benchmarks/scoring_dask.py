@@ -173,8 +173,7 @@ def main() -> None:
                 [str(dump)],
                 str(root / output),
                 home=str(home),
-                force=True,
-                shard_bytes=shard_bytes,
+                config=ScoringConfig(force=True, shard_bytes=shard_bytes),
                 **options,
             )
 
@@ -192,11 +191,11 @@ def main() -> None:
                         [str(tiny)],
                         str(root / "tiny-out"),
                         home=str(home),
-                        force=True,
-                        shard_bytes=tiny_shard,
                         # Shards are cut at multiples of read_rows: 100-row shards
                         # need 100-row batches.
-                        read_rows=TINY_ROWS,
+                        config=ScoringConfig(
+                            force=True, shard_bytes=tiny_shard, read_rows=TINY_ROWS
+                        ),
                         dask_address=address,
                     )
 

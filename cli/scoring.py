@@ -66,18 +66,18 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _score(arguments: argparse.Namespace) -> int:
-    settings = given(arguments, arguments.settings)
-    # Checked before Prefect starts, so a bad value fails in one line.
-    ScoringConfig(**settings)
+    # Built once, from the options the user set, before Prefect starts: a bad value
+    # fails in one line.
+    config = ScoringConfig(**given(arguments, arguments.settings))
     score_flow = load_flow("flows.score", "score_flow")
 
     summary = score_flow(
         inputs=list(arguments.inputs),
         output=arguments.output,
+        config=config,
         home=str(arguments.home),
         model=arguments.model,
         bundle=arguments.bundle,
-        **settings,
         **given(arguments, ["dask_workers", "dask_address"]),
     )
     rate = summary["rows_per_second"]

@@ -9,8 +9,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from sentiment.core.errors import ConfigError
 
 
+def runs_in_parallel(dask_workers: int = 0, dask_address: str | None = None) -> bool:
+    """Whether scoring tasks run side by side (on Dask), so large files gain by shards."""
+    return bool(dask_workers or dask_address)
+
+
 def scoring_task_runner(dask_workers: int = 0, dask_address: str | None = None) -> Any:
-    """The runner for score-file tasks.
+    """The runner for score-shard tasks (entered by the flow that maps them).
 
     Args:
         dask_workers: Processes of a local Dask cluster (0: none).
@@ -24,7 +29,7 @@ def scoring_task_runner(dask_workers: int = 0, dask_address: str | None = None) 
     """
     if dask_workers < 0:
         raise ConfigError(f"dask_workers is {dask_workers}; set --dask-workers to 0 or more.")
-    if not dask_workers and not dask_address:
+    if not runs_in_parallel(dask_workers, dask_address):
         return ThreadPoolTaskRunner(max_workers=1)
     try:
         from prefect_dask import DaskTaskRunner

@@ -11,57 +11,55 @@ from typing import Any
 from prefect import flow, unmapped
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.runtime import flow_run
-from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.runners import scoring_task_runner
+from flows.runners import runs_in_parallel, scoring_task_runner
 from sentiment.core.paths import resolve_home
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
+from sentiment.scoring.run import shard_label
 from sentiment.scoring.scorer import ScoringFailedError
 from tasks.score import (
-    assemble_parts_task,
-    discover_inputs_task,
+    collect_results_task,
     drift_task,
+    plan_run_task,
     resolve_model_task,
     score_shard_task,
     scoring_failed_task,
-    shard_label,
     summarize_task,
 )
 
 
-# One shard at a time in this process: TensorFlow and the encoding threads use the cores.
-@flow(
-    name="score-files",
-    flow_run_name="score-files",
-    task_runner=ThreadPoolTaskRunner(max_workers=1),
-)
-def score_files_flow(
-    shards: list[dict[str, Any]],
+def score_shards(
+    plan: dict[str, Any],
     output: str,
     bundle_directory: str,
     config: ScoringConfig,
+    runner: Any,
 ) -> list[dict[str, Any]]:
-    """Score each shard of a plan on this flow's task runner; return each shard's
-    outcome (``worker``, and ``results`` or ``part``), in order."""
+    """Score the plan's shards on ``runner`` (a Dask cluster, or one at a time in this
+    process: TensorFlow and the encoding threads use the cores); return each shard's
+    outcome in order. Nothing to score (a rerun with every output up to date) starts no
+    runner and no task."""
+    shards = plan["shards"]
+    if not shards:
+        return []
     progress = create_progress_artifact(
         0.0, key="scoring-progress", description=f"Share of {len(shards)} shard(s) scored"
     )
-    futures = score_shard_task.map(
-        shards,
-        output=unmapped(output),
-        bundle_directory=unmapped(bundle_directory),
-        config=unmapped(config),
-        label=[shard_label(shard) for shard in shards],
-        progress_artifact=unmapped(progress),
-    )
-    outcomes = [future.result() for future in futures]
+    with runner:
+        futures = runner.map(
+            score_shard_task,
+            {
+                "shard": shards,
+                "output": unmapped(output),
+                "bundle_directory": unmapped(bundle_directory),
+                "config": unmapped(config),
+                "label": [shard_label(shard) for shard in shards],
+                "progress_artifact": unmapped(progress),
+            },
+        )
+        outcomes = [future.result() for future in futures]
     update_progress_artifact(progress, 100.0)
     return outcomes
-
-
-def _in_input_order(results: list[dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
-    position = {path: index for index, path in enumerate(order)}
-    return sorted(results, key=lambda result: position.get(result["input_path"], -1))
 
 
 def score_run_name() -> str:
@@ -74,33 +72,27 @@ def score_run_name() -> str:
 def score_flow(
     inputs: list[str],
     output: str,
+    config: ScoringConfig | None = None,
     home: str | None = None,
     model: str | None = None,
     bundle: str | None = None,
-    text_column: str | None = ScoringConfig.text_column,
-    threshold: float | None = ScoringConfig.threshold,
-    batch_size: int = ScoringConfig.batch_size,
-    force: bool = ScoringConfig.force,
-    encode_threads: int = ScoringConfig.encode_threads,
-    explain: int = ScoringConfig.explain,
-    uncertain: tuple[float, float] | None = ScoringConfig.uncertain,
+    drift: DriftThresholds | None = None,
     dask_workers: int = 0,
     dask_address: str | None = None,
-    drift: DriftThresholds | None = None,
-    shard_bytes: int = ScoringConfig.shard_bytes,
-    read_rows: int = ScoringConfig.read_rows,
 ) -> dict[str, Any]:
     """Score every review file in ``inputs`` into one Parquet file each under ``output``.
 
     Files run one after another in this process by default; with ``dask_workers`` or a
     ``dask_address`` they run as parallel tasks on a Dask cluster (a local one of that
-    many processes, or the scheduler at the address).
+    many processes, or the scheduler at the address), large files in shards.
 
     Args:
         inputs: Files, directories and glob patterns of .parquet, .csv, .jsonl/.json
             (one object per line) files, CSV and JSON lines optionally gzip-compressed;
             local paths or URLs (``s3://bucket/dump/``, credentials from ``AWS_*``).
         output: The output directory: a path or a URL.
+        config: How to score (default: the
+            :class:`~sentiment.scoring.config.ScoringConfig` defaults).
         home: The pipeline home (default: ``$SENTIMENT_HOME``, else the user's data
             directory).
         model: The bundle version to use; default the registry's champion.
@@ -108,25 +100,10 @@ def score_flow(
             home's registry, or its URL (``s3://bucket/models/VERSION``; each host
             copies it once): verified against its checksums like a registry bundle and
             recorded as such (``model_source`` ``path``) in the summary and every output.
-        text_column: The review-text column; default ``text`` or ``review``.
-        threshold: Scores at or above it are labelled positive; default the bundle's
-            threshold, chosen on validation.
-        batch_size: Reviews per model forward pass.
-        force: Rescore inputs whose output is already up to date.
-        encode_threads: Threads per file that encode upcoming batches while the model
-            scores (0: encode in the scoring thread).
-        explain: Add a ``sentiment_reasons`` column with this many most positive and
-            most negative n-grams per review (linear models only; 0: none).
-        uncertain: A ``(low, high)`` score band labelled ``uncertain``.
-        dask_workers: Processes of a local Dask cluster to score files on (0: no Dask).
-        dask_address: Address of an existing Dask scheduler to score files on.
         drift: When the batch counts as drifted from training (default: the
             :class:`~sentiment.scoring.config.DriftThresholds` defaults).
-        shard_bytes: On Dask, a Parquet, plain CSV or plain JSON-lines input larger
-            than this is scored in parallel shards of about this many bytes (row or byte
-            ranges) joined into its one output.
-        read_rows: Rows per batch read and per output row group; shards are cut at
-            multiples of it (so they are never smaller).
+        dask_workers: Processes of a local Dask cluster to score files on (0: no Dask).
+        dask_address: Address of an existing Dask scheduler to score files on.
 
     Returns:
         The run summary (counts, throughput, drift figures and verdict under
@@ -137,54 +114,16 @@ def score_flow(
     """
     started = time.perf_counter()
     home = str(resolve_home(home))
-    config = ScoringConfig(
-        text_column=text_column,
-        threshold=threshold,
-        batch_size=batch_size,
-        force=force,
-        encode_threads=encode_threads,
-        explain=explain,
-        uncertain=None if uncertain is None else tuple(uncertain),
-        shard_bytes=shard_bytes,
-        read_rows=read_rows,
-    )
     runner = scoring_task_runner(dask_workers, dask_address)
     resolved = resolve_model_task(home, model, bundle)
-    if resolved["source"] == "path":
-        config = replace(config, bundle_path=resolved["directory"])
-    # Large files are cut into shards only where shards can run side by side.
-    on_dask = bool(dask_workers or dask_address)
-    plan = discover_inputs_task(inputs, output, config, resolved["directory"], on_dask)
-    # Nothing to score (a rerun with every output up to date): no subflow, no task.
-    outcomes = (
-        score_files_flow.with_options(task_runner=runner)(
-            plan["shards"], output, resolved["directory"], config
-        )
-        if plan["shards"]
-        else []
-    )
-    parts = [outcome["part"] for outcome in outcomes if "part" in outcome]
-    joined = (
-        assemble_parts_task(plan["large"], parts, output, resolved["directory"], config)
-        if plan["large"]
-        else []
-    )
-    results = _in_input_order(
-        [
-            *plan["skipped"],
-            *joined,
-            *(result for outcome in outcomes for result in outcome.get("results", [])),
-        ],
-        plan["order"],
-    )
-    summary = summarize_task(
-        [*plan["failures"], *results],
-        home,
-        output,
-        resolved,
-        config.threshold,
-        seconds=time.perf_counter() - started,
-    )
+    config = replace(config or ScoringConfig(), bundle_path=resolved["path"])
+    directory = resolved["directory"]
+    cut_large = runs_in_parallel(dask_workers, dask_address)
+    plan = plan_run_task(inputs, output, config, directory, cut_large)
+    outcomes = score_shards(plan, output, directory, config, runner)
+    results = collect_results_task(plan, outcomes, output, directory, config)
+    seconds = time.perf_counter() - started
+    summary = summarize_task(results, home, output, resolved, config.threshold, seconds)
     summary["drift"] = drift_task(summary, drift or DriftThresholds())
     if summary["files_failed"]:
         scoring_failed_task(summary)

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.score import score_flow
+from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.outputs import SCORE_COLUMN
 from sentiment.scoring.scorer import ScoringFailedError
 from tests.flows.test_score_flow import TEXTS, home  # noqa: F401 - the shared bundle fixture
@@ -156,7 +158,8 @@ def test_a_dump_scored_on_two_workers_equals_one_process_and_survives_a_killed_w
     tmp_path: Path,
 ) -> None:
     big = (dump / "big.parquet").stat().st_size
-    settings = {"home": str(home), "shard_bytes": big // 6 + 1}
+    config = ScoringConfig(shard_bytes=big // 6 + 1)
+    settings = {"home": str(home), "config": config}
     bad = _bad_file(dump)
     try:
         with pytest.raises(ScoringFailedError, match=r"1 of 7 input\(s\) failed"):
@@ -211,7 +214,11 @@ def test_a_dump_scored_on_two_workers_equals_one_process_and_survives_a_killed_w
         watcher = threading.Thread(target=kill_when_busy)
         watcher.start()
         summary = score_flow(
-            [str(dump)], str(tmp_path / "killed"), dask_address=cluster, force=True, **settings
+            [str(dump)],
+            str(tmp_path / "killed"),
+            home=str(home),
+            config=replace(config, force=True),
+            dask_address=cluster,
         )
         watcher.join()
         client.wait_for_workers(2, timeout=60)  # the nanny restarted it

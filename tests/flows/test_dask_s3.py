@@ -60,13 +60,14 @@ def test_a_dask_cluster_scores_s3_shards_with_a_bundle_from_s3_equal_to_local(
     expected = _local_outputs(tmp_path / "local")
 
     # Small shards: the large Parquet, CSV and JSON-lines objects are scored in parts.
-    settings = {"home": str(home), "shard_bytes": 64 << 10, "dask_address": s3_cluster}
+    config = ScoringConfig(shard_bytes=64 << 10)
+    settings = {"home": str(home), "config": config, "dask_address": s3_cluster}
     model = f"s3://{BUCKET}/models/{bundle.name}"
     plan = plan_shards(
         discover_inputs([f"s3://{BUCKET}/dask-in/"]).manifests(),
         f"s3://{BUCKET}/dask-out",
         bundle_identity(bundle),
-        ScoringConfig(shard_bytes=settings["shard_bytes"]),
+        config,
     )
     parts = Counter(
         shard["file"]["output_name"] for shard in plan.shards if shard["kind"] == "part"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,3 +28,26 @@ def score_files(
     except OutputError as error:
         return [FileResult(str(item.path), None, "failed", reason=str(error)) for item in inputs]
     return [score_file(item, output_dir, model, config, on_batch) for item in inputs]
+
+
+ROWS = [
+    {"id": 1, "text": "A great film.", "stars": 9},
+    {"id": 2, "text": "Awful, with a line\nbreak and, commas", "stars": 1},
+    {"id": 3, "text": None, "stars": 5},
+]
+
+
+def write_csv(path: Path, rows: list[dict], compress: bool = False) -> Path:
+    lines = ["id,text,stars"]
+    for row in rows:
+        text = "" if row["text"] is None else '"' + row["text"].replace('"', '""') + '"'
+        lines.append(f"{row['id']},{text},{row['stars']}")
+    payload = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(gzip.compress(payload) if compress else payload)
+    return path
+
+
+def write_jsonl(path: Path, rows: list[dict], compress: bool = False) -> Path:
+    payload = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    path.write_bytes(gzip.compress(payload) if compress else payload)
+    return path
