@@ -22,23 +22,17 @@ import time
 from pathlib import Path
 
 from sentiment.modeling.bundle import load_bundle
-from sentiment.release.evaluation import (
-    bundle_model_name,
-    evaluate_scorer,
-    load_test_split,
-)
-from sentiment.release.registry import (
-    gate_and_record,
-    list_models,
-    read_ledger,
-    record_evaluation,
-    record_event,
-)
+from sentiment.release.evaluation import bundle_model_name, evaluate_scorer
+from sentiment.release.ledger import REGISTERED, locked_ledger, new_event, read_ledger
+from sentiment.release.listing import list_models
+from sentiment.release.promotion import gate_and_record, record_evaluation
+from sentiment.release.test_split import load_test_split
 
 
 def _append(home: str, writer: int, count: int) -> None:
     for index in range(count):
-        record_event(Path(home), "registered", f"w{writer}-{index}", writer=writer)
+        with locked_ledger(Path(home)) as ledger:
+            ledger.append(new_event(REGISTERED, f"w{writer}-{index}", {"writer": writer}))
 
 
 def _ledger_throughput(appends: int) -> None:

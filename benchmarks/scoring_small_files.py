@@ -54,7 +54,7 @@ if mode == "flow":
     counts = [summary["files_scored"], summary["files_skipped"], summary["files_failed"]]
 else:
     from sentiment.modeling.bundle import load_bundle
-    from sentiment.release.registry import resolve_bundle
+    from sentiment.release.champion import resolve_bundle
     from sentiment.scoring.config import ScoringConfig
     from sentiment.scoring.outputs import prepare_output_directory
     from sentiment.scoring.discovery import discover_inputs
@@ -83,11 +83,12 @@ def build_home(home: Path, bundle_from: Path | None = None) -> None:
     if bundle_from is None:
         promoted_home(home, TEXTS)
         return
-    from sentiment.release.registry import record_event, resolve_bundle
+    from sentiment.release.champion import resolve_bundle
+    from tests.support.registry import promote_bundle
 
     version, directory = resolve_bundle(bundle_from)
     shutil.copytree(directory, home / "models" / version)
-    record_event(home, "promoted", version)
+    promote_bundle(home, version, TEXTS)
 
 
 def write_files(directory: Path, count: int) -> None:

@@ -46,8 +46,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _evaluate(arguments: argparse.Namespace) -> int:
-    from sentiment.release.evaluation import bundle_directory
-    from sentiment.release.registry import resolve_version
+    from sentiment.release.champion import bundle_directory, resolve_version
 
     # Bad input fails here in one line, before a Prefect server and flow run start.
     policy = given(arguments, arguments.policy)
@@ -74,7 +73,7 @@ def _format_accuracy(entry: dict) -> str:
 
 
 def _models(arguments: argparse.Namespace) -> int:
-    from sentiment.release.registry import list_models
+    from sentiment.release.listing import list_models
 
     entries = list_models(arguments.home)
     if arguments.json:
@@ -110,7 +109,7 @@ def _models(arguments: argparse.Namespace) -> int:
 
 
 def _promote(arguments: argparse.Namespace) -> int:
-    from sentiment.release.registry import promote
+    from sentiment.release.promotion import promote
 
     event = promote(
         arguments.home, arguments.version, reason=arguments.reason, force=arguments.force
@@ -124,7 +123,7 @@ def _promote(arguments: argparse.Namespace) -> int:
 
 
 def _rollback(arguments: argparse.Namespace) -> int:
-    from sentiment.release.registry import rollback
+    from sentiment.release.promotion import rollback
 
     event = rollback(arguments.home, reason=arguments.reason)
     print(f"Rolled back: {event['to_version']} is the champion again (was {event['version']}).")

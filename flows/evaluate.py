@@ -13,8 +13,8 @@ from prefect import flow
 from prefect.states import Completed, State
 
 from sentiment.core.paths import resolve_home
+from sentiment.release.champion import resolve_version
 from sentiment.release.config import GatePolicy
-from sentiment.release.registry import resolve_version
 from tasks.evaluate import evaluate_bundle_task, gate_model_task, publish_champion_task
 from tasks.labels import reevaluate_champion_task
 

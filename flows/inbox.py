@@ -21,7 +21,7 @@ from flows.runners import scoring_task_runner
 from flows.score import score_shards
 from sentiment.core.errors import SentimentError
 from sentiment.core.paths import HomeLayout
-from sentiment.release.registry import champion_version
+from sentiment.release.champion import champion_version
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.inbox import plan_inbox
 from tasks.inbox import (

@@ -993,7 +993,7 @@ def run_blend(work: Path, components: list[str], nbsvm, with_test: bool) -> None
     )
     if not with_test:
         return
-    from sentiment.release.evaluation import bootstrap_accuracy_interval
+    from sentiment.release.metrics import bootstrap_accuracy_interval
 
     y_test = labels(work, "test")
     test_logits = [component_logits(work, name, "test", nbsvm) for name in components]
@@ -1334,7 +1334,7 @@ def main() -> None:
                 nblr_share=share,
             )
     elif args.experiment == "final":
-        from sentiment.release.evaluation import bootstrap_accuracy_interval
+        from sentiment.release.metrics import bootstrap_accuracy_interval
 
         test, y_test = load(work, "test"), labels(work, "test")
         start = (np.random.default_rng(1).random((size, 32)) - 0.5) / 32

@@ -823,7 +823,7 @@ def sentence_stacking(labelled, y_all, parts, size, variant, sentence_variant, a
     _report(work, prefix, {"document": scores.document, "stacked": stacked}, y_all, started)
     if not args.test:
         return
-    from sentiment.release.evaluation import bootstrap_accuracy_interval
+    from sentiment.release.metrics import bootstrap_accuracy_interval
 
     point = train_dense_lr(features, y_all, 1e-4)
     y_test = labels(work, "test")
@@ -1126,7 +1126,7 @@ def main() -> None:
             tag = args.bags.replace("/", "_").replace(":", "_")
             np.save(work / f"oof_{name}_{tag}.npy", out_of_fold)
         return
-    from sentiment.release.evaluation import bootstrap_accuracy_interval
+    from sentiment.release.metrics import bootstrap_accuracy_interval
 
     (test, _), y_test = load_bags(work, bags, "test"), labels(work, "test")
     for name, variant in variants:

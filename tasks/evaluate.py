@@ -10,15 +10,11 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from sentiment.core.paths import HomeLayout
+from sentiment.release.champion import champion_version
 from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import EVALUATION_FILE, evaluate_version
-from sentiment.release.registry import (
-    champion_markdown,
-    champion_version,
-    decision_markdown,
-    gate_and_record,
-    record_evaluation,
-)
+from sentiment.release.promotion import gate_and_record, record_evaluation
+from sentiment.release.report import champion_markdown, decision_markdown
 from tasks.events import PROMOTED, REJECTED, emit
 
 ARTIFACT_KEY = "model-evaluation"

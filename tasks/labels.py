@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from sentiment.data.labels import take_in_inbox
 from sentiment.modeling.config import TrainConfig
-from sentiment.release.registry import champion_up_to_date, reevaluate_champion
+from sentiment.release.promotion import champion_up_to_date, reevaluate_champion
 
 
 @task(name="take-in-labels", cache_policy=NO_CACHE)

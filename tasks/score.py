@@ -23,7 +23,7 @@ from prefect.logging import get_run_logger
 
 from sentiment.core import storage
 from sentiment.modeling.bundle import ModelBundle, bundle_identity, load_bundle, local_bundle
-from sentiment.release.registry import scoring_bundle
+from sentiment.release.champion import scoring_bundle
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.drift import detect_drift
 from sentiment.scoring.results import FileResult

@@ -1,3 +1,2 @@
-"""Release: metrics and test-split evaluation (``evaluation``), the promotion gate
-(``gate``) and the append-only registry ledger (``registry``); ``config`` holds the
-gate policy."""
+"""Release: a bundle's evaluation on the test split and the promotion gate, recorded in
+the append-only ledger that says which bundle is the champion."""

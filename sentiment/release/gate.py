@@ -15,13 +15,17 @@ through.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from sentiment.release.config import GatePolicy
+from sentiment.release.paired_test import (
+    PairedComparison,
+    binomial_half_upper_tail_mid_p,
+    paired_comparison,
+)
 
 Outcome = Literal["pass", "fail", "not applicable"]
 
@@ -88,27 +92,6 @@ class RuleVerdict:
 
 
 @dataclass(frozen=True)
-class PairedComparison:
-    """Per-review comparison of challenger and champion on the same test rows.
-
-    Attributes:
-        both_correct: Reviews both models classify right.
-        champion_only_correct: Reviews only the champion gets right.
-        challenger_only_correct: Reviews only the challenger gets right.
-        both_wrong: Reviews both get wrong.
-        accuracy_difference: Challenger accuracy minus champion accuracy.
-        p_value_worse: One-sided exact McNemar mid-p value for "the challenger is worse".
-    """
-
-    both_correct: int
-    champion_only_correct: int
-    challenger_only_correct: int
-    both_wrong: int
-    accuracy_difference: float
-    p_value_worse: float
-
-
-@dataclass(frozen=True)
 class GateDecision:
     """The gate's decision with every rule's verdict.
 
@@ -152,75 +135,6 @@ class GateDecision:
             "comparison": asdict(self.comparison) if self.comparison else None,
             "policy": self.policy.as_dict(),
         }
-
-
-# --- the paired test -----------------------------------------------------------------
-
-
-def binomial_half_upper_tail_mid_p(successes: int, trials: int) -> float:
-    """Mid-p upper tail of Binomial(trials, 1/2): P(X > successes) + P(X = successes) / 2.
-
-    Computed from log factorials, so it stays exact enough for tens of thousands of
-    trials without scipy.
-
-    Args:
-        successes: Observed count, 0 to ``trials``.
-        trials: Number of trials; 0 gives 0.5 (no evidence either way).
-
-    Returns:
-        The mid-p value.
-    """
-    if not 0 <= successes <= trials:
-        raise ValueError("successes must lie between 0 and trials")
-    if trials == 0:
-        return 0.5
-    log_factorials = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, trials + 1)))))
-    counts = np.arange(trials + 1)
-    log_pmf = (
-        log_factorials[trials]
-        - log_factorials[counts]
-        - log_factorials[trials - counts]
-        - trials * math.log(2.0)
-    )
-    pmf = np.exp(log_pmf)
-    upper = float(pmf[successes + 1 :].sum())
-    return min(1.0, upper + 0.5 * float(pmf[successes]))
-
-
-def paired_comparison(
-    challenger_correct: np.ndarray, champion_correct: np.ndarray
-) -> PairedComparison:
-    """Compare two models' per-review correctness on the same reviews (McNemar).
-
-    Only the discordant reviews carry evidence: under "equally good", the reviews only
-    the champion gets right are Binomial(discordant, 1/2). A large count of them gives
-    a small one-sided p value that the challenger is worse.
-
-    Args:
-        challenger_correct: Booleans, one per review.
-        champion_correct: Booleans for the same reviews in the same order.
-
-    Returns:
-        The counts, accuracy difference and one-sided mid-p value.
-    """
-    challenger_correct = np.asarray(challenger_correct, dtype=bool)
-    champion_correct = np.asarray(champion_correct, dtype=bool)
-    if challenger_correct.shape != champion_correct.shape or challenger_correct.ndim != 1:
-        raise ValueError("both correctness vectors must be one-dimensional and equally long")
-    if challenger_correct.size == 0:
-        raise ValueError("cannot compare on zero reviews")
-    champion_only = int(np.count_nonzero(champion_correct & ~challenger_correct))
-    challenger_only = int(np.count_nonzero(challenger_correct & ~champion_correct))
-    discordant = champion_only + challenger_only
-    p_value = 1.0 if discordant == 0 else binomial_half_upper_tail_mid_p(champion_only, discordant)
-    return PairedComparison(
-        both_correct=int(np.count_nonzero(challenger_correct & champion_correct)),
-        champion_only_correct=champion_only,
-        challenger_only_correct=challenger_only,
-        both_wrong=int(np.count_nonzero(~challenger_correct & ~champion_correct)),
-        accuracy_difference=(challenger_only - champion_only) / challenger_correct.size,
-        p_value_worse=p_value,
-    )
 
 
 # --- the decision --------------------------------------------------------------------
@@ -584,96 +498,3 @@ def _summary(version: str, promoted: bool, verdicts: list[RuleVerdict], context:
         return f"Promoted {version}: it passes every gate rule ({context})."
     failures = "; ".join(verdict.detail for verdict in verdicts if verdict.outcome == FAIL)
     return f"Rejected {version}: {failures}."
-
-
-# --- the report ----------------------------------------------------------------------
-
-_REPORT_METRICS = (
-    ("accuracy", "accuracy"),
-    ("precision", "precision"),
-    ("recall", "recall"),
-    ("f1", "F1"),
-    ("roc_auc", "ROC AUC"),
-    ("log_loss", "log loss"),
-)
-
-
-def _metric_cell(evaluation: dict[str, Any] | None, name: str) -> str:
-    if evaluation is None:
-        return "-"
-    metrics = evaluation.get("metrics", {})
-    value = metrics.get(name)
-    if not isinstance(value, int | float):
-        return "-"
-    cell = f"{value:.4f}"
-    interval = metrics.get("accuracy_interval")
-    if name == "accuracy" and isinstance(interval, dict):
-        cell += f" ({interval.get('lower', 0.0):.4f}-{interval.get('upper', 0.0):.4f})"
-    return cell
-
-
-def render_decision_markdown(
-    decision: dict[str, Any],
-    challenger: dict[str, Any],
-    champion: dict[str, Any] | None,
-) -> str:
-    """Render a gate decision as Markdown for the flow run's artifact.
-
-    Args:
-        decision: :meth:`GateDecision.as_dict` output.
-        challenger: The challenger's ``evaluation.json``.
-        champion: The champion's ``evaluation.json``, or None (none, or unreadable).
-
-    Returns:
-        The decision in one sentence, the metrics side by side, the per-rule verdicts
-        and the paired comparison.
-    """
-    challenger_name = decision["challenger"]
-    champion_name = decision.get("champion")
-    champion_header = f"champion `{champion_name}`" if champion_name else "champion (none)"
-    lines = [
-        f"# Gate: {decision['decision']} `{challenger_name}`",
-        "",
-        f"**{decision['summary']}**",
-        "",
-        f"| metric (test split) | challenger `{challenger_name}` | {champion_header} |",
-        "|---|---|---|",
-        f"| model | {challenger.get('model') or '-'} | {(champion or {}).get('model') or '-'} |",
-    ]
-    for name, label in _REPORT_METRICS:
-        lines.append(
-            f"| {label} | {_metric_cell(challenger, name)} | {_metric_cell(champion, name)} |"
-        )
-    rows = challenger.get("test_data", {}).get("rows")
-    lines += [
-        f"| test rows | {rows} | {(champion or {}).get('test_data', {}).get('rows', '-')} |",
-        "",
-        "Accuracy is shown with its 95% bootstrap confidence interval.",
-        "",
-        "| rule | outcome | observed | required | detail |",
-        "|---|---|---|---|---|",
-    ]
-    for verdict in decision["verdicts"]:
-        lines.append(
-            f"| {verdict['rule']} | **{verdict['outcome']}** | {verdict['observed']} | "
-            f"{verdict['required']} | {verdict['detail']} |"
-        )
-    comparison = decision.get("comparison")
-    if comparison:
-        lines += [
-            "",
-            "Paired comparison on the same test reviews (McNemar, one-sided mid-p):",
-            "",
-            "| both right | only champion right | only challenger right | both wrong | "
-            "accuracy difference | p (challenger worse) |",
-            "|---|---|---|---|---|---|",
-            f"| {comparison['both_correct']} | {comparison['champion_only_correct']} | "
-            f"{comparison['challenger_only_correct']} | {comparison['both_wrong']} | "
-            f"{comparison['accuracy_difference']:+.4f} | {comparison['p_value_worse']:.4g} |",
-        ]
-    policy = decision.get("policy", {})
-    lines += [
-        "",
-        "Policy: " + ", ".join(f"`{name}={value}`" for name, value in sorted(policy.items())),
-    ]
-    return "\n".join(lines) + "\n"

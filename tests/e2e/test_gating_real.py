@@ -63,13 +63,10 @@ def test_ledger_decisions_match_the_metrics(
     gate_home: Path, trained_mlp: Any, trained_cnn: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from cli.main import main
+    from sentiment.release.champion import champion_version
     from sentiment.release.evaluation import evaluate_version
-    from sentiment.release.registry import (
-        champion_version,
-        gate_and_record,
-        read_ledger,
-        record_evaluation,
-    )
+    from sentiment.release.ledger import read_ledger
+    from sentiment.release.promotion import gate_and_record, record_evaluation
 
     policy = GatePolicy()
     evaluations = {}

@@ -35,7 +35,7 @@ def test_real_reviews_are_guarded_and_a_new_source_is_sliced(
 ) -> None:
     from cli.main import main
     from sentiment.release.evaluation import evaluate_version
-    from sentiment.release.registry import record_evaluation
+    from sentiment.release.promotion import record_evaluation
 
     raw = pq.read_table(labelled_home / "raw" / "imdb" / "test.parquet")
     # Every 25th review: both labels (the file is sorted by label), spread over the file.

@@ -23,7 +23,7 @@ def trained_nbsvm(imdb_home: Path) -> Any:
 
 def test_compiled_scores_equal_keras_on_the_test_split(imdb_home: Path, trained_nbsvm: Any) -> None:
     from sentiment.modeling.bundle import load_bundle
-    from sentiment.release.evaluation import load_test_split
+    from sentiment.release.test_split import load_test_split
 
     split = load_test_split(imdb_home)
     compiled = load_bundle(trained_nbsvm.directory)
@@ -44,7 +44,8 @@ def test_calibrated_scores_are_calibrated_on_the_test_split(
     imdb_home: Path, trained_nbsvm: Any
 ) -> None:
     from sentiment.modeling.bundle import load_bundle
-    from sentiment.release.evaluation import compute_metrics, load_test_split
+    from sentiment.release.metrics import compute_metrics
+    from sentiment.release.test_split import load_test_split
 
     metadata = trained_nbsvm.metadata
     # Chosen on validation, never on test.

@@ -59,7 +59,8 @@ def test_evaluate_flow_promotes_then_rejects_and_publishes(home: Path) -> None:
 
     from cli.main import main
     from flows.evaluate import evaluate_flow
-    from sentiment.release.registry import champion_version, read_ledger
+    from sentiment.release.champion import champion_version
+    from sentiment.release.ledger import read_ledger
 
     state = evaluate_flow(
         home=str(home),

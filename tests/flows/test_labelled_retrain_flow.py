@@ -10,8 +10,10 @@ from typing import Any
 
 from flows.retrain import retrain_flow
 from sentiment.core.atomic import file_sha256
+from sentiment.release.champion import champion_version
 from sentiment.release.evaluation import read_evaluation
-from sentiment.release.registry import champion_version, list_models, read_ledger
+from sentiment.release.ledger import read_ledger
+from sentiment.release.listing import list_models
 from tests.flows.test_retrain_flow import _FILLER, _NEGATIVE, _POSITIVE, _reviews
 from tests.unit.data.imdb_tarball import build_archive
 

@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 
 from flows.retrain import retrain_flow
 from sentiment.core.atomic import file_sha256
-from sentiment.release.registry import champion_version, read_ledger
+from sentiment.release.champion import champion_version
+from sentiment.release.ledger import read_ledger
 from tests.unit.data.imdb_tarball import build_archive
 
 _POSITIVE = ["great", "wonderful", "loved", "superb", "moving", "brilliant"]

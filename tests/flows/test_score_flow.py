@@ -188,8 +188,8 @@ def test_an_explicit_bundle_outside_the_registry_is_verified_and_recorded(
     import shutil
 
     from sentiment.core.errors import ConfigError, DataError
-    from sentiment.release.evaluation import EvaluationError
-    from sentiment.release.registry import champion_version
+    from sentiment.release.champion import champion_version
+    from sentiment.release.errors import EvaluationError
 
     version = champion_version(home)
     elsewhere = shutil.copytree(home / "models" / version, tmp_path / "elsewhere" / version)

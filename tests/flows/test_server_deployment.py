@@ -67,7 +67,7 @@ def _tiny_home(home: Path) -> None:
     from sentiment.encoding.vocabulary import fit_vectorizer
     from sentiment.modeling.bundle import save_bundle
     from sentiment.modeling.zoo import build_model
-    from sentiment.release.registry import record_event
+    from tests.support.registry import promote_bundle
 
     raw = home / "raw" / "imdb"
     raw.mkdir(parents=True)
@@ -87,7 +87,7 @@ def _tiny_home(home: Path) -> None:
         {"model": {"name": "mlp"}},
     )
     shutil.copytree(first, home / "models" / CHALLENGER)
-    record_event(home, "promoted", CHAMPION)
+    promote_bundle(home, CHAMPION)
 
 
 def _wait_for(check: Callable[[], T | None], seconds: float, what: str) -> T:

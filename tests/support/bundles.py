@@ -15,7 +15,7 @@ def promoted_home(home: Path, texts: list[str], max_length: int = 8) -> Path:
     from sentiment.encoding.vocabulary import fit_vectorizer
     from sentiment.modeling.bundle import new_version, save_bundle
     from sentiment.modeling.zoo import build_model
-    from sentiment.release.registry import record_event
+    from tests.support.registry import promote_bundle
 
     vectorizer = fit_vectorizer(texts, VectorizerConfig(num_words=30, max_length=max_length))
     version = new_version("mlp")
@@ -25,5 +25,5 @@ def promoted_home(home: Path, texts: list[str], max_length: int = 8) -> Path:
         vectorizer,
         {"model": {"name": "mlp"}},
     )
-    record_event(home, "promoted", version)
+    promote_bundle(home, version, texts)
     return home

@@ -10,7 +10,7 @@ import pytest
 
 from sentiment.core.errors import DataError
 from sentiment.modeling.bundle import CHECKSUMS_FILE, VECTORIZER_FILE, new_version, save_bundle
-from sentiment.release.registry import explicit_bundle
+from sentiment.release.champion import explicit_bundle
 
 TEXTS = ["a great film", "an awful film", "fine cast", "boring plot"] * 3
 

@@ -1,0 +1,161 @@
+"""Markdown for the flow runs' artifacts: a gate decision with both models' evaluations
+side by side, and the champion's card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sentiment.core.paths import HomeLayout
+from sentiment.release.champion import bundle_directory
+from sentiment.release.errors import EvaluationError
+from sentiment.release.evaluation import read_evaluation
+from sentiment.release.gate import GateDecision
+from sentiment.release.ledger import FORCED, PROMOTED, registry_state
+
+_REPORT_METRICS = (
+    ("accuracy", "accuracy"),
+    ("precision", "precision"),
+    ("recall", "recall"),
+    ("f1", "F1"),
+    ("roc_auc", "ROC AUC"),
+    ("log_loss", "log loss"),
+)
+
+
+def _metric_cell(evaluation: dict[str, Any] | None, name: str) -> str:
+    if evaluation is None:
+        return "-"
+    metrics = evaluation.get("metrics", {})
+    value = metrics.get(name)
+    if not isinstance(value, int | float):
+        return "-"
+    cell = f"{value:.4f}"
+    interval = metrics.get("accuracy_interval")
+    if name == "accuracy" and isinstance(interval, dict):
+        cell += f" ({interval.get('lower', 0.0):.4f}-{interval.get('upper', 0.0):.4f})"
+    return cell
+
+
+def render_decision_markdown(
+    decision: dict[str, Any],
+    challenger: dict[str, Any],
+    champion: dict[str, Any] | None,
+) -> str:
+    """Render a gate decision as Markdown for the flow run's artifact.
+
+    Args:
+        decision: :meth:`GateDecision.as_dict` output.
+        challenger: The challenger's ``evaluation.json``.
+        champion: The champion's ``evaluation.json``, or None (none, or unreadable).
+
+    Returns:
+        The decision in one sentence, the metrics side by side, the per-rule verdicts
+        and the paired comparison.
+    """
+    challenger_name = decision["challenger"]
+    champion_name = decision.get("champion")
+    champion_header = f"champion `{champion_name}`" if champion_name else "champion (none)"
+    lines = [
+        f"# Gate: {decision['decision']} `{challenger_name}`",
+        "",
+        f"**{decision['summary']}**",
+        "",
+        f"| metric (test split) | challenger `{challenger_name}` | {champion_header} |",
+        "|---|---|---|",
+        f"| model | {challenger.get('model') or '-'} | {(champion or {}).get('model') or '-'} |",
+    ]
+    for name, label in _REPORT_METRICS:
+        lines.append(
+            f"| {label} | {_metric_cell(challenger, name)} | {_metric_cell(champion, name)} |"
+        )
+    rows = challenger.get("test_data", {}).get("rows")
+    lines += [
+        f"| test rows | {rows} | {(champion or {}).get('test_data', {}).get('rows', '-')} |",
+        "",
+        "Accuracy is shown with its 95% bootstrap confidence interval.",
+        "",
+        "| rule | outcome | observed | required | detail |",
+        "|---|---|---|---|---|",
+    ]
+    for verdict in decision["verdicts"]:
+        lines.append(
+            f"| {verdict['rule']} | **{verdict['outcome']}** | {verdict['observed']} | "
+            f"{verdict['required']} | {verdict['detail']} |"
+        )
+    comparison = decision.get("comparison")
+    if comparison:
+        lines += [
+            "",
+            "Paired comparison on the same test reviews (McNemar, one-sided mid-p):",
+            "",
+            "| both right | only champion right | only challenger right | both wrong | "
+            "accuracy difference | p (challenger worse) |",
+            "|---|---|---|---|---|---|",
+            f"| {comparison['both_correct']} | {comparison['champion_only_correct']} | "
+            f"{comparison['challenger_only_correct']} | {comparison['both_wrong']} | "
+            f"{comparison['accuracy_difference']:+.4f} | {comparison['p_value_worse']:.4g} |",
+        ]
+    policy = decision.get("policy", {})
+    lines += [
+        "",
+        "Policy: " + ", ".join(f"`{name}={value}`" for name, value in sorted(policy.items())),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def decision_markdown(home: Path, decision: GateDecision) -> str:
+    """Render a recorded decision, with both models' evaluations side by side."""
+    challenger = read_evaluation(bundle_directory(home, decision.challenger))
+    champion: dict[str, Any] | None = None
+    if decision.champion and decision.champion != decision.challenger:
+        try:
+            champion = read_evaluation(bundle_directory(home, decision.champion))
+        except EvaluationError:
+            champion = None
+    return render_decision_markdown(decision.as_dict(), challenger, champion)
+
+
+def champion_markdown(home: Path) -> str:
+    """The champion's card: version, model, when it became champion, test metrics.
+
+    Before any promotion the card says so, so a keyed artifact always shows the truth.
+    """
+    state = registry_state(home)
+    version = state.champion
+    if version is None:
+        return (
+            "# Champion: none yet\n\nNo model has been promoted in "
+            f"`{HomeLayout(Path(home)).models_dir}`.\n"
+        )
+    promotions = [
+        event
+        for event in state.events_by_version.get(version, [])
+        if event["event"] in (PROMOTED, FORCED)
+    ]
+    since = promotions[-1].get("timestamp", "—") if promotions else "—"
+    directory = bundle_directory(home, version)
+    lines = [
+        f"# Champion: `{version}`",
+        "",
+        f"Bundle: `{directory}` · champion since {since}",
+        "",
+    ]
+    try:
+        evaluation = read_evaluation(directory)
+    except EvaluationError as error:
+        return "\n".join([*lines, f"No evaluation: {error}", ""])
+    metrics = evaluation.get("metrics", {})
+    lines += [
+        f"Model: `{evaluation.get('model') or '—'}`",
+        "",
+        "| metric | test value |",
+        "|---|---:|",
+    ]
+    for name in ("accuracy", "roc_auc", "f1", "log_loss", "count"):
+        value = metrics.get(name)
+        if isinstance(value, float):
+            lines.append(f"| {name} | {value:.4f} |")
+        elif value is not None:
+            lines.append(f"| {name} | {value} |")
+    return "\n".join(lines) + "\n"
