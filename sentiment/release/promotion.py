@@ -24,7 +24,8 @@ from sentiment.release.evaluation import (
     read_prediction_sources,
     read_predictions,
 )
-from sentiment.release.gate import Candidate, GateDecision, decide
+from sentiment.release.gate import GateDecision, decide
+from sentiment.release.gate_rules import Candidate
 from sentiment.release.ledger import (
     EVALUATED,
     FORCED,

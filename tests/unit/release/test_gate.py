@@ -9,13 +9,8 @@ import pytest
 
 from sentiment.core.errors import ConfigError
 from sentiment.release.config import GatePolicy
-from sentiment.release.gate import (
-    FAIL,
-    NOT_APPLICABLE,
-    PASS,
-    Candidate,
-    decide,
-)
+from sentiment.release.gate import decide
+from sentiment.release.gate_rules import FAIL, NOT_APPLICABLE, PASS, Candidate
 
 ROWS = 2000
 LABELS = (np.arange(ROWS) % 2).astype(np.int8)
