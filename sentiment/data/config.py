@@ -14,7 +14,7 @@ from sentiment.encoding.config import VectorizerConfig
 
 # Tokenizing processes by default: one, this process. With the compiled tokenizer the
 # main process's own work (counting, padding, writing) sets the pace; a second process
-# gains little for much more CPU (docs/benchmarks.md, "Preprocessing").
+# gains little for much more CPU (docs/decisions/0007-compiled-tokenizer-one-process.md).
 DEFAULT_TOKENIZE_WORKERS = 1
 
 

@@ -116,7 +116,8 @@ def preprocess(
         prefetch: With one worker, tokenize upcoming batches in a background thread
             (same output). Off by default: on this project's 2-core VM the GIL
             hand-offs between the tokenizing thread and the Arrow calls cost more than
-            the overlap gains (see docs/benchmarks.md). Ignored with several workers.
+            the overlap gains (``python -m benchmarks.preprocess --compare-prefetch``).
+            Ignored with several workers.
         workers: Processes that tokenize (and encode test) batch by batch while this
             one counts, pads and writes; 1 does everything in this process. ``None``
             means ``DEFAULT_TOKENIZE_WORKERS``. The output is byte-for-byte the same for

@@ -44,7 +44,7 @@ def _start_method() -> str:
 
     Plain fork starts workers at once, with nothing to import: two-worker runs took
     2.73 s and 4.9 CPU-s instead of 3.12 s and 5.7 CPU-s with a fork server
-    (docs/benchmarks.md). It is safe here because the workers run only this module's
+    (benchmarks.preprocess). It is safe here because the workers run only this module's
     tokenizing and encoding (numpy, pyarrow and Python code) and leave by ``os._exit``:
     the locks they can take are CPython's (reset after fork), glibc malloc's,
     jemalloc's and OpenBLAS's (all reset by their fork handlers), never one held by a

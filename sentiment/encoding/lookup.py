@@ -16,8 +16,8 @@ from sentiment.encoding.ngrams import pack_keys, unpack_keys
 
 # Most of its slots an n-gram table fills. A quarter full encoded bags clearly faster
 # than 0.8 full, presumably as more lookups end at the home slot, for four times the
-# memory; an eighth gained nothing more (benchmarks/ngram_tables.py; figures in
-# docs/benchmarks.md, "N-gram encoding with the default model").
+# memory; an eighth gained nothing more (benchmarks.ngram_tables;
+# docs/decisions/0008-ngram-tables-quarter-full.md).
 _MAX_LOAD = 0.25
 # What the compiled bag loop gets for an n-gram order without entries.
 NO_TABLE = (np.zeros(0, np.uint64), np.zeros(1, np.uint64))

@@ -10,7 +10,7 @@ character), so the vocabulary holds negated words and their n-grams like any oth
 Marking works on word indices, after the words are looked up, so every encoding path
 (vocabulary counting, preprocessing, scoring from token lists or straight from bytes)
 marks the same positions with the same compiled loop (``kernels.negate_words``).
-The gain is measured in docs/benchmarks.md, "Modeling: toward 93%", rows 27-28.
+The gain is measured in docs/decisions/0003-negation-marking.md.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ and stops one, and no model ever sees the test split. A linear model's logit is
 linear model whose per-id weight is the mean of the k products: the ensemble scores
 exactly as fast as a single model. Each review's logit from the model that did not
 train on it (out of fold) is what calibration and the reported validation metrics use.
-See docs/benchmarks.md ("Modeling: toward 93%", row 22) for what this is worth.
+See docs/decisions/0005-folds-option.md for what this is worth.
 """
 
 from __future__ import annotations

@@ -174,8 +174,8 @@ def _lower_thread_priority() -> None:
     Where encoding and TensorFlow's thread pool compete for the cores, a preempted
     TensorFlow shard stalls the whole batch; yielding to it lets encoding fill the gaps
     instead. On the 2-core VM this made mlp scoring measurably faster
-    (docs/benchmarks.md). Lowering one's own priority needs no privilege; where threads
-    cannot be reniced this does nothing.
+    (docs/decisions/0009-two-encoding-threads.md). Lowering one's own priority needs no
+    privilege; where threads cannot be reniced this does nothing.
     """
     with contextlib.suppress(AttributeError, OSError):
         thread = threading.get_native_id()
@@ -254,7 +254,7 @@ def _up_to_date(
 
     Size and modification time are never trusted: a same-size edit with its time
     restored (``cp -p``) keeps both. Hashing costs a read of the input, a small share
-    of scoring it (docs/benchmarks.md, "Scoring: many small files").
+    of scoring it (docs/decisions/0011-reruns-skip-by-content.md).
     """
     if existing.get("scoring_key") != scoring_key_of(
         model, config, existing.get("text_column", "")
