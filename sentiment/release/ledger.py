@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sentiment.core.atomic import fsync_path
 from sentiment.core.paths import HomeLayout
 from sentiment.release.errors import LedgerCorruptError, RegistryError
 
@@ -244,21 +245,12 @@ def new_event(kind: str, version: str, fields: dict[str, Any]) -> dict[str, Any]
     return event
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make a new entry in ``directory`` (a created file or folder) survive a crash."""
-    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def _make_directory(directory: Path) -> None:
     if directory.is_dir():
         return
     _make_directory(directory.parent)
     directory.mkdir(exist_ok=True)
-    _fsync_directory(directory.parent)
+    fsync_path(directory.parent)
 
 
 def _write_whole(descriptor: int, data: bytes) -> None:
@@ -315,7 +307,7 @@ def _set_aside(descriptor: int, path: Path, content: bytes, torn: bytes) -> None
             _write_whole(handle, torn)
         finally:
             os.close(handle)
-        _fsync_directory(path.parent)
+        fsync_path(path.parent)
         os.ftruncate(descriptor, len(content) - len(torn))
         os.fsync(descriptor)
     except OSError as error:
@@ -347,7 +339,7 @@ def locked_ledger(home: Path) -> Iterator[LedgerWriter]:
     # sentiment.core.atomic: an append-only log must never be replaced wholesale.
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o644)
-        _fsync_directory(path.parent)
+        fsync_path(path.parent)
     except FileExistsError:
         descriptor = os.open(path, os.O_RDWR | os.O_APPEND)
     try:

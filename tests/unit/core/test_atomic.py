@@ -53,3 +53,37 @@ def test_atomic_directory_follows_the_umask(tmp_path: Path) -> None:
 def test_settings_fingerprint_ignores_key_order_but_not_values() -> None:
     assert settings_fingerprint({"a": 1, "b": 2}) == settings_fingerprint({"b": 2, "a": 1})
     assert settings_fingerprint({"a": 1}) != settings_fingerprint({"a": 2})
+
+
+def test_snapshots_and_bundles_are_fsynced_before_they_are_renamed_into_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut after the rename must not leave an empty file under the final name."""
+    log: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(descriptor: int) -> None:
+        log.append(("fsync", os.readlink(f"/proc/self/fd/{descriptor}")))
+        real_fsync(descriptor)
+
+    def replace(source: str | Path, destination: str | Path) -> None:
+        log.append(("replace", str(source)))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    write_json(tmp_path / "snapshots" / "current.json", {"id": "s1"})
+    with atomic_directory(tmp_path / "models" / "v1") as bundle:
+        (bundle / "weights").mkdir()
+        (bundle / "weights" / "model.keras").write_bytes(b"weights")
+        (bundle / "metadata.json").write_text("{}")
+    renamed = [index for index, (kind, _) in enumerate(log) if kind == "replace"]
+    assert len(renamed) == 2
+    json_temporary, bundle_temporary = (log[index][1] for index in renamed)
+    before_json, before_bundle = log[: renamed[0]], log[renamed[0] : renamed[1]]
+    assert ("fsync", json_temporary) in before_json
+    for name in ("weights/model.keras", "metadata.json", "weights", ""):
+        assert ("fsync", str(Path(bundle_temporary, name))) in before_bundle, name
+    # The renames themselves are made durable by syncing the directories holding them.
+    assert ("fsync", str(tmp_path / "snapshots")) in log[renamed[0] :]
+    assert ("fsync", str(tmp_path / "models")) in log[renamed[1] :]
