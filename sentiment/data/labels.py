@@ -6,13 +6,16 @@ checks it row by row and writes::
     labelled/batches/<batch>/train.parquet   review_id, text, label int8, source,
     labelled/batches/<batch>/test.parquet    text_hash, row (the input's row number)
     labelled/batches/<batch>/manifest.json   input file and hash, settings, counts
-    labelled/rejected/<batch>.parquet        refused rows: the original columns + reason
+    labelled/rejected/<batch>.parquet        refused rows: the original columns as read, plus
+                                             _row (row number) and _reason (one more leading
+                                             underscore while an input column has the name)
     labelled/snapshots/<n>-<snapshot>.json   the new snapshot (see sentiment.data.snapshot)
 
 A row is refused (quarantined with its reason) when its label is missing or unknown or
 it has no text, and left out (counted, and quarantined too) when its normalized text is
 already in IMDB train or test, an earlier batch or earlier in the same file; a duplicate
-with a different label is a conflict. The rest is accepted; a hash of the normalized
+with a different label is a conflict, and a text labelled both ways within the file is
+refused on every row (no first label wins). The rest is accepted; a hash of the normalized
 text puts a fixed share into the test portion, so one review is never on both sides.
 
 ``<batch>`` hashes the input's bytes and the intake settings: adding the same file again
@@ -26,6 +29,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -56,6 +60,7 @@ from sentiment.data.snapshot import (
     read_batch_manifest,
     record_snapshot,
 )
+from sentiment.encoding.text import token_text
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +86,9 @@ BATCH_SCHEMA = pa.schema(
     ]
 )
 # Bump when the normalization or hash changes: the IMDB index is rebuilt.
-INDEX_VERSION = 1
+INDEX_VERSION = 2
+# An HTML line break as IMDB writes it (<br />) or any variant of case and spacing.
+_LINE_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 _FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -112,9 +119,10 @@ def parse_label(value: Any) -> int | None:
 
 
 def normalize_text(text: str) -> str:
-    """The form duplicates are found by: HTML line breaks and runs of white space become
-    one space, letters lower-case, ends stripped."""
-    return " ".join(text.replace("<br />", " ").replace("<br/>", " ").lower().split())
+    """The form duplicates are found by: HTML line breaks (``<br />`` in any case and
+    spacing) and runs of white space become one space, letters case-folded (so an
+    upper-cased copy matches, ``ß`` included), ends stripped."""
+    return " ".join(_LINE_BREAK.sub(" ", text).casefold().split())
 
 
 def text_hash(text: str) -> str:
@@ -362,9 +370,10 @@ def add_labels(home: Path, path: Path, config: LabelsConfig | None = None) -> In
         rows = {"train": result.train, "test": result.test}
         if rejected[0]:
             rejected_table = table.take(pa.array(rejected[0], pa.int64()))
+            row_column, reason_column = quarantine_columns(table.column_names)
             rejected_table = rejected_table.append_column(
-                "row", pa.array(rejected[0], pa.int64())
-            ).append_column("reason", pa.array(rejected[1], pa.string()))
+                row_column, pa.array(rejected[0], pa.int64())
+            ).append_column(reason_column, pa.array(rejected[1], pa.string()))
             destination = layout.labelled_rejected(batch)
             with atomic_path(destination) as temporary:
                 pq.write_table(rejected_table, temporary)
@@ -376,6 +385,19 @@ def add_labels(home: Path, path: Path, config: LabelsConfig | None = None) -> In
     result.seconds = time.perf_counter() - started
     logger.info("%s", result.summary())
     return result
+
+
+def quarantine_columns(input_columns: list[str]) -> tuple[str, str]:
+    """The names of the quarantine's own columns: the input's row number and the reason.
+
+    ``_row`` and ``_reason``, with one more leading underscore until neither is an input
+    column's name, so the input's columns are kept as they are, never duplicated.
+    """
+    taken = set(input_columns)
+    prefix = "_"
+    while f"{prefix}row" in taken or f"{prefix}reason" in taken:
+        prefix += "_"
+    return f"{prefix}row", f"{prefix}reason"
 
 
 def _check_rows(
@@ -401,19 +423,37 @@ def _check_rows(
         counts[reason.split(":")[0]] += 1
         setattr(result, kind, getattr(result, kind) + 1)
 
+    checked: list[tuple[int, str] | tuple[None, str]] = []
+    file_labels: dict[str, set[int]] = {}
+    file_rows: dict[str, list[int]] = {}
     for row, (text, raw_label) in enumerate(zip(texts, labels, strict=True)):
         label = parse_label(raw_label)
         if raw_label is None or (isinstance(raw_label, str) and not raw_label.strip()):
-            reject(row, f"missing label in column '{config.label_column}'", "refused")
-            continue
+            checked.append((None, f"missing label in column '{config.label_column}'"))
+        elif label is None:
+            checked.append((None, f"unknown label {raw_label!r} in column '{config.label_column}'"))
+        elif not isinstance(text, str) or not normalize_text(text) or not token_text(text).strip():
+            checked.append(
+                (None, f"no text in column '{config.text_column}' (empty or only markup)")
+            )
+        else:
+            hash_hex = text_hash(text)
+            checked.append((label, hash_hex))
+            file_labels.setdefault(hash_hex, set()).add(label)
+            file_rows.setdefault(hash_hex, []).append(row)
+
+    for row, (label, detail) in enumerate(checked):
         if label is None:
-            reject(row, f"unknown label {raw_label!r} in column '{config.label_column}'", "refused")
+            reject(row, detail, "refused")
             continue
-        if not isinstance(text, str) or not text.strip():
-            reject(row, f"no text in column '{config.text_column}'", "refused")
+        text, hash_hex = texts[row], detail
+        previous = known.get(hash_hex)
+        if previous is None and len(file_labels[hash_hex]) > 1:
+            # Labelled both ways in this file: no row of it is trusted, the first included.
+            rows = ", ".join(str(number) for number in file_rows[hash_hex])
+            reject(row, f"conflict: labelled both 0 and 1 in this file (rows {rows})", "conflicts")
             continue
-        hash_hex = text_hash(text)
-        previous = known.get(hash_hex) or seen.get(hash_hex)
+        previous = previous or seen.get(hash_hex)
         if previous is not None:
             if previous[0] == label:
                 reject(row, f"duplicate: the same text is in {previous[1]}", "duplicates")

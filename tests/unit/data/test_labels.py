@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv
 import pyarrow.parquet as pq
 import pytest
 
@@ -105,9 +106,9 @@ def test_rows_are_checked_one_by_one_and_refused_rows_quarantined(
     assert (result.rows, result.accepted, result.refused) == (13, 10, 3)
     assert result.train + result.test == 10
     rejected = pq.read_table(result.rejected_file)
-    assert rejected.column("row").to_pylist() == [10, 11, 12]
+    assert rejected.column("_row").to_pylist() == [10, 11, 12]
     assert rejected.column("text").to_pylist() == ["no label here", "a label we cannot read", ""]
-    reasons = rejected.column("reason").to_pylist()
+    reasons = rejected.column("_reason").to_pylist()
     assert reasons[0].startswith("missing label")
     assert reasons[1].startswith("unknown label 'maybe'")
     assert reasons[2].startswith("no text")
@@ -135,7 +136,7 @@ def test_texts_already_in_imdb_or_an_earlier_batch_are_left_out_and_conflicts_na
     second = add_labels(home, write_csv(tmp_path / "second.csv", rows))
 
     assert (second.accepted, second.duplicates, second.conflicts) == (1, 3, 2)
-    reasons = pq.read_table(second.rejected_file).column("reason").to_pylist()
+    reasons = pq.read_table(second.rejected_file).column("_reason").to_pylist()
     assert reasons[0].startswith("duplicate: the same text is in imdb/")
     assert reasons[1].startswith("conflict: the same text is in imdb/") and "label 0" in reasons[1]
     assert f"labelled/{first.batch}" in reasons[2]
@@ -255,3 +256,96 @@ def test_preprocess_trains_and_tests_on_the_snapshot_and_keys_by_it(
     assert not test_ids & train_ids
     assert find_processed(home, SMALL).key == after.key
     assert before.data_snapshot != after.data_snapshot
+
+
+# --- issue 27: the leak guard, wrong training data, what quarantine keeps ----------------
+
+IMDB_TEST_REVIEW = "An odd film: Straße scenes.<br /><br />Worth   it, I think."
+
+
+def home_with_imdb_review(home: Path) -> Path:
+    """The small home, with one IMDB test review holding line breaks and an ß."""
+    from tests.unit.data.test_preprocess import raw_table, write_raw
+
+    texts = [POSITIVE_TEXT, NEGATIVE_TEXT] * 10
+    texts[0] = IMDB_TEST_REVIEW
+    write_raw(home, "test", raw_table("test", texts, [1, 0] * 10))
+    return home
+
+
+POSITIVE_TEXT, NEGATIVE_TEXT = "a great film", "a bad film"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        IMDB_TEST_REVIEW.upper(),
+        IMDB_TEST_REVIEW.replace("<br />", "<BR />"),
+        IMDB_TEST_REVIEW.replace("<br />", "<br/>"),
+        IMDB_TEST_REVIEW.replace("<br />", "<Br >"),
+        IMDB_TEST_REVIEW.replace("<br />", "<br>\n"),
+        "  " + IMDB_TEST_REVIEW.replace(" ", "\t  ").swapcase() + " ",
+    ],
+)
+def test_the_leak_guard_catches_case_and_line_break_variants(
+    home: Path, tmp_path: Path, variant: str
+) -> None:
+    home_with_imdb_review(home)
+    rows = [*fresh_rows(4), (variant, "pos")]
+    path = tmp_path / "variants.csv"
+    pa.csv.write_csv(pa.table({"text": [t for t, _ in rows], "label": [x for _, x in rows]}), path)
+    result = add_labels(home, path)
+    assert (result.accepted, result.duplicates) == (4, 1)
+    reason = pq.read_table(result.rejected_file).column("_reason").to_pylist()[0]
+    assert reason.startswith("duplicate: the same text is in imdb/test")
+
+
+def test_a_text_labelled_both_ways_in_one_file_is_not_trained_on(
+    home: Path, tmp_path: Path
+) -> None:
+    rows = [
+        ("two minds about this one", "pos"),
+        *fresh_rows(4),
+        ("Two minds about THIS one", "neg"),
+        ("two  minds about this one", "pos"),
+    ]
+    result = add_labels(home, write_csv(tmp_path / "both.csv", rows))
+    assert (result.accepted, result.conflicts, result.duplicates) == (4, 3, 0)
+    rejected = pq.read_table(result.rejected_file)
+    assert rejected.column("_row").to_pylist() == [0, 5, 6]
+    reasons = rejected.column("_reason").to_pylist()
+    assert all(reason.startswith("conflict: labelled both") for reason in reasons)
+    assert "rows 0, 5, 6" in reasons[0]
+    batch = HomeLayout(home).labelled_batch(result.batch)
+    texts = pa.concat_tables(pq.read_table(batch / f"{part}.parquet") for part in ("train", "test"))
+    assert not any("minds" in text for text in texts.column("text").to_pylist())
+
+
+def test_a_review_of_only_markup_is_refused(home: Path, tmp_path: Path) -> None:
+    rows = [*fresh_rows(3), ("<br /><br />", "pos"), ("<BR/> \n <br>", "neg")]
+    result = add_labels(home, write_csv(tmp_path / "markup.csv", rows))
+    assert (result.accepted, result.refused) == (3, 2)
+    reasons = pq.read_table(result.rejected_file).column("_reason").to_pylist()
+    assert all(reason.startswith("no text") for reason in reasons)
+
+
+def test_quarantine_keeps_input_values_exactly_and_never_duplicates_a_column(
+    home: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "columns.csv"
+    path.write_text(
+        "text,label,row,reason,code,_row\n"
+        "a fine new review,pos,7,mine,007,x\n"
+        "an unreadable label,maybe,8,theirs,0010,y\n",
+        encoding="utf-8",
+    )
+    result = add_labels(home, path)
+    rejected = pq.read_table(result.rejected_file)
+    assert len(set(rejected.column_names)) == len(rejected.column_names)
+    assert rejected.column("code").to_pylist() == ["0010"]
+    assert rejected.column("row").to_pylist() == ["8"]
+    assert rejected.column("reason").to_pylist() == ["theirs"]
+    assert rejected.column("_row").to_pylist() == ["y"]
+    own = [name for name in rejected.column_names if name.endswith("_reason")]
+    assert own == ["__reason"] or own == ["_reason"]
+    assert rejected.column(own[0]).to_pylist()[0].startswith("unknown label 'maybe'")
