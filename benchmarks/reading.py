@@ -2,7 +2,7 @@
 
 Writes ``--rows`` reviews (the home's raw unlabelled reviews, repeated as needed) with an
 id as one CSV and one JSON-lines file, then reads each whole through
-:class:`~sentiment.scoring.readers.BatchReader`, in alternating rounds, each read in a
+:class:`~sentiment.reading.readers.BatchReader`, in alternating rounds, each read in a
 fresh process; prints CPU and wall seconds per read and the median JSON/CSV ratio of CPU
 seconds. ``--baseline TREE`` reads the same files with another checkout's code in the
 same rounds: before and after a change, in one run.
@@ -28,7 +28,10 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 _READ = """
 import json, resource, sys, time
 from sentiment.core import storage
-from sentiment.scoring.readers import BatchReader
+try:
+    from sentiment.reading.readers import BatchReader
+except ImportError:  # before the reading package
+    from sentiment.scoring.readers import BatchReader
 try:
     from sentiment.scoring.discovery import discover_inputs
 except ImportError:  # before the scoring package's split

@@ -1,7 +1,7 @@
 """Labelled-data intake: review files with labels become immutable batches of a snapshot.
 
-:func:`add_labels` reads one file (Parquet, CSV, JSON lines; each optionally gzipped),
-checks it row by row and writes::
+:func:`add_labels` reads one file exactly as scoring reads its inputs (Parquet, CSV or
+JSON lines, the last two optionally gzipped), checks it row by row and writes::
 
     labelled/batches/<batch>/train.parquet   review_id, text, label int8, source,
     labelled/batches/<batch>/test.parquet    text_hash, row (the input's row number)
@@ -26,7 +26,6 @@ only after it, so a killed intake leaves no half batch and no half snapshot.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
 import re
@@ -61,6 +60,8 @@ from sentiment.data.snapshot import (
     record_snapshot,
 )
 from sentiment.encoding.text import token_text
+from sentiment.reading.files import SUPPORTED_SUFFIXES, InputFile, detect_format
+from sentiment.reading.readers import BatchReader
 
 logger = logging.getLogger(__name__)
 
@@ -89,15 +90,6 @@ BATCH_SCHEMA = pa.schema(
 INDEX_VERSION = 2
 # An HTML line break as IMDB writes it (<br />) or any variant of case and spacing.
 _LINE_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
-_FORMATS = {
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".csv": "csv",
-    ".jsonl": "json",
-    ".ndjson": "json",
-    ".json": "json",
-}
-SUPPORTED_SUFFIXES = tuple(_FORMATS)
 
 
 # --- rows ---------------------------------------------------------------------------
@@ -106,15 +98,23 @@ SUPPORTED_SUFFIXES = tuple(_FORMATS)
 def parse_label(value: Any) -> int | None:
     """The label 0 or 1 of one cell, or None when it is not a label.
 
-    Accepts 0/1 (integers, floats or strings), booleans, true/false, pos/neg and
-    positive/negative in any case, with surrounding spaces.
+    Accepts 0/1 (integers, floats or strings such as ``"1.0"``, so every format reads a
+    label alike), booleans, true/false, pos/neg and positive/negative in any case, with
+    surrounding spaces.
     """
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int | float):
         return int(value) if value in (0, 1) else None
     if isinstance(value, str):
-        return LABEL_WORDS.get(value.strip().lower())
+        word = value.strip().lower()
+        if word in LABEL_WORDS:
+            return LABEL_WORDS[word]
+        # "1.0" in a CSV reads as the 1.0 a Parquet or JSON file holds.
+        try:
+            return parse_label(float(word))
+        except ValueError:
+            return None
     return None
 
 
@@ -141,22 +141,19 @@ def in_test_portion(hash_hex: str, test_share: float) -> bool:
 
 
 def labelled_format(path: Path) -> tuple[str, bool] | None:
-    """``(format, gzipped)`` from the file name, or None when the suffix is unknown."""
-    name = path.name.lower()
-    compressed = name.endswith(".gz")
-    if compressed:
-        name = name[:-3]
-    for suffix, kind in _FORMATS.items():
-        if name.endswith(suffix):
-            return kind, compressed
-    return None
+    """``(format, gzipped)`` from the file name (the suffixes scoring reads), or None."""
+    detected = detect_format(path)
+    return None if detected is None else (detected[0], detected[1])
 
 
 def read_labelled_file(path: Path, config: LabelsConfig) -> pa.Table:
-    """Read a labelled file whole (text and label columns as read, others as they are).
+    """Read a labelled file whole, exactly as scoring reads an input
+    (:class:`sentiment.reading.readers.BatchReader`): CSV fields as their exact text,
+    JSON values with their own types, Parquet as written.
 
     Raises:
-        DataError: If the file is missing, its suffix unknown or it cannot be parsed.
+        DataError: If the file is missing, its suffix unknown, it cannot be parsed, or it
+            lacks the text or label column.
     """
     path = Path(path)
     if not path.is_file():
@@ -164,31 +161,26 @@ def read_labelled_file(path: Path, config: LabelsConfig) -> pa.Table:
     detected = labelled_format(path)
     if detected is None:
         raise DataError(
-            f"Labelled file {path} has an unknown suffix; name it .parquet, .csv or .jsonl "
-            "(optionally .gz)."
+            f"Labelled file {path} has an unknown suffix; name it {', '.join(SUPPORTED_SUFFIXES)}."
         )
     kind, compressed = detected
+    reader = BatchReader(
+        InputFile(path, kind, compressed, output_name=path.name), text_column=config.text_column
+    )
     try:
-        if kind == "parquet":
-            if compressed:
-                with gzip.open(path, "rb") as handle:
-                    return pq.read_table(pa.BufferReader(handle.read()))
-            return pq.read_table(path)
-        if kind == "csv":
-            import pyarrow.csv as pacsv
-
-            # Both columns as strings, so '1', 'pos' and 'TRUE' reach parse_label alike
-            # and a text is never turned into a number.
-            types = {config.text_column: pa.string(), config.label_column: pa.string()}
-            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
-        import pyarrow.json as pajson
-
-        return pajson.read_json(path)
+        with reader:
+            table = pa.Table.from_batches(list(reader), schema=reader.schema)
+    except DataError:
+        # A missing column is named in this stage's words (and with its option).
+        _check_columns(path, reader.schema, config)
+        raise
     except (OSError, EOFError, pa.ArrowException) as error:
         raise DataError(
             f"Labelled file {path} cannot be read as {kind}{' (gzip)' * compressed} ({error}); "
             "fix the file or give it the suffix of its format."
         ) from error
+    _check_columns(path, table.schema, config)
+    return table
 
 
 # --- the IMDB index -----------------------------------------------------------------
@@ -316,10 +308,10 @@ def batch_id(input_sha256: str, config: LabelsConfig) -> str:
     return BATCH_PREFIX + settings_fingerprint({"input": input_sha256, **config.to_dict()})
 
 
-def _check_columns(path: Path, table: pa.Table, config: LabelsConfig) -> None:
-    names = ", ".join(table.column_names) or "none"
+def _check_columns(path: Path, schema: pa.Schema, config: LabelsConfig) -> None:
+    names = ", ".join(schema.names) or "none"
     for setting, column in (("text", config.text_column), ("label", config.label_column)):
-        if column not in table.column_names:
+        if column not in schema.names:
             raise DataError(
                 f"Labelled file {path} has no {setting} column '{column}' (it has {names}); "
                 f"name the column with --{setting}-column NAME."
@@ -347,7 +339,6 @@ def add_labels(home: Path, path: Path, config: LabelsConfig | None = None) -> In
     path = Path(path)
     layout = HomeLayout(Path(home))
     table = read_labelled_file(path, config)
-    _check_columns(path, table, config)
     batch = batch_id(file_sha256(path), config)
     result = IntakeResult(file=str(path), batch=batch, source=config.source, rows=table.num_rows)
     with exclusive_lock(layout.labelled_lock, "another labelled-data intake"):

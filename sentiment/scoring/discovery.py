@@ -3,7 +3,7 @@ inputs, each with its format and output name.
 
 Scoring accepts any mix of files, directories and glob patterns naming Parquet, CSV or
 JSON-lines files (CSV and JSON lines optionally gzip-compressed), local or on an object
-store. Reading them: :mod:`sentiment.scoring.readers`.
+store. Reading them: :mod:`sentiment.reading.readers`.
 """
 
 from __future__ import annotations
@@ -11,66 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from sentiment.core import storage
 from sentiment.core.errors import ConfigError
 from sentiment.core.storage import Location
+from sentiment.reading.files import SUPPORTED_SUFFIXES, InputFile, detect_format
 
 logger = logging.getLogger(__name__)
-
-FileFormat = Literal["parquet", "csv", "jsonl"]
-
-# Longest suffixes first, so "reviews.csv.gz" is gzip CSV, not an unknown ".gz".
-SUFFIX_FORMATS: tuple[tuple[str, FileFormat, bool], ...] = (
-    (".jsonl.gz", "jsonl", True),
-    (".json.gz", "jsonl", True),
-    (".csv.gz", "csv", True),
-    (".parquet", "parquet", False),
-    (".jsonl", "jsonl", False),
-    (".json", "jsonl", False),
-    (".csv", "csv", False),
-)
-SUPPORTED_SUFFIXES = tuple(suffix for suffix, _, _ in SUFFIX_FORMATS)
-
-
-@dataclass(frozen=True)
-class InputFile:
-    """One file to score.
-
-    Attributes:
-        path: The file: a local path, or a URL (:mod:`sentiment.core.storage`).
-        format: ``parquet``, ``csv`` or ``jsonl``.
-        compressed: Whether the file is gzip-compressed.
-        output_name: The scored Parquet file's name: the input's whole name, plus
-            ``.parquet`` unless it already ends so (``reviews.csv.gz`` ->
-            ``reviews.csv.gz.parquet``), so ``reviews.csv`` and ``reviews.csv.gz`` never
-            collide.
-    """
-
-    path: Location
-    format: FileFormat
-    compressed: bool
-    output_name: str
-
-    def to_manifest(self) -> dict[str, Any]:
-        """The file as a small JSON-serializable dict (what tasks pass each other)."""
-        return {
-            "path": str(self.path),
-            "format": self.format,
-            "compressed": self.compressed,
-            "output_name": self.output_name,
-        }
-
-    @classmethod
-    def from_manifest(cls, payload: dict[str, Any]) -> InputFile:
-        """Rebuild a file from :meth:`to_manifest` (extra keys are ignored)."""
-        return cls(
-            path=storage.location(payload["path"]),
-            format=payload["format"],
-            compressed=bool(payload["compressed"]),
-            output_name=payload["output_name"],
-        )
 
 
 @dataclass(frozen=True)
@@ -141,16 +89,6 @@ def task_groups(
     if current:
         groups.append(current)
     return groups
-
-
-def detect_format(path: Location) -> tuple[FileFormat, bool, str] | None:
-    """Return ``(format, compressed, stem)`` from a file's name, or None if unsupported."""
-    name = storage.name(path)
-    lowered = name.lower()
-    for suffix, file_format, compressed in SUFFIX_FORMATS:
-        if lowered.endswith(suffix) and len(name) > len(suffix):
-            return file_format, compressed, name[: -len(suffix)]
-    return None
 
 
 def _input_file(path: Location) -> InputFile | None:

@@ -1,69 +1,22 @@
 """Content fingerprints of scoring inputs and the key that says an output is up to date.
 
 Scoring records exactly what it read: the reader hashes the bytes it consumes
-(:class:`HashingFile`), and the output keeps that hash together with every setting that
-changes the output's values (:func:`scoring_key`). A rerun skips an input only when its
+(:mod:`sentiment.reading.fingerprint`), and the output keeps that hash together with every
+setting that changes the output's values (:func:`scoring_key`). A rerun skips an input only when its
 current content hashes the same and the key matches; size and modification time are
 never trusted, since ``cp -p`` or a same-size edit keeps them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-from typing import BinaryIO
 
-from sentiment.core import storage
-from sentiment.core.errors import DataError
 from sentiment.core.storage import Location
+from sentiment.reading.fingerprint import InputChangedError, content_fingerprint
 
-FINGERPRINT_PREFIX = "sha256:"
 # Bumped whenever the scored files' columns or values change meaning, so outputs of an
 # older layout are rescored rather than kept (2: the sentiment_note column).
 OUTPUT_FORMAT_VERSION = 2
-_CHUNK_BYTES = 1 << 20
-
-
-class HashingFile(io.RawIOBase):
-    """A read-only binary file that hashes and counts every byte read through it."""
-
-    def __init__(self, path: Location) -> None:
-        super().__init__()
-        self._handle: BinaryIO = storage.open_input(path)
-        self._digest = hashlib.sha256()
-        self.bytes_read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        count = self._handle.readinto(buffer)
-        if count:
-            self._digest.update(memoryview(buffer)[:count])
-            self.bytes_read += count
-        return count or 0
-
-    def drain(self) -> None:
-        """Read (and hash) whatever is left, so the hash covers the whole file."""
-        while self.read(_CHUNK_BYTES):
-            pass
-
-    def fingerprint(self) -> str:
-        """The fingerprint of the bytes read so far (the whole file once drained)."""
-        return FINGERPRINT_PREFIX + self._digest.hexdigest()
-
-    def close(self) -> None:
-        if not self.closed:
-            self._handle.close()
-        super().close()
-
-
-def content_fingerprint(path: Location) -> str:
-    """The sha256 fingerprint of a file's current bytes (``sha256:`` plus 64 hex digits)."""
-    with HashingFile(path) as handle:
-        handle.drain()
-        return handle.fingerprint()
 
 
 def scoring_key(
@@ -116,7 +69,3 @@ def require_unchanged(path: Location, read_fingerprint: str) -> str:
             "it again once whatever writes it has finished."
         )
     return current
-
-
-class InputChangedError(DataError):
-    """An input's bytes changed between the start and the end of scoring it."""

@@ -41,9 +41,11 @@ from sentiment.core.storage import Location
 from sentiment.encoding.encoded import EncodingStats
 from sentiment.encoding.tokens import has_text, string_column, token_lists
 from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.reading.files import InputFile, detect_format
+from sentiment.reading.fingerprint import content_fingerprint
+from sentiment.reading.readers import BatchReader
 from sentiment.scoring.config import ScoringConfig
-from sentiment.scoring.discovery import InputFile, detect_format
-from sentiment.scoring.fingerprint import content_fingerprint, require_unchanged
+from sentiment.scoring.fingerprint import require_unchanged
 from sentiment.scoring.outputs import (
     OUTPUT_COLUMNS,
     REASONS_COLUMN,
@@ -58,7 +60,6 @@ from sentiment.scoring.outputs import (
     scoring_key_of,
 )
 from sentiment.scoring.profile import TextProfile
-from sentiment.scoring.readers import BatchReader
 from sentiment.scoring.results import FileResult
 
 logger = logging.getLogger(__name__)
@@ -279,7 +280,7 @@ def score_file(
     wrong type gives a ``failed`` result with a one-sentence reason, and no output.
 
     Args:
-        input_file: The input (from :func:`sentiment.scoring.readers.discover_inputs`).
+        input_file: The input (from :func:`sentiment.reading.readers.discover_inputs`).
         output_dir: Where the scored Parquet file goes.
         model: The bundle that scores (its vectorizer encodes the texts).
         config: Scoring settings.

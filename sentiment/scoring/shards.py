@@ -1,7 +1,7 @@
 """A scoring job as a list of shards.
 
 A shard is a small manifest a worker scores on its own: either several small files
-(:func:`~sentiment.scoring.readers.task_groups`), or a row range ``[start, stop)`` of a
+(:func:`~sentiment.reading.readers.task_groups`), or a row range ``[start, stop)`` of a
 large Parquet file (or a byte range of a plain CSV or JSON-lines file). Shards carry
 paths and numbers, never rows or models, so a cluster's scheduler moves a few hundred
 bytes per shard. Scoring a part and joining the parts: :mod:`sentiment.scoring.parts`.
@@ -25,16 +25,16 @@ import pyarrow.parquet as pq
 
 from sentiment.core import storage
 from sentiment.core.storage import Location
-from sentiment.scoring.chunks import csv_byte_ranges
+from sentiment.reading.chunks import csv_byte_ranges
+from sentiment.reading.fingerprint import HashingFile, content_fingerprint
+from sentiment.reading.readers import BatchReader
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.discovery import InputFile, task_groups
-from sentiment.scoring.fingerprint import HashingFile, content_fingerprint
 from sentiment.scoring.outputs import (
     read_scoring_metadata,
     scoring_key_of,
 )
 from sentiment.scoring.profile import TextProfile
-from sentiment.scoring.readers import BatchReader
 from sentiment.scoring.results import FileResult
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def plan_shards(
     model.
 
     Args:
-        manifests: From :meth:`~sentiment.scoring.readers.Discovery.manifests`.
+        manifests: From :meth:`~sentiment.reading.readers.Discovery.manifests`.
         output_dir: The run's output directory.
         identity: The bundle's ``version`` and ``threshold``
             (:func:`sentiment.modeling.bundle.bundle_identity`).

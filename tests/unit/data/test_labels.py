@@ -349,3 +349,64 @@ def test_quarantine_keeps_input_values_exactly_and_never_duplicates_a_column(
     own = [name for name in rejected.column_names if name.endswith("_reason")]
     assert own == ["__reason"] or own == ["_reason"]
     assert rejected.column(own[0]).to_pylist()[0].startswith("unknown label 'maybe'")
+
+
+def test_a_pandas_csv_with_line_breaks_in_quoted_texts_is_read_as_scoring_reads_it(
+    home: Path, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    from sentiment.reading.files import InputFile
+    from sentiment.reading.readers import BatchReader
+
+    texts = [
+        "first line\nsecond line of a fine review",
+        'He said "great",\r\nand meant it',
+        "plain one-line review here",
+        "ends with a break\n",
+    ]
+    frame = pd.DataFrame({"text": texts, "label": ["1", "0", "1.0", "0.0"], "code": ["007"] * 4})
+    path = tmp_path / "pandas.csv"
+    frame.to_csv(path, index=False)
+
+    result = add_labels(home, path)
+
+    assert (result.rows, result.accepted, result.refused) == (4, 4, 0)
+    batch = HomeLayout(home).labelled_batch(result.batch)
+    accepted = pa.concat_tables(
+        pq.read_table(batch / f"{part}.parquet") for part in ("train", "test")
+    ).sort_by("row")
+    with BatchReader(InputFile(path, "csv", False, "pandas.csv.parquet")) as reader:
+        scored_texts = pa.Table.from_batches(list(reader)).column("text").to_pylist()
+    assert accepted.column("text").to_pylist() == scored_texts == texts
+    assert accepted.column("label").to_pylist() == [1, 0, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "labels"),
+    [
+        ("csv", ["1.0", "0.0"]),
+        ("jsonl", ["1.0", "0.0"]),
+        ("jsonl", [1.0, 0.0]),
+        ("parquet", ["1.0", "0.0"]),
+        ("parquet", [1.0, 0.0]),
+    ],
+)
+def test_a_label_written_as_a_decimal_reads_alike_in_every_format(
+    home: Path, tmp_path: Path, suffix: str, labels: list[object]
+) -> None:
+    rows = fresh_rows(4, f"decimal {suffix}")
+    texts, values = [text for text, _ in rows], labels * 2
+    path = tmp_path / f"labels.{suffix}"
+    if suffix == "csv":
+        write_csv(path, [(text, str(value)) for text, value in zip(texts, values, strict=True)])
+    elif suffix == "jsonl":
+        lines = [
+            json.dumps({"text": text, "label": value})
+            for text, value in zip(texts, values, strict=True)
+        ]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        pq.write_table(pa.table({"text": texts, "label": values}), path)
+    result = add_labels(home, path)
+    assert (result.accepted, result.refused) == (4, 0)

@@ -180,7 +180,7 @@ import sys
 from pathlib import Path
 from sentiment.modeling.bundle import load_bundle
 from sentiment.scoring.config import ScoringConfig
-from sentiment.scoring.readers import discover_inputs
+from sentiment.scoring.discovery import discover_inputs
 from tests.unit.scoring.support import score_files
 bundle = load_bundle(Path({str(saved[0])!r}))
 inputs = discover_inputs([{str(source)!r}], output_dir=Path({str(tmp_path / "out")!r})).inputs

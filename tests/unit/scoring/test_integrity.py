@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from sentiment.core.errors import ConfigError, DataError
-from sentiment.scoring import readers, textformats
+from sentiment.reading import readers, textformats
+from sentiment.reading.readers import BatchReader
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.outputs import (
@@ -23,7 +24,6 @@ from sentiment.scoring.outputs import (
     prepare_output_directory,
     write_failures,
 )
-from sentiment.scoring.readers import BatchReader
 from sentiment.scoring.results import FileResult
 from sentiment.scoring.summary import ScoringSummary
 from tests.unit.scoring.support import score_files

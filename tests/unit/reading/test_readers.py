@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from sentiment.core.errors import DataError
+from sentiment.reading.readers import BatchReader, choose_text_column
 from sentiment.scoring.discovery import discover_inputs
-from sentiment.scoring.readers import BatchReader, choose_text_column
 from tests.unit.scoring.support import ROWS, write_csv, write_jsonl
 
 

@@ -23,7 +23,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
 from sentiment.core.errors import DataError
-from sentiment.scoring.chunks import Chunk, first_record_end
+from sentiment.reading.chunks import Chunk, first_record_end
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Doubles hold every integer up to 2**53 exactly.

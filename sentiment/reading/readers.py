@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 from sentiment.core import storage
 from sentiment.core.errors import DataError
 from sentiment.core.storage import Location
-from sentiment.scoring.chunks import Chunk, record_chunks
-from sentiment.scoring.discovery import InputFile
-from sentiment.scoring.fingerprint import HashingFile, InputChangedError, content_fingerprint
-from sentiment.scoring.textformats import (
+from sentiment.reading.chunks import Chunk, record_chunks
+from sentiment.reading.files import InputFile
+from sentiment.reading.fingerprint import HashingFile, InputChangedError, content_fingerprint
+from sentiment.reading.textformats import (
     JsonSchemaScan,
     csv_header,
     csv_schema,
@@ -116,9 +116,9 @@ class BatchReader:
     share of the file consumed so far; after the last batch, :meth:`fingerprint` is the
     fingerprint of exactly the bytes that were read (the whole file).
 
-    CSV and JSON lines are cut into chunks of whole records (:mod:`sentiment.scoring.chunks`)
+    CSV and JSON lines are cut into chunks of whole records (:mod:`sentiment.reading.chunks`)
     and parsed chunk by chunk, so a record may be any size up to
-    :data:`~sentiment.scoring.chunks.MAX_RECORD_BYTES` and nothing after the first block
+    :data:`~sentiment.reading.chunks.MAX_RECORD_BYTES` and nothing after the first block
     can change the schema. JSON lines are read twice: once for the schema of the whole
     file, once for the rows; both reads must hash the same.
     """
