@@ -153,15 +153,17 @@ class LocalServer:
     database under ``home/prefect``) and recorded in ``home/prefect/server.env``."""
 
     def __init__(self, home: Path) -> None:
-        from scripts.prefect_local import SERVER_FILE, free_port, start_server, wait_for_health
+        from scripts.prefect_local import free_port, start_server, wait_for_health
+        from sentiment.core.paths import HomeLayout
 
-        self.prefect_home = home / "prefect"
+        layout = HomeLayout(home)
+        self.prefect_home = layout.prefect_dir
         port = free_port()
         self.api_url = f"http://127.0.0.1:{port}/api"
         self.prefect_home.mkdir(parents=True, exist_ok=True)
         self.process = start_server(self.prefect_home, port, self.prefect_home / "server.log")
         wait_for_health(self.api_url, self.process, timeout=300)
-        (self.prefect_home / SERVER_FILE).write_text(f"PREFECT_API_URL={self.api_url}\n")
+        layout.server_file.write_text(f"PREFECT_API_URL={self.api_url}\n")
 
     def stop(self) -> None:
         from scripts.prefect_local import stop_group

@@ -19,13 +19,9 @@ from types import FrameType
 from typing import Any
 
 from cli import data, labels, modeling, pipeline, release, scoring
-from flows.log_filters import install_expected_error_filter
 from sentiment.core.errors import SentimentError
-from sentiment.core.paths import resolve_home
+from sentiment.core.paths import HomeLayout, resolve_home
 from sentiment.core.quiet import quiet_tensorflow_environment
-
-# Written by `make server` (scripts/prefect_local.py): the running local server.
-SERVER_FILE = Path("prefect") / "server.env"
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -41,7 +37,6 @@ def _quiet_environment() -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "sentiment")
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-    install_expected_error_filter()
 
 
 def _use_local_server(home: Path) -> None:
@@ -50,7 +45,7 @@ def _use_local_server(home: Path) -> None:
     if os.environ.get("PREFECT_API_URL"):
         return
     try:
-        lines = (home / SERVER_FILE).read_text(encoding="utf-8").splitlines()
+        lines = HomeLayout(home).server_file.read_text(encoding="utf-8").splitlines()
     except OSError:
         return
     values = dict(line.split("=", 1) for line in lines if "=" in line)

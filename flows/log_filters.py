@@ -1,7 +1,7 @@
 """Expected errors are logged as one sentence: the filter that drops their tracebacks.
 
-Kept apart from the flows (it imports no Prefect) so the CLI installs it before any
-flow module loads.
+Installed by the ``flows`` package on import, so every flow module (the CLI's, loaded
+when a command runs, and a worker's) has it before its first run; it imports no Prefect.
 """
 
 from __future__ import annotations

@@ -24,9 +24,12 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sentiment.core.paths import HomeLayout
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-SERVER_FILE = "server.env"
 POOL = "sentiment"
 DEFAULT_PORT = 4200
 
@@ -276,15 +279,16 @@ def apply_automations(directory: Path = REPOSITORY / "automations") -> list[str]
 # --- make server / make server-stop -------------------------------------------------
 
 
-def _sentiment_home() -> Path:
+def _layout() -> HomeLayout:
+    """The layout of the default home (``$SENTIMENT_HOME``): where the server lives."""
     sys.path.insert(0, str(REPOSITORY))
-    from sentiment.core.paths import default_home
+    from sentiment.core.paths import HomeLayout
 
-    return default_home()
+    return HomeLayout.of(None)
 
 
-def _read_state(prefect_home: Path) -> dict[str, str]:
-    path = prefect_home / SERVER_FILE
+def _read_state(layout: HomeLayout) -> dict[str, str]:
+    path = layout.server_file
     if not path.is_file():
         return {}
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
@@ -294,17 +298,17 @@ def _read_state(prefect_home: Path) -> dict[str, str]:
 def _point_at_local_server() -> None:
     # `make automations` after `make server`: use its server unless told otherwise.
     if not os.environ.get("PREFECT_API_URL"):
-        prefect_home = _sentiment_home() / "prefect"
-        state = _read_state(prefect_home)
+        layout = _layout()
+        state = _read_state(layout)
         if not state:
             raise SystemExit("No local server: run 'make server' or set PREFECT_API_URL.")
-        os.environ.update(client_environment(prefect_home, state["PREFECT_API_URL"]))
+        os.environ.update(client_environment(layout.prefect_dir, state["PREFECT_API_URL"]))
 
 
 def start(port: int) -> int:
-    home = _sentiment_home()
-    prefect_home = home / "prefect"
-    state = _read_state(prefect_home)
+    layout = _layout()
+    home, prefect_home = layout.home, layout.prefect_dir
+    state = _read_state(layout)
     if state and healthy(state.get("PREFECT_API_URL", "")):
         print(f"Already running: UI {state['PREFECT_UI_URL']} (stop with 'make server-stop').")
         return 0
@@ -315,9 +319,6 @@ def start(port: int) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     # The inbox exists from the start, so the walkthrough's `cp FILE $SENTIMENT_HOME/inbox/`
     # works before any run has made it.
-    from sentiment.core.paths import HomeLayout
-
-    layout = HomeLayout(home)
     for directory in (layout.inbox_dir, layout.scored_dir):
         directory.mkdir(parents=True, exist_ok=True)
     server = start_server(prefect_home, port, logs / "server.log")
@@ -332,7 +333,7 @@ def start(port: int) -> int:
     )
     worker = start_worker(environment, logs / "worker.log")
     ui_url = f"http://127.0.0.1:{port}"
-    (prefect_home / SERVER_FILE).write_text(
+    layout.server_file.write_text(
         f"PREFECT_API_URL={api_url}\nPREFECT_UI_URL={ui_url}\n"
         f"SERVER_PGID={server.pid}\nWORKER_PGID={worker.pid}\nSENTIMENT_HOME={home}\n"
     )
@@ -342,27 +343,27 @@ def start(port: int) -> int:
         f"Inbox:       {layout.inbox_dir} (files dropped here are scored into {layout.scored_dir})"
     )
     print(f"Logs:        {logs}")
-    print(f"Server file: {prefect_home / SERVER_FILE} (the sentiment command reads it)")
+    print(f"Server file: {layout.server_file} (the sentiment command reads it)")
     print(f"Other tools: export PREFECT_API_URL={api_url}")
     return 0
 
 
 def stop() -> int:
-    prefect_home = _sentiment_home() / "prefect"
-    state = _read_state(prefect_home)
+    layout = _layout()
+    state = _read_state(layout)
     if not state:
         print("No local server recorded; nothing to stop.")
         return 0
     for key in ("WORKER_PGID", "SERVER_PGID"):
         if state.get(key):
             stop_group(int(state[key]))
-    (prefect_home / SERVER_FILE).unlink(missing_ok=True)
+    layout.server_file.unlink(missing_ok=True)
     print("Stopped the local Prefect server and worker.")
     return 0
 
 
 def status() -> int:
-    state = _read_state(_sentiment_home() / "prefect")
+    state = _read_state(_layout())
     if state and healthy(state.get("PREFECT_API_URL", "")):
         print(f"Running: UI {state['PREFECT_UI_URL']}, API {state['PREFECT_API_URL']}")
         return 0

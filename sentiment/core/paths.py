@@ -20,6 +20,8 @@ writes lands in git. Its layout::
     labelled/snapshots/<n>-<id>.json     data snapshots: IMDB + accepted batches in order
     labelled/index/                      normalized-text hashes of IMDB (a cache)
     .retrain.lock                        held by the retrain that is running
+    prefect/                             ``make server``'s Prefect home (database, logs)
+    prefect/server.env                   that server's address, read by the CLI
 """
 
 from __future__ import annotations
@@ -151,3 +153,14 @@ class HomeLayout:
     def retrain_lock(self) -> Path:
         """Held for a whole retrain, so two retrains of one home never both promote."""
         return self.home / ".retrain.lock"
+
+    @property
+    def prefect_dir(self) -> Path:
+        """The Prefect home of ``make server``'s server and worker (database, logs)."""
+        return self.home / "prefect"
+
+    @property
+    def server_file(self) -> Path:
+        """The running local server's address (``PREFECT_API_URL=...`` lines), which the
+        ``sentiment`` command reads to use that server instead of a temporary one."""
+        return self.prefect_dir / "server.env"
