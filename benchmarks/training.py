@@ -101,7 +101,7 @@ def _flow_versus_bare_fit(home: Path, config: Any, directory: Path) -> dict[str,
     from sentiment.modeling.bundle import load_bundle
 
     bare_before = _bare_fit_epochs(config, directory)
-    manifest = train_flow(home=str(home), model=config.model, seed=config.seed)
+    manifest = train_flow(home=str(home), training=config)
     flow_history = load_bundle(Path(manifest["bundle"])).metadata["history"]
     flow_epochs = [row["seconds"] for row in flow_history]
     bare_after = _bare_fit_epochs(config, directory)

@@ -6,11 +6,11 @@ import argparse
 import dataclasses
 import os
 
-from cli.options import add_config_options, given
+from cli.options import add_config_options, config_from, destination, given
 from cli.server import load_flow
 from sentiment.data.config import DEFAULT_TOKENIZE_WORKERS, PreprocessConfig
 from sentiment.encoding.config import VectorizerConfig
-from sentiment.modeling.config import DEFAULT_MODEL, MODEL_NAMES, get_model_spec
+from sentiment.modeling.config import DEFAULT_MODEL, TrainConfig, get_model_spec
 
 
 def add_archive_options(parser: argparse.ArgumentParser) -> None:
@@ -29,37 +29,32 @@ def add_archive_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_preprocessing_options(parser: argparse.ArgumentParser) -> list[str]:
-    """The model and every preprocessing setting, shown with the default model's values."""
-    parser.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        help=f"Zoo model whose preprocessing to use: {', '.join(MODEL_NAMES)} (default: "
-        f"{DEFAULT_MODEL}).",
-    )
+def add_preprocessing_options(parser: argparse.ArgumentParser) -> None:
+    """The model, every vectorizer setting (shown with the default model's values) and
+    the train/validation split."""
+    add_config_options(parser, TrainConfig, only=("model",))
     group = parser.add_argument_group(
         "preprocessing", f"Each defaults to the model's own; shown: {DEFAULT_MODEL}'s."
     )
-    names = add_config_options(
+    add_config_options(
         group, VectorizerConfig, defaults=get_model_spec(DEFAULT_MODEL).vectorizer.to_dict()
     )
-    return names + add_config_options(group, PreprocessConfig)
+    add_config_options(group, PreprocessConfig)
 
 
-def preprocessing_settings(arguments: argparse.Namespace, names: list[str]) -> dict[str, object]:
-    """Flow parameters for the preprocessing options given: the model's vectorizer with
-    the overrides applied, and the split settings."""
-    vectorizer_names = [field.name for field in dataclasses.fields(VectorizerConfig)]
-    overrides = given(arguments, [name for name in names if name in vectorizer_names])
-    settings: dict[str, object] = {
-        name: value
-        for name, value in given(arguments, names).items()
-        if name not in vectorizer_names
-    }
-    if overrides:
-        base = get_model_spec(arguments.model).vectorizer
-        settings["vectorizer"] = dataclasses.replace(base, **overrides)
-    return settings
+def training_config(arguments: argparse.Namespace) -> TrainConfig:
+    """The training settings the options describe, the vectorizer options applied to the
+    model's own vectorizer.
+
+    Raises:
+        ConfigError: On an unknown model or a bad value, before any flow starts.
+    """
+    training = config_from(arguments, TrainConfig)
+    overrides = given(arguments, map(destination, dataclasses.fields(VectorizerConfig)))
+    if not overrides:
+        return training
+    vectorizer = dataclasses.replace(training.resolved_vectorizer, **overrides)
+    return dataclasses.replace(training, vectorizer=vectorizer)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -80,7 +75,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "vectorizer on the rest of train and write processed/<key>/. `sentiment train` with "
         "the same settings finds this output instead of preprocessing again.",
     )
-    names = add_preprocessing_options(preprocess)
+    add_preprocessing_options(preprocess)
     preprocess.add_argument(
         "--tokenize-workers",
         type=int,
@@ -88,7 +83,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help=f"Tokenizing processes; the output is the same for any count (default: "
         f"{DEFAULT_TOKENIZE_WORKERS}).",
     )
-    preprocess.set_defaults(handler=_preprocess, preprocessing=names)
+    preprocess.set_defaults(handler=_preprocess)
 
 
 def _ingest(arguments: argparse.Namespace) -> int:
@@ -103,18 +98,12 @@ def _ingest(arguments: argparse.Namespace) -> int:
 
 
 def _preprocess(arguments: argparse.Namespace) -> int:
-    settings = preprocessing_settings(arguments, arguments.preprocessing)
-    # Checked before Prefect is imported, so a typo fails in milliseconds.
-    from sentiment.modeling.config import TrainConfig
-
-    TrainConfig(model=arguments.model, **settings)
+    # Built before Prefect is imported, so a typo fails in milliseconds.
+    training = training_config(arguments)
     preprocess_flow = load_flow("flows.preprocess", "preprocess_flow")
 
     result = preprocess_flow(
-        home=str(arguments.home),
-        model=arguments.model,
-        **settings,
-        **given(arguments, ["tokenize_workers"]),
+        home=str(arguments.home), training=training, **given(arguments, ["tokenize_workers"])
     )
     rows = ", ".join(f"{split} {count:,}" for split, count in result["rows"].items())
     cached = " (cache hit)" if result["cache_hit"] else ""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cli.data import add_preprocessing_options, preprocessing_settings
-from cli.options import add_config_options, given
+from cli.data import add_preprocessing_options, training_config
+from cli.options import add_config_options
 from cli.server import load_flow
 from sentiment.modeling.config import MODEL_SPECS, TrainConfig
 
@@ -18,36 +18,25 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="Train a model and write a bundle.",
         description=f"Train a zoo model and write models/<version>/. Models: {models}",
     )
-    preprocessing = add_preprocessing_options(train)
-    group = train.add_argument_group("training")
-    names = add_config_options(group, TrainConfig, exclude=("model",))
+    add_preprocessing_options(train)
+    add_config_options(train.add_argument_group("training"), TrainConfig)
     train.add_argument(
         "--no-preprocess",
         action="store_true",
         help="Fail instead of preprocessing when the model's processed data is missing.",
     )
-    train.set_defaults(handler=_train, preprocessing=preprocessing, training=names)
+    train.set_defaults(handler=_train)
 
 
 def _train(arguments: argparse.Namespace) -> int:
-    settings = {
-        **preprocessing_settings(arguments, arguments.preprocessing),
-        **given(arguments, arguments.training),
-    }
-    # Checked before Prefect starts, so a typo costs no flow run.
-    TrainConfig(
-        model=arguments.model,
-        **{
-            ("seed" if name == "training_seed" else name): value for name, value in settings.items()
-        },
-    )
+    # Built before Prefect starts, so a typo costs no flow run.
+    training = training_config(arguments)
     train_flow = load_flow("flows.train", "train_flow")
 
     result = train_flow(
         home=str(arguments.home),
-        model=arguments.model,
+        training=training,
         preprocess_if_missing=not arguments.no_preprocess,
-        **settings,
     )
     metrics = result["validation_metrics"]
     print(

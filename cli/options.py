@@ -1,8 +1,10 @@
-"""Command-line options generated from the stage configs, so no default is written here.
+"""Command-line options generated from the stage configs, so no name, default or help
+text is written here.
 
 Every option a config field carries (its ``metadata["help"]``) becomes ``--field-name``
-(or ``metadata["flag"]``) whose value is left out when the user does not give it: the
-flow, and through it the config, then applies its own default.
+(or ``metadata["flag"]``) whose value is left out when the user does not give it;
+:func:`config_from` then builds the config, which applies its own defaults, and the
+command hands it to its flow whole.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+Config = TypeVar("Config")
 
 # Dataclass annotations are strings here (``from __future__ import annotations``).
 _PARSERS: dict[str, Any] = {"int": int, "float": float, "str": str}
@@ -30,8 +34,8 @@ def flag(field: dataclasses.Field[Any]) -> str:
 
 
 def destination(field: dataclasses.Field[Any]) -> str:
-    """Where the option's value lands: the flag's name, which is also the flow
-    parameter's (``--split-seed`` -> ``split_seed`` for ``PreprocessConfig.seed``)."""
+    """Where the option's value lands: the flag's name (``--split-seed`` ->
+    ``split_seed`` for ``PreprocessConfig.seed``)."""
     return flag(field)[2:].replace("-", "_")
 
 
@@ -43,7 +47,8 @@ def add_config_options(
     exclude: Iterable[str] = (),
     defaults: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """Add one option per documented field of the dataclass ``config``.
+    """Add one option per documented field of the dataclass ``config``; a field whose
+    option the parser already has (a setting two configs share) is not added twice.
 
     Args:
         parser: Where the options go.
@@ -64,6 +69,8 @@ def add_config_options(
             continue
         if wanted is not None and field.name not in wanted:
             continue
+        if flag(field) in _option_strings(parser):
+            continue
         shown = (defaults or {}).get(field.name, field.default)
         if shown is not None and shown is not dataclasses.MISSING:
             help_text = f"{help_text} (default: {shown})"
@@ -82,6 +89,25 @@ def add_config_options(
         parser.add_argument(flag(field), help=help_text, **options)
         added.append(destination(field))
     return added
+
+
+def _option_strings(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> set[str]:
+    # An argument group shares its parser's table of option strings.
+    return set(parser._option_string_actions)
+
+
+def config_from(arguments: argparse.Namespace, config: type[Config], **values: Any) -> Config:
+    """Build ``config`` from the options of its fields the user set, plus ``values``.
+
+    Raises:
+        ConfigError: If a value is out of range (the config's own check).
+    """
+    settings = {
+        field.name: getattr(arguments, destination(field))
+        for field in dataclasses.fields(config)  # type: ignore[arg-type]
+        if "help" in field.metadata and hasattr(arguments, destination(field))
+    }
+    return config(**settings, **values)
 
 
 def given(arguments: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from cli.data import add_archive_options
-from cli.options import add_config_options, given
+from cli.data import add_archive_options, add_preprocessing_options, training_config
+from cli.options import add_config_options, config_from
 from cli.server import load_flow
-from sentiment.modeling.config import DEFAULT_MODEL, MODEL_NAMES, TrainConfig, get_model_spec
+from sentiment.modeling.config import TrainConfig
 from sentiment.release.config import GatePolicy
 
 
@@ -22,21 +22,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "unlabeled reviews, into <home>/scores).",
     )
     add_archive_options(retrain)
-    retrain.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        help=f"Zoo model to retrain: {', '.join(MODEL_NAMES)} (default: {DEFAULT_MODEL}).",
-    )
-    training = add_config_options(
-        retrain.add_argument_group("training"),
-        TrainConfig,
-        only=("epochs", "seed", "folds", "decision_threshold"),
-    )
-    gate = add_config_options(
-        retrain.add_argument_group("gate"),
-        GatePolicy,
-        only=("minimum_accuracy", "minimum_roc_auc", "minimum_slice_rows"),
-    )
+    add_preprocessing_options(retrain)
+    add_config_options(retrain.add_argument_group("training"), TrainConfig)
+    add_config_options(retrain.add_argument_group("gate"), GatePolicy)
     retrain.add_argument(
         "--labelled-inbox",
         default=None,
@@ -53,26 +41,25 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "--score", nargs="*", default=None, metavar="INPUT", help="Review files to score."
     )
     retrain.add_argument("--output", default=None, help="Where scored files go.")
-    retrain.set_defaults(handler=_retrain, options=training + gate)
+    retrain.set_defaults(handler=_retrain)
 
 
 def _retrain(arguments: argparse.Namespace) -> int:
-    options = given(arguments, arguments.options)
-    # Checked before Prefect starts, so a typo fails in one line.
-    get_model_spec(arguments.model)
-    GatePolicy(**{name: value for name, value in options.items() if name.startswith("minimum")})
+    # Built before Prefect starts, so a typo fails in one line.
+    training = training_config(arguments)
+    gate = config_from(arguments, GatePolicy)
     retrain_flow = load_flow("flows.retrain", "retrain_flow")
 
     summary = retrain_flow(
         home=str(arguments.home),
         source=arguments.source,
         sha256=arguments.sha256,
-        model=arguments.model,
+        training=training,
+        gate=gate,
         score_inputs=arguments.score,
         score_output=arguments.output,
         labelled_inbox=arguments.labelled_inbox,
         force=arguments.force,
-        **options,
     )
     new_rows = (summary.get("intake") or {}).get("new_rows")
     if new_rows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from cli.options import add_config_options, given
+from cli.options import add_config_options, config_from
 from cli.server import load_flow
 from sentiment.release.config import GatePolicy
 
@@ -19,8 +19,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "version", help="Model version (see `sentiment models`), or 'latest' for the newest."
     )
-    policy = add_config_options(evaluate.add_argument_group("gate"), GatePolicy)
-    evaluate.set_defaults(handler=_evaluate, policy=policy)
+    add_config_options(evaluate.add_argument_group("gate"), GatePolicy)
+    evaluate.set_defaults(handler=_evaluate)
 
     models = subparsers.add_parser(
         "models", help="List model versions: metrics, gate status, champion (read-only)."
@@ -49,13 +49,12 @@ def _evaluate(arguments: argparse.Namespace) -> int:
     from sentiment.release.champion import bundle_directory, resolve_version
 
     # Bad input fails here in one line, before a Prefect server and flow run start.
-    policy = given(arguments, arguments.policy)
-    GatePolicy(**policy)
+    gate = config_from(arguments, GatePolicy)
     version = resolve_version(arguments.home, arguments.version)
     bundle_directory(arguments.home, version)
     evaluate_flow = load_flow("flows.evaluate", "evaluate_flow")
 
-    result = evaluate_flow(home=str(arguments.home), version=version, **policy)
+    result = evaluate_flow(home=str(arguments.home), version=version, gate=gate)
     # A rejection is the gate working, not a failure of the command: exit 0 either way.
     print(result["summary"])
     return 0

@@ -23,11 +23,7 @@ from tasks.labels import reevaluate_champion_task
 def evaluate_flow(
     home: str | None = None,
     version: str = "latest",
-    minimum_accuracy: float = GatePolicy.minimum_accuracy,
-    minimum_roc_auc: float = GatePolicy.minimum_roc_auc,
-    significance: float = GatePolicy.significance,
-    minimum_improvement: float = GatePolicy.minimum_improvement,
-    minimum_slice_rows: int = GatePolicy.minimum_slice_rows,
+    gate: GatePolicy = GatePolicy(),  # noqa: B008 (frozen: one shared default is safe)
 ) -> State[dict[str, Any]]:
     """Evaluate ``models/<version>``, gate it against the champion and record the outcome.
 
@@ -35,33 +31,19 @@ def evaluate_flow(
         home: The pipeline home (default: ``$SENTIMENT_HOME``, else the user's data
             directory).
         version: The bundle's version, or ``latest`` for the newest bundle.
-        minimum_accuracy: Test-accuracy floor.
-        minimum_roc_auc: Test ROC AUC floor.
-        significance: Reject a challenger significantly worse than the champion at
-            this level (one-sided McNemar mid-p on the same test reviews).
-        minimum_improvement: If above 0, the accuracy gain over the champion required.
-        minimum_slice_rows: Source slices with at least this many test rows are gated
-            like the whole test set.
+        gate: The promotion gate's thresholds (see ``GatePolicy``).
 
     Returns:
         A Completed state whose message is the decision's summary and whose result is
         the decision (``decision``, ``promoted``, ``summary``, ``reasons``, ``verdicts``,
         ``champion``...) plus the evaluation's headline metrics under ``evaluation``.
     """
-    # Built first, so a bad setting fails before any work is done.
-    policy = GatePolicy(
-        minimum_accuracy=minimum_accuracy,
-        minimum_roc_auc=minimum_roc_auc,
-        significance=significance,
-        minimum_improvement=minimum_improvement,
-        minimum_slice_rows=minimum_slice_rows,
-    )
     home = str(resolve_home(home))
     version = resolve_version(Path(home), version)
     evaluation = evaluate_bundle_task(home, version)
     # Like with like: a champion tested on an older snapshot's rows is scored on these.
     reevaluated = reevaluate_champion_task(home, version)
-    decision = gate_model_task(home, version, policy)
+    decision = gate_model_task(home, version, gate)
     publish_champion_task(home)
     return Completed(
         message=decision["summary"],

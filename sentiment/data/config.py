@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.core.errors import ConfigError
+from sentiment.core.settings import described
 from sentiment.encoding.config import VectorizerConfig
 
 # Tokenizing processes by default: one, this process. With the compiled tokenizer the
@@ -30,11 +31,11 @@ class PreprocessConfig:
 
     vectorizer: VectorizerConfig = field(default_factory=VectorizerConfig)
     validation_fraction: float = field(
-        default=0.1, metadata={"help": "Share of train held out for validation, in (0, 0.5]."}
+        default=0.1, metadata=described("Share of train held out for validation, in (0, 0.5].")
     )
     seed: int = field(
         default=42,
-        metadata={"help": "Seed of the train/validation split.", "flag": "--split-seed"},
+        metadata=described("Seed of the train/validation split.", flag="--split-seed"),
     )
 
     def __post_init__(self) -> None:
@@ -104,13 +105,13 @@ class LabelsConfig:
 
     source: str = field(
         default=DEFAULT_LABELLED_SOURCE,
-        metadata={"help": "Slice name of these reviews in evaluations (not 'imdb')."},
+        metadata=described("Slice name of these reviews in evaluations (not 'imdb')."),
     )
-    text_column: str = field(default="text", metadata={"help": "Column holding the text."})
-    label_column: str = field(default="label", metadata={"help": "Column holding the label."})
+    text_column: str = field(default="text", metadata=described("Column holding the text."))
+    label_column: str = field(default="label", metadata=described("Column holding the label."))
     test_share: float = field(
         default=0.2,
-        metadata={"help": "Share of accepted rows held out for testing, by text hash, in (0, 1)."},
+        metadata=described("Share of accepted rows held out for testing, by text hash, in (0, 1)."),
     )
 
     def __post_init__(self) -> None:

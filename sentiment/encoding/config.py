@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from sentiment.core.errors import ConfigError
+from sentiment.core.settings import described
 
 MAX_NGRAM = 3
 # Bits per word in a packed n-gram key: 3 x 21 = 63 bits fit a uint64.
@@ -40,24 +41,24 @@ class VectorizerConfig:
 
     num_words: int = field(
         default=5000,
-        metadata={"help": "Id space including padding (0) and out-of-vocabulary (1)."},
+        metadata=described("Id space including padding (0) and out-of-vocabulary (1)."),
     )
-    max_length: int = field(default=500, metadata={"help": "Ids per review."})
-    padding: Side = field(default="pre", metadata={"help": "Pad side.", "choices": _SIDES})
-    truncating: Side = field(default="pre", metadata={"help": "Cut side.", "choices": _SIDES})
+    max_length: int = field(default=500, metadata=described("Ids per review."))
+    padding: Side = field(default="pre", metadata=described("Pad side.", choices=_SIDES))
+    truncating: Side = field(default="pre", metadata=described("Cut side.", choices=_SIDES))
     ngram_max: int = field(
-        default=1, metadata={"help": "1 for words; 2 or 3 to add bigrams (and trigrams)."}
+        default=1, metadata=described("1 for words; 2 or 3 to add bigrams (and trigrams).")
     )
     bag: bool = field(
         default=False,
-        metadata={"help": "Encode each review as its sorted distinct ids (bag of n-grams)."},
+        metadata=described("Encode each review as its sorted distinct ids (bag of n-grams)."),
     )
     min_document_count: int = field(
-        default=1, metadata={"help": "Keep tokens seen in at least this many training reviews."}
+        default=1, metadata=described("Keep tokens seen in at least this many training reviews.")
     )
     negation_scope: int = field(
         default=0,
-        metadata={"help": "Mark this many words after a negator as negated (0: none)."},
+        metadata=described("Mark this many words after a negator as negated (0: none)."),
     )
 
     def __post_init__(self) -> None:

@@ -6,10 +6,11 @@ build its options from these dataclasses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, get_args
 
 from sentiment.core.errors import ConfigError
+from sentiment.core.settings import described
 from sentiment.data.config import PreprocessConfig
 from sentiment.encoding.config import VectorizerConfig
 
@@ -83,6 +84,12 @@ MODEL_SPECS: dict[str, ModelSpec] = {
 }
 MODEL_NAMES: tuple[str, ...] = tuple(MODEL_SPECS)
 DEFAULT_MODEL = "nbsvm"
+# The zoo's names as a type, so a Prefect run form offers them.
+ModelName = Literal["mlp", "cnn", "nbsvm"]
+assert get_args(ModelName) == MODEL_NAMES, "ModelName must list the zoo's MODEL_NAMES"
+# Training reads its preprocessing output's split settings, so it documents them as that
+# stage does: each setting's help is written once.
+_PREPROCESS_FIELDS = {setting.name: setting for setting in fields(PreprocessConfig)}
 
 
 def get_model_spec(name: str) -> ModelSpec:
@@ -133,44 +140,51 @@ class TrainConfig:
             ``max-accuracy`` (the calibrated score that maximizes their accuracy).
     """
 
-    model: str = field(default=DEFAULT_MODEL, metadata={"help": "The zoo model."})
+    model: ModelName = field(
+        default=DEFAULT_MODEL, metadata=described(f"The zoo model: {', '.join(MODEL_NAMES)}.")
+    )
     epochs: int | None = field(
-        default=None, metadata={"help": "Maximum epochs (default: the model's own)."}
+        default=None, metadata=described("Maximum epochs (default: the model's own).")
     )
     batch_size: int | None = field(
-        default=None, metadata={"help": "Reviews per batch (default: the model's own)."}
+        default=None, metadata=described("Reviews per batch (default: the model's own).")
     )
     learning_rate: float | None = field(
-        default=None, metadata={"help": "Adam's learning rate (default: the model's own)."}
+        default=None, metadata=described("Adam's learning rate (default: the model's own).")
     )
     seed: int = field(
         default=42,
-        metadata={"help": "Seed of the initial weights and shuffling.", "flag": "--training-seed"},
+        metadata=described("Seed of the initial weights and shuffling.", flag="--training-seed"),
     )
     patience: int = field(
         default=1,
-        metadata={"help": "Epochs without validation-loss improvement before stopping."},
+        metadata=described("Epochs without validation-loss improvement before stopping."),
     )
     vectorizer: VectorizerConfig | None = None
-    validation_fraction: float = PreprocessConfig.validation_fraction
-    split_seed: int = PreprocessConfig.seed
+    validation_fraction: float = field(
+        default=PreprocessConfig.validation_fraction,
+        metadata=_PREPROCESS_FIELDS["validation_fraction"].metadata,
+    )
+    split_seed: int = field(
+        default=PreprocessConfig.seed, metadata=_PREPROCESS_FIELDS["seed"].metadata
+    )
     nb_alpha: float = field(
-        default=1.0, metadata={"help": "Smoothing of the naive-Bayes ratios (nbsvm only)."}
+        default=1.0, metadata=described("Smoothing of the naive-Bayes ratios (nbsvm only).")
     )
     folds: int = field(
         default=1,
-        metadata={
-            "help": "Cross-fitted ensemble: train this many models, each on all labelled "
+        metadata=described(
+            "Cross-fitted ensemble: train this many models, each on all labelled "
             "reviews but one fold, and average them (nbsvm only; 1: one model)."
-        },
+        ),
     )
     decision_threshold: ThresholdRule = field(
         default="calibrated",
-        metadata={
-            "help": "Decision threshold: 0.5 of the calibrated score ('calibrated') or the "
+        metadata=described(
+            "Decision threshold: 0.5 of the calibrated score ('calibrated') or the "
             "score that maximizes held-out accuracy ('max-accuracy').",
-            "choices": THRESHOLD_RULES,
-        },
+            choices=THRESHOLD_RULES,
+        ),
     )
 
     def __post_init__(self) -> None:

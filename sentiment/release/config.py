@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from sentiment.core.errors import ConfigError
+from sentiment.core.settings import described
 
 
 @dataclass(frozen=True)
@@ -28,32 +29,32 @@ class GatePolicy:
             rows; smaller slices are reported, not gated.
     """
 
-    minimum_accuracy: float = field(default=0.875, metadata={"help": "Test-accuracy floor."})
-    minimum_roc_auc: float = field(default=0.93, metadata={"help": "Test ROC AUC floor."})
+    minimum_accuracy: float = field(default=0.875, metadata=described("Test-accuracy floor."))
+    minimum_roc_auc: float = field(default=0.93, metadata=described("Test ROC AUC floor."))
     significance: float = field(
         default=0.05,
-        metadata={
-            "help": "Reject a challenger significantly worse than the champion at this level "
+        metadata=described(
+            "Reject a challenger significantly worse than the champion at this level "
             "(one-sided McNemar mid-p)."
-        },
+        ),
     )
     minimum_improvement: float = field(
         default=0.0,
-        metadata={"help": "Accuracy gain over the champion required, e.g. 0.005 (0: none)."},
+        metadata=described("Accuracy gain over the champion required, e.g. 0.005 (0: none)."),
     )
     minimum_slice_rows: int = field(
         default=200,
-        metadata={
-            "help": "Reject a challenger significantly worse than the champion on any source's "
+        metadata=described(
+            "Reject a challenger significantly worse than the champion on any source's "
             "slice of at least this many test rows."
-        },
+        ),
     )
 
     maximum_ece: float | None = field(
         default=None,
-        metadata={
-            "help": "Ceiling for the test expected calibration error, e.g. 0.02 (default: no rule)."
-        },
+        metadata=described(
+            "Ceiling for the test expected calibration error, e.g. 0.02 (default: no rule)."
+        ),
     )
 
     def __post_init__(self) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from prefect.flows import load_flow_from_entrypoint
+
+from sentiment.encoding.config import VectorizerConfig
+from sentiment.modeling.config import TrainConfig
+from sentiment.release.config import GatePolicy
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
 
@@ -59,3 +64,17 @@ def test_parameters_are_typed_described_and_repeat_no_default(
     # A value set in prefect.yaml must equal the flow's default, or it hides a change.
     for name, value in (deployment.get("parameters") or {}).items():
         assert schema["properties"][name].get("default") == value, name
+
+
+def test_settings_objects_are_forms_whose_fields_carry_the_configs_help() -> None:
+    entrypoints = {d["name"]: d["entrypoint"] for d in _deployments()}
+    definitions = {
+        **load_flow_from_entrypoint(entrypoints["retrain"]).parameters.model_dump()["definitions"],
+        **load_flow_from_entrypoint(entrypoints["evaluate"]).parameters.model_dump()["definitions"],
+    }
+    for config in (TrainConfig, VectorizerConfig, GatePolicy):
+        properties = definitions[config.__name__]["properties"]
+        for field in dataclasses.fields(config):
+            if "help" in field.metadata:
+                described = properties[field.name].get("description")
+                assert described == field.metadata["help"], f"{config.__name__}.{field.name}"

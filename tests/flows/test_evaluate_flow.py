@@ -60,13 +60,13 @@ def test_evaluate_flow_promotes_then_rejects_and_publishes(home: Path) -> None:
     from cli.main import main
     from flows.evaluate import evaluate_flow
     from sentiment.release.champion import champion_version
+    from sentiment.release.config import GatePolicy
     from sentiment.release.ledger import read_ledger
 
     state = evaluate_flow(
         home=str(home),
         version="20260101-000000-mlp-0001",
-        minimum_accuracy=0.0,
-        minimum_roc_auc=0.0,
+        gate=GatePolicy(minimum_accuracy=0.0, minimum_roc_auc=0.0),
         return_state=True,
     )
     assert state.is_completed()
@@ -108,5 +108,6 @@ def test_bad_gate_setting_fails_before_any_work(home: Path) -> None:
     from sentiment.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="significance"):
-        evaluate_flow(home=str(home), version="latest", significance=2.0)
+        # As a deployment run passes it: the flow's parameter validation builds the policy.
+        evaluate_flow(home=str(home), version="latest", gate={"significance": 2.0})
     assert not (home / "models" / "ledger.jsonl").exists()

@@ -10,7 +10,9 @@ from typing import Any
 
 from flows.retrain import retrain_flow
 from sentiment.core.atomic import file_sha256
+from sentiment.modeling.config import TrainConfig
 from sentiment.release.champion import champion_version
+from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import read_evaluation
 from sentiment.release.ledger import read_ledger
 from sentiment.release.listing import list_models
@@ -39,11 +41,9 @@ def test_retrain_trains_only_on_new_data_and_promotes_once(tmp_path: Path) -> No
         "home": str(home),
         "source": str(archive),
         "sha256": file_sha256(archive),
-        "model": "mlp",
-        "epochs": 2,
+        "training": TrainConfig(model="mlp", epochs=2),
         # A tiny synthetic set cannot meet the real floors; the chain is under test here.
-        "minimum_accuracy": 0.0,
-        "minimum_roc_auc": 0.0,
+        "gate": GatePolicy(minimum_accuracy=0.0, minimum_roc_auc=0.0),
     }
 
     first = retrain_flow(**settings)

@@ -11,13 +11,15 @@ from flows.preprocess import preprocess_flow
 from sentiment.data.config import PreprocessConfig
 from sentiment.data.preprocess import find_processed
 from sentiment.encoding.config import VectorizerConfig
+from sentiment.modeling.config import TrainConfig
 from tests.unit.data.test_preprocess import make_home
 
 
 def test_preprocess_flow_writes_then_hits_the_cache(tmp_path: Path) -> None:
     home = make_home(tmp_path / "home")
     first = preprocess_flow(
-        home=str(home), model="mlp", vectorizer=VectorizerConfig(num_words=30, max_length=6)
+        home=str(home),
+        training=TrainConfig(model="mlp", vectorizer=VectorizerConfig(num_words=30, max_length=6)),
     )
     assert not first["cache_hit"]
     assert first["rows"] == {"train": 36, "validation": 4, "test": 20}
@@ -28,7 +30,8 @@ def test_preprocess_flow_writes_then_hits_the_cache(tmp_path: Path) -> None:
     assert find_processed(home, config).key == first["key"]
 
     second = preprocess_flow(
-        home=str(home), model="mlp", vectorizer=VectorizerConfig(num_words=30, max_length=6)
+        home=str(home),
+        training=TrainConfig(model="mlp", vectorizer=VectorizerConfig(num_words=30, max_length=6)),
     )
     assert second["cache_hit"] and second["key"] == first["key"]
 

@@ -9,7 +9,9 @@ import pyarrow.parquet as pq
 
 from flows.retrain import retrain_flow
 from sentiment.core.atomic import file_sha256
+from sentiment.modeling.config import TrainConfig
 from sentiment.release.champion import champion_version
+from sentiment.release.config import GatePolicy
 from sentiment.release.ledger import read_ledger
 from tests.unit.data.imdb_tarball import build_archive
 
@@ -42,11 +44,9 @@ def test_main_job_promotes_the_first_model_and_scores_the_dump(tmp_path: Path) -
         home=str(home),
         source=str(archive),
         sha256=file_sha256(archive),
-        model="mlp",
-        epochs=2,
+        training=TrainConfig(model="mlp", epochs=2),
         # A tiny synthetic set cannot meet the real floors; the chain is under test here.
-        minimum_accuracy=0.0,
-        minimum_roc_auc=0.0,
+        gate=GatePolicy(minimum_accuracy=0.0, minimum_roc_auc=0.0),
         return_state=True,
     )
 
@@ -73,11 +73,8 @@ def test_the_main_job_can_retrain_a_fold_ensemble(tmp_path: Path) -> None:
         home=str(home),
         source=str(archive),
         sha256=file_sha256(archive),
-        model="nbsvm",
-        epochs=1,
-        folds=2,
-        minimum_accuracy=0.0,
-        minimum_roc_auc=0.0,
+        training=TrainConfig(model="nbsvm", epochs=1, folds=2),
+        gate=GatePolicy(minimum_accuracy=0.0, minimum_roc_auc=0.0),
     )
 
     assert summary["training"]["folds"] == 2

@@ -15,6 +15,7 @@ from sentiment.core.errors import StageOutputMissingError
 from sentiment.core.paths import HomeLayout
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.modeling.bundle import load_bundle
+from sentiment.modeling.config import TrainConfig
 from tests.unit.modeling.test_training import _reviews
 
 
@@ -31,18 +32,20 @@ def test_train_flow_preprocesses_trains_and_publishes(raw_home: Path) -> None:
     with pytest.raises(StageOutputMissingError, match="preprocess"):
         train_flow(
             home=str(raw_home),
-            model="cnn",
-            epochs=1,
-            vectorizer=VectorizerConfig(num_words=40, max_length=16),
+            training=TrainConfig(
+                model="cnn", epochs=1, vectorizer=VectorizerConfig(num_words=40, max_length=16)
+            ),
             preprocess_if_missing=False,
         )
 
     result = train_flow(
         home=str(raw_home),
-        model="cnn",
-        epochs=1,
-        batch_size=16,
-        vectorizer=VectorizerConfig(num_words=40, max_length=16),
+        training=TrainConfig(
+            model="cnn",
+            epochs=1,
+            batch_size=16,
+            vectorizer=VectorizerConfig(num_words=40, max_length=16),
+        ),
     )
 
     bundle = load_bundle(Path(result["bundle"]))
@@ -78,13 +81,12 @@ def test_preprocess_then_train_with_the_same_settings_preprocesses_once(raw_home
     from flows.preprocess import preprocess_flow
 
     vectorizer = VectorizerConfig(num_words=40, max_length=16)
-    processed = preprocess_flow(home=str(raw_home), model="mlp", vectorizer=vectorizer)
+    training = TrainConfig(model="mlp", epochs=1, vectorizer=vectorizer)
+    processed = preprocess_flow(home=str(raw_home), training=training)
     assert not processed["cache_hit"]
     result = train_flow(
         home=str(raw_home),
-        model="mlp",
-        epochs=1,
-        vectorizer=vectorizer,
+        training=training,
         preprocess_if_missing=False,
     )
     assert result["preprocessing_key"] == processed["key"]
