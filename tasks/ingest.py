@@ -98,32 +98,16 @@ def download_archive(source: str, home: str, sha256: str | None = None) -> dict[
         archive.path,
         archive.sha256,
     )
-    return {
-        "path": str(archive.path),
-        "sha256": archive.sha256,
-        "size_bytes": archive.size_bytes,
-        "cache_hit": archive.cache_hit,
-    }
+    return archive.to_manifest()
 
 
 @task(name="write-raw-splits")
 def write_raw_splits_task(archive: dict[str, Any], home: str, source: str) -> dict[str, Any]:
     """Stream the verified archive into ``raw/imdb/*.parquet``; publish the row counts."""
-    result = write_raw_splits(
-        ArchiveFile(Path(archive["path"]), archive["sha256"], int(archive["size_bytes"])),
-        Path(home),
-        source,
-    )
-    get_run_logger().info(
-        "Ingested %s in %.1f s.",
-        ", ".join(f"{split} {count:,}" for split, count in result.row_counts.items()),
-        result.seconds,
-    )
+    result = write_raw_splits(ArchiveFile.from_manifest(archive), Path(home), source)
+    get_run_logger().info("%s.", result.summary())
     create_table_artifact(
-        [
-            {"split": split, "rows": count, "path": str(result.paths[split])}
-            for split, count in result.row_counts.items()
-        ],
+        result.split_rows(),
         key="imdb-raw-splits",
         description="Rows per split written to raw Parquet.",
     )
@@ -147,11 +131,4 @@ def dataset_report_task(home: str) -> dict[str, Any]:
         key="dataset-report",
         description="IMDB dataset report: splits, balance, vocabulary, lengths, duplicates.",
     )
-    return {
-        "markdown": str(report.markdown_path),
-        "figure": str(report.figure_path),
-        "figures": str(report.figures_path),
-        "distinct_words": report.distinct_words,
-        "train_test_duplicates": report.cross("train", "test").texts,
-        "cache_hit": report.cache_hit,
-    }
+    return report.to_manifest()

@@ -9,7 +9,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from sentiment.data.labels import take_in_inbox
+from sentiment.data.labels import describe_intake_file, intake_markdown, take_in_inbox
 from sentiment.modeling.config import TrainConfig
 from sentiment.release.promotion import champion_up_to_date, reevaluate_champion
 
@@ -25,36 +25,12 @@ def take_in_labels_task(home: str, inbox: str) -> dict[str, Any]:
     logger = get_run_logger()
     intake = take_in_inbox(Path(home), Path(inbox))
     for entry in intake["files"]:
-        logger.info(
-            "%s: batch %s, %d accepted (%d train, %d test), %d refused, %d duplicates, "
-            "%d conflicts%s.",
-            entry["file"],
-            entry["batch"],
-            entry["accepted"],
-            entry["train"],
-            entry["test"],
-            entry["refused"],
-            entry["duplicates"],
-            entry["conflicts"],
-            " (taken in before)" if entry["already_taken_in"] else "",
-        )
+        logger.info("%s.", describe_intake_file(entry))
     logger.info("Data snapshot %s; %d new labelled rows.", intake["snapshot"], intake["new_rows"])
-    if intake["files"] or intake["skipped"]:
-        lines = [
-            f"# Labelled intake: snapshot `{intake['snapshot']}`",
-            "",
-            "| file | batch | accepted | train | test | refused | duplicates | conflicts |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
-            *(
-                f"| `{entry['file']}` | `{entry['batch']}` | {entry['accepted']} | "
-                f"{entry['train']} | {entry['test']} | {entry['refused']} | "
-                f"{entry['duplicates']} | {entry['conflicts']} |"
-                for entry in intake["files"]
-            ),
-            *(f"\nSkipped `{entry['file']}`: {entry['reason']}" for entry in intake["skipped"]),
-        ]
+    markdown = intake_markdown(intake)
+    if markdown is not None:
         create_markdown_artifact(
-            markdown="\n".join(lines),
+            markdown=markdown,
             key="labelled-intake",
             description=f"Labelled files taken in; snapshot {intake['snapshot']}.",
         )

@@ -14,7 +14,7 @@ from prefect.tasks import Task
 
 from sentiment.core.errors import SentimentError, StageOutputMissingError
 from sentiment.data.config import PreprocessConfig
-from sentiment.data.preprocess import PROCESSED_SPLITS, find_processed, preprocess
+from sentiment.data.preprocess import find_processed, preprocess
 
 
 def retry_on_io_error(task: Task[..., Any], task_run: TaskRun, state: State) -> bool:
@@ -51,35 +51,14 @@ def preprocess_task(home: str, config: PreprocessConfig, tokenize_workers: int) 
     Returns:
         A small manifest: key, directory, cache hit, rows and OOV rate per split, seconds.
     """
-    logger = get_run_logger()
     result = preprocess(Path(home), config, workers=tokenize_workers)
-    manifest = result.manifest
-    logger.info(
-        "%s %s: %s.",
-        "Reused" if result.cache_hit else "Wrote",
-        result.directory,
-        ", ".join(
-            f"{split} {manifest['splits'][split]['rows']:,} rows "
-            f"(OOV {manifest['splits'][split]['oov_rate']:.2%})"
-            for split in PROCESSED_SPLITS
-        ),
-    )
+    get_run_logger().info("%s.", result.summary())
     create_markdown_artifact(
         markdown=result.to_markdown(),
         key="preprocess-summary",
         description="Preprocessing settings, rows per split, coverage and OOV rates.",
     )
-    return {
-        "key": result.key,
-        "directory": str(result.directory),
-        "cache_hit": result.cache_hit,
-        "seconds": round(result.seconds, 3),
-        "rows": {split: manifest["rows"][split] for split in PROCESSED_SPLITS},
-        "oov_rate": {split: manifest["splits"][split]["oov_rate"] for split in PROCESSED_SPLITS},
-        "vocabulary_size": manifest["vocabulary"]["size"],
-        "training_token_coverage": manifest["vocabulary"]["training_token_coverage"],
-        "vectorizer": str(result.vectorizer_path),
-    }
+    return result.to_manifest()
 
 
 @task(name="find-processed", cache_policy=NO_CACHE)

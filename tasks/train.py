@@ -56,13 +56,7 @@ def train_model_task(home: str, config: TrainConfig) -> dict[str, Any]:
     update_progress_artifact(progress_id, progress=100.0)
     create_table_artifact(
         key=f"training-curve-{config.model}",
-        table=[
-            {
-                key: round(value, 5) if isinstance(value, float) else value
-                for key, value in row.items()
-            }
-            for row in result.history
-        ],
+        table=result.curve_rows(),
         description=f"Per-epoch loss and accuracy of `{result.version}`.",
     )
     create_markdown_artifact(
@@ -72,14 +66,4 @@ def train_model_task(home: str, config: TrainConfig) -> dict[str, Any]:
         + png_markdown(Path(result.directory) / CURVE_FILE, "Training curve"),
         description=f"Training run `{result.version}`.",
     )
-    return {
-        "version": result.version,
-        "bundle": str(result.directory),
-        "model": config.model,
-        "folds": config.folds,
-        "validation_metrics": result.validation_metrics,
-        "best_epoch": result.best_epoch,
-        "epochs_run": len(result.history),
-        "seconds": round(result.seconds, 3),
-        "preprocessing_key": result.preprocessing_key,
-    }
+    return result.to_manifest(config)

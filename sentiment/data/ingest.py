@@ -77,6 +77,18 @@ class IngestResult:
             "seconds": round(self.seconds, 3),
         }
 
+    def summary(self) -> str:
+        """One line: the rows of each split and the time it took."""
+        counts = ", ".join(f"{split} {count:,}" for split, count in self.row_counts.items())
+        return f"Ingested {counts} in {self.seconds:.1f} s"
+
+    def split_rows(self) -> list[dict[str, Any]]:
+        """One table row per split: its name, rows and Parquet path."""
+        return [
+            {"split": split, "rows": count, "path": str(self.paths[split])}
+            for split, count in self.row_counts.items()
+        ]
+
 
 def _manifest_path(home: Path) -> Path:
     return HomeLayout(home).raw_dir / MANIFEST_NAME

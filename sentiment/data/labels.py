@@ -574,3 +574,34 @@ def take_in_inbox(home: Path, inbox: Path, test_share: float | None = None) -> d
         "snapshot": current_snapshot(home).id,
         "new_rows": sum(entry["accepted"] for entry in results if not entry["already_taken_in"]),
     }
+
+
+def describe_intake_file(entry: dict[str, Any]) -> str:
+    """One line on one file of :func:`take_in_inbox`'s result."""
+    return (
+        f"{entry['file']}: batch {entry['batch']}, {entry['accepted']} accepted "
+        f"({entry['train']} train, {entry['test']} test), {entry['refused']} refused, "
+        f"{entry['duplicates']} duplicates, {entry['conflicts']} conflicts"
+        + (" (taken in before)" if entry["already_taken_in"] else "")
+    )
+
+
+def intake_markdown(intake: dict[str, Any]) -> str | None:
+    """The Markdown table of :func:`take_in_inbox`'s result, or None when the inbox held
+    no file."""
+    if not intake["files"] and not intake["skipped"]:
+        return None
+    lines = [
+        f"# Labelled intake: snapshot `{intake['snapshot']}`",
+        "",
+        "| file | batch | accepted | train | test | refused | duplicates | conflicts |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| `{entry['file']}` | `{entry['batch']}` | {entry['accepted']} | "
+            f"{entry['train']} | {entry['test']} | {entry['refused']} | "
+            f"{entry['duplicates']} | {entry['conflicts']} |"
+            for entry in intake["files"]
+        ),
+        *(f"\nSkipped `{entry['file']}`: {entry['reason']}" for entry in intake["skipped"]),
+    ]
+    return "\n".join(lines)

@@ -90,6 +90,32 @@ class PreprocessResult:
         ]
         return "\n".join(lines)
 
+    def summary(self) -> str:
+        """One line: reused or written, and each split's rows and OOV rate."""
+        splits = self.manifest["splits"]
+        return f"{'Reused' if self.cache_hit else 'Wrote'} {self.directory}: " + ", ".join(
+            f"{split} {splits[split]['rows']:,} rows (OOV {splits[split]['oov_rate']:.2%})"
+            for split in PROCESSED_SPLITS
+        )
+
+    def to_manifest(self) -> dict[str, Any]:
+        """A small JSON-serializable manifest: key, directory, cache hit, seconds, rows
+        and OOV rate per split, vocabulary size and coverage, the vectorizer's path."""
+        manifest = self.manifest
+        return {
+            "key": self.key,
+            "directory": str(self.directory),
+            "cache_hit": self.cache_hit,
+            "seconds": round(self.seconds, 3),
+            "rows": {split: manifest["rows"][split] for split in PROCESSED_SPLITS},
+            "oov_rate": {
+                split: manifest["splits"][split]["oov_rate"] for split in PROCESSED_SPLITS
+            },
+            "vocabulary_size": manifest["vocabulary"]["size"],
+            "training_token_coverage": manifest["vocabulary"]["training_token_coverage"],
+            "vectorizer": str(self.vectorizer_path),
+        }
+
 
 def output_schema(max_length: int) -> pa.Schema:
     """The schema of every processed split."""

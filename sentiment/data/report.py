@@ -103,6 +103,17 @@ class DatasetReport:
                 return pair
         raise KeyError((first, second))
 
+    def to_manifest(self) -> dict[str, Any]:
+        """A small JSON-serializable summary: where it was written and its headlines."""
+        return {
+            "markdown": str(self.markdown_path),
+            "figure": str(self.figure_path),
+            "figures": str(self.figures_path),
+            "distinct_words": self.distinct_words,
+            "train_test_duplicates": self.cross("train", "test").texts,
+            "cache_hit": self.cache_hit,
+        }
+
 
 def _raw_manifest(layout: HomeLayout) -> dict[str, Any]:
     manifest_path = layout.raw_dir / MANIFEST_NAME

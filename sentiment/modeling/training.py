@@ -117,6 +117,31 @@ class TrainResult:
         ]
         return "\n".join(lines)
 
+    def curve_rows(self) -> list[dict[str, Any]]:
+        """The per-epoch history as table rows, figures rounded to five places."""
+        return [
+            {
+                key: round(value, 5) if isinstance(value, float) else value
+                for key, value in row.items()
+            }
+            for row in self.history
+        ]
+
+    def to_manifest(self, config: TrainConfig) -> dict[str, Any]:
+        """A small JSON-serializable manifest: version, bundle path, validation metrics,
+        epochs and wall time."""
+        return {
+            "version": self.version,
+            "bundle": str(self.directory),
+            "model": config.model,
+            "folds": config.folds,
+            "validation_metrics": self.validation_metrics,
+            "best_epoch": self.best_epoch,
+            "epochs_run": len(self.history),
+            "seconds": round(self.seconds, 3),
+            "preprocessing_key": self.preprocessing_key,
+        }
+
 
 def _make_epoch_recorder(on_epoch_end: EpochHook | None) -> keras.callbacks.Callback:
     import keras
