@@ -75,3 +75,23 @@ def test_defaults_shown_in_help_are_the_configs() -> None:
     text = preprocess_help.format_help()
     assert "(default: 800000)" in text  # the default model's num_words
     assert f"(default: {PreprocessConfig.validation_fraction})" in text
+
+
+def test_retrain_offers_every_training_and_gate_setting() -> None:
+    retrain = build_parser()._subparsers._group_actions[0].choices["retrain"]
+    destinations = {action.dest for action in retrain._actions}
+    assert _documented(VectorizerConfig) | _documented(GatePolicy) <= destinations
+    assert _documented(TrainConfig) - {"seed"} | {"training_seed"} <= destinations
+
+
+def test_the_options_given_become_one_settings_object_per_stage() -> None:
+    from cli.data import training_config
+    from cli.options import config_from
+
+    options = "--model mlp --max-length 64 --training-seed 7 --split-seed 3 --minimum-accuracy 0.5"
+    arguments = build_parser().parse_args(["retrain", *options.split()])
+    mlp = TrainConfig(model="mlp").resolved_vectorizer
+    assert training_config(arguments) == TrainConfig(
+        model="mlp", seed=7, split_seed=3, vectorizer=dataclasses.replace(mlp, max_length=64)
+    )
+    assert config_from(arguments, GatePolicy) == GatePolicy(minimum_accuracy=0.5)
