@@ -67,7 +67,7 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             name="nbsvm",
             description="Neural NBSVM over the bag of distinct uni/bi/trigrams.",
             # Negation marking: chosen by 5-fold cross-validation over the 25,000
-            # labelled reviews (docs/benchmarks.md, "Modeling: toward 93%", row 28).
+            # labelled reviews (docs/decisions/0003-negation-marking.md).
             vectorizer=VectorizerConfig(
                 num_words=800_000, max_length=2000, ngram_max=3, bag=True, negation_scope=3
             ),
@@ -110,7 +110,7 @@ ThresholdRule = Literal["calibrated", "max-accuracy"]
 # "calibrated": label positive at calibrated probability >= 0.5, the accuracy-optimal rule
 # for calibrated scores. "max-accuracy": at the calibrated score that maximized held-out
 # accuracy, which on 2,500 validation reviews gains nothing on average and adds about
-# +-0.15 points of spread (docs/benchmarks.md, "Modeling: toward 93%", row 26).
+# +-0.15 points of spread (docs/decisions/0004-decision-threshold.md).
 THRESHOLD_RULES: tuple[str, ...] = ("calibrated", "max-accuracy")
 
 
