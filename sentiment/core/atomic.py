@@ -6,6 +6,10 @@ Small records (:func:`write_text`, :func:`write_json`: snapshots, manifests) and
 directories (:func:`atomic_directory`: bundles, batches) are also fsynced before the
 rename and their directory after it, so a power cut cannot leave an empty file under the
 final name.
+
+A temporary's name carries the id of the process writing it (:func:`temporary_name`), so
+one a killed process left behind is told from one still being written: each stage calls
+:func:`remove_stale_temporaries` on its own directories when it starts.
 """
 
 from __future__ import annotations
@@ -13,15 +17,88 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+logger = logging.getLogger(__name__)
+
 TEMPORARY_PREFIX = ".tmp-"
+# ".tmp-<pid>-": the writer's process id, then anything.
+_WRITER = re.compile(rf"^{re.escape(TEMPORARY_PREFIX)}(?P<pid>[0-9]+)-")
+# Temporaries named before names carried the writer (".tmp-<hex>-name"): removed once
+# this old, as no run takes a day to write one.
+_UNNAMED_WRITER_SECONDS = 24 * 3600
+
+
+def temporary_name(name: str) -> str:
+    """A temporary name for ``name``: ``.tmp-<pid>-<8 hex digits>-<name>``, naming the
+    process that writes it (see :func:`remove_stale_temporaries`)."""
+    return f"{TEMPORARY_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-{name}"
+
+
+def _is_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_stale_temporaries(*directories: Path) -> int:
+    """Remove the temporaries a killed process left in ``directories`` (not below them).
+
+    A temporary is stale when the process its name carries no longer runs; one whose
+    name carries no process (written before names did) when it is a day old. A live
+    run's temporaries are kept, so a stage may call this while another run writes.
+
+    Returns:
+        How many files and directories were removed.
+    """
+    removed = 0
+    now = time.time()
+    for directory in directories:
+        try:
+            entries = list(Path(directory).iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if not entry.name.startswith(TEMPORARY_PREFIX):
+                continue
+            writer = _WRITER.match(entry.name)
+            try:
+                if writer is not None:
+                    if _is_alive(int(writer.group("pid"))):
+                        continue
+                elif now - entry.lstat().st_mtime < _UNNAMED_WRITER_SECONDS:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+            except FileNotFoundError:  # removed by another run meanwhile
+                continue
+            removed += 1
+    if removed:
+        logger.info(
+            "Removed %d temporary file(s) left by a killed run in %s.",
+            removed,
+            ", ".join(str(directory) for directory in directories),
+        )
+    return removed
 
 
 @contextlib.contextmanager
@@ -39,9 +116,7 @@ def atomic_path(destination: Path) -> Iterator[Path]:
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = destination.with_name(
-        f"{TEMPORARY_PREFIX}{uuid.uuid4().hex[:8]}-{destination.name}"
-    )
+    temporary = destination.with_name(temporary_name(destination.name))
     try:
         yield temporary
         os.replace(temporary, destination)
@@ -89,7 +164,11 @@ def atomic_directory(destination: Path) -> Iterator[Path]:
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(
-        tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{destination.name}-", dir=destination.parent)
+        tempfile.mkdtemp(
+            prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-",
+            suffix=f"-{destination.name}",
+            dir=destination.parent,
+        )
     )
     # mkdtemp makes an owner-only directory; the final one should follow the umask
     # like any directory the pipeline creates.
@@ -101,7 +180,7 @@ def atomic_directory(destination: Path) -> Iterator[Path]:
                 fsync_path(Path(directory, name))
             fsync_path(Path(directory))
         if destination.exists():
-            retired = destination.with_name(f"{TEMPORARY_PREFIX}old-{uuid.uuid4().hex[:8]}")
+            retired = destination.with_name(temporary_name(f"old-{destination.name}"))
             os.replace(destination, retired)
             os.replace(temporary, destination)
             shutil.rmtree(retired, ignore_errors=True)

@@ -11,13 +11,12 @@ import os
 import re
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sentiment.core.atomic import TEMPORARY_PREFIX, write_json
+from sentiment.core.atomic import temporary_name, write_json
 from sentiment.core.errors import ConfigError, DataError
 from sentiment.core.paths import HomeLayout
 
@@ -192,7 +191,7 @@ def fetch_archive(
         DataError: A local source does not exist or cannot be read.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    temporary = directory / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex[:8]}-aclImdb_v1.tar.gz"
+    temporary = directory / temporary_name("aclImdb_v1.tar.gz")
     digest = hashlib.sha256()
     done = 0
     try:

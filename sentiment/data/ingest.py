@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from sentiment.core.atomic import atomic_directory, write_json
+from sentiment.core.atomic import atomic_directory, remove_stale_temporaries, write_json
 from sentiment.core.paths import HomeLayout
 from sentiment.data.archive import (
     KNOWN_SHA256,
@@ -116,7 +116,8 @@ def cached_ingest(home: Path, sha256: str | None = None) -> IngestResult | None:
     """Return the earlier ingestion if its files are intact and its archive is accepted.
 
     Intact means each Parquet file has the size and modification time the manifest
-    recorded, so the check is a few stat calls.
+    recorded, so the check is a few stat calls. Every ingest starts here, so it first
+    removes the temporaries a killed ingest left under ``cache/`` and ``raw/``.
 
     Args:
         home: The pipeline home.
@@ -128,6 +129,7 @@ def cached_ingest(home: Path, sha256: str | None = None) -> IngestResult | None:
     started = time.perf_counter()
     accepted = accepted_hashes(sha256)
     layout = HomeLayout(home)
+    remove_stale_temporaries(layout.cache_dir, layout.raw_dir.parent)
     manifest = read_json_or_none(_manifest_path(home))
     if manifest is None or manifest.get("archive_sha256") not in accepted:
         return None

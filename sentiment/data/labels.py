@@ -44,6 +44,7 @@ from sentiment.core.atomic import (
     atomic_directory,
     atomic_path,
     file_sha256,
+    remove_stale_temporaries,
     settings_fingerprint,
     write_json,
 )
@@ -342,6 +343,12 @@ def add_labels(home: Path, path: Path, config: LabelsConfig | None = None) -> In
     batch = batch_id(file_sha256(path), config)
     result = IntakeResult(file=str(path), batch=batch, source=config.source, rows=table.num_rows)
     with exclusive_lock(layout.labelled_lock, "another labelled-data intake"):
+        remove_stale_temporaries(
+            layout.labelled_batches_dir,
+            layout.labelled_rejected(batch).parent,
+            layout.snapshots_dir,
+            layout.labelled_index_dir,
+        )
         snapshot = current_snapshot(home)
         if batch in snapshot.batches:
             manifest = read_batch_manifest(home, batch)

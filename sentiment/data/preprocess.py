@@ -45,6 +45,7 @@ import numpy as np
 
 from sentiment.core.atomic import (
     atomic_directory,
+    remove_stale_temporaries,
     settings_fingerprint,
     write_json,
 )
@@ -135,6 +136,7 @@ def preprocess(
     workers = check_workers(workers)
     home = Path(home)
     layout = HomeLayout(home)
+    remove_stale_temporaries(layout.processed_dir)
     fingerprints = input_fingerprints(home)
     snapshot = current_snapshot(home, fingerprints)
     key = processed_key(config, fingerprints, snapshot)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sentiment.core.atomic import file_fingerprint
+from sentiment.core.atomic import file_fingerprint, remove_stale_temporaries
 from sentiment.core.errors import SentimentError
 from sentiment.core.paths import HomeLayout
 from sentiment.core.provenance import code_fingerprint
@@ -426,6 +426,7 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
 
     started = time.perf_counter()
     home = Path(home)
+    remove_stale_temporaries(HomeLayout(home).models_dir)
     spec = get_model_spec(config.model)
     processed = find_processed(home, config.preprocess_config)
     vectorizer = Vectorizer.load(processed.vectorizer_path)

@@ -40,7 +40,10 @@ from sentiment.scoring.results import FAILED_FILE, FileResult
 
 logger = logging.getLogger(__name__)
 
-STALE_TEMPORARY = re.compile(rf"^{re.escape(TEMPORARY_PREFIX)}[0-9a-f]{{8}}-(?P<name>.+)$")
+# ".tmp-<pid>-<hex>-<name>" (sentiment.core.atomic.temporary_name), or ".tmp-<hex>-<name>".
+STALE_TEMPORARY = re.compile(
+    rf"^{re.escape(TEMPORARY_PREFIX)}(?:[0-9]+-)?[0-9a-f]{{8}}-(?P<name>.+)$"
+)
 # Temporaries of small files (failed.jsonl) are not locked while written; one this old
 # belongs to no live run.
 _UNLOCKED_TEMPORARY_SECONDS = 600

@@ -87,3 +87,67 @@ def test_snapshots_and_bundles_are_fsynced_before_they_are_renamed_into_place(
     # The renames themselves are made durable by syncing the directories holding them.
     assert ("fsync", str(tmp_path / "snapshots")) in log[renamed[0] :]
     assert ("fsync", str(tmp_path / "models")) in log[renamed[1] :]
+
+
+# --- issue 27 class 9: temporaries a killed writer leaves behind -------------------------
+
+
+def dead_pid() -> int:
+    """The id of a process that has exited (and been reaped)."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def plant_orphans(directory: Path, pid: int) -> list[Path]:
+    """A file and a directory named as temporaries of process ``pid``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    orphan_file = directory / f".tmp-{pid}-0badf00d-part.parquet"
+    orphan_file.write_bytes(b"half written")
+    orphan_directory = directory / f".tmp-{pid}-k1ll3d99-batch"
+    orphan_directory.mkdir()
+    (orphan_directory / "train.parquet").write_bytes(b"half written")
+    return [orphan_file, orphan_directory]
+
+
+def test_a_killed_writer_leaves_temporaries_that_name_it_and_only_dead_ones_are_removed(
+    tmp_path: Path,
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from sentiment.core.atomic import remove_stale_temporaries
+
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from sentiment.core.atomic import atomic_directory, atomic_path\n"
+            "root = Path(sys.argv[1])\n"
+            "with atomic_path(root / 'file.parquet') as temporary:\n"
+            "    temporary.write_bytes(b'half')\n"
+            "    with atomic_directory(root / 'batch') as directory:\n"
+            "        (directory / 'train.parquet').write_bytes(b'half')\n"
+            "        print('ready', flush=True)\n"
+            "        time.sleep(60)\n",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout is not None and writer.stdout.readline() == "ready\n"
+    orphans = sorted(path.name for path in tmp_path.iterdir())
+    assert len(orphans) == 2 and all(name.startswith(f".tmp-{writer.pid}-") for name in orphans)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    with atomic_path(tmp_path / "live.parquet") as live:
+        live.write_bytes(b"still being written")
+        assert remove_stale_temporaries(tmp_path) == 2
+        assert [path.name for path in tmp_path.iterdir()] == [live.name]
+    assert remove_stale_temporaries(tmp_path / "missing") == 0

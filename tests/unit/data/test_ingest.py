@@ -380,3 +380,17 @@ def test_an_oversized_review_is_refused_before_it_is_read(home: Path, tmp_path: 
     with pytest.raises(DataError, match=r"aclImdb/train/pos/99_9\.txt.*larger than"):
         _ingest(source, home)
     _assert_nothing_written(home)
+
+
+def test_ingest_removes_the_temporaries_a_killed_ingest_left(archive: Path, home: Path) -> None:
+    from tests.unit.core.test_atomic import dead_pid, plant_orphans
+
+    layout = HomeLayout(home)
+    pid = dead_pid()
+    orphans = plant_orphans(layout.cache_dir, pid) + plant_orphans(layout.raw_dir.parent, pid)
+    first = _ingest(archive, home)
+    assert not any(path.exists() for path in orphans)
+    # A rerun served from the cache cleans too.
+    orphans = plant_orphans(layout.cache_dir, pid) + plant_orphans(layout.raw_dir.parent, pid)
+    assert _ingest(archive, home).cache_hit and not first.cache_hit
+    assert not any(path.exists() for path in orphans)

@@ -410,3 +410,20 @@ def test_a_label_written_as_a_decimal_reads_alike_in_every_format(
         pq.write_table(pa.table({"text": texts, "label": values}), path)
     result = add_labels(home, path)
     assert (result.accepted, result.refused) == (4, 0)
+
+
+def test_add_labels_removes_the_temporaries_a_killed_intake_left(
+    home: Path, tmp_path: Path
+) -> None:
+    from tests.unit.core.test_atomic import dead_pid, plant_orphans
+
+    layout = HomeLayout(home)
+    pid = dead_pid()
+    orphans = [
+        *plant_orphans(layout.labelled_batches_dir, pid),
+        *plant_orphans(layout.labelled_rejected("x").parent, pid),
+        *plant_orphans(layout.snapshots_dir, pid),
+        *plant_orphans(layout.labelled_index_dir, pid),
+    ]
+    add_labels(home, write_csv(tmp_path / "labels.csv", fresh_rows(4)))
+    assert not any(path.exists() for path in orphans)

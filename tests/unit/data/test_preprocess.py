@@ -318,3 +318,15 @@ def test_a_pool_that_cannot_start_falls_back_to_one_process(
     for split in PROCESSED_SPLITS:
         assert read_split(fallback.directory, split).equals(read_split(reference.directory, split))
     assert [path.name for path in fallback.directory.parent.iterdir()] == [fallback.key]
+
+
+def test_preprocess_removes_the_temporaries_a_killed_run_left(home: Path) -> None:
+    from tests.unit.core.test_atomic import dead_pid, plant_orphans
+
+    orphans = plant_orphans(HomeLayout(home).processed_dir, dead_pid())
+    live = HomeLayout(home).processed_dir / f".tmp-{os.getpid()}-11ve0000-key"
+    live.mkdir()
+    result = preprocess(home, SMALL)
+    assert not any(path.exists() for path in orphans)
+    assert live.exists()
+    assert preprocess(home, SMALL).cache_hit and result.directory.exists()

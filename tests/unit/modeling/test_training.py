@@ -308,3 +308,16 @@ def test_dataset_refuses_a_file_without_token_ids(tmp_path: Path) -> None:
     pq.write_table(pa.table({"label": pa.array([1], pa.int8())}), path)
     with pytest.raises(DataError, match="token_ids"):
         dataset.inspect_split(path)
+
+
+def test_training_removes_the_temporaries_a_killed_training_left(home: Path) -> None:
+    from tests.unit.core.test_atomic import dead_pid, plant_orphans
+
+    orphans = plant_orphans(HomeLayout(home).models_dir, dead_pid())
+
+    def crash(epoch: int, metrics: dict[str, float]) -> None:
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        train(home, _config("mlp", epochs=1), on_epoch_end=crash)
+    assert not any(path.exists() for path in orphans)
