@@ -29,11 +29,11 @@ def _one_run(bundle: Any, source: Path, output: Path, explain: int) -> dict[str,
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from sentiment.modeling.profile import TextProfile
     from sentiment.scoring import outputs
     from sentiment.scoring import scorer as scoring
     from sentiment.scoring.config import ScoringConfig
     from sentiment.scoring.fingerprint import content_fingerprint
-    from sentiment.scoring.profile import TextProfile
 
     seconds: dict[str, list[float]] = {}
 

@@ -108,15 +108,14 @@ def score_inbox_flow(
         bundle = resolve_model_task(home)
     except SentimentError as error:
         return expected_failure(error)
-    inbox = plan_inbox_task(home, bundle["version"], config.threshold)
+    inbox = plan_inbox_task(home, bundle.version, config.threshold)
     if not inbox["pending"]:
         return _nothing_new(layout, inbox)
-    directory = bundle["directory"]
-    plan = plan_run_task(inbox["pending"], output, config, directory, cut_large=False)
-    outcomes = score_shards(plan, output, directory, config, scoring_task_runner())
-    results = collect_results_task(plan, outcomes, output, directory, config)
+    plan = plan_run_task(inbox["pending"], output, config, bundle, cut_large=False)
+    outcomes = score_shards(plan, output, bundle.location, config, scoring_task_runner())
+    results = collect_results_task(plan, outcomes, output, bundle, config)
     seconds = time.perf_counter() - started
-    summary = summarize_task(results, home, output, bundle, config.threshold, seconds)
+    summary = summarize_task(results, output, bundle, config.threshold, seconds)
     summary["drift"] = drift_task(summary, drift or DriftThresholds())
     record_inbox_failures_task(home, results)
     inbox_report_task(inbox, results, summary)

@@ -116,14 +116,14 @@ def score_flow(
     home = str(resolve_home(home))
     runner = scoring_task_runner(dask_workers, dask_address)
     resolved = resolve_model_task(home, model, bundle)
-    config = replace(config or ScoringConfig(), bundle_path=resolved["path"])
-    directory = resolved["directory"]
+    path = resolved.location if resolved.source == "path" else None
+    config = replace(config or ScoringConfig(), bundle_path=path)
     cut_large = runs_in_parallel(dask_workers, dask_address)
-    plan = plan_run_task(inputs, output, config, directory, cut_large)
-    outcomes = score_shards(plan, output, directory, config, runner)
-    results = collect_results_task(plan, outcomes, output, directory, config)
+    plan = plan_run_task(inputs, output, config, resolved, cut_large)
+    outcomes = score_shards(plan, output, resolved.location, config, runner)
+    results = collect_results_task(plan, outcomes, output, resolved, config)
     seconds = time.perf_counter() - started
-    summary = summarize_task(results, home, output, resolved, config.threshold, seconds)
+    summary = summarize_task(results, output, resolved, config.threshold, seconds)
     summary["drift"] = drift_task(summary, drift or DriftThresholds())
     if summary["files_failed"]:
         scoring_failed_task(summary)

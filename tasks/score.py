@@ -22,10 +22,10 @@ from prefect.artifacts import create_markdown_artifact, update_progress_artifact
 from prefect.logging import get_run_logger
 
 from sentiment.core import storage
-from sentiment.modeling.bundle import ModelBundle, bundle_identity, load_bundle, local_bundle
-from sentiment.release.champion import scoring_bundle
+from sentiment.modeling.bundle import ModelBundle, ResolvedBundle, load_bundle, local_bundle
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.drift import detect_drift
+from sentiment.scoring.resolve import resolve_scoring_bundle
 from sentiment.scoring.results import FileResult
 from sentiment.scoring.run import collect_results, plan_run, score_shard
 from sentiment.scoring.summary import summarize_scoring
@@ -44,9 +44,9 @@ def _bundle(directory: str) -> ModelBundle:
 @task(name="resolve-model")
 def resolve_model_task(
     home: str, model: str | None = None, bundle: str | None = None
-) -> dict[str, str | None]:
-    """Return the version, directory and source of the bundle to score with (nothing
-    loads; an explicit bundle is verified against its checksums here).
+) -> ResolvedBundle:
+    """Resolve the bundle to score with, once for the run (the model does not load; an
+    explicit bundle is verified against its checksums here).
 
     Args:
         home: The pipeline home.
@@ -56,19 +56,20 @@ def resolve_model_task(
             or its URL (``s3://bucket/models/VERSION``; each host copies it once).
 
     Returns:
-        ``{"version", "directory", "source", "path"}``: source ``registry`` or
-        ``path``, and path the explicit bundle's directory (None from the registry).
+        Its version, location, source (``registry`` or ``path``), threshold,
+        calibration and training profile, passed to the run's other tasks.
     """
-    version, directory, source = scoring_bundle(Path(home), model, bundle)
-    where = "an explicit path" if source == "path" else "the registry"
-    get_run_logger().info("Scoring with model %s (%s, from %s).", version, directory, where)
-    path = str(directory) if source == "path" else None
-    return {"version": version, "directory": str(directory), "source": source, "path": path}
+    resolved = resolve_scoring_bundle(Path(home), model, bundle)
+    where = "an explicit path" if resolved.source == "path" else "the registry"
+    get_run_logger().info(
+        "Scoring with model %s (%s, from %s).", resolved.version, resolved.location, where
+    )
+    return resolved
 
 
 @task(name="plan-run")
 def plan_run_task(
-    inputs: list[str], output: str, config: ScoringConfig, bundle_directory: str, cut_large: bool
+    inputs: list[str], output: str, config: ScoringConfig, bundle: ResolvedBundle, cut_large: bool
 ) -> dict[str, Any]:
     """Prepare the output and plan the run's shards (:func:`sentiment.scoring.run.plan_run`).
 
@@ -76,8 +77,7 @@ def plan_run_task(
         OutputError: If the output directory cannot be created or written (one sentence
             naming it; no input is blamed).
     """
-    identity = bundle_identity(local_bundle(bundle_directory))
-    plan = plan_run(inputs, output, config, identity, cut_large)
+    plan = plan_run(inputs, output, config, bundle.identity, cut_large)
     get_run_logger().info(
         "Found %d file(s) (%.1f MiB): %d up to date, the rest in %d shard(s) (%d file(s) in "
         "parts); %d input(s) rejected; %d dead temporary file(s) removed.",
@@ -204,13 +204,12 @@ def collect_results_task(
     plan: dict[str, Any],
     outcomes: list[dict[str, Any]],
     output: str,
-    bundle_directory: str,
+    bundle: ResolvedBundle,
     config: ScoringConfig,
 ) -> list[dict[str, Any]]:
     """Join the large inputs' parts and return every input's result as a dict
     (:func:`sentiment.scoring.run.collect_results`)."""
-    identity = bundle_identity(local_bundle(bundle_directory))
-    collected = collect_results(plan, outcomes, output, identity, config)
+    collected = collect_results(plan, outcomes, output, bundle.identity, config)
     for result in collected["joined"]:
         _log_result(result)
     return collected["results"]
@@ -219,27 +218,24 @@ def collect_results_task(
 @task(name="scoring-summary")
 def summarize_task(
     results: list[dict[str, Any]],
-    home: str,
     output: str,
-    bundle: dict[str, str],
+    bundle: ResolvedBundle,
     threshold: float | None,
     seconds: float,
 ) -> dict[str, Any]:
-    """Write ``failed.jsonl``, publish the summary artifact and return the summary."""
+    """Write ``failed.jsonl``, publish the summary artifact and return the summary
+    (drift figures against the profile of the data the bundle was trained on)."""
     summary = summarize_scoring(
-        Path(home),
         [FileResult.from_dict(result) for result in results],
         storage.location(output),
-        model_version=bundle["version"],
-        bundle_directory=local_bundle(bundle["directory"]),
-        model_source=bundle.get("source", "registry"),
+        bundle,
         threshold=threshold,
         seconds=seconds,
     )
     create_markdown_artifact(
         summary.to_markdown(),
         key="scoring-summary",
-        description=f"Batch scoring with {bundle['version']} into {output}",
+        description=f"Batch scoring with {bundle.version} into {output}",
     )
     payload = summary.to_dict()
     get_run_logger().info(

@@ -6,7 +6,6 @@ redeploying from another directory never switches homes and nothing the pipeline
 writes lands in git. Its layout::
 
     cache/aclImdb_v1.tar.gz              downloaded archive (kept for reruns)
-    cache/training-profiles/<bundle>.json  each bundle's drift reference (a cache)
     raw/imdb/{train,test,unsup}.parquet  ingested reviews
     reports/dataset.md, dataset_lengths.png
     processed/<key>/                     padded sequences, vectorizer, manifest
@@ -61,11 +60,6 @@ class HomeLayout:
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
-
-    def training_profile(self, bundle_key: str) -> Path:
-        """A bundle's cached drift reference: kept here because a bundle's directory is
-        never written after training (an explicit ``--bundle`` may be read-only)."""
-        return self.cache_dir / "training-profiles" / f"{bundle_key}.json"
 
     @property
     def raw_dir(self) -> Path:

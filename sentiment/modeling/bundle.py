@@ -8,14 +8,21 @@ A bundle is one directory under ``models/<version>/``::
                      calibration and decision threshold (both chosen on validation)
     linear_weights.npy  linear bundles (nbsvm) only: one float32 weight per id, so they
                      score without Keras (fingerprint in metadata "linear")
-    checksums.json   the sha256 of model.keras, vectorizer.json and metadata.json, recorded
-                     when the bundle is saved and checked when it loads
+    training_profile.json  the profile of the reviews the model was trained on, seen
+                     through its vectorizer: the reference drift is judged against
+    checksums.json   the sha256 of every file above (and any other file saved with the
+                     bundle), recorded when the bundle is saved and checked when it loads
 
 The directory is written through :func:`sentiment.core.atomic.atomic_directory`, so a bundle
 under its final name is always complete. Loading uses Keras' ``safe_mode``: a model file
 can never run arbitrary code, and checks every file against ``checksums.json``, so a file
 changed after training is refused. Bundles saved before checksums were recorded have no
 ``checksums.json``; they still load, with a warning, and ``ModelBundle.verified`` False.
+
+A scoring run reads a bundle once into a :class:`ResolvedBundle` (:func:`read_bundle`):
+its identity, threshold, calibration and training profile, the files they come from
+checked against the checksums; the model itself loads once per process
+(:func:`load_bundle`).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -42,6 +49,7 @@ from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.encoding.vectorizer_file import VECTORIZER_FILE
 from sentiment.modeling.calibration import DEFAULT_THRESHOLD, Calibration
 from sentiment.modeling.linear import LinearScorer, folded_weights, read_weights
+from sentiment.modeling.profile import PROFILE_FILE, PROFILE_FORMAT, TextProfile
 
 if TYPE_CHECKING:
     import keras
@@ -233,6 +241,7 @@ def save_bundle(
     vectorizer: Vectorizer,
     metadata: dict[str, Any],
     extra_files: dict[str, bytes] | None = None,
+    profile: TextProfile | None = None,
 ) -> Path:
     """Write a bundle atomically: it appears under ``directory`` only when complete.
 
@@ -243,6 +252,8 @@ def save_bundle(
         metadata: JSON-serializable metadata; ``version`` is set to the directory name
             when absent.
         extra_files: Optional additional files (name -> bytes), e.g. a training-curve PNG.
+        profile: The profile of the reviews the model was trained on (through
+            ``vectorizer``), saved as :data:`PROFILE_FILE`: scoring's drift reference.
 
     Returns:
         The bundle's directory.
@@ -254,12 +265,19 @@ def save_bundle(
         vectorizer.save(temporary / VECTORIZER_FILE)
         for name, content in (extra_files or {}).items():
             (temporary / name).write_bytes(content)
+        if profile is not None:
+            write_json(
+                temporary / PROFILE_FILE,
+                {"format": PROFILE_FORMAT, "profile": profile.to_dict()},
+            )
         write_json(temporary / METADATA_FILE, payload)
+        # Every file is covered, so nothing scoring reads from a bundle can change unseen.
+        names = sorted(path.name for path in temporary.iterdir() if path.is_file())
         write_json(
             temporary / CHECKSUMS_FILE,
             {
                 "algorithm": "sha256",
-                "files": {name: file_sha256(temporary / name) for name in BUNDLE_FILES},
+                "files": {name: file_sha256(temporary / name) for name in names},
             },
         )
     logger.info("Saved model bundle %s", directory)
@@ -276,25 +294,15 @@ def _embedding_sizes(model: keras.Model) -> list[tuple[str, int]]:
     ]
 
 
-def verify_bundle(directory: Path) -> bool:
-    """Check the bundle's files against the checksums recorded when it was saved.
-
-    Returns:
-        True when every file matches; False for a bundle saved before checksums were
-        recorded (no ``checksums.json``), which is logged as a warning.
+def _recorded_checksums(directory: Path) -> dict[str, str] | None:
+    """The file checksums ``checksums.json`` records, or None without that file.
 
     Raises:
-        DataError: If a file differs from its checksum, or the checksums are unreadable.
+        DataError: If the checksums are unreadable.
     """
-    directory = Path(directory)
     checksums_path = directory / CHECKSUMS_FILE
     if not checksums_path.is_file():
-        logger.warning(
-            "Model bundle %s has no checksums (saved before they were recorded); its files "
-            "cannot be verified",
-            directory,
-        )
-        return False
+        return None
     try:
         recorded = json.loads(checksums_path.read_text(encoding="utf-8"))["files"]
         if not isinstance(recorded, dict):
@@ -304,13 +312,55 @@ def verify_bundle(directory: Path) -> bool:
             f"Model bundle file {checksums_path} is unreadable ({error}); the bundle cannot "
             "be verified, so retrain it with 'sentiment train'."
         ) from error
-    for name in BUNDLE_FILES:
-        if recorded.get(name) != file_sha256(directory / name):
+    return recorded
+
+
+def _check_files(directory: Path, recorded: dict[str, str], names: Sequence[str]) -> None:
+    """Raise unless each of ``names`` matches its recorded checksum."""
+    for name in names:
+        path = directory / name
+        if not path.is_file():
             raise DataError(
-                f"Model bundle file {directory / name} does not match the checksum recorded "
+                f"Model bundle file {path} is missing although the bundle's checksums "
+                "record it; restore the bundle or retrain it with 'sentiment train'."
+            )
+        if recorded.get(name) != file_sha256(path):
+            raise DataError(
+                f"Model bundle file {path} does not match the checksum recorded "
                 "when the bundle was saved, so it was changed since and is refused; restore "
                 "the bundle or retrain it with 'sentiment train'."
             )
+
+
+def _warn_unverifiable(directory: Path) -> None:
+    logger.warning(
+        "Model bundle %s has no checksums (saved before they were recorded); its files "
+        "cannot be verified",
+        directory,
+    )
+
+
+def verify_bundle(directory: Path) -> bool:
+    """Check the bundle's files against the checksums recorded when it was saved: the
+    model, vectorizer and metadata, and every other file the checksums record.
+
+    Files added after training (an evaluation's results) are not the bundle's and are
+    not checked.
+
+    Returns:
+        True when every file matches; False for a bundle saved before checksums were
+        recorded (no ``checksums.json``), which is logged as a warning.
+
+    Raises:
+        DataError: If a file differs from its checksum or is missing, or the checksums
+            are unreadable.
+    """
+    directory = Path(directory)
+    recorded = _recorded_checksums(directory)
+    if recorded is None:
+        _warn_unverifiable(directory)
+        return False
+    _check_files(directory, recorded, [*BUNDLE_FILES, *sorted(set(recorded) - set(BUNDLE_FILES))])
     return True
 
 
@@ -424,6 +474,133 @@ def _read_metadata(directory: Path) -> dict[str, Any]:
     return metadata
 
 
+BundleSource = Literal["registry", "path"]
+
+
+@dataclass(frozen=True)
+class ResolvedBundle:
+    """Everything a scoring run needs to know about its bundle, read once per run.
+
+    Attributes:
+        version: The bundle's version.
+        location: The bundle as named: its directory, or its URL
+            (``s3://bucket/models/VERSION``), which every host copies once
+            (:func:`local_bundle`); what tasks pass to load the model.
+        directory: This host's local directory of the bundle.
+        source: ``registry`` (the champion or ``--model``) or ``path`` (``--bundle``).
+        metadata: The parsed ``metadata.json`` (not to be changed).
+        threshold: The decision threshold chosen on validation (0.5 for bundles
+            without one).
+        calibration: Maps the model's scores to calibrated probabilities.
+        profile: The profile of the reviews the model was trained on, the drift
+            reference; None for a bundle saved before bundles carried one.
+    """
+
+    version: str
+    location: str
+    directory: Path
+    source: BundleSource
+    metadata: dict[str, Any]
+    threshold: float
+    calibration: Calibration
+    profile: TextProfile | None
+
+    @property
+    def identity(self) -> BundleIdentity:
+        """The version and threshold, which key whether an output is up to date."""
+        return BundleIdentity(version=self.version, threshold=self.threshold)
+
+
+def _require_bundle_files(directory: Path) -> None:
+    """Raise unless ``directory`` is a bundle holding every file a bundle must hold."""
+    if not directory.is_dir():
+        raise DataError(
+            f"Model bundle {directory} does not exist; train one with 'sentiment train' or "
+            "pick a version listed by 'sentiment models'."
+        )
+    for name in BUNDLE_FILES:
+        if not (directory / name).is_file():
+            raise DataError(
+                f"Model bundle file {directory / name} is missing; the bundle is incomplete, "
+                "so retrain it with 'sentiment train'."
+            )
+
+
+def _read_calibration(directory: Path, metadata: dict[str, Any]) -> Calibration:
+    try:
+        return Calibration.from_metadata(metadata)
+    except (ValueError, TypeError, KeyError) as error:
+        raise DataError(
+            f"Model bundle file {directory / METADATA_FILE} has an invalid 'calibration' "
+            f"({error}); retrain the bundle with 'sentiment train'."
+        ) from error
+
+
+def _read_profile(directory: Path, recorded: dict[str, str] | None) -> TextProfile | None:
+    """The training profile a bundle's checksums vouch for (checked by the caller), or
+    None for a bundle saved without one."""
+    if recorded is None or PROFILE_FILE not in recorded:
+        if (directory / PROFILE_FILE).is_file():
+            # Not saved with the bundle (an older release cached one there): no reference.
+            logger.warning(
+                "Ignoring %s: the bundle's checksums do not record it", directory / PROFILE_FILE
+            )
+        return None
+    path = directory / PROFILE_FILE
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        if payload.get("format") != PROFILE_FORMAT:
+            raise ValueError(f"format {payload.get('format')!r}, not {PROFILE_FORMAT}")
+        return TextProfile.from_dict(payload["profile"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise DataError(
+            f"Model bundle file {path} is not a training profile this release reads "
+            f"({error}); retrain the bundle with 'sentiment train'."
+        ) from error
+
+
+def read_bundle(
+    location: storage.Location | str, source: BundleSource = "registry"
+) -> ResolvedBundle:
+    """Read what scoring needs from a bundle, once, without loading its model.
+
+    The files read (metadata and training profile) are checked against the bundle's
+    checksums first; the model and vectorizer are checked when a process loads them
+    (:func:`load_bundle`).
+
+    Args:
+        location: The bundle's directory or URL (copied to this host once).
+        source: Where it was found: ``registry`` or ``path`` (``--bundle``).
+
+    Returns:
+        The bundle's version, directories, metadata, threshold, calibration and profile.
+
+    Raises:
+        DataError: If the bundle is missing or incomplete, a file it reads is changed
+            since training or unreadable.
+    """
+    directory = local_bundle(location)
+    _require_bundle_files(directory)
+    recorded = _recorded_checksums(directory)
+    if recorded is None:
+        _warn_unverifiable(directory)
+    else:
+        # The metadata is always recorded; the profile is when it was saved.
+        profile = [PROFILE_FILE] if PROFILE_FILE in recorded else []
+        _check_files(directory, recorded, [METADATA_FILE, *profile])
+    metadata = _read_metadata(directory)
+    return ResolvedBundle(
+        version=str(metadata.get("version") or directory.name),
+        location=str(storage.location(location)),
+        directory=directory,
+        source=source,
+        metadata=metadata,
+        threshold=metadata_threshold(metadata),
+        calibration=_read_calibration(directory, metadata),
+        profile=_read_profile(directory, recorded),
+    )
+
+
 def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:
     """Load a bundle written by :func:`save_bundle`.
 
@@ -446,27 +623,10 @@ def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:
     """
 
     directory = Path(directory)
-    if not directory.is_dir():
-        raise DataError(
-            f"Model bundle {directory} does not exist; train one with 'sentiment train' or "
-            "pick a version listed by 'sentiment models'."
-        )
-    for name in BUNDLE_FILES:
-        if not (directory / name).is_file():
-            raise DataError(
-                f"Model bundle file {directory / name} is missing; the bundle is incomplete, "
-                "so retrain it with 'sentiment train'."
-            )
+    _require_bundle_files(directory)
     verified = verify_bundle(directory)
     metadata = _read_metadata(directory)
-    metadata_path = directory / METADATA_FILE
-    try:
-        calibration = Calibration.from_metadata(metadata)
-    except (ValueError, TypeError, KeyError) as error:
-        raise DataError(
-            f"Model bundle file {metadata_path} has an invalid 'calibration' ({error}); "
-            "retrain the bundle with 'sentiment train'."
-        ) from error
+    calibration = _read_calibration(directory, metadata)
     vectorizer_path = directory / VECTORIZER_FILE
     try:
         vectorizer = Vectorizer.load(vectorizer_path)

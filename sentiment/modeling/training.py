@@ -28,7 +28,7 @@ from sentiment.core.atomic import file_fingerprint, remove_stale_temporaries
 from sentiment.core.errors import SentimentError
 from sentiment.core.paths import HomeLayout
 from sentiment.core.provenance import code_fingerprint
-from sentiment.data.preprocess import find_processed
+from sentiment.data.preprocess import PreprocessResult, find_processed
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.modeling import dataset as datasets
 from sentiment.modeling.bundle import new_version, save_bundle
@@ -44,6 +44,7 @@ from sentiment.modeling.calibration import (
 from sentiment.modeling.config import ThresholdRule, TrainConfig, get_model_spec
 from sentiment.modeling.folds import train_fold_ensemble
 from sentiment.modeling.linear import LINEAR_WEIGHTS_FILE, folded_weights, weights_file
+from sentiment.modeling.profile import PROFILE_FILE, profile_training_data
 from sentiment.modeling.zoo import (
     build_model,
     naive_bayes_ratios,
@@ -404,6 +405,18 @@ def _out_of_fold_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, fl
     return {"loss": float(loss.mean()), "accuracy": float(np.mean((logits > 0) == (labels == 1)))}
 
 
+def _training_inputs(home: Path, processed: PreprocessResult) -> list[Path]:
+    """The raw files whose reviews ``processed``'s train and validation splits hold: the
+    IMDB training split, then each labelled batch's training portion in snapshot order
+    (their fingerprints are part of the processed key, so they are the very data)."""
+    layout = HomeLayout(Path(home))
+    batches = processed.manifest.get("labelled_batches") or []
+    return [
+        layout.raw_split("train"),
+        *(layout.labelled_batch(batch) / "train.parquet" for batch in batches),
+    ]
+
+
 def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None) -> TrainResult:
     """Train ``config.model`` on the home's processed data and save a bundle.
 
@@ -519,6 +532,11 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
             config.decision_threshold,
         )
 
+    # Scoring judges drift against the reviews this model learned from, through its own
+    # vectorizer, whatever home the bundle is later scored from.
+    inputs = _training_inputs(home, processed)
+    profile = profile_training_data(inputs, vectorizer)
+
     created = datetime.now(UTC)
     version = new_version(spec.name, created)
     directory = HomeLayout(home).bundle(version)
@@ -543,6 +561,11 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
             "vectorizer": file_fingerprint(processed.vectorizer_path),
         },
         "rows": {"train": train_info.num_rows, "validation": validation_info.num_rows},
+        "training_profile": {
+            "file": PROFILE_FILE,
+            "inputs": [str(path.relative_to(home)) for path in inputs],
+            "rows": profile.rows,
+        },
         "history": history,
         "best_epoch": best_index + 1,
         "epochs_run": len(history),
@@ -557,7 +580,7 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
     if linear_entry is not None:
         metadata["linear"] = linear_entry
     extra_files[CURVE_FILE] = training_curve_png(history, f"{spec.name} {version}")
-    save_bundle(directory, model, vectorizer, metadata, extra_files=extra_files)
+    save_bundle(directory, model, vectorizer, metadata, extra_files=extra_files, profile=profile)
     logger.info(
         "Trained %s in %.1f s: validation accuracy %.4f, loss %.4f -> %s",
         spec.name,

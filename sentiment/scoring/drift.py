@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sentiment.modeling.profile import NO_PROFILE_REASON
 from sentiment.scoring.config import DriftThresholds
 
 DriftStatus = Literal["drift", "no drift", "not judged"]
@@ -67,7 +68,8 @@ def _figure(value: float | None) -> str:
 
 
 def detect_drift(summary: Mapping[str, Any], thresholds: DriftThresholds) -> DriftReport:
-    """Judge a scoring summary's figures against the training reference.
+    """Judge a scoring summary's figures against the training reference (the profile
+    of the data the bundle was trained on, which the bundle carries).
 
     Args:
         summary: A :meth:`ScoringSummary.to_dict` payload (``rows_scored``,
@@ -76,8 +78,8 @@ def detect_drift(summary: Mapping[str, Any], thresholds: DriftThresholds) -> Dri
         thresholds: The limits.
 
     Returns:
-        ``not judged`` for a batch under ``minimum_rows`` or without a training
-        reference; otherwise ``drift`` if any measure exceeds its limit.
+        ``not judged`` for a batch under ``minimum_rows`` or a bundle without a
+        training profile; otherwise ``drift`` if any measure exceeds its limit.
     """
     rows = int(summary.get("rows") or 0) - int(summary.get("null_text_rows") or 0)
     if rows < thresholds.minimum_rows:
@@ -88,7 +90,7 @@ def detect_drift(summary: Mapping[str, Any], thresholds: DriftThresholds) -> Dri
         )
     training_oov = summary.get("training_oov_rate")
     if training_oov is None:
-        return DriftReport("not judged", "No training reference was available.", ())
+        return DriftReport("not judged", NO_PROFILE_REASON, ())
     checks: list[DriftCheck] = []
     oov = summary.get("oov_rate")
     checks.append(

@@ -33,9 +33,9 @@ from sentiment.core.atomic import TEMPORARY_PREFIX, write_text
 from sentiment.core.errors import ConfigError
 from sentiment.core.storage import Location
 from sentiment.modeling.calibration import DEFAULT_THRESHOLD
+from sentiment.modeling.profile import TextProfile
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.fingerprint import scoring_key
-from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.results import FAILED_FILE, FileResult
 
 logger = logging.getLogger(__name__)

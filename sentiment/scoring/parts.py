@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from sentiment.core import storage
 from sentiment.core.storage import Location
+from sentiment.modeling.profile import TextProfile
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.discovery import InputFile
 from sentiment.scoring.fingerprint import require_unchanged
@@ -36,7 +37,6 @@ from sentiment.scoring.outputs import (
     read_scoring_metadata,
     scoring_key_of,
 )
-from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.results import FileResult
 from sentiment.scoring.scorer import failure_reason, write_scored
 

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sentiment.modeling.profile import TextProfile
 from sentiment.scoring.discovery import InputFailure
-from sentiment.scoring.profile import TextProfile
 
 FileStatus = Literal["scored", "skipped", "failed"]
 # Beside the outputs: one JSON object per failed input of the latest run.

@@ -26,7 +26,6 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -35,12 +34,12 @@ import pyarrow.parquet as pq
 
 from sentiment.core import storage
 from sentiment.core.arrays import arrow_array, list_lengths
-from sentiment.core.atomic import file_fingerprint, write_json
 from sentiment.core.errors import ConfigError, DataError
 from sentiment.core.storage import Location
 from sentiment.encoding.encoded import EncodingStats
 from sentiment.encoding.tokens import has_text, string_column, token_lists
 from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.modeling.profile import TextProfile
 from sentiment.reading.files import InputFile, detect_format
 from sentiment.reading.fingerprint import content_fingerprint
 from sentiment.reading.readers import BatchReader
@@ -59,7 +58,6 @@ from sentiment.scoring.outputs import (
     scored_batch,
     scoring_key_of,
 )
-from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.results import FileResult
 
 logger = logging.getLogger(__name__)
@@ -488,73 +486,3 @@ def _score_batch(
     )
     with output_errors(output_path):
         writer.write_batch(batch)
-
-
-# --- training reference and summary -------------------------------------------------
-
-
-def reference_profile(
-    text_batches: Iterator[pa.Array | pa.ChunkedArray], encoder: Encoder
-) -> TextProfile:
-    """Profile reference texts (the training data) with the bundle's vectorizer."""
-    profile = TextProfile()
-    for column in text_batches:
-        prepared = _prepare(pa.record_batch({"text": column}), "text", encoder)
-        profile.add_texts(prepared.valid, prepared.lengths, prepared.tokens, prepared.oov_tokens)
-    return profile
-
-
-def training_reference(
-    raw_train: Path, encoder: Encoder, batch_rows: int = 8192
-) -> TextProfile | None:
-    """Profile the raw training split, or None when it is absent or unreadable."""
-    if not raw_train.is_file():
-        return None
-    try:
-        parquet = pq.ParquetFile(raw_train)
-        batches = (
-            batch.column("text")
-            for batch in parquet.iter_batches(batch_size=batch_rows, columns=["text"])
-        )
-        return reference_profile(batches, encoder)
-    except (OSError, KeyError, pa.ArrowException) as error:
-        logger.warning("No training reference for drift: %s is unreadable (%s)", raw_train, error)
-        return None
-
-
-def bundle_training_reference(
-    cache: Path, raw_train: Path, encoder: Encoder | Callable[[], Encoder]
-) -> TextProfile | None:
-    """:func:`training_reference`, cached so each run does not re-encode it.
-
-    The profile depends only on the bundle's vectorizer and the raw training file, so
-    it is stored in ``cache`` (one file per bundle) with that file's fingerprint and
-    recomputed only when the file changes.
-
-    Args:
-        cache: The cache file of the bundle whose vectorizer ``encoder`` is.
-        raw_train: The raw training split.
-        encoder: The bundle's vectorizer, or a function loading it, called only when
-            the cached profile is stale (an nbsvm vectorizer takes seconds to load).
-
-    Returns:
-        The training data's profile, or None when the split is absent or unreadable.
-    """
-    if not raw_train.is_file():
-        return None
-    source = file_fingerprint(raw_train)
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        payload = json.loads(cache.read_text(encoding="utf-8"))
-        if payload["source"] == source:
-            return TextProfile.from_dict(payload["profile"])
-    if not hasattr(encoder, "encode_token_lists"):
-        encoder = encoder()  # type: ignore[operator]
-    profile = training_reference(raw_train, encoder)
-    if profile is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            write_json(cache, {"source": source, "profile": profile.to_dict()})
-        except OSError as error:
-            # A read-only home still scores; the profile is recomputed next time.
-            logger.warning("Could not cache the training profile in %s (%s)", cache, error)
-    return profile

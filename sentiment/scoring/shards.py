@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from sentiment.core import storage
 from sentiment.core.storage import Location
+from sentiment.modeling.profile import TextProfile
 from sentiment.reading.chunks import csv_byte_ranges
 from sentiment.reading.fingerprint import HashingFile, content_fingerprint
 from sentiment.reading.readers import BatchReader
@@ -34,7 +35,6 @@ from sentiment.scoring.outputs import (
     read_scoring_metadata,
     scoring_key_of,
 )
-from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.results import FileResult
 
 logger = logging.getLogger(__name__)

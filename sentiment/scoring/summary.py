@@ -8,15 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.core import storage
-from sentiment.core.atomic import file_fingerprint
-from sentiment.core.paths import HomeLayout
-from sentiment.encoding.vectorizer import Vectorizer
-from sentiment.encoding.vectorizer_file import VECTORIZER_FILE
-from sentiment.modeling.bundle import CHECKSUMS_FILE, bundle_identity
+from sentiment.modeling.bundle import ResolvedBundle
+from sentiment.modeling.profile import NO_PROFILE_REASON, SCORE_BINS, TextProfile
 from sentiment.scoring.outputs import write_failures
-from sentiment.scoring.profile import SCORE_BINS, TextProfile
 from sentiment.scoring.results import FAILED_FILE, FileResult, FileStatus
-from sentiment.scoring.scorer import bundle_training_reference
 
 
 @dataclass(frozen=True)
@@ -166,7 +161,7 @@ class ScoringSummary:
                 f"| {_number(ours.get(name), '{:,.0f}')} |"
             )
         if reference is None:
-            lines += ["", "No training reference was available (raw training split missing)."]
+            lines += ["", NO_PROFILE_REASON]
         failures = [result for result in self.results if result.status == "failed"]
         if failures:
             lines += ["", "## Failed inputs", "", "| input | reason |", "|---|---|"]
@@ -186,62 +181,38 @@ def _number(value: float | None, template: str) -> str:
     return "—" if value is None else template.format(value)
 
 
-def _bundle_key(bundle_directory: Path) -> str:
-    """Its version and the fingerprint of its checksums, so two bundles of one version
-    (a registry one and an explicit copy changed since) never share a cached profile."""
-    checksums = bundle_directory / CHECKSUMS_FILE
-    if not checksums.is_file():  # saved before checksums were recorded
-        return bundle_directory.name
-    return f"{bundle_directory.name}-{file_fingerprint(checksums).removeprefix('sha256:')}"
-
-
 def summarize_scoring(
-    home: Path,
     results: Sequence[FileResult],
     output_dir: Path,
-    model_version: str,
-    bundle_directory: Path,
+    bundle: ResolvedBundle,
     threshold: float | None,
     seconds: float,
-    model_source: str = "registry",
 ) -> ScoringSummary:
     """Summarize a run: write ``failed.jsonl`` and compare the outputs with training.
 
-    The drift reference is the raw training split profiled with the bundle's own
-    vectorizer, so out-of-vocabulary rates and lengths compare like with like; it is
-    computed once per bundle and training file, then read from the bundle.
+    The drift reference is the bundle's own: the profile of the reviews it was trained
+    on, saved in the bundle by training (none for a bundle saved before).
 
     Args:
-        home: The pipeline home (its raw training split is the drift reference).
         results: Every input's outcome, failures included.
         output_dir: The run's output directory.
-        model_version: The bundle's version.
-        bundle_directory: The bundle that scored.
+        bundle: The bundle that scored, as the run resolved it.
         threshold: The labelling threshold used; None: the bundle's own.
         seconds: The run's wall time.
-        model_source: ``registry``, or ``path`` for an explicit bundle directory.
 
     Returns:
         The summary, with the path of ``failed.jsonl`` when anything failed.
     """
     results = tuple(results)
-    if threshold is None:
-        threshold = bundle_identity(Path(bundle_directory)).threshold
-    reference = bundle_training_reference(
-        HomeLayout(Path(home)).training_profile(_bundle_key(Path(bundle_directory))),
-        HomeLayout(Path(home)).raw_split("train"),
-        # Loaded only if the cached training profile is stale.
-        lambda: Vectorizer.load(Path(bundle_directory) / VECTORIZER_FILE),
-    )
     failed_path = write_failures(storage.location(output_dir), results)
     return ScoringSummary(
-        model_version=model_version,
-        threshold=threshold,
+        model_version=bundle.version,
+        threshold=bundle.threshold if threshold is None else threshold,
         output_dir=str(output_dir),
         results=results,
         seconds=seconds,
-        reference=reference,
+        reference=bundle.profile,
         failed_file=str(failed_path) if failed_path else None,
-        bundle_directory=str(bundle_directory),
-        model_source=model_source,
+        bundle_directory=str(bundle.directory),
+        model_source=bundle.source,
     )

@@ -193,7 +193,6 @@ def test_an_explicit_bundle_outside_the_registry_is_verified_and_recorded(
 
     version = champion_version(home)
     elsewhere = shutil.copytree(home / "models" / version, tmp_path / "elsewhere" / version)
-    (elsewhere / "training_profile.json").unlink(missing_ok=True)  # cached there before
     as_given = {path.name: path.read_bytes() for path in elsewhere.iterdir()}
     source = tmp_path / "reviews.jsonl"
     source.write_text("".join(json.dumps({"text": text}) + "\n" for text in TEXTS[:4]))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from sentiment.core.errors import DataError
@@ -22,8 +23,10 @@ from sentiment.modeling.bundle import (
     ModelBundle,
     load_bundle,
     new_version,
+    read_bundle,
     save_bundle,
 )
+from sentiment.modeling.profile import PROFILE_FILE, profile_texts
 from sentiment.modeling.zoo import build_model
 
 TEXTS = [
@@ -214,3 +217,85 @@ def test_checksums_that_are_not_json_are_refused(saved: Path, tmp_path: Path) ->
     (copy / CHECKSUMS_FILE).write_text("{")
     with pytest.raises(DataError, match=CHECKSUMS_FILE):
         load_bundle(copy)
+
+
+@pytest.fixture(scope="module")
+def profiled(
+    tmp_path_factory: pytest.TempPathFactory, vectorizer: Vectorizer, trained: keras.Model
+) -> Path:
+    """A bundle saved with the profile of its training texts, a curve and a threshold."""
+    directory = tmp_path_factory.mktemp("profiled") / new_version("cnn")
+    metadata = {
+        "model": {"name": "cnn"},
+        "decision_threshold": {"value": 0.42},
+        "calibration": {"method": "platt", "slope": 0.5, "intercept": -0.25},
+    }
+    profile = profile_texts([pa.array(TEXTS)], vectorizer)
+    extra = {"training_curve.png": b"\x89PNG not really"}
+    return save_bundle(directory, trained, vectorizer, metadata, extra, profile=profile)
+
+
+def test_read_bundle_gives_identity_threshold_calibration_and_the_training_profile(
+    profiled: Path, vectorizer: Vectorizer
+) -> None:
+    resolved = read_bundle(profiled, "path")
+    assert (resolved.version, resolved.directory, resolved.source) == (
+        profiled.name,
+        profiled,
+        "path",
+    )
+    assert resolved.location == str(profiled)
+    assert resolved.threshold == 0.42 == resolved.identity.threshold
+    assert (resolved.calibration.slope, resolved.calibration.intercept) == (0.5, -0.25)
+    # The profile of the texts the model was fitted on, as saved.
+    assert resolved.profile == profile_texts([pa.array(TEXTS)], vectorizer)
+    assert resolved.profile.rows == len(TEXTS)
+    assert resolved.profile.word_tokens == sum(len(text.split()) for text in TEXTS)
+    assert resolved.metadata["model"] == {"name": "cnn"}
+    # The same bundle, loaded: the same threshold and calibration.
+    bundle = load_bundle(profiled)
+    assert bundle.verified and bundle.threshold == resolved.threshold
+    assert bundle.calibration == resolved.calibration
+
+
+def test_checksums_cover_every_file_saved_with_the_bundle(profiled: Path) -> None:
+    recorded = json.loads((profiled / CHECKSUMS_FILE).read_text())["files"]
+    assert set(recorded) == {path.name for path in profiled.iterdir()} - {CHECKSUMS_FILE}
+    assert PROFILE_FILE in recorded and "training_curve.png" in recorded
+
+
+@pytest.mark.parametrize("name", [PROFILE_FILE, "training_curve.png"])
+def test_a_changed_profile_or_extra_file_is_refused(
+    profiled: Path, tmp_path: Path, name: str
+) -> None:
+    copy = _copy(profiled, tmp_path / profiled.name)
+    path = copy / name
+    if name == PROFILE_FILE:
+        payload = json.loads(path.read_text())
+        payload["profile"]["oov_tokens"] += 1  # still a valid profile, only a wrong one
+        path.write_text(json.dumps(payload))
+    else:
+        path.write_bytes(path.read_bytes() + b"\0")
+    with pytest.raises(DataError, match=rf"{name}.*does not match the checksum") as caught:
+        load_bundle(copy)
+    assert len(str(caught.value).rstrip(".").split(". ")) == 1  # one sentence
+    if name == PROFILE_FILE:
+        with pytest.raises(DataError, match=rf"{name}.*does not match the checksum"):
+            read_bundle(copy)
+    # A recorded file removed is refused too.
+    path.unlink()
+    with pytest.raises(DataError, match=rf"{name} is missing"):
+        load_bundle(copy)
+
+
+def test_a_bundle_without_a_profile_has_no_reference(
+    saved: Path, profiled: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert read_bundle(saved).profile is None
+    # A profile its checksums do not record (dropped in later) is not the bundle's.
+    copy = _copy(saved, tmp_path / saved.name)
+    (copy / PROFILE_FILE).write_bytes((profiled / PROFILE_FILE).read_bytes())
+    with caplog.at_level("WARNING"):
+        assert read_bundle(copy).profile is None
+    assert PROFILE_FILE in caplog.text
+    assert load_bundle(copy).verified

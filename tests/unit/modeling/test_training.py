@@ -17,9 +17,10 @@ from sentiment.core.paths import HomeLayout
 from sentiment.data.preprocess import find_processed, preprocess
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.modeling import dataset
-from sentiment.modeling.bundle import METADATA_FILE, load_bundle
+from sentiment.modeling.bundle import METADATA_FILE, load_bundle, read_bundle
 from sentiment.modeling.calibration import best_threshold, fit_platt
 from sentiment.modeling.config import MODEL_NAMES, TrainConfig, get_model_spec
+from sentiment.modeling.profile import profile_texts
 from sentiment.modeling.training import (
     CURVE_FILE,
     TrainingDivergedError,
@@ -105,6 +106,16 @@ def test_one_epoch_smoke_fit_writes_a_working_bundle(home: Path, model: str) -> 
     assert {"python", "tensorflow", "keras"} <= set(metadata["environment"])
     assert metadata["parameter_count"]["total"] == bundle.model.count_params()
     assert metadata["training_seconds"] > 0
+
+    # The drift reference: the reviews it was trained on (train and validation rows of
+    # the raw training split), through its own vectorizer, saved in the bundle.
+    texts = pq.read_table(HomeLayout(home).raw_split("train")).column("text").to_pylist()
+    profile = read_bundle(result.directory).profile
+    assert profile is not None and profile.rows == len(texts) == 240
+    assert profile.word_tokens == sum(len(text.split()) for text in texts)
+    assert profile.length_quantile(0.5) == 10.0  # every review has 13 words: bin 10-19
+    assert profile == profile_texts([pa.array(texts)], bundle.vectorizer)
+    assert metadata["training_profile"]["inputs"] == ["raw/imdb/train.parquet"]
 
 
 def test_nbsvm_learns_the_cue_words(home: Path) -> None:

@@ -21,6 +21,7 @@ from sentiment.core.errors import ConfigError
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.encoding.encoded import EncodingStats
 from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.modeling.profile import TextProfile, profile_training_data
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.outputs import (
@@ -31,9 +32,7 @@ from sentiment.scoring.outputs import (
     read_scoring_metadata,
     write_failures,
 )
-from sentiment.scoring.profile import TextProfile
 from sentiment.scoring.results import FAILED_FILE, FileResult
-from sentiment.scoring.scorer import bundle_training_reference, training_reference
 from sentiment.scoring.summary import ScoringSummary
 from tests.unit.scoring.support import score_files
 
@@ -357,45 +356,13 @@ def test_profile_counts_and_round_trip(tmp_path: Path) -> None:
     assert TextProfile.from_dict(profile.to_dict()).to_dict() == profile.to_dict()
     restored = FileResult.from_dict(json.loads(json.dumps(result.to_dict())))
     assert restored == FileResult.from_dict(result.to_dict())
-    reference = training_reference(source, model.vectorizer)
+    # Training profiles its data as scoring does: the same figures for the same reviews.
+    reference = profile_training_data([source], model.vectorizer)
     summary = ScoringSummary(model.version, 0.5, "out", (result,), 1.0, reference)
     markdown = summary.to_markdown()
     assert "| 1 | 0 | 0 | 9 | 3 | 1 |" in markdown
     assert "out-of-vocabulary rate" in markdown
     assert summary.to_dict()["training_oov_rate"] == pytest.approx(profile.oov_rate)
-
-
-def test_training_reference_is_cached_until_the_data_changes(
-    tmp_path: Path,
-) -> None:
-    model = FakeModel()
-    cache = tmp_path / "home" / "cache" / "bundle.json"
-    train = dump(tmp_path / "train.parquet", rows=len(TEXTS))
-    first = bundle_training_reference(cache, train, model.vectorizer)
-    assert first == training_reference(train, model.vectorizer)
-    assert cache.is_file()
-
-    class Untouchable:
-        def __getattr__(self, name: str) -> None:
-            raise AssertionError("the cached profile should be read, not recomputed")
-
-    assert bundle_training_reference(cache, train, Untouchable()) == first
-
-    smaller = dump(tmp_path / "train.parquet", rows=5)
-    refreshed = bundle_training_reference(cache, smaller, model.vectorizer)
-    assert refreshed is not None and refreshed.rows == 5
-    assert bundle_training_reference(cache, tmp_path / "missing.parquet", model) is None
-
-    # A loader instead of the vectorizer is called only when the cache is stale.
-    loads: list[int] = []
-
-    def load() -> object:
-        loads.append(1)
-        return model.vectorizer
-
-    assert bundle_training_reference(cache, smaller, load) == refreshed and not loads
-    seven = dump(tmp_path / "train.parquet", rows=7)
-    assert bundle_training_reference(cache, seven, load).rows == 7 and loads == [1]
 
 
 @pytest.mark.parametrize(

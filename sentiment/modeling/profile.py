@@ -1,16 +1,47 @@
 """Text and score profiles of a set of reviews: the cheap drift signal.
 
 A :class:`TextProfile` holds running counts (rows, null texts, score and length
-histograms, out-of-vocabulary tokens) that merge across batches and files; comparing a
-dump's profile with the training data's is the cheap drift signal the summary reports.
+histograms, out-of-vocabulary tokens) that merge across batches and files. Training
+profiles the reviews it was trained on with the bundle's own vectorizer and saves the
+profile in the bundle (:data:`PROFILE_FILE`, covered by its checksums); scoring compares
+each run's profile with it, so drift is judged against the data the model learned from
+whatever home, registry or bucket the bundle is scored from.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sentiment.core.arrays import arrow_array, list_lengths
+from sentiment.encoding.encoded import EncodingStats
+from sentiment.encoding.tokens import has_text, string_column, token_lists
+
+# The training data's profile inside a bundle.
+PROFILE_FILE = "training_profile.json"
+# Bump when the file's layout or meaning changes.
+PROFILE_FORMAT = 1
+# Why drift is not judged for a bundle saved before bundles carried their profile.
+NO_PROFILE_REASON = (
+    "The bundle carries no training-data profile (it was saved before bundles recorded "
+    "one), so drift cannot be judged; retrain it with 'sentiment train' to judge drift."
+)
+# Raw reviews read at a time when profiling the training data.
+_PROFILE_BATCH_ROWS = 8192
+
+
+class TokenEncoder(Protocol):
+    """What profiling needs from a vectorizer
+    (:class:`~sentiment.encoding.vectorizer.Vectorizer`)."""
+
+    def encode_token_lists(self, lists: pa.ListArray) -> tuple[np.ndarray, EncodingStats]: ...
+
 
 SCORE_BINS = 20
 LENGTH_BIN_WIDTH = 10
@@ -148,3 +179,51 @@ class TextProfile:
             score_histogram=np.asarray(payload["score_histogram"], dtype=np.int64),
             length_histogram=np.asarray(payload["length_histogram"], dtype=np.int64),
         )
+
+
+def profile_texts(
+    text_batches: Iterable[pa.Array | pa.ChunkedArray], encoder: TokenEncoder
+) -> TextProfile:
+    """Profile review texts (no scores) as scoring sees them: the same tokens, lengths
+    in words before truncation, and out-of-vocabulary counts of ``encoder``.
+
+    Args:
+        text_batches: Text columns, batch by batch.
+        encoder: The bundle's vectorizer.
+
+    Returns:
+        The texts' rows, null texts, length histogram and word/OOV token counts.
+    """
+    profile = TextProfile()
+    for column in text_batches:
+        valid = has_text(column)
+        lengths = np.zeros(valid.size, dtype=np.int64)
+        tokens = oov_tokens = 0
+        if valid.any():
+            lists = token_lists(string_column(column).filter(arrow_array(valid)))
+            _, stats = encoder.encode_token_lists(lists)
+            lengths[valid] = list_lengths(lists)
+            tokens, oov_tokens = stats.tokens, stats.oov_tokens
+        profile.add_texts(valid, lengths, tokens, oov_tokens)
+    return profile
+
+
+def _text_batches(paths: Sequence[Path]) -> Iterator[pa.Array | pa.ChunkedArray]:
+    for path in paths:
+        parquet = pq.ParquetFile(path)
+        for batch in parquet.iter_batches(batch_size=_PROFILE_BATCH_ROWS, columns=["text"]):
+            yield batch.column("text")
+
+
+def profile_training_data(paths: Sequence[Path], encoder: TokenEncoder) -> TextProfile:
+    """Profile the ``text`` column of the raw files a model is trained on.
+
+    Args:
+        paths: The raw Parquet files, e.g. the IMDB training split and the labelled
+            batches' training portions.
+        encoder: The vectorizer the model is trained with.
+
+    Returns:
+        Their texts' profile.
+    """
+    return profile_texts(_text_batches(paths), encoder)
