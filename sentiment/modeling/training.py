@@ -28,7 +28,8 @@ from sentiment.core.atomic import file_fingerprint, remove_stale_temporaries
 from sentiment.core.errors import SentimentError
 from sentiment.core.paths import HomeLayout
 from sentiment.core.provenance import code_fingerprint
-from sentiment.data.preprocess import PreprocessResult, find_processed
+from sentiment.data.preprocess import find_processed
+from sentiment.data.processed import PreprocessResult
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.modeling import dataset as datasets
 from sentiment.modeling.bundle import new_version, save_bundle
