@@ -91,7 +91,9 @@ def test_the_registry_bundle_is_judged_against_its_training_data_not_the_home(
     trained: tuple[Path, Path, pa.Table], tmp_path: Path
 ) -> None:
     home, _, data_a = trained
-    summary = score_flow([str(_dump(data_a, tmp_path / "in"))], str(tmp_path / "out"), str(home))
+    summary = score_flow(
+        [str(_dump(data_a, tmp_path / "in"))], str(tmp_path / "out"), home=str(home)
+    )
     _assert_judged_against(summary, "champion")
     assert summary["rows"] == data_a.num_rows
     # The home's data does not count: nothing is cached in the home either.
@@ -106,7 +108,7 @@ def test_an_explicit_bundle_from_another_home_brings_its_reference(
     copy = shutil.copytree(bundle, tmp_path / "elsewhere" / bundle.name)
     as_given = {path.name: path.read_bytes() for path in copy.iterdir()}
     dump = _dump(data_a, tmp_path / "in")
-    summary = score_flow([str(dump)], str(tmp_path / "out"), str(other), bundle=str(copy))
+    summary = score_flow([str(dump)], str(tmp_path / "out"), home=str(other), bundle=str(copy))
     _assert_judged_against(summary, "--bundle")
     assert {path.name: path.read_bytes() for path in copy.iterdir()} == as_given
 
@@ -116,7 +118,7 @@ def test_an_explicit_bundle_from_another_home_brings_its_reference(
     payload["profile"]["oov_tokens"] += 1
     profile_file.write_text(json.dumps(payload))
     with pytest.raises(DataError, match=rf"{profile_file.name}.*does not match the checksum"):
-        score_flow([str(dump)], str(tmp_path / "x"), str(other), bundle=str(copy))
+        score_flow([str(dump)], str(tmp_path / "x"), home=str(other), bundle=str(copy))
 
 
 def test_a_bundle_without_a_training_profile_is_not_judged(tmp_path: Path) -> None:
@@ -129,7 +131,7 @@ def test_a_bundle_without_a_training_profile_is_not_judged(tmp_path: Path) -> No
     source.parent.mkdir()
     # Enough rows to be judged (DriftThresholds.minimum_rows) had there been a reference.
     source.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts * 10))
-    summary = score_flow([str(source)], str(tmp_path / "out"), str(home))
+    summary = score_flow([str(source)], str(tmp_path / "out"), home=str(home))
     assert summary["training_oov_rate"] is None
     assert summary["drift"]["status"] == "not judged"
     assert "training-data profile" in summary["drift"]["reason"]
@@ -148,6 +150,8 @@ def test_a_bundle_in_a_bucket_brings_its_reference(
             stream.write(path.read_bytes())
     url = f"s3://{BUCKET}/models/{bundle.name}"
     dump = _dump(data_a, tmp_path / "in")
-    summary = score_flow([str(dump)], str(tmp_path / "out"), str(tmp_path / "empty"), bundle=url)
+    summary = score_flow(
+        [str(dump)], str(tmp_path / "out"), home=str(tmp_path / "empty"), bundle=url
+    )
     _assert_judged_against(summary, "s3 bundle")
     assert summary["model_source"] == "path"
