@@ -9,7 +9,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from sentiment.data.labels import describe_intake_file, intake_markdown, take_in_inbox
+from sentiment.data.labelled_inbox import describe_intake_file, intake_markdown, take_in_inbox
 from sentiment.modeling.config import TrainConfig
 from sentiment.release.promotion import champion_up_to_date, reevaluate_champion
 

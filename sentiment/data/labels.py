@@ -22,13 +22,16 @@ text puts a fixed share into the test portion, so one review is never on both si
 finds the batch in the current snapshot and changes nothing. The batch directory is
 built under a temporary name and renamed when complete, and the snapshot is recorded
 only after it, so a killed intake leaves no half batch and no half snapshot.
+
+How a row's label, normalized text and portion are read: :mod:`sentiment.data.labelled_rows`;
+the texts already known: :mod:`sentiment.data.known_texts`; the labelled inbox:
+:mod:`sentiment.data.labelled_inbox`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -48,14 +51,15 @@ from sentiment.core.atomic import (
     settings_fingerprint,
     write_json,
 )
-from sentiment.core.errors import DataError, SentimentError
+from sentiment.core.errors import DataError
 from sentiment.core.locks import exclusive_lock
 from sentiment.core.paths import HomeLayout
-from sentiment.data.config import IMDB_SOURCE, LabelsConfig
+from sentiment.data.config import LabelsConfig
+from sentiment.data.known_texts import batch_index, imdb_index
+from sentiment.data.labelled_rows import in_test_portion, normalize_text, parse_label, text_hash
 from sentiment.data.snapshot import (
     BATCH_MANIFEST,
     PORTIONS,
-    Snapshot,
     current_snapshot,
     read_batch_manifest,
     record_snapshot,
@@ -67,16 +71,6 @@ from sentiment.reading.readers import BatchReader
 logger = logging.getLogger(__name__)
 
 BATCH_PREFIX = "b-"
-LABEL_WORDS = {
-    "0": 0,
-    "1": 1,
-    "false": 0,
-    "true": 1,
-    "neg": 0,
-    "pos": 1,
-    "negative": 0,
-    "positive": 1,
-}
 BATCH_SCHEMA = pa.schema(
     [
         pa.field("review_id", pa.string(), nullable=False),
@@ -87,57 +81,6 @@ BATCH_SCHEMA = pa.schema(
         pa.field("row", pa.int64(), nullable=False),
     ]
 )
-# Bump when the normalization or hash changes: the IMDB index is rebuilt.
-INDEX_VERSION = 2
-# An HTML line break as IMDB writes it (<br />) or any variant of case and spacing.
-_LINE_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
-
-
-# --- rows ---------------------------------------------------------------------------
-
-
-def parse_label(value: Any) -> int | None:
-    """The label 0 or 1 of one cell, or None when it is not a label.
-
-    Accepts 0/1 (integers, floats or strings such as ``"1.0"``, so every format reads a
-    label alike), booleans, true/false, pos/neg and positive/negative in any case, with
-    surrounding spaces.
-    """
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int | float):
-        return int(value) if value in (0, 1) else None
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in LABEL_WORDS:
-            return LABEL_WORDS[word]
-        # "1.0" in a CSV reads as the 1.0 a Parquet or JSON file holds.
-        try:
-            return parse_label(float(word))
-        except ValueError:
-            return None
-    return None
-
-
-def normalize_text(text: str) -> str:
-    """The form duplicates are found by: HTML line breaks (``<br />`` in any case and
-    spacing) and runs of white space become one space, letters case-folded (so an
-    upper-cased copy matches, ``ß`` included), ends stripped."""
-    return " ".join(_LINE_BREAK.sub(" ", text).casefold().split())
-
-
-def text_hash(text: str) -> str:
-    """16 hex digits of the normalized text's BLAKE2b hash."""
-    return hashlib.blake2b(normalize_text(text).encode("utf-8"), digest_size=8).hexdigest()
-
-
-def in_test_portion(hash_hex: str, test_share: float) -> bool:
-    """Whether the review with this text hash belongs to the test portion."""
-    # The hash's last 8 digits, so the choice does not correlate with anything that
-    # sorts by the hash's first digits.
-    return int(hash_hex[-8:], 16) / 2**32 < test_share
-
-
 # --- reading ------------------------------------------------------------------------
 
 
@@ -182,63 +125,6 @@ def read_labelled_file(path: Path, config: LabelsConfig) -> pa.Table:
         ) from error
     _check_columns(path, table.schema, config)
     return table
-
-
-# --- the IMDB index -----------------------------------------------------------------
-
-
-def _imdb_index(home: Path, snapshot: Snapshot) -> dict[str, tuple[int, str]]:
-    """Normalized-text hash -> (label, ``imdb/train`` or ``imdb/test``), cached on disk."""
-    layout = HomeLayout(Path(home))
-    key = settings_fingerprint({"version": INDEX_VERSION, "imdb": snapshot.imdb})
-    path = layout.labelled_index_dir / f"imdb-{key}.parquet"
-    if not path.is_file():
-        tables = []
-        for split in PORTIONS:
-            raw = pq.read_table(layout.raw_split(split), columns=["text", "label"])
-            hashes = [text_hash(text or "") for text in raw.column("text").to_pylist()]
-            tables.append(
-                pa.table(
-                    {
-                        "text_hash": pa.array(hashes, pa.string()),
-                        "label": raw.column("label").cast(pa.int8()),
-                        "where": pa.array([f"{IMDB_SOURCE}/{split}"] * raw.num_rows),
-                    }
-                )
-            )
-        with atomic_path(path) as temporary:
-            pq.write_table(pa.concat_tables(tables), temporary)
-    table = pq.read_table(path)
-    index: dict[str, tuple[int, str]] = {}
-    for hash_hex, label, where in zip(
-        table.column("text_hash").to_pylist(),
-        table.column("label").to_pylist(),
-        table.column("where").to_pylist(),
-        strict=True,
-    ):
-        # IMDB holds a few duplicate texts itself; the first occurrence is the reference.
-        index.setdefault(hash_hex, (label, where))
-    return index
-
-
-def _batch_index(home: Path, snapshot: Snapshot) -> dict[str, tuple[int, str]]:
-    """Normalized-text hash -> (label, ``<source>/<batch>``) over the snapshot's batches."""
-    index: dict[str, tuple[int, str]] = {}
-    for batch in snapshot.batches:
-        source = snapshot.sources.get(batch, "?")
-        for portion_path in snapshot.portion_paths(home, "train") + snapshot.portion_paths(
-            home, "test"
-        ):
-            if portion_path.parent.name != batch:
-                continue
-            table = pq.read_table(portion_path, columns=["text_hash", "label"])
-            for hash_hex, label in zip(
-                table.column("text_hash").to_pylist(),
-                table.column("label").to_pylist(),
-                strict=True,
-            ):
-                index.setdefault(hash_hex, (label, f"{source}/{batch}"))
-    return index
 
 
 # --- the intake ---------------------------------------------------------------------
@@ -359,8 +245,8 @@ def add_labels(home: Path, path: Path, config: LabelsConfig | None = None) -> In
             result.seconds = time.perf_counter() - started
             logger.info("%s", result.summary())
             return result
-        known = _imdb_index(home, snapshot)
-        for hash_hex, entry in _batch_index(home, snapshot).items():
+        known = imdb_index(home, snapshot)
+        for hash_hex, entry in batch_index(home, snapshot).items():
             known.setdefault(hash_hex, entry)
         accepted, rejected = _check_rows(table, config, batch, known, result)
         if result.accepted == 0 and result.duplicates + result.conflicts == 0:
@@ -533,82 +419,3 @@ def _write_batch(
                 "content_sha256": digest.hexdigest(),
             },
         )
-
-
-def inbox_files(inbox: Path) -> list[tuple[Path, str | None]]:
-    """The labelled files in ``inbox`` (files of a sub-folder take its name as source)."""
-    inbox = Path(inbox)
-    if not inbox.is_dir():
-        return []
-    found = []
-    for path in sorted(inbox.rglob("*")):
-        relative = path.relative_to(inbox)
-        if (
-            not path.is_file()
-            or any(part.startswith(".") for part in relative.parts)
-            or labelled_format(path) is None
-        ):
-            continue
-        found.append((path, relative.parts[0] if len(relative.parts) > 1 else None))
-    return found
-
-
-def take_in_inbox(home: Path, inbox: Path, test_share: float | None = None) -> dict[str, Any]:
-    """Take in every labelled file of ``inbox`` not taken in yet; a bad file is skipped.
-
-    Files are never moved or changed: one already taken in is found by its batch id.
-
-    Returns:
-        ``files`` (each file's counts), ``skipped`` (file and reason), ``snapshot``.
-    """
-    results: list[dict[str, Any]] = []
-    skipped: list[dict[str, str]] = []
-    for path, folder in inbox_files(inbox):
-        settings: dict[str, Any] = {}
-        if folder is not None:
-            settings["source"] = folder
-        if test_share is not None:
-            settings["test_share"] = test_share
-        try:
-            config = LabelsConfig(**settings)
-            results.append(add_labels(home, path, config).to_dict())
-        except SentimentError as error:
-            logger.warning("Skipped labelled file %s: %s", path, error)
-            skipped.append({"file": str(path), "reason": str(error)})
-    return {
-        "files": results,
-        "skipped": skipped,
-        "snapshot": current_snapshot(home).id,
-        "new_rows": sum(entry["accepted"] for entry in results if not entry["already_taken_in"]),
-    }
-
-
-def describe_intake_file(entry: dict[str, Any]) -> str:
-    """One line on one file of :func:`take_in_inbox`'s result."""
-    return (
-        f"{entry['file']}: batch {entry['batch']}, {entry['accepted']} accepted "
-        f"({entry['train']} train, {entry['test']} test), {entry['refused']} refused, "
-        f"{entry['duplicates']} duplicates, {entry['conflicts']} conflicts"
-        + (" (taken in before)" if entry["already_taken_in"] else "")
-    )
-
-
-def intake_markdown(intake: dict[str, Any]) -> str | None:
-    """The Markdown table of :func:`take_in_inbox`'s result, or None when the inbox held
-    no file."""
-    if not intake["files"] and not intake["skipped"]:
-        return None
-    lines = [
-        f"# Labelled intake: snapshot `{intake['snapshot']}`",
-        "",
-        "| file | batch | accepted | train | test | refused | duplicates | conflicts |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-        *(
-            f"| `{entry['file']}` | `{entry['batch']}` | {entry['accepted']} | "
-            f"{entry['train']} | {entry['test']} | {entry['refused']} | "
-            f"{entry['duplicates']} | {entry['conflicts']} |"
-            for entry in intake["files"]
-        ),
-        *(f"\nSkipped `{entry['file']}`: {entry['reason']}" for entry in intake["skipped"]),
-    ]
-    return "\n".join(lines)
