@@ -24,6 +24,7 @@ from sentiment.core.paths import HomeLayout
 from sentiment.release.champion import champion_version
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.inbox import plan_inbox
+from sentiment.scoring.run import run_config
 from tasks.inbox import (
     inbox_report_task,
     plan_inbox_task,
@@ -103,11 +104,12 @@ def score_inbox_flow(
     """
     started = time.perf_counter()
     layout = HomeLayout.of(home)
-    home, output, config = str(layout.home), str(layout.scored_dir), config or ScoringConfig()
+    home, output = str(layout.home), str(layout.scored_dir)
     try:
         bundle = resolve_model_task(home)
     except SentimentError as error:
         return expected_failure(error)
+    config = run_config(config, bundle)
     inbox = plan_inbox_task(home, bundle.version, config.threshold)
     if not inbox["pending"]:
         return _nothing_new(layout, inbox)
@@ -116,7 +118,7 @@ def score_inbox_flow(
     results = collect_results_task(plan, outcomes, output, bundle, config)
     seconds = time.perf_counter() - started
     summary = summarize_task(results, output, bundle, config.threshold, seconds)
-    summary["drift"] = drift_task(summary, drift or DriftThresholds())
+    summary["drift"] = drift_task(summary, drift)
     record_inbox_failures_task(home, results)
     inbox_report_task(inbox, results, summary)
     if summary["files_failed"]:

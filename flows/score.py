@@ -5,7 +5,6 @@ or URLs such as s3://)."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any
 
 from prefect import flow, unmapped
@@ -15,7 +14,7 @@ from prefect.runtime import flow_run
 from flows.runners import runs_in_parallel, scoring_task_runner
 from sentiment.core.paths import resolve_home
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
-from sentiment.scoring.run import shard_label
+from sentiment.scoring.run import run_config, shard_label
 from sentiment.scoring.scorer import ScoringFailedError
 from tasks.score import (
     collect_results_task,
@@ -116,15 +115,14 @@ def score_flow(
     home = str(resolve_home(home))
     runner = scoring_task_runner(dask_workers, dask_address)
     resolved = resolve_model_task(home, model, bundle)
-    path = resolved.location if resolved.source == "path" else None
-    config = replace(config or ScoringConfig(), bundle_path=path)
+    config = run_config(config, resolved)
     cut_large = runs_in_parallel(dask_workers, dask_address)
     plan = plan_run_task(inputs, output, config, resolved, cut_large)
     outcomes = score_shards(plan, output, resolved.location, config, runner)
     results = collect_results_task(plan, outcomes, output, resolved, config)
     seconds = time.perf_counter() - started
     summary = summarize_task(results, output, resolved, config.threshold, seconds)
-    summary["drift"] = drift_task(summary, drift or DriftThresholds())
+    summary["drift"] = drift_task(summary, drift)
     if summary["files_failed"]:
         scoring_failed_task(summary)
         raise ScoringFailedError(summary["failure_message"])

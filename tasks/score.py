@@ -238,37 +238,44 @@ def summarize_task(
         description=f"Batch scoring with {bundle.version} into {output}",
     )
     payload = summary.to_dict()
-    get_run_logger().info(
-        "Scored %d file(s), skipped %d, failed %d; %d rows, %.1f%% predicted positive.",
-        summary.files_scored,
-        summary.files_skipped,
-        summary.files_failed,
-        payload["rows"],
-        100.0 * (payload["positive_share"] or 0.0),
-    )
+    _log_summary(payload)
     return payload
 
 
+def _log_summary(summary: dict[str, Any]) -> None:
+    get_run_logger().info(
+        "Scored %d file(s), skipped %d, failed %d; %d rows, %.1f%% predicted positive.",
+        summary["files_scored"],
+        summary["files_skipped"],
+        summary["files_failed"],
+        summary["rows"],
+        100.0 * (summary["positive_share"] or 0.0),
+    )
+
+
 @task(name="check-drift")
-def drift_task(summary: dict[str, Any], thresholds: DriftThresholds) -> dict[str, Any]:
-    """Judge the run's drift; emit ``sentiment.drift.detected`` when it drifted."""
-    report = detect_drift(summary, thresholds)
-    logger = get_run_logger()
-    if report.drifted:
-        logger.warning("Drift detected: %s", report.reason)
-        emit(
-            DRIFT_DETECTED,
-            summary["model_version"],
-            {
-                "reason": report.reason,
-                "output_dir": summary["output_dir"],
-                "files": summary["outputs"],
-                "checks": report.to_dict()["checks"],
-            },
-        )
+def drift_task(summary: dict[str, Any], thresholds: DriftThresholds | None) -> dict[str, Any]:
+    """Judge the run's drift (default thresholds: the
+    :class:`~sentiment.scoring.config.DriftThresholds` defaults); emit
+    ``sentiment.drift.detected`` when it drifted."""
+    verdict = detect_drift(summary, thresholds or DriftThresholds())
+    report = verdict.to_dict()
+    if verdict.drifted:
+        get_run_logger().warning("Drift detected: %s", verdict.reason)
+        emit(DRIFT_DETECTED, summary["model_version"], _drift_payload(summary, report))
     else:
-        logger.info("Drift: %s (%s)", report.status, report.reason)
-    return report.to_dict()
+        get_run_logger().info("Drift: %s (%s)", verdict.status, verdict.reason)
+    return report
+
+
+def _drift_payload(summary: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """What ``sentiment.drift.detected`` carries: why, where, and every measure."""
+    return {
+        "reason": report["reason"],
+        "output_dir": summary["output_dir"],
+        "files": summary["outputs"],
+        "checks": report["checks"],
+    }
 
 
 @task(name="report-failures")

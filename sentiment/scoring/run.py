@@ -11,7 +11,8 @@ Everything passed between these steps is a small manifest: paths and counts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from sentiment.core import storage
 from sentiment.scoring.config import ScoringConfig
@@ -22,8 +23,19 @@ from sentiment.scoring.results import FileResult
 from sentiment.scoring.scorer import ScoringModel, score_file
 from sentiment.scoring.shards import plan_shards
 
+if TYPE_CHECKING:
+    from sentiment.modeling.bundle import ResolvedBundle
+
 # Called with the share of the whole run done (0 to 1).
 RunProgress = Callable[[float], None]
+
+
+def run_config(config: ScoringConfig | None, bundle: ResolvedBundle) -> ScoringConfig:
+    """The run's settings: ``config`` (default: the defaults) recording an explicit
+    bundle's location (``--bundle``), which every output's metadata and up-to-date key
+    carry; a registry bundle records none."""
+    path = bundle.location if bundle.source == "path" else None
+    return replace(config or ScoringConfig(), bundle_path=path)
 
 
 def plan_run(
