@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from sentiment.core.atomic import file_sha256
+from sentiment.core.errors import DataError
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.encoding.vocabulary import fit_vectorizer
@@ -105,6 +106,13 @@ def test_altered_weights_fall_back_to_the_keras_model(
         (directory / path.name).write_bytes(path.read_bytes())
     weights = np.load(directory / LINEAR_WEIGHTS_FILE)
     np.save(directory / LINEAR_WEIGHTS_FILE, weights * 2)
+    # The bundle's checksums cover the weights: an altered file is refused outright.
+    with pytest.raises(DataError, match=rf"{LINEAR_WEIGHTS_FILE}.*does not match the checksum"):
+        load_bundle(directory)
+    # A bundle whose checksums do not record its weights (saved before they covered every
+    # file) still checks them by their fingerprint in the metadata, and folds them anew.
+    checksums = {name: file_sha256(directory / name) for name in BUNDLE_FILES}
+    (directory / CHECKSUMS_FILE).write_text(json.dumps({"algorithm": "sha256", "files": checksums}))
     bundle = load_bundle(directory)
     assert bundle._model is not None  # folded from Keras, not read from the altered file
     texts = _texts(50, 4)
