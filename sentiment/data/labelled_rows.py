@@ -7,6 +7,8 @@ import hashlib
 import re
 from typing import Any
 
+from sentiment.encoding.text import token_text
+
 LABEL_WORDS = {
     "0": 0,
     "1": 1,
@@ -53,7 +55,22 @@ def normalize_text(text: str) -> str:
 
 def text_hash(text: str) -> str:
     """16 hex digits of the normalized text's BLAKE2b hash."""
-    return hashlib.blake2b(normalize_text(text).encode("utf-8"), digest_size=8).hexdigest()
+    return normalized_hash(normalize_text(text))
+
+
+def normalized_hash(normalized: str) -> str:
+    """:func:`text_hash` of a text already normalized."""
+    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def has_tokens(text: str, normalized: str) -> bool:
+    """Whether ``text`` (``normalized`` its :func:`normalize_text`) yields any token: a
+    review of only markup or punctuation would be an all-padding training row."""
+    # A letter or digit outside any tag or entity is a word: no need to tokenize.
+    outside_markup = "<" not in normalized and "&" not in normalized
+    if outside_markup and any(character.isalnum() for character in normalized):
+        return True
+    return bool(token_text(text).strip())
 
 
 def in_test_portion(hash_hex: str, test_share: float) -> bool:

@@ -56,7 +56,13 @@ from sentiment.core.locks import exclusive_lock
 from sentiment.core.paths import HomeLayout
 from sentiment.data.config import LabelsConfig
 from sentiment.data.known_texts import batch_index, imdb_index
-from sentiment.data.labelled_rows import in_test_portion, normalize_text, parse_label, text_hash
+from sentiment.data.labelled_rows import (
+    has_tokens,
+    in_test_portion,
+    normalize_text,
+    normalized_hash,
+    parse_label,
+)
 from sentiment.data.snapshot import (
     BATCH_MANIFEST,
     PORTIONS,
@@ -64,7 +70,6 @@ from sentiment.data.snapshot import (
     read_batch_manifest,
     record_snapshot,
 )
-from sentiment.encoding.text import token_text
 from sentiment.reading.files import SUPPORTED_SUFFIXES, InputFile, detect_format
 from sentiment.reading.readers import BatchReader
 
@@ -316,12 +321,16 @@ def _check_rows(
             checked.append((None, f"missing label in column '{config.label_column}'"))
         elif label is None:
             checked.append((None, f"unknown label {raw_label!r} in column '{config.label_column}'"))
-        elif not isinstance(text, str) or not normalize_text(text) or not token_text(text).strip():
+        elif (
+            not isinstance(text, str)
+            or not (normalized := normalize_text(text))
+            or not has_tokens(text, normalized)
+        ):
             checked.append(
                 (None, f"no text in column '{config.text_column}' (empty or only markup)")
             )
         else:
-            hash_hex = text_hash(text)
+            hash_hex = normalized_hash(normalized)
             checked.append((label, hash_hex))
             file_labels.setdefault(hash_hex, set()).add(label)
             file_rows.setdefault(hash_hex, []).append(row)

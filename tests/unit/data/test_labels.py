@@ -274,9 +274,16 @@ def test_a_text_labelled_both_ways_in_one_file_is_not_trained_on(
 
 
 def test_a_review_of_only_markup_is_refused(home: Path, tmp_path: Path) -> None:
-    rows = [*fresh_rows(3), ("<br /><br />", "pos"), ("<BR/> \n <br>", "neg")]
+    rows = [
+        *fresh_rows(3),
+        ("<br /><br />", "pos"),
+        ("<BR/> \n <br>", "neg"),
+        ("<p><i></i></p>", "pos"),
+        ("&nbsp; ... --", "neg"),
+        ("<i>fine</i>", "pos"),
+    ]
     result = add_labels(home, write_csv(tmp_path / "markup.csv", rows))
-    assert (result.accepted, result.refused) == (3, 2)
+    assert (result.accepted, result.refused) == (4, 4)
     reasons = pq.read_table(result.rejected_file).column("_reason").to_pylist()
     assert all(reason.startswith("no text") for reason in reasons)
 
