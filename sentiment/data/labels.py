@@ -46,7 +46,6 @@ import pyarrow.parquet as pq
 from sentiment.core.atomic import (
     atomic_directory,
     atomic_path,
-    file_sha256,
     remove_stale_temporaries,
     settings_fingerprint,
     write_json,
@@ -71,6 +70,7 @@ from sentiment.data.snapshot import (
     record_snapshot,
 )
 from sentiment.reading.files import SUPPORTED_SUFFIXES, InputFile, detect_format
+from sentiment.reading.fingerprint import FINGERPRINT_PREFIX
 from sentiment.reading.readers import BatchReader
 
 logger = logging.getLogger(__name__)
@@ -95,10 +95,13 @@ def labelled_format(path: Path) -> tuple[str, bool] | None:
     return None if detected is None else (detected[0], detected[1])
 
 
-def read_labelled_file(path: Path, config: LabelsConfig) -> pa.Table:
+def read_labelled_file(path: Path, config: LabelsConfig) -> tuple[pa.Table, str]:
     """Read a labelled file whole, exactly as scoring reads an input
     (:class:`sentiment.reading.readers.BatchReader`): CSV fields as their exact text,
     JSON values with their own types, Parquet as written.
+
+    Returns:
+        The table and the sha256 (hex) of exactly the bytes it was read from.
 
     Raises:
         DataError: If the file is missing, its suffix unknown, it cannot be parsed, or it
@@ -119,6 +122,7 @@ def read_labelled_file(path: Path, config: LabelsConfig) -> pa.Table:
     try:
         with reader:
             table = pa.Table.from_batches(list(reader), schema=reader.schema)
+            sha256 = reader.fingerprint().removeprefix(FINGERPRINT_PREFIX)
     except DataError:
         # A missing column is named in this stage's words (and with its option).
         _check_columns(path, reader.schema, config)
@@ -129,7 +133,7 @@ def read_labelled_file(path: Path, config: LabelsConfig) -> pa.Table:
             "fix the file or give it the suffix of its format."
         ) from error
     _check_columns(path, table.schema, config)
-    return table
+    return table, sha256
 
 
 # --- the intake ---------------------------------------------------------------------
@@ -230,8 +234,8 @@ def add_labels(home: Path, path: Path, config: LabelsConfig | None = None) -> In
     config = config or LabelsConfig()
     path = Path(path)
     layout = HomeLayout(Path(home))
-    table = read_labelled_file(path, config)
-    batch = batch_id(file_sha256(path), config)
+    table, input_sha256 = read_labelled_file(path, config)
+    batch = batch_id(input_sha256, config)
     result = IntakeResult(file=str(path), batch=batch, source=config.source, rows=table.num_rows)
     with exclusive_lock(layout.labelled_lock, "another labelled-data intake"):
         remove_stale_temporaries(
@@ -268,7 +272,7 @@ def add_labels(home: Path, path: Path, config: LabelsConfig | None = None) -> In
                 pq.write_table(rejected_table, temporary)
             result.rejected_file = str(destination)
         if result.accepted:
-            _write_batch(layout, path, batch, config, accepted, result)
+            _write_batch(layout, path, input_sha256, batch, config, accepted, result)
             snapshot = record_snapshot(home, snapshot, batch, config.source, rows)
         result.snapshot = snapshot.id
     result.seconds = time.perf_counter() - started
@@ -389,6 +393,7 @@ def _no_valid_row(path: Path, config: LabelsConfig, result: IntakeResult) -> str
 def _write_batch(
     layout: HomeLayout,
     path: Path,
+    input_sha256: str,
     batch: str,
     config: LabelsConfig,
     accepted: dict[str, list[Any]],
@@ -412,7 +417,7 @@ def _write_batch(
                 "batch": batch,
                 "source": config.source,
                 "settings": config.to_dict(),
-                "input": {"path": str(path.resolve()), "sha256": file_sha256(path)},
+                "input": {"path": str(path.resolve()), "sha256": input_sha256},
                 "accepted_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "rows": {"train": result.train, "test": result.test},
                 "counts": {
