@@ -11,7 +11,7 @@ export PREFECT_LOGGING_EXTRA_LOGGERS ?= sentiment
 # Library code also runs outside flow runs (tests, benchmarks); its logs then stay local.
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW ?= ignore
 
-.PHONY: install run test test-unit lint format bench clean server server-stop server-status automations
+.PHONY: install run test test-unit test-slow test-flows test-e2e lint format bench clean server server-stop server-status automations
 
 # Every dependency is pinned in uv.lock (`uv lock` after editing pyproject.toml); uv
 # installs from it in parallel, and `--locked` fails the install, and so CI, when the lock
@@ -35,13 +35,32 @@ install: $(STAMP)
 run: install
 	$(BIN)/sentiment run
 
-## test: the whole suite (unit, flow and end-to-end tests).
+## test: the whole suite, every tier below in one run. It fails when pytest collects no
+## test at all (exit status 5): a suite that ran nothing has not passed.
 test: install
 	$(BIN)/python -m pytest
 
-## test-unit: the library and CLI tests only (about a minute; no Prefect server, no IMDB).
+# A tier is a selection of the suite; pytest exits 5 when it selects no test, which is
+# not a failure of the tier.
+TIER = status=0; $(BIN)/python -m pytest $(1) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "no test in this tier"; else exit $$status; fi
+
+## test-unit: the library and CLI tests but the slow ones (under 40 s on 2 quiet cores once
+## the compiled kernels are cached; no Prefect server, no IMDB).
 test-unit: install
-	$(BIN)/python -m pytest tests/unit
+	$(call TIER,tests/unit -m "not slow")
+
+## test-slow: the slow library tests (model training).
+test-slow: install
+	$(call TIER,tests/unit -m slow)
+
+## test-flows: the flows and commands against real Prefect servers, Dask and S3 on loopback.
+test-flows: install
+	$(call TIER,tests/flows)
+
+## test-e2e: end-to-end on the real IMDB archive (skipped without it).
+test-e2e: install
+	$(call TIER,tests/e2e)
 
 ## server: a local Prefect server + worker in the background (PREFECT_HOME
 ## $SENTIMENT_HOME/prefect, loopback), every deployment deployed; prints the UI address.

@@ -1,11 +1,19 @@
-"""Fixtures shared by every test layer."""
+"""Settings and fixtures shared by every test layer; the fixtures live in tests/support."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
+
+from tests.support.bundles import champion_home, trained_bundle
+from tests.support.dask_cluster import cluster
+from tests.support.prefect_harness import prefect_harness
+from tests.support.s3_server import s3
+from tests.support.tiers import mark_tiers
+
+# Fixtures every test can request, by name.
+__all__ = ["champion_home", "cluster", "prefect_harness", "s3", "trained_bundle"]
 
 # TensorFlow's start-up chatter is noise in test output. The same oneDNN setting in
 # this process and in every process a test starts (Dask workers, Prefect workers), as
@@ -22,10 +30,6 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 
-@pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """One temporary Prefect server and database for the whole session."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_tiers(items)

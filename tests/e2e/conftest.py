@@ -17,12 +17,6 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 SHARED_ARCHIVE = REPOSITORY_ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/e2e" in str(item.fspath):
-            item.add_marker(pytest.mark.e2e)
-
-
 @pytest.fixture(scope="session")
 def imdb_source() -> str:
     """The archive source the download step should read, or skip."""

@@ -15,7 +15,7 @@ from sentiment.core.paths import HomeLayout
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.outputs import LABEL_COLUMN, SCORE_COLUMN
-from tests.unit.scoring.support import score_files
+from tests.support.scoring import score_files
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from cli.server import TemporaryServer
-from tests.flows.test_score_flow import TEXTS
+from tests.support.bundles import SCORING_TEXTS as TEXTS
 from tests.support.bundles import promoted_home
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]

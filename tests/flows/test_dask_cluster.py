@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,91 +18,13 @@ from flows.score import score_flow
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.outputs import SCORE_COLUMN
 from sentiment.scoring.scorer import ScoringFailedError
-from tests.flows.test_score_flow import TEXTS, home  # noqa: F401 - the shared bundle fixture
+from tests.support.bundles import SCORING_TEXTS as TEXTS
 
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("prefect_dask")
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
-DASK = Path(sys.executable).with_name("dask")
 BIG_ROWS = 120_000
 BIG_ROW_GROUP = 10_000
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """A scheduler and two single-threaded workers, each its own process tree."""
-    if not DASK.exists():
-        pytest.skip(f"no dask command beside {sys.executable}")
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPOSITORY_ROOT), os.environ.get("PYTHONPATH", "")]),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    common = {"env": environment, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    processes = [
-        subprocess.Popen(
-            [
-                str(DASK),
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--dashboard-address",
-                ":0",
-            ],
-            start_new_session=True,
-            **common,
-        )
-    ]
-    try:
-        for _ in range(2):
-            processes.append(
-                subprocess.Popen(
-                    [
-                        str(DASK),
-                        "worker",
-                        address,
-                        "--nworkers",
-                        "1",
-                        "--nthreads",
-                        "1",
-                        "--host",
-                        "127.0.0.1",
-                        "--no-dashboard",
-                        "--memory-limit",
-                        "0",
-                    ],
-                    start_new_session=True,
-                    **common,
-                )
-            )
-        with distributed.Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=90)
-        yield address
-    finally:
-        for process in reversed(processes):
-            # Each was started in its own session: its group is it and its children
-            # (the nanny's worker), nothing else.
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -152,14 +70,14 @@ def _outputs(directory: Path) -> dict[str, pa.Table]:
 
 
 def test_a_dump_scored_on_two_workers_equals_one_process_and_survives_a_killed_worker(
-    home: Path,  # noqa: F811
+    champion_home: Path,
     dump: Path,
     cluster: str,
     tmp_path: Path,
 ) -> None:
     big = (dump / "big.parquet").stat().st_size
     config = ScoringConfig(shard_bytes=big // 6 + 1)
-    settings = {"home": str(home), "config": config}
+    settings = {"home": str(champion_home), "config": config}
     bad = _bad_file(dump)
     try:
         with pytest.raises(ScoringFailedError, match=r"1 of 7 input\(s\) failed"):
@@ -216,7 +134,7 @@ def test_a_dump_scored_on_two_workers_equals_one_process_and_survives_a_killed_w
         summary = score_flow(
             [str(dump)],
             str(tmp_path / "killed"),
-            home=str(home),
+            home=str(champion_home),
             config=replace(config, force=True),
             dask_address=cluster,
         )

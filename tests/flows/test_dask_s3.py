@@ -16,18 +16,15 @@ from sentiment.modeling.bundle import bundle_identity
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.shards import plan_shards
-from tests.flows.test_dask_cluster import cluster  # noqa: F401 - the real cluster fixture
-from tests.flows.test_s3_scoring import (
-    BUCKET,
+from tests.support.s3_dumps import (
     EXPECTED,
-    _keys,
-    _local_outputs,
-    _remote_outputs,
-    _upload,
-    _write_dump,
-    s3,  # noqa: F401 - the real S3 server fixture
+    local_outputs,
+    object_keys,
+    remote_outputs,
+    upload,
+    write_dump,
 )
-from tests.flows.test_score_flow import home  # noqa: F401 - the shared bundle fixture
+from tests.support.s3_server import BUCKET
 
 
 @pytest.fixture(scope="module")
@@ -40,28 +37,28 @@ def bundle_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def s3_cluster(s3: pafs.S3FileSystem, bundle_cache: Path, cluster: str) -> str:  # noqa: F811
+def s3_cluster(s3: pafs.S3FileSystem, bundle_cache: Path, cluster: str) -> str:
     """The cluster, started after the server so its workers inherit ``AWS_*``."""
     return cluster
 
 
 def test_a_dask_cluster_scores_s3_shards_with_a_bundle_from_s3_equal_to_local(
-    home: Path,  # noqa: F811
-    s3: pafs.S3FileSystem,  # noqa: F811
+    champion_home: Path,
+    s3: pafs.S3FileSystem,
     s3_cluster: str,
     bundle_cache: Path,
     tmp_path: Path,
 ) -> None:
-    _write_dump(tmp_path / "dump")
-    _upload(s3, tmp_path / "dump", "dask-in")
-    (bundle,) = [path for path in (home / "models").iterdir() if path.is_dir()]
-    _upload(s3, bundle, f"models/{bundle.name}")
-    score_flow([str(tmp_path / "dump")], str(tmp_path / "local"), home=str(home))
-    expected = _local_outputs(tmp_path / "local")
+    write_dump(tmp_path / "dump")
+    upload(s3, tmp_path / "dump", "dask-in")
+    (bundle,) = [path for path in (champion_home / "models").iterdir() if path.is_dir()]
+    upload(s3, bundle, f"models/{bundle.name}")
+    score_flow([str(tmp_path / "dump")], str(tmp_path / "local"), home=str(champion_home))
+    expected = local_outputs(tmp_path / "local")
 
     # Small shards: the large Parquet, CSV and JSON-lines objects are scored in parts.
     config = ScoringConfig(shard_bytes=64 << 10)
-    settings = {"home": str(home), "config": config, "dask_address": s3_cluster}
+    settings = {"home": str(champion_home), "config": config, "dask_address": s3_cluster}
     model = f"s3://{BUCKET}/models/{bundle.name}"
     plan = plan_shards(
         discover_inputs([f"s3://{BUCKET}/dask-in/"]).manifests(),
@@ -79,8 +76,8 @@ def test_a_dask_cluster_scores_s3_shards_with_a_bundle_from_s3_equal_to_local(
     )
     assert (summary["files_scored"], summary["files_failed"]) == (len(EXPECTED), 0)
     assert summary["model_version"] == bundle.name
-    assert _keys(s3, "dask-out") == EXPECTED  # no part, temporary or probe left behind
-    scored = _remote_outputs(s3, "dask-out")
+    assert object_keys(s3, "dask-out") == EXPECTED  # no part, temporary or probe left behind
+    scored = remote_outputs(s3, "dask-out")
     for name, table in expected.items():
         assert scored[name].equals(table), name
     assert [path.name for path in bundle_cache.glob("*/*")] == [bundle.name]

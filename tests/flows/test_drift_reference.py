@@ -27,7 +27,7 @@ from sentiment.modeling.config import TrainConfig
 from sentiment.modeling.training import train
 from tests.support.bundles import promoted_home
 from tests.support.registry import promote_bundle
-from tests.support.s3_server import BUCKET, s3  # noqa: F401 - the real S3 server fixture
+from tests.support.s3_server import BUCKET
 
 WORDS = [f"word{index}" for index in range(40)]
 CONFIG = TrainConfig(
@@ -139,7 +139,7 @@ def test_a_bundle_without_a_training_profile_is_not_judged(tmp_path: Path) -> No
 
 def test_a_bundle_in_a_bucket_brings_its_reference(
     trained: tuple[Path, Path, pa.Table],
-    s3: pafs.S3FileSystem,  # noqa: F811
+    s3: pafs.S3FileSystem,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

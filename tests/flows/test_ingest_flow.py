@@ -15,7 +15,7 @@ import flows.ingest
 from sentiment.core.atomic import file_sha256
 from sentiment.core.errors import DataError
 from sentiment.core.paths import HomeLayout
-from tests.unit.data.imdb_tarball import build_archive
+from tests.support.imdb_tarball import build_archive
 
 
 class _FlakyServer(http.server.BaseHTTPRequestHandler):

@@ -16,8 +16,13 @@ from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import read_evaluation
 from sentiment.release.ledger import read_ledger
 from sentiment.release.listing import list_models
-from tests.flows.test_retrain_flow import _FILLER, _NEGATIVE, _POSITIVE, _reviews
-from tests.unit.data.imdb_tarball import build_archive
+from tests.support.imdb_tarball import build_archive
+from tests.support.reviews import (
+    ARCHIVE_FILLER,
+    ARCHIVE_NEGATIVE,
+    ARCHIVE_POSITIVE,
+    archive_reviews,
+)
 
 
 def _labelled_csv(path: Path, rows: int, seed: int) -> Path:
@@ -27,14 +32,14 @@ def _labelled_csv(path: Path, rows: int, seed: int) -> Path:
         writer.writerow(["text", "label"])
         for index in range(rows):
             positive = index % 2 == 0
-            words = (_POSITIVE if positive else _NEGATIVE) + _FILLER
+            words = (ARCHIVE_POSITIVE if positive else ARCHIVE_NEGATIVE) + ARCHIVE_FILLER
             text = " ".join(generator.choice(words) for _ in range(40))
             writer.writerow([text, "Positive" if positive else "negative"])
     return path
 
 
 def test_retrain_trains_only_on_new_data_and_promotes_once(tmp_path: Path) -> None:
-    archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=_reviews(40, 5))
+    archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=archive_reviews(40, 5))
     home = tmp_path / "home"
     inbox = home / "labelled-inbox" / "critics"
     settings: dict[str, Any] = {

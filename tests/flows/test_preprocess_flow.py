@@ -12,7 +12,7 @@ from sentiment.data.config import PreprocessConfig
 from sentiment.data.preprocess import find_processed
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.modeling.config import TrainConfig
-from tests.unit.data.test_preprocess import make_home
+from tests.support.raw_homes import make_home
 
 
 def test_preprocess_flow_writes_then_hits_the_cache(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -13,31 +12,12 @@ from sentiment.modeling.config import TrainConfig
 from sentiment.release.champion import champion_version
 from sentiment.release.config import GatePolicy
 from sentiment.release.ledger import read_ledger
-from tests.unit.data.imdb_tarball import build_archive
-
-_POSITIVE = ["great", "wonderful", "loved", "superb", "moving", "brilliant"]
-_NEGATIVE = ["awful", "boring", "terrible", "dull", "waste", "worst"]
-_FILLER = ["the", "film", "plot", "actors", "scene", "story", "was", "a"]
-
-
-def _reviews(per_class: int, unlabeled: int) -> dict[str, str]:
-    generator = random.Random(7)
-
-    def review(words: list[str]) -> str:
-        return " ".join(generator.choice(words + _FILLER) for _ in range(40))
-
-    reviews: dict[str, str] = {}
-    for split in ("train", "test"):
-        for label, words, rating in (("pos", _POSITIVE, 9), ("neg", _NEGATIVE, 2)):
-            for index in range(per_class):
-                reviews[f"aclImdb/{split}/{label}/{index}_{rating}.txt"] = review(words)
-    for index in range(unlabeled):
-        reviews[f"aclImdb/train/unsup/{index}_0.txt"] = review(_POSITIVE + _NEGATIVE)
-    return reviews
+from tests.support.imdb_tarball import build_archive
+from tests.support.reviews import archive_reviews
 
 
 def test_main_job_promotes_the_first_model_and_scores_the_dump(tmp_path: Path) -> None:
-    archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=_reviews(40, 25))
+    archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=archive_reviews(40, 25))
     home = tmp_path / "home"
 
     state = retrain_flow(
@@ -67,7 +47,7 @@ def test_main_job_promotes_the_first_model_and_scores_the_dump(tmp_path: Path) -
 def test_the_main_job_can_retrain_a_fold_ensemble(tmp_path: Path) -> None:
     from sentiment.modeling.bundle import load_bundle
 
-    archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=_reviews(40, 10))
+    archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=archive_reviews(40, 10))
     home = tmp_path / "home"
     summary = retrain_flow(
         home=str(home),

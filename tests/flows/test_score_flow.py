@@ -16,19 +16,13 @@ from sentiment.core.errors import StageOutputMissingError
 from sentiment.scoring.outputs import LABEL_COLUMN, SCORE_COLUMN
 from sentiment.scoring.results import FAILED_FILE
 from sentiment.scoring.scorer import ScoringFailedError
-from tests.support.bundles import promoted_home
-
-TEXTS = ["a great film, great acting", "an awful film, awful plot", "fine cast", "boring"] * 3
+from tests.support.bundles import SCORING_TEXTS as TEXTS
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home with one small bundle, promoted to champion."""
-    home = promoted_home(tmp_path_factory.mktemp("home"), TEXTS)
-    raw = home / "raw" / "imdb"
-    raw.mkdir(parents=True)
-    pq.write_table(pa.table({"review_id": ["t0", "t1"], "text": TEXTS[:2]}), raw / "train.parquet")
-    return home
+def home(champion_home: Path) -> Path:
+    """A home with one small bundle, promoted to champion (tests/support/bundles.py)."""
+    return champion_home
 
 
 def test_score_command_over_a_mixed_directory(

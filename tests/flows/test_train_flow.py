@@ -16,15 +16,15 @@ from sentiment.core.paths import HomeLayout
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.modeling.bundle import load_bundle
 from sentiment.modeling.config import TrainConfig
-from tests.unit.modeling.test_training import _reviews
+from tests.support.reviews import cue_reviews
 
 
 @pytest.fixture
 def raw_home(tmp_path: Path) -> Path:
     layout = HomeLayout(tmp_path / "home")
     layout.raw_dir.mkdir(parents=True)
-    pq.write_table(_reviews(200, 0, "train"), layout.raw_split("train"))
-    pq.write_table(_reviews(40, 1, "test"), layout.raw_split("test"))
+    pq.write_table(cue_reviews(200, 0, "train"), layout.raw_split("train"))
+    pq.write_table(cue_reviews(40, 1, "test"), layout.raw_split("test"))
     return layout.home
 
 

@@ -8,7 +8,7 @@ import pyarrow.fs as pafs
 import pytest
 
 from sentiment.core import storage
-from tests.support.s3_server import BUCKET, s3  # noqa: F401 - the real S3 server fixture
+from tests.support.s3_server import BUCKET
 
 
 def test_paths_and_file_urls_are_local_and_other_urls_stay_urls() -> None:
@@ -74,7 +74,7 @@ GLOB_PATTERNS = [
 
 
 def test_a_remote_glob_matches_what_the_same_local_glob_matches(
-    s3: pafs.S3FileSystem,  # noqa: F811
+    s3: pafs.S3FileSystem,
     tmp_path: Path,
 ) -> None:
     for relative in GLOB_TREE:

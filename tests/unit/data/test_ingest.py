@@ -21,7 +21,7 @@ from sentiment.data.archive import (
 )
 from sentiment.data.imdb_members import RAW_SCHEMA
 from sentiment.data.ingest import cached_ingest, ingest_imdb
-from tests.unit.data.imdb_tarball import SMALL_REVIEWS, build_archive, member
+from tests.support.imdb_tarball import SMALL_REVIEWS, build_archive, member
 
 
 @pytest.fixture

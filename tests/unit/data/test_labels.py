@@ -19,7 +19,7 @@ from sentiment.data.labels import add_labels
 from sentiment.data.preprocess import find_processed, preprocess
 from sentiment.data.snapshot import current_snapshot, describe_snapshots, snapshot_id
 from sentiment.encoding.config import VectorizerConfig
-from tests.unit.data.test_preprocess import make_home
+from tests.support.raw_homes import make_home
 
 SMALL = PreprocessConfig(vectorizer=VectorizerConfig(num_words=30, max_length=6))
 
@@ -217,7 +217,7 @@ IMDB_TEST_REVIEW = "An odd film: Straße scenes.<br /><br />Worth   it, I think.
 
 def home_with_imdb_review(home: Path) -> Path:
     """The small home, with one IMDB test review holding line breaks and an ß."""
-    from tests.unit.data.test_preprocess import raw_table, write_raw
+    from tests.support.raw_homes import raw_table, write_raw
 
     texts = [POSITIVE_TEXT, NEGATIVE_TEXT] * 10
     texts[0] = IMDB_TEST_REVIEW

@@ -13,7 +13,7 @@ from sentiment.core.errors import StageOutputMissingError
 from sentiment.core.paths import HomeLayout
 from sentiment.data.ingest import ingest_imdb
 from sentiment.data.report import build_dataset_report
-from tests.unit.data.imdb_tarball import build_archive
+from tests.support.imdb_tarball import build_archive
 
 LONG_REVIEW = "good " * 501
 REVIEWS = {

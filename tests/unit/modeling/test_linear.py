@@ -14,69 +14,32 @@ import pytest
 
 from sentiment.core.atomic import file_sha256
 from sentiment.core.errors import DataError
-from sentiment.encoding.config import VectorizerConfig
 from sentiment.encoding.vectorizer import Vectorizer
-from sentiment.encoding.vocabulary import fit_vectorizer
 from sentiment.modeling.bundle import (
     BUNDLE_FILES,
     CHECKSUMS_FILE,
     METADATA_FILE,
     load_bundle,
-    save_bundle,
 )
 from sentiment.modeling.linear import (
     LINEAR_WEIGHTS_FILE,
     REASONS_TYPE,
-    folded_weights,
-    weights_file,
 )
-from sentiment.modeling.zoo import NB_WEIGHTS_LAYER, build_model, set_nb_ratios
+from tests.support.bundles import nbsvm_texts, save_nbsvm
 
 REPOSITORY = Path(__file__).resolve().parents[3]
-WORDS = ["good", "great", "bad", "awful", "film", "plot", "not", "very", "it's", "!"]
-
-
-def _texts(count: int, seed: int) -> list[str]:
-    generator = np.random.default_rng(seed)
-    return [
-        " ".join(generator.choice(WORDS, size=generator.integers(1, 40)).tolist())
-        for _ in range(count)
-    ]
-
-
-def _save_nbsvm(directory: Path, truncating: str, with_weights: bool) -> tuple[Path, Vectorizer]:
-    texts = _texts(200, 1)
-    # A short row, so many bags are cut: the cut side must match too.
-    config = VectorizerConfig(
-        num_words=300, max_length=16, ngram_max=3, bag=True, truncating=truncating
-    )
-    vectorizer = fit_vectorizer(texts, config)
-    model = build_model("nbsvm", config, seed=3)
-    generator = np.random.default_rng(5)
-    ratios = generator.normal(scale=2.0, size=config.num_words).astype(np.float32)
-    ratios[:2] = 0.0
-    set_nb_ratios(model, ratios)
-    layer = model.get_layer(NB_WEIGHTS_LAYER)
-    layer.set_weights([generator.normal(size=(config.num_words, 1)).astype(np.float32)])
-    metadata = {"model": {"name": "nbsvm"}}
-    extra = {}
-    if with_weights:
-        content, entry = weights_file(*folded_weights(model))
-        extra[LINEAR_WEIGHTS_FILE] = content
-        metadata["linear"] = entry
-    return save_bundle(directory, model, vectorizer, metadata, extra_files=extra), vectorizer
 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Vectorizer]:
-    return _save_nbsvm(tmp_path_factory.mktemp("models") / "v-nbsvm", "pre", True)
+    return save_nbsvm(tmp_path_factory.mktemp("models") / "v-nbsvm", "pre", True)
 
 
 @pytest.mark.parametrize("truncating", ["pre", "post"])
 @pytest.mark.parametrize("with_weights", [True, False])
 def test_compiled_scores_equal_keras(tmp_path: Path, truncating: str, with_weights: bool) -> None:
-    directory, vectorizer = _save_nbsvm(tmp_path / "v", truncating, with_weights)
-    texts = [*_texts(300, 9), "zzz unknown words only", "!"]
+    directory, vectorizer = save_nbsvm(tmp_path / "v", truncating, with_weights)
+    texts = [*nbsvm_texts(300, 9), "zzz unknown words only", "!"]
     bundle = load_bundle(directory)
     assert bundle.text_scorer is not None
     compiled = bundle.text_scorer.score_texts(pa.array(texts), calibrated=False)
@@ -115,7 +78,7 @@ def test_altered_weights_fall_back_to_the_keras_model(
     (directory / CHECKSUMS_FILE).write_text(json.dumps({"algorithm": "sha256", "files": checksums}))
     bundle = load_bundle(directory)
     assert bundle._model is not None  # folded from Keras, not read from the altered file
-    texts = _texts(50, 4)
+    texts = nbsvm_texts(50, 4)
     np.testing.assert_allclose(
         bundle.text_scorer.score_texts(pa.array(texts), calibrated=False).scores,
         bundle.predict_token_ids(saved[1].encode(texts), calibrated=False),
@@ -128,7 +91,7 @@ def test_reasons_are_the_largest_contributions_with_their_ngrams(
 ) -> None:
     bundle = load_bundle(saved[0])
     scorer = bundle.text_scorer
-    texts = _texts(40, 8)
+    texts = nbsvm_texts(40, 8)
     result = scorer.score_texts(pa.array(texts), explain=2)
     assert result.reasons.type == REASONS_TYPE and len(result.reasons) == len(texts)
     vocabulary = saved[1].vocabulary
@@ -169,7 +132,7 @@ def test_calibration_and_threshold_come_from_the_metadata(
     (directory / CHECKSUMS_FILE).write_text(json.dumps({"algorithm": "sha256", "files": checksums}))
     bundle = load_bundle(directory)
     assert bundle.verified and bundle.threshold == 0.42
-    texts = _texts(20, 2)
+    texts = nbsvm_texts(20, 2)
     result = bundle.text_scorer.score_texts(pa.array(texts))
     expected = 1 / (1 + np.exp(-(0.5 * result.logits - 0.25)))
     np.testing.assert_allclose(result.scores, expected, atol=1e-6)
@@ -182,14 +145,14 @@ def test_scoring_a_linear_bundle_imports_no_tensorflow(
     source = tmp_path / "in.parquet"
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.table({"text": _texts(30, 6)}), source)
+    pq.write_table(pa.table({"text": nbsvm_texts(30, 6)}), source)
     script = f"""
 import sys
 from pathlib import Path
 from sentiment.modeling.bundle import load_bundle
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.discovery import discover_inputs
-from tests.unit.scoring.support import score_files
+from tests.support.scoring import score_files
 bundle = load_bundle(Path({str(saved[0])!r}))
 inputs = discover_inputs([{str(source)!r}], output_dir=Path({str(tmp_path / "out")!r})).inputs
 (result,) = score_files(inputs, Path({str(tmp_path / "out")!r}), bundle, ScoringConfig(explain=2))

@@ -27,31 +27,10 @@ from sentiment.modeling.training import (
     calibrate_logits,
     train,
 )
+from tests.support.reviews import cue_reviews
 
-POSITIVE = ["great", "wonderful", "superb", "moving", "loved"]
-NEGATIVE = ["awful", "boring", "dull", "terrible", "hated"]
-FILLER = ["the", "film", "plot", "actor", "scene", "and", "a", "was", "it", "story"]
 TINY_SEQUENCE = VectorizerConfig(num_words=40, max_length=16)
 TINY_BAG = VectorizerConfig(num_words=200, max_length=48, ngram_max=3, bag=True)
-
-
-def _reviews(count: int, seed: int, prefix: str) -> pa.Table:
-    rng = np.random.default_rng(seed)
-    labels = np.arange(count) % 2
-    texts = []
-    for label in labels:
-        cues = POSITIVE if label else NEGATIVE
-        words = list(rng.choice(FILLER, 10)) + list(rng.choice(cues, 3))
-        rng.shuffle(words)
-        texts.append(" ".join(words))
-    return pa.table(
-        {
-            "review_id": [f"{prefix}_{index}" for index in range(count)],
-            "text": texts,
-            "label": pa.array(labels, pa.int8()),
-            "rating": pa.array(np.where(labels == 1, 9, 2), pa.int8()),
-        }
-    )
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +39,8 @@ def raw_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("home")
     layout = HomeLayout(home)
     layout.raw_dir.mkdir(parents=True)
-    pq.write_table(_reviews(240, 0, "train"), layout.raw_split("train"))
-    pq.write_table(_reviews(60, 1, "test"), layout.raw_split("test"))
+    pq.write_table(cue_reviews(240, 0, "train"), layout.raw_split("train"))
+    pq.write_table(cue_reviews(60, 1, "test"), layout.raw_split("test"))
     return home
 
 
@@ -79,6 +58,7 @@ def _config(model: str, **settings: object) -> TrainConfig:
     return TrainConfig(model=model, **{**defaults, **settings})  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", MODEL_NAMES)
 def test_one_epoch_smoke_fit_writes_a_working_bundle(home: Path, model: str) -> None:
     epochs_seen: list[tuple[int, dict[str, float]]] = []
@@ -118,6 +98,7 @@ def test_one_epoch_smoke_fit_writes_a_working_bundle(home: Path, model: str) -> 
     assert metadata["training_profile"]["inputs"] == ["raw/imdb/train.parquet"]
 
 
+@pytest.mark.slow
 def test_nbsvm_learns_the_cue_words(home: Path) -> None:
     result = train(home, _config("nbsvm", epochs=3, learning_rate=0.05))
     bundle = load_bundle(result.directory)
@@ -128,6 +109,7 @@ def test_nbsvm_learns_the_cue_words(home: Path) -> None:
     assert 1 <= result.best_epoch <= len(result.history)
 
 
+@pytest.mark.slow
 def test_a_fold_ensemble_is_one_linear_model_calibrated_out_of_fold(home: Path) -> None:
     pooled = sum(dataset.inspect_split(p).num_rows for p in _splits(home))
     epochs_seen: list[dict[str, float]] = []
@@ -155,6 +137,7 @@ def test_a_fold_ensemble_is_one_linear_model_calibrated_out_of_fold(home: Path) 
     np.testing.assert_allclose(scores, keras_scores, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_the_fold_ensemble_averages_its_fold_models(home: Path) -> None:
     from sentiment.modeling.folds import fold_assignment, train_fold_ensemble
     from sentiment.modeling.linear import folded_weights
@@ -199,6 +182,7 @@ def _splits(home: Path) -> tuple[Path, Path]:
     return processed.split_path("train"), processed.split_path("validation")
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_validation_metrics(home: Path) -> None:
     first = train(home, _config("cnn", epochs=2, seed=7))
     second = train(home, _config("cnn", epochs=2, seed=7))
@@ -209,6 +193,7 @@ def test_same_seed_gives_the_same_validation_metrics(home: Path) -> None:
     assert [row["loss"] for row in first.history] != [row["loss"] for row in other.history]
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_and_saves_nothing(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -231,6 +216,7 @@ def test_nan_loss_stops_and_saves_nothing(
     assert _bundles(home) == before
 
 
+@pytest.mark.slow
 def test_a_crash_mid_training_leaves_no_bundle(home: Path) -> None:
     before = _bundles(home)
 

@@ -11,7 +11,7 @@ import pytest
 from sentiment.core.errors import DataError
 from sentiment.reading.readers import BatchReader, choose_text_column
 from sentiment.scoring.discovery import discover_inputs
-from tests.unit.scoring.support import ROWS, write_csv, write_jsonl
+from tests.support.scoring import ROWS, write_csv, write_jsonl
 
 
 def read_all(path: Path, batch_rows: int = 2, **options: object) -> pa.Table:

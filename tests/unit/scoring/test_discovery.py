@@ -12,8 +12,8 @@ import pytest
 
 from sentiment.core import storage
 from sentiment.scoring.discovery import detect_format, discover_inputs, task_groups
-from tests.support.s3_server import BUCKET, s3  # noqa: F401 - the real S3 server fixture
-from tests.unit.scoring.support import ROWS, write_csv, write_jsonl
+from tests.support.s3_server import BUCKET
+from tests.support.scoring import ROWS, write_csv, write_jsonl
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def test_task_groups_put_small_files_together_and_large_ones_alone() -> None:
 
 
 def test_a_listed_inbox_on_object_storage_is_planned_without_a_request_per_file(
-    s3: pafs.S3FileSystem,  # noqa: F811
+    s3: pafs.S3FileSystem,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Each request to an object store costs a round trip: the sizes a plan needs come

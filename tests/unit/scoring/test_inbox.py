@@ -7,8 +7,7 @@ from pathlib import Path
 
 from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.inbox import FAILURES_RECORD, plan_inbox, record_failures
-from tests.unit.scoring.support import score_files
-from tests.unit.scoring.test_scorer import SMALL, FakeModel, dump
+from tests.support.scoring import SMALL, FakeModel, dump, score_files
 
 
 def test_plan_sorts_new_current_and_known_bad_files(tmp_path: Path) -> None:

@@ -26,8 +26,7 @@ from sentiment.scoring.outputs import (
 )
 from sentiment.scoring.results import FileResult
 from sentiment.scoring.summary import ScoringSummary
-from tests.unit.scoring.support import score_files
-from tests.unit.scoring.test_scorer import SMALL, FakeModel, dump, inputs_of
+from tests.support.scoring import SMALL, FakeModel, dump, inputs_of, score_files
 
 
 def read_all(path: Path, block_bytes: int = 1 << 12, **options: object) -> pa.Table:

@@ -14,8 +14,7 @@ from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.outputs import prepare_output_directory
 from sentiment.scoring.parts import PARTS_DIRECTORY, assemble_parts, score_part
 from sentiment.scoring.shards import plan_shards
-from tests.unit.scoring.support import score_files
-from tests.unit.scoring.test_scorer import TEXTS, FakeModel
+from tests.support.scoring import TEXTS, FakeModel, score_files
 
 
 def _dump(path: Path, rows: int, row_group_rows: int) -> Path:

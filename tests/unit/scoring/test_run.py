@@ -10,8 +10,7 @@ import pyarrow.parquet as pq
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.run import collect_results, plan_run, score_shard, shard_label
-from tests.unit.scoring.support import score_files
-from tests.unit.scoring.test_scorer import TEXTS, FakeModel
+from tests.support.scoring import TEXTS, FakeModel, score_files
 
 
 def test_a_run_gives_every_input_one_result_failures_first_then_in_input_order(

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,6 @@ from sentiment.encoding.encoded import EncodingStats
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.modeling.profile import TextProfile, profile_training_data
 from sentiment.scoring.config import ScoringConfig
-from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.outputs import (
     LABEL_COLUMN,
     NOTE_COLUMN,
@@ -34,64 +32,17 @@ from sentiment.scoring.outputs import (
 )
 from sentiment.scoring.results import FAILED_FILE, FileResult
 from sentiment.scoring.summary import ScoringSummary
-from tests.unit.scoring.support import score_files
+from tests.support.scoring import (
+    FAKE_VOCABULARY,
+    SMALL,
+    TEXTS,
+    FakeModel,
+    dump,
+    inputs_of,
+    score_files,
+)
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
-
-
-# The production vectorizer over a fixed vocabulary: the scorer's tests go through the
-# encoding path that real bundles take (ids 2 and 5 are positive words, 3 and 6 negative).
-FAKE_VOCABULARY = ["", "[UNK]", "good", "bad", "film", "great", "awful"]
-
-
-def fake_vectorizer() -> Vectorizer:
-    return Vectorizer(FAKE_VOCABULARY, VectorizerConfig(num_words=7, max_length=8))
-
-
-class FakeModel:
-    """Scores sigmoid(#positive words - #negative words); deterministic and cheap."""
-
-    def __init__(self, version: str = "20261129-200000-fake-0001") -> None:
-        self.version = version
-        self.vectorizer = fake_vectorizer()
-        self.calls = 0
-
-    def predict_token_ids(self, token_ids: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        self.calls += 1
-        positive = np.isin(token_ids, [2, 5]).sum(axis=1)
-        negative = np.isin(token_ids, [3, 6]).sum(axis=1)
-        return (1.0 / (1.0 + np.exp(-(positive - negative)))).astype(np.float32)
-
-    def predict_texts(self, texts: Sequence[str | None]) -> np.ndarray:
-        scores = np.full(len(texts), np.nan, dtype=np.float32)
-        valid = [i for i, text in enumerate(texts) if isinstance(text, str) and text.strip()]
-        if valid:
-            ids = self.vectorizer.encode([texts[i] for i in valid])
-            scores[valid] = self.predict_token_ids(ids)
-        return scores
-
-
-TEXTS = [
-    "A good, great film!",
-    "bad bad awful",
-    None,
-    "",
-    "   \n ",
-    "<br /><br />Good <i>film</i> &amp; great",
-    "Ünïcödé — 好的电影 😀 good",
-    "film " * 5000,
-    "no known words here",
-]
-
-
-def dump(path: Path, rows: int = 40) -> Path:
-    """A Parquet dump with an id, the texts repeated, and a non-text column."""
-    texts = [TEXTS[i % len(TEXTS)] for i in range(rows)]
-    table = pa.table(
-        {"review_id": [f"r{i}" for i in range(rows)], "text": texts, "stars": list(range(rows))}
-    )
-    pq.write_table(table, path)
-    return path
 
 
 def without_unknown_words(model, texts: list, scores: np.ndarray) -> np.ndarray:
@@ -102,15 +53,6 @@ def without_unknown_words(model, texts: list, scores: np.ndarray) -> np.ndarray:
         if isinstance(text, str) and text.strip() and not known:
             scores[row] = np.nan
     return scores
-
-
-def inputs_of(*paths: Path):
-    discovery = discover_inputs([str(path) for path in paths])
-    assert discovery.failures == ()
-    return list(discovery.inputs)
-
-
-SMALL = ScoringConfig(batch_size=4, read_rows=7)
 
 
 def test_output_schema_order_scores_and_metadata(tmp_path: Path) -> None:
@@ -295,8 +237,7 @@ KILLED_CHILD = """
 import os, signal, sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from tests.unit.scoring.test_scorer import FakeModel, SMALL, inputs_of
-from tests.unit.scoring.support import score_files
+from tests.support.scoring import SMALL, FakeModel, inputs_of, score_files
 
 def die(rows_done, fraction):
     if rows_done >= 14:

@@ -21,16 +21,15 @@ from sentiment.scoring.outputs import (
 )
 from sentiment.scoring.results import FileResult
 from sentiment.scoring.summary import ScoringSummary
-from tests.unit.modeling.test_linear import _save_nbsvm
-from tests.unit.scoring.support import score_files
-from tests.unit.scoring.test_scorer import FakeModel, dump, inputs_of
+from tests.support.bundles import save_nbsvm
+from tests.support.scoring import FakeModel, dump, inputs_of, score_files
 
 SMALL = ScoringConfig(batch_size=4, read_rows=7)
 
 
 @pytest.fixture(scope="module")
 def nbsvm_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _save_nbsvm(tmp_path_factory.mktemp("models") / "v-nbsvm", "pre", True)[0]
+    return save_nbsvm(tmp_path_factory.mktemp("models") / "v-nbsvm", "pre", True)[0]
 
 
 def test_explain_adds_reasons_to_scores_equal_to_keras(

@@ -11,8 +11,7 @@ import pytest
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.shards import plan_shards, row_ranges
-from tests.unit.scoring.support import score_files
-from tests.unit.scoring.test_scorer import FakeModel
+from tests.support.scoring import FakeModel, score_files
 
 
 @pytest.mark.parametrize(
