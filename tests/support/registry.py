@@ -117,3 +117,30 @@ def ledger_bytes(home: Path) -> bytes:
 
 def events(home: Path) -> list[tuple[str, str]]:
     return [(event["event"], event["version"]) for event in read_ledger(home)]
+
+
+# --- a raw test split with a plausible score per review ---------------------------------
+
+
+def scored_raw_test(home: Path, count: int = 40, seed: int = 0) -> dict[str, float]:
+    """Write a raw test split of ``count`` reviews; return text -> a plausible score."""
+    generator = np.random.default_rng(seed)
+    labels = np.arange(count) % 2
+    texts = [f"review number {index}" for index in range(count)]
+    table = pa.table(
+        {
+            "review_id": [
+                f"test/{'pos' if label else 'neg'}/{index}" for index, label in enumerate(labels)
+            ],
+            "text": texts,
+            "label": pa.array(labels, pa.int8()),
+            "rating": pa.array(np.where(labels == 1, 9, 2), pa.int8()),
+        }
+    )
+    path = home / "raw" / "imdb" / "test.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+    noise = generator.uniform(0.0, 0.45, size=count)
+    scores = np.where(labels == 1, 0.55 + noise, 0.45 - noise)
+    scores[:4] = 1.0 - scores[:4]  # four wrong predictions
+    return dict(zip(texts, scores.tolist(), strict=True))

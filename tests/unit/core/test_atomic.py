@@ -92,27 +92,6 @@ def test_snapshots_and_bundles_are_fsynced_before_they_are_renamed_into_place(
 # --- issue 27 class 9: temporaries a killed writer leaves behind -------------------------
 
 
-def dead_pid() -> int:
-    """The id of a process that has exited (and been reaped)."""
-    import subprocess
-    import sys
-
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
-
-
-def plant_orphans(directory: Path, pid: int) -> list[Path]:
-    """A file and a directory named as temporaries of process ``pid``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    orphan_file = directory / f".tmp-{pid}-0badf00d-part.parquet"
-    orphan_file.write_bytes(b"half written")
-    orphan_directory = directory / f".tmp-{pid}-k1ll3d99-batch"
-    orphan_directory.mkdir()
-    (orphan_directory / "train.parquet").write_bytes(b"half written")
-    return [orphan_file, orphan_directory]
-
-
 def test_a_killed_writer_leaves_temporaries_that_name_it_and_only_dead_ones_are_removed(
     tmp_path: Path,
 ) -> None:

@@ -383,7 +383,7 @@ def test_an_oversized_review_is_refused_before_it_is_read(home: Path, tmp_path: 
 
 
 def test_ingest_removes_the_temporaries_a_killed_ingest_left(archive: Path, home: Path) -> None:
-    from tests.unit.core.test_atomic import dead_pid, plant_orphans
+    from tests.support.temporaries import dead_pid, plant_orphans
 
     layout = HomeLayout(home)
     pid = dead_pid()

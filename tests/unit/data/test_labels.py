@@ -374,7 +374,7 @@ def test_a_label_written_as_a_decimal_reads_alike_in_every_format(
 def test_add_labels_removes_the_temporaries_a_killed_intake_left(
     home: Path, tmp_path: Path
 ) -> None:
-    from tests.unit.core.test_atomic import dead_pid, plant_orphans
+    from tests.support.temporaries import dead_pid, plant_orphans
 
     layout = HomeLayout(home)
     pid = dead_pid()

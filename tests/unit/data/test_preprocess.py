@@ -283,7 +283,7 @@ def test_a_pool_that_cannot_start_falls_back_to_one_process(
 
 
 def test_preprocess_removes_the_temporaries_a_killed_run_left(home: Path) -> None:
-    from tests.unit.core.test_atomic import dead_pid, plant_orphans
+    from tests.support.temporaries import dead_pid, plant_orphans
 
     orphans = plant_orphans(HomeLayout(home).processed_dir, dead_pid())
     live = HomeLayout(home).processed_dir / f".tmp-{os.getpid()}-11ve0000-key"

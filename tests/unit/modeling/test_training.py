@@ -308,7 +308,7 @@ def test_dataset_refuses_a_file_without_token_ids(tmp_path: Path) -> None:
 
 
 def test_training_removes_the_temporaries_a_killed_training_left(home: Path) -> None:
-    from tests.unit.core.test_atomic import dead_pid, plant_orphans
+    from tests.support.temporaries import dead_pid, plant_orphans
 
     orphans = plant_orphans(HomeLayout(home).models_dir, dead_pid())
 

@@ -19,7 +19,7 @@ from sentiment.release.evaluation import (
     read_predictions,
 )
 from sentiment.release.test_split import load_test_split
-from tests.unit.release.test_test_split import write_raw_test
+from tests.support.registry import scored_raw_test
 
 
 class FakeScorer:
@@ -35,7 +35,7 @@ class FakeScorer:
 
 
 def test_evaluate_scorer_writes_evaluation_and_predictions(tmp_path: Path) -> None:
-    scores = write_raw_test(tmp_path)
+    scores = scored_raw_test(tmp_path)
     bundle = tmp_path / "models" / "v1"
     bundle.mkdir(parents=True)
     evaluation = evaluate_scorer(
@@ -61,7 +61,7 @@ def test_evaluate_scorer_writes_evaluation_and_predictions(tmp_path: Path) -> No
 
 
 def test_evaluate_scorer_refuses_missing_scores_and_writes_nothing(tmp_path: Path) -> None:
-    scores = write_raw_test(tmp_path)
+    scores = scored_raw_test(tmp_path)
     scores.pop("review number 3")
     bundle = tmp_path / "models" / "v1"
     bundle.mkdir(parents=True)
