@@ -27,43 +27,54 @@ ChunkKind = Literal["csv", "jsonl"]
 # is a few times the longest record, so this bounds it; IMDB's longest review is 14 KB.
 MAX_RECORD_BYTES = 512 << 20
 
-# The CSV scanner's states, following pyarrow's parser (a quote opens a quoted field
-# only at the start of a field; "" inside quotes is a quote; after the closing quote
-# the field goes on unquoted).
+# The CSV scanner's states, following Python's csv module and pyarrow's parser, which
+# agree: a quote opens a quoted field only at the start of a field; "" inside quotes is
+# a quote; after the closing quote the field goes on unquoted; outside quotes a line
+# feed, a carriage return, or the two together end a record (classic Mac files end
+# every record with a lone carriage return).
 _FIELD_START = 0
 _UNQUOTED = 1
 _QUOTED = 2
 _QUOTE_IN_QUOTED = 3
+# A record ended at a carriage return; a line feed right after it belongs to that end.
+_AFTER_CARRIAGE_RETURN = 4
 _QUOTE = 34
 _COMMA = 44
 _NEWLINE = 10
+_CARRIAGE_RETURN = 13
+# What a byte does to the current record (the second value of _csv_step).
+_GOES_ON = 0
+_ENDS_AFTER = 1  # the record ends after this byte
+_ENDS_BEFORE = 2  # the record ended at the carriage return before this byte
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 
 
 @numba.njit(cache=True, nogil=True)
-def _csv_step(state: int, byte: int) -> tuple[int, bool]:
-    """The CSV scanner's state after ``byte``, and whether that byte ends a record."""
-    if state == _FIELD_START:
-        if byte == _QUOTE:
-            return _QUOTED, False
+def _csv_step(state: int, byte: int) -> tuple[int, int]:
+    """The CSV scanner's state after ``byte``, and whether a record ends at it (one of
+    ``_GOES_ON``, ``_ENDS_AFTER``, ``_ENDS_BEFORE``)."""
+    ends = _GOES_ON
+    if state == _AFTER_CARRIAGE_RETURN:
         if byte == _NEWLINE:
-            return _FIELD_START, True
-        return (_FIELD_START if byte == _COMMA else _UNQUOTED), False
-    if state == _UNQUOTED:
-        if byte == _COMMA:
-            return _FIELD_START, False
-        if byte == _NEWLINE:
-            return _FIELD_START, True
-        return _UNQUOTED, False
+            return _FIELD_START, _ENDS_AFTER
+        state = _FIELD_START
+        ends = _ENDS_BEFORE
     if state == _QUOTED:
-        return (_QUOTE_IN_QUOTED if byte == _QUOTE else _QUOTED), False
-    # After a quote inside a quoted field: "" is a quote, anything else closes it.
-    if byte == _QUOTE:
-        return _QUOTED, False
-    if byte == _COMMA:
-        return _FIELD_START, False
+        return (_QUOTE_IN_QUOTED if byte == _QUOTE else _QUOTED), _GOES_ON
     if byte == _NEWLINE:
-        return _FIELD_START, True
-    return _UNQUOTED, False
+        return _FIELD_START, _ENDS_AFTER
+    if byte == _CARRIAGE_RETURN:
+        # Whether a line feed follows is known only at the next byte.
+        return _AFTER_CARRIAGE_RETURN, ends
+    if byte == _COMMA:
+        return _FIELD_START, ends
+    if byte == _QUOTE:
+        # Opens a quoted field at its start; "" inside one is a quote; elsewhere a quote
+        # is text.
+        if state in (_FIELD_START, _QUOTE_IN_QUOTED):
+            return _QUOTED, ends
+        return _UNQUOTED, ends
+    return _UNQUOTED, ends
 
 
 @numba.njit(cache=True, nogil=True)
@@ -76,27 +87,49 @@ def _scan_csv(data: np.ndarray, start: int, state: int, first_only: bool) -> tup
     for index in range(start, data.size):
         previous = state
         state, ends = _csv_step(state, data[index])
-        if state == _QUOTED and previous == _FIELD_START:
+        if state == _QUOTED and previous != _QUOTED and previous != _QUOTE_IN_QUOTED:
             opened = index
-        if ends:
-            boundary = index + 1
+        if ends != _GOES_ON:
+            boundary = index + 1 if ends == _ENDS_AFTER else index
             if first_only:
                 return boundary, state, opened
     return boundary, state, opened
 
 
 @numba.njit(cache=True, nogil=True)
-def _csv_record_ends(data: np.ndarray, state: int) -> tuple[np.ndarray, int]:
-    """Every CSV record end in ``data`` (offsets after their line breaks), scanning from
-    ``state``; and the state at the end."""
-    ends = np.empty(data.size, dtype=np.int64)
+def _csv_record_ends(data: np.ndarray, start: int, state: int) -> tuple[np.ndarray, int]:
+    """Every CSV record end in ``data[start:]`` (offsets after their line breaks),
+    scanning from ``state``; and the state at the end."""
+    ends = np.empty(data.size + 1, dtype=np.int64)
     count = 0
-    for index in range(data.size):
+    for index in range(start, data.size):
         state, record_ends = _csv_step(state, data[index])
-        if record_ends:
-            ends[count] = index + 1
+        if record_ends != _GOES_ON:
+            ends[count] = index + 1 if record_ends == _ENDS_AFTER else index
             count += 1
     return ends[:count].copy(), state
+
+
+def line_breaks(data: bytes, start: int = 0, stop: int | None = None) -> int:
+    """The line breaks in ``data[start:stop]`` as Python counts them: a line feed, a
+    carriage return, or the two together."""
+    stop = len(data) if stop is None else stop
+    return (
+        data.count(b"\n", start, stop)
+        + data.count(b"\r", start, stop)
+        - data.count(b"\r\n", start, stop)
+    )
+
+
+def _line_break_marks(data: np.ndarray, after_carriage_return: bool) -> np.ndarray:
+    """1 at each byte that ends a line (see :func:`line_breaks`), else 0; a line feed
+    right after a carriage return (at the end of the previous block, too) marks none."""
+    marks = (data == _NEWLINE) | (data == _CARRIAGE_RETURN)
+    if data.size:
+        marks[1:] &= ~((data[1:] == _NEWLINE) & (data[:-1] == _CARRIAGE_RETURN))
+        if after_carriage_return and data[0] == _NEWLINE:
+            marks[0] = False
+    return marks
 
 
 def csv_byte_ranges(
@@ -125,31 +158,42 @@ def csv_byte_ranges(
     previous = 0  # where the last record ended
     rows = 0
     header = True
+    before = -1  # the last byte of the previous block
     while block := stream.read(block_bytes):
         data = np.frombuffer(block, np.uint8)
-        ends, state = _csv_record_ends(data, state)
-        newlines = None
+        if offset == 0 and block.startswith(BYTE_ORDER_MARK):
+            previous = len(BYTE_ORDER_MARK)  # no part of the header (Python's utf-8-sig)
+        ends, state = _csv_record_ends(data, previous if offset == 0 else 0, state)
+        marks = _line_break_marks(data, before == _CARRIAGE_RETURN)
+        counted = None
         for end in ends.tolist():
             absolute = offset + end
-            blank = absolute - previous == 1 or (
-                absolute - previous == 2 and _byte(block, end - 2, offset, previous) == 13
-            )
-            if header:
+            blank = _blank(block, end, absolute - previous, before)
+            if header and not blank:
                 header = False
-                cuts.append((absolute, lines + int(np.count_nonzero(data[:end] == _NEWLINE)), 0))
-            elif not blank:
+                cuts.append((absolute, lines + int(np.count_nonzero(marks[:end])), 0))
+            elif not header and not blank:
                 rows += 1
             previous = absolute
-            if targets and absolute >= targets[0] and rows % align_rows == 0 and absolute < size:
-                if newlines is None:
-                    newlines = np.cumsum(data == _NEWLINE)
-                cuts.append((absolute, lines + int(newlines[end - 1]), rows))
+            if (
+                not header
+                and targets
+                and absolute >= targets[0]
+                and rows % align_rows == 0
+                and absolute < size
+            ):
+                if counted is None:
+                    counted = np.concatenate(([0], np.cumsum(marks)))
+                cuts.append((absolute, lines + int(counted[end]), rows))
                 while targets and targets[0] <= absolute:
                     targets.pop(0)
-        lines += int(np.count_nonzero(data == _NEWLINE))
+        lines += int(np.count_nonzero(marks))
         offset += len(block)
-    if offset > previous and not header:
-        rows += 1  # a last record without a line break
+        before = block[-1]
+    # A last record without a line break, unless it is a lone carriage return (blank).
+    last_blank = offset - previous == 1 and state == _AFTER_CARRIAGE_RETURN
+    if offset > previous and not header and not last_blank:
+        rows += 1
     if not cuts:
         return [], rows, state != _QUOTED
     # The header's own cut is where the first range starts; drop duplicates of it.
@@ -164,15 +208,27 @@ def csv_byte_ranges(
     return ranges, rows, state != _QUOTED
 
 
-def _byte(block: bytes, index: int, offset: int, previous: int) -> int:
-    # The byte before a record's line break, if that byte lies in this block.
-    return block[index] if index >= 0 and offset + index >= previous else -1
+def _blank(block: bytes, end: int, length: int, before: int) -> bool:
+    """Whether the record of ``length`` bytes ending at ``end`` of the block is only a
+    line break, so it holds no row (``before``: the last byte of the previous block)."""
+    if length == 1:
+        return True
+    if length != 2 or end < 1 or block[end - 1] != _NEWLINE:
+        return False
+    return (block[end - 2] if end >= 2 else before) == _CARRIAGE_RETURN
 
 
-def first_record_end(data: bytes) -> int:
-    """Where the first CSV record of ``data`` ends (after its line break), or its length."""
-    boundary, _, _ = _scan_csv(np.frombuffer(data, np.uint8), 0, _FIELD_START, True)
-    return len(data) if boundary < 0 else boundary
+def header_span(data: bytes) -> tuple[int, int]:
+    """Where the header record of a CSV file starting with ``data`` begins and ends.
+
+    As Python's csv module reads a file: a byte-order mark and blank lines before the
+    header are not part of it. The end is after its line break, or the data's length.
+    """
+    start = len(BYTE_ORDER_MARK) if data.startswith(BYTE_ORDER_MARK) else 0
+    while start < len(data) and data[start] in b"\r\n":
+        start += 1
+    boundary, _, _ = _scan_csv(np.frombuffer(data, np.uint8), start, _FIELD_START, True)
+    return start, len(data) if boundary < 0 else boundary
 
 
 @dataclass(frozen=True)
@@ -208,7 +264,8 @@ def record_chunks(
 
     Args:
         stream: The decompressed file, read to its end.
-        kind: ``csv`` (records end at a line break outside quotes) or ``jsonl``.
+        kind: ``csv`` (records end at a line break outside quotes, counted as Python
+            counts lines) or ``jsonl`` (records and lines end at a line feed).
         path: The file, for error messages.
         block_bytes: The size to read at a time and to aim each chunk at.
         max_record_bytes: The longest record accepted.
@@ -219,7 +276,7 @@ def record_chunks(
             record is longer than ``max_record_bytes``.
     """
     buffer = bytearray()
-    scanned = 0  # bytes of the buffer the CSV scanner has seen
+    scanned = -1  # bytes of the buffer the CSV scanner has seen (-1: none yet)
     state = _FIELD_START
     opened = -1
     boundary = -1
@@ -228,6 +285,10 @@ def record_chunks(
         if block:
             buffer += block
             if kind == "csv":
+                if scanned < 0:
+                    # A byte-order mark is no part of the first field (Python's utf-8-sig).
+                    at_mark = first_line == 1 and buffer.startswith(BYTE_ORDER_MARK)
+                    scanned = len(BYTE_ORDER_MARK) if at_mark else 0
                 view = np.frombuffer(buffer, np.uint8)
                 found, state, newly_opened = _scan_csv(view, scanned, state, False)
                 del view  # a live view would stop the buffer from resizing
@@ -240,7 +301,7 @@ def record_chunks(
                 boundary = buffer.rfind(b"\n") + 1 or -1
         if not block:
             if kind == "csv" and state == _QUOTED:
-                line = first_line + buffer.count(b"\n", 0, max(opened, 0))
+                line = first_line + line_breaks(buffer, 0, max(opened, 0))
                 raise DataError(
                     f"Input {path} ends inside the quoted field that opens on line {line}; the "
                     "file is cut short, so fetch or export it again."
@@ -262,4 +323,4 @@ def record_chunks(
         opened = opened - boundary if opened >= boundary else -1
         boundary = -1
         yield Chunk(data, first_line, last=False)
-        first_line += data.count(b"\n")
+        first_line += line_breaks(data) if kind == "csv" else data.count(b"\n")

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from sentiment.core import storage
 from sentiment.core.errors import DataError
 from sentiment.core.storage import Location
-from sentiment.reading.chunks import Chunk, record_chunks
+from sentiment.reading.chunks import BYTE_ORDER_MARK, Chunk, line_breaks, record_chunks
 from sentiment.reading.files import InputFile
 from sentiment.reading.fingerprint import HashingFile, InputChangedError, content_fingerprint
 from sentiment.reading.textformats import (
@@ -275,7 +275,7 @@ class BatchReader:
         elif self.input_file.format == "csv":
             chunks = self._chunks()
             self._pending_chunks = chunks
-            self._first_chunk = next(chunks, None)
+            self._first_chunk = _first_csv_chunk(chunks)
             if self._first_chunk is not None:
                 self._csv_names, self._header_bytes = csv_header(self._first_chunk, path)
                 self.schema = csv_schema(self._csv_names)
@@ -340,7 +340,7 @@ class BatchReader:
                 return
             first = self._first_chunk
             self._first_chunk = None
-            header_lines = first.data.count(b"\n", 0, self._header_bytes)
+            header_lines = line_breaks(first.data, 0, self._header_bytes)
             yield parse_csv_chunk(
                 first.data[self._header_bytes :],
                 self._csv_names,
@@ -436,6 +436,20 @@ class BatchReader:
                         "reviews as UTF-8."
                     ) from error
             raise
+
+
+def _first_csv_chunk(chunks: Iterator[Chunk]) -> Chunk | None:
+    """The first chunk of a CSV file holding its header: chunks of only blank lines (and
+    a byte-order mark) before it are joined to it, as Python's csv module skips them."""
+    first = next(chunks, None)
+    while first is not None and not first.last:
+        if first.data.removeprefix(BYTE_ORDER_MARK).strip(b"\r\n"):
+            break
+        following = next(chunks, None)
+        if following is None:
+            break
+        first = Chunk(first.data + following.data, first.first_line, following.last)
+    return first
 
 
 def _aligned(

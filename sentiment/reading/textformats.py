@@ -23,7 +23,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
 from sentiment.core.errors import DataError
-from sentiment.reading.chunks import Chunk, first_record_end
+from sentiment.reading.chunks import Chunk, header_span, line_breaks
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Doubles hold every integer up to 2**53 exactly.
@@ -42,11 +42,12 @@ KEPT_TABLE_BYTES = 256 << 20
 
 
 def csv_header(first_chunk: Chunk, path: Path) -> tuple[list[str], int]:
-    """The column names of a CSV file and the byte length of its header record."""
+    """The column names of a CSV file and the byte length of its header record (with
+    the byte-order mark and blank lines before it, which Python's csv module skips)."""
     data = first_chunk.data
-    end = first_record_end(data)
+    start, end = header_span(data)
     try:
-        text = data[:end].decode("utf-8-sig")
+        text = data[start:end].decode("utf-8")
     except UnicodeDecodeError as error:
         raise DataError(
             f"Input {path} line 1 (the header) is not valid UTF-8 ({error.reason}); save the "
@@ -113,10 +114,9 @@ def _csv_problem(
     except csv.Error as problem:
         return DataError(f"Input {path} line {line} is not valid CSV ({problem}); fix that line.")
     detail = " ".join(str(error).split())[:200]
-    newline = b"\n"
     return DataError(
         f"Input {path} has a CSV record pyarrow cannot parse between lines {first_line} and "
-        f"{first_line + data.count(newline)} ({detail}); fix that record."
+        f"{first_line + line_breaks(data)} ({detail}); fix that record."
     )
 
 
