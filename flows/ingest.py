@@ -7,13 +7,7 @@ from typing import Any
 from prefect import flow
 
 from sentiment.core.paths import resolve_home
-from sentiment.data.archive import resolve_sha256, resolve_source
-from tasks.ingest import (
-    check_ingest_cache,
-    dataset_report_task,
-    download_archive,
-    write_raw_splits_task,
-)
+from tasks.ingest import dataset_report_task, ingest_imdb_task
 
 
 @flow(name="ingest", flow_run_name="ingest-imdb")
@@ -36,11 +30,6 @@ def ingest_flow(
         ``{"ingest": ..., "report": ...}``: the two stages' manifests (paths and figures).
     """
     home = str(resolve_home(home))
-    source = resolve_source(source)
-    sha256 = resolve_sha256(sha256)
-    ingest = check_ingest_cache(home, sha256)
-    if ingest is None:
-        archive = download_archive(source, home, sha256)
-        ingest = write_raw_splits_task(archive, home, source)
+    ingest = ingest_imdb_task(home, source, sha256)
     report = dataset_report_task(home)
     return {"ingest": ingest, "report": report}

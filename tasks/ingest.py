@@ -22,8 +22,8 @@ from prefect.logging import get_run_logger
 from prefect.states import State
 from prefect.tasks import Task, exponential_backoff
 
-from sentiment.data.archive import ArchiveFile, SourceUnreachableError, obtain_archive
-from sentiment.data.ingest import cached_ingest, write_raw_splits
+from sentiment.data.archive import SourceUnreachableError, resolve_sha256, resolve_source
+from sentiment.data.ingest import ingest_imdb
 from sentiment.data.report import build_dataset_report
 from tasks.images import png_markdown
 
@@ -70,47 +70,40 @@ class _DownloadProgress:
             get_run_logger().info("Fetched %d MiB%s.", megabytes, size)
 
 
-@task(name="check-ingest-cache")
-def check_ingest_cache(home: str, sha256: str | None = None) -> dict[str, Any] | None:
-    """Return the manifest of an intact earlier ingestion, or ``None``."""
-    result = cached_ingest(Path(home), sha256)
-    logger = get_run_logger()
-    if result is None:
-        logger.info("No intact raw Parquet for an accepted archive under %s.", home)
-        return None
-    logger.info("Raw Parquet is up to date (archive %s).", result.archive_sha256[:12])
-    return result.to_manifest()
-
-
 @task(
-    name="download-archive",
+    name="ingest-imdb",
     retries=DOWNLOAD_RETRIES,
     retry_delay_seconds=exponential_backoff(backoff_factor=10),
     retry_jitter_factor=0.5,
     retry_condition_fn=retry_on_network_failure,
 )
-def download_archive(source: str, home: str, sha256: str | None = None) -> dict[str, Any]:
-    """Reuse the cached archive or fetch, verify and cache it; return its path and hash."""
-    archive = obtain_archive(source, Path(home), sha256, progress=_DownloadProgress(source))
-    get_run_logger().info(
-        "%s archive %s (sha256 %s).",
-        "Reusing cached" if archive.cache_hit else "Fetched and verified",
-        archive.path,
-        archive.sha256,
-    )
-    return archive.to_manifest()
+def ingest_imdb_task(home: str, source: str | None, sha256: str | None) -> dict[str, Any]:
+    """Fetch (or reuse) and verify the archive and write ``raw/imdb/*.parquet``, or find
+    them up to date; publish the row counts of a new ingestion.
 
+    Args:
+        home: The pipeline home.
+        source: The archive's address (default: ``$SENTIMENT_IMDB_SOURCE``, else the
+            official one).
+        sha256: Its expected hash (default: ``$SENTIMENT_IMDB_SHA256``, else any known).
 
-@task(name="write-raw-splits")
-def write_raw_splits_task(archive: dict[str, Any], home: str, source: str) -> dict[str, Any]:
-    """Stream the verified archive into ``raw/imdb/*.parquet``; publish the row counts."""
-    result = write_raw_splits(ArchiveFile.from_manifest(archive), Path(home), source)
-    get_run_logger().info("%s.", result.summary())
-    create_table_artifact(
-        result.split_rows(),
-        key="imdb-raw-splits",
-        description="Rows per split written to raw Parquet.",
+    Returns:
+        The ingestion's manifest: paths, row and class counts, archive hash, cache hit.
+    """
+    source = resolve_source(source)
+    result = ingest_imdb(
+        source, Path(home), resolve_sha256(sha256), progress=_DownloadProgress(source)
     )
+    logger = get_run_logger()
+    if result.cache_hit:
+        logger.info("Raw Parquet is up to date (archive %s).", result.archive_sha256[:12])
+    else:
+        logger.info("%s.", result.summary())
+        create_table_artifact(
+            result.split_rows(),
+            key="imdb-raw-splits",
+            description="Rows per split written to raw Parquet.",
+        )
     return result.to_manifest()
 
 

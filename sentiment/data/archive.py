@@ -11,7 +11,7 @@ import os
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,20 +52,6 @@ class ArchiveFile:
     sha256: str
     size_bytes: int
     cache_hit: bool = False
-
-    def to_manifest(self) -> dict[str, Any]:
-        """Return a small JSON-serializable summary (the path as a string)."""
-        return {
-            "path": str(self.path),
-            "sha256": self.sha256,
-            "size_bytes": self.size_bytes,
-            "cache_hit": self.cache_hit,
-        }
-
-    @classmethod
-    def from_manifest(cls, manifest: Mapping[str, Any]) -> ArchiveFile:
-        """The archive :meth:`to_manifest` describes."""
-        return cls(Path(manifest["path"]), manifest["sha256"], int(manifest["size_bytes"]))
 
 
 # --- sources and hashes -------------------------------------------------------------

@@ -61,8 +61,8 @@ def server(archive: Path) -> Iterator[tuple[str, type[_FlakyServer]]]:
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the real retry policy but without the minutes of backoff."""
-    task = flows.ingest.download_archive
-    monkeypatch.setattr(flows.ingest, "download_archive", task.with_options(retry_delay_seconds=0))
+    task = flows.ingest.ingest_imdb_task
+    monkeypatch.setattr(flows.ingest, "ingest_imdb_task", task.with_options(retry_delay_seconds=0))
 
 
 def test_ingest_flow_retries_ingests_reports_and_reuses_the_cache(
