@@ -9,11 +9,10 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from sentiment.core.paths import HomeLayout
 from sentiment.release.champion import champion_version
 from sentiment.release.config import GatePolicy
-from sentiment.release.evaluation import EVALUATION_FILE, evaluate_version
-from sentiment.release.promotion import gate_and_record, record_evaluation
+from sentiment.release.evaluation import describe_evaluation, evaluation_manifest
+from sentiment.release.promotion import evaluate_and_record, gate_and_record
 from sentiment.release.report import champion_markdown, decision_markdown
 from tasks.events import PROMOTED, REJECTED, emit
 
@@ -30,32 +29,9 @@ def evaluate_bundle_task(home: str, version: str) -> dict[str, Any]:
     Returns:
         A small manifest: version, model, headline metrics and the evaluation's path.
     """
-    logger = get_run_logger()
-    evaluation = evaluate_version(Path(home), version)
-    record_evaluation(Path(home), version)
-    metrics = evaluation["metrics"]
-    interval = metrics["accuracy_interval"]
-    logger.info(
-        "Evaluated %s (%s) on %d test reviews: accuracy %.4f (95%% CI %.4f-%.4f), "
-        "ROC AUC %.4f, F1 %.4f, log loss %.4f",
-        version,
-        evaluation.get("model"),
-        metrics["count"],
-        metrics["accuracy"],
-        interval["lower"],
-        interval["upper"],
-        metrics["roc_auc"],
-        metrics["f1"],
-        metrics["log_loss"],
-    )
-    return {
-        "version": version,
-        "model": evaluation.get("model"),
-        "accuracy": metrics["accuracy"],
-        "accuracy_interval": [interval["lower"], interval["upper"]],
-        "roc_auc": metrics["roc_auc"],
-        "evaluation": str(HomeLayout(Path(home)).bundle(version) / EVALUATION_FILE),
-    }
+    evaluation = evaluate_and_record(Path(home), version)
+    get_run_logger().info("%s", describe_evaluation(version, evaluation))
+    return evaluation_manifest(Path(home), version, evaluation)
 
 
 @task(name="gate-model", cache_policy=NO_CACHE)
@@ -79,23 +55,12 @@ def gate_model_task(home: str, version: str, policy: GatePolicy) -> dict[str, An
         key=ARTIFACT_KEY,
         description=decision.summary,
     )
-    payload = decision.as_dict()
     emit(
         PROMOTED if decision.promoted else REJECTED,
         version,
-        {
-            "summary": decision.summary,
-            "reasons": decision.reasons,
-            "champion": decision.champion,
-            "home": str(Path(home).resolve()),
-            # The figures: each rule's observed value against what it required.
-            "rules": [
-                {key: verdict[key] for key in ("rule", "outcome", "observed", "required")}
-                for verdict in payload["verdicts"]
-            ],
-        },
+        {**decision.event_payload(), "home": str(Path(home).resolve())},
     )
-    return payload
+    return decision.as_dict()
 
 
 @task(name="publish-champion", cache_policy=NO_CACHE)

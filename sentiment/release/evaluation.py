@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sentiment.core.atomic import atomic_path, file_sha256, write_json
+from sentiment.core.paths import HomeLayout
 from sentiment.modeling.calibration import DEFAULT_THRESHOLD
 from sentiment.release.champion import bundle_directory
 from sentiment.release.errors import EvaluationError
@@ -328,6 +329,33 @@ def read_predictions(directory: Path) -> tuple[list[str], np.ndarray, np.ndarray
             f"run `sentiment evaluate {version}`."
         )
     return review_ids, labels, scores
+
+
+def describe_evaluation(version: str, evaluation: dict[str, Any]) -> str:
+    """One line: the version, its model and its headline test metrics."""
+    metrics = evaluation["metrics"]
+    interval = metrics["accuracy_interval"]
+    return (
+        f"Evaluated {version} ({evaluation.get('model')}) on {metrics['count']} test reviews: "
+        f"accuracy {metrics['accuracy']:.4f} (95% CI {interval['lower']:.4f}-"
+        f"{interval['upper']:.4f}), ROC AUC {metrics['roc_auc']:.4f}, F1 {metrics['f1']:.4f}, "
+        f"log loss {metrics['log_loss']:.4f}"
+    )
+
+
+def evaluation_manifest(home: Path, version: str, evaluation: dict[str, Any]) -> dict[str, Any]:
+    """A small JSON-serializable manifest: version, model, headline metrics and the
+    evaluation file's path."""
+    metrics = evaluation["metrics"]
+    interval = metrics["accuracy_interval"]
+    return {
+        "version": version,
+        "model": evaluation.get("model"),
+        "accuracy": metrics["accuracy"],
+        "accuracy_interval": [interval["lower"], interval["upper"]],
+        "roc_auc": metrics["roc_auc"],
+        "evaluation": str(HomeLayout(Path(home)).bundle(version) / EVALUATION_FILE),
+    }
 
 
 def _slice_summary(metrics: dict[str, Any]) -> dict[str, Any]:

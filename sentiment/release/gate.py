@@ -84,6 +84,24 @@ class GateDecision:
             "policy": self.policy.as_dict(),
         }
 
+    def event_payload(self) -> dict[str, Any]:
+        """What an event about this decision carries: the summary, reasons, champion and
+        each rule's observed value against what it required."""
+        return {
+            "summary": self.summary,
+            "reasons": self.reasons,
+            "champion": self.champion,
+            "rules": [
+                {
+                    "rule": verdict.rule,
+                    "outcome": verdict.outcome,
+                    "observed": verdict.observed,
+                    "required": verdict.required,
+                }
+                for verdict in self.verdicts
+            ],
+        }
+
 
 # --- the decision --------------------------------------------------------------------
 

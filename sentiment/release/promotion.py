@@ -86,6 +86,18 @@ def record_evaluation(home: Path, version: str, reason: str | None = None) -> di
     return evaluated
 
 
+def evaluate_and_record(home: Path, version: str) -> dict[str, Any]:
+    """Evaluate ``version`` on the test split (see :func:`evaluate_version`) and record
+    it in the ledger (see :func:`record_evaluation`).
+
+    Returns:
+        The evaluation.
+    """
+    evaluation = evaluate_version(home, version)
+    record_evaluation(home, version)
+    return evaluation
+
+
 def _load_candidate(home: Path, version: str) -> Candidate:
     directory = bundle_directory(home, version)
     evaluation = read_evaluation(directory)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.report import render_run_report
+from sentiment.release.report import render_run_report
 
 
 def test_report_shows_the_ingested_rows_and_rounded_metrics() -> None:
