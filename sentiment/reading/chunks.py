@@ -110,6 +110,51 @@ def _csv_record_ends(data: np.ndarray, start: int, state: int) -> tuple[np.ndarr
     return ends[:count].copy(), state
 
 
+# JSON nesting deeper than this is refused before any parser sees it: pyarrow's JSON
+# parser recurses per level and kills the process (a segmentation fault) near 10,000
+# levels, Python's json module raises RecursionError near 1,000, and no review file
+# needs more than a few levels.
+MAX_JSON_DEPTH = 64
+_OPEN_BRACE, _CLOSE_BRACE, _OPEN_BRACKET, _CLOSE_BRACKET = 123, 125, 91, 93
+_BACKSLASH = 92
+
+
+@numba.njit(cache=True, nogil=True)
+def _too_deep(data: np.ndarray, bound: int) -> int:
+    """The offset of the first bracket that nests deeper than ``bound`` in JSON lines,
+    or -1. Brackets inside strings do not count; every line starts at depth 0."""
+    depth = 0
+    in_string = False
+    escaped = False
+    for index in range(data.size):
+        byte = data[index]
+        if byte == _NEWLINE:
+            depth = 0
+            in_string = False
+            escaped = False
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif byte == _BACKSLASH:
+                escaped = True
+            elif byte == _QUOTE:
+                in_string = False
+        elif byte == _QUOTE:
+            in_string = True
+        elif byte in (_OPEN_BRACE, _OPEN_BRACKET):
+            depth += 1
+            if depth > bound:
+                return index
+        elif byte in (_CLOSE_BRACE, _CLOSE_BRACKET):
+            depth -= 1
+    return -1
+
+
+def too_deep_offset(data: bytes, bound: int = MAX_JSON_DEPTH) -> int:
+    """Where JSON lines in ``data`` first nest deeper than ``bound`` levels, or -1."""
+    return int(_too_deep(np.frombuffer(data, np.uint8), bound))
+
+
 def line_breaks(data: bytes, start: int = 0, stop: int | None = None) -> int:
     """The line breaks in ``data[start:stop]`` as Python counts them: a line feed, a
     carriage return, or the two together."""

@@ -23,7 +23,13 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
 from sentiment.core.errors import DataError
-from sentiment.reading.chunks import Chunk, header_span, line_breaks
+from sentiment.reading.chunks import (
+    MAX_JSON_DEPTH,
+    Chunk,
+    header_span,
+    line_breaks,
+    too_deep_offset,
+)
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Doubles hold every integer up to 2**53 exactly.
@@ -231,7 +237,20 @@ def _last_line(chunk: Chunk) -> int:
     return chunk.first_line + chunk.data.count(b"\n")
 
 
-def _read_json(data: bytes, schema: pa.Schema | None) -> pa.Table:
+def _check_depth(chunk: Chunk, path: Path) -> None:
+    """Refuse nesting no parser survives, before one sees it (chunks.MAX_JSON_DEPTH)."""
+    offset = too_deep_offset(chunk.data)
+    if offset >= 0:
+        line = chunk.first_line + chunk.data.count(b"\n", 0, offset)
+        raise DataError(
+            f"Input {path} line {line} nests objects or lists more than {MAX_JSON_DEPTH} "
+            "levels deep; flatten that record or remove it."
+        )
+
+
+def _read_json(chunk: Chunk, path: Path, schema: pa.Schema | None) -> pa.Table:
+    _check_depth(chunk, path)
+    data = chunk.data
     return pa_json.read_json(
         io.BytesIO(data),
         read_options=pa_json.ReadOptions(block_size=len(data) + 1, use_threads=False),
@@ -257,7 +276,7 @@ class JsonSchemaScan:
     def add(self, chunk: Chunk) -> None:
         """Parse one chunk and widen the schema with what it holds."""
         try:
-            table = _read_json(chunk.data, None)
+            table = _read_json(chunk, self.path, None)
         except pa.ArrowInvalid as error:
             raise self._chunk_problem(chunk, error) from error
         self.rows += table.num_rows
@@ -393,7 +412,7 @@ def parse_json_chunk(chunk: Chunk, schema: pa.Schema, path: Path) -> pa.Table:
     if not schema.names:
         return schema.empty_table()
     try:
-        return _read_json(chunk.data, schema)
+        return _read_json(chunk, path, schema)
     except pa.ArrowInvalid as error:
         problem = _line_problem(chunk, path)
         detail = " ".join(str(error).split())[:200]
