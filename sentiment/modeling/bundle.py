@@ -16,8 +16,11 @@ A bundle is one directory under ``models/<version>/``::
 The directory is written through :func:`sentiment.core.atomic.atomic_directory`, so a bundle
 under its final name is always complete. Loading uses Keras' ``safe_mode``: a model file
 can never run arbitrary code, and checks every file against ``checksums.json``, so a file
-changed after training is refused. Bundles saved before checksums were recorded have no
-``checksums.json``; they still load, with a warning, and ``ModelBundle.verified`` False.
+changed after training is refused. A bundle whose ``checksums.json`` is missing, or does
+not record each of the model, vectorizer and metadata, is refused wherever it comes from
+(registry, ``--bundle`` directory or URL): deleting the checksums must not turn
+verification off. A bundle named by URL is copied into a cache only this user can write
+and its ``checksums.json`` must equal the object store's (:func:`local_bundle`).
 
 A scoring run reads a bundle once into a :class:`ResolvedBundle` (:func:`read_bundle`):
 its identity, threshold, calibration and training profile, the files they come from
@@ -31,6 +34,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -97,8 +101,8 @@ class ModelBundle:
         metadata: The parsed ``metadata.json``.
         text_scorer: The compiled scorer of a linear bundle, else None.
         calibration: Maps the model's scores to calibrated probabilities.
-        verified: Whether every file matched ``checksums.json`` (False only for a bundle
-            saved before checksums were recorded).
+        verified: Whether every file matched ``checksums.json`` (always True: a bundle
+            that does not is refused when it loads).
     """
 
     def __init__(
@@ -294,15 +298,19 @@ def _embedding_sizes(model: keras.Model) -> list[tuple[str, int]]:
     ]
 
 
-def _recorded_checksums(directory: Path) -> dict[str, str] | None:
-    """The file checksums ``checksums.json`` records, or None without that file.
+def _recorded_checksums(directory: Path) -> dict[str, str]:
+    """The file checksums ``checksums.json`` records, which must cover every file a
+    bundle must hold.
 
     Raises:
-        DataError: If the checksums are unreadable.
+        DataError: If the checksums are missing, unreadable or incomplete.
     """
     checksums_path = directory / CHECKSUMS_FILE
     if not checksums_path.is_file():
-        return None
+        raise DataError(
+            f"Model bundle {directory} has no checksums.json, so its files cannot be verified "
+            "and it is refused; restore the bundle whole or retrain it with 'sentiment train'."
+        )
     try:
         recorded = json.loads(checksums_path.read_text(encoding="utf-8"))["files"]
         if not isinstance(recorded, dict):
@@ -312,6 +320,13 @@ def _recorded_checksums(directory: Path) -> dict[str, str] | None:
             f"Model bundle file {checksums_path} is unreadable ({error}); the bundle cannot "
             "be verified, so retrain it with 'sentiment train'."
         ) from error
+    for name in BUNDLE_FILES:
+        if not isinstance(recorded.get(name), str):
+            raise DataError(
+                f"Model bundle file {checksums_path} records no checksum for {name}, so that "
+                "file cannot be verified and the bundle is refused; restore the bundle whole "
+                "or retrain it with 'sentiment train'."
+            )
     return recorded
 
 
@@ -332,14 +347,6 @@ def _check_files(directory: Path, recorded: dict[str, str], names: Sequence[str]
             )
 
 
-def _warn_unverifiable(directory: Path) -> None:
-    logger.warning(
-        "Model bundle %s has no checksums (saved before they were recorded); its files "
-        "cannot be verified",
-        directory,
-    )
-
-
 def verify_bundle(directory: Path) -> bool:
     """Check the bundle's files against the checksums recorded when it was saved: the
     model, vectorizer and metadata, and every other file the checksums record.
@@ -348,18 +355,14 @@ def verify_bundle(directory: Path) -> bool:
     not checked.
 
     Returns:
-        True when every file matches; False for a bundle saved before checksums were
-        recorded (no ``checksums.json``), which is logged as a warning.
+        True: every file matches (anything else raises).
 
     Raises:
         DataError: If a file differs from its checksum or is missing, or the checksums
-            are unreadable.
+            are missing, unreadable or incomplete.
     """
     directory = Path(directory)
     recorded = _recorded_checksums(directory)
-    if recorded is None:
-        _warn_unverifiable(directory)
-        return False
     _check_files(directory, recorded, [*BUNDLE_FILES, *sorted(set(recorded) - set(BUNDLE_FILES))])
     return True
 
@@ -413,31 +416,108 @@ class BundleIdentity:
     threshold: float
 
 
-# Where bundles named by URL are copied to on each host (a worker copies it once).
+# Where bundles named by URL are copied to on each host (a worker copies it once); by
+# default a directory only this user can write (see _bundle_cache).
 BUNDLE_CACHE_VARIABLE = "SENTIMENT_BUNDLE_CACHE"
+
+
+def _private_directory(directory: Path) -> Path:
+    """``directory``, created only-this-user (0700) if absent.
+
+    Raises:
+        OSError: If it cannot be created.
+        PermissionError: If it exists but another user owns it or may write to it.
+    """
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    status = directory.stat()
+    if status.st_uid != os.getuid() or status.st_mode & 0o022:
+        raise PermissionError(f"owned by uid {status.st_uid} with mode {status.st_mode & 0o777:o}")
+    return directory
+
+
+def _bundle_cache() -> Path:
+    """The directory bundles named by URL are copied into: ``$SENTIMENT_BUNDLE_CACHE``,
+    else ``$XDG_CACHE_HOME/sentiment/bundles`` (``~/.cache`` by default), else, with no
+    writable home, a 0700 directory of this user's own under the temporary directory.
+    Never a directory another user can write, where a planted copy would decide scores.
+
+    Raises:
+        DataError: If the directory named by the variable, or every default, is not this
+            user's alone.
+    """
+    configured = os.environ.get(BUNDLE_CACHE_VARIABLE)
+    if configured:
+        try:
+            return _private_directory(Path(configured).expanduser())
+        except OSError as error:
+            raise DataError(
+                f"Bundle cache {configured} (${BUNDLE_CACHE_VARIABLE}) is not a directory only "
+                f"you can write ({error}), so a copy there could be planted; point "
+                f"{BUNDLE_CACHE_VARIABLE} at a directory of yours with mode 700."
+            ) from error
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    candidates = [
+        Path(cache_home) / "sentiment" / "bundles",
+        Path(tempfile.gettempdir()) / f"sentiment-bundles-{os.getuid()}",
+    ]
+    problems = []
+    for candidate in candidates:
+        try:
+            return _private_directory(candidate)
+        except OSError as error:
+            problems.append(f"{candidate}: {error}")
+    raise DataError(
+        f"No bundle cache only you can write could be made ({'; '.join(problems)}); set "
+        f"{BUNDLE_CACHE_VARIABLE} to a directory of yours with mode 700."
+    )
 
 
 def local_bundle(directory: storage.Location | str) -> Path:
     """A bundle's local directory: itself, or for a URL (``s3://.../models/VERSION``) a
-    copy made once per host under ``$SENTIMENT_BUNDLE_CACHE`` (default: the temporary
-    directory's ``sentiment-bundles``).
+    copy made once per host in a cache only this user can write (:func:`_bundle_cache`),
+    whose ``checksums.json`` equals the object store's: a stale or altered copy is copied
+    again, so the files are verified (when read or loaded) against the source's checksums.
 
     Raises:
-        DataError: If the URL cannot be copied (missing, or no access).
+        DataError: If the URL cannot be copied (missing, or no access), has no
+            checksums, or changes while it is copied.
     """
     where = storage.location(directory)
     if not storage.is_remote(where):
         return Path(where)
-    cache = os.environ.get(BUNDLE_CACHE_VARIABLE) or str(
-        Path(tempfile.gettempdir()) / "sentiment-bundles"
-    )
+    cache = _bundle_cache()
+    checksums = storage.join(where, CHECKSUMS_FILE)
     try:
-        return storage.local_copy(where, Path(cache))
+        try:
+            source = storage.read_bytes(checksums)
+        except FileNotFoundError:
+            raise DataError(
+                f"Model bundle {where} has no checksums.json, so its files cannot be verified "
+                "and it is refused; copy the bundle there whole, as 'sentiment train' saved it."
+            ) from None
+        copy = storage.local_copy(where, cache)
+        if _read_if_present(copy / CHECKSUMS_FILE) != source:
+            # A copy from before the source changed, or one altered here: copy it again.
+            shutil.rmtree(copy, ignore_errors=True)
+            copy = storage.local_copy(where, cache)
     except OSError as error:
         raise DataError(
             f"Model bundle {where} could not be copied ({error}); check the URL and the "
             "storage credentials (AWS_* variables)."
         ) from error
+    if _read_if_present(copy / CHECKSUMS_FILE) != source:
+        raise DataError(
+            f"Model bundle {where} changed while it was being copied (its checksums.json "
+            "differs from the copy's), so it is refused; score again once it is written whole."
+        )
+    return copy
+
+
+def _read_if_present(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def bundle_identity(directory: Path) -> BundleIdentity:
@@ -536,10 +616,10 @@ def _read_calibration(directory: Path, metadata: dict[str, Any]) -> Calibration:
         ) from error
 
 
-def _read_profile(directory: Path, recorded: dict[str, str] | None) -> TextProfile | None:
+def _read_profile(directory: Path, recorded: dict[str, str]) -> TextProfile | None:
     """The training profile a bundle's checksums vouch for (checked by the caller), or
     None for a bundle saved without one."""
-    if recorded is None or PROFILE_FILE not in recorded:
+    if PROFILE_FILE not in recorded:
         if (directory / PROFILE_FILE).is_file():
             # Not saved with the bundle (an older release cached one there): no reference.
             logger.warning(
@@ -582,12 +662,9 @@ def read_bundle(
     directory = local_bundle(location)
     _require_bundle_files(directory)
     recorded = _recorded_checksums(directory)
-    if recorded is None:
-        _warn_unverifiable(directory)
-    else:
-        # The metadata is always recorded; the profile is when it was saved.
-        profile = [PROFILE_FILE] if PROFILE_FILE in recorded else []
-        _check_files(directory, recorded, [METADATA_FILE, *profile])
+    # The metadata is always recorded; the profile is when it was saved.
+    profile = [PROFILE_FILE] if PROFILE_FILE in recorded else []
+    _check_files(directory, recorded, [METADATA_FILE, *profile])
     metadata = _read_metadata(directory)
     return ResolvedBundle(
         version=str(metadata.get("version") or directory.name),

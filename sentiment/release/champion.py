@@ -108,8 +108,6 @@ def explicit_bundle(path: Path | str) -> tuple[str, Path | str]:
     which may lie outside the home's registry, verified as a registry bundle is when it
     loads (every file against the checksums recorded when it was saved).
 
-    Unlike a registry bundle it must carry those checksums: nothing else vouches for it.
-
     Args:
         path: The bundle's directory, or its URL (``s3://bucket/models/VERSION``: this
             host's copy is verified; every other host copies and verifies it again when
@@ -137,12 +135,7 @@ def explicit_bundle(path: Path | str) -> tuple[str, Path | str]:
                 f"Model bundle file {directory / name} is missing, so {directory} is not a "
                 "complete bundle; pass --bundle a bundle directory saved by 'sentiment train'."
             )
-    if not verify_bundle(directory):
-        raise DataError(
-            f"Model bundle {directory} has no checksums.json, so its files cannot be "
-            "verified and it is refused as --bundle; use a bundle saved with checksums "
-            "(retrain it with 'sentiment train')."
-        )
+    verify_bundle(directory)
     return bundle_identity(directory).version, directory
 
 

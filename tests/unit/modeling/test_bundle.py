@@ -200,15 +200,23 @@ def test_a_tampered_file_is_refused(saved: Path, tmp_path: Path, name: str) -> N
     assert len(str(caught.value).rstrip(".").split(". ")) == 1  # one sentence
 
 
-def test_a_bundle_from_before_checksums_loads_with_a_warning(
-    saved: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_bundle_without_complete_checksums_is_refused(saved: Path, tmp_path: Path) -> None:
+    # Deleting checksums.json must not turn verification off: with altered weights the
+    # bundle would otherwise score under the genuine version.
     copy = _copy(saved, tmp_path / saved.name)
+    (copy / MODEL_FILE).write_bytes((copy / MODEL_FILE).read_bytes() + b"\0")
     (copy / CHECKSUMS_FILE).unlink()
-    with caplog.at_level("WARNING"):
-        bundle = load_bundle(copy)
-    assert bundle.verified is False
-    assert "no checksums" in caplog.text
+    for read in (load_bundle, read_bundle):
+        with pytest.raises(DataError, match=r"has no checksums\.json, so its files cannot be"):
+            read(copy)
+    # Checksums that leave out a file the bundle must hold vouch for nothing about it.
+    payload = json.loads((saved / CHECKSUMS_FILE).read_text())
+    del payload["files"][MODEL_FILE]
+    (copy / CHECKSUMS_FILE).write_text(json.dumps(payload))
+    for read in (load_bundle, read_bundle):
+        with pytest.raises(DataError, match=rf"records no checksum for {MODEL_FILE}") as caught:
+            read(copy)
+        assert len(str(caught.value).rstrip(".").split(". ")) == 1  # one sentence
     assert load_bundle(saved).verified is True
 
 
