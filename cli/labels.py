@@ -1,16 +1,41 @@
-"""``sentiment add-labels`` and ``sentiment snapshots``: labelled data and data snapshots."""
+"""``sentiment label-queue``, ``sentiment add-labels`` and ``sentiment snapshots``: what to
+label next, labelled data and data snapshots."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
-from cli.options import add_config_options, given
+from cli.options import add_config_options, config_from, given
 from sentiment.data.config import LabelsConfig
+from sentiment.labelling.config import QueueConfig
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``add-labels`` and ``snapshots``."""
+    """Register ``label-queue``, ``add-labels`` and ``snapshots``."""
+    queue = subparsers.add_parser(
+        "label-queue",
+        help="Write the scored reviews the champion is least sure of as a CSV to label.",
+        description="Pick the scored reviews closest to the champion's decision threshold, "
+        "in turn from each scored file, leaving out reviews already labelled or queued and "
+        "near-duplicates; write them with an empty 'label' column (default: "
+        "<home>/to-label/queue-<time>.csv). Fill it (positive/negative), even partly, and "
+        "give it back with `sentiment add-labels FILE --source NAME`.",
+    )
+    add_config_options(queue, QueueConfig)
+    queue.add_argument(
+        "--from",
+        dest="inputs",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="Scored files or directories (default: <home>/scored and <home>/scores).",
+    )
+    queue.add_argument("--output", type=Path, help="The queue file to write (CSV).")
+    queue.add_argument("--json", action="store_true", help="Print the result as JSON.")
+    queue.set_defaults(handler=_label_queue)
+
     add = subparsers.add_parser(
         "add-labels",
         help="Take labelled review files in as new batches of the training data.",
@@ -30,6 +55,21 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     snapshots.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
     snapshots.set_defaults(handler=_snapshots)
+
+
+def _label_queue(arguments: argparse.Namespace) -> int:
+    from sentiment.labelling.queue import build_queue
+
+    result = build_queue(
+        arguments.home, config_from(arguments, QueueConfig), arguments.inputs, arguments.output
+    )
+    if arguments.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        for path, reason in result.skipped_files.items():
+            print(f"Left out {path}: {reason}.")
+        print(result.summary())
+    return 0
 
 
 def _add_labels(arguments: argparse.Namespace) -> int:

@@ -18,6 +18,8 @@ writes lands in git. Its layout::
     labelled/rejected/<batch>.parquet    refused rows, each with its reason
     labelled/snapshots/<n>-<id>.json     data snapshots: IMDB + accepted batches in order
     labelled/index/                      normalized-text hashes of IMDB (a cache)
+    to-label/queue-<time>.csv            labelling queues: reviews for a person to label
+    to-label/.queued.parquet             every review queued so far (text hash, queue)
     .retrain.lock                        held by the retrain that is running
     prefect/                             ``make server``'s Prefect home (database, logs)
     prefect/server.env                   that server's address, read by the CLI
@@ -142,6 +144,21 @@ class HomeLayout:
     def labelled_lock(self) -> Path:
         """Held while a labelled file is taken in, so two intakes never interleave."""
         return self.labelled_dir / ".intake.lock"
+
+    @property
+    def to_label_dir(self) -> Path:
+        """Labelling queues: the scored reviews the champion is least sure of."""
+        return self.home / "to-label"
+
+    @property
+    def queue_history(self) -> Path:
+        """Every review queued so far, so a later queue never asks for it again."""
+        return self.to_label_dir / ".queued.parquet"
+
+    @property
+    def queue_lock(self) -> Path:
+        """Held while a queue is built, so two never pick the same reviews."""
+        return self.to_label_dir / ".queue.lock"
 
     @property
     def retrain_lock(self) -> Path:

@@ -87,6 +87,9 @@ class PreprocessConfig:
 IMDB_SOURCE = "imdb"
 # The source of a labelled file taken in without --source (or straight from the inbox).
 DEFAULT_LABELLED_SOURCE = "labelled"
+# The column a labelling queue's file names its queue in (sentiment.labelling.queue): in
+# a file that has it, a row whose label is still empty is not yet labelled, not refused.
+QUEUE_COLUMN = "queue"
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ def describe_intake_file(entry: dict[str, Any]) -> str:
         f"{entry['file']}: batch {entry['batch']}, {entry['accepted']} accepted "
         f"({entry['train']} train, {entry['test']} test), {entry['refused']} refused, "
         f"{entry['duplicates']} duplicates, {entry['conflicts']} conflicts"
+        + (f", {entry['unlabelled']} not yet labelled" if entry.get("unlabelled") else "")
         + (" (taken in before)" if entry["already_taken_in"] else "")
     )
 

@@ -18,6 +18,11 @@ with a different label is a conflict, and a text labelled both ways within the f
 refused on every row (no first label wins). The rest is accepted; a hash of the normalized
 text puts a fixed share into the test portion, so one review is never on both sides.
 
+A labelling queue's file (``sentiment label-queue``: it has a ``queue`` column) may come
+back partly filled: a row of the queue whose label is still empty is not yet labelled,
+counted as such and left out, not refused, so the file can be filled further and given
+back again. Every other row, an edited or added one included, is checked as above.
+
 ``<batch>`` hashes the input's bytes and the intake settings: adding the same file again
 finds the batch in the current snapshot and changes nothing. The batch directory is
 built under a temporary name and renamed when complete, and the snapshot is recorded
@@ -53,7 +58,7 @@ from sentiment.core.atomic import (
 from sentiment.core.errors import DataError
 from sentiment.core.locks import exclusive_lock
 from sentiment.core.paths import HomeLayout
-from sentiment.data.config import LabelsConfig
+from sentiment.data.config import QUEUE_COLUMN, LabelsConfig
 from sentiment.data.known_texts import batch_index, imdb_index
 from sentiment.data.labelled_rows import (
     has_tokens,
@@ -76,6 +81,8 @@ from sentiment.reading.readers import BatchReader
 logger = logging.getLogger(__name__)
 
 BATCH_PREFIX = "b-"
+# The counts a batch's manifest records and an intake taken in before reports again.
+COUNTS = ("accepted", "train", "test", "refused", "duplicates", "conflicts", "unlabelled", "queued")
 BATCH_SCHEMA = pa.schema(
     [
         pa.field("review_id", pa.string(), nullable=False),
@@ -154,6 +161,9 @@ class IntakeResult:
         refused: Rows refused for a missing or unknown label or no text.
         duplicates: Rows left out because their text is already known with that label.
         conflicts: Rows left out because their text is already known with the other label.
+        unlabelled: Rows of a labelling queue whose label is still empty (left out, not
+            refused: the file may be filled further and given back).
+        queued: Accepted rows that came from a labelling queue.
         reasons: Refused and left-out rows by reason.
         snapshot: The snapshot id after the intake.
         already_taken_in: The same file with the same settings was taken in before;
@@ -172,6 +182,8 @@ class IntakeResult:
     refused: int = 0
     duplicates: int = 0
     conflicts: int = 0
+    unlabelled: int = 0
+    queued: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     snapshot: str = ""
     already_taken_in: bool = False
@@ -192,8 +204,9 @@ class IntakeResult:
         return (
             f"{self.file}: {self.rows} rows, {self.accepted} accepted as '{self.source}' "
             f"({self.train} train, {self.test} test), {self.refused} refused, "
-            f"{self.duplicates} duplicates, {self.conflicts} conflicts; snapshot "
-            f"{self.snapshot}"
+            f"{self.duplicates} duplicates, {self.conflicts} conflicts"
+            + (f", {self.unlabelled} not yet labelled" if self.unlabelled else "")
+            + f"; snapshot {self.snapshot}"
             + (f"; refused rows in {self.rejected_file}" if self.rejected_file else "")
             + "."
         )
@@ -248,7 +261,7 @@ def add_labels(home: Path, path: Path, config: LabelsConfig | None = None) -> In
         if batch in snapshot.batches:
             manifest = read_batch_manifest(home, batch)
             result.already_taken_in = True
-            for name in ("accepted", "train", "test", "refused", "duplicates", "conflicts"):
+            for name in COUNTS:
                 setattr(result, name, int(manifest["counts"].get(name, 0)))
             result.snapshot = snapshot.id
             result.seconds = time.perf_counter() - started
@@ -258,7 +271,7 @@ def add_labels(home: Path, path: Path, config: LabelsConfig | None = None) -> In
         for hash_hex, entry in batch_index(home, snapshot).items():
             known.setdefault(hash_hex, entry)
         accepted, rejected = _check_rows(table, config, batch, known, result)
-        if result.accepted == 0 and result.duplicates + result.conflicts == 0:
+        if result.accepted == 0 and result.duplicates + result.conflicts + result.unlabelled == 0:
             raise DataError(_no_valid_row(path, config, result))
         rows = {"train": result.train, "test": result.test}
         if rejected[0]:
@@ -303,6 +316,11 @@ def _check_rows(
     """Sort every row into accepted (by portion) or rejected (row number + reason)."""
     texts = table.column(config.text_column).to_pylist()
     labels = table.column(config.label_column).to_pylist()
+    queues = (
+        table.column(QUEUE_COLUMN).to_pylist()
+        if QUEUE_COLUMN in table.column_names
+        else [None] * table.num_rows
+    )
     accepted: dict[str, list[Any]] = {name: [] for name in BATCH_SCHEMA.names}
     accepted["portion"] = []
     rejected_rows: list[int] = []
@@ -321,7 +339,10 @@ def _check_rows(
     file_rows: dict[str, list[int]] = {}
     for row, (text, raw_label) in enumerate(zip(texts, labels, strict=True)):
         label = parse_label(raw_label)
-        if raw_label is None or (isinstance(raw_label, str) and not raw_label.strip()):
+        missing = raw_label is None or (isinstance(raw_label, str) and not raw_label.strip())
+        if missing and _queued(queues[row]):
+            checked.append((None, ""))
+        elif missing:
             checked.append((None, f"missing label in column '{config.label_column}'"))
         elif label is None:
             checked.append((None, f"unknown label {raw_label!r} in column '{config.label_column}'"))
@@ -340,6 +361,9 @@ def _check_rows(
             file_rows.setdefault(hash_hex, []).append(row)
 
     for row, (label, detail) in enumerate(checked):
+        if label is None and not detail:
+            result.unlabelled += 1
+            continue
         if label is None:
             reject(row, detail, "refused")
             continue
@@ -372,8 +396,14 @@ def _check_rows(
         accepted["portion"].append(portion)
         setattr(result, portion, getattr(result, portion) + 1)
         result.accepted += 1
+        result.queued += _queued(queues[row])
     result.reasons = dict(counts)
     return accepted, (rejected_rows, reasons)
+
+
+def _queued(cell: Any) -> bool:
+    """Whether a ``queue`` cell names a labelling queue (the row came from one)."""
+    return isinstance(cell, str) and bool(cell.strip())
 
 
 def _no_valid_row(path: Path, config: LabelsConfig, result: IntakeResult) -> str:
@@ -420,15 +450,7 @@ def _write_batch(
                 "input": {"path": str(path.resolve()), "sha256": input_sha256},
                 "accepted_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "rows": {"train": result.train, "test": result.test},
-                "counts": {
-                    "rows": result.rows,
-                    "accepted": result.accepted,
-                    "train": result.train,
-                    "test": result.test,
-                    "refused": result.refused,
-                    "duplicates": result.duplicates,
-                    "conflicts": result.conflicts,
-                },
+                "counts": {"rows": result.rows, **{name: getattr(result, name) for name in COUNTS}},
                 "reasons": result.reasons,
                 "content_sha256": digest.hexdigest(),
             },

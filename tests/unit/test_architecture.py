@@ -12,7 +12,7 @@ from pathlib import Path
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = REPOSITORY_ROOT / "sentiment"
 # Lowest first: a package may import its own modules and those of the packages before it.
-LAYERS = ("core", "reading", "encoding", "data", "modeling", "release", "scoring")
+LAYERS = ("core", "reading", "encoding", "data", "modeling", "release", "scoring", "labelling")
 # What the library must never import: the orchestrator and the layers above it.
 FORBIDDEN_ROOTS = ("prefect", "prefect_dask", "flows", "tasks", "cli")
 

@@ -12,6 +12,7 @@ import pytest
 from cli.main import build_parser
 from sentiment.data.config import PreprocessConfig
 from sentiment.encoding.config import VectorizerConfig
+from sentiment.labelling.config import QueueConfig
 from sentiment.modeling.config import TrainConfig
 from sentiment.release.config import GatePolicy
 from sentiment.scoring.config import ScoringConfig
@@ -20,7 +21,9 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("numba", "tensorflow", "keras", "prefect", "pyarrow")
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["score", "--help"], ["train", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["score", "--help"], ["train", "--help"], ["label-queue", "--help"]]
+)
 def test_help_imports_nothing_heavy(argv: list[str]) -> None:
     script = (
         "import sys\n"
@@ -59,6 +62,7 @@ def test_every_documented_setting_is_an_option_of_its_command() -> None:
     assert _documented(GatePolicy) <= actions["evaluate"]
     assert _documented(ScoringConfig) <= actions["score"]
     assert {"dask_workers", "dask_address"} <= actions["score"]
+    assert _documented(QueueConfig) <= actions["label-queue"]
     assert "workers" not in actions["score"] | actions["preprocess"]
 
 

@@ -73,6 +73,31 @@ def test_rows_are_checked_one_by_one_and_refused_rows_quarantined(
     assert current_snapshot(home).batches == (result.batch,)
 
 
+def test_a_labelling_queue_s_empty_labels_are_not_yet_labelled_not_refused(
+    home: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "labelled-inbox"
+    inbox.mkdir()
+    rows = [
+        '"queued and labelled",pos,queue-1.csv',
+        '"queued, not labelled yet",,queue-1.csv',
+        '"added by hand without a label",,',
+    ]
+    (inbox / "queue-1.csv").write_text("text,label,queue\n" + "\n".join(rows) + "\n")
+    unfilled = ['"nothing filled in yet",,queue-2.csv']
+    (inbox / "queue-2.csv").write_text("text,label,queue\n" + "\n".join(unfilled) + "\n")
+
+    intake = take_in_inbox(home, inbox)
+
+    assert intake["skipped"] == []
+    first, second = intake["files"]
+    assert (first["accepted"], first["unlabelled"], first["refused"]) == (1, 1, 1)
+    assert first["queued"] == 1
+    assert first["reasons"] == {"missing label in column 'label'": 1}
+    assert (second["accepted"], second["unlabelled"], second["refused"]) == (0, 1, 0)
+    assert second["rejected_file"] is None
+
+
 def test_texts_already_in_imdb_or_an_earlier_batch_are_left_out_and_conflicts_named(
     home: Path, tmp_path: Path
 ) -> None:

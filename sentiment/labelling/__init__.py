@@ -1,0 +1,1 @@
+"""Labelling: which scored reviews a person should label next (the labelling queue)."""
