@@ -68,7 +68,7 @@ def test_picks_are_spread_across_files() -> None:
 
 
 def test_settings_out_of_range_are_named() -> None:
-    with pytest.raises(ConfigError, match="'size'.*--size"):
+    with pytest.raises(ConfigError, match=r"'size'.*--size"):
         QueueConfig(size=0)
     with pytest.raises(ConfigError, match="'near_duplicate'"):
         QueueConfig(near_duplicate=0)
