@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from sentiment.core import storage
 from sentiment.core.atomic import TEMPORARY_PREFIX, write_text
-from sentiment.core.errors import ConfigError
+from sentiment.core.errors import ConfigError, DataError
 from sentiment.core.storage import Location
 from sentiment.modeling.calibration import DEFAULT_THRESHOLD
 from sentiment.modeling.profile import TextProfile
@@ -155,7 +155,6 @@ VERSION_COLUMN = "model_version"
 NOTE_COLUMN = "sentiment_note"
 NO_TEXT = "no text"
 NO_KNOWN_WORD = "no known word"
-OUTPUT_COLUMNS = (SCORE_COLUMN, LABEL_COLUMN, VERSION_COLUMN, NOTE_COLUMN)
 # Only with ScoringConfig.explain: the n-grams behind each score (linear bundles).
 REASONS_COLUMN = "sentiment_reasons"
 POSITIVE = "positive"
@@ -237,20 +236,33 @@ def scored_batch(
     )
 
 
-def output_schema(input_schema: pa.Schema, explain: bool = False) -> pa.Schema:
-    """The input's schema plus the scoring columns (input metadata kept)."""
+def output_schema(
+    input_schema: pa.Schema, explain: bool = False, path: Location | None = None
+) -> pa.Schema:
+    """The input's schema plus the scoring columns (input metadata kept).
+
+    Raises:
+        DataError: If the input already has a column scoring adds (never two columns of
+            one name in an output); ``path`` names the input.
+    """
     from sentiment.modeling.linear import REASONS_TYPE
 
-    schema = input_schema
-    for name, data_type in (
+    added = [
         (SCORE_COLUMN, pa.float32()),
         (LABEL_COLUMN, pa.string()),
         (VERSION_COLUMN, pa.string()),
         (NOTE_COLUMN, pa.string()),
-    ):
-        schema = schema.append(pa.field(name, data_type))
+    ]
     if explain:
-        schema = schema.append(pa.field(REASONS_COLUMN, REASONS_TYPE))
+        added.append((REASONS_COLUMN, REASONS_TYPE))
+    schema = input_schema
+    for name, data_type in added:
+        if name in input_schema.names:
+            raise DataError(
+                f"Input {path} already has the column {name}, which scoring adds; rename "
+                "that column or drop it, or score the original file if this is scored output."
+            )
+        schema = schema.append(pa.field(name, data_type))
     return schema
 
 

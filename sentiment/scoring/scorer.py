@@ -46,7 +46,6 @@ from sentiment.reading.readers import BatchReader
 from sentiment.scoring.config import ScoringConfig
 from sentiment.scoring.fingerprint import require_unchanged
 from sentiment.scoring.outputs import (
-    OUTPUT_COLUMNS,
     REASONS_COLUMN,
     OutputError,
     metadata_entries,
@@ -398,15 +397,9 @@ def write_scored(
         schema=json_schema,
         first_row=first_row,
     ) as reader:
-        clashes = [name for name in OUTPUT_COLUMNS if name in reader.schema.names]
-        if clashes:
-            raise DataError(
-                f"Input {path} already has column(s) {', '.join(clashes)}; it looks like "
-                "scored output, so score the original file or drop those columns."
-            )
         text_scorer = _text_scorer(model, config)
         encoder = model.vectorizer if text_scorer is None else text_scorer
-        schema = output_schema(reader.schema, explain=config.explain > 0)
+        schema = output_schema(reader.schema, explain=config.explain > 0, path=path)
         with contextlib.ExitStack() as output:
             with output_errors(output_path):
                 # A local temporary is locked while written: the lock dies with the

@@ -280,7 +280,7 @@ def test_input_already_scored_is_refused(tmp_path: Path) -> None:
     (again,) = score_files(
         inputs_of(Path(result.output_path)), tmp_path / "out2", FakeModel(), SMALL
     )
-    assert again.status == "failed" and "already has column(s) sentiment_score" in again.reason
+    assert again.status == "failed" and "already has the column sentiment_score" in again.reason
 
 
 def test_profile_counts_and_round_trip(tmp_path: Path) -> None:

@@ -108,3 +108,22 @@ def test_the_default_threshold_is_the_bundles(tmp_path: Path) -> None:
     config = ScoringConfig(batch_size=4, read_rows=7, threshold=0.5)
     (rescored,) = score_files(inputs_of(source), tmp_path / "out", model, config)
     assert rescored.status == "scored"
+
+
+@pytest.mark.parametrize("explain", [0, 2])
+def test_an_input_holding_a_column_scoring_adds_is_refused_naming_it(
+    nbsvm_directory: Path, tmp_path: Path, explain: int
+) -> None:
+    # Never two columns of one name in an output: whichever the scorer would add.
+    source = tmp_path / "in.csv"
+    column = REASONS_COLUMN if explain else "sentiment_note"
+    source.write_text(f"id,text,{column}\n1,a good film,earlier\n")
+    bundle = load_bundle(nbsvm_directory)
+    config = ScoringConfig(explain=explain)
+    (result,) = score_files(inputs_of(source), tmp_path / "out", bundle, config)
+    assert result.status == "failed"
+    assert result.reason == (
+        f"Input {source} already has the column {column}, which scoring adds; rename that "
+        "column or drop it, or score the original file if this is scored output."
+    )
+    assert not (tmp_path / "out" / "in.csv.parquet").exists()
