@@ -22,13 +22,18 @@ def plan_inbox_task(home: str, model_version: str, threshold: float | None) -> d
     """Sort the inbox into pending, up-to-date and known-bad files."""
     layout = HomeLayout(Path(home))
     plan = plan_inbox(layout.inbox_dir, layout.scored_dir, model_version, threshold)
-    get_run_logger().info(
-        "Inbox %s: %d new or changed, %d up to date, %d known bad (unchanged since they failed).",
+    logger = get_run_logger()
+    logger.info(
+        "Inbox %s: %d new or changed, %d up to date, %d known bad (unchanged since they "
+        "failed), %d skipped.",
         layout.inbox_dir,
         len(plan.pending),
         len(plan.up_to_date),
         len(plan.known_bad),
+        len(plan.skipped),
     )
+    for reason in plan.skipped:
+        logger.warning("%s", reason)
     return plan.to_dict()
 
 
@@ -64,6 +69,7 @@ def inbox_report_task(
         detail = result.output_path if result.status != "failed" else result.reason
         rows = f"{result.rows:,}" if result.profile is not None else "—"
         lines.append(f"| `{result.input_path}` | {result.status} | {rows} | {_cell(detail)} |")
+    lines += [f"| — | skipped | — | {_cell(reason)} |" for reason in plan.get("skipped", [])]
     drift = summary.get("drift")
     if drift:
         lines += ["", f"Drift: **{drift['status']}** — {drift['reason']}"]

@@ -2,13 +2,16 @@
 
 Each run scores only what is new or changed. A file that failed is remembered by its
 size and modification time in a small record beside the outputs, so it is reported
-once and skipped until it changes.
+once and skipped until it changes. The inbox never follows a link out of itself, and
+every entry it does not score is reported with the reason (a link out, a second name
+for a file already taken, a directory or other non-file, a hidden file).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,17 +35,20 @@ class InboxPlan:
         pending: Files new or changed since they were last scored (or failed).
         up_to_date: Files whose output is current for this model and threshold.
         known_bad: Files that failed before and have not changed since.
+        skipped: One sentence per entry left alone, naming it and saying why.
     """
 
     pending: tuple[Path, ...]
     up_to_date: tuple[Path, ...]
     known_bad: tuple[Path, ...]
+    skipped: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, list[str]]:
         return {
             "pending": [str(path) for path in self.pending],
             "up_to_date": [str(path) for path in self.up_to_date],
             "known_bad": [str(path) for path in self.known_bad],
+            "skipped": list(self.skipped),
         }
 
 
@@ -82,10 +88,13 @@ def _current(output: Path, path: Path, model_version: str, threshold: float | No
 def plan_inbox(
     inbox_dir: Path, scored_dir: Path, model_version: str, threshold: float | None
 ) -> InboxPlan:
-    """Sort the inbox's files into pending, up to date and known bad.
+    """Sort the inbox's files into pending, up to date and known bad, and report the
+    entries left alone.
 
     Every visible file counts, whatever its suffix, so an unsupported one is reported
-    (once) rather than ignored. Hidden files (half-copied temporaries) are left alone.
+    (once) rather than ignored. Hidden files (half-copied temporaries), links that lead
+    out of the inbox, second names of a file already taken (a link or hard link to
+    it), and entries that are not regular files are left alone, each with its reason.
 
     Args:
         inbox_dir: The inbox (missing: nothing to do).
@@ -99,8 +108,13 @@ def plan_inbox(
     pending: list[Path] = []
     up_to_date: list[Path] = []
     known_bad: list[Path] = []
-    for path in sorted(inbox_dir.iterdir()):
-        if not path.is_file() or path.name.startswith("."):
+    skipped: list[str] = []
+    taken: dict[tuple[int, int], Path] = {}
+    # Real files first, so a link in the inbox is the name reported as the second one.
+    for path in sorted(inbox_dir.iterdir(), key=lambda entry: (entry.is_symlink(), entry.name)):
+        reason = _skip_reason(path, inbox_dir.resolve(), taken)
+        if reason is not None:
+            skipped.append(reason)
             continue
         failure = failures.get(str(path))
         stamp = _stamp(path)
@@ -114,7 +128,44 @@ def plan_inbox(
             up_to_date.append(path)
         else:
             pending.append(path)
-    return InboxPlan(tuple(pending), tuple(up_to_date), tuple(known_bad))
+    return InboxPlan(
+        tuple(sorted(pending)), tuple(sorted(up_to_date)), tuple(sorted(known_bad)), tuple(skipped)
+    )
+
+
+def _skip_reason(path: Path, inbox: Path, taken: dict[tuple[int, int], Path]) -> str | None:
+    """Why the inbox leaves ``path`` alone, in one sentence, or None to take it (and
+    remember its file in ``taken``)."""
+    if path.name.startswith("."):
+        return (
+            f"Inbox entry {path} is hidden, so it is taken for a file still being copied in "
+            "and left alone; give it a visible name once it is complete."
+        )
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(inbox):
+            return (
+                f"Inbox entry {path} is a link to {target}, outside the inbox, and is not "
+                "followed; copy the file into the inbox to score it."
+            )
+    try:
+        status = path.stat()
+    except OSError as error:
+        return f"Inbox entry {path} cannot be read ({error.strerror or error}); fix or remove it."
+    if not stat.S_ISREG(status.st_mode):
+        kind = "a directory" if stat.S_ISDIR(status.st_mode) else "not a regular file"
+        return (
+            f"Inbox entry {path} is {kind}, so it is not scored; the inbox scores files, so "
+            "move it out or put its files in the inbox itself."
+        )
+    key = (status.st_dev, status.st_ino)
+    if key in taken:
+        return (
+            f"Inbox entry {path} is another name for {taken[key]}, which is scored once under "
+            "that name; remove one of the two names."
+        )
+    taken[key] = path
+    return None
 
 
 def record_failures(scored_dir: Path, results: Iterable[FileResult]) -> dict[str, dict[str, Any]]:

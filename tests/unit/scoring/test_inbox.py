@@ -40,3 +40,30 @@ def test_plan_sorts_new_current_and_known_bad_files(tmp_path: Path) -> None:
     results = score_files(list(discover_inputs([str(bad)]).inputs), scored, model, SMALL)
     assert record_failures(scored, results) == {}
     assert plan_inbox(inbox, scored, model.version, 0.5).up_to_date == (bad, good)
+
+
+def test_links_out_and_second_names_are_skipped_and_reported(tmp_path: Path) -> None:
+    inbox, scored = tmp_path / "inbox", tmp_path / "scored"
+    inbox.mkdir()
+    secret = tmp_path / "secret.csv"
+    secret.write_text("id,text\n1,not for the inbox\n")
+    good = dump(inbox / "good.parquet", rows=10)
+    (inbox / "leak.csv").symlink_to(secret)  # a link out of the inbox
+    (inbox / "again.parquet").symlink_to(good)  # a second name for a file in it
+    os.link(good, inbox / "hard.parquet")  # and a third, by hard link
+    (inbox / "folder.csv").mkdir()
+    os.mkfifo(inbox / "pipe.csv")
+
+    plan = plan_inbox(inbox, scored, FakeModel().version, 0.5)
+    assert plan.pending == (good,)
+    reasons = "\n".join(plan.skipped)
+    assert len(plan.skipped) == 5, reasons
+    assert (
+        f"Inbox entry {inbox / 'leak.csv'} is a link to {secret}, outside the inbox, and is not "
+        "followed; copy the file into the inbox to score it."
+    ) in plan.skipped
+    assert f"{inbox / 'again.parquet'} is another name for {good}" in reasons
+    assert f"{inbox / 'hard.parquet'} is another name for {good}" in reasons
+    assert f"{inbox / 'folder.csv'} is a directory" in reasons
+    assert f"{inbox / 'pipe.csv'} is not a regular file" in reasons
+    assert plan.to_dict()["skipped"] == list(plan.skipped)
