@@ -307,6 +307,7 @@ def test_dataset_refuses_a_file_without_token_ids(tmp_path: Path) -> None:
         dataset.inspect_split(path)
 
 
+@pytest.mark.slow
 def test_training_removes_the_temporaries_a_killed_training_left(home: Path) -> None:
     from tests.support.temporaries import dead_pid, plant_orphans
 
