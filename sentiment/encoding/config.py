@@ -17,6 +17,18 @@ MAX_NGRAM = 3
 WORD_BITS = 21
 MAX_WORDS = (1 << WORD_BITS) - 1
 
+# The range of each integer setting, (least, most): a vectorizer (one trained, or one
+# in a bundle) outside them is refused. The upper bounds keep a scoring batch's memory
+# sane (read_rows x max_length ids; an embedding of num_words rows); nbsvm, the widest
+# default, uses 800,000 words and 2,000 ids per review.
+SETTING_RANGES: dict[str, tuple[int, int]] = {
+    "num_words": (2, 1 << 24),
+    "max_length": (1, 10_000),
+    "ngram_max": (1, MAX_NGRAM),
+    "min_document_count": (1, 1 << 31),
+    "negation_scope": (0, 100),
+}
+
 Side = Literal["pre", "post"]
 _SIDES = ("pre", "post")
 
@@ -62,16 +74,8 @@ class VectorizerConfig:
     )
 
     def __post_init__(self) -> None:
-        _require_int("num_words", self.num_words, 2, "--num-words", "ids 0 and 1 are reserved")
-        _require_int("max_length", self.max_length, 1, "--max-length", "")
-        _require_int("ngram_max", self.ngram_max, 1, "--ngram-max", "")
-        if self.ngram_max > MAX_NGRAM:
-            raise ConfigError(
-                f"Setting 'ngram_max' is {self.ngram_max} but at most {MAX_NGRAM} is "
-                f"supported; pass --ngram-max 1, 2 or 3."
-            )
-        _require_int("min_document_count", self.min_document_count, 1, "--min-document-count", "")
-        _require_int("negation_scope", self.negation_scope, 0, "--negation-scope", "")
+        for name in SETTING_RANGES:
+            _require_int(name, getattr(self, name))
         for name in ("padding", "truncating"):
             value = getattr(self, name)
             if value not in _SIDES:
@@ -113,10 +117,19 @@ class VectorizerConfig:
         return cls(**payload)
 
 
-def _require_int(name: str, value: object, minimum: int, flag: str, why: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        reason = f" ({why})" if why else ""
+def out_of_range(name: str, value: object) -> str | None:
+    """What is wrong with ``value`` for the integer setting ``name`` (SETTING_RANGES),
+    as words to finish a sentence, or None if nothing is."""
+    least, most = SETTING_RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+        reason = " (ids 0 and 1 are reserved)" if name == "num_words" else ""
+        return f"must be an integer from {least:,} to {most:,}{reason}, got {value!r}"
+    return None
+
+
+def _require_int(name: str, value: object) -> None:
+    problem = out_of_range(name, value)
+    if problem is not None:
         raise ConfigError(
-            f"Setting '{name}' must be an integer of at least {minimum}{reason}, got "
-            f"{value!r}; pass {flag} {minimum} or more."
+            f"Setting '{name}' {problem}; pass --{name.replace('_', '-')} within that range."
         )

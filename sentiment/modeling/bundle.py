@@ -39,6 +39,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,8 +50,9 @@ from sentiment.core import storage
 from sentiment.core.atomic import atomic_directory, file_sha256, write_json
 from sentiment.core.errors import DataError
 from sentiment.core.quiet import import_tensorflow_quietly
+from sentiment.encoding.config import SETTING_RANGES, out_of_range
 from sentiment.encoding.vectorizer import Vectorizer
-from sentiment.encoding.vectorizer_file import VECTORIZER_FILE
+from sentiment.encoding.vectorizer_file import VECTORIZER_FILE, read_vectorizer_file
 from sentiment.modeling.calibration import DEFAULT_THRESHOLD, Calibration
 from sentiment.modeling.linear import LinearScorer, folded_weights, read_weights
 from sentiment.modeling.profile import PROFILE_FILE, PROFILE_FORMAT, TextProfile
@@ -532,11 +534,27 @@ def bundle_identity(directory: Path) -> BundleIdentity:
     return BundleIdentity(version=version, threshold=metadata_threshold(metadata))
 
 
+def _bounded(path: Path, payload: dict[str, Any]) -> Vectorizer:
+    """A bundle's vectorizer, its settings checked against their sane ranges first
+    (``SETTING_RANGES``): an absurd one would load, then exhaust memory while scoring."""
+    settings = payload.get("config") if isinstance(payload, dict) else None
+    for name in SETTING_RANGES:
+        if isinstance(settings, dict) and name in settings:
+            problem = out_of_range(name, settings[name])
+            if problem is not None:
+                raise DataError(
+                    f"Model bundle file {path} field config.{name} {problem}, so the bundle "
+                    "is refused; retrain it with 'sentiment train'."
+                )
+    return Vectorizer.from_dict(payload)
+
+
 def _read_metadata(directory: Path) -> dict[str, Any]:
-    """A bundle's ``metadata.json`` as a dict.
+    """A bundle's ``metadata.json`` as a dict, its decision threshold checked.
 
     Raises:
-        DataError: If it is unreadable, not JSON or not a JSON object.
+        DataError: If it is unreadable, not JSON or not a JSON object, or records a
+            decision threshold that is not a number from 0 to 1.
     """
     path = directory / METADATA_FILE
     try:
@@ -550,6 +568,15 @@ def _read_metadata(directory: Path) -> dict[str, Any]:
         raise DataError(
             f"Model bundle file {path} must hold a JSON object; retrain the bundle with "
             "'sentiment train'."
+        )
+    entry = metadata.get("decision_threshold")
+    value = entry.get("value") if isinstance(entry, dict) else None
+    if entry is not None and not (
+        isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+    ):
+        raise DataError(
+            f"Model bundle file {path} field decision_threshold.value is {value!r}, not a "
+            "number from 0 to 1, so the bundle is refused; retrain it with 'sentiment train'."
         )
     return metadata
 
@@ -706,7 +733,7 @@ def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:
     calibration = _read_calibration(directory, metadata)
     vectorizer_path = directory / VECTORIZER_FILE
     try:
-        vectorizer = Vectorizer.load(vectorizer_path)
+        vectorizer = read_vectorizer_file(vectorizer_path, partial(_bounded, vectorizer_path))
     except DataError:
         raise
     except Exception as error:

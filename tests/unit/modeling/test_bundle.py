@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from sentiment.core.atomic import file_sha256
 from sentiment.core.errors import DataError
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.encoding.vectorizer import Vectorizer
@@ -28,6 +30,7 @@ from sentiment.modeling.bundle import (
 )
 from sentiment.modeling.profile import PROFILE_FILE, profile_texts
 from sentiment.modeling.zoo import build_model
+from tests.support.bundles import save_nbsvm
 
 TEXTS = [
     "a great film, great acting",
@@ -307,3 +310,47 @@ def test_a_bundle_without_a_profile_has_no_reference(
         assert read_bundle(copy).profile is None
     assert PROFILE_FILE in caplog.text
     assert load_bundle(copy).verified
+
+
+@pytest.fixture(scope="module")
+def nbsvm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_nbsvm(tmp_path_factory.mktemp("linear") / "v-nbsvm", "pre", True)[0]
+
+
+def _resigned(copy: Path, name: str, change: Callable[[dict], None]) -> None:
+    """Change a JSON file of a bundle and record its new checksum: a bundle trained or
+    written with the change, which the checksums alone cannot refuse."""
+    path = copy / name
+    payload = json.loads(path.read_text())
+    change(payload)
+    path.write_text(json.dumps(payload))
+    checksums = json.loads((copy / CHECKSUMS_FILE).read_text())
+    checksums["files"][name] = file_sha256(path)
+    (copy / CHECKSUMS_FILE).write_text(json.dumps(checksums))
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "value"),
+    [
+        (VECTORIZER_FILE, "config.max_length", 10**9),
+        (VECTORIZER_FILE, "config.num_words", 10**12),
+        (VECTORIZER_FILE, "config.negation_scope", -1),
+        (METADATA_FILE, "decision_threshold.value", 7.5),
+    ],
+)
+def test_bundle_settings_outside_sane_bounds_are_refused_at_load(
+    nbsvm: Path, tmp_path: Path, name: str, field: str, value: object
+) -> None:
+    # A linear bundle loads without Keras, so nothing else would catch the setting
+    # before scoring runs out of memory.
+    copy = _copy(nbsvm, tmp_path / nbsvm.name)
+    section, key = field.split(".")
+
+    def change(payload: dict) -> None:
+        payload.setdefault(section, {})[key] = value
+
+    _resigned(copy, name, change)
+    with pytest.raises(DataError, match=rf"{name} field {field} .*refused") as caught:
+        load_bundle(copy)
+    message = str(caught.value)
+    assert len(message.rstrip(".").split(". ")) == 1 and "\n" not in message  # one sentence
