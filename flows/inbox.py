@@ -21,6 +21,7 @@ from flows.runners import scoring_task_runner
 from flows.score import score_shards
 from sentiment.core.errors import SentimentError
 from sentiment.core.paths import HomeLayout
+from sentiment.labelling.config import QueueConfig
 from sentiment.release.champion import champion_version
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.inbox import plan_inbox
@@ -30,6 +31,7 @@ from tasks.inbox import (
     plan_inbox_task,
     record_inbox_failures_task,
 )
+from tasks.queue import refresh_queue_task
 from tasks.score import (
     collect_results_task,
     drift_task,
@@ -87,6 +89,7 @@ def score_inbox_flow(
     home: str | None = None,
     config: ScoringConfig | None = None,
     drift: DriftThresholds | None = None,
+    queue: QueueConfig | None = None,
 ) -> State[dict[str, Any]]:
     """Score the inbox's new or changed files with the champion.
 
@@ -97,6 +100,8 @@ def score_inbox_flow(
             :class:`~sentiment.scoring.config.ScoringConfig` defaults).
         drift: When a batch counts as drifted from training (default: the
             :class:`~sentiment.scoring.config.DriftThresholds` defaults).
+        queue: The labelling queue refreshed after scoring (default: the
+            :class:`~sentiment.labelling.config.QueueConfig` defaults, 100 reviews).
 
     Returns:
         Completed with what was scored (or "nothing new"), or Failed naming the bad
@@ -121,6 +126,7 @@ def score_inbox_flow(
     summary["drift"] = drift_task(summary, drift)
     record_inbox_failures_task(home, results)
     inbox_report_task(inbox, results, summary)
+    summary["labelling_queue"] = refresh_queue_task(home, queue or QueueConfig())
     if summary["files_failed"]:
         scoring_failed_task(summary)
     return _outcome(summary, len(results))

@@ -27,6 +27,7 @@ from sentiment.modeling.config import TrainConfig
 from sentiment.release.config import GatePolicy
 from tasks.evaluate import champion_task
 from tasks.labels import champion_up_to_date_task, take_in_labels_task
+from tasks.queue import queue_outcome_task
 from tasks.report import run_report_task
 
 
@@ -75,6 +76,7 @@ def retrain_flow(
             summary |= {"up_to_date": True, "decision": up_to_date, "promoted": False}
         else:
             summary |= _train_and_gate(home, training, gate)
+            summary["queue_labels"] = queue_outcome_task(home, intake, summary["gate"])
     summary["snapshot"] = (intake or {}).get("snapshot")
     if champion_task(home) is None:
         get_run_logger().warning("No model has been promoted yet, so there is nothing to score.")

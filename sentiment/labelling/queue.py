@@ -140,10 +140,11 @@ def known_hashes(home: Path) -> set[str]:
     """Normalized-text hashes of every review already labelled or queued in ``home``."""
     layout = HomeLayout(Path(home))
     known: set[str] = set()
-    snapshot = current_snapshot(home)
+    # Labelled batches exist only once IMDB is ingested (their leak guard reads it).
     if all(layout.raw_split(split).is_file() for split in ("train", "test")):
+        snapshot = current_snapshot(home)
         known.update(imdb_index(home, snapshot))
-    known.update(batch_index(home, snapshot))
+        known.update(batch_index(home, snapshot))
     if layout.queue_history.is_file():
         known.update(pq.read_table(layout.queue_history).column("text_hash").to_pylist())
     return known

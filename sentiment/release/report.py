@@ -183,6 +183,27 @@ def _cell(value: Any) -> str:
     return str(value if value is not None else "—").replace("|", "\\|").replace("\n", " ")
 
 
+def _queue_lines(outcome: dict[str, Any]) -> list[str]:
+    """The labelling queue's new labels and their slices' accuracy, before and after."""
+    if not outcome.get("labels"):
+        return []
+    lines = [
+        "",
+        "## Labelling queue",
+        "",
+        f"{outcome['labels']} new label(s) came from the labelling queue.",
+        "",
+        "| slice | test rows | accuracy before (champion) | accuracy after (challenger) |",
+        "|---|---:|---:|---:|",
+    ]
+    for source, entry in outcome["slices"].items():
+        lines.append(
+            f"| `{source}` | {_cell(entry['rows'])} | {_number(entry['before'])} "
+            f"| {_number(entry['after'])} |"
+        )
+    return lines
+
+
 def render_run_report(summary: dict[str, Any], ui_url: str | None) -> str:
     """The report's Markdown from the retrain flow's summary of its stages."""
     training = summary.get("training") or {}
@@ -220,6 +241,7 @@ def render_run_report(summary: dict[str, Any], ui_url: str | None) -> str:
             f"| {verdict['rule']} | {verdict['outcome']} | {_cell(verdict['observed'])} "
             f"| {_cell(verdict['required'])} |"
         )
+    lines += _queue_lines(summary.get("queue_labels") or {})
     scoring = summary.get("scoring")
     lines += ["", "## Scoring", ""]
     if scoring:

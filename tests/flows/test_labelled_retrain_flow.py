@@ -108,3 +108,61 @@ def test_retrain_trains_only_on_new_data_and_promotes_once(tmp_path: Path) -> No
     promotions = [event for event in read_ledger(home) if event["event"] == "promoted"]
     assert len(promotions) == 3
     assert len(list_models(home)) == 3
+
+
+def test_labels_from_the_queue_are_counted_and_their_slice_reported_before_and_after(
+    tmp_path: Path,
+) -> None:
+    from prefect.artifacts import Artifact
+
+    from sentiment.labelling.config import QueueConfig
+    from sentiment.labelling.queue import build_queue
+
+    archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=archive_reviews(40, 60))
+    home = tmp_path / "home"
+    settings: dict[str, Any] = {
+        "home": str(home),
+        "source": str(archive),
+        "sha256": file_sha256(archive),
+        "training": TrainConfig(model="mlp", epochs=2),
+        "gate": GatePolicy(minimum_accuracy=0.0, minimum_roc_auc=0.0),
+    }
+    first = retrain_flow(**settings)
+    champion = first["training"]["version"]
+    # The main job scored the unlabelled reviews into scores/: the queue picks from them.
+    queue = build_queue(home, QueueConfig(size=40))
+    assert queue.picked == 40
+    with open(queue.output, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    # A person labels 30 of the 40 (by the words the archive's classes use); 10 wait.
+    for row in rows[:30]:
+        words = row["text"].split()
+        positive = sum(word in ARCHIVE_POSITIVE for word in words)
+        negative = sum(word in ARCHIVE_NEGATIVE for word in words)
+        row["label"] = "positive" if positive >= negative else "negative"
+    filled = home / "labelled-inbox" / "queue" / "week1.csv"
+    filled.parent.mkdir(parents=True)
+    with open(filled, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    second = retrain_flow(**settings)
+
+    (entry,) = second["intake"]["files"]
+    assert (entry["accepted"], entry["unlabelled"], entry["refused"]) == (30, 10, 0)
+    outcome = second["queue_labels"]
+    assert outcome["labels"] == 30
+    queue_slice = outcome["slices"]["queue"]
+    challenger = second["training"]["version"]
+    assert (queue_slice["champion"], queue_slice["challenger"]) == (champion, challenger)
+    slices = read_evaluation(home / "models" / challenger)["metrics"]["slices"]
+    assert queue_slice["rows"] == slices["queue"]["rows"] > 0
+    assert queue_slice["after"] == slices["queue"]["accuracy"]
+    assert (
+        queue_slice["before"]
+        == (read_evaluation(home / "models" / champion)["metrics"]["slices"]["queue"]["accuracy"])
+    )
+    report = Artifact.get("retrain-report")
+    assert report is not None
+    assert "30 new label(s) came from the labelling queue." in report.data

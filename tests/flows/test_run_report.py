@@ -29,3 +29,18 @@ def test_report_shows_the_ingested_rows_and_rounded_metrics() -> None:
     markdown = render_run_report(summary, None)
     assert "Archive sha256 `5d678f0e` (cached); rows: train 25,000, test 25,000" in markdown
     assert "validation accuracy 0.9272," in markdown
+
+
+def test_report_gives_the_queue_s_new_labels_and_their_slice_before_and_after() -> None:
+    summary = {
+        "decision": "Promoted v2.",
+        "gate": {"decision": "promoted", "verdicts": []},
+        "queue_labels": {
+            "labels": 30,
+            "slices": {"queue": {"rows": 7, "before": 0.5714, "after": 0.8571}},
+        },
+    }
+    markdown = render_run_report(summary, None)
+    assert "30 new label(s) came from the labelling queue." in markdown
+    assert "| `queue` | 7 | 0.5714 | 0.8571 |" in markdown
+    assert "Labelling queue" not in render_run_report({"queue_labels": {"labels": 0}}, None)
