@@ -76,8 +76,8 @@ def _train(
 
     from sentiment.modeling.config import get_model_spec
     from sentiment.modeling.dataset import array_dataset, count_ids_in_arrays
+    from sentiment.modeling.fitting import set_reproducible
     from sentiment.modeling.linear import folded_weights
-    from sentiment.modeling.training import set_reproducible
     from sentiment.modeling.zoo import build_model, naive_bayes_ratios, set_nb_ratios
 
     spec = get_model_spec("nbsvm")

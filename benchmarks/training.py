@@ -118,7 +118,7 @@ def _bare_fit_epochs(config: Any, directory: Path) -> list[float]:
     import keras
 
     from sentiment.modeling import dataset
-    from sentiment.modeling.training import set_reproducible
+    from sentiment.modeling.fitting import set_reproducible
     from sentiment.modeling.zoo import build_model
 
     train_ids, train_labels = dataset.load_arrays(directory / "train.parquet")

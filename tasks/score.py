@@ -22,7 +22,9 @@ from prefect.artifacts import create_markdown_artifact, update_progress_artifact
 from prefect.logging import get_run_logger
 
 from sentiment.core import storage
-from sentiment.modeling.bundle import ModelBundle, ResolvedBundle, load_bundle, local_bundle
+from sentiment.modeling.bundle import ModelBundle, load_bundle
+from sentiment.modeling.bundle_cache import local_bundle
+from sentiment.modeling.resolved_bundle import ResolvedBundle
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.drift import detect_drift
 from sentiment.scoring.resolve import resolve_scoring_bundle

@@ -16,7 +16,8 @@ from prefect.cache_policies import NO_CACHE
 
 from sentiment.core.quiet import import_tensorflow_quietly
 from sentiment.modeling.config import TrainConfig
-from sentiment.modeling.training import CURVE_FILE, train
+from sentiment.modeling.training import train
+from sentiment.modeling.training_outputs import CURVE_FILE
 from tasks.images import png_markdown
 
 

@@ -16,44 +16,46 @@ A bundle is one directory under ``models/<version>/``::
 The directory is written through :func:`sentiment.core.atomic.atomic_directory`, so a bundle
 under its final name is always complete. Loading uses Keras' ``safe_mode``: a model file
 can never run arbitrary code, and checks every file against ``checksums.json``, so a file
-changed after training is refused. A bundle whose ``checksums.json`` is missing, or does
-not record each of the model, vectorizer and metadata, is refused wherever it comes from
-(registry, ``--bundle`` directory or URL): deleting the checksums must not turn
-verification off. A bundle named by URL is copied into a cache only this user can write
-and its ``checksums.json`` must equal the object store's (:func:`local_bundle`).
+changed after training is refused (:mod:`sentiment.modeling.bundle_files`). A bundle named
+by URL is copied into a cache only this user can write and its ``checksums.json`` must
+equal the object store's (:mod:`sentiment.modeling.bundle_cache`).
 
-A scoring run reads a bundle once into a :class:`ResolvedBundle` (:func:`read_bundle`):
-its identity, threshold, calibration and training profile, the files they come from
-checked against the checksums; the model itself loads once per process
+A scoring run reads a bundle once into a
+:class:`~sentiment.modeling.resolved_bundle.ResolvedBundle`
+(:mod:`sentiment.modeling.resolved_bundle`); the model itself loads once per process
 (:func:`load_bundle`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import secrets
-import shutil
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
-from sentiment.core import storage
 from sentiment.core.atomic import atomic_directory, file_sha256, write_json
 from sentiment.core.errors import DataError
 from sentiment.core.quiet import import_tensorflow_quietly
 from sentiment.encoding.config import SETTING_RANGES, out_of_range
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.encoding.vectorizer_file import VECTORIZER_FILE, read_vectorizer_file
-from sentiment.modeling.calibration import DEFAULT_THRESHOLD, Calibration
+from sentiment.modeling.bundle_files import (
+    CHECKSUMS_FILE,
+    METADATA_FILE,
+    MODEL_FILE,
+    metadata_threshold,
+    read_calibration,
+    read_metadata,
+    require_bundle_files,
+    verify_bundle,
+)
+from sentiment.modeling.calibration import Calibration
 from sentiment.modeling.linear import LinearScorer, folded_weights, read_weights
 from sentiment.modeling.profile import PROFILE_FILE, PROFILE_FORMAT, TextProfile
 
@@ -62,10 +64,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILE = "model.keras"
-METADATA_FILE = "metadata.json"
-CHECKSUMS_FILE = "checksums.json"
-BUNDLE_FILES = (MODEL_FILE, VECTORIZER_FILE, METADATA_FILE)
 # Reviews per compiled-scorer call in predict_texts.
 _TEXT_BATCH = 8192
 
@@ -300,75 +298,6 @@ def _embedding_sizes(model: keras.Model) -> list[tuple[str, int]]:
     ]
 
 
-def _recorded_checksums(directory: Path) -> dict[str, str]:
-    """The file checksums ``checksums.json`` records, which must cover every file a
-    bundle must hold.
-
-    Raises:
-        DataError: If the checksums are missing, unreadable or incomplete.
-    """
-    checksums_path = directory / CHECKSUMS_FILE
-    if not checksums_path.is_file():
-        raise DataError(
-            f"Model bundle {directory} has no checksums.json, so its files cannot be verified "
-            "and it is refused; restore the bundle whole or retrain it with 'sentiment train'."
-        )
-    try:
-        recorded = json.loads(checksums_path.read_text(encoding="utf-8"))["files"]
-        if not isinstance(recorded, dict):
-            raise TypeError("files is not an object")
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
-        raise DataError(
-            f"Model bundle file {checksums_path} is unreadable ({error}); the bundle cannot "
-            "be verified, so retrain it with 'sentiment train'."
-        ) from error
-    for name in BUNDLE_FILES:
-        if not isinstance(recorded.get(name), str):
-            raise DataError(
-                f"Model bundle file {checksums_path} records no checksum for {name}, so that "
-                "file cannot be verified and the bundle is refused; restore the bundle whole "
-                "or retrain it with 'sentiment train'."
-            )
-    return recorded
-
-
-def _check_files(directory: Path, recorded: dict[str, str], names: Sequence[str]) -> None:
-    """Raise unless each of ``names`` matches its recorded checksum."""
-    for name in names:
-        path = directory / name
-        if not path.is_file():
-            raise DataError(
-                f"Model bundle file {path} is missing although the bundle's checksums "
-                "record it; restore the bundle or retrain it with 'sentiment train'."
-            )
-        if recorded.get(name) != file_sha256(path):
-            raise DataError(
-                f"Model bundle file {path} does not match the checksum recorded "
-                "when the bundle was saved, so it was changed since and is refused; restore "
-                "the bundle or retrain it with 'sentiment train'."
-            )
-
-
-def verify_bundle(directory: Path) -> bool:
-    """Check the bundle's files against the checksums recorded when it was saved: the
-    model, vectorizer and metadata, and every other file the checksums record.
-
-    Files added after training (an evaluation's results) are not the bundle's and are
-    not checked.
-
-    Returns:
-        True: every file matches (anything else raises).
-
-    Raises:
-        DataError: If a file differs from its checksum or is missing, or the checksums
-            are missing, unreadable or incomplete.
-    """
-    directory = Path(directory)
-    recorded = _recorded_checksums(directory)
-    _check_files(directory, recorded, [*BUNDLE_FILES, *sorted(set(recorded) - set(BUNDLE_FILES))])
-    return True
-
-
 def _load_keras_model(directory: Path, vectorizer: Vectorizer) -> keras.Model:
     """Load and check a bundle's Keras model against its vectorizer."""
     import_tensorflow_quietly()
@@ -402,138 +331,6 @@ def _load_keras_model(directory: Path, vectorizer: Vectorizer) -> keras.Model:
     return model
 
 
-def metadata_threshold(metadata: dict[str, Any]) -> float:
-    """The decision threshold a bundle's metadata records (0.5 where it records none)."""
-    entry = metadata.get("decision_threshold")
-    if isinstance(entry, dict) and isinstance(entry.get("value"), int | float):
-        return float(entry["value"])
-    return DEFAULT_THRESHOLD
-
-
-@dataclass(frozen=True)
-class BundleIdentity:
-    """A bundle's version and threshold, read without loading its model."""
-
-    version: str
-    threshold: float
-
-
-# Where bundles named by URL are copied to on each host (a worker copies it once); by
-# default a directory only this user can write (see _bundle_cache).
-BUNDLE_CACHE_VARIABLE = "SENTIMENT_BUNDLE_CACHE"
-
-
-def _private_directory(directory: Path) -> Path:
-    """``directory``, created only-this-user (0700) if absent.
-
-    Raises:
-        OSError: If it cannot be created.
-        PermissionError: If it exists but another user owns it or may write to it.
-    """
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    status = directory.stat()
-    if status.st_uid != os.getuid() or status.st_mode & 0o022:
-        raise PermissionError(f"owned by uid {status.st_uid} with mode {status.st_mode & 0o777:o}")
-    return directory
-
-
-def _bundle_cache() -> Path:
-    """The directory bundles named by URL are copied into: ``$SENTIMENT_BUNDLE_CACHE``,
-    else ``$XDG_CACHE_HOME/sentiment/bundles`` (``~/.cache`` by default), else, with no
-    writable home, a 0700 directory of this user's own under the temporary directory.
-    Never a directory another user can write, where a planted copy would decide scores.
-
-    Raises:
-        DataError: If the directory named by the variable, or every default, is not this
-            user's alone.
-    """
-    configured = os.environ.get(BUNDLE_CACHE_VARIABLE)
-    if configured:
-        try:
-            return _private_directory(Path(configured).expanduser())
-        except OSError as error:
-            raise DataError(
-                f"Bundle cache {configured} (${BUNDLE_CACHE_VARIABLE}) is not a directory only "
-                f"you can write ({error}), so a copy there could be planted; point "
-                f"{BUNDLE_CACHE_VARIABLE} at a directory of yours with mode 700."
-            ) from error
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    candidates = [
-        Path(cache_home) / "sentiment" / "bundles",
-        Path(tempfile.gettempdir()) / f"sentiment-bundles-{os.getuid()}",
-    ]
-    problems = []
-    for candidate in candidates:
-        try:
-            return _private_directory(candidate)
-        except OSError as error:
-            problems.append(f"{candidate}: {error}")
-    raise DataError(
-        f"No bundle cache only you can write could be made ({'; '.join(problems)}); set "
-        f"{BUNDLE_CACHE_VARIABLE} to a directory of yours with mode 700."
-    )
-
-
-def local_bundle(directory: storage.Location | str) -> Path:
-    """A bundle's local directory: itself, or for a URL (``s3://.../models/VERSION``) a
-    copy made once per host in a cache only this user can write (:func:`_bundle_cache`),
-    whose ``checksums.json`` equals the object store's: a stale or altered copy is copied
-    again, so the files are verified (when read or loaded) against the source's checksums.
-
-    Raises:
-        DataError: If the URL cannot be copied (missing, or no access), has no
-            checksums, or changes while it is copied.
-    """
-    where = storage.location(directory)
-    if not storage.is_remote(where):
-        return Path(where)
-    cache = _bundle_cache()
-    checksums = storage.join(where, CHECKSUMS_FILE)
-    try:
-        try:
-            source = storage.read_bytes(checksums)
-        except FileNotFoundError:
-            raise DataError(
-                f"Model bundle {where} has no checksums.json, so its files cannot be verified "
-                "and it is refused; copy the bundle there whole, as 'sentiment train' saved it."
-            ) from None
-        copy = storage.local_copy(where, cache)
-        if _read_if_present(copy / CHECKSUMS_FILE) != source:
-            # A copy from before the source changed, or one altered here: copy it again.
-            shutil.rmtree(copy, ignore_errors=True)
-            copy = storage.local_copy(where, cache)
-    except OSError as error:
-        raise DataError(
-            f"Model bundle {where} could not be copied ({error}); check the URL and the "
-            "storage credentials (AWS_* variables)."
-        ) from error
-    if _read_if_present(copy / CHECKSUMS_FILE) != source:
-        raise DataError(
-            f"Model bundle {where} changed while it was being copied (its checksums.json "
-            "differs from the copy's), so it is refused; score again once it is written whole."
-        )
-    return copy
-
-
-def _read_if_present(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-
-
-def bundle_identity(directory: Path) -> BundleIdentity:
-    """Read a bundle's version and decision threshold from its metadata alone (cheap:
-    no model, no vectorizer), e.g. to tell whether an output is up to date.
-
-    Raises:
-        DataError: If the metadata is missing or not a JSON object.
-    """
-    metadata = _read_metadata(Path(directory))
-    version = str(metadata.get("version") or Path(directory).name)
-    return BundleIdentity(version=version, threshold=metadata_threshold(metadata))
-
-
 def _bounded(path: Path, payload: dict[str, Any]) -> Vectorizer:
     """A bundle's vectorizer, its settings checked against their sane ranges first
     (``SETTING_RANGES``): an absurd one would load, then exhaust memory while scoring."""
@@ -547,162 +344,6 @@ def _bounded(path: Path, payload: dict[str, Any]) -> Vectorizer:
                     "is refused; retrain it with 'sentiment train'."
                 )
     return Vectorizer.from_dict(payload)
-
-
-def _read_metadata(directory: Path) -> dict[str, Any]:
-    """A bundle's ``metadata.json`` as a dict, its decision threshold checked.
-
-    Raises:
-        DataError: If it is unreadable, not JSON or not a JSON object, or records a
-            decision threshold that is not a number from 0 to 1.
-    """
-    path = directory / METADATA_FILE
-    try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(
-            f"Model bundle file {path} is not valid JSON ({error}); retrain the bundle with "
-            "'sentiment train'."
-        ) from error
-    if not isinstance(metadata, dict):
-        raise DataError(
-            f"Model bundle file {path} must hold a JSON object; retrain the bundle with "
-            "'sentiment train'."
-        )
-    entry = metadata.get("decision_threshold")
-    value = entry.get("value") if isinstance(entry, dict) else None
-    if entry is not None and not (
-        isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
-    ):
-        raise DataError(
-            f"Model bundle file {path} field decision_threshold.value is {value!r}, not a "
-            "number from 0 to 1, so the bundle is refused; retrain it with 'sentiment train'."
-        )
-    return metadata
-
-
-BundleSource = Literal["registry", "path"]
-
-
-@dataclass(frozen=True)
-class ResolvedBundle:
-    """Everything a scoring run needs to know about its bundle, read once per run.
-
-    Attributes:
-        version: The bundle's version.
-        location: The bundle as named: its directory, or its URL
-            (``s3://bucket/models/VERSION``), which every host copies once
-            (:func:`local_bundle`); what tasks pass to load the model.
-        directory: This host's local directory of the bundle.
-        source: ``registry`` (the champion or ``--model``) or ``path`` (``--bundle``).
-        metadata: The parsed ``metadata.json`` (not to be changed).
-        threshold: The decision threshold chosen on validation (0.5 for bundles
-            without one).
-        calibration: Maps the model's scores to calibrated probabilities.
-        profile: The profile of the reviews the model was trained on, the drift
-            reference; None for a bundle saved before bundles carried one.
-    """
-
-    version: str
-    location: str
-    directory: Path
-    source: BundleSource
-    metadata: dict[str, Any]
-    threshold: float
-    calibration: Calibration
-    profile: TextProfile | None
-
-    @property
-    def identity(self) -> BundleIdentity:
-        """The version and threshold, which key whether an output is up to date."""
-        return BundleIdentity(version=self.version, threshold=self.threshold)
-
-
-def _require_bundle_files(directory: Path) -> None:
-    """Raise unless ``directory`` is a bundle holding every file a bundle must hold."""
-    if not directory.is_dir():
-        raise DataError(
-            f"Model bundle {directory} does not exist; train one with 'sentiment train' or "
-            "pick a version listed by 'sentiment models'."
-        )
-    for name in BUNDLE_FILES:
-        if not (directory / name).is_file():
-            raise DataError(
-                f"Model bundle file {directory / name} is missing; the bundle is incomplete, "
-                "so retrain it with 'sentiment train'."
-            )
-
-
-def _read_calibration(directory: Path, metadata: dict[str, Any]) -> Calibration:
-    try:
-        return Calibration.from_metadata(metadata)
-    except (ValueError, TypeError, KeyError) as error:
-        raise DataError(
-            f"Model bundle file {directory / METADATA_FILE} has an invalid 'calibration' "
-            f"({error}); retrain the bundle with 'sentiment train'."
-        ) from error
-
-
-def _read_profile(directory: Path, recorded: dict[str, str]) -> TextProfile | None:
-    """The training profile a bundle's checksums vouch for (checked by the caller), or
-    None for a bundle saved without one."""
-    if PROFILE_FILE not in recorded:
-        if (directory / PROFILE_FILE).is_file():
-            # Not saved with the bundle (an older release cached one there): no reference.
-            logger.warning(
-                "Ignoring %s: the bundle's checksums do not record it", directory / PROFILE_FILE
-            )
-        return None
-    path = directory / PROFILE_FILE
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-        if payload.get("format") != PROFILE_FORMAT:
-            raise ValueError(f"format {payload.get('format')!r}, not {PROFILE_FORMAT}")
-        return TextProfile.from_dict(payload["profile"])
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise DataError(
-            f"Model bundle file {path} is not a training profile this release reads "
-            f"({error}); retrain the bundle with 'sentiment train'."
-        ) from error
-
-
-def read_bundle(
-    location: storage.Location | str, source: BundleSource = "registry"
-) -> ResolvedBundle:
-    """Read what scoring needs from a bundle, once, without loading its model.
-
-    The files read (metadata and training profile) are checked against the bundle's
-    checksums first; the model and vectorizer are checked when a process loads them
-    (:func:`load_bundle`).
-
-    Args:
-        location: The bundle's directory or URL (copied to this host once).
-        source: Where it was found: ``registry`` or ``path`` (``--bundle``).
-
-    Returns:
-        The bundle's version, directories, metadata, threshold, calibration and profile.
-
-    Raises:
-        DataError: If the bundle is missing or incomplete, a file it reads is changed
-            since training or unreadable.
-    """
-    directory = local_bundle(location)
-    _require_bundle_files(directory)
-    recorded = _recorded_checksums(directory)
-    # The metadata is always recorded; the profile is when it was saved.
-    profile = [PROFILE_FILE] if PROFILE_FILE in recorded else []
-    _check_files(directory, recorded, [METADATA_FILE, *profile])
-    metadata = _read_metadata(directory)
-    return ResolvedBundle(
-        version=str(metadata.get("version") or directory.name),
-        location=str(storage.location(location)),
-        directory=directory,
-        source=source,
-        metadata=metadata,
-        threshold=metadata_threshold(metadata),
-        calibration=_read_calibration(directory, metadata),
-        profile=_read_profile(directory, recorded),
-    )
 
 
 def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:
@@ -727,10 +368,10 @@ def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:
     """
 
     directory = Path(directory)
-    _require_bundle_files(directory)
+    require_bundle_files(directory)
     verified = verify_bundle(directory)
-    metadata = _read_metadata(directory)
-    calibration = _read_calibration(directory, metadata)
+    metadata = read_metadata(directory)
+    calibration = read_calibration(directory, metadata)
     vectorizer_path = directory / VECTORIZER_FILE
     try:
         vectorizer = read_vectorizer_file(vectorizer_path, partial(_bounded, vectorizer_path))

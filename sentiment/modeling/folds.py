@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     import keras
     import tensorflow as tf
 
+    from sentiment.modeling.fitting import EpochHook
+
 logger = logging.getLogger(__name__)
 
 # Fits one fold model: (model, fold, train data, stopping data) -> (history, best index).
@@ -139,3 +141,17 @@ def train_fold_ensemble(
         folds=records,
         history=history,
     )
+
+
+def tag_fold(on_epoch_end: EpochHook | None, fold: int) -> EpochHook | None:
+    """The epoch hook with each epoch's metrics tagged with its fold."""
+    if on_epoch_end is None:
+        return None
+    hook = on_epoch_end
+    return lambda epoch, metrics: hook(epoch, {**metrics, "fold": fold})
+
+
+def out_of_fold_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Log loss and accuracy (at 0.5) of out-of-fold logits."""
+    loss = np.logaddexp(0.0, logits) - labels * logits
+    return {"loss": float(loss.mean()), "accuracy": float(np.mean((logits > 0) == (labels == 1)))}

@@ -11,13 +11,8 @@ stopped on its own held-out fold. The test split is never read here.
 
 from __future__ import annotations
 
-import io
 import logging
-import math
-import platform
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sentiment.core.atomic import file_fingerprint, remove_stale_temporaries
-from sentiment.core.errors import SentimentError
 from sentiment.core.paths import HomeLayout
 from sentiment.core.provenance import code_fingerprint
 from sentiment.data.preprocess import find_processed
@@ -43,9 +37,16 @@ from sentiment.modeling.calibration import (
     logit,
 )
 from sentiment.modeling.config import ThresholdRule, TrainConfig, get_model_spec
-from sentiment.modeling.folds import train_fold_ensemble
+from sentiment.modeling.fitting import EpochHook, fit_model, set_reproducible
+from sentiment.modeling.folds import out_of_fold_metrics, tag_fold, train_fold_ensemble
 from sentiment.modeling.linear import LINEAR_WEIGHTS_FILE, folded_weights, weights_file
 from sentiment.modeling.profile import PROFILE_FILE, profile_training_data
+from sentiment.modeling.training_outputs import (
+    CURVE_FILE,
+    TrainResult,
+    environment,
+    training_curve_png,
+)
 from sentiment.modeling.zoo import (
     build_model,
     naive_bayes_ratios,
@@ -58,192 +59,6 @@ if TYPE_CHECKING:
     import keras
 
 logger = logging.getLogger(__name__)
-
-EpochHook = Callable[[int, dict[str, float]], None]
-CURVE_FILE = "training_curve.png"
-
-
-class TrainingDivergedError(SentimentError):
-    """The loss became NaN or infinite; nothing was saved."""
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What a training run produced.
-
-    Attributes:
-        version: The bundle's version.
-        directory: The bundle's directory.
-        validation_metrics: ``loss`` and ``accuracy`` of the kept weights on validation.
-        history: One dict per epoch run (``epoch``, ``loss``, ``accuracy``, ``val_loss``,
-            ``val_accuracy``, ``seconds``).
-        best_epoch: The 1-based epoch whose weights were kept.
-        seconds: Wall time of the whole run.
-        parameter_count: Total, trainable and frozen parameters.
-        preprocessing_key: The processed data the model was trained on.
-    """
-
-    version: str
-    directory: Path
-    validation_metrics: dict[str, float]
-    history: list[dict[str, float]]
-    best_epoch: int
-    seconds: float
-    parameter_count: dict[str, int]
-    preprocessing_key: str
-    metadata: dict[str, Any] = field(repr=False, default_factory=dict)
-
-    def to_markdown(self, config: TrainConfig) -> str:
-        """The run summary: settings, epochs, parameters, validation metrics."""
-        metrics = self.validation_metrics
-        counts = self.parameter_count
-        held_out = "out-of-fold" if config.folds > 1 else "validation"
-        lines = [
-            f"# Trained `{config.model}` → `{self.version}`",
-            "",
-            "| setting | value |",
-            "|---|---|",
-            f"| bundle | `{self.directory}` |",
-            f"| preprocessing key | `{self.preprocessing_key}` |",
-            f"| epochs run / kept | {len(self.history)} / {self.best_epoch} |",
-            *([f"| folds (models averaged) | {config.folds} |"] if config.folds > 1 else []),
-            f"| batch size | {config.resolved_batch_size} |",
-            f"| learning rate | {config.resolved_learning_rate} |",
-            f"| seed | {config.seed} |",
-            f"| parameters (trainable) | {counts['total']:,} ({counts['trainable']:,}) |",
-            f"| {held_out} accuracy | {metrics['accuracy']:.4f} |",
-            f"| {held_out} loss | {metrics['loss']:.4f} |",
-            f"| wall time | {self.seconds:.1f} s |",
-            "",
-            f"Training curve plot: `{Path(self.directory) / CURVE_FILE}`",
-        ]
-        return "\n".join(lines)
-
-    def curve_rows(self) -> list[dict[str, Any]]:
-        """The per-epoch history as table rows, figures rounded to five places."""
-        return [
-            {
-                key: round(value, 5) if isinstance(value, float) else value
-                for key, value in row.items()
-            }
-            for row in self.history
-        ]
-
-    def to_manifest(self, config: TrainConfig) -> dict[str, Any]:
-        """A small JSON-serializable manifest: version, bundle path, validation metrics,
-        epochs and wall time."""
-        return {
-            "version": self.version,
-            "bundle": str(self.directory),
-            "model": config.model,
-            "folds": config.folds,
-            "validation_metrics": self.validation_metrics,
-            "best_epoch": self.best_epoch,
-            "epochs_run": len(self.history),
-            "seconds": round(self.seconds, 3),
-            "preprocessing_key": self.preprocessing_key,
-        }
-
-
-def _make_epoch_recorder(on_epoch_end: EpochHook | None) -> keras.callbacks.Callback:
-    import keras
-
-    class EpochRecorder(keras.callbacks.Callback):
-        """Records per-epoch metrics and wall time, stops on a non-finite loss.
-
-        Only epoch hooks: a per-batch hook would make Keras fetch the loss after every
-        step, and a NaN batch makes the epoch's mean loss NaN anyway.
-        """
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.history: list[dict[str, float]] = []
-            self.diverged = False
-            self._started = 0.0
-
-        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self._started = time.perf_counter()
-
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            row = {"epoch": epoch + 1}
-            row.update({key: float(value) for key, value in (logs or {}).items()})
-            row["seconds"] = time.perf_counter() - self._started
-            self.history.append(row)
-            if not math.isfinite(row.get("loss", 0.0)):
-                self.diverged = True
-                self.model.stop_training = True
-            if on_epoch_end is not None:
-                on_epoch_end(epoch + 1, dict(row))
-
-    return EpochRecorder()
-
-
-def set_reproducible(seed: int) -> None:
-    """Seed Python, numpy and TensorFlow so the same seed gives the same run.
-
-    TensorFlow's seed fixes the shuffling; the initial weights are seeded by
-    :func:`sentiment.modeling.zoo.build_model` itself, safe from other threads' draws. On CPU
-    the kernels these models use are deterministic already (the unit tests check it); on
-    a GPU, op determinism is switched on too. That switch is process-wide and
-    cannot be undone, so it is not flipped where it is not needed.
-    """
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    if tf.config.list_physical_devices("GPU"):
-        tf.config.experimental.enable_op_determinism()
-
-
-def training_curve_png(history: list[dict[str, float]], title: str) -> bytes:
-    """Plot loss and accuracy per epoch (train and validation) as PNG bytes.
-
-    A fold ensemble's rows carry their ``fold``: each fold gets its own pair of lines,
-    in the same two colours (its validation is its held-out fold).
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(9, 3.5))
-    folds = sorted({int(row.get("fold", 0)) for row in history})
-    epochs = sorted({row["epoch"] for row in history})
-    names = ("train", "validation") if folds == [0] else ("train, each fold", "held-out fold")
-    for axis, metric in zip(figure.subplots(1, 2), ("loss", "accuracy"), strict=True):
-        for fold in folds:
-            rows = [row for row in history if int(row.get("fold", 0)) == fold]
-            for key, name, colour in ((metric, names[0], "C0"), (f"val_{metric}", names[1], "C1")):
-                axis.plot(
-                    [row["epoch"] for row in rows],
-                    [row.get(key, math.nan) for row in rows],
-                    "o-",
-                    color=colour,
-                    label=name if fold == folds[0] else None,
-                )
-        axis.set_xlabel("epoch")
-        axis.set_ylabel(metric)
-        axis.set_xticks(epochs)
-        axis.legend()
-    figure.suptitle(title)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
-
-
-def _environment() -> dict[str, str]:
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-    }
 
 
 def calibrate_on_validation(
@@ -343,69 +158,6 @@ def calibrate_logits(
     return entries
 
 
-def _fit(
-    model: keras.Model,
-    train_data: Any,
-    validation_data: Any,
-    config: TrainConfig,
-    on_epoch_end: EpochHook | None,
-) -> tuple[list[dict[str, float]], int]:
-    """Fit with early stopping on ``validation_data``'s loss; keep the best epoch's weights.
-
-    Returns:
-        The per-epoch history and the best epoch's index in it.
-
-    Raises:
-        TrainingDivergedError: If the loss became NaN or infinite.
-    """
-    import keras
-
-    recorder = _make_epoch_recorder(on_epoch_end)
-    callbacks: list[keras.callbacks.Callback] = [recorder]
-    early_stopping = None
-    epochs = config.resolved_epochs
-    if epochs > 2:
-        early_stopping = keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=config.patience, restore_best_weights=True
-        )
-        callbacks.append(early_stopping)
-    model.fit(
-        train_data,
-        validation_data=validation_data,
-        epochs=epochs,
-        callbacks=callbacks,
-        # The dataset shuffles itself, seeded, each epoch.
-        shuffle=False,
-        verbose=0,
-    )
-    history = recorder.history
-    if recorder.diverged or any(
-        not math.isfinite(value) for row in history for value in row.values()
-    ):
-        raise TrainingDivergedError(
-            f"Training '{config.model}' diverged (the loss became NaN or infinite) after "
-            f"{len(history)} epoch(s); nothing was saved; lower setting 'learning_rate' "
-            f"(now {config.resolved_learning_rate})."
-        )
-    if early_stopping is not None and early_stopping.best_weights is not None:
-        return history, int(early_stopping.best_epoch)
-    return history, len(history) - 1
-
-
-def _tag_fold(on_epoch_end: EpochHook | None, fold: int) -> EpochHook | None:
-    """The epoch hook with each epoch's metrics tagged with its fold."""
-    if on_epoch_end is None:
-        return None
-    hook = on_epoch_end
-    return lambda epoch, metrics: hook(epoch, {**metrics, "fold": fold})
-
-
-def _out_of_fold_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Log loss and accuracy (at 0.5) of out-of-fold logits."""
-    loss = np.logaddexp(0.0, logits) - labels * logits
-    return {"loss": float(loss.mean()), "accuracy": float(np.mean((logits > 0) == (labels == 1)))}
-
-
 def _training_inputs(home: Path, processed: PreprocessResult) -> list[Path]:
     """The raw files whose reviews ``processed``'s train and validation splits hold: the
     IMDB training split, then each labelled batch's training portion in snapshot order
@@ -483,8 +235,8 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
             build=lambda seed: build_model(
                 spec.name, vector_config, config.resolved_learning_rate, seed
             ),
-            fit=lambda fold_model, fold, data, stop: _fit(
-                fold_model, data, stop, config, _tag_fold(on_epoch_end, fold)
+            fit=lambda fold_model, fold, data, stop: fit_model(
+                fold_model, data, stop, config, tag_fold(on_epoch_end, fold)
             ),
         )
         set_linear_weights(model, ensemble.weights)
@@ -492,7 +244,7 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
         # One number for the summary and the manifest: the folds' mean best epoch (each
         # fold's own is in metadata["folds"]).
         best_index = round(float(np.mean([fold["best_epoch"] for fold in ensemble.folds]))) - 1
-        validation_metrics = _out_of_fold_metrics(ensemble.out_of_fold_logits, ensemble.labels)
+        validation_metrics = out_of_fold_metrics(ensemble.out_of_fold_logits, ensemble.labels)
     else:
         train_data = datasets.make_dataset(
             train_path,
@@ -507,7 +259,7 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
             shuffle=False,
             max_length=vector_config.max_length,
         )
-        history, best_index = _fit(model, train_data, validation_data, config, on_epoch_end)
+        history, best_index = fit_model(model, train_data, validation_data, config, on_epoch_end)
         best = history[best_index]
         validation_metrics = {"loss": best["val_loss"], "accuracy": best["val_accuracy"]}
 
@@ -573,7 +325,7 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
         "validation_metrics": validation_metrics,
         **({"folds": ensemble.folds} if ensemble is not None else {}),
         "seed": config.seed,
-        "environment": _environment(),
+        "environment": environment(),
         "training_seconds": round(seconds, 3),
         "parameter_count": counts,
         **calibration_entries,

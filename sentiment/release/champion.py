@@ -11,7 +11,9 @@ from pathlib import Path
 from sentiment.core import storage
 from sentiment.core.errors import ConfigError, DataError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
-from sentiment.modeling.bundle import BUNDLE_FILES, bundle_identity, local_bundle, verify_bundle
+from sentiment.modeling.bundle_cache import local_bundle
+from sentiment.modeling.bundle_files import BUNDLE_FILES, verify_bundle
+from sentiment.modeling.resolved_bundle import bundle_identity
 from sentiment.release.errors import EvaluationError
 from sentiment.release.ledger import registry_state
 

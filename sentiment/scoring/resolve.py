@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sentiment.modeling.bundle import ResolvedBundle, read_bundle
+from sentiment.modeling.resolved_bundle import ResolvedBundle, read_bundle
 from sentiment.release.champion import scoring_bundle
 
 

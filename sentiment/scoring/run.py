@@ -24,7 +24,7 @@ from sentiment.scoring.scorer import ScoringModel, score_file
 from sentiment.scoring.shards import plan_shards
 
 if TYPE_CHECKING:
-    from sentiment.modeling.bundle import ResolvedBundle
+    from sentiment.modeling.resolved_bundle import ResolvedBundle
 
 # Called with the share of the whole run done (0 to 1).
 RunProgress = Callable[[float], None]
@@ -58,7 +58,7 @@ def plan_run(
         output: The output directory.
         config: The run's settings.
         identity: The bundle's version and threshold
-            (:func:`sentiment.modeling.bundle.bundle_identity`).
+            (:func:`sentiment.modeling.resolved_bundle.bundle_identity`).
         cut_large: Whether shards can run side by side (on a cluster).
 
     Returns:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.core import storage
-from sentiment.modeling.bundle import ResolvedBundle
 from sentiment.modeling.profile import NO_PROFILE_REASON, SCORE_BINS, TextProfile
+from sentiment.modeling.resolved_bundle import ResolvedBundle
 from sentiment.scoring.outputs import write_failures
 from sentiment.scoring.results import FAILED_FILE, FileResult, FileStatus
 

@@ -20,7 +20,7 @@ from tests.support.file_opens import inotify_available, watch_opens
 from tests.support.reviews import cue_reviews
 
 if TYPE_CHECKING:
-    from sentiment.modeling.training import TrainResult
+    from sentiment.modeling.training_outputs import TrainResult
 
 # The library modules that load the compiled kernels or TensorFlow are imported where
 # used, so that collecting the tests stays quick.

@@ -16,19 +16,12 @@ from sentiment.core.atomic import file_sha256
 from sentiment.core.errors import DataError
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.encoding.vectorizer import Vectorizer
+from sentiment.encoding.vectorizer_file import VECTORIZER_FILE
 from sentiment.encoding.vocabulary import fit_vectorizer
-from sentiment.modeling.bundle import (
-    CHECKSUMS_FILE,
-    METADATA_FILE,
-    MODEL_FILE,
-    VECTORIZER_FILE,
-    ModelBundle,
-    load_bundle,
-    new_version,
-    read_bundle,
-    save_bundle,
-)
+from sentiment.modeling.bundle import ModelBundle, load_bundle, new_version, save_bundle
+from sentiment.modeling.bundle_files import CHECKSUMS_FILE, METADATA_FILE, MODEL_FILE
 from sentiment.modeling.profile import PROFILE_FILE, profile_texts
+from sentiment.modeling.resolved_bundle import read_bundle
 from sentiment.modeling.zoo import build_model
 from tests.support.bundles import save_nbsvm
 

@@ -15,12 +15,8 @@ import pytest
 from sentiment.core.atomic import file_sha256
 from sentiment.core.errors import DataError
 from sentiment.encoding.vectorizer import Vectorizer
-from sentiment.modeling.bundle import (
-    BUNDLE_FILES,
-    CHECKSUMS_FILE,
-    METADATA_FILE,
-    load_bundle,
-)
+from sentiment.modeling.bundle import load_bundle
+from sentiment.modeling.bundle_files import BUNDLE_FILES, CHECKSUMS_FILE, METADATA_FILE
 from sentiment.modeling.linear import (
     LINEAR_WEIGHTS_FILE,
     REASONS_TYPE,

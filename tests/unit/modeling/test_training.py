@@ -17,16 +17,15 @@ from sentiment.core.paths import HomeLayout
 from sentiment.data.preprocess import find_processed, preprocess
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.modeling import dataset
-from sentiment.modeling.bundle import METADATA_FILE, load_bundle, read_bundle
+from sentiment.modeling.bundle import load_bundle
+from sentiment.modeling.bundle_files import METADATA_FILE
 from sentiment.modeling.calibration import best_threshold, fit_platt
 from sentiment.modeling.config import MODEL_NAMES, TrainConfig, get_model_spec
+from sentiment.modeling.fitting import TrainingDivergedError
 from sentiment.modeling.profile import profile_texts
-from sentiment.modeling.training import (
-    CURVE_FILE,
-    TrainingDivergedError,
-    calibrate_logits,
-    train,
-)
+from sentiment.modeling.resolved_bundle import read_bundle
+from sentiment.modeling.training import calibrate_logits, train
+from sentiment.modeling.training_outputs import CURVE_FILE
 from tests.support.reviews import cue_reviews
 
 TINY_SEQUENCE = VectorizerConfig(num_words=40, max_length=16)

@@ -11,16 +11,10 @@ import pytest
 
 from sentiment.core.atomic import file_sha256
 from sentiment.core.errors import DataError
-from sentiment.modeling.bundle import (
-    BUNDLE_CACHE_VARIABLE,
-    CHECKSUMS_FILE,
-    MODEL_FILE,
-    VECTORIZER_FILE,
-    local_bundle,
-    new_version,
-    save_bundle,
-    verify_bundle,
-)
+from sentiment.encoding.vectorizer_file import VECTORIZER_FILE
+from sentiment.modeling.bundle import new_version, save_bundle
+from sentiment.modeling.bundle_cache import BUNDLE_CACHE_VARIABLE, local_bundle
+from sentiment.modeling.bundle_files import CHECKSUMS_FILE, MODEL_FILE, verify_bundle
 from sentiment.release.champion import explicit_bundle
 from tests.support.s3_server import BUCKET, s3  # noqa: F401 - the real S3 server fixture
 
