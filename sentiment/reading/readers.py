@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import zlib
 from collections.abc import Iterator
 from types import TracebackType
 from typing import BinaryIO
@@ -232,9 +233,10 @@ class BatchReader:
         stream = self._open_text_stream()
         kind = "csv" if self.input_file.format == "csv" else "jsonl"
         first_line = self.byte_range[2] if self.byte_range is not None else 1
-        return record_chunks(
+        chunks = record_chunks(
             stream, kind, self.input_file.path, self.block_bytes, first_line=first_line
         )
+        return _gzip_checked(chunks, self.input_file.path) if self.input_file.compressed else chunks
 
     def _finish_text_stream(self) -> str:
         if self.byte_range is not None:
@@ -436,6 +438,16 @@ class BatchReader:
                         "reviews as UTF-8."
                     ) from error
             raise
+
+
+def _gzip_checked(chunks: Iterator[Chunk], path: Location) -> Iterator[Chunk]:
+    """``chunks``, a damaged gzip stream failing in one sentence instead of zlib's words."""
+    try:
+        yield from chunks
+    except (gzip.BadGzipFile, zlib.error, EOFError) as error:
+        raise DataError(
+            f"Input {path} is not a complete gzip file ({error}); compress or fetch it again."
+        ) from error
 
 
 def _first_csv_chunk(chunks: Iterator[Chunk]) -> Chunk | None:

@@ -213,6 +213,15 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
                 add(child, explicit=False)
         elif storage.is_file(path):
             add(path, explicit=True)
+        elif storage.exists(path):
+            # A FIFO, socket or device: reading one may block forever or never end.
+            failures.append(
+                InputFailure(
+                    str(path),
+                    f"Input {path} is not a regular file (a pipe, socket or device); write "
+                    "the reviews to a file and score that.",
+                )
+            )
         else:
             failures.append(
                 InputFailure(

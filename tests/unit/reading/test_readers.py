@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pyarrow as pa
@@ -66,3 +67,17 @@ def test_non_text_column_is_refused(tmp_path: Path) -> None:
     (input_file,) = discover_inputs([str(path)]).inputs
     with pytest.raises(DataError, match="holds int64, not text"), BatchReader(input_file):
         pass
+
+
+@pytest.mark.parametrize("damage", ["garbled", "cut short"])
+def test_a_damaged_gzip_file_fails_in_one_sentence(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "reviews.csv.gz"
+    packed = gzip.compress(b"id,text\n" + b"1,a fine film\n" * 200)
+    garbled = packed[:10] + b"\xff" * 40 + packed[50:]
+    path.write_bytes(garbled if damage == "garbled" else packed[:-30])
+    (input_file,) = discover_inputs([str(path)]).inputs
+    with pytest.raises(DataError) as caught, BatchReader(input_file) as reader:
+        list(reader)
+    message = str(caught.value)
+    assert message.startswith(f"Input {path} is not a complete gzip file (")
+    assert message.endswith("); compress or fetch it again.")

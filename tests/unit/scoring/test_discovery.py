@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -72,6 +73,16 @@ def test_discovery_reports_bad_inputs_without_stopping(tmp_path: Path) -> None:
     assert "does not exist" in reasons["missing.csv"]
     assert "matches no" in reasons["nothing*.csv"]
     assert "unsupported file type" in reasons["notes.txt"]
+
+
+def test_a_fifo_named_explicitly_is_not_a_regular_file(tmp_path: Path) -> None:
+    pipe = tmp_path / "reviews.csv"
+    os.mkfifo(pipe)
+    (failure,) = discover_inputs([str(pipe)]).failures
+    assert failure.reason == (
+        f"Input {pipe} is not a regular file (a pipe, socket or device); write the reviews "
+        "to a file and score that."
+    )
 
 
 def test_inputs_differing_only_in_compression_get_their_own_outputs(tmp_path: Path) -> None:
