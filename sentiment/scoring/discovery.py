@@ -107,17 +107,25 @@ def output_name(path: Location) -> str:
     return name if name.lower().endswith(".parquet") else f"{name}.parquet"
 
 
+# Beside the outputs: one JSON object per failed input of the latest run.
+FAILED_FILE = "failed.jsonl"
+
+
 def _is_candidate(path: Location) -> bool:
-    # Hidden files include our own half-written temporaries (".tmp-...").
-    return not storage.name(path).startswith(".") and detect_format(path) is not None
+    # Hidden files include our own half-written temporaries (".tmp-..."); a run's
+    # failed.jsonl (a JSON-lines name) reports on inputs and is never one, wherever a
+    # run wrote it, unless named explicitly.
+    name = storage.name(path)
+    return not name.startswith(".") and name != FAILED_FILE and detect_format(path) is not None
 
 
 def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None) -> Discovery:
     """Expand files, directories and glob patterns into the files to score.
 
     A directory contributes its supported files (not recursively, so two inputs never
-    share a relative name by accident); hidden files are skipped, and so are files in
-    the output directory that a glob matches (outputs are never inputs). A named
+    share a relative name by accident); hidden files and failures files
+    (``failed.jsonl``) are skipped, and so are files in the output directory that a
+    glob matches (outputs are never inputs). A named
     file inside the output directory is refused, and an input directory that is the
     output directory stops the run.
     Inputs are deduplicated and sorted by path. Each pattern may be a local path or a

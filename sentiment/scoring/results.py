@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sentiment.modeling.profile import TextProfile
-from sentiment.scoring.discovery import InputFailure
+from sentiment.scoring.discovery import FAILED_FILE, InputFailure
+
+__all__ = ["FAILED_FILE", "FileResult", "FileStatus"]
 
 FileStatus = Literal["scored", "skipped", "failed"]
-# Beside the outputs: one JSON object per failed input of the latest run.
-FAILED_FILE = "failed.jsonl"
 
 
 @dataclass(frozen=True)

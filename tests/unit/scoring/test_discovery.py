@@ -142,3 +142,14 @@ def test_a_listed_inbox_on_object_storage_is_planned_without_a_request_per_file(
         f"{root}/{key}": len(data) for key, data in contents.items()
     }
     assert sum(manifest["share"] for manifest in manifests) == pytest.approx(1.0)
+
+
+def test_a_failures_file_is_never_taken_for_an_input(tmp_path: Path) -> None:
+    # A refused run (an input named inside its --output) writes failed.jsonl there; a
+    # later scan or glob of that directory must not score it as reviews.
+    write_csv(tmp_path / "reviews.csv", ROWS)
+    (tmp_path / "failed.jsonl").write_text('{"path": "x.csv", "reason": "Input x.csv ..."}\n')
+    for pattern in (str(tmp_path), str(tmp_path / "*")):
+        discovery = discover_inputs([pattern])
+        assert [item.path.name for item in discovery.inputs] == ["reviews.csv"]
+        assert not discovery.failures
