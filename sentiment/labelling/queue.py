@@ -153,8 +153,7 @@ def known_hashes(home: Path) -> set[str]:
 class _ScoredFile:
     """One scored output's columns the queue needs, read once."""
 
-    def __init__(self, path: Path) -> None:
-        metadata = read_scoring_metadata(path) or {}
+    def __init__(self, path: Path, metadata: dict[str, str]) -> None:
         self.path = path
         self.threshold = float(metadata["threshold"])
         self.model_version = metadata.get("model_version")
@@ -234,14 +233,13 @@ def build_queue(
     result = QueueResult(output=None, model_version=champion)
     files = []
     for path in paths:
-        scored = _ScoredFile(path)
-        if champion is not None and scored.model_version != champion:
+        metadata = read_scoring_metadata(path) or {}
+        version = metadata.get("model_version")
+        if champion is not None and version != champion:
             # Another bundle's uncertainty says little about the champion's.
-            result.skipped_files[str(path)] = (
-                f"scored by {scored.model_version}, not the champion {champion}"
-            )
+            result.skipped_files[str(path)] = f"scored by {version}, not the champion {champion}"
             continue
-        files.append(scored)
+        files.append(_ScoredFile(path, metadata))
     result.files = len(files)
     stamp = datetime.now(UTC)
     output = Path(output) if output else layout.to_label_dir / f"queue-{stamp:%Y%m%dT%H%M%SZ}.csv"

@@ -21,7 +21,13 @@ from sentiment.scoring.outputs import metadata_entries
 from tests.support.raw_homes import POSITIVE, make_home
 
 
-def write_scored(path: Path, texts: list[str], scores: list[float], threshold: float = 0.5) -> Path:
+def write_scored(
+    path: Path,
+    texts: list[str],
+    scores: list[float],
+    threshold: float = 0.5,
+    version: str = "m-1",
+) -> Path:
     """A scored output as `sentiment score` writes it: columns and sentiment.* metadata."""
     table = pa.table(
         {
@@ -30,7 +36,7 @@ def write_scored(path: Path, texts: list[str], scores: list[float], threshold: f
             "sentiment_score": pa.array(scores, pa.float32()),
         }
     )
-    metadata = {"threshold": repr(threshold), "model_version": "m-1", "text_column": "text"}
+    metadata = {"threshold": repr(threshold), "model_version": version, "text_column": "text"}
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table.replace_schema_metadata(metadata_entries(metadata)), path)
     return path
@@ -127,6 +133,26 @@ def test_a_partly_filled_queue_goes_back_in_and_can_be_given_back_again(
 
     assert (again.accepted, again.duplicates, again.unlabelled, again.refused) == (1, 1, 1, 1)
     assert again.reasons["missing label in column 'label'"] == 1
+
+
+def test_files_scored_by_another_bundle_than_the_champion_are_left_out(home: Path) -> None:
+    from sentiment.release.champion import champion_version
+    from tests.support.bundles import SCORING_TEXTS, promoted_home
+
+    promoted_home(home, SCORING_TEXTS)
+    champion = champion_version(home)
+    layout = HomeLayout(home)
+    write_scored(layout.scored_dir / "old.parquet", texts(3, "o"), [0.5, 0.5, 0.5], version="old")
+    write_scored(
+        layout.scored_dir / "new.parquet", texts(3, "n"), [0.9, 0.8, 0.7], version=champion
+    )
+
+    result = build_queue(home, QueueConfig(size=5))
+
+    assert result.skipped_files == {
+        str(layout.scored_dir / "old.parquet"): f"scored by old, not the champion {champion}"
+    }
+    assert [row["text"] for row in read_queue(result.output)] == texts(3, "n")[::-1]
 
 
 def test_a_named_file_that_is_no_scored_output_is_refused_in_one_sentence(
