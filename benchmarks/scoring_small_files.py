@@ -163,7 +163,9 @@ class LocalServer:
         self.prefect_home.mkdir(parents=True, exist_ok=True)
         self.process = start_server(self.prefect_home, port, self.prefect_home / "server.log")
         wait_for_health(self.api_url, self.process, timeout=300)
-        layout.server_file.write_text(f"PREFECT_API_URL={self.api_url}\n")
+        layout.server_file.write_text(
+            f"PREFECT_API_URL={self.api_url}\nSERVER_PGID={self.process.pid}\nIDLE_SECONDS=0\n"
+        )
 
     def stop(self) -> None:
         from scripts.prefect_local import stop_group

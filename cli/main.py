@@ -8,19 +8,20 @@ sentence to stderr and exit with status 1, without a traceback.
 from __future__ import annotations
 
 import argparse
+import atexit
+import logging
 import os
 import signal
 import sys
 import threading
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from cli import data, labels, modeling, pipeline, release, scoring
+from cli import data, labels, modeling, pipeline, release, scoring, server, server_command
 from sentiment.core.errors import SentimentError
-from sentiment.core.paths import HomeLayout, resolve_home
+from sentiment.core.paths import resolve_home
 from sentiment.core.quiet import quiet_tensorflow_environment
 
 Handler = Callable[[argparse.Namespace], int]
@@ -39,26 +40,6 @@ def _quiet_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
-def _use_local_server(home: Path) -> None:
-    """Point Prefect at the server ``make server`` started for this home, if it is up,
-    instead of starting a temporary one per command; an explicit PREFECT_API_URL wins."""
-    if os.environ.get("PREFECT_API_URL"):
-        return
-    try:
-        lines = HomeLayout(home).server_file.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return
-    values = dict(line.split("=", 1) for line in lines if "=" in line)
-    api_url = values.get("PREFECT_API_URL", "")
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=1.0) as response:
-            if response.status != 200:
-                return
-    except (OSError, ValueError):
-        return  # stopped or crashed: fall back to a temporary server
-    os.environ["PREFECT_API_URL"] = api_url
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -71,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Pipeline home directory (default: $SENTIMENT_HOME, else ~/.local/share/sentiment).",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for group in (data, labels, modeling, release, scoring, pipeline):
+    for group in (data, labels, modeling, release, scoring, pipeline, server_command):
         group.add_commands(subparsers)
     return parser
 
@@ -91,23 +72,52 @@ def _stop_on_sigterm(command: str) -> Any:
     return signal.signal(signal.SIGTERM, handler)
 
 
+_EXIT_STATUS = [1]  # what the process ends with if main() never returns (a traceback)
+
+
+def _end_without_teardown() -> None:
+    """The last exit hook of the console script: once every other hook has run (Prefect's
+    last logs and events sent), end the process without tearing the interpreter down,
+    which frees Prefect's and numba's objects one by one (1.5 to 3.5 s on 2 busy cores)
+    for nothing."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_EXIT_STATUS[0])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the console script and return its exit status."""
+    """Run the console script and return its exit status.
+
+    Args:
+        argv: The arguments; None (the console script) takes the process's own, and the
+            process then ends without interpreter teardown once its exit hooks have run.
+    """
     _quiet_environment()
     arguments = build_parser().parse_args(argv)
+    if argv is None:
+        # Registered before Prefect loads, so it runs after Prefect's exit hooks.
+        atexit.register(_end_without_teardown)
     arguments.home = resolve_home(arguments.home)
-    _use_local_server(arguments.home)
+    server.use_home(arguments.home)
     handler: Handler = arguments.handler
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = _stop_on_sigterm(arguments.command) if in_main_thread else None
     try:
-        return handler(arguments)
+        _EXIT_STATUS[0] = handler(arguments)
     except SentimentError as error:
         print(f"sentiment {arguments.command}: {error}", file=sys.stderr)
-        return 1
+        _EXIT_STATUS[0] = 1
+    except SystemExit as stop:
+        _EXIT_STATUS[0] = stop.code if isinstance(stop.code, int) else 1
+        raise
+    except KeyboardInterrupt:
+        _EXIT_STATUS[0] = 128 + signal.SIGINT
+        raise
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+    return _EXIT_STATUS[0]
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from cli import preflight
 from cli.options import add_config_options, given
 from cli.server import load_flow
 from sentiment.scoring.config import ScoringConfig
@@ -69,6 +70,9 @@ def _score(arguments: argparse.Namespace) -> int:
     # Built once, from the options the user set, before Prefect starts: a bad value
     # fails in one line.
     config = ScoringConfig(**given(arguments, arguments.settings))
+    preflight.check_inputs(arguments.inputs)
+    preflight.check_output(arguments.output)
+    preflight.check_model(arguments.home, arguments.model, arguments.bundle)
     score_flow = load_flow("flows.score", "score_flow")
 
     summary = score_flow(

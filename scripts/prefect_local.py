@@ -1,11 +1,11 @@
-"""A local Prefect server and process worker for sentiment: ``make server`` and the tests.
+"""The home's Prefect server made lasting, with a process worker: ``make server``.
 
-``python scripts/prefect_local.py start`` starts, in the background and on loopback,
-a Prefect server whose PREFECT_HOME (database, logs) is ``<home>/prefect``, creates the
-``sentiment`` work pool, deploys every deployment of prefect.yaml (no questions), starts
-a worker serving this checkout and writes the server's address to
-``<home>/prefect/server.env``; the ``sentiment`` command then uses that server instead
-of a temporary one. ``stop`` stops both and removes the file. ``status`` says what runs.
+``python scripts/prefect_local.py start`` makes sure the home's server runs
+(:mod:`cli.home_server`: loopback, PREFECT_HOME and database ``<home>/prefect``, address
+in ``<home>/prefect/server.env``; one a command started is kept, so the UI shows every
+earlier run) and keeps it running, creates the ``sentiment`` work pool, deploys every
+deployment of prefect.yaml (no questions) and starts a worker serving this checkout.
+``stop`` stops both and removes the file. ``status`` says what runs.
 
 Every child leads its own process group, so stopping kills the whole group.
 """
@@ -13,36 +13,32 @@ Every child leads its own process group, so stopping kills the whole group.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from sentiment.core.paths import HomeLayout
 
 REPOSITORY = Path(__file__).resolve().parents[1]
+if str(REPOSITORY) not in sys.path:  # run as a script: scripts/ is first on the path
+    sys.path.insert(0, str(REPOSITORY))
+
+from cli import home_server  # noqa: E402
+from cli.home_server import (  # noqa: E402
+    QUIET_ENV,
+    client_environment,
+    healthy,
+    server_environment,
+    stop_group,
+)
+from sentiment.core.paths import HomeLayout  # noqa: E402
+
+__all__ = ["QUIET_ENV", "client_environment", "healthy", "server_environment", "stop_group"]
 POOL = "sentiment"
 DEFAULT_PORT = 4200
-
-# Keeps the server, the CLI and the worker quiet and offline (no telemetry, no prompts).
-QUIET_ENV = {
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
-    "PREFECT_CLI_PROMPT": "false",
-    "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "TF_ENABLE_ONEDNN_OPTS": "0",
-}
 
 
 def prefect_executable() -> str:
@@ -69,15 +65,6 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def healthy(api_url: str, timeout: float = 1.0) -> bool:
-    """Whether the API at ``api_url`` answers its health check."""
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def wait_for_health(
     api_url: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 120.0
 ) -> None:
@@ -89,41 +76,6 @@ def wait_for_health(
             return
         time.sleep(0.5)
     raise TimeoutError(f"{api_url}/health did not answer within {timeout:.0f} s")
-
-
-def _base_environment() -> dict[str, str]:
-    # A developer's own profile or API URL must not leak into this server.
-    return {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
-
-
-def server_environment(prefect_home: Path, port: int) -> dict[str, str]:
-    """The server's environment: its own home and SQLite database, loopback, quiet."""
-    api_url = f"http://127.0.0.1:{port}/api"
-    database = f"sqlite+aiosqlite:///{prefect_home / 'prefect.db'}"
-    return {
-        **_base_environment(),
-        **QUIET_ENV,
-        "PREFECT_HOME": str(prefect_home),
-        "PREFECT_PROFILES_PATH": str(prefect_home / "profiles.toml"),
-        "PREFECT_SERVER_DATABASE_CONNECTION_URL": database,
-        # The UI calls this address from the browser; its default is port 4200.
-        "PREFECT_SERVER_UI_API_URL": api_url,
-        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
-    }
-
-
-def client_environment(
-    prefect_home: Path, api_url: str, extra: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The environment of a client (CLI, deploy, worker) of that server."""
-    return {
-        **_base_environment(),
-        **QUIET_ENV,
-        "PREFECT_HOME": str(prefect_home),
-        "PREFECT_PROFILES_PATH": str(prefect_home / "profiles.toml"),
-        "PREFECT_API_URL": api_url,
-        **(extra or {}),
-    }
 
 
 def start_server(prefect_home: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
@@ -194,35 +146,6 @@ def create_pool_and_deploy(environment: Mapping[str, str], pool: str = POOL) -> 
     return run_prefect(["--no-prompt", "deploy", "--all"], environment).stdout
 
 
-def _group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # killpg(0) succeeds for zombies too: look for a member that is not one.
-    states = subprocess.run(
-        ["ps", "-o", "stat=", "-g", str(group)], capture_output=True, text=True
-    ).stdout.split()
-    return any(not state.startswith("Z") for state in states)
-
-
-def stop_group(group: int, timeout: float = 15.0) -> None:
-    """SIGTERM the process group, wait, then SIGKILL whatever is left."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(group, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(-group, os.WNOHANG)
-        if not _group_alive(group):
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(group, signal.SIGKILL)
-
-
 # --- automations ---------------------------------------------------------------------
 
 ALERT_BLOCK = "sentiment-alerts"
@@ -281,94 +204,81 @@ def apply_automations(directory: Path = REPOSITORY / "automations") -> list[str]
 
 def _layout() -> HomeLayout:
     """The layout of the default home (``$SENTIMENT_HOME``): where the server lives."""
-    sys.path.insert(0, str(REPOSITORY))
-    from sentiment.core.paths import HomeLayout
-
     return HomeLayout.of(None)
-
-
-def _read_state(layout: HomeLayout) -> dict[str, str]:
-    path = layout.server_file
-    if not path.is_file():
-        return {}
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {key.strip(): value.strip() for key, value in pairs}
 
 
 def _point_at_local_server() -> None:
     # `make automations` after `make server`: use its server unless told otherwise.
     if not os.environ.get("PREFECT_API_URL"):
         layout = _layout()
-        state = _read_state(layout)
+        state = home_server.running_state(layout)
         if not state:
             raise SystemExit("No local server: run 'make server' or set PREFECT_API_URL.")
         os.environ.update(client_environment(layout.prefect_dir, state["PREFECT_API_URL"]))
 
 
 def start(port: int) -> int:
+    """The home's server, lasting (started, or one a command started kept running), the
+    work pool and every deployment, the automations and a worker."""
     layout = _layout()
-    home, prefect_home = layout.home, layout.prefect_dir
-    state = _read_state(layout)
-    if state and healthy(state.get("PREFECT_API_URL", "")):
-        print(f"Already running: UI {state['PREFECT_UI_URL']} (stop with 'make server-stop').")
-        return 0
-    if port_in_use(port):
-        port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    logs = prefect_home / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    home = layout.home
     # The inbox exists from the start, so the walkthrough's `cp FILE $SENTIMENT_HOME/inbox/`
     # works before any run has made it.
     for directory in (layout.inbox_dir, layout.scored_dir):
         directory.mkdir(parents=True, exist_ok=True)
-    server = start_server(prefect_home, port, logs / "server.log")
-    wait_for_health(api_url, server)
-    environment = client_environment(prefect_home, api_url, {"SENTIMENT_HOME": str(home)})
-    print(create_pool_and_deploy(environment).strip().splitlines()[-1])
+    server = home_server.connect(layout, idle=0, port=port)
+    print(
+        "Starting the home's Prefect server..."
+        if server.started
+        else "The home's Prefect server runs already; it now runs until 'make server-stop'."
+    )
+    server.wait()
+    state = home_server.read_state(layout)
+    if state.get("WORKER_PGID", "").isdigit() and home_server.process_alive(
+        int(state["WORKER_PGID"])
+    ):
+        print(f"Already running: UI {state['PREFECT_UI_URL']} (stop with 'make server-stop').")
+        return 0
+    environment = client_environment(
+        layout.prefect_dir, server.api_url, {"SENTIMENT_HOME": str(home)}
+    )
+    deployed = create_pool_and_deploy(environment).count("successfully created")
+    print(f"Deployed {deployed} deployment(s) of prefect.yaml to the work pool '{POOL}'.")
     subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "automations"],
         env=environment,
         stdin=subprocess.DEVNULL,
         check=False,
     )
+    logs = layout.prefect_dir / "logs"
     worker = start_worker(environment, logs / "worker.log")
-    ui_url = f"http://127.0.0.1:{port}"
-    layout.server_file.write_text(
-        f"PREFECT_API_URL={api_url}\nPREFECT_UI_URL={ui_url}\n"
-        f"SERVER_PGID={server.pid}\nWORKER_PGID={worker.pid}\nSENTIMENT_HOME={home}\n"
+    home_server.write_state(
+        layout, {**home_server.read_state(layout), "WORKER_PGID": str(worker.pid)}
     )
-    print(f"Prefect UI:  {ui_url}")
+    print(f"Prefect UI:  {state['PREFECT_UI_URL']}")
     print(f"Home:        {home}")
     print(
         f"Inbox:       {layout.inbox_dir} (files dropped here are scored into {layout.scored_dir})"
     )
     print(f"Logs:        {logs}")
-    print(f"Server file: {layout.server_file} (the sentiment command reads it)")
-    print(f"Other tools: export PREFECT_API_URL={api_url}")
+    print(f"Server file: {layout.server_file} (every sentiment command of this home uses it)")
+    print(f"Other tools: export PREFECT_API_URL={server.api_url}")
     return 0
 
 
 def stop() -> int:
-    layout = _layout()
-    state = _read_state(layout)
-    if not state:
-        print("No local server recorded; nothing to stop.")
-        return 0
-    for key in ("WORKER_PGID", "SERVER_PGID"):
-        if state.get(key):
-            stop_group(int(state[key]))
-    layout.server_file.unlink(missing_ok=True)
-    print("Stopped the local Prefect server and worker.")
+    if home_server.stop(_layout()):
+        print("Stopped the home's Prefect server and worker.")
+    else:
+        print("No server was running; nothing to stop.")
     return 0
 
 
 def status() -> int:
-    state = _read_state(_layout())
-    if state and healthy(state.get("PREFECT_API_URL", "")):
-        print(f"Running: UI {state['PREFECT_UI_URL']}, API {state['PREFECT_API_URL']}")
-        return 0
-    print("Not running (start it with 'make server').")
-    return 1
+    # Not running is an answer, not a failure: make reports no error for it.
+    line = home_server.describe(_layout())
+    print(f"Running: {line}" if line else "Not running (start it with 'make server').")
+    return 0
 
 
 def main() -> int:
