@@ -119,6 +119,17 @@ def _is_candidate(path: Location) -> bool:
     return not name.startswith(".") and name != FAILED_FILE and detect_format(path) is not None
 
 
+def _unreachable(pattern: str, error: OSError) -> str:
+    detail = " ".join(str(error).split())
+    detail = detail[:200] + ("..." if len(detail) > 200 else "")
+    if not storage.is_remote(storage.location(pattern)):
+        return f"Input {pattern} cannot be read ({detail}); check its permissions."
+    return (
+        f"Input {pattern} cannot be reached ({detail}); check the address, the network, the "
+        "endpoint (AWS_ENDPOINT_URL) and the credentials (AWS_* variables)."
+    )
+
+
 def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None) -> Discovery:
     """Expand files, directories and glob patterns into the files to score.
 
@@ -176,7 +187,7 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
             return
         found.setdefault(storage.identity(path), input_file)
 
-    for pattern in patterns:
+    def expand(pattern: str) -> None:
         where = storage.location(pattern)
         if storage.is_pattern(str(where)) and not storage.exists(where):
             matches = storage.glob_entries(str(where))
@@ -198,7 +209,7 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
                 )
             for match in files:
                 add(match, explicit=False)
-            continue
+            return
         path = where
         if storage.is_dir(path):
             if resolved_output is not None and storage.same(path, resolved_output):
@@ -236,6 +247,14 @@ def discover_inputs(patterns: Sequence[str], output_dir: Location | None = None)
                     str(path), f"Input {path} does not exist; check the path and try again."
                 )
             )
+
+    for pattern in patterns:
+        try:
+            expand(pattern)
+        except OSError as error:
+            # An object store that cannot be reached, or refuses the credentials: every
+            # input it holds fails with the reason, the others still run.
+            failures.append(InputFailure(pattern, _unreachable(pattern, error)))
 
     inputs = sorted(found.values(), key=lambda item: str(item.path))
     by_output: dict[str, list[InputFile]] = {}

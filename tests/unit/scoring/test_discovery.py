@@ -13,7 +13,7 @@ import pytest
 
 from sentiment.core import storage
 from sentiment.scoring.discovery import detect_format, discover_inputs, task_groups
-from tests.support.s3_server import BUCKET
+from tests.support.s3_server import BUCKET, free_port
 from tests.support.scoring import ROWS, write_csv, write_jsonl
 
 
@@ -153,3 +153,21 @@ def test_a_failures_file_is_never_taken_for_an_input(tmp_path: Path) -> None:
         discovery = discover_inputs([pattern])
         assert [item.path.name for item in discovery.inputs] == ["reviews.csv"]
         assert not discovery.failures
+
+
+def test_an_unreachable_object_store_fails_its_inputs_in_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(name, "us-east-1" if name == "AWS_DEFAULT_REGION" else "unreachable")
+    write_csv(tmp_path / "local.csv", ROWS)
+    url = "s3://nowhere/reviews.csv"
+    discovery = discover_inputs([url, str(tmp_path / "local.csv")])
+    assert [item.path.name for item in discovery.inputs] == ["local.csv"]
+    (failure,) = discovery.failures
+    assert failure.reason.startswith(f"Input {url} cannot be reached (")
+    assert failure.reason.endswith(
+        "); check the address, the network, the endpoint (AWS_ENDPOINT_URL) and the "
+        "credentials (AWS_* variables)."
+    )
