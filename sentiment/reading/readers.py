@@ -413,6 +413,16 @@ class BatchReader:
         values that are not UTF-8, and a full check costs ~0.1 ms per MB.
         """
         column = batch.column(self.schema.get_field_index(self.text_column))
+        if pa.types.is_dictionary(column.type):
+            values = column.dictionary  # the few distinct values
+            try:
+                if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
+                    values.cast(pa.string())
+                else:
+                    values.validate(full=True)
+                return
+            except pa.ArrowInvalid:
+                column = column.dictionary_decode()  # to name the first row using a bad one
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             try:
                 column.validate(full=True)

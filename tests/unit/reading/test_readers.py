@@ -81,3 +81,20 @@ def test_a_damaged_gzip_file_fails_in_one_sentence(tmp_path: Path, damage: str) 
     message = str(caught.value)
     assert message.startswith(f"Input {path} is not a complete gzip file (")
     assert message.endswith("); compress or fetch it again.")
+
+
+@pytest.mark.parametrize("value_type", [pa.string(), pa.binary()])
+def test_invalid_utf8_in_a_dictionary_text_column_names_the_row(
+    tmp_path: Path, value_type: pa.DataType
+) -> None:
+    values = pa.array([b"fine", b"bad \xff here"], pa.binary()).view(value_type)
+    texts = pa.DictionaryArray.from_arrays(pa.array([0, 0, 1, 0], pa.int32()), values)
+    path = tmp_path / "reviews.parquet"
+    pq.write_table(pa.table({"id": [1, 2, 3, 4], "text": texts}), path)
+    (input_file,) = discover_inputs([str(path)]).inputs
+    with pytest.raises(DataError) as caught, BatchReader(input_file) as reader:
+        list(reader)
+    assert str(caught.value) == (
+        f"Input {path} column 'text' row 3 holds bytes that are not UTF-8 text (invalid start "
+        "byte); store the reviews as UTF-8."
+    )
