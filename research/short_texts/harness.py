@@ -1,0 +1,387 @@
+"""Short texts: the product's nbsvm retrained in numba with variants aimed at short texts.
+
+A research harness (issue 30), not the product's training path. ``prepare`` encodes with
+the vectorizer the product's preprocessing fitted (``--home``): the fit / validation /
+test reviews, the sentences of the fit and validation reviews (each with its review's
+label), the SST-2 dev sentences and the checklist (tests/data/short_checklist.csv), as
+sparse bags under ``--work``. ``run --variants a,b`` trains each variant as the product
+trains nbsvm (NB ratios x weights, Adam 1e-3, batch 32, early stopping on validation
+loss, patience 1; the trainer of ``benchmarks/toward_93_nbsvm.py`` with per-row weights),
+calibrates on validation, and prints one JSON line per variant: validation, SST dev,
+checklist and IMDB test accuracy, test accuracy by length bucket. Settings are chosen on
+validation and SST dev; the test column is reported, never used to choose.
+
+Usage::
+
+    nice -n 10 /work/main/.venv/bin/python research/short_texts/harness.py \
+        --home /work/homes/short --work /work/homes/short/research prepare
+    nice -n 10 /work/main/.venv/bin/python research/short_texts/harness.py \
+        --home /work/homes/short --work /work/homes/short/research run --variants base
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numba
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from toward_93 import column_sums, row_sums, split_texts  # noqa: E402
+
+Sparse = tuple[np.ndarray, np.ndarray]
+CHECKLIST = ROOT / "tests" / "data" / "short_checklist.csv"
+SST_DEV = Path("/work/shared/data/short-texts/sst2_dev.parquet")
+BUCKETS = ((0, 10), (11, 50), (51, 200), (201, 10**9))
+# Sentence boundaries in the raw text (the product's tokens drop "." and line breaks).
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
+WORD = re.compile(r"\w+")
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def sentences_of(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    pieces, owners = [], []
+    for review, text in enumerate(texts):
+        own = [piece for piece in SENTENCE_END.split(text) if WORD.search(piece)] or [text]
+        pieces.extend(own)
+        owners.extend([review] * len(own))
+    return pieces, np.asarray(owners, np.int64)
+
+
+def encode(vectorizer, texts: list[str], batch: int = 4000) -> Sparse:
+    """Distinct-id bags of ``texts`` (batched: the encoder pads to max_length)."""
+    ids, lengths = [], []
+    for start in range(0, len(texts), batch):
+        block = vectorizer.encode(texts[start : start + batch])
+        present = block > 0
+        ids.append(block[present].astype(np.int32))
+        lengths.append(present.sum(axis=1))
+    lengths = np.concatenate(lengths)
+    pointers = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=pointers[1:])
+    return np.concatenate(ids), pointers
+
+
+def save(work: Path, name: str, data: Sparse, labels: np.ndarray, words: np.ndarray) -> None:
+    np.save(work / f"{name}_ids.npy", data[0])
+    np.save(work / f"{name}_pointers.npy", data[1])
+    np.save(work / f"{name}_labels.npy", labels)
+    np.save(work / f"{name}_words.npy", words)
+
+
+def load(work: Path, name: str) -> tuple[Sparse, np.ndarray, np.ndarray]:
+    data = (np.load(work / f"{name}_ids.npy"), np.load(work / f"{name}_pointers.npy"))
+    return data, np.load(work / f"{name}_labels.npy"), np.load(work / f"{name}_words.npy")
+
+
+def word_counts(texts: list[str]) -> np.ndarray:
+    return np.asarray([len(text.split()) for text in texts], np.int64)
+
+
+def prepare(home: Path, work: Path) -> None:
+    import pandas as pd
+
+    from sentiment.data.config import PreprocessConfig
+    from sentiment.data.preprocess import find_processed
+    from sentiment.encoding.vectorizer import Vectorizer
+    from sentiment.modeling.config import get_model_spec
+
+    work.mkdir(parents=True, exist_ok=True)
+    processed = find_processed(home, PreprocessConfig(vectorizer=get_model_spec("nbsvm").vectorizer))
+    vectorizer = Vectorizer.load(processed.vectorizer_path)
+    (work / "num_words.txt").write_text(str(vectorizer.config.num_words))
+    texts, targets = split_texts(home)
+    for split in ("fit", "val", "test"):
+        started = time.time()
+        save(work, split, encode(vectorizer, texts[split]), targets[split], word_counts(texts[split]))
+        print(split, round(time.time() - started, 1), flush=True)
+    for split in ("fit", "val"):
+        pieces, owners = sentences_of(texts[split])
+        save(work, f"{split}_sent", encode(vectorizer, pieces), targets[split][owners], word_counts(pieces))
+        np.save(work / f"{split}_sent_owners.npy", owners)
+        (work / f"{split}_sent.txt").write_text("\n".join(p.replace("\n", " ") for p in pieces))
+        print(split, "sentences", len(pieces), flush=True)
+    sst = pd.read_parquet(SST_DEV)
+    save(work, "sst", encode(vectorizer, list(sst.text)), sst.label.to_numpy(), word_counts(list(sst.text)))
+    checklist = pd.read_csv(CHECKLIST)
+    texts_ = list(checklist.text)
+    save(work, "checklist", encode(vectorizer, texts_), checklist.label.to_numpy(), word_counts(texts_))
+    (work / "vocabulary.txt").write_text("\n".join(vectorizer.vocabulary))
+
+
+# --- training -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to train and calibrate the weights."""
+
+    sentences: float = 0.0  # weight of each fit sentence (0: reviews only, as today)
+    sentence_ratios: bool = False  # NB ratios count the weighted sentences too
+    confident: float = 0.0  # keep only sentences the base model puts on their label's side by this logit
+    epochs: int = 4
+    patience: int = 1
+    alpha: float = 1.0
+    calibration: str = "platt"  # platt | length (logit, 1, log words) | platt-mixed
+    lexicon: float = 0.0  # VADER prior: ratio += lexicon * valence/4 for lexicon unigrams
+    lexicon_rare: int = 0  # only where the unigram is in fewer fit reviews than this (0: all)
+    stop_mixed: bool = False  # early stopping on validation reviews + sentences
+    seed: int = 42
+
+
+VARIANTS: dict[str, Variant] = {
+    "base": Variant(),
+    "sent1": Variant(sentences=1.0),
+    "sent0.5": Variant(sentences=0.5),
+    "sent0.25": Variant(sentences=0.25),
+    "sent1r": Variant(sentences=1.0, sentence_ratios=True),
+    "sent0.5r": Variant(sentences=0.5, sentence_ratios=True),
+    "sent1conf1": Variant(sentences=1.0, confident=1.0),
+    "sent1conf0": Variant(sentences=1.0, confident=1e-9),
+    "len": Variant(calibration="length"),
+    "mixed": Variant(calibration="platt-mixed"),
+    "sent0.5len": Variant(sentences=0.5, calibration="length"),
+    "sent1len": Variant(sentences=1.0, calibration="length"),
+    "lex1": Variant(lexicon=1.0),
+    "lex0.5": Variant(lexicon=0.5),
+    "lex1rare": Variant(lexicon=1.0, lexicon_rare=50),
+}
+
+
+@numba.njit(cache=True)
+def _epoch(ids, pointers, targets, row_weights, order, ratios, weights, m, v, gradient, step, rate, batch):
+    beta1, beta2, epsilon = 0.9, 0.999, 1e-7
+    size = weights.shape[0]
+    for start in range(0, order.shape[0], batch):
+        stop = min(start + batch, order.shape[0])
+        count = stop - start
+        for position in range(start, stop):
+            row = order[position]
+            logit = 0.0
+            for k in range(pointers[row], pointers[row + 1]):
+                logit += ratios[ids[k]] * weights[ids[k]]
+            probability = 1.0 / (1.0 + math.exp(-logit))
+            error = row_weights[row] * (probability - targets[row]) / count
+            for k in range(pointers[row], pointers[row + 1]):
+                gradient[ids[k]] += error * ratios[ids[k]]
+        step += 1
+        alpha = rate * math.sqrt(1.0 - beta2**step) / (1.0 - beta1**step)
+        for i in range(size):
+            g = gradient[i]
+            m[i] += (g - m[i]) * (1.0 - beta1)
+            v[i] += (g * g - v[i]) * (1.0 - beta2)
+            weights[i] -= m[i] * alpha / (math.sqrt(v[i]) + epsilon)
+            gradient[i] = 0.0
+    return step
+
+
+def concatenate(first: Sparse, second: Sparse) -> Sparse:
+    return (np.concatenate([first[0], second[0]]), np.concatenate([first[1], second[1][1:] + first[1][-1]]))
+
+
+def subset(data: Sparse, rows: np.ndarray) -> Sparse:
+    ids, pointers = data
+    lengths = pointers[rows + 1] - pointers[rows]
+    new = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(lengths, out=new[1:])
+    if len(rows) == 0:
+        return ids[:0], new
+    return np.concatenate([ids[pointers[r] : pointers[r + 1]] for r in rows]), new
+
+
+def nb_ratios(data: Sparse, targets: np.ndarray, row_weights: np.ndarray, size: int, alpha: float):
+    positive = column_sums(*data, targets * row_weights, size) + alpha
+    negative = column_sums(*data, (1.0 - targets) * row_weights, size) + alpha
+    positive[:2] = negative[:2] = alpha
+    ratios = np.log((positive / positive.sum()) / (negative / negative.sum()))
+    ratios[:2] = 0.0
+    return ratios
+
+
+def lexicon_prior(work: Path, size: int) -> np.ndarray:
+    """Per id, VADER's mean valence / 4 for unigram ids in its lexicon (0 elsewhere)."""
+    vocabulary = (work / "vocabulary.txt").read_text().split("\n")
+    valence = {}
+    for line in Path("/tmp/vader/vaderSentiment/vader_lexicon.txt").read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2:
+            valence[parts[0]] = float(parts[1])
+    prior = np.zeros(size)
+    for index, gram in enumerate(vocabulary[:size]):
+        if gram in valence:
+            prior[index] = valence[gram] / 4.0
+    return prior
+
+
+def train(work, fit, y_fit, w_fit, stop, y_stop, size, variant: Variant, ratios: np.ndarray):
+    generator = np.random.default_rng(variant.seed)
+    scale = math.sqrt(2.0 / (size + 1))
+    weights = np.clip(generator.normal(0.0, scale, size), -2 * scale, 2 * scale)
+    m, v, gradient = np.zeros(size), np.zeros(size), np.zeros(size)
+    step, best_loss, best, waited, epochs = 0, np.inf, weights.copy(), 0, 0
+    for epoch in range(1, variant.epochs + 1):
+        order = generator.permutation(len(y_fit))
+        step = _epoch(*fit, y_fit, w_fit, order, ratios, weights, m, v, gradient, step, 1e-3, 32)
+        logits = row_sums(*stop, ratios * weights)
+        loss = float(np.mean(np.logaddexp(0.0, logits) - y_stop * logits))
+        if loss < best_loss:
+            best_loss, best, waited, epochs = loss, weights.copy(), 0, epoch
+        else:
+            waited += 1
+            if waited > variant.patience:
+                break
+    return best * ratios, epochs
+
+
+# --- calibration --------------------------------------------------------------------------
+
+
+def _newton(design: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    parameters = np.zeros(design.shape[1])
+    parameters[0] = 1.0
+    for _ in range(50):
+        z = design @ parameters
+        p = 1.0 / (1.0 + np.exp(-z))
+        gradient = design.T @ (p - labels)
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + 1e-6 * np.eye(design.shape[1])
+        step = np.linalg.solve(hessian, gradient)
+        parameters -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return parameters
+
+
+def features(logits: np.ndarray, words: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "length":
+        return np.column_stack([logits, np.ones_like(logits), np.log1p(words)])
+    return np.column_stack([logits, np.ones_like(logits)])
+
+
+def calibrate(kind: str, val_logits, y_val, val_words, sent_logits, y_sent, sent_words):
+    if kind == "platt":
+        return _newton(features(val_logits, val_words, kind), y_val)
+    # Validation reviews and their sentences, the sentences weighted to count as many
+    # rows as the reviews (a sample of them, equal in number).
+    generator = np.random.default_rng(0)
+    take = generator.choice(len(sent_logits), size=len(val_logits), replace=False)
+    logits = np.concatenate([val_logits, sent_logits[take]])
+    labels = np.concatenate([y_val, y_sent[take]])
+    words = np.concatenate([val_words, sent_words[take]])
+    return _newton(features(logits, words, "length" if kind == "length" else "platt"), labels)
+
+
+def accuracy(parameters, logits, labels, words, kind) -> float:
+    z = features(logits, words, "length" if kind == "length" else "platt") @ parameters
+    return float(np.mean((z >= 0) == (labels > 0.5)))
+
+
+# --- experiments --------------------------------------------------------------------------
+
+
+def run(work: Path, names: list[str], results: Path) -> None:
+    size = int((work / "num_words.txt").read_text())
+    fit, y_fit, _ = load(work, "fit")
+    val, y_val, val_words = load(work, "val")
+    test, y_test, test_words = load(work, "test")
+    fit_sent, y_fit_sent, _ = load(work, "fit_sent")
+    val_sent, y_val_sent, val_sent_words = load(work, "val_sent")
+    sst, y_sst, sst_words = load(work, "sst")
+    checklist, y_checklist, checklist_words = load(work, "checklist")
+    y_fit, y_val, y_test = (y.astype(np.float64) for y in (y_fit, y_val, y_test))
+    y_fit_sent, y_val_sent = y_fit_sent.astype(np.float64), y_val_sent.astype(np.float64)
+    base_weights = None
+    for name in names:
+        variant = VARIANTS[name]
+        started = time.time()
+        data, targets, row_weights = fit, y_fit, np.ones(len(y_fit))
+        if variant.sentences:
+            keep = np.arange(len(y_fit_sent))
+            if variant.confident:
+                if base_weights is None:
+                    ratios = nb_ratios(fit, y_fit, np.ones(len(y_fit)), size, variant.alpha)
+                    base_weights, _ = train(work, fit, y_fit, np.ones(len(y_fit)), val, y_val, size, VARIANTS["base"], ratios)
+                logits = row_sums(*fit_sent, base_weights)
+                signed = np.where(y_fit_sent > 0.5, logits, -logits)
+                keep = np.flatnonzero(signed >= variant.confident)
+            data = concatenate(fit, subset(fit_sent, keep))
+            targets = np.concatenate([y_fit, y_fit_sent[keep]])
+            row_weights = np.concatenate([row_weights, np.full(len(keep), variant.sentences)])
+        if variant.sentence_ratios:
+            ratios = nb_ratios(data, targets, row_weights, size, variant.alpha)
+        else:
+            ratios = nb_ratios(fit, y_fit, np.ones(len(y_fit)), size, variant.alpha)
+        if variant.lexicon:
+            prior = lexicon_prior(work, size)
+            if variant.lexicon_rare:
+                counts = column_sums(*fit, np.ones(len(y_fit)), size)
+                prior[counts >= variant.lexicon_rare] = 0.0
+            ratios = ratios + variant.lexicon * prior
+        stop, y_stop = val, y_val
+        if variant.stop_mixed:
+            stop, y_stop = concatenate(val, val_sent), np.concatenate([y_val, y_val_sent])
+        weights, epochs = train(work, data, targets, row_weights, stop, y_stop, size, variant, ratios)
+        if name == "base":
+            base_weights = weights
+        np.save(work / f"weights_{name}.npy", weights.astype(np.float32))
+        logit = {key: row_sums(*value, weights) for key, value in
+                 {"val": val, "val_sent": val_sent, "test": test, "sst": sst, "checklist": checklist}.items()}
+        parameters = calibrate(variant.calibration, logit["val"], y_val, val_words, logit["val_sent"], y_val_sent, val_sent_words)
+        kind = variant.calibration
+        row = {
+            "variant": name,
+            "settings": {k: v for k, v in variant.__dict__.items() if v != getattr(Variant(), k)},
+            "epochs": epochs,
+            "calibration": [round(float(p), 4) for p in parameters],
+            "val": accuracy(parameters, logit["val"], y_val, val_words, kind),
+            "val_sent": accuracy(parameters, logit["val_sent"], y_val_sent, val_sent_words, kind),
+            "sst_dev": accuracy(parameters, logit["sst"], y_sst, sst_words, kind),
+            "checklist": accuracy(parameters, logit["checklist"], y_checklist, checklist_words, kind),
+            "test": accuracy(parameters, logit["test"], y_test, test_words, kind),
+            "test_buckets": {},
+            "seconds": round(time.time() - started, 1),
+        }
+        for low, high in BUCKETS:
+            rows = (test_words >= low) & (test_words <= high)
+            if rows.any():
+                row["test_buckets"][f"{low}-{high}"] = [int(rows.sum()), round(accuracy(parameters, logit["test"][rows], y_test[rows], test_words[rows], kind), 4)]
+        for low, high in ((0, 10), (11, 50)):
+            rows = (sst_words >= low) & (sst_words <= high)
+            row[f"sst_{low}-{high}"] = [int(rows.sum()), round(accuracy(parameters, logit["sst"][rows], y_sst[rows], sst_words[rows], kind), 4)]
+        wrong = [i for i in range(len(y_checklist)) if (features(logit["checklist"][i:i+1], checklist_words[i:i+1], "length" if kind == "length" else "platt") @ parameters >= 0)[0] != (y_checklist[i] > 0.5)]
+        row["checklist_wrong"] = wrong
+        for key in ("val", "val_sent", "sst_dev", "checklist", "test"):
+            row[key] = round(row[key], 4)
+        line = json.dumps(row)
+        print(line, flush=True)
+        with results.open("a") as handle:
+            handle.write(line + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--variants", default="base")
+    parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results.jsonl")
+    parser.add_argument("command", choices=["prepare", "run"])
+    args = parser.parse_args()
+    if args.command == "prepare":
+        prepare(args.home, args.work)
+    else:
+        run(args.work, args.variants.split(","), args.results)
+
+
+if __name__ == "__main__":
+    main()
