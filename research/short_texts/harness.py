@@ -27,7 +27,7 @@ import math
 import re
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numba
@@ -99,25 +99,47 @@ def prepare(home: Path, work: Path) -> None:
     from sentiment.modeling.config import get_model_spec
 
     work.mkdir(parents=True, exist_ok=True)
-    processed = find_processed(home, PreprocessConfig(vectorizer=get_model_spec("nbsvm").vectorizer))
+    processed = find_processed(
+        home, PreprocessConfig(vectorizer=get_model_spec("nbsvm").vectorizer)
+    )
     vectorizer = Vectorizer.load(processed.vectorizer_path)
     (work / "num_words.txt").write_text(str(vectorizer.config.num_words))
     texts, targets = split_texts(home)
     for split in ("fit", "val", "test"):
         started = time.time()
-        save(work, split, encode(vectorizer, texts[split]), targets[split], word_counts(texts[split]))
+        save(
+            work, split, encode(vectorizer, texts[split]), targets[split], word_counts(texts[split])
+        )
         print(split, round(time.time() - started, 1), flush=True)
     for split in ("fit", "val"):
         pieces, owners = sentences_of(texts[split])
-        save(work, f"{split}_sent", encode(vectorizer, pieces), targets[split][owners], word_counts(pieces))
+        save(
+            work,
+            f"{split}_sent",
+            encode(vectorizer, pieces),
+            targets[split][owners],
+            word_counts(pieces),
+        )
         np.save(work / f"{split}_sent_owners.npy", owners)
         (work / f"{split}_sent.txt").write_text("\n".join(p.replace("\n", " ") for p in pieces))
         print(split, "sentences", len(pieces), flush=True)
     sst = pd.read_parquet(SST_DEV)
-    save(work, "sst", encode(vectorizer, list(sst.text)), sst.label.to_numpy(), word_counts(list(sst.text)))
+    save(
+        work,
+        "sst",
+        encode(vectorizer, list(sst.text)),
+        sst.label.to_numpy(),
+        word_counts(list(sst.text)),
+    )
     checklist = pd.read_csv(CHECKLIST)
     texts_ = list(checklist.text)
-    save(work, "checklist", encode(vectorizer, texts_), checklist.label.to_numpy(), word_counts(texts_))
+    save(
+        work,
+        "checklist",
+        encode(vectorizer, texts_),
+        checklist.label.to_numpy(),
+        word_counts(texts_),
+    )
     (work / "vocabulary.txt").write_text("\n".join(vectorizer.vocabulary))
 
 
@@ -130,7 +152,9 @@ class Variant:
 
     sentences: float = 0.0  # weight of each fit sentence (0: reviews only, as today)
     sentence_ratios: bool = False  # NB ratios count the weighted sentences too
-    confident: float = 0.0  # keep only sentences the base model puts on their label's side by this logit
+    confident: float = (
+        0.0  # keep only sentences the base model puts on their label's side by this logit
+    )
     epochs: int = 4
     patience: int = 1
     alpha: float = 1.0
@@ -138,6 +162,18 @@ class Variant:
     lexicon: float = 0.0  # VADER prior: ratio += lexicon * valence/4 for lexicon unigrams
     lexicon_rare: int = 0  # only where the unigram is in fewer fit reviews than this (0: all)
     stop_mixed: bool = False  # early stopping on validation reviews + sentences
+    ratio_sentences: float = (
+        0.0  # NB ratios also count fit sentences at this weight (training rows unchanged)
+    )
+    lexicon_offset: float = (
+        0.0  # fixed offset lexicon_offset * valence/4 per lexicon id, trained around
+    )
+    lexicon_post: float = (
+        0.0  # after training: weight += lexicon_post * valence/4 (unigrams; negated: -half)
+    )
+    negated_prior: float = -0.5  # a negated lexicon word's prior, relative to the word's
+    dropout: float = 0.0  # share of a review's ids dropped per step (toward_93_nbsvm's trainer)
+    from_weights: str = ""  # start from a saved variant's trained weights instead of training
     seed: int = 42
 
 
@@ -157,11 +193,48 @@ VARIANTS: dict[str, Variant] = {
     "lex1": Variant(lexicon=1.0),
     "lex0.5": Variant(lexicon=0.5),
     "lex1rare": Variant(lexicon=1.0, lexicon_rare=50),
+    **{f"lex{v}len": Variant(lexicon=v, calibration="length") for v in (0.5, 1.0, 2.0)},
+    "lex1neg": Variant(lexicon=1.0, negated_prior=-0.5, calibration="length"),
+    "ratiosent1len": Variant(ratio_sentences=1.0, calibration="length"),
+    "ratiosent0.3len": Variant(ratio_sentences=0.3, calibration="length"),
+    "sent0.25mixlen": Variant(sentences=0.25, stop_mixed=True, calibration="length"),
+    "sentconf1len": Variant(sentences=1.0, confident=1.0, calibration="length"),
+    "sentconf2len": Variant(sentences=0.5, confident=2.0, calibration="length"),
+    "ratiosent1": Variant(ratio_sentences=1.0),
+    "drop0.5mix": Variant(dropout=0.5, epochs=10, calibration="platt-mixed"),
+    "drop0.8mix": Variant(dropout=0.8, epochs=16, calibration="platt-mixed"),
+    "nobias": Variant(from_weights="base", calibration="nobias"),
+    **{
+        f"off{v}": Variant(lexicon_offset=v, calibration="platt-mixed")
+        for v in (0.1, 0.3, 0.5, 1.0)
+    },
+    **{f"off{v}len": Variant(lexicon_offset=v, calibration="length") for v in (0.3, 0.5, 1.0)},
+    "ratiosent0.3": Variant(ratio_sentences=0.3),
+    **{f"post{v}": Variant(from_weights="base", lexicon_post=v) for v in (0.1, 0.2, 0.3, 0.5, 1.0)},
+    **{
+        f"post{v}len": Variant(from_weights="base", lexicon_post=v, calibration="length")
+        for v in (0.2, 0.3, 0.5, 1.0)
+    },
 }
 
 
 @numba.njit(cache=True)
-def _epoch(ids, pointers, targets, row_weights, order, ratios, weights, m, v, gradient, step, rate, batch):
+def _epoch(
+    ids,
+    pointers,
+    targets,
+    row_weights,
+    order,
+    ratios,
+    weights,
+    offset,
+    m,
+    v,
+    gradient,
+    step,
+    rate,
+    batch,
+):
     beta1, beta2, epsilon = 0.9, 0.999, 1e-7
     size = weights.shape[0]
     for start in range(0, order.shape[0], batch):
@@ -171,7 +244,7 @@ def _epoch(ids, pointers, targets, row_weights, order, ratios, weights, m, v, gr
             row = order[position]
             logit = 0.0
             for k in range(pointers[row], pointers[row + 1]):
-                logit += ratios[ids[k]] * weights[ids[k]]
+                logit += ratios[ids[k]] * weights[ids[k]] + offset[ids[k]]
             probability = 1.0 / (1.0 + math.exp(-logit))
             error = row_weights[row] * (probability - targets[row]) / count
             for k in range(pointers[row], pointers[row + 1]):
@@ -188,7 +261,10 @@ def _epoch(ids, pointers, targets, row_weights, order, ratios, weights, m, v, gr
 
 
 def concatenate(first: Sparse, second: Sparse) -> Sparse:
-    return (np.concatenate([first[0], second[0]]), np.concatenate([first[1], second[1][1:] + first[1][-1]]))
+    return (
+        np.concatenate([first[0], second[0]]),
+        np.concatenate([first[1], second[1][1:] + first[1][-1]]),
+    )
 
 
 def subset(data: Sparse, rows: np.ndarray) -> Sparse:
@@ -210,11 +286,14 @@ def nb_ratios(data: Sparse, targets: np.ndarray, row_weights: np.ndarray, size: 
     return ratios
 
 
-def lexicon_prior(work: Path, size: int) -> np.ndarray:
-    """Per id, VADER's mean valence / 4 for unigram ids in its lexicon (0 elsewhere)."""
+def lexicon_prior(work: Path, size: int, negated: float = 0.0) -> np.ndarray:
+    """Per id, VADER's mean valence / 4 for unigram ids in its lexicon, ``negated`` times
+    that for the negated unigram (``_word``), 0 elsewhere."""
     vocabulary = (work / "vocabulary.txt").read_text().split("\n")
     valence = {}
-    for line in Path("/tmp/vader/vaderSentiment/vader_lexicon.txt").read_text(encoding="utf-8").splitlines():
+    for line in (
+        Path("/tmp/vader/vaderSentiment/vader_lexicon.txt").read_text(encoding="utf-8").splitlines()
+    ):
         parts = line.split("\t")
         if len(parts) >= 2:
             valence[parts[0]] = float(parts[1])
@@ -222,10 +301,15 @@ def lexicon_prior(work: Path, size: int) -> np.ndarray:
     for index, gram in enumerate(vocabulary[:size]):
         if gram in valence:
             prior[index] = valence[gram] / 4.0
+        elif gram.startswith("_") and gram[1:] in valence:
+            prior[index] = negated * valence[gram[1:]] / 4.0
     return prior
 
 
-def train(work, fit, y_fit, w_fit, stop, y_stop, size, variant: Variant, ratios: np.ndarray):
+def train(
+    work, fit, y_fit, w_fit, stop, y_stop, size, variant: Variant, ratios: np.ndarray, offset=None
+):
+    offset = np.zeros(size) if offset is None else offset
     generator = np.random.default_rng(variant.seed)
     scale = math.sqrt(2.0 / (size + 1))
     weights = np.clip(generator.normal(0.0, scale, size), -2 * scale, 2 * scale)
@@ -233,8 +317,10 @@ def train(work, fit, y_fit, w_fit, stop, y_stop, size, variant: Variant, ratios:
     step, best_loss, best, waited, epochs = 0, np.inf, weights.copy(), 0, 0
     for epoch in range(1, variant.epochs + 1):
         order = generator.permutation(len(y_fit))
-        step = _epoch(*fit, y_fit, w_fit, order, ratios, weights, m, v, gradient, step, 1e-3, 32)
-        logits = row_sums(*stop, ratios * weights)
+        step = _epoch(
+            *fit, y_fit, w_fit, order, ratios, weights, offset, m, v, gradient, step, 1e-3, 32
+        )
+        logits = row_sums(*stop, ratios * weights + offset)
         loss = float(np.mean(np.logaddexp(0.0, logits) - y_stop * logits))
         if loss < best_loss:
             best_loss, best, waited, epochs = loss, weights.copy(), 0, epoch
@@ -242,23 +328,43 @@ def train(work, fit, y_fit, w_fit, stop, y_stop, size, variant: Variant, ratios:
             waited += 1
             if waited > variant.patience:
                 break
-    return best * ratios, epochs
+    return best * ratios + offset, epochs
 
 
 # --- calibration --------------------------------------------------------------------------
 
 
 def _newton(design: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Logistic regression by Newton's method with step halving (finite on separable data:
+    Platt's smoothed targets, as ``sentiment.modeling.calibration.fit_platt``)."""
+    positives = labels.sum()
+    negatives = labels.size - positives
+    targets = np.where(labels > 0.5, (positives + 1) / (positives + 2), 1 / (negatives + 2))
     parameters = np.zeros(design.shape[1])
     parameters[0] = 1.0
-    for _ in range(50):
-        z = design @ parameters
-        p = 1.0 / (1.0 + np.exp(-z))
-        gradient = design.T @ (p - labels)
-        hessian = design.T @ (design * (p * (1 - p))[:, None]) + 1e-6 * np.eye(design.shape[1])
+
+    def loss(values):
+        z = design @ values
+        return float(np.sum(np.logaddexp(0.0, z) - targets * z))
+
+    current = loss(parameters)
+    for _ in range(100):
+        p = 0.5 * (1 + np.tanh(0.5 * (design @ parameters)))
+        gradient = design.T @ (p - targets)
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + 1e-9 * np.eye(design.shape[1])
         step = np.linalg.solve(hessian, gradient)
-        parameters -= step
-        if np.abs(step).max() < 1e-9:
+        scale = 1.0
+        while scale > 1e-6:
+            value = loss(parameters - scale * step)
+            if value <= current:
+                break
+            scale /= 2
+        else:
+            break
+        parameters = parameters - scale * step
+        converged = current - value < 1e-12 * max(1.0, abs(current))
+        current = value
+        if converged:
             break
     return parameters
 
@@ -272,6 +378,8 @@ def features(logits: np.ndarray, words: np.ndarray, kind: str) -> np.ndarray:
 def calibrate(kind: str, val_logits, y_val, val_words, sent_logits, y_sent, sent_words):
     if kind == "platt":
         return _newton(features(val_logits, val_words, kind), y_val)
+    if kind == "nobias":
+        return np.array([_newton(val_logits[:, None], y_val)[0], 0.0])
     # Validation reviews and their sentences, the sentences weighted to count as many
     # rows as the reviews (a sample of them, equal in number).
     generator = np.random.default_rng(0)
@@ -311,7 +419,17 @@ def run(work: Path, names: list[str], results: Path) -> None:
             if variant.confident:
                 if base_weights is None:
                     ratios = nb_ratios(fit, y_fit, np.ones(len(y_fit)), size, variant.alpha)
-                    base_weights, _ = train(work, fit, y_fit, np.ones(len(y_fit)), val, y_val, size, VARIANTS["base"], ratios)
+                    base_weights, _ = train(
+                        work,
+                        fit,
+                        y_fit,
+                        np.ones(len(y_fit)),
+                        val,
+                        y_val,
+                        size,
+                        VARIANTS["base"],
+                        ratios,
+                    )
                 logits = row_sums(*fit_sent, base_weights)
                 signed = np.where(y_fit_sent > 0.5, logits, -logits)
                 keep = np.flatnonzero(signed >= variant.confident)
@@ -320,10 +438,22 @@ def run(work: Path, names: list[str], results: Path) -> None:
             row_weights = np.concatenate([row_weights, np.full(len(keep), variant.sentences)])
         if variant.sentence_ratios:
             ratios = nb_ratios(data, targets, row_weights, size, variant.alpha)
+        elif variant.ratio_sentences:
+            ratios = nb_ratios(
+                concatenate(fit, fit_sent),
+                np.concatenate([y_fit, y_fit_sent]),
+                np.concatenate(
+                    [np.ones(len(y_fit)), np.full(len(y_fit_sent), variant.ratio_sentences)]
+                ),
+                size,
+                variant.alpha,
+            )
         else:
             ratios = nb_ratios(fit, y_fit, np.ones(len(y_fit)), size, variant.alpha)
         if variant.lexicon:
-            prior = lexicon_prior(work, size)
+            prior = lexicon_prior(
+                work, size, variant.negated_prior if name.endswith("neg") else 0.0
+            )
             if variant.lexicon_rare:
                 counts = column_sums(*fit, np.ones(len(y_fit)), size)
                 prior[counts >= variant.lexicon_rare] = 0.0
@@ -331,13 +461,55 @@ def run(work: Path, names: list[str], results: Path) -> None:
         stop, y_stop = val, y_val
         if variant.stop_mixed:
             stop, y_stop = concatenate(val, val_sent), np.concatenate([y_val, y_val_sent])
-        weights, epochs = train(work, data, targets, row_weights, stop, y_stop, size, variant, ratios)
+        if variant.dropout:
+            import toward_93_nbsvm
+
+            theirs = toward_93_nbsvm.Variant(
+                dropout=variant.dropout, epochs=variant.epochs, alpha=variant.alpha
+            )
+            their_ratios, their_weights, epochs = toward_93_nbsvm.train(
+                fit, y_fit, stop, y_stop, size, theirs, variant.seed
+            )
+            weights = their_ratios * their_weights
+        elif variant.from_weights:
+            weights, epochs = (
+                np.load(work / f"weights_{variant.from_weights}.npy").astype(np.float64),
+                0,
+            )
+        else:
+            offset = None
+            if variant.lexicon_offset:
+                offset = variant.lexicon_offset * lexicon_prior(work, size, variant.negated_prior)
+            weights, epochs = train(
+                work, data, targets, row_weights, stop, y_stop, size, variant, ratios, offset
+            )
+        if variant.lexicon_post:
+            weights = weights + variant.lexicon_post * lexicon_prior(
+                work, size, variant.negated_prior
+            )
         if name == "base":
             base_weights = weights
-        np.save(work / f"weights_{name}.npy", weights.astype(np.float32))
-        logit = {key: row_sums(*value, weights) for key, value in
-                 {"val": val, "val_sent": val_sent, "test": test, "sst": sst, "checklist": checklist}.items()}
-        parameters = calibrate(variant.calibration, logit["val"], y_val, val_words, logit["val_sent"], y_val_sent, val_sent_words)
+        if not variant.from_weights:
+            np.save(work / f"weights_{name}.npy", weights.astype(np.float32))
+        logit = {
+            key: row_sums(*value, weights)
+            for key, value in {
+                "val": val,
+                "val_sent": val_sent,
+                "test": test,
+                "sst": sst,
+                "checklist": checklist,
+            }.items()
+        }
+        parameters = calibrate(
+            variant.calibration,
+            logit["val"],
+            y_val,
+            val_words,
+            logit["val_sent"],
+            y_val_sent,
+            val_sent_words,
+        )
         kind = variant.calibration
         row = {
             "variant": name,
@@ -347,7 +519,9 @@ def run(work: Path, names: list[str], results: Path) -> None:
             "val": accuracy(parameters, logit["val"], y_val, val_words, kind),
             "val_sent": accuracy(parameters, logit["val_sent"], y_val_sent, val_sent_words, kind),
             "sst_dev": accuracy(parameters, logit["sst"], y_sst, sst_words, kind),
-            "checklist": accuracy(parameters, logit["checklist"], y_checklist, checklist_words, kind),
+            "checklist": accuracy(
+                parameters, logit["checklist"], y_checklist, checklist_words, kind
+            ),
             "test": accuracy(parameters, logit["test"], y_test, test_words, kind),
             "test_buckets": {},
             "seconds": round(time.time() - started, 1),
@@ -355,11 +529,37 @@ def run(work: Path, names: list[str], results: Path) -> None:
         for low, high in BUCKETS:
             rows = (test_words >= low) & (test_words <= high)
             if rows.any():
-                row["test_buckets"][f"{low}-{high}"] = [int(rows.sum()), round(accuracy(parameters, logit["test"][rows], y_test[rows], test_words[rows], kind), 4)]
+                row["test_buckets"][f"{low}-{high}"] = [
+                    int(rows.sum()),
+                    round(
+                        accuracy(
+                            parameters, logit["test"][rows], y_test[rows], test_words[rows], kind
+                        ),
+                        4,
+                    ),
+                ]
         for low, high in ((0, 10), (11, 50)):
             rows = (sst_words >= low) & (sst_words <= high)
-            row[f"sst_{low}-{high}"] = [int(rows.sum()), round(accuracy(parameters, logit["sst"][rows], y_sst[rows], sst_words[rows], kind), 4)]
-        wrong = [i for i in range(len(y_checklist)) if (features(logit["checklist"][i:i+1], checklist_words[i:i+1], "length" if kind == "length" else "platt") @ parameters >= 0)[0] != (y_checklist[i] > 0.5)]
+            row[f"sst_{low}-{high}"] = [
+                int(rows.sum()),
+                round(
+                    accuracy(parameters, logit["sst"][rows], y_sst[rows], sst_words[rows], kind), 4
+                ),
+            ]
+        wrong = [
+            i
+            for i in range(len(y_checklist))
+            if (
+                features(
+                    logit["checklist"][i : i + 1],
+                    checklist_words[i : i + 1],
+                    "length" if kind == "length" else "platt",
+                )
+                @ parameters
+                >= 0
+            )[0]
+            != (y_checklist[i] > 0.5)
+        ]
         row["checklist_wrong"] = wrong
         for key in ("val", "val_sent", "sst_dev", "checklist", "test"):
             row[key] = round(row[key], 4)

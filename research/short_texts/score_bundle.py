@@ -9,7 +9,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,8 +22,14 @@ CHECKLIST = ROOT / "tests" / "data" / "short_checklist.csv"
 
 def main() -> None:
     bundle = load_bundle(Path(sys.argv[1]))
-    row: dict[str, object] = {"bundle": bundle.version, "tensorflow_loaded": "tensorflow" in sys.modules}
-    for name, frame in (("sst_dev", pd.read_parquet(SST_DEV)), ("checklist", pd.read_csv(CHECKLIST))):
+    row: dict[str, object] = {
+        "bundle": bundle.version,
+        "tensorflow_loaded": "tensorflow" in sys.modules,
+    }
+    for name, frame in (
+        ("sst_dev", pd.read_parquet(SST_DEV)),
+        ("checklist", pd.read_csv(CHECKLIST)),
+    ):
         scores = bundle.predict_texts(list(frame.text))
         correct = (scores >= bundle.threshold) == (frame.label.to_numpy() == 1)
         row[name] = round(float(correct.mean()), 4)
@@ -35,7 +40,10 @@ def main() -> None:
                 if not ok
             ]
     probes = ["good movie", "not bad", "a good film", "excellent", "the acting was wonderful"]
-    row["probes"] = {text: round(float(s), 3) for text, s in zip(probes, bundle.predict_texts(probes), strict=True)}
+    row["probes"] = {
+        text: round(float(s), 3)
+        for text, s in zip(probes, bundle.predict_texts(probes), strict=True)
+    }
     print(json.dumps(row, indent=1))
 
 
