@@ -173,6 +173,10 @@ class Variant:
     )
     negated_prior: float = -0.5  # a negated lexicon word's prior, relative to the word's
     dropout: float = 0.0  # share of a review's ids dropped per step (toward_93_nbsvm's trainer)
+    grams: int = 3  # train on ids of n-grams up to this order only (unigrams: 1)
+    combine: str = ""  # add this saved variant's weights ...
+    combine_weight: float = 0.0  # ... times this, after training
+    naive_bayes: bool = False  # no training: the weights are the NB ratios themselves
     from_weights: str = ""  # start from a saved variant's trained weights instead of training
     seed: int = 42
 
@@ -203,6 +207,41 @@ VARIANTS: dict[str, Variant] = {
     "ratiosent1": Variant(ratio_sentences=1.0),
     "drop0.5mix": Variant(dropout=0.5, epochs=10, calibration="platt-mixed"),
     "drop0.8mix": Variant(dropout=0.8, epochs=16, calibration="platt-mixed"),
+    "uni": Variant(grams=1, calibration="platt-mixed"),
+    "bi": Variant(grams=2, calibration="platt-mixed"),
+    **{
+        f"base+uni{v}": Variant(
+            from_weights="base", combine="uni", combine_weight=v, calibration="platt-mixed"
+        )
+        for v in (0.25, 0.5, 1.0)
+    },
+    **{
+        f"base+bi{v}": Variant(
+            from_weights="base", combine="bi", combine_weight=v, calibration="platt-mixed"
+        )
+        for v in (0.5, 1.0)
+    },
+    "nb": Variant(naive_bayes=True, calibration="platt-mixed"),
+    "nbsent": Variant(naive_bayes=True, ratio_sentences=1.0, calibration="platt-mixed"),
+    **{
+        f"base+nb{v}": Variant(
+            from_weights="base", combine="nb", combine_weight=v, calibration="platt-mixed"
+        )
+        for v in (0.05, 0.1, 0.2, 0.4)
+    },
+    **{
+        f"base+nbsent{v}": Variant(
+            from_weights="base", combine="nbsent", combine_weight=v, calibration="platt-mixed"
+        )
+        for v in (0.1, 0.2, 0.4)
+    },
+    **{
+        f"post{v}rare{r}": Variant(
+            from_weights="base", lexicon_post=v, lexicon_rare=r, calibration="platt-mixed"
+        )
+        for v in (0.5, 1.0)
+        for r in (20, 100, 500)
+    },
     "nobias": Variant(from_weights="base", calibration="nobias"),
     **{
         f"off{v}": Variant(lexicon_offset=v, calibration="platt-mixed")
@@ -275,6 +314,17 @@ def subset(data: Sparse, rows: np.ndarray) -> Sparse:
     if len(rows) == 0:
         return ids[:0], new
     return np.concatenate([ids[pointers[r] : pointers[r + 1]] for r in rows]), new
+
+
+def only_ids(data: Sparse, keep: np.ndarray) -> Sparse:
+    """The bags with only the ids ``keep`` marks."""
+    ids, pointers = data
+    mask = keep[ids]
+    counts = np.add.reduceat(mask.astype(np.int64), pointers[:-1]) if len(ids) else mask
+    counts = np.where(np.diff(pointers) > 0, counts, 0)
+    new = np.zeros(len(pointers), np.int64)
+    np.cumsum(counts, out=new[1:])
+    return ids[mask], new
 
 
 def nb_ratios(data: Sparse, targets: np.ndarray, row_weights: np.ndarray, size: int, alpha: float):
@@ -459,6 +509,14 @@ def run(work: Path, names: list[str], results: Path) -> None:
                 prior[counts >= variant.lexicon_rare] = 0.0
             ratios = ratios + variant.lexicon * prior
         stop, y_stop = val, y_val
+        if variant.grams < 3:
+            vocabulary = (work / "vocabulary.txt").read_text().split("\n")
+            keep_ids = np.zeros(size, np.bool_)
+            keep_ids[:2] = True
+            for index, gram in enumerate(vocabulary[:size]):
+                keep_ids[index] = gram.count(" ") < variant.grams
+            data, stop = only_ids(data, keep_ids), only_ids(stop, keep_ids)
+            ratios = np.where(keep_ids, ratios, 0.0)
         if variant.stop_mixed:
             stop, y_stop = concatenate(val, val_sent), np.concatenate([y_val, y_val_sent])
         if variant.dropout:
@@ -471,6 +529,8 @@ def run(work: Path, names: list[str], results: Path) -> None:
                 fit, y_fit, stop, y_stop, size, theirs, variant.seed
             )
             weights = their_ratios * their_weights
+        elif variant.naive_bayes:
+            weights, epochs = ratios.copy(), 0
         elif variant.from_weights:
             weights, epochs = (
                 np.load(work / f"weights_{variant.from_weights}.npy").astype(np.float64),
@@ -484,12 +544,17 @@ def run(work: Path, names: list[str], results: Path) -> None:
                 work, data, targets, row_weights, stop, y_stop, size, variant, ratios, offset
             )
         if variant.lexicon_post:
-            weights = weights + variant.lexicon_post * lexicon_prior(
-                work, size, variant.negated_prior
-            )
+            prior = lexicon_prior(work, size, variant.negated_prior)
+            if variant.lexicon_rare:
+                counts = column_sums(*fit, np.ones(len(y_fit)), size)
+                prior[counts >= variant.lexicon_rare] = 0.0
+            weights = weights + variant.lexicon_post * prior
+        if variant.combine:
+            other = np.load(work / f"weights_{variant.combine}.npy").astype(np.float64)
+            weights = weights + variant.combine_weight * other
         if name == "base":
             base_weights = weights
-        if not variant.from_weights:
+        if not variant.from_weights or variant.naive_bayes:
             np.save(work / f"weights_{name}.npy", weights.astype(np.float32))
         logit = {
             key: row_sums(*value, weights)
