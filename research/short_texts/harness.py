@@ -13,9 +13,9 @@ validation and SST dev; the test column is reported, never used to choose.
 
 Usage::
 
-    nice -n 10 /work/main/.venv/bin/python research/short_texts/harness.py \
+    nice -n 10 /work/main/.venv/bin/python -m research.short_texts.harness \
         --home /work/homes/short --work /work/homes/short/research prepare
-    nice -n 10 /work/main/.venv/bin/python research/short_texts/harness.py \
+    nice -n 10 /work/main/.venv/bin/python -m research.short_texts.harness \
         --home /work/homes/short --work /work/homes/short/research run --variants base
 """
 
@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import re
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +32,9 @@ from pathlib import Path
 import numba
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from research.toward_93 import column_sums, row_sums, split_texts
 
-from toward_93 import column_sums, row_sums, split_texts  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 Sparse = tuple[np.ndarray, np.ndarray]
 CHECKLIST = ROOT / "tests" / "data" / "short_checklist.csv"
@@ -520,7 +517,7 @@ def run(work: Path, names: list[str], results: Path) -> None:
         if variant.stop_mixed:
             stop, y_stop = concatenate(val, val_sent), np.concatenate([y_val, y_val_sent])
         if variant.dropout:
-            import toward_93_nbsvm
+            from research import toward_93_nbsvm
 
             theirs = toward_93_nbsvm.Variant(
                 dropout=variant.dropout, epochs=variant.epochs, alpha=variant.alpha

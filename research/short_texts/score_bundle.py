@@ -1,6 +1,6 @@
 """Score a product bundle (compiled linear path, no TensorFlow) on SST-2 dev and the checklist.
 
-Usage: PYTHONPATH=$PWD /work/main/.venv/bin/python research/short_texts/score_bundle.py BUNDLE_DIR
+Usage: python -m research.short_texts.score_bundle BUNDLE_DIR
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from sentiment.modeling.bundle import load_bundle
 
-from sentiment.modeling.bundle import load_bundle  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 SST_DEV = Path("/work/shared/data/short-texts/sst2_dev.parquet")
 CHECKLIST = ROOT / "tests" / "data" / "short_checklist.csv"

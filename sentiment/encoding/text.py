@@ -22,6 +22,10 @@ _HTML_TAG = re.compile(r"<[^>]{0,100}>")
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[!?]")
 
 _ASCII_KEPT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789'!?")
+# A sentence ends at ".", "!" or "?" before whitespace, or at a line break tag: tokens
+# drop "." and markup, so sentences are cut from the raw text.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
+_WORD_CHARACTER = re.compile(r"[^\W_]")
 
 
 def _ascii_map(code: int) -> int:
@@ -107,6 +111,18 @@ def tokenize(text: str) -> list[str]:
         Words (lowercase, apostrophes inside words kept) and ``!``/``?`` marks, in order.
     """
     return token_text(text).split()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a raw review into its sentences, those holding at least one word.
+
+    Args:
+        text: A raw review.
+
+    Returns:
+        The sentences, in order, as raw text (not standardized).
+    """
+    return [piece for piece in _SENTENCE_END.split(text) if _WORD_CHARACTER.search(piece)]
 
 
 def reference_tokenize(text: str) -> list[str]:

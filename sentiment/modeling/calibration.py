@@ -86,7 +86,9 @@ def logit(probabilities: np.ndarray) -> np.ndarray:
     return np.log(clipped) - np.log1p(-clipped)
 
 
-def fit_platt(logits: np.ndarray, labels: np.ndarray) -> Calibration:
+def fit_platt(
+    logits: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None
+) -> Calibration:
     """Fit Platt scaling by Newton's method on the log loss (two parameters).
 
     Platt's smoothed targets (``(n+ + 1) / (n+ + 2)`` and ``1 / (n- + 2)``) keep the fit
@@ -95,14 +97,17 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray) -> Calibration:
     Args:
         logits: The model's float64 logits on the validation split.
         labels: Their 0/1 labels.
+        weights: Each row's weight in the log loss (default: 1 each); the smoothed
+            targets count rows by weight.
 
     Returns:
         The fitted calibration (the identity when there is nothing to fit).
     """
     logits = np.asarray(logits, np.float64)
     labels = np.asarray(labels).astype(np.float64)
-    positives = float(labels.sum())
-    negatives = float(labels.size - positives)
+    weights = np.ones_like(logits) if weights is None else np.asarray(weights, np.float64)
+    positives = float(weights @ labels)
+    negatives = float(weights.sum() - positives)
     if labels.size == 0 or positives == 0 or negatives == 0:
         return Calibration()
     targets = np.where(labels > 0, (positives + 1) / (positives + 2), 1 / (negatives + 2))
@@ -112,14 +117,14 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray) -> Calibration:
     def loss(values: np.ndarray) -> float:
         z = design @ values
         # log(1 + e^z) - t z, written stably.
-        return float(np.sum(np.logaddexp(0.0, z) - targets * z))
+        return float(weights @ (np.logaddexp(0.0, z) - targets * z))
 
     current = loss(parameters)
     for _ in range(_NEWTON_STEPS):
         probabilities = sigmoid(design @ parameters).astype(np.float64)
-        gradient = design.T @ (probabilities - targets)
-        weights = probabilities * (1 - probabilities)
-        hessian = design.T @ (design * weights[:, None]) + 1e-9 * np.eye(2)
+        gradient = design.T @ (weights * (probabilities - targets))
+        curvature = weights * probabilities * (1 - probabilities)
+        hessian = design.T @ (design * curvature[:, None]) + 1e-9 * np.eye(2)
         step = np.linalg.solve(hessian, gradient)
         scale = 1.0
         while scale > 1e-6:

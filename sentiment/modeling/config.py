@@ -135,6 +135,9 @@ class TrainConfig:
             (train + validation) but one fold and stopped early on that fold, and keep
             their average, which is again one weight per id (see
             ``sentiment.modeling.folds``).
+        calibration_sentences: How much the validation reviews' sentences weigh in the
+            Platt scaling, all together, as a multiple of the reviews (see
+            ``sentiment.modeling.sentences``); 0 fits the reviews only.
         decision_threshold: How the bundle's decision threshold is set on the held-out
             reviews that calibrate it: ``calibrated`` (0.5 of the calibrated score) or
             ``max-accuracy`` (the calibrated score that maximizes their accuracy).
@@ -178,6 +181,14 @@ class TrainConfig:
             "reviews but one fold, and average them (nbsvm only; 1: one model)."
         ),
     )
+    calibration_sentences: float = field(
+        default=1.0,
+        metadata=described(
+            "Weight of the validation reviews' sentences (each with its review's label) "
+            "in the calibration, all together, as a multiple of the reviews', so that "
+            "short texts are calibrated too (0: the reviews only; one-model training only)."
+        ),
+    )
     decision_threshold: ThresholdRule = field(
         default="calibrated",
         metadata=described(
@@ -208,6 +219,10 @@ class TrainConfig:
             raise ConfigError(
                 f"Setting 'decision_threshold' is {self.decision_threshold!r}; pass "
                 "--decision-threshold calibrated or max-accuracy."
+            )
+        if not self.calibration_sentences >= 0:
+            raise ConfigError(
+                f"Setting 'calibration_sentences' must be >= 0, not {self.calibration_sentences}."
             )
         if not self.nb_alpha > 0:
             raise ConfigError(f"Setting 'nb_alpha' must be > 0, not {self.nb_alpha}.")
@@ -258,5 +273,6 @@ class TrainConfig:
             "split_seed": self.split_seed,
             "nb_alpha": self.nb_alpha,
             "folds": self.folds,
+            "calibration_sentences": self.calibration_sentences,
             "decision_threshold": self.decision_threshold,
         }

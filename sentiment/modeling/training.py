@@ -41,6 +41,7 @@ from sentiment.modeling.fitting import EpochHook, fit_model, set_reproducible
 from sentiment.modeling.folds import out_of_fold_metrics, tag_fold, train_fold_ensemble
 from sentiment.modeling.linear import LINEAR_WEIGHTS_FILE, folded_weights, weights_file
 from sentiment.modeling.profile import PROFILE_FILE, profile_training_data
+from sentiment.modeling.sentences import validation_sentences
 from sentiment.modeling.training_outputs import (
     CURVE_FILE,
     TrainResult,
@@ -60,13 +61,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Sentences encoded at a time for the calibration.
+_SENTENCE_BATCH = 4096
+
 
 def calibrate_on_validation(
     model: keras.Model,
     validation_path: Path,
-    max_length: int,
+    vectorizer: Vectorizer,
     linear: np.ndarray | None,
     rule: ThresholdRule = TrainConfig.decision_threshold,
+    sentences: tuple[list[str], np.ndarray] | None = None,
+    sentence_weight: float = TrainConfig.calibration_sentences,
 ) -> dict[str, Any]:
     """Fit Platt scaling and choose the decision threshold on the validation split.
 
@@ -75,21 +81,43 @@ def calibrate_on_validation(
     Args:
         model: The trained model.
         validation_path: The processed validation split.
-        max_length: Ids per review.
+        vectorizer: The model's vectorizer.
         linear: The folded per-id weights of a linear model (its exact logits are
             their sums), or None to take the logit of the model's probabilities.
         rule: How to set the decision threshold (see ``TrainConfig.decision_threshold``).
+        sentences: The validation reviews' sentences and labels
+            (:func:`sentiment.modeling.sentences.validation_sentences`), fitted beside
+            the reviews, together weighing ``sentence_weight`` times as much.
+        sentence_weight: See ``TrainConfig.calibration_sentences``.
 
     Returns:
         Metadata entries ``calibration`` and ``decision_threshold``.
     """
-    token_ids, labels = datasets.load_arrays(validation_path, max_length)
-    if linear is not None:
-        logits = linear[token_ids].astype(np.float64).sum(axis=1)
-    else:
-        probabilities = model.predict(token_ids, batch_size=1024, verbose=0).reshape(-1)
-        logits = logit(probabilities)
-    return calibrate_logits(logits, labels, "validation", rule)
+
+    def logits_of(token_ids: np.ndarray) -> np.ndarray:
+        if linear is not None:
+            return linear[token_ids].astype(np.float64).sum(axis=1)
+        return logit(model.predict(token_ids, batch_size=1024, verbose=0).reshape(-1))
+
+    token_ids, labels = datasets.load_arrays(validation_path, vectorizer.config.max_length)
+    logits = logits_of(token_ids)
+    if sentences is None or not len(sentences[1]):
+        return calibrate_logits(logits, labels, "validation", rule)
+    texts, sentence_labels = sentences
+    # Encoded a batch at a time: each sentence pads to max_length ids.
+    sentence_logits = np.concatenate(
+        [
+            logits_of(vectorizer.encode(texts[start : start + _SENTENCE_BATCH]))
+            for start in range(0, len(texts), _SENTENCE_BATCH)
+        ]
+    )
+    return calibrate_logits(
+        logits,
+        labels,
+        f"validation reviews and their {len(texts):,} sentences",
+        rule,
+        (sentence_logits, sentence_labels, sentence_weight),
+    )
 
 
 def calibrate_logits(
@@ -97,6 +125,7 @@ def calibrate_logits(
     labels: np.ndarray,
     fitted_on: str,
     rule: ThresholdRule = TrainConfig.decision_threshold,
+    short_texts: tuple[np.ndarray, np.ndarray, float] | None = None,
 ) -> dict[str, Any]:
     """Platt scaling and the decision threshold fitted on held-out logits and labels.
 
@@ -108,11 +137,28 @@ def calibrate_logits(
         rule: ``calibrated`` keeps 0.5 of the calibrated score; ``max-accuracy`` takes
             the calibrated score that maximizes these reviews' accuracy. Either way the
             metadata records both thresholds and their accuracies.
+        short_texts: Logits and labels of short texts from the same reviews, and how
+            much they weigh together, as a multiple of the reviews: fitted beside them
+            by the Platt scaling only; the metrics and thresholds recorded are the
+            reviews'.
 
     Returns:
         Metadata entries ``calibration`` and ``decision_threshold``.
     """
-    calibration = fit_platt(logits, labels)
+    if short_texts is None:
+        calibration = fit_platt(logits, labels)
+    else:
+        short_logits, short_labels, weight = short_texts
+        calibration = fit_platt(
+            np.concatenate([logits, short_logits]),
+            np.concatenate([labels, short_labels]),
+            np.concatenate(
+                [
+                    np.ones(labels.size),
+                    np.full(short_labels.size, weight * labels.size / short_labels.size),
+                ]
+            ),
+        )
     raw = Calibration().apply_logits(logits)
     calibrated = calibration.apply_logits(logits)
     best, best_accuracy = best_threshold(calibrated, labels)
@@ -131,6 +177,11 @@ def calibrate_logits(
             "validation_ece_before": expected_calibration_error(labels, raw),
             "validation_ece": expected_calibration_error(labels, calibrated),
             "validation_brier": brier_score(labels, calibrated),
+            **(
+                {"short_texts": {"rows": int(short_texts[1].size), "weight": short_texts[2]}}
+                if short_texts is not None
+                else {}
+            ),
         },
         "decision_threshold": {
             "value": threshold,
@@ -277,12 +328,17 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
             config.decision_threshold,
         )
     else:
+        sentences = None
+        if config.calibration_sentences > 0:
+            sentences = validation_sentences(validation_path, _training_inputs(home, processed))
         calibration_entries = calibrate_on_validation(
             model,
             validation_path,
-            vector_config.max_length,
+            vectorizer,
             None if folded is None else folded[0],
             config.decision_threshold,
+            sentences,
+            config.calibration_sentences,
         )
 
     # Scoring judges drift against the reviews this model learned from, through its own

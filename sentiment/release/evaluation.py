@@ -4,11 +4,11 @@ Every bundle is scored on the same test reviews (``sentiment.release.test_split`
 through its own vectorizer (``predict_texts``), so models with different vectorizers are
 compared on identical rows. Metrics are computed overall and per source
 (``metrics.slices.<source>``: ``imdb`` and each batch's source), each with its confidence
-interval. The result is written into the bundle as ``evaluation.json`` plus the
-per-review scores in ``test_predictions.parquet`` that the gate's paired test needs. A
-bundle's completeness never depends on these two files: they are written after it,
-atomically, and ``evaluation.json`` last, so its presence means the evaluation is
-complete.
+interval, and per length in words (``metrics.lengths``). The result is written into the
+bundle as ``evaluation.json`` plus the per-review scores in ``test_predictions.parquet``
+that the gate's paired test needs. A bundle's completeness never depends on these two
+files: they are written after it, atomically, and ``evaluation.json`` last, so its
+presence means the evaluation is complete.
 
 The test split is for evaluation only: nothing here feeds back into training or model
 choice.
@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from sentiment.core.atomic import atomic_path, file_sha256, write_json
 from sentiment.core.paths import HomeLayout
+from sentiment.encoding.text import tokenize
 from sentiment.modeling.calibration import DEFAULT_THRESHOLD
 from sentiment.release.champion import bundle_directory
 from sentiment.release.errors import EvaluationError
@@ -37,6 +38,7 @@ from sentiment.release.ledger import utc_timestamp
 from sentiment.release.metrics import (
     DEFAULT_BOOTSTRAP_RESAMPLES,
     compute_metrics,
+    length_metrics,
     reliability_png,
     slice_metrics,
 )
@@ -126,6 +128,9 @@ def evaluate_scorer(
     metrics["slices"] = slice_metrics(
         test_split.labels, scores, sources, threshold, bootstrap_resamples
     )
+    metrics["lengths"] = length_metrics(
+        test_split.labels, scores, word_counts(test_split.texts), threshold
+    )
     directory = Path(directory)
     predictions = pa.table(
         {
@@ -170,6 +175,14 @@ def evaluate_scorer(
         metrics["roc_auc"],
     )
     return evaluation
+
+
+def word_counts(texts: Sequence[str | None]) -> np.ndarray:
+    """Words per text, as the product's tokenizer counts them ("!" and "?" are not words)."""
+    return np.asarray(
+        [sum(token not in ("!", "?") for token in tokenize(text or "")) for text in texts],
+        np.int64,
+    )
 
 
 def bundle_model_name(metadata: dict[str, Any]) -> str | None:

@@ -1,5 +1,5 @@
 """Evaluation metrics of binary scores: accuracy with its bootstrap interval, precision,
-recall, F1, ROC AUC, log loss and calibration, overall and per source slice.
+recall, F1, ROC AUC, log loss and calibration, overall, per source slice and per length.
 
 Pure functions of labels and scores (numpy only); nothing here reads or writes files,
 except :func:`reliability_png`, which renders the calibration bins as an image.
@@ -28,6 +28,9 @@ DEFAULT_BOOTSTRAP_SEED = 20_240_601
 # Scores are clipped away from 0 and 1 so one confidently wrong review gives a large,
 # finite log loss instead of infinity (the same convention as scikit-learn's).
 LOG_LOSS_EPSILON = 1e-7
+# Upper bounds (in words) of the length buckets accuracy is reported for; the last bucket
+# is open. A one-line review, a paragraph, a typical review, a long one.
+LENGTH_BUCKET_BOUNDS = (10, 50, 200)
 
 
 @dataclass(frozen=True)
@@ -313,3 +316,28 @@ def slice_metrics(
             "log_loss": log_loss(slice_labels, slice_scores),
         }
     return slices
+
+
+def length_metrics(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    word_counts: np.ndarray,
+    threshold: float = DEFAULT_THRESHOLD,
+    bounds: Sequence[int] = LENGTH_BUCKET_BOUNDS,
+) -> list[dict[str, Any]]:
+    """Accuracy of the rows in each length bucket (``<= 10``, ``11-50``, ``51-200``,
+    ``> 200`` words by default): ``words``, ``rows`` and ``accuracy`` (None where the
+    bucket is empty)."""
+    counts = np.asarray(word_counts)
+    correct = (np.asarray(scores) >= threshold) == (np.asarray(labels) == 1)
+    buckets = []
+    for lower, upper in zip((0, *bounds), (*bounds, None), strict=True):
+        if upper is None:
+            name, mask = f"> {lower}", counts > lower
+        else:
+            name = f"<= {upper}" if lower == 0 else f"{lower + 1}-{upper}"
+            mask = (counts > lower) & (counts <= upper)
+        rows = int(mask.sum())
+        accuracy = float(correct[mask].mean()) if rows else None
+        buckets.append({"words": name, "rows": rows, "accuracy": accuracy})
+    return buckets

@@ -37,6 +37,23 @@ def _metric_cell(evaluation: dict[str, Any] | None, name: str) -> str:
     return cell
 
 
+def _length_lines(challenger: dict[str, Any], champion: dict[str, Any] | None) -> list[str]:
+    """Accuracy by review length, both models side by side (none for old evaluations)."""
+    buckets = challenger.get("metrics", {}).get("lengths")
+    if not isinstance(buckets, list):
+        return []
+    theirs = {
+        bucket.get("words"): bucket.get("accuracy")
+        for bucket in (champion or {}).get("metrics", {}).get("lengths") or []
+    }
+    lines = ["| words | test rows | challenger accuracy | champion accuracy |", "|---|---|---|---|"]
+    for bucket in buckets:
+        cells = [bucket["accuracy"], theirs.get(bucket["words"])]
+        shown = [f"{cell:.4f}" if isinstance(cell, int | float) else "-" for cell in cells]
+        lines.append(f"| {bucket['words']} | {bucket['rows']} | {shown[0]} | {shown[1]} |")
+    return [*lines, ""]
+
+
 def render_decision_markdown(
     decision: dict[str, Any],
     challenger: dict[str, Any],
@@ -75,6 +92,7 @@ def render_decision_markdown(
         "",
         "Accuracy is shown with its 95% bootstrap confidence interval.",
         "",
+        *_length_lines(challenger, champion),
         "| rule | outcome | observed | required | detail |",
         "|---|---|---|---|---|",
     ]

@@ -45,3 +45,15 @@ def test_best_threshold_maximizes_accuracy_between_two_scores() -> None:
     # Ties go to the threshold nearest 0.5.
     threshold, accuracy = best_threshold(np.array([0.2, 0.8]), np.array([0, 1]))
     assert threshold == pytest.approx(0.5) and accuracy == 1.0
+
+
+def test_platt_weights_rows_as_if_they_were_repeated() -> None:
+    generator = np.random.default_rng(1)
+    logits = generator.normal(scale=2.0, size=300)
+    labels = generator.random(logits.size) < sigmoid(0.8 * logits - 0.3)
+    repeats = generator.integers(1, 4, size=logits.size)
+    weighted = fit_platt(logits, labels, repeats.astype(np.float64))
+    repeated = fit_platt(np.repeat(logits, repeats), np.repeat(labels, repeats))
+    assert weighted.slope == pytest.approx(repeated.slope, rel=1e-6)
+    assert weighted.intercept == pytest.approx(repeated.intercept, rel=1e-6)
+    assert weighted != fit_platt(logits, labels)

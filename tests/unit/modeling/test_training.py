@@ -85,6 +85,10 @@ def test_one_epoch_smoke_fit_writes_a_working_bundle(home: Path, model: str) -> 
     assert {"python", "tensorflow", "keras"} <= set(metadata["environment"])
     assert metadata["parameter_count"]["total"] == bundle.model.count_params()
     assert metadata["training_seconds"] > 0
+    # Calibrated on the validation reviews and their sentences (one each here).
+    validation_rows = dataset.inspect_split(_splits(home)[1]).num_rows
+    assert metadata["calibration"]["rows"] == validation_rows
+    assert metadata["calibration"]["short_texts"] == {"rows": validation_rows, "weight": 1.0}
 
     # The drift reference: the reviews it was trained on (train and validation rows of
     # the raw training split), through its own vectorizer, saved in the bundle.
@@ -95,6 +99,14 @@ def test_one_epoch_smoke_fit_writes_a_working_bundle(home: Path, model: str) -> 
     assert profile.length_quantile(0.5) == 10.0  # every review has 13 words: bin 10-19
     assert profile == profile_texts([pa.array(texts)], bundle.vectorizer)
     assert metadata["training_profile"]["inputs"] == ["raw/imdb/train.parquet"]
+
+
+@pytest.mark.slow
+def test_calibration_fits_the_validation_reviews_alone_without_sentences(home: Path) -> None:
+    result = train(home, _config("nbsvm", calibration_sentences=0.0))
+    calibration = result.metadata["calibration"]
+    assert calibration["fitted_on"] == "validation" and "short_texts" not in calibration
+    assert calibration["rows"] == dataset.inspect_split(_splits(home)[1]).num_rows
 
 
 @pytest.mark.slow
@@ -247,6 +259,7 @@ def test_unknown_model_lists_the_known_ones() -> None:
         ({"folds": 0}, "folds"),
         ({"folds": 3}, "folds"),  # cnn is not linear: its fold models cannot be averaged
         ({"decision_threshold": "youden"}, "decision_threshold"),
+        ({"calibration_sentences": -1.0}, "calibration_sentences"),
     ],
 )
 def test_bad_settings_name_the_setting(settings: dict[str, object], field: str) -> None:

@@ -17,6 +17,7 @@ from sentiment.release.evaluation import (
     evaluate_scorer,
     read_evaluation,
     read_predictions,
+    word_counts,
 )
 from sentiment.release.test_split import load_test_split
 from tests.support.registry import scored_raw_test
@@ -58,6 +59,10 @@ def test_evaluate_scorer_writes_evaluation_and_predictions(tmp_path: Path) -> No
     )
     assert (bundle / RELIABILITY_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert 0 <= evaluation["metrics"]["ece"] <= 1 and 0 <= evaluation["metrics"]["brier"] <= 1
+    # Every test review holds 3 words ("review number N"): one bucket holds them all.
+    lengths = {bucket["words"]: bucket for bucket in evaluation["metrics"]["lengths"]}
+    assert lengths["<= 10"] == {"words": "<= 10", "rows": 40, "accuracy": pytest.approx(36 / 40)}
+    assert [lengths[name]["rows"] for name in ("11-50", "51-200", "> 200")] == [0, 0, 0]
 
 
 def test_evaluate_scorer_refuses_missing_scores_and_writes_nothing(tmp_path: Path) -> None:
@@ -81,3 +86,8 @@ def test_read_evaluation_explains_missing_and_corrupt_files(tmp_path: Path) -> N
     (bundle / EVALUATION_FILE).write_text(json.dumps({"metrics": {"accuracy": "high"}}))
     with pytest.raises(EvaluationError, match=r"metrics\.accuracy"):
         read_evaluation(bundle)
+
+
+def test_words_are_counted_as_the_tokenizer_splits_them() -> None:
+    texts = ["Not bad at all!", "It's <br />good... really?", "", None]
+    assert word_counts(texts).tolist() == [4, 3, 0, 0]

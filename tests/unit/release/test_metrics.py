@@ -11,6 +11,7 @@ from sentiment.release.metrics import (
     bootstrap_accuracy_interval,
     compute_metrics,
     confusion_matrix,
+    length_metrics,
     log_loss,
     roc_auc,
 )
@@ -106,3 +107,21 @@ def test_ece_and_brier_match_a_hand_computation() -> None:
     assert metrics["brier"] == pytest.approx(expected_brier)
     counts = [row["count"] for row in metrics["reliability"]["rows"]]
     assert len(counts) == 15 and counts[3] == 4 and counts[14] == 4 and sum(counts) == 8
+
+
+def test_length_buckets_count_rows_and_accuracy_by_words() -> None:
+    words = np.array([3, 10, 11, 50, 51, 200, 201, 900])
+    labels = np.array([1, 0, 1, 0, 1, 0, 1, 0])
+    scores = np.array([0.9, 0.8, 0.7, 0.2, 0.6, 0.4, 0.1, 0.9])  # wrong: rows 1, 6, 7
+    buckets = length_metrics(labels, scores, words)
+    assert buckets == [
+        {"words": "<= 10", "rows": 2, "accuracy": 0.5},
+        {"words": "11-50", "rows": 2, "accuracy": 1.0},
+        {"words": "51-200", "rows": 2, "accuracy": 1.0},
+        {"words": "> 200", "rows": 2, "accuracy": 0.0},
+    ]
+    assert length_metrics(labels[:2], scores[:2], words[:2])[1] == {
+        "words": "11-50",
+        "rows": 0,
+        "accuracy": None,
+    }
