@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from sentiment.modeling.bundle import load_bundle
+from sentiment.release.evaluation import word_counts
+from sentiment.release.metrics import length_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +34,10 @@ def main() -> None:
         scores = bundle.predict_texts(list(frame.text))
         correct = (scores >= bundle.threshold) == (frame.label.to_numpy() == 1)
         row[name] = round(float(correct.mean()), 4)
+        if name == "sst_dev":
+            words = word_counts(list(frame.text))
+            buckets = length_metrics(frame.label.to_numpy(), scores, words, bundle.threshold)
+            row["sst_dev_lengths"] = [b for b in buckets if b["rows"]]
         if name == "checklist":
             row["checklist_wrong"] = [
                 f"{text} ({score:.2f})"
