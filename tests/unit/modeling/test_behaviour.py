@@ -27,6 +27,8 @@ POSITIVE = ["great", "wonderful", "superb", "moving", "brilliant", "excellent"]
 NEGATIVE = ["awful", "boring", "dull", "terrible", "dreadful", "poor"]
 NAMES = ["Tom Hanks", "Meryl Streep", "Keanu Reeves", "Julia Roberts"]
 FILLER = ["the", "film", "plot", "actor", "scene", "and", "a", "was", "it", "story", "movie"]
+# Each test scores a model trained by the module's fixture.
+pytestmark = pytest.mark.slow
 VECTORIZER = VectorizerConfig(num_words=400, max_length=96, ngram_max=3, bag=True, negation_scope=3)
 
 
