@@ -402,4 +402,6 @@ def evaluation_summary(evaluation: dict[str, Any]) -> dict[str, Any]:
         "f1": metrics.get("f1"),
         "roc_auc": metrics["roc_auc"],
         "log_loss": metrics.get("log_loss"),
+        "ece": metrics.get("ece"),
+        "brier": metrics.get("brier"),
     }

@@ -45,3 +45,7 @@ def test_models_command_prints_a_table_and_json(
     assert listed[0]["status"] == "promoted"
     assert listed[0]["champion"] is True
     assert listed[0]["metrics"]["accuracy"] == pytest.approx(0.9)
+    # Every headline metric evaluation.json holds, calibration included.
+    recorded = json.loads((tmp_path / "models" / "v1" / "evaluation.json").read_text())["metrics"]
+    for name in ("ece", "brier", "roc_auc", "log_loss"):
+        assert listed[0]["metrics"][name] == pytest.approx(recorded[name]), name
