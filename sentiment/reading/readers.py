@@ -179,8 +179,12 @@ class BatchReader:
 
     @property
     def empty(self) -> bool:
-        """Whether the file holds no columns at all (an empty file): zero rows to score."""
-        return not self.schema.names
+        """Whether the file holds nothing at all (an empty file): zero rows to score.
+
+        JSON lines of objects without fields (``{}``) are rows, not an empty file: they
+        fail for want of a text column instead of vanishing from the output.
+        """
+        return not self.schema.names and not self.num_rows
 
     def __enter__(self) -> BatchReader:
         try:

@@ -98,3 +98,17 @@ def test_invalid_utf8_in_a_dictionary_text_column_names_the_row(
         f"Input {path} column 'text' row 3 holds bytes that are not UTF-8 text (invalid start "
         "byte); store the reviews as UTF-8."
     )
+
+
+def test_json_objects_without_fields_are_rows_not_an_empty_file(tmp_path: Path) -> None:
+    # Two rows ({} each) must not vanish as if the file were empty: they have no text.
+    path = tmp_path / "reviews.jsonl"
+    path.write_text("{}\n{}\n")
+    (input_file,) = discover_inputs([str(path)]).inputs
+    with pytest.raises(DataError, match=r"has no 'text' or 'review' column \(columns: none\)"):
+        BatchReader(input_file).__enter__()
+    empty = tmp_path / "nothing.jsonl"
+    empty.write_text("")
+    (input_file,) = discover_inputs([str(empty)]).inputs
+    with BatchReader(input_file) as reader:
+        assert reader.empty and list(reader) == []
