@@ -61,11 +61,12 @@ def main() -> None:
     arguments = parser.parse_args()
     home = arguments.home.resolve()
     source = os.environ.get("SENTIMENT_IMDB_SOURCE", "/work/shared/data/aclImdb_v1.tar.gz")
+    from sentiment.data.config import ArchiveConfig
     from sentiment.modeling.config import TrainConfig
 
     settings: dict[str, Any] = {
         "home": str(home),
-        "source": source,
+        "archive": ArchiveConfig(source=source),
         "training": TrainConfig(model=arguments.model, epochs=arguments.epochs),
         "score_inputs": [],
     }

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 
 from cli.options import add_config_options, config_from, destination, given
 from cli.server import load_flow
-from sentiment.data.config import DEFAULT_TOKENIZE_WORKERS, PreprocessConfig
+from sentiment.data.config import ArchiveConfig, PreprocessConfig, TokenizingConfig
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.modeling.config import DEFAULT_MODEL, TrainConfig, get_model_spec
 
 
 def add_archive_options(parser: argparse.ArgumentParser) -> None:
     """The archive's source and hash, shared by ``ingest`` and ``retrain``."""
-    parser.add_argument(
-        "--source",
-        default=os.environ.get("SENTIMENT_IMDB_SOURCE") or None,
-        help="http(s) URL, file:// URL or local path of aclImdb_v1.tar.gz "
-        "(default: $SENTIMENT_IMDB_SOURCE, else the official Stanford address).",
-    )
-    parser.add_argument(
-        "--sha256",
-        default=os.environ.get("SENTIMENT_IMDB_SHA256") or None,
-        help="Expected sha256 of the archive (default: $SENTIMENT_IMDB_SHA256, else any "
-        "known IMDB archive: the official one or the documented re-packed mirror).",
-    )
+    add_config_options(parser, ArchiveConfig)
 
 
 def add_preprocessing_options(parser: argparse.ArgumentParser) -> None:
@@ -76,20 +64,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "the same settings finds this output instead of preprocessing again.",
     )
     add_preprocessing_options(preprocess)
-    preprocess.add_argument(
-        "--tokenize-workers",
-        type=int,
-        default=argparse.SUPPRESS,
-        help=f"Tokenizing processes; the output is the same for any count (default: "
-        f"{DEFAULT_TOKENIZE_WORKERS}).",
-    )
+    add_config_options(preprocess, TokenizingConfig)
     preprocess.set_defaults(handler=_preprocess)
 
 
 def _ingest(arguments: argparse.Namespace) -> int:
+    archive = config_from(arguments, ArchiveConfig)
     ingest_flow = load_flow("flows.ingest", "ingest_flow")
 
-    result = ingest_flow(home=str(arguments.home), source=arguments.source, sha256=arguments.sha256)
+    result = ingest_flow(home=str(arguments.home), archive=archive)
     ingest, report = result["ingest"], result["report"]
     counts = ", ".join(f"{split} {count:,}" for split, count in ingest["row_counts"].items())
     cached = " (cached)" if ingest["cache_hit"] else ""
@@ -100,11 +83,10 @@ def _ingest(arguments: argparse.Namespace) -> int:
 def _preprocess(arguments: argparse.Namespace) -> int:
     # Built before Prefect is imported, so a typo fails in milliseconds.
     training = training_config(arguments)
+    tokenizing = config_from(arguments, TokenizingConfig)
     preprocess_flow = load_flow("flows.preprocess", "preprocess_flow")
 
-    result = preprocess_flow(
-        home=str(arguments.home), training=training, **given(arguments, ["tokenize_workers"])
-    )
+    result = preprocess_flow(home=str(arguments.home), training=training, tokenizing=tokenizing)
     rows = ", ".join(f"{split} {count:,}" for split, count in result["rows"].items())
     cached = " (cache hit)" if result["cache_hit"] else ""
     print(f"Preprocessed {rows} reviews into {result['directory']}{cached}.")

@@ -7,6 +7,7 @@ import argparse
 from cli.data import add_archive_options, add_preprocessing_options, training_config
 from cli.options import add_config_options, config_from
 from cli.server import load_flow
+from sentiment.data.config import ArchiveConfig
 from sentiment.modeling.config import TrainConfig
 from sentiment.release.config import GatePolicy
 
@@ -48,12 +49,12 @@ def _retrain(arguments: argparse.Namespace) -> int:
     # Built before Prefect starts, so a typo fails in one line.
     training = training_config(arguments)
     gate = config_from(arguments, GatePolicy)
+    archive = config_from(arguments, ArchiveConfig)
     retrain_flow = load_flow("flows.retrain", "retrain_flow")
 
     summary = retrain_flow(
         home=str(arguments.home),
-        source=arguments.source,
-        sha256=arguments.sha256,
+        archive=archive,
         training=training,
         gate=gate,
         score_inputs=arguments.score,

@@ -7,12 +7,14 @@ from typing import Any
 from prefect import flow
 
 from sentiment.core.paths import resolve_home
+from sentiment.data.config import ArchiveConfig
 from tasks.ingest import dataset_report_task, ingest_imdb_task
 
 
 @flow(name="ingest", flow_run_name="ingest-imdb")
 def ingest_flow(
-    home: str | None = None, source: str | None = None, sha256: str | None = None
+    home: str | None = None,
+    archive: ArchiveConfig = ArchiveConfig(),  # noqa: B008 (frozen: one shared default is safe)
 ) -> dict[str, Any]:
     """Ingest aclImdb_v1.tar.gz into ``raw/imdb/*.parquet`` and write the dataset report.
 
@@ -21,15 +23,13 @@ def ingest_flow(
     Args:
         home: The pipeline home (default: ``$SENTIMENT_HOME``, else the user's data
             directory).
-        source: An http(s) URL, ``file://`` URL or local path of the archive (default
-            ``$SENTIMENT_IMDB_SOURCE``, else the official address).
-        sha256: The archive's expected sha256 (default ``$SENTIMENT_IMDB_SHA256``, else
-            any known IMDB archive).
+        archive: Where the archive comes from and its expected hash (see
+            ``ArchiveConfig``).
 
     Returns:
         ``{"ingest": ..., "report": ...}``: the two stages' manifests (paths and figures).
     """
     home = str(resolve_home(home))
-    ingest = ingest_imdb_task(home, source, sha256)
+    ingest = ingest_imdb_task(home, archive.source, archive.sha256)
     report = dataset_report_task(home)
     return {"ingest": ingest, "report": report}

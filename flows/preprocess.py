@@ -8,7 +8,7 @@ from prefect import flow
 
 from flows.run_names import model_run_name
 from sentiment.core.paths import resolve_home
-from sentiment.data.config import DEFAULT_TOKENIZE_WORKERS
+from sentiment.data.config import TokenizingConfig
 from sentiment.modeling.config import TrainConfig
 from tasks.preprocess import preprocess_task
 
@@ -17,7 +17,7 @@ from tasks.preprocess import preprocess_task
 def preprocess_flow(
     home: str | None = None,
     training: TrainConfig = TrainConfig(),  # noqa: B008 (frozen: one shared default is safe)
-    tokenize_workers: int = DEFAULT_TOKENIZE_WORKERS,
+    tokenizing: TokenizingConfig = TokenizingConfig(),  # noqa: B008
 ) -> dict[str, Any]:
     """Vectorize ``raw/imdb`` into ``processed/<key>/`` as ``training`` will read it; a
     rerun on the same inputs is a cache hit, and ``train`` with the same settings finds it.
@@ -27,10 +27,12 @@ def preprocess_flow(
             directory).
         training: The training settings whose preprocessing to run: their model,
             vectorizer and split (see ``TrainConfig``).
-        tokenize_workers: Tokenizing processes. Not part of the output's key: any count
-            gives the same bytes.
+        tokenizing: How many processes tokenize (see ``TokenizingConfig``); not part of
+            the output's key.
 
     Returns:
         The task's manifest: key, directory, cache hit, rows, OOV rates, seconds.
     """
-    return preprocess_task(str(resolve_home(home)), training.preprocess_config, tokenize_workers)
+    return preprocess_task(
+        str(resolve_home(home)), training.preprocess_config, tokenizing.tokenize_workers
+    )

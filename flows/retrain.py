@@ -23,6 +23,7 @@ from flows.score import score_flow
 from flows.train import train_flow
 from sentiment.core.locks import exclusive_lock
 from sentiment.core.paths import HomeLayout
+from sentiment.data.config import ArchiveConfig
 from sentiment.modeling.config import TrainConfig
 from sentiment.release.config import GatePolicy
 from tasks.evaluate import champion_task
@@ -34,8 +35,7 @@ from tasks.report import run_report_task
 @flow(name="retrain", flow_run_name=retrain_run_name)
 def retrain_flow(
     home: str | None = None,
-    source: str | None = None,
-    sha256: str | None = None,
+    archive: ArchiveConfig = ArchiveConfig(),  # noqa: B008 (frozen: one shared default is safe)
     training: TrainConfig = TrainConfig(),  # noqa: B008 (frozen: one shared default is safe)
     gate: GatePolicy = GatePolicy(),  # noqa: B008
     score_inputs: list[str] | None = None,
@@ -48,9 +48,8 @@ def retrain_flow(
     Args:
         home: The pipeline home (default: ``$SENTIMENT_HOME``, else the user's data
             directory).
-        source: Where to fetch aclImdb_v1.tar.gz (default: ``$SENTIMENT_IMDB_SOURCE``,
-            else the official address).
-        sha256: Expected archive hash (default: any known IMDB archive).
+        archive: Where the IMDB archive comes from and its expected hash (see
+            ``ArchiveConfig``).
         training: The training settings (see ``TrainConfig``).
         gate: The promotion gate's thresholds (see ``GatePolicy``).
         score_inputs: Review files to score (default: the 50,000 unlabeled IMDB reviews,
@@ -68,7 +67,7 @@ def retrain_flow(
     home = str(layout.home)
     with exclusive_lock(layout.retrain_lock, "another retrain of this home"):
         with tags("retrain", "ingest"):
-            ingestion = ingest_flow(home=home, source=source, sha256=sha256)
+            ingestion = ingest_flow(home=home, archive=archive)
         intake = take_in_labels_task(home, labelled_inbox or str(layout.labelled_inbox_dir))
         up_to_date = None if force else champion_up_to_date_task(home, training)
         summary: dict[str, Any] = {"ingestion": ingestion, "intake": intake}

@@ -83,9 +83,8 @@ def ingest_imdb_task(home: str, source: str | None, sha256: str | None) -> dict[
 
     Args:
         home: The pipeline home.
-        source: The archive's address (default: ``$SENTIMENT_IMDB_SOURCE``, else the
-            official one).
-        sha256: Its expected hash (default: ``$SENTIMENT_IMDB_SHA256``, else any known).
+        source: The archive's address (see ``ArchiveConfig.source``).
+        sha256: Its expected hash (see ``ArchiveConfig.sha256``).
 
     Returns:
         The ingestion's manifest: paths, row and class counts, archive hash, cache hit.

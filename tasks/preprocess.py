@@ -46,7 +46,7 @@ def preprocess_task(home: str, config: PreprocessConfig, tokenize_workers: int) 
     Args:
         home: The pipeline home.
         config: The settings.
-        tokenize_workers: Tokenizing processes (the output is the same for any count).
+        tokenize_workers: See ``TokenizingConfig.tokenize_workers``.
 
     Returns:
         A small manifest: key, directory, cache hit, rows and OOV rate per split, seconds.

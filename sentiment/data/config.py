@@ -20,6 +20,47 @@ DEFAULT_TOKENIZE_WORKERS = 1
 
 
 @dataclass(frozen=True)
+class ArchiveConfig:
+    """Where the IMDB archive comes from and what it must hash to (ingest, retrain).
+
+    Attributes:
+        source: An http(s) URL, ``file://`` URL or local path of the archive; None reads
+            ``$SENTIMENT_IMDB_SOURCE``, else the official address.
+        sha256: The archive's expected sha256; None reads ``$SENTIMENT_IMDB_SHA256``,
+            else accepts any known IMDB archive.
+    """
+
+    source: str | None = field(
+        default=None,
+        metadata=described(
+            "http(s) URL, file:// URL or local path of aclImdb_v1.tar.gz "
+            "(default: $SENTIMENT_IMDB_SOURCE, else the official Stanford address)."
+        ),
+    )
+    sha256: str | None = field(
+        default=None,
+        metadata=described(
+            "Expected sha256 of the archive (default: $SENTIMENT_IMDB_SHA256, else any "
+            "known IMDB archive: the official one or the documented re-packed mirror)."
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class TokenizingConfig:
+    """How preprocessing runs; not part of its output's key.
+
+    Attributes:
+        tokenize_workers: Tokenizing processes; any count gives the same bytes.
+    """
+
+    tokenize_workers: int = field(
+        default=DEFAULT_TOKENIZE_WORKERS,
+        metadata=described("Tokenizing processes; the output is the same for any count."),
+    )
+
+
+@dataclass(frozen=True)
 class PreprocessConfig:
     """Settings of the preprocessing stage.
 

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from sentiment.core.errors import ConfigError
+from sentiment.core.settings import described
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,16 @@ class ScoringConfig:
     """
 
     text_column: str | None = field(
-        default=None, metadata={"help": "Review-text column (default: 'text' or 'review')."}
+        default=None, metadata=described("Review-text column (default: 'text' or 'review').")
     )
     threshold: float | None = field(
         default=None,
-        metadata={
-            "help": "Scores at or above it are labelled positive (default: the bundle's "
+        metadata=described(
+            "Scores at or above it are labelled positive (default: the bundle's "
             "threshold, chosen on validation)."
-        },
+        ),
     )
-    batch_size: int = field(default=1024, metadata={"help": "Reviews per model forward pass."})
+    batch_size: int = field(default=1024, metadata=described("Reviews per model forward pass."))
     read_rows: int = 8192
     # Small files are scored several to a task (see readers.task_groups): a task's own
     # cost (~50 ms) would otherwise outweigh a one-row file's scoring many times.
@@ -65,29 +66,29 @@ class ScoringConfig:
     # A Parquet input larger than this is scored as several shards (row ranges) that
     # run in parallel and are joined into its one output (see scoring.shards).
     shard_bytes: int = 64 << 20
-    force: bool = field(default=False, metadata={"help": "Rescore up-to-date outputs too."})
+    force: bool = field(default=False, metadata=described("Rescore up-to-date outputs too."))
     encode_threads: int = field(
         default=2,
-        metadata={
-            "help": "Threads per file that encode ahead of the model (0: none); more help a "
+        metadata=described(
+            "Threads per file that encode ahead of the model (0: none); more help a "
             "cheap model such as nbsvm where cores are idle."
-        },
+        ),
     )
 
     explain: int = field(
         default=0,
-        metadata={
-            "help": "Add a sentiment_reasons column with the K most positive and K most "
+        metadata=described(
+            "Add a sentiment_reasons column with the K most positive and K most "
             "negative n-grams of each review (linear models such as nbsvm only; 0: off; "
             "'_good' is 'good' after a negator)."
-        },
+        ),
     )
     uncertain: tuple[float, float] | None = field(
         default=None,
-        metadata={
-            "help": "A LOW HIGH score band whose reviews are labelled 'uncertain' (default: none).",
-            "metavar": ("LOW", "HIGH"),
-        },
+        metadata=described(
+            "A LOW HIGH score band whose reviews are labelled 'uncertain' (default: none).",
+            metavar=("LOW", "HIGH"),
+        ),
     )
 
     bundle_path: str | None = None
@@ -146,27 +147,26 @@ class DriftThresholds:
 
     maximum_oov_increase: float = field(
         default=0.05,
-        metadata={"help": "Drift when the OOV rate rises more than this over training's."},
+        metadata=described("Drift when the OOV rate rises more than this over training's."),
     )
     maximum_length_ratio: float = field(
         default=2.0,
-        metadata={
-            "help": "Drift when median review length differs from training's by more "
-            "than this factor."
-        },
+        metadata=described(
+            "Drift when median review length differs from training's by more than this factor."
+        ),
     )
     expected_positive_share: float = field(
-        default=0.5, metadata={"help": "Share of positive reviews in the training labels."}
+        default=0.5, metadata=described("Share of positive reviews in the training labels.")
     )
     maximum_positive_share_shift: float = field(
         default=0.25,
-        metadata={
-            "help": "Drift when the predicted positive share is further than this from "
+        metadata=described(
+            "Drift when the predicted positive share is further than this from "
             "the training labels' share."
-        },
+        ),
     )
     minimum_rows: int = field(
-        default=100, metadata={"help": "Batches with fewer scored rows are not judged."}
+        default=100, metadata=described("Batches with fewer scored rows are not judged.")
     )
 
     def __post_init__(self) -> None:

@@ -10,9 +10,11 @@ import pytest
 import yaml
 from prefect.flows import load_flow_from_entrypoint
 
+from sentiment.data.config import ArchiveConfig
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.modeling.config import TrainConfig
 from sentiment.release.config import GatePolicy
+from sentiment.scoring.config import DriftThresholds, ScoringConfig
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
 
@@ -69,10 +71,14 @@ def test_parameters_are_typed_described_and_repeat_no_default(
 def test_settings_objects_are_forms_whose_fields_carry_the_configs_help() -> None:
     entrypoints = {d["name"]: d["entrypoint"] for d in _deployments()}
     definitions = {
-        **load_flow_from_entrypoint(entrypoints["retrain"]).parameters.model_dump()["definitions"],
-        **load_flow_from_entrypoint(entrypoints["evaluate"]).parameters.model_dump()["definitions"],
+        name: definition
+        for deployment in ("retrain", "evaluate", "score", "score-inbox")
+        for name, definition in load_flow_from_entrypoint(entrypoints[deployment])
+        .parameters.model_dump()["definitions"]
+        .items()
     }
-    for config in (TrainConfig, VectorizerConfig, GatePolicy):
+    configs = (TrainConfig, VectorizerConfig, GatePolicy, ArchiveConfig)
+    for config in (*configs, ScoringConfig, DriftThresholds):
         properties = definitions[config.__name__]["properties"]
         for field in dataclasses.fields(config):
             if "help" in field.metadata:

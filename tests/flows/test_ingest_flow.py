@@ -15,6 +15,7 @@ import flows.ingest
 from sentiment.core.atomic import file_sha256
 from sentiment.core.errors import DataError
 from sentiment.core.paths import HomeLayout
+from sentiment.data.config import ArchiveConfig
 from tests.support.imdb_tarball import build_archive
 
 
@@ -73,7 +74,9 @@ def test_ingest_flow_retries_ingests_reports_and_reuses_the_cache(
     home = tmp_path / "home"
     digest = file_sha256(archive)
 
-    first = flows.ingest.ingest_flow(home=str(home), source=url, sha256=digest)
+    first = flows.ingest.ingest_flow(
+        home=str(home), archive=ArchiveConfig(source=url, sha256=digest)
+    )
 
     assert handler.requests == 2  # one 503, one retry
     assert first["ingest"]["row_counts"] == {"train": 4, "test": 4, "unsup": 3}
@@ -82,7 +85,9 @@ def test_ingest_flow_retries_ingests_reports_and_reuses_the_cache(
     assert Path(first["report"]["figure"]).is_file()
     assert first["report"]["cache_hit"] is False
 
-    second = flows.ingest.ingest_flow(home=str(home), source=url, sha256=digest)
+    second = flows.ingest.ingest_flow(
+        home=str(home), archive=ArchiveConfig(source=url, sha256=digest)
+    )
 
     assert handler.requests == 2  # no network on a rerun
     assert second["ingest"]["cache_hit"] is True
@@ -109,7 +114,7 @@ def test_wrong_hash_fails_the_flow_without_retry_or_leftovers(
     home = tmp_path / "home"
 
     with pytest.raises(DataError, match="expected"):
-        flows.ingest.ingest_flow(home=str(home), source=url, sha256="0" * 64)
+        flows.ingest.ingest_flow(home=str(home), archive=ArchiveConfig(source=url, sha256="0" * 64))
 
     assert handler.requests == 1
     assert not HomeLayout(home).raw_dir.exists()

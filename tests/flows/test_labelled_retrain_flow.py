@@ -10,6 +10,7 @@ from typing import Any
 
 from flows.retrain import retrain_flow
 from sentiment.core.atomic import file_sha256
+from sentiment.data.config import ArchiveConfig
 from sentiment.modeling.config import TrainConfig
 from sentiment.release.champion import champion_version
 from sentiment.release.config import GatePolicy
@@ -44,8 +45,7 @@ def test_retrain_trains_only_on_new_data_and_promotes_once(tmp_path: Path) -> No
     inbox = home / "labelled-inbox" / "critics"
     settings: dict[str, Any] = {
         "home": str(home),
-        "source": str(archive),
-        "sha256": file_sha256(archive),
+        "archive": ArchiveConfig(source=str(archive), sha256=file_sha256(archive)),
         "training": TrainConfig(model="mlp", epochs=2),
         # A tiny synthetic set cannot meet the real floors; the chain is under test here.
         "gate": GatePolicy(minimum_accuracy=0.0, minimum_roc_auc=0.0),
@@ -122,8 +122,7 @@ def test_labels_from_the_queue_are_counted_and_their_slice_reported_before_and_a
     home = tmp_path / "home"
     settings: dict[str, Any] = {
         "home": str(home),
-        "source": str(archive),
-        "sha256": file_sha256(archive),
+        "archive": ArchiveConfig(source=str(archive), sha256=file_sha256(archive)),
         "training": TrainConfig(model="mlp", epochs=2),
         "gate": GatePolicy(minimum_accuracy=0.0, minimum_roc_auc=0.0),
     }

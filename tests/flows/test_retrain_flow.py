@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 
 from flows.retrain import retrain_flow
 from sentiment.core.atomic import file_sha256
+from sentiment.data.config import ArchiveConfig
 from sentiment.modeling.config import TrainConfig
 from sentiment.release.champion import champion_version
 from sentiment.release.config import GatePolicy
@@ -22,8 +23,7 @@ def test_main_job_promotes_the_first_model_and_scores_the_dump(tmp_path: Path) -
 
     state = retrain_flow(
         home=str(home),
-        source=str(archive),
-        sha256=file_sha256(archive),
+        archive=ArchiveConfig(source=str(archive), sha256=file_sha256(archive)),
         training=TrainConfig(model="mlp", epochs=2),
         # A tiny synthetic set cannot meet the real floors; the chain is under test here.
         gate=GatePolicy(minimum_accuracy=0.0, minimum_roc_auc=0.0),
@@ -51,8 +51,7 @@ def test_the_main_job_can_retrain_a_fold_ensemble(tmp_path: Path) -> None:
     home = tmp_path / "home"
     summary = retrain_flow(
         home=str(home),
-        source=str(archive),
-        sha256=file_sha256(archive),
+        archive=ArchiveConfig(source=str(archive), sha256=file_sha256(archive)),
         training=TrainConfig(model="nbsvm", epochs=1, folds=2),
         gate=GatePolicy(minimum_accuracy=0.0, minimum_roc_auc=0.0),
     )
