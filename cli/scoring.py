@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
+from pathlib import Path
 
 from cli import preflight
 from cli.options import add_config_options, given
 from cli.server import load_flow
 from sentiment.scoring.config import ScoringConfig
 
+# The failures file scoring writes (sentiment.scoring.discovery.FAILED_FILE, not imported:
+# it loads the readers).
+FAILED_FILE = "failed.jsonl"
 DASK_ADDRESS_VARIABLE = "SENTIMENT_DASK_ADDRESS"
 
 
@@ -75,15 +81,22 @@ def _score(arguments: argparse.Namespace) -> int:
     preflight.check_model(arguments.home, arguments.model, arguments.bundle)
     score_flow = load_flow("flows.score", "score_flow")
 
-    summary = score_flow(
-        inputs=list(arguments.inputs),
-        output=arguments.output,
-        config=config,
-        home=str(arguments.home),
-        model=arguments.model,
-        bundle=arguments.bundle,
-        **given(arguments, ["dask_workers", "dask_address"]),
-    )
+    # Loaded with the flow already.
+    from sentiment.scoring.scorer import ScoringFailedError
+
+    try:
+        summary = score_flow(
+            inputs=list(arguments.inputs),
+            output=arguments.output,
+            config=config,
+            home=str(arguments.home),
+            model=arguments.model,
+            bundle=arguments.bundle,
+            **given(arguments, ["dask_workers", "dask_address"]),
+        )
+    except ScoringFailedError:
+        _print_failures(arguments.output)
+        raise
     rate = summary["rows_per_second"]
     print(
         f"Scored {summary['files_scored']} file(s), skipped {summary['files_skipped']} up to "
@@ -96,3 +109,13 @@ def _score(arguments: argparse.Namespace) -> int:
         + f" -> {summary['output_dir']}"
     )
     return 0
+
+
+def _print_failures(output: str) -> None:
+    """Each failed input and its reason, from the run's ``failed.jsonl`` (local output)."""
+    failed = Path(output) / FAILED_FILE
+    if "://" in output or not failed.is_file():
+        return
+    for line in failed.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        print(f"  failed: {record['reason']}", file=sys.stderr)
