@@ -344,6 +344,16 @@ def failure_reason(path: Location, error: Exception) -> str:
     detail = " ".join(str(error).split()) or type(error).__name__
     if len(detail) > 300:
         detail = detail[:300] + "..."
+    if isinstance(error, FileNotFoundError):
+        return (
+            f"Input {path} was deleted or moved while the run was scoring it ({detail}); no "
+            "output was kept, so score it again once it is back."
+        )
+    if isinstance(error, OSError) and storage.is_remote(path):
+        return (
+            f"Input {path} could not be read from the object store ({detail}); check the "
+            "network, the endpoint (AWS_ENDPOINT_URL) and the credentials, then score it again."
+        )
     fix = "check that the file is a complete, valid file of its type"
     if detect_format(path) is not None and detect_format(path)[0] == "jsonl":
         fix += " (JSON inputs hold one object per line, with one type per field)"

@@ -390,3 +390,14 @@ def test_encoding_threads_yield_to_the_model() -> None:
     assert after == min(19, before + _ENCODE_NICENESS)
     # The calling thread keeps its priority.
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+
+
+def test_an_input_deleted_after_it_was_planned_fails_saying_so(tmp_path: Path) -> None:
+    kept, deleted = dump(tmp_path / "kept.parquet"), dump(tmp_path / "deleted.parquet")
+    inputs = inputs_of(deleted, kept)
+    deleted.unlink()
+    results = score_files(inputs, tmp_path / "out", FakeModel(), SMALL)
+    assert [result.status for result in results] == ["failed", "scored"]
+    reason = results[0].reason
+    assert reason.startswith(f"Input {deleted} was deleted or moved while the run was scoring it (")
+    assert reason.endswith("); no output was kept, so score it again once it is back.")
