@@ -163,3 +163,25 @@ def test_a_named_file_that_is_no_scored_output_is_refused_in_one_sentence(
 
     with pytest.raises(DataError, match=r"plain\.parquet is no scored output.*sentiment score"):
         build_queue(home, inputs=[plain])
+
+
+def test_label_queue_then_add_labels_on_the_command_line(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.main import main
+
+    write_scored(HomeLayout(home).scores_dir / "dump.parquet", texts(3, "c"), [0.5, 0.6, 0.9])
+    queue = tmp_path / "to-label.csv"
+
+    assert main(["--home", str(home), "label-queue", "--size", "2", "--output", str(queue)]) == 0
+    assert f"Queued 2 review(s) from 1 scored file(s) into {queue}" in capsys.readouterr().out
+    rows = read_queue(str(queue))
+    rows[0]["label"] = "negative"
+    with open(queue, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    assert main(["--home", str(home), "add-labels", str(queue), "--source", "queue"]) == 0
+    assert "1 accepted as 'queue'" in (out := capsys.readouterr().out)
+    assert "1 not yet labelled" in out
