@@ -75,7 +75,7 @@ def retrain_flow(
             summary |= {"up_to_date": True, "decision": up_to_date, "promoted": False}
         else:
             summary |= _train_and_gate(home, training, gate)
-            summary["queue_labels"] = queue_outcome_task(home, intake, summary["gate"])
+            summary["queue_labels"] = queue_outcome_task(home, summary["gate"])
     summary["snapshot"] = (intake or {}).get("snapshot")
     if champion_task(home) is None:
         get_run_logger().warning("No model has been promoted yet, so there is nothing to score.")

@@ -62,21 +62,16 @@ def refresh_queue_task(home: str, config: QueueConfig) -> dict[str, Any]:
 
 
 @task(name="queue-labels-outcome", cache_policy=NO_CACHE)
-def queue_outcome_task(
-    home: str, intake: dict[str, Any] | None, gate: dict[str, Any] | None
-) -> dict[str, Any]:
+def queue_outcome_task(home: str, gate: dict[str, Any]) -> dict[str, Any]:
     """How many new labels came from a labelling queue, and their slice's accuracy with
     the champion before and the challenger after (see ``queue_label_outcome``)."""
-    gate = gate or {}
-    outcome = queue_label_outcome(
-        Path(home), intake or {}, gate.get("version"), gate.get("champion")
-    )
+    outcome = queue_label_outcome(Path(home), gate.get("version"), gate.get("champion"))
     if outcome["labels"]:
         get_run_logger().info(
             "%d new label(s) came from the labelling queue: %s",
             outcome["labels"],
             "; ".join(
-                f"slice {source}: {entry['before']} before, {entry['after']} after"
+                f"slice {source}: accuracy {entry['before']} before, {entry['after']} after"
                 for source, entry in outcome["slices"].items()
             ),
         )
