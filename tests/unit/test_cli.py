@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import build_parser
-from sentiment.data.config import PreprocessConfig
+from sentiment.data.config import ArchiveConfig, PreprocessConfig, TokenizingConfig
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.labelling.config import QueueConfig
 from sentiment.modeling.config import TrainConfig
@@ -60,6 +60,8 @@ def test_every_documented_setting_is_an_option_of_its_command() -> None:
     assert _documented(TrainConfig) - {"model", "seed"} <= actions["train"]
     assert "training_seed" in actions["train"]
     assert _documented(GatePolicy) <= actions["evaluate"]
+    assert _documented(ArchiveConfig) <= actions["ingest"] & actions["retrain"]
+    assert _documented(TokenizingConfig) <= actions["preprocess"]
     assert _documented(ScoringConfig) <= actions["score"]
     assert {"dask_workers", "dask_address"} <= actions["score"]
     assert _documented(QueueConfig) <= actions["label-queue"]
