@@ -51,7 +51,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     add.set_defaults(handler=_add_labels, options=names)
 
     snapshots = subparsers.add_parser(
-        "snapshots", help="List the data snapshots and the batches each holds (read-only)."
+        "snapshots",
+        help="List the data snapshots and the batches each holds (read-only).",
+        description="List every data snapshot under <home>/labelled/snapshots/: its id, when "
+        "it was made, the labelled batches it holds on top of IMDB and their row counts. The "
+        "newest is what the next `sentiment retrain` trains on. Changes nothing.",
     )
     snapshots.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
     snapshots.set_defaults(handler=_snapshots)

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import Any
 
 from cli import data, labels, modeling, pipeline, release, scoring, server, server_command
+from cli.parser import Parser
 from sentiment.core.errors import SentimentError
 from sentiment.core.paths import resolve_home
 from sentiment.core.quiet import quiet_tensorflow_environment
@@ -42,9 +43,7 @@ def _quiet_environment() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="sentiment", description="Score movie reviews as positive or negative."
-    )
+    parser = Parser(prog="sentiment", description="Score movie reviews as positive or negative.")
     parser.add_argument(
         "--home",
         type=Path,
@@ -106,7 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _EXIT_STATUS[0] = handler(arguments)
     except SentimentError as error:
-        print(f"sentiment {arguments.command}: {error}", file=sys.stderr)
+        # A flow run that ended on it has logged it to this terminal already.
+        if not getattr(error, "logged_by_run", False):
+            print(f"sentiment {arguments.command}: {error}", file=sys.stderr)
         _EXIT_STATUS[0] = 1
     except SystemExit as stop:
         _EXIT_STATUS[0] = stop.code if isinstance(stop.code, int) else 1

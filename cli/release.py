@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from cli.options import add_config_options, config_from
 from cli.server import load_flow
@@ -15,6 +16,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     evaluate = subparsers.add_parser(
         "evaluate",
         help="Evaluate a bundle on the test split, gate it against the champion, record it.",
+        description="Score the IMDB test split with models/VERSION, write its evaluation "
+        "(accuracy with a 95% confidence interval, ROC AUC, calibration, per-source slices), "
+        "then gate it against the champion: promoted if it passes every rule, else "
+        "rejected, recorded in the ledger either way. Exits 0 on a rejection too.",
     )
     evaluate.add_argument(
         "version", help="Model version (see `sentiment models`), or 'latest' for the newest."
@@ -23,13 +28,23 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(handler=_evaluate)
 
     models = subparsers.add_parser(
-        "models", help="List model versions: metrics, gate status, champion (read-only)."
+        "models",
+        help="List model versions: metrics, gate status, champion (read-only).",
+        description="List every bundle under <home>/models/ with its model, test accuracy "
+        "(95% confidence interval), ROC AUC and gate status (promoted, rejected, not "
+        "evaluated); * marks the champion, the model `sentiment score` uses by default. "
+        "Changes nothing.",
     )
     models.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
     models.set_defaults(handler=_models)
 
     promote = subparsers.add_parser(
-        "promote", help="Make a version the champion past the gate (audited override)."
+        "promote",
+        help="Make a version the champion past the gate (audited override).",
+        description="Make an evaluated version the champion although the gate did not promote "
+        "it: --force and a --reason are required, and the override is recorded in the "
+        "ledger with your user name. Emits sentiment.model.promoted, so the automation "
+        "rescores the inbox with the new champion.",
     )
     promote.add_argument("version", help="An evaluated model version.")
     promote.add_argument(
@@ -39,7 +54,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     promote.set_defaults(handler=_promote)
 
     rollback = subparsers.add_parser(
-        "rollback", help="Return the champion to the previously promoted version."
+        "rollback",
+        help="Return the champion to the previously promoted version.",
+        description="Make the champion before the current one the champion again, recorded "
+        "in the ledger with --reason. Emits sentiment.model.promoted for the restored "
+        "version, so the automation rescores the inbox with it.",
     )
     rollback.add_argument("--reason", default=None, help="Why (recorded in the ledger).")
     rollback.set_defaults(handler=_rollback)
@@ -118,6 +137,13 @@ def _promote(arguments: argparse.Namespace) -> int:
         f"{arguments.version} is now the champion (forced by {event['user']}; previous "
         f"champion: {previous}; reason: {event['reason']})."
     )
+    _announce(
+        arguments,
+        arguments.version,
+        f"forced by {event['user']}",
+        event["reason"],
+        event.get("previous_champion"),
+    )
     return 0
 
 
@@ -126,4 +152,34 @@ def _rollback(arguments: argparse.Namespace) -> int:
 
     event = rollback(arguments.home, reason=arguments.reason)
     print(f"Rolled back: {event['to_version']} is the champion again (was {event['version']}).")
+    _announce(
+        arguments,
+        event["to_version"],
+        f"rollback by {event['user']}",
+        event.get("reason"),
+        event["version"],
+    )
     return 0
+
+
+def _announce(
+    arguments: argparse.Namespace,
+    version: str,
+    cause: str,
+    reason: str | None,
+    previous: str | None,
+) -> None:
+    """Emit ``sentiment.model.promoted`` on the home's Prefect server, where one runs, so
+    its automation rescores the inbox with the new champion, as after a gated promotion.
+    Without a server there is no automation to act on it: say so instead."""
+    if not os.environ.get("PREFECT_API_URL"):
+        print(
+            "No Prefect server runs for this home, so no sentiment.model.promoted event was "
+            "emitted and the inbox is not rescored; with `make server` up it is."
+        )
+        return
+    from tasks.events import PROMOTED, emit_champion_change
+
+    home = str(arguments.home)
+    if emit_champion_change(version, cause=cause, reason=reason, previous=previous, home=home):
+        print(f"Emitted {PROMOTED} for {version}: the inbox is rescored with it.")

@@ -12,6 +12,8 @@ from typing import Any
 from prefect import flow
 from prefect.states import Completed, State
 
+from flows.errors import one_sentence_failures
+from flows.run_names import mark_run
 from sentiment.core.paths import resolve_home
 from sentiment.release.champion import resolve_version
 from sentiment.release.config import GatePolicy
@@ -20,6 +22,7 @@ from tasks.labels import reevaluate_champion_task
 
 
 @flow(name="evaluate", flow_run_name="evaluate-{version}")
+@one_sentence_failures
 def evaluate_flow(
     home: str | None = None,
     version: str = "latest",
@@ -45,6 +48,7 @@ def evaluate_flow(
     reevaluated = reevaluate_champion_task(home, version)
     decision = gate_model_task(home, version, gate)
     publish_champion_task(home)
+    mark_run(decision["decision"])
     return Completed(
         message=decision["summary"],
         data={

@@ -16,7 +16,8 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
-from flows.errors import expected_failure
+from flows.errors import expected_failure, one_sentence_failures
+from flows.run_names import mark_run
 from flows.runners import scoring_task_runner
 from flows.score import score_shards
 from sentiment.core.errors import SentimentError
@@ -69,6 +70,7 @@ def _nothing_new(layout: HomeLayout, inbox: dict[str, list[str]]) -> State[dict[
 def _outcome(summary: dict[str, Any], handled: int) -> State[dict[str, Any]]:
     """Completed naming the files scored, or Failed naming the bad ones."""
     if summary["files_failed"]:
+        mark_run(f"{summary['files_failed']}-failed", "failed-files")
         reasons = "; ".join(failure["reason"] for failure in summary["failed"])
         return expected_failure(
             SentimentError(
@@ -85,6 +87,7 @@ def _outcome(summary: dict[str, Any], handled: int) -> State[dict[str, Any]]:
 
 
 @flow(name="score-inbox", flow_run_name=inbox_run_name)
+@one_sentence_failures
 def score_inbox_flow(
     home: str | None = None,
     config: ScoringConfig | None = None,
@@ -110,10 +113,7 @@ def score_inbox_flow(
     started = time.perf_counter()
     layout = HomeLayout.of(home)
     home, output = str(layout.home), str(layout.scored_dir)
-    try:
-        bundle = resolve_model_task(home)
-    except SentimentError as error:
-        return expected_failure(error)
+    bundle = resolve_model_task(home)
     config = run_config(config, bundle)
     inbox = plan_inbox_task(home, bundle.version, config.threshold)
     if not inbox["pending"]:

@@ -6,12 +6,14 @@ from typing import Any
 
 from prefect import flow
 
+from flows.errors import one_sentence_failures
 from sentiment.core.paths import resolve_home
 from sentiment.data.config import ArchiveConfig
 from tasks.ingest import dataset_report_task, ingest_imdb_task
 
 
 @flow(name="ingest", flow_run_name="ingest-imdb")
+@one_sentence_failures
 def ingest_flow(
     home: str | None = None,
     archive: ArchiveConfig = ArchiveConfig(),  # noqa: B008 (frozen: one shared default is safe)

@@ -6,6 +6,7 @@ from typing import Any
 
 from prefect import flow
 
+from flows.errors import one_sentence_failures
 from flows.run_names import model_run_name
 from sentiment.core.paths import resolve_home
 from sentiment.data.config import TokenizingConfig
@@ -14,6 +15,7 @@ from tasks.preprocess import preprocess_task
 
 
 @flow(name="preprocess", flow_run_name=model_run_name("preprocess"))
+@one_sentence_failures
 def preprocess_flow(
     home: str | None = None,
     training: TrainConfig = TrainConfig(),  # noqa: B008 (frozen: one shared default is safe)

@@ -16,9 +16,10 @@ from typing import Any
 from prefect import flow, get_run_logger, tags
 from prefect.states import Completed, State
 
+from flows.errors import one_sentence_failures
 from flows.evaluate import evaluate_flow
 from flows.ingest import ingest_flow
-from flows.run_names import retrain_run_name
+from flows.run_names import mark_run, retrain_run_name
 from flows.score import score_flow
 from flows.train import train_flow
 from sentiment.core.locks import exclusive_lock
@@ -33,6 +34,7 @@ from tasks.report import run_report_task
 
 
 @flow(name="retrain", flow_run_name=retrain_run_name)
+@one_sentence_failures
 def retrain_flow(
     home: str | None = None,
     archive: ArchiveConfig = ArchiveConfig(),  # noqa: B008 (frozen: one shared default is safe)
@@ -89,7 +91,15 @@ def retrain_flow(
                 home=home,
             )
     run_report_task(summary)
+    mark_run(_outcome(summary))
     return Completed(message=summary["decision"], data=summary)
+
+
+def _outcome(summary: dict[str, Any]) -> str:
+    """The retrain's decision in one word, for its run's name and tag."""
+    if summary["up_to_date"]:
+        return "up-to-date"
+    return "promoted" if summary["promoted"] else "rejected"
 
 
 def _train_and_gate(home: str, training: TrainConfig, gate: GatePolicy) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from prefect import flow, unmapped
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.runtime import flow_run
 
+from flows.errors import one_sentence_failures
 from flows.runners import runs_in_parallel, scoring_task_runner
 from sentiment.core.paths import resolve_home
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
@@ -68,6 +69,7 @@ def score_run_name() -> str:
 
 
 @flow(name="score", flow_run_name=score_run_name)
+@one_sentence_failures
 def score_flow(
     inputs: list[str],
     output: str,

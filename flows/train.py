@@ -6,6 +6,7 @@ from typing import Any
 
 from prefect import flow
 
+from flows.errors import one_sentence_failures
 from flows.preprocess import preprocess_flow
 from flows.run_names import model_run_name
 from sentiment.core.paths import resolve_home
@@ -15,6 +16,7 @@ from tasks.train import train_model_task
 
 
 @flow(name="train", flow_run_name=model_run_name("train"))
+@one_sentence_failures
 def train_flow(
     home: str | None = None,
     training: TrainConfig = TrainConfig(),  # noqa: B008 (frozen: one shared default is safe)

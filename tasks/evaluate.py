@@ -58,7 +58,14 @@ def gate_model_task(home: str, version: str, policy: GatePolicy) -> dict[str, An
     emit(
         PROMOTED if decision.promoted else REJECTED,
         version,
-        {**decision.event_payload(), "home": str(Path(home).resolve())},
+        {
+            **decision.event_payload(),
+            # The same fields as a forced promotion's or a rollback's (tasks.events).
+            "cause": "gate",
+            "reason": decision.summary,
+            "previous_champion": decision.champion,
+            "home": str(Path(home).resolve()),
+        },
     )
     return decision.as_dict()
 

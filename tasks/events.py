@@ -1,7 +1,10 @@
 """Emitting the pipeline's Prefect events (what automations react to).
 
 Every event's resource is ``sentiment.model.<version>``, so one automation can match
-all of a model's events; the payload carries the figures a notification shows.
+all of a model's events; the payload carries the figures a notification shows. Every
+change of champion (the gate's promotion, a forced promotion, a rollback) is a
+``sentiment.model.promoted`` event with its ``cause`` and ``reason``, so the automation
+that rescores the inbox acts on each.
 """
 
 from __future__ import annotations
@@ -17,8 +20,7 @@ DRIFT_DETECTED = "sentiment.drift.detected"
 SCORING_FAILED = "sentiment.scoring.failed"
 
 
-def emit(event: str, version: str, payload: dict[str, Any]) -> None:
-    """Emit ``event`` about model ``version`` and log that it did."""
+def _emit(event: str, version: str, payload: dict[str, Any]) -> bool:
     emitted = emit_event(
         event=event,
         resource={
@@ -27,4 +29,43 @@ def emit(event: str, version: str, payload: dict[str, Any]) -> None:
         },
         payload={"model_version": version, **payload},
     )
+    return emitted is not None
+
+
+def emit(event: str, version: str, payload: dict[str, Any]) -> None:
+    """Emit ``event`` about model ``version`` from a run, and log that it did."""
+    emitted = _emit(event, version, payload)
     get_run_logger().info("Emitted event %s for %s.", event, version if emitted else "(not sent)")
+
+
+def emit_champion_change(
+    version: str, *, cause: str, reason: str | None, previous: str | None, home: str
+) -> bool:
+    """Emit ``sentiment.model.promoted`` for a champion change made outside a flow run
+    (``sentiment promote --force``, ``sentiment rollback``) and wait until it is sent.
+
+    Args:
+        version: The new champion.
+        cause: Who or what changed it (``forced by alice``, ``rollback by alice``).
+        reason: Why, as recorded in the ledger.
+        previous: The champion it replaces.
+        home: The pipeline home.
+
+    Returns:
+        Whether the event was handed to the server.
+    """
+    from prefect.events.worker import EventsWorker
+
+    emitted = _emit(
+        PROMOTED,
+        version,
+        {
+            "summary": f"{version} is the champion ({cause}): {reason or 'no reason given'}",
+            "cause": cause,
+            "reason": reason,
+            "previous_champion": previous,
+            "home": home,
+        },
+    )
+    EventsWorker.drain_all()
+    return emitted

@@ -101,3 +101,39 @@ def test_the_options_given_become_one_settings_object_per_stage() -> None:
         model="mlp", seed=7, split_seed=3, vectorizer=dataclasses.replace(mlp, max_length=64)
     )
     assert config_from(arguments, GatePolicy) == GatePolicy(minimum_accuracy=0.5)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["score", "dump.csv", "--ouput", "out"],
+            "unrecognized option --ouput; did you mean --output?",
+        ),
+        (["--hme", "x", "models"], "unrecognized option --hme; did you mean --home?"),
+        (["models", "--jsn"], "unrecognized option --jsn; did you mean --json?"),
+    ],
+)
+def test_a_mistyped_option_is_named_with_the_one_meant(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(argv)
+    error = capsys.readouterr().err
+    assert expected in error and "required" not in error
+
+
+def test_an_abbreviated_option_is_not_a_typo() -> None:
+    arguments = build_parser().parse_args(["score", "dump.csv", "--out", "out"])
+    assert arguments.output == "out"
+
+
+def test_every_command_describes_itself_in_its_help() -> None:
+    parser = build_parser()
+    (commands,) = [
+        action
+        for action in parser._actions
+        if hasattr(action, "choices") and action.choices and isinstance(action.choices, dict)
+    ]
+    for name, command in commands.choices.items():
+        assert command.description, f"`sentiment {name} --help` has no description"
