@@ -1,4 +1,5 @@
-"""``sentiment evaluate``, ``models``, ``promote`` and ``rollback``: the registry."""
+"""``sentiment evaluate``, ``models``, ``promote``, ``rollback`` and ``history``: the registry
+and how the champion and the inbox fared over time."""
 
 from __future__ import annotations
 
@@ -62,6 +63,17 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     rollback.add_argument("--reason", default=None, help="Why (recorded in the ledger).")
     rollback.set_defaults(handler=_rollback)
+
+    history = subparsers.add_parser(
+        "history",
+        help="The champion and the inbox run by run: accuracy, positive share, drift.",
+        description="Print one row per retrain and inbox run, oldest first: the champion "
+        "and its test accuracy (95% confidence interval), the inbox rows scored, their "
+        "positive share, out-of-vocabulary rate, uncertain share and drift verdict. The "
+        "same as the sentiment-trends artifact. Changes nothing.",
+    )
+    history.add_argument("--json", action="store_true", help="Print JSON lines instead.")
+    history.set_defaults(handler=_history)
 
 
 def _evaluate(arguments: argparse.Namespace) -> int:
@@ -183,3 +195,18 @@ def _announce(
     home = str(arguments.home)
     if emit_champion_change(version, cause=cause, reason=reason, previous=previous, home=home):
         print(f"Emitted {PROMOTED} for {version}: the inbox is rescored with it.")
+
+
+def _history(arguments: argparse.Namespace) -> int:
+    from sentiment.scoring.trends import read_trends, trends_text
+
+    rows = read_trends(arguments.home)
+    if arguments.json:
+        for row in rows:
+            print(json.dumps(row, sort_keys=True))
+        return 0
+    if not rows:
+        print(f"No runs recorded under {arguments.home} yet: a retrain or inbox run adds one.")
+        return 0
+    print(trends_text(rows))
+    return 0

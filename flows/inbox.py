@@ -41,6 +41,7 @@ from tasks.score import (
     scoring_failed_task,
     summarize_task,
 )
+from tasks.trends import record_trends_task
 
 
 def inbox_run_name() -> str:
@@ -127,6 +128,7 @@ def score_inbox_flow(
     record_inbox_failures_task(home, results)
     inbox_report_task(inbox, results, summary)
     summary["labelling_queue"] = refresh_queue_task(home, queue or QueueConfig())
+    record_trends_task(home, summary)
     if summary["files_failed"]:
         scoring_failed_task(summary)
     return _outcome(summary, len(results))

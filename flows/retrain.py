@@ -31,6 +31,7 @@ from tasks.evaluate import champion_task
 from tasks.labels import champion_up_to_date_task, take_in_labels_task
 from tasks.queue import queue_outcome_task
 from tasks.report import run_report_task
+from tasks.trends import record_trends_task
 
 
 @flow(name="retrain", flow_run_name=retrain_run_name)
@@ -92,6 +93,8 @@ def retrain_flow(
             )
     run_report_task(summary)
     mark_run(_outcome(summary))
+    # The champion's row; the unlabelled dump it scored is not the inbox's traffic.
+    record_trends_task(home)
     return Completed(message=summary["decision"], data=summary)
 
 

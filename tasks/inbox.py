@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -62,14 +63,25 @@ def inbox_report_task(
         f"{len(plan['up_to_date'])} file(s) were already current and "
         f"{len(plan['known_bad'])} known bad file(s) unchanged were skipped.",
         "",
-        "| input | status | rows | output / reason |",
+        "| input | status | rows | output |",
         "|---|---|---:|---|",
     ]
+    failures = []
     for result in map(FileResult.from_dict, results):
-        detail = result.output_path if result.status != "failed" else result.reason
+        name = Path(result.input_path).name
+        output = Path(result.output_path).name if result.output_path else "—"
         rows = f"{result.rows:,}" if result.profile is not None else "—"
-        lines.append(f"| `{result.input_path}` | {result.status} | {rows} | {_cell(detail)} |")
-    lines += [f"| — | skipped | — | {_cell(reason)} |" for reason in plan.get("skipped", [])]
+        lines.append(f"| `{_cell(name)}` | {result.status} | {rows} | `{_cell(output)}` |")
+        if result.status == "failed":
+            failures.append(f"- `{_cell(name)}`: {_cell(result.reason)}")
+    # Reasons are sentences: below the table, which they would widen past the pane.
+    if results:
+        folder = os.path.commonpath([str(Path(result["input_path"]).parent) for result in results])
+        lines += ["", f"Inputs in `{folder}`, outputs in `{summary['output_dir']}`."]
+    if failures:
+        lines += ["", "Failed files (skipped until they change):", "", *failures]
+    if plan.get("skipped"):
+        lines += ["", "Left alone:", "", *(f"- {_cell(reason)}" for reason in plan["skipped"])]
     drift = summary.get("drift")
     if drift:
         lines += ["", f"Drift: **{drift['status']}** — {drift['reason']}"]

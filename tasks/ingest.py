@@ -6,6 +6,7 @@ a corrupt archive fails the same way every time.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,7 @@ from prefect.tasks import Task, exponential_backoff
 
 from sentiment.data.archive import SourceUnreachableError, resolve_sha256, resolve_source
 from sentiment.data.ingest import ingest_imdb
-from sentiment.data.report import build_dataset_report
+from sentiment.data.report import FIGURE_NAME, build_dataset_report
 from tasks.images import png_markdown
 
 DOWNLOAD_RETRIES = 3
@@ -115,11 +116,11 @@ def dataset_report_task(home: str) -> dict[str, Any]:
         "reused" if report.cache_hit else "written",
         report.markdown_path,
     )
+    # The report's own link to its plot is relative to reports/, which the UI cannot
+    # follow: the artifact holds the plot itself in its place.
+    plot = png_markdown(report.figure_path, "Box plot of review lengths")
     create_markdown_artifact(
-        report.markdown
-        + "\n## Review lengths\n\n"
-        + png_markdown(report.figure_path, "Box plot of review lengths")
-        + "\n",
+        re.sub(rf"!\[[^\]]*\]\({re.escape(FIGURE_NAME)}\)", lambda _: plot, report.markdown),
         key="dataset-report",
         description="IMDB dataset report: splits, balance, vocabulary, lengths, duplicates.",
     )

@@ -8,6 +8,7 @@ writes lands in git. Its layout::
     cache/aclImdb_v1.tar.gz              downloaded archive (kept for reruns)
     raw/imdb/{train,test,unsup}.parquet  ingested reviews
     reports/dataset.md, dataset_lengths.png
+    reports/trends.jsonl                 one line per retrain and inbox run (`sentiment history`)
     processed/<key>/                     padded sequences, vectorizer, manifest
     models/<version>/                    model bundles
     models/ledger.jsonl                  registry events
@@ -74,6 +75,11 @@ class HomeLayout:
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def trends_file(self) -> Path:
+        """One line per retrain and inbox run: the champion and the inbox over time."""
+        return self.reports_dir / "trends.jsonl"
 
     @property
     def processed_dir(self) -> Path:

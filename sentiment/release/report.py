@@ -93,14 +93,17 @@ def render_decision_markdown(
         "Accuracy is shown with its 95% bootstrap confidence interval.",
         "",
         *_length_lines(challenger, champion),
-        "| rule | outcome | observed | required | detail |",
-        "|---|---|---|---|---|",
+        "| rule | outcome | observed | required |",
+        "|---|---|---|---|",
     ]
     for verdict in decision["verdicts"]:
         lines.append(
             f"| {verdict['rule']} | **{verdict['outcome']}** | {verdict['observed']} | "
-            f"{verdict['required']} | {verdict['detail']} |"
+            f"{verdict['required']} |"
         )
+    # The details are sentences: as a column they widened the table past the artifact's
+    # pane, which cut off the columns before them.
+    lines += ["", *(f"- {entry['rule']}: {entry['detail']}" for entry in decision["verdicts"])]
     comparison = decision.get("comparison")
     if comparison:
         lines += [
@@ -222,8 +225,17 @@ def _queue_lines(outcome: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render_run_report(summary: dict[str, Any], ui_url: str | None) -> str:
-    """The report's Markdown from the retrain flow's summary of its stages."""
+def stage_artifact_keys(summary: dict[str, Any]) -> list[str]:
+    """The keys of the stage artifacts a retrain may have published, in stage order."""
+    model = (summary.get("training") or {}).get("model", "")
+    return [key.format(model=model) for key in STAGE_ARTIFACTS]
+
+
+def render_run_report(
+    summary: dict[str, Any], ui_url: str | None, published: set[str] | None = None
+) -> str:
+    """The report's Markdown from the retrain flow's summary of its stages; it links
+    the stage artifacts in ``published`` (all when None): the ones that exist."""
     training = summary.get("training") or {}
     gate = summary.get("gate") or {}
     # The ingest flow returns {"ingest": manifest, "report": manifest}.
@@ -274,8 +286,8 @@ def render_run_report(summary: dict[str, Any], ui_url: str | None) -> str:
     else:
         lines.append("Nothing scored: no champion yet.")
     lines += ["", "## Stage artifacts", ""]
-    model = training.get("model", "")
-    for key in STAGE_ARTIFACTS:
-        key = key.format(model=model)
+    for key in stage_artifact_keys(summary):
+        if published is not None and key not in published:
+            continue  # a stage that published nothing (ingest on a cache hit, no training)
         lines.append(f"- [{key}]({ui_url}/artifacts/key/{key})" if ui_url else f"- `{key}`")
     return "\n".join(lines) + "\n"

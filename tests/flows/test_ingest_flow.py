@@ -103,6 +103,9 @@ def test_ingest_flow_retries_ingests_reports_and_reuses_the_cache(
         )
     assert artifacts
     assert "IMDB dataset report" in str(artifacts[0].data)
+    # The plot is in the artifact itself: a link relative to reports/ shows broken in the UI.
+    assert 'src="data:image/png;base64,' in str(artifacts[0].data)
+    assert "](dataset_lengths.png)" not in str(artifacts[0].data)
     assert progress
     assert float(progress[0].data) == 100.0
 

@@ -44,3 +44,16 @@ def test_report_gives_the_queue_s_new_labels_and_their_slice_before_and_after() 
     assert "30 new label(s) came from the labelling queue." in markdown
     assert "| `queue` | 7 | 0.5714 | 0.8571 |" in markdown
     assert "Labelling queue" not in render_run_report({"queue_labels": {"labels": 0}}, None)
+
+
+def test_the_report_links_only_the_stage_artifacts_that_exist() -> None:
+    summary = {"training": {"model": "nbsvm"}, "decision": "Rejected v2: too weak."}
+    published = {"dataset-report", "model-evaluation"}
+
+    markdown = render_run_report(summary, "http://ui", published)
+
+    links = [line for line in markdown.splitlines() if line.startswith("- [")]
+    assert links == [
+        "- [dataset-report](http://ui/artifacts/key/dataset-report)",
+        "- [model-evaluation](http://ui/artifacts/key/model-evaluation)",
+    ]
