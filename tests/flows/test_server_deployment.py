@@ -198,6 +198,32 @@ def _events(name: str) -> list[Any]:
     return list(page.events)
 
 
+def _logs_ending(run_id: Any, last: str) -> list[str] | None:
+    """The run's log lines in order, once its last one is ``last``."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])), limit=200
+        )
+    lines = [log.message for log in sorted(logs, key=lambda log: log.timestamp)]
+    return lines if lines and lines[-1] == last else None
+
+
+def _latest_artifact(key: str) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )[0]
+
+
 def _chromium(url: str, name: str) -> str:
     """The page's DOM after its scripts ran; with $SENTIMENT_UI_SHOTS, a screenshot too."""
     profile = tempfile.mkdtemp(prefix="chromium-")
@@ -290,6 +316,10 @@ def test_the_inbox_scores_itself_and_reports_a_bad_file_once(deployed: dict[str,
     failed = _run("score-inbox/score-inbox")
     assert failed.state.name == "Failed"
     assert "broken.csv" in failed.state.message and "Traceback" not in failed.state.message
+    # From the run list alone: the name and a tag say files failed.
+    assert failed.name == "score-inbox-1-file-1-failed" and "failed-files" in failed.tags
+    logs = _wait_for(lambda: _logs_ending(failed.id, failed.state.message), 60, "the run's logs")
+    assert not [line for line in logs if "Traceback" in line or "exited with" in line], logs
     again = _run("score-inbox/score-inbox")
     assert again.state.name == "Completed" and "1 known bad" in again.state.message
 
@@ -305,8 +335,15 @@ def test_the_inbox_scores_itself_and_reports_a_bad_file_once(deployed: dict[str,
         )
     assert {empty.id, scored.id, failed.id, again.id} <= {run.id for run in listed}
     report = next(artifact for artifact in artifacts if artifact.key == "inbox-scoring")
-    assert str(inbox / "reviews.csv") in str(report.data)
+    assert "`reviews.csv`" in str(report.data) and str(inbox) in str(report.data)
     assert {"scoring-summary", "inbox-scoring"} <= {artifact.key for artifact in artifacts}
+
+    # Two inbox runs scored something (the second only failed): two trend rows.
+    trends = _latest_artifact("sentiment-trends")
+    table = [line for line in str(trends.data).splitlines() if line.startswith("| ")]
+    assert len(table) == 1 + 2, table
+    assert "score-inbox-1-file" in table[1] and "score-inbox-1-file" in table[2]
+    assert "data:image/png;base64," in str(trends.data)
 
     failures = _wait_for(lambda: _events("sentiment.scoring.failed"), 60, "the failure event")
     assert len(failures) == 1, "a bad file is reported once"
@@ -339,3 +376,77 @@ def test_a_rejected_challenger_completes_and_raises_the_alert(deployed: dict[str
         _chromium(f"{ui}/artifacts/key/sentiment-champion", "champion")
     body = _wait_for(lambda: _Webhook.received, 90, "the webhook notification")
     assert any("sentiment.model.rejected" in json.loads(message)["text"] for message in body)
+
+
+def test_a_forced_promotion_is_an_event_that_rescores_the_inbox(
+    deployed: dict[str, Any],
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterStartTime,
+    )
+
+    server: Server = deployed["server"]
+    started = _now()
+    completed = subprocess.run(
+        [sys.executable, "-m", "cli.main", "promote", CHALLENGER, "--force", "--reason", "test"],
+        env=server.environment,
+        cwd=REPOSITORY,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Emitted sentiment.model.promoted" in completed.stdout, completed.stdout
+
+    def forced() -> list[Any]:
+        events = _events("sentiment.model.promoted")
+        return [event for event in events if event.payload.get("cause", "").startswith("forced")]
+
+    (event,) = _wait_for(forced, 60, "the forced promotion's event")
+    assert event.resource.id == f"sentiment.model.{CHALLENGER}"
+    assert event.payload["reason"] == "test" and event.payload["previous_champion"] == CHAMPION
+
+    def rescoring() -> list[Any]:
+        with get_client(sync_client=True) as client:
+            runs = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["score-inbox"])),
+                flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=started)),
+            )
+        return [run for run in runs if run.state and run.state.is_final()]
+
+    (run,) = _wait_for(rescoring, 150, "the automation's score-inbox run")
+    assert run.state.name == "Completed", run.state.message
+    scored = pq.read_table(deployed["home"] / "scored" / "reviews.csv.parquet")
+    assert set(scored.column("model_version").to_pylist()) == {CHALLENGER}
+
+
+def _now() -> Any:
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC)
+
+
+def test_artifacts_render_by_key_with_their_images(
+    deployed: dict[str, Any], tmp_path: Path
+) -> None:
+    from flows.ingest import ingest_flow
+    from sentiment.core.atomic import file_sha256
+    from tests.support.imdb_tarball import build_archive
+    from tests.support.reviews import archive_reviews
+
+    archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=archive_reviews(5, 2))
+    ingest_flow(home=str(tmp_path / "home"), source=str(archive), sha256=file_sha256(archive))
+    if shutil.which("chromium") is None:
+        pytest.skip("chromium is not installed: the UI check is skipped")
+    ui = deployed["server"].ui_url
+    champion = _chromium(f"{ui}/artifacts/key/sentiment-champion", "champion-by-key")
+    assert "Champion: `" in champion or "Champion:" in champion
+    report = _chromium(f"{ui}/artifacts/key/dataset-report", "dataset-report")
+    assert "IMDB dataset report" in report
+    assert 'src="data:image/png;base64,' in report
+    _chromium(f"{ui}/artifacts/key/sentiment-trends", "trends")
