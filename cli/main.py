@@ -19,7 +19,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from cli import data, labels, modeling, pipeline, release, scoring, server, server_command
+from cli import (
+    data,
+    deployments,
+    labels,
+    modeling,
+    pipeline,
+    release,
+    scoring,
+    server,
+    server_command,
+)
 from cli.parser import Parser
 from sentiment.core.errors import SentimentError
 from sentiment.core.paths import resolve_home
@@ -51,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Pipeline home directory (default: $SENTIMENT_HOME, else ~/.local/share/sentiment).",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for group in (data, labels, modeling, release, scoring, pipeline, server_command):
+    for group in (data, labels, modeling, release, scoring, pipeline, server_command, deployments):
         group.add_commands(subparsers)
     return parser
 

@@ -450,3 +450,44 @@ def test_artifacts_render_by_key_with_their_images(
     assert "IMDB dataset report" in report
     assert 'src="data:image/png;base64,' in report
     _chromium(f"{ui}/artifacts/key/sentiment-trends", "trends")
+
+
+def test_a_deployment_runs_from_the_command_line_with_no_environment_set(
+    deployed: dict[str, Any],
+) -> None:
+    from sentiment.core.paths import HomeLayout
+
+    server: Server = deployed["server"]
+    home: Path = deployed["home"]
+    # What `make server` leaves for the sentiment command: the home's server file.
+    layout = HomeLayout(home)
+    layout.server_file.parent.mkdir(parents=True, exist_ok=True)
+    layout.server_file.write_text(f"PREFECT_API_URL={server.api_url}\n")
+    environment = {k: v for k, v in server.environment.items() if k != "PREFECT_API_URL"}
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "cli.main", "deployment", "run", "score-inbox", "--wait"],
+            env=environment,
+            cwd=REPOSITORY,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        missing = subprocess.run(
+            [sys.executable, "-m", "cli.main", "deployment", "run", "retrian"],
+            env=environment,
+            cwd=REPOSITORY,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        layout.server_file.unlink()
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "Started score-inbox-" in completed.stdout
+    assert f"{server.ui_url}/runs/flow-run/" in completed.stdout
+    assert missing.returncode == 1
+    assert "no deployment 'retrian'" in missing.stderr and "retrain" in missing.stderr
+    assert "Traceback" not in missing.stderr
