@@ -363,7 +363,7 @@ def test_the_inbox_scores_itself_and_reports_a_bad_file_once(deployed: dict[str,
 
 def test_a_rejected_challenger_completes_and_raises_the_alert(deployed: dict[str, Any]) -> None:
     run = _run("evaluate/evaluate", {"version": CHALLENGER, "gate": {"minimum_accuracy": 1.0}})
-    assert run.name == f"evaluate-{CHALLENGER}"
+    assert run.name == f"evaluate-{CHALLENGER}-rejected" and "rejected" in run.tags
     assert run.state.name == "Completed"
     assert "rejected" in run.state.message.lower()
     (event,) = _wait_for(lambda: _events("sentiment.model.rejected"), 60, "the rejection event")
