@@ -359,6 +359,9 @@ def test_the_inbox_scores_itself_and_reports_a_bad_file_once(deployed: dict[str,
     )
     # The page's header and schedule; its run list may still be loading on a busy machine.
     assert "score-inbox" in deployment_page and "Every 10 minutes" in deployment_page
+    failed_page = _chromium(f"{server.ui_url}/runs/flow-run/{failed.id}", "failed-inbox-run")
+    assert "score-inbox-1-file-1-failed" in failed_page and "Failed" in failed_page
+    _chromium(f"{server.ui_url}/runs", "runs-list")
 
 
 def test_a_rejected_challenger_completes_and_raises_the_alert(deployed: dict[str, Any]) -> None:
