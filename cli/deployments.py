@@ -1,8 +1,8 @@
 """``sentiment deployment run NAME``: start a deployment's run on the home's server.
 
-The home's server (``make server``) is found as every command finds it
-(:func:`cli.main._use_local_server`), so no ``PREFECT_API_URL`` is set by hand; without
-one running there is nothing to start a deployment on, and the command says so.
+The home's server is found (or started) as every command finds it
+(:func:`cli.server.load_flow`), so no ``PREFECT_API_URL`` is set by hand; its
+deployments are those ``make server`` deployed.
 """
 
 from __future__ import annotations
@@ -11,20 +11,17 @@ import argparse
 import json
 import os
 
+from cli.server import load_flow
 from sentiment.core.errors import SentimentError
-
-
-class NoServerError(SentimentError):
-    """No Prefect server runs for the home."""
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``deployment run``."""
     deployment = subparsers.add_parser(
         "deployment",
-        help="Start a deployment's run on the home's Prefect server (`make server`).",
-        description="Act on the deployments of prefect.yaml on the home's Prefect server, the "
-        "one `make server` started; no environment needs setting.",
+        help="Start a deployment's run on the home's Prefect server.",
+        description="Act on the deployments of prefect.yaml on the home's Prefect server "
+        "(deployed by `make server`); no environment needs setting.",
     )
     actions = deployment.add_subparsers(dest="action", required=True)
     run = actions.add_parser(
@@ -60,16 +57,12 @@ def _parameters(pairs: list[str]) -> dict[str, object]:
 
 
 def _run(arguments: argparse.Namespace) -> int:
-    api_url = os.environ.get("PREFECT_API_URL")
-    if not api_url:
-        raise NoServerError(
-            f"No Prefect server runs for the home {arguments.home}: start it with "
-            "`make server`, then run this command again."
-        )
     parameters = _parameters(arguments.param)
+    run_deployment = load_flow("prefect.deployments", "run_deployment")
     from prefect.client.orchestration import get_client
-    from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
+
+    api_url = os.environ.get("PREFECT_API_URL", "")
 
     name = arguments.name if "/" in arguments.name else f"{arguments.name}/{arguments.name}"
     try:

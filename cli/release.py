@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 from cli.options import add_config_options, config_from
 from cli.server import load_flow
@@ -181,20 +180,26 @@ def _announce(
     reason: str | None,
     previous: str | None,
 ) -> None:
-    """Emit ``sentiment.model.promoted`` on the home's Prefect server, where one runs, so
-    its automation rescores the inbox with the new champion, as after a gated promotion.
-    Without a server there is no automation to act on it: say so instead."""
-    if not os.environ.get("PREFECT_API_URL"):
-        print(
-            "No Prefect server runs for this home, so no sentiment.model.promoted event was "
-            "emitted and the inbox is not rescored; with `make server` up it is."
-        )
-        return
-    from tasks.events import PROMOTED, emit_champion_change
+    """Emit ``sentiment.model.promoted`` on the home's Prefect server (the one every
+    command records its runs on), so its automation rescores the inbox with the new
+    champion, as after a gated promotion. None is started for it: with no server
+    running, no automation or schedule runs either."""
+    from cli import home_server
+    from cli.server import api_configured
+    from sentiment.core.paths import HomeLayout
 
+    if not api_configured():
+        state = home_server.running_state(HomeLayout(arguments.home))
+        if not state or not home_server.healthy(state["PREFECT_API_URL"]):
+            print(
+                "No Prefect server runs for this home, so no sentiment.model.promoted event "
+                "was sent; the inbox's next run scores with the new champion."
+            )
+            return
+    emit_champion_change = load_flow("tasks.events", "emit_champion_change")
     home = str(arguments.home)
     if emit_champion_change(version, cause=cause, reason=reason, previous=previous, home=home):
-        print(f"Emitted {PROMOTED} for {version}: the inbox is rescored with it.")
+        print(f"Emitted sentiment.model.promoted for {version}: the inbox is rescored with it.")
 
 
 def _history(arguments: argparse.Namespace) -> int:

@@ -465,39 +465,23 @@ def test_artifacts_render_by_key_with_their_images(
     assert "sentiment-trends" in _chromium(f"{ui}/artifacts/artifact/{trends.id}", "trends")
 
 
-def test_a_deployment_runs_from_the_command_line_with_no_environment_set(
-    deployed: dict[str, Any],
-) -> None:
-    from sentiment.core.paths import HomeLayout
-
+def test_a_deployment_runs_from_the_command_line(deployed: dict[str, Any]) -> None:
     server: Server = deployed["server"]
-    home: Path = deployed["home"]
-    # What `make server` leaves for the sentiment command: the home's server file.
-    layout = HomeLayout(home)
-    layout.server_file.parent.mkdir(parents=True, exist_ok=True)
-    layout.server_file.write_text(f"PREFECT_API_URL={server.api_url}\n")
-    environment = {k: v for k, v in server.environment.items() if k != "PREFECT_API_URL"}
-    try:
-        completed = subprocess.run(
-            [sys.executable, "-m", "cli.main", "deployment", "run", "score-inbox", "--wait"],
-            env=environment,
+
+    def sentiment(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", *arguments],
+            env=server.environment,
             cwd=REPOSITORY,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=240,
         )
-        missing = subprocess.run(
-            [sys.executable, "-m", "cli.main", "deployment", "run", "retrian"],
-            env=environment,
-            cwd=REPOSITORY,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    finally:
-        layout.server_file.unlink()
+
+    completed = sentiment("deployment", "run", "score-inbox", "--wait")
+    missing = sentiment("deployment", "run", "retrian")
+
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "Started score-inbox-" in completed.stdout
     assert f"{server.ui_url}/runs/flow-run/" in completed.stdout

@@ -137,15 +137,3 @@ def test_every_command_describes_itself_in_its_help() -> None:
     ]
     for name, command in commands.choices.items():
         assert command.description, f"`sentiment {name} --help` has no description"
-
-
-def test_a_deployment_run_without_a_server_says_how_to_start_one(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from cli.main import main
-
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    status = main(["--home", str(tmp_path), "deployment", "run", "retrain"])
-
-    assert status == 1
-    assert "No Prefect server runs for the home" in capsys.readouterr().err
