@@ -186,10 +186,15 @@ class RegistryState:
         return self.champion_history[-2] if len(self.champion_history) > 1 else None
 
     def status(self, version: str) -> str:
-        """The version's latest recorded state (``registered`` ... ``rolled back``)."""
+        """The version's latest recorded state (``registered`` ... ``rolled back``); the
+        champion's is the promotion in force, whatever came after it (a version promoted
+        twice and rolled back once is champion again, not "rolled back")."""
         events = self.events_by_version.get(version)
         if not events:
             return "unregistered"
+        if version == self.champion:
+            promotions = [event for event in events if event["event"] in (PROMOTED, FORCED)]
+            return _STATUS_BY_EVENT[promotions[-1]["event"]]
         return _STATUS_BY_EVENT[events[-1]["event"]]
 
 

@@ -11,7 +11,16 @@ import pytest
 from cli.main import main
 from sentiment.release.champion import champion_version
 from sentiment.release.errors import LedgerCorruptError
-from sentiment.release.ledger import REGISTERED, locked_ledger, new_event, read_ledger, replay
+from sentiment.release.ledger import (
+    FORCED,
+    PROMOTED,
+    REGISTERED,
+    ROLLED_BACK,
+    locked_ledger,
+    new_event,
+    read_ledger,
+    replay,
+)
 from sentiment.release.listing import list_models
 from sentiment.release.promotion import gate_and_record, rollback
 from tests.support.registry import LENIENT, ledger_bytes, make_evaluated
@@ -130,3 +139,19 @@ def test_an_append_that_hits_a_full_disk_lands_whole_or_not_at_all(tmp_path: Pat
     assert ledger_bytes(tmp_path) == before
     assert not list((tmp_path / "models").glob("ledger.jsonl.torn-*"))
     assert champion_version(tmp_path) == "v2"
+
+
+def test_the_champion_never_shows_rolled_back() -> None:
+    # v1 promoted again while v2 was champion, then both rollbacks: v1 is champion again,
+    # though its own last event is the rollback that undid its second promotion.
+    events = [
+        new_event(PROMOTED, "v1", {}),
+        new_event(PROMOTED, "v2", {}),
+        new_event(FORCED, "v1", {"reason": "a hotfix"}),
+        new_event(ROLLED_BACK, "v1", {"to_version": "v2"}),
+        new_event(ROLLED_BACK, "v2", {"to_version": "v1"}),
+    ]
+    state = replay(events)
+    assert state.champion == "v1"
+    assert state.status("v1") == "forced"  # its latest promotion, still in force
+    assert state.status("v2") == "rolled back"
