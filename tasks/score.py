@@ -35,6 +35,8 @@ from tasks.events import DRIFT_DETECTED, SCORING_FAILED, emit
 
 # Update the progress artifact at most this often, to spare the API.
 _PROGRESS_INTERVAL_SECONDS = 2.0
+# Say how far scoring got at most this often: long runs are never silent.
+_PROGRESS_LOG_SECONDS = 5.0
 
 
 @functools.lru_cache(maxsize=2)
@@ -100,14 +102,29 @@ def plan_run_task(
 
 class _Progress:
     """Shows the share of the run done on its progress artifact, at most every few
-    seconds (each update is a request to the API)."""
+    seconds (each update is a request to the API), and in the logs (terminal and run
+    logs) every :data:`_PROGRESS_LOG_SECONDS`, with the time left at the pace so far."""
 
     def __init__(self, artifact: UUID | None) -> None:
         self._artifact = artifact
-        self._last = 0.0
+        self._started = self._last = self._logged = time.monotonic()
+        self._first: float | None = None
 
     def __call__(self, fraction: float) -> None:
         now = time.monotonic()
+        if self._first is None:
+            self._first = fraction  # a shard of a run under way starts past 0
+        if now - self._logged >= _PROGRESS_LOG_SECONDS:
+            self._logged = now
+            done = fraction - self._first
+            pace = done / (now - self._started)
+            left = f", about {(1.0 - fraction) / pace:.0f} s left" if pace > 0 else ""
+            get_run_logger().info(
+                "Scoring: %.0f%% of the run done after %.0f s%s.",
+                100.0 * fraction,
+                now - self._started,
+                left,
+            )
         if self._artifact is None or now - self._last < _PROGRESS_INTERVAL_SECONDS:
             return
         self._last = now

@@ -4,8 +4,10 @@ refusing unsafe members and checking the counts per split and class."""
 from __future__ import annotations
 
 import gzip
+import logging
 import re
 import tarfile
+import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +17,10 @@ import pyarrow as pa
 
 from sentiment.core.errors import DataError
 from sentiment.data.archive import CHUNK_SIZE
+
+logger = logging.getLogger(__name__)
+# Say how far reading the archive got at most this often (it takes half a minute).
+_PROGRESS_SECONDS = 5.0
 
 ARCHIVE_SPLITS = ("train", "test", "unsup")
 # Files per (split, class folder) in every known IMDB archive.
@@ -79,6 +85,7 @@ def read_members(archive: Path, source: str) -> dict[str, ArchiveRows]:
     """Stream the archive once and collect every review, per split."""
     rows = {split: ArchiveRows() for split in ARCHIVE_SPLITS}
     seen: set[str] = set()
+    started = logged = time.monotonic()
     try:
         # GzipFile checks the trailer's CRC and length; tarfile's own "r|gz" stream does
         # not, and a tar cut at a block boundary would otherwise read as a short archive.
@@ -102,6 +109,13 @@ def read_members(archive: Path, source: str) -> dict[str, ArchiveRows]:
                         f"(member {member.name!r}); use an unmodified aclImdb_v1.tar.gz."
                     )
                 seen.add(review_id)
+                if len(seen) % 1000 == 0 and time.monotonic() - logged >= _PROGRESS_SECONDS:
+                    logged = time.monotonic()
+                    logger.info(
+                        "Reading the archive: %d reviews of 100,000 after %.0f s.",
+                        len(seen),
+                        logged - started,
+                    )
                 if member.size > MAX_REVIEW_BYTES:
                     raise DataError(
                         f"The archive {source} member {member.name!r} holds {member.size:,} "
