@@ -126,6 +126,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument(
+        "--inputs",
+        nargs="+",
+        choices=("1000", "1", "files"),
+        default=["1000", "1", "files"],
+        help="Which inputs to score (1,000 rows, 1 row, --files one-row files).",
+    )
+    parser.add_argument(
         "--bundle", type=Path, default=None, help="A bundle directory to score with."
     )
     parser.add_argument("--run-home", type=Path, default=None, help="A trained home for 'run'.")
@@ -144,6 +151,8 @@ def main() -> None:
         }
         write_files(root / "files", arguments.files)
         inputs[f"{arguments.files:,} one-row files"] = root / "files"
+        chosen = {"1000": "1,000 rows", "1": "1 row", "files": f"{arguments.files:,} one-row files"}
+        inputs = {chosen[key]: inputs[chosen[key]] for key in arguments.inputs}
         homes = {}
         for name in codes:
             homes[name, "server"] = build_home(root / f"home-{name}-server", arguments.bundle)
@@ -186,7 +195,7 @@ def main() -> None:
                         )
                         new = (code / "cli" / "home_server.py").exists()
                         # The first input of a round starts cold: no server runs.
-                        if not new or what == "1,000 rows":
+                        if not new or what == next(iter(inputs)):
                             label = "cold" if new else "a temporary server each"
                             record(
                                 f"sentiment score, no server, {label}, {what}{tag}",
