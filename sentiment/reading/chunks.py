@@ -85,9 +85,15 @@ def _scan_csv(data: np.ndarray, start: int, state: int, first_only: bool) -> tup
     boundary = -1
     opened = -1
     for index in range(start, data.size):
+        byte = data[index]
+        if state == _QUOTED:
+            # Most of a file is quoted review text: only a quote changes anything there.
+            if byte == _QUOTE:
+                state = _QUOTE_IN_QUOTED
+            continue
         previous = state
-        state, ends = _csv_step(state, data[index])
-        if state == _QUOTED and previous != _QUOTED and previous != _QUOTE_IN_QUOTED:
+        state, ends = _csv_step(state, byte)
+        if state == _QUOTED and previous != _QUOTE_IN_QUOTED:
             opened = index
         if ends != _GOES_ON:
             boundary = index + 1 if ends == _ENDS_AFTER else index
@@ -103,7 +109,12 @@ def _csv_record_ends(data: np.ndarray, start: int, state: int) -> tuple[np.ndarr
     ends = np.empty(data.size + 1, dtype=np.int64)
     count = 0
     for index in range(start, data.size):
-        state, record_ends = _csv_step(state, data[index])
+        byte = data[index]
+        if state == _QUOTED:
+            if byte == _QUOTE:
+                state = _QUOTE_IN_QUOTED
+            continue
+        state, record_ends = _csv_step(state, byte)
         if record_ends != _GOES_ON:
             ends[count] = index + 1 if record_ends == _ENDS_AFTER else index
             count += 1
