@@ -61,6 +61,10 @@ def refresh_queue_task(home: str, config: QueueConfig) -> dict[str, Any]:
     }
 
 
+def _accuracy(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
 @task(name="queue-labels-outcome", cache_policy=NO_CACHE)
 def queue_outcome_task(home: str, gate: dict[str, Any]) -> dict[str, Any]:
     """How many new labels came from a labelling queue, and their slice's accuracy with
@@ -71,7 +75,8 @@ def queue_outcome_task(home: str, gate: dict[str, Any]) -> dict[str, Any]:
             "%d new label(s) came from the labelling queue: %s",
             outcome["labels"],
             "; ".join(
-                f"slice {source}: accuracy {entry['before']} before, {entry['after']} after"
+                f"slice {source} ({entry['rows']} test rows): accuracy {_accuracy(entry['before'])} "
+                f"before, {_accuracy(entry['after'])} after"
                 for source, entry in outcome["slices"].items()
             ),
         )
