@@ -75,8 +75,8 @@ def queue_outcome_task(home: str, gate: dict[str, Any]) -> dict[str, Any]:
             "%d new label(s) came from the labelling queue: %s",
             outcome["labels"],
             "; ".join(
-                f"slice {source} ({entry['rows']} test rows): accuracy {_accuracy(entry['before'])} "
-                f"before, {_accuracy(entry['after'])} after"
+                f"slice {source} ({entry['rows']} test rows): accuracy "
+                f"{_accuracy(entry['before'])} before, {_accuracy(entry['after'])} after"
                 for source, entry in outcome["slices"].items()
             ),
         )
