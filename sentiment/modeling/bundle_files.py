@@ -141,6 +141,16 @@ def read_metadata(directory: Path) -> dict[str, Any]:
     return metadata
 
 
+def metadata_if_readable(directory: Path) -> dict[str, Any] | None:
+    """A bundle's ``metadata.json`` as a dict, or None where it is missing, unreadable
+    or not a JSON object: for listings and checks that judge no bundle by it."""
+    try:
+        metadata = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return metadata if isinstance(metadata, dict) else None
+
+
 def metadata_threshold(metadata: dict[str, Any]) -> float:
     """The decision threshold a bundle's metadata records (0.5 where it records none)."""
     entry = metadata.get("decision_threshold")

@@ -3,32 +3,15 @@ metrics and data snapshots (``sentiment models``)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from sentiment.core.paths import HomeLayout
+from sentiment.modeling.bundle_files import metadata_if_readable
 from sentiment.release.champion import bundle_versions
 from sentiment.release.errors import EvaluationError
 from sentiment.release.evaluation import bundle_model_name, evaluation_summary, read_evaluation
 from sentiment.release.ledger import EVALUATED, registry_state
-
-
-def _metadata_model_name(directory: Path) -> str | None:
-    try:
-        metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return bundle_model_name(metadata) if isinstance(metadata, dict) else None
-
-
-def _metadata_snapshot(directory: Path) -> str | None:
-    try:
-        metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    snapshot = metadata.get("data_snapshot") if isinstance(metadata, dict) else None
-    return snapshot if isinstance(snapshot, str) else None
 
 
 def list_models(home: Path) -> list[dict[str, Any]]:
@@ -63,7 +46,9 @@ def list_models(home: Path) -> list[dict[str, Any]]:
         data_snapshot: str | None = None
         test_snapshot: str | None = None
         if version in present:
-            data_snapshot = _metadata_snapshot(directory)
+            metadata = metadata_if_readable(directory) or {}
+            snapshot = metadata.get("data_snapshot")
+            data_snapshot = snapshot if isinstance(snapshot, str) else None
             try:
                 evaluation = read_evaluation(directory)
             except EvaluationError as error:
@@ -75,7 +60,7 @@ def list_models(home: Path) -> list[dict[str, Any]]:
                 evaluated_at = evaluation.get("evaluated_at")
                 test_snapshot = evaluation["test_data"].get("data_snapshot")
                 data_snapshot = data_snapshot or evaluation.get("training_snapshot")
-            model = model or _metadata_model_name(directory)
+            model = model or bundle_model_name(metadata)
         else:
             problem = f"bundle {directory} is missing"
         for event in reversed(events):

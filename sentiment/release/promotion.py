@@ -6,7 +6,6 @@ retrain which would only repeat the champion."""
 from __future__ import annotations
 
 import getpass
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from sentiment.core.errors import DataError
 from sentiment.core.provenance import code_fingerprint
 from sentiment.data.snapshot import current_snapshot
+from sentiment.modeling.bundle_files import metadata_if_readable
 from sentiment.release.champion import bundle_directory, champion_version
 from sentiment.release.config import GatePolicy
 from sentiment.release.errors import EvaluationError, RegistryError
@@ -169,12 +169,13 @@ def champion_up_to_date(home: Path, settings: dict[str, Any]) -> str | None:
     if champion is None:
         return None
     try:
-        directory = bundle_directory(home, champion)
-        metadata = json.loads((directory / "metadata.json").read_text(encoding="utf-8"))
-    except (EvaluationError, OSError, UnicodeDecodeError, ValueError):
+        metadata = metadata_if_readable(bundle_directory(home, champion))
+    except EvaluationError:
+        return None
+    if metadata is None:
         return None
     snapshot = current_snapshot(home).id
-    trained = metadata.get("model") if isinstance(metadata, dict) else None
+    trained = metadata.get("model")
     if (
         not isinstance(trained, dict)
         or metadata.get("data_snapshot") != snapshot
