@@ -26,6 +26,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_UI_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# A command run without a configured server starts its home's server; a test's home is
+# gone after the test, so its server stops soon after the test's last command.
+os.environ.setdefault("SENTIMENT_SERVER_IDLE_SECONDS", "10")
 # Library functions also run outside flow runs here; their logs then stay local.
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
