@@ -6,14 +6,31 @@ import os
 
 import pytest
 
-from tests.support.bundles import champion_home, trained_bundle
+from tests.support.bundles import (
+    champion_home,
+    cnn_bundle,
+    cnn_model,
+    cnn_vectorizer,
+    profiled_cnn_bundle,
+    trained_bundle,
+)
 from tests.support.dask_cluster import cluster
 from tests.support.prefect_harness import prefect_harness
 from tests.support.s3_server import s3
 from tests.support.tiers import mark_tiers
 
 # Fixtures every test can request, by name.
-__all__ = ["champion_home", "cluster", "prefect_harness", "s3", "trained_bundle"]
+__all__ = [
+    "champion_home",
+    "cluster",
+    "cnn_bundle",
+    "cnn_model",
+    "cnn_vectorizer",
+    "prefect_harness",
+    "profiled_cnn_bundle",
+    "s3",
+    "trained_bundle",
+]
 
 # TensorFlow's start-up chatter is noise in test output. The same oneDNN setting in
 # this process and in every process a test starts (Dask workers, Prefect workers), as

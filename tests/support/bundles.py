@@ -20,6 +20,9 @@ from tests.support.file_opens import inotify_available, watch_opens
 from tests.support.reviews import cue_reviews
 
 if TYPE_CHECKING:
+    import keras
+
+    from sentiment.encoding.vectorizer import Vectorizer
     from sentiment.modeling.training_outputs import TrainResult
 
 # The library modules that load the compiled kernels or TensorFlow are imported where
@@ -183,3 +186,67 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> TrainingRun:
     config = tiny_train_config()
     preprocess(home, config.preprocess_config)
     return watched_training(home, config)
+
+
+# A small cnn bundle saved by save_bundle, and one with a training profile, a curve and
+# a threshold: the bundle module tests' fixtures (tests/unit/modeling).
+CNN_TEXTS = [
+    "a great film, great acting",
+    "an awful film, awful plot",
+    "great plot and a fine cast",
+    "boring and awful",
+] * 5
+
+
+@pytest.fixture(scope="module")
+def cnn_vectorizer() -> Vectorizer:
+    from sentiment.encoding.vocabulary import fit_vectorizer
+
+    return fit_vectorizer(CNN_TEXTS, VectorizerConfig(num_words=30, max_length=8))
+
+
+@pytest.fixture(scope="module")
+def cnn_model(cnn_vectorizer: Vectorizer) -> keras.Model:
+    from sentiment.modeling.zoo import build_model
+
+    model = build_model("cnn", cnn_vectorizer.config)
+    labels = np.array([1.0, 0.0, 1.0, 0.0] * 5, dtype=np.float32)
+    model.fit(cnn_vectorizer.encode(CNN_TEXTS), labels, epochs=1, batch_size=4, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def cnn_bundle(
+    tmp_path_factory: pytest.TempPathFactory, cnn_vectorizer: Vectorizer, cnn_model: keras.Model
+) -> Path:
+    from sentiment.modeling.bundle import new_version, save_bundle
+
+    directory = tmp_path_factory.mktemp("models") / new_version("cnn")
+    return save_bundle(directory, cnn_model, cnn_vectorizer, {"model": {"name": "cnn"}})
+
+
+@pytest.fixture(scope="module")
+def profiled_cnn_bundle(
+    tmp_path_factory: pytest.TempPathFactory, cnn_vectorizer: Vectorizer, cnn_model: keras.Model
+) -> Path:
+    """A bundle saved with the profile of its training texts, a curve and a threshold."""
+    from sentiment.modeling.bundle import new_version, save_bundle
+    from sentiment.modeling.profile import profile_texts
+
+    directory = tmp_path_factory.mktemp("profiled") / new_version("cnn")
+    metadata = {
+        "model": {"name": "cnn"},
+        "decision_threshold": {"value": 0.42},
+        "calibration": {"method": "platt", "slope": 0.5, "intercept": -0.25},
+    }
+    profile = profile_texts([pa.array(CNN_TEXTS)], cnn_vectorizer)
+    extra = {"training_curve.png": b"\x89PNG not really"}
+    return save_bundle(directory, cnn_model, cnn_vectorizer, metadata, extra, profile=profile)
+
+
+def copy_bundle(bundle: Path, destination: Path) -> Path:
+    """Copy a bundle's files into ``destination`` (created) and return it."""
+    destination.mkdir()
+    for path in bundle.iterdir():
+        (destination / path.name).write_bytes(path.read_bytes())
+    return destination
