@@ -10,6 +10,7 @@ from typing import Any
 from flows.ingest import ingest_flow
 from flows.retrain import retrain_flow
 from sentiment.core.atomic import file_sha256
+from sentiment.data.config import ArchiveConfig
 from sentiment.modeling.config import TrainConfig
 from sentiment.release.config import GatePolicy
 from tests.support.imdb_tarball import build_archive
@@ -47,8 +48,7 @@ def test_a_rejected_retrain_is_named_and_tagged_rejected(tmp_path: Path) -> None
     archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=archive_reviews(20, 5))
     state = retrain_flow(
         home=str(tmp_path / "home"),
-        source=str(archive),
-        sha256=file_sha256(archive),
+        archive=ArchiveConfig(source=str(archive), sha256=file_sha256(archive)),
         training=TrainConfig(model="nbsvm", epochs=1),
         # No model can beat a floor of 1.0 ROC AUC and accuracy and a perfect calibration.
         gate=GatePolicy(minimum_accuracy=1.0, minimum_roc_auc=1.0, maximum_ece=0.0),
@@ -66,7 +66,9 @@ def test_a_rejected_retrain_is_named_and_tagged_rejected(tmp_path: Path) -> None
 def test_an_expected_ingest_failure_is_one_sentence_without_traceback(tmp_path: Path) -> None:
     archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=archive_reviews(2, 1))
     state = ingest_flow(
-        home=str(tmp_path / "home"), source=str(archive), sha256="0" * 64, return_state=True
+        home=str(tmp_path / "home"),
+        archive=ArchiveConfig(source=str(archive), sha256="0" * 64),
+        return_state=True,
     )
 
     assert state.name == "Failed"

@@ -444,11 +444,15 @@ def test_artifacts_render_by_key_with_their_images(
 ) -> None:
     from flows.ingest import ingest_flow
     from sentiment.core.atomic import file_sha256
+    from sentiment.data.config import ArchiveConfig
     from tests.support.imdb_tarball import build_archive
     from tests.support.reviews import archive_reviews
 
     archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=archive_reviews(5, 2))
-    ingest_flow(home=str(tmp_path / "home"), source=str(archive), sha256=file_sha256(archive))
+    ingest_flow(
+        home=str(tmp_path / "home"),
+        archive=ArchiveConfig(source=str(archive), sha256=file_sha256(archive)),
+    )
     if shutil.which("chromium") is None:
         pytest.skip("chromium is not installed: the UI check is skipped")
     ui = deployed["server"].ui_url
