@@ -163,6 +163,8 @@ def _too_deep(data: np.ndarray, bound: int) -> int:
 
 def too_deep_offset(data: bytes, bound: int = MAX_JSON_DEPTH) -> int:
     """Where JSON lines in ``data`` first nest deeper than ``bound`` levels, or -1."""
+    if data.count(b"[") + data.count(b"{") <= bound:
+        return -1  # too few brackets to nest that deep: no compiled scan (nor its start-up)
     return int(_too_deep(np.frombuffer(data, np.uint8), bound))
 
 
