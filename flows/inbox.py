@@ -68,17 +68,20 @@ def _nothing_new(layout: HomeLayout, inbox: dict[str, list[str]]) -> State[dict[
     return Completed(message=message, data={"plan": inbox, "files_scored": 0})
 
 
+def _failures_message(summary: dict[str, Any], handled: int) -> str:
+    reasons = "; ".join(failure["reason"] for failure in summary["failed"])
+    return (
+        f"{summary['files_failed']} of {handled} inbox file(s) failed: {reasons} "
+        "Later runs skip them until they change."
+    )
+
+
 def _outcome(summary: dict[str, Any], handled: int) -> State[dict[str, Any]]:
     """Completed naming the files scored, or Failed naming the bad ones."""
     if summary["files_failed"]:
+        scoring_failed_task(summary)
         mark_run(f"{summary['files_failed']}-failed", "failed-files")
-        reasons = "; ".join(failure["reason"] for failure in summary["failed"])
-        return expected_failure(
-            SentimentError(
-                f"{summary['files_failed']} of {handled} inbox file(s) failed: {reasons} "
-                "Later runs skip them until they change."
-            )
-        )
+        return expected_failure(SentimentError(_failures_message(summary, handled)))
     scored = [Path(path).name for path in summary["outputs"]]
     return Completed(
         message=f"scored {summary['files_scored']} inbox file(s) ({summary['rows_scored']:,} "
@@ -129,6 +132,4 @@ def score_inbox_flow(
     inbox_report_task(inbox, results, summary)
     summary["labelling_queue"] = refresh_queue_task(home, queue or QueueConfig())
     record_trends_task(home, summary)
-    if summary["files_failed"]:
-        scoring_failed_task(summary)
     return _outcome(summary, len(results))

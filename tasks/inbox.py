@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
 from sentiment.core.paths import HomeLayout
-from sentiment.scoring.inbox import plan_inbox, record_failures
+from sentiment.scoring.inbox import inbox_markdown, plan_inbox, record_failures
 from sentiment.scoring.results import FileResult
 
 INBOX_ARTIFACT_KEY = "inbox-scoring"
@@ -46,46 +45,12 @@ def record_inbox_failures_task(home: str, results: list[dict[str, Any]]) -> dict
     )
 
 
-def _cell(text: str | None) -> str:
-    return (text or "").replace("|", "\\|").replace("\n", " ")
-
-
 @task(name="inbox-report", cache_policy=NO_CACHE)
 def inbox_report_task(
     plan: dict[str, list[str]], results: list[dict[str, Any]], summary: dict[str, Any]
 ) -> str:
     """Publish the ``inbox-scoring`` artifact: every file this run handled, and how."""
-    lines = [
-        f"# Inbox scoring — model `{summary['model_version']}`",
-        "",
-        f"Scored into `{summary['output_dir']}`: {summary['files_scored']} scored, "
-        f"{summary['files_skipped']} up to date, {summary['files_failed']} failed; "
-        f"{len(plan['up_to_date'])} file(s) were already current and "
-        f"{len(plan['known_bad'])} known bad file(s) unchanged were skipped.",
-        "",
-        "| input | status | rows | output |",
-        "|---|---|---:|---|",
-    ]
-    failures = []
-    for result in map(FileResult.from_dict, results):
-        name = Path(result.input_path).name
-        output = Path(result.output_path).name if result.output_path else "—"
-        rows = f"{result.rows:,}" if result.profile is not None else "—"
-        lines.append(f"| `{_cell(name)}` | {result.status} | {rows} | `{_cell(output)}` |")
-        if result.status == "failed":
-            failures.append(f"- `{_cell(name)}`: {_cell(result.reason)}")
-    # Reasons are sentences: below the table, which they would widen past the pane.
-    if results:
-        folder = os.path.commonpath([str(Path(result["input_path"]).parent) for result in results])
-        lines += ["", f"Inputs in `{folder}`, outputs in `{summary['output_dir']}`."]
-    if failures:
-        lines += ["", "Failed files (skipped until they change):", "", *failures]
-    if plan.get("skipped"):
-        lines += ["", "Left alone:", "", *(f"- {_cell(reason)}" for reason in plan["skipped"])]
-    drift = summary.get("drift")
-    if drift:
-        lines += ["", f"Drift: **{drift['status']}** — {drift['reason']}"]
-    markdown = "\n".join(lines) + "\n"
+    markdown = inbox_markdown(plan, results, summary)
     create_markdown_artifact(
         markdown,
         key=INBOX_ARTIFACT_KEY,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -188,3 +189,53 @@ def record_failures(scored_dir: Path, results: Iterable[FileResult]) -> dict[str
         scored_dir.mkdir(parents=True, exist_ok=True)
         write_json(scored_dir / FAILURES_RECORD, record)
     return record
+
+
+def _cell(text: str | None) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ")
+
+
+def inbox_markdown(
+    plan: dict[str, list[str]], results: list[dict[str, Any]], summary: dict[str, Any]
+) -> str:
+    """The ``inbox-scoring`` artifact: every file an inbox run handled, and how.
+
+    Args:
+        plan: The run's inbox plan (``pending``, ``up_to_date``, ``known_bad``, ``skipped``).
+        results: Each handled file's result, as a dict.
+        summary: The run summary (model version, output directory, counts, drift).
+
+    Returns:
+        The Markdown.
+    """
+    lines = [
+        f"# Inbox scoring — model `{summary['model_version']}`",
+        "",
+        f"Scored into `{summary['output_dir']}`: {summary['files_scored']} scored, "
+        f"{summary['files_skipped']} up to date, {summary['files_failed']} failed; "
+        f"{len(plan['up_to_date'])} file(s) were already current and "
+        f"{len(plan['known_bad'])} known bad file(s) unchanged were skipped.",
+        "",
+        "| input | status | rows | output |",
+        "|---|---|---:|---|",
+    ]
+    failures = []
+    for result in map(FileResult.from_dict, results):
+        name = Path(result.input_path).name
+        output = Path(result.output_path).name if result.output_path else "—"
+        rows = f"{result.rows:,}" if result.profile is not None else "—"
+        lines.append(f"| `{_cell(name)}` | {result.status} | {rows} | `{_cell(output)}` |")
+        if result.status == "failed":
+            failures.append(f"- `{_cell(name)}`: {_cell(result.reason)}")
+    # Reasons are sentences: below the table, which they would widen past the pane.
+    if results:
+        folder = os.path.commonpath([str(Path(result["input_path"]).parent) for result in results])
+        lines += ["", f"Inputs in `{folder}`, outputs in `{summary['output_dir']}`."]
+    if failures:
+        lines += ["", "Failed files (skipped until they change):", "", *failures]
+    if plan.get("skipped"):
+        lines += ["", "Left alone:", "", *(f"- {_cell(reason)}" for reason in plan["skipped"])]
+    drift = summary.get("drift")
+    if drift:
+        lines += ["", f"Drift: **{drift['status']}** — {drift['reason']}"]
+    return "\n".join(lines) + "\n"
