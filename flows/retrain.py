@@ -68,41 +68,54 @@ def retrain_flow(
     """
     layout = HomeLayout.of(home)
     home = str(layout.home)
+    scoring = {
+        "inputs": score_inputs or [str(layout.raw_split("unsup"))],
+        "output": score_output or str(layout.scores_dir),
+        "home": home,
+    }
     with exclusive_lock(layout.retrain_lock, "another retrain of this home"):
         with tags("retrain", "ingest"):
             ingestion = ingest_flow(home=home, archive=archive)
         intake = take_in_labels_task(home, labelled_inbox or str(layout.labelled_inbox_dir))
+        summary: dict[str, Any] = {
+            "ingestion": ingestion,
+            "intake": intake,
+            "snapshot": (intake or {}).get("snapshot"),
+        }
         up_to_date = None if force else champion_up_to_date_task(home, training)
-        summary: dict[str, Any] = {"ingestion": ingestion, "intake": intake}
         if up_to_date:
-            summary |= {"up_to_date": True, "decision": up_to_date, "promoted": False}
-        else:
-            summary |= _train_and_gate(home, training, gate)
-            summary["queue_labels"] = queue_outcome_task(home, summary["gate"])
-    summary["snapshot"] = (intake or {}).get("snapshot")
+            # Nothing new to train on: the champion scores, with the lock still held.
+            return _score_and_finish(
+                home,
+                summary | {"up_to_date": True, "decision": up_to_date, "promoted": False},
+                "up-to-date",
+                scoring,
+            )
+        summary |= _train_and_gate(home, training, gate)
+        summary["queue_labels"] = queue_outcome_task(home, summary["gate"])
+    # Outside the lock: scoring is keyed on the champion's version, and files already
+    # scored by it are skipped.
+    return _score_and_finish(home, summary, summary["gate"]["decision"], scoring)
+
+
+def _score_and_finish(
+    home: str, summary: dict[str, Any], outcome: str, scoring: dict[str, Any]
+) -> State[dict[str, Any]]:
+    """Score with the champion, report, and end the run named by its ``outcome``."""
     if champion_task(home) is None:
         get_run_logger().warning("No model has been promoted yet, so there is nothing to score.")
-    else:
-        # Outside the lock: scoring is keyed on the champion's version, and files already
-        # scored by it are skipped.
-        with tags("retrain", "score"):
-            summary["scoring"] = score_flow(
-                inputs=score_inputs or [str(layout.raw_split("unsup"))],
-                output=score_output or str(layout.scores_dir),
-                home=home,
-            )
+        return _finish(home, summary, outcome)
+    with tags("retrain", "score"):
+        summary["scoring"] = score_flow(**scoring)
+    return _finish(home, summary, outcome)
+
+
+def _finish(home: str, summary: dict[str, Any], outcome: str) -> State[dict[str, Any]]:
     run_report_task(summary)
-    mark_run(_outcome(summary))
+    mark_run(outcome)
     # The champion's row; the unlabelled dump it scored is not the inbox's traffic.
     record_trends_task(home)
     return Completed(message=summary["decision"], data=summary)
-
-
-def _outcome(summary: dict[str, Any]) -> str:
-    """The retrain's decision in one word, for its run's name and tag."""
-    if summary["up_to_date"]:
-        return "up-to-date"
-    return "promoted" if summary["promoted"] else "rejected"
 
 
 def _train_and_gate(home: str, training: TrainConfig, gate: GatePolicy) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from flows.preprocess import preprocess_flow
 from flows.run_names import model_run_name
 from sentiment.core.paths import resolve_home
 from sentiment.modeling.config import TrainConfig
-from tasks.preprocess import processed_exists_task
 from tasks.train import train_model_task
 
 
@@ -36,6 +35,7 @@ def train_flow(
         The bundle's version and path, validation metrics, epochs and wall time.
     """
     home = str(resolve_home(home))
-    if preprocess_if_missing and not processed_exists_task(home, training.preprocess_config):
+    if preprocess_if_missing:
+        # A cache hit when the processed data exists: the stage decides, not the flow.
         preprocess_flow(home=home, training=training)
     return train_model_task(home, training)

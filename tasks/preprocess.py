@@ -12,9 +12,9 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 from prefect.tasks import Task
 
-from sentiment.core.errors import SentimentError, StageOutputMissingError
+from sentiment.core.errors import SentimentError
 from sentiment.data.config import PreprocessConfig
-from sentiment.data.preprocess import find_processed, preprocess
+from sentiment.data.preprocess import preprocess
 
 
 def retry_on_io_error(task: Task[..., Any], task_run: TaskRun, state: State) -> bool:
@@ -59,15 +59,3 @@ def preprocess_task(home: str, config: PreprocessConfig, tokenize_workers: int) 
         description="Preprocessing settings, rows per split, coverage and OOV rates.",
     )
     return result.to_manifest()
-
-
-@task(name="find-processed", cache_policy=NO_CACHE)
-def processed_exists_task(home: str, config: PreprocessConfig) -> bool:
-    """Whether the preprocessing output ``config`` describes exists for the current inputs."""
-    try:
-        result = find_processed(Path(home), config)
-    except StageOutputMissingError:
-        get_run_logger().info("No processed data for these settings yet under %s.", home)
-        return False
-    get_run_logger().info("Processed data found: %s.", result.directory)
-    return True
