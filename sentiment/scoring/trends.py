@@ -142,13 +142,22 @@ def trends_text(rows: list[dict[str, Any]]) -> str:
 
 
 def trends_markdown(rows: list[dict[str, Any]]) -> str:
-    """The table in Markdown, newest row first (the one a reader looks for)."""
+    """The rows in Markdown, newest first (the one a reader looks for), as two tables
+    (the champion, the inbox) narrow enough for the UI's artifact pane."""
     headings, *body = trend_cells(rows)
-    lines = ["| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
-    lines += [
-        "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in body[::-1]
-    ]
-    return "\n".join(lines) + "\n"
+    keys = [key for key, _ in COLUMNS]
+    lines: list[str] = []
+    inbox = ("time", "rows_scored", "positive_share", "oov_rate", "uncertain_share", "drift")
+    for title, wanted in (("Champion", ("time", "run", "champion", "accuracy")), ("Inbox", inbox)):
+        columns = [keys.index(key) for key in wanted]
+        lines += [f"### {title}", "", "| " + " | ".join(headings[i] for i in columns) + " |"]
+        lines.append("|" + "---|" * len(columns))
+        lines += [
+            "| " + " | ".join(row[i].replace("|", "\\|") for i in columns) + " |"
+            for row in body[::-1]
+        ]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def trends_png(rows: list[dict[str, Any]]) -> bytes:
