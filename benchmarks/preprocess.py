@@ -3,7 +3,7 @@
 Usage::
 
     nice -n 10 .venv/bin/python -m benchmarks.preprocess --home HOME --runs 3 \\
-        [--workers 1 2] [--ngram-runs 1] [--compare-prefetch]
+        [--workers 1 2] [--ngram-runs 1] [--compare-prefetch] [--baseline ../other-checkout]
 
 Each run gets a fresh temporary home holding links to ``home/raw/imdb/{train,test}``
 (the real home is never written) and runs ``preprocess`` in its own subprocess, so
@@ -15,7 +15,9 @@ main process and the peak summed RSS of all of them (sampled every 0.1 s), then 
 cache-hit rerun in a new subprocess. Worker counts are measured in interleaved rounds
 (1, 2, 1, 2, ...) so load changes hit them alike; the speed-up is the median of the
 per-round ratios. The 1-minute load average and the CPU pressure
-(``/proc/pressure/cpu``) are printed, since the machine is shared.
+(``/proc/pressure/cpu``) are printed, since the machine is shared. ``--baseline TREE``
+runs each worker count with another checkout's library too, alternating in the same
+rounds, and prints the median per-round ratio: before and after a change, in one run.
 """
 
 from __future__ import annotations
@@ -90,7 +92,9 @@ if __name__ == "__main__":
 """
 
 
-def _run_child(home: Path, settings: dict, prefetch: bool, workers: int | None) -> dict:
+def _run_child(
+    home: Path, settings: dict, prefetch: bool, workers: int | None, repository: Path
+) -> dict:
     code = _CHILD.format(
         settings=settings,
         home=str(home),
@@ -106,7 +110,7 @@ def _run_child(home: Path, settings: dict, prefetch: bool, workers: int | None) 
             capture_output=True,
             text=True,
             check=True,
-            env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+            env={**os.environ, "PYTHONPATH": str(repository)},
         )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -119,20 +123,27 @@ def _pressure() -> str:
     return line.split()[1].removeprefix("avg10=") + "%"
 
 
-def _one_run(source: Path, settings: dict, prefetch: bool, workers: int | None) -> dict:
+def _one_run(
+    source: Path,
+    settings: dict,
+    prefetch: bool,
+    workers: int | None,
+    repository: Path = REPOSITORY,
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-preprocess-") as directory:
         home = Path(directory)
         raw = home / "raw" / "imdb"
         raw.mkdir(parents=True)
         for split in ("train", "test"):
             (raw / f"{split}.parquet").symlink_to(source / "raw" / "imdb" / f"{split}.parquet")
-        first = _run_child(home, settings, prefetch, workers)
-        second = _run_child(home, settings, prefetch, workers)
+        first = _run_child(home, settings, prefetch, workers, repository)
+        second = _run_child(home, settings, prefetch, workers, repository)
     assert not first["cache_hit"] and second["cache_hit"]
     first["cache_hit_seconds"] = second["seconds"]
     first["reviews"] = sum(first["rows"].values())
     print(
-        f"  workers={workers}: {first['seconds']:.2f} s "
+        f"  {'' if repository == REPOSITORY else 'baseline '}workers={workers}: "
+        f"{first['seconds']:.2f} s "
         f"({first['reviews'] / first['seconds']:,.0f} reviews/s; CPU main "
         f"{first['cpu_seconds']:.2f} s, all processes {first['tree_cpu_seconds']:.2f} s), "
         f"peak RSS main {first['peak_rss_mb']:,.0f} MB, all processes "
@@ -184,6 +195,37 @@ def _compare_workers(source: Path, counts: list[int], runs: int) -> None:
     print(flush=True)
 
 
+def _compare_trees(source: Path, counts: list[int], runs: int, baseline: Path) -> None:
+    """Each worker count with this checkout and ``baseline``, alternating in each round."""
+    trees = {"after": REPOSITORY, "before": baseline}
+    for count in counts:  # compiles each checkout's kernels outside the rounds
+        for repository in trees.values():
+            _one_run(source, {}, False, count, repository)
+    results = {(tree, count): [] for tree in trees for count in counts}
+    for round_ in range(runs):
+        order = list(trees.items()) if round_ % 2 == 0 else list(trees.items())[::-1]
+        for count in counts:
+            for tree, repository in order:
+                results[tree, count].append(_one_run(source, {}, False, count, repository))
+    for count in counts:
+        for tree in trees:
+            _summary(f"{tree}, workers={count}", results[tree, count])
+        for name in ("seconds", "tree_cpu_seconds"):
+            ratios = [
+                after[name] / before[name]
+                for after, before in zip(
+                    results["after", count], results["before", count], strict=True
+                )
+            ]
+            print(
+                f"after / before, workers={count}, {name}: median "
+                f"{statistics.median(ratios):.2f} (per round: "
+                f"{', '.join(f'{ratio:.2f}' for ratio in ratios)})",
+                flush=True,
+            )
+    print(flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("SENTIMENT_HOME", "data")))
@@ -192,6 +234,7 @@ def main() -> None:
         "--workers", type=int, nargs="+", default=[1, 2], help="Worker counts to compare."
     )
     parser.add_argument("--ngram-runs", type=int, default=0)
+    parser.add_argument("--baseline", type=Path, help="Another checkout to compare with.")
     parser.add_argument(
         "--compare-prefetch",
         action="store_true",
@@ -205,7 +248,10 @@ def main() -> None:
         flush=True,
     )
     print("default (num_words 5000, max_length 500), interleaved rounds:", flush=True)
-    _compare_workers(source, arguments.workers, arguments.runs)
+    if arguments.baseline:
+        _compare_trees(source, arguments.workers, arguments.runs, arguments.baseline.resolve())
+    else:
+        _compare_workers(source, arguments.workers, arguments.runs)
     if arguments.compare_prefetch:
         print("workers=1 with the tokenizing thread (prefetch=True):", flush=True)
         _summary(
