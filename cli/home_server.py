@@ -318,11 +318,31 @@ def stop_group(group: int, timeout: float = 15.0) -> None:
     while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(-group, os.WNOHANG)
-        if not process_alive(group):
+        # The whole group, not only its leader: a child that outlives the leader (the
+        # server's own subprocesses) may still hold the listening socket.
+        if not group_alive(group):
             return
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signal.SIGKILL)
+
+
+def group_alive(group: int) -> bool:
+    """Whether any process of process group ``group`` exists and is not a zombie."""
+    if not sys.platform.startswith("linux"):
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone since the listing
+        if fields[2] == str(group) and fields[0] != "Z":
+            return True
+    return False
 
 
 def stop(layout: HomeLayout) -> bool:
