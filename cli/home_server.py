@@ -146,10 +146,13 @@ def write_state(layout: HomeLayout, state: Mapping[str, str]) -> None:
 
 
 def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+    """Whether process ``pid`` exists with a thread that has not exited.
+
+    A process whose main thread has exited shows as a zombie in ``/proc/PID/stat`` while
+    its other threads are still being torn down, and until the last of them is gone its
+    files, listening socket included, stay open: it is alive until every thread is.
+    """
+    if not sys.platform.startswith("linux"):
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -157,7 +160,18 @@ def process_alive(pid: int) -> bool:
         except PermissionError:
             return True
         return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    try:
+        threads = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return False  # gone
+    for thread in threads:
+        try:
+            state = (thread / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue  # exited since the listing
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 def running_state(layout: HomeLayout) -> dict[str, str]:
@@ -325,10 +339,16 @@ def stop_group(group: int, timeout: float = 15.0) -> None:
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signal.SIGKILL)
+    # Killed is not yet gone: its port is free only once its last thread has exited.
+    deadline = time.monotonic() + timeout
+    while group_alive(group) and time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(-group, os.WNOHANG)
+        time.sleep(0.1)
 
 
 def group_alive(group: int) -> bool:
-    """Whether any process of process group ``group`` exists and is not a zombie."""
+    """Whether any process of process group ``group`` is alive (:func:`process_alive`)."""
     if not sys.platform.startswith("linux"):
         try:
             os.killpg(group, 0)
@@ -340,7 +360,7 @@ def group_alive(group: int) -> bool:
             fields = stat_file.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # gone since the listing
-        if fields[2] == str(group) and fields[0] != "Z":
+        if fields[2] == str(group) and process_alive(int(stat_file.parent.name)):
             return True
     return False
 
