@@ -145,7 +145,7 @@ def main() -> None:
 
     from flows.score import score_flow
     from sentiment.modeling.bundle import load_bundle
-    from sentiment.scoring.config import ScoringConfig
+    from sentiment.scoring.config import ClusterConfig, ScoringConfig
     from sentiment.scoring.discovery import discover_inputs
     from sentiment.scoring.scorer import score_file
 
@@ -183,8 +183,10 @@ def main() -> None:
         try:
             with distributed.Client(address, timeout=60) as client:
                 client.wait_for_workers(2, timeout=120)
-                run("warm-dask", dask_address=address)
-                on_cluster = _timed(lambda: run("dask", dask_address=address), arguments.repeats)
+                run("warm-dask", cluster=ClusterConfig(address=address))
+                on_cluster = _timed(
+                    lambda: run("dask", cluster=ClusterConfig(address=address)), arguments.repeats
+                )
 
                 def tiny_run() -> None:
                     score_flow(
@@ -196,7 +198,7 @@ def main() -> None:
                         config=ScoringConfig(
                             force=True, shard_bytes=tiny_shard, read_rows=TINY_ROWS
                         ),
-                        dask_address=address,
+                        cluster=ClusterConfig(address=address),
                     )
 
                 per_shard = _timed(tiny_run, arguments.repeats) / arguments.shards

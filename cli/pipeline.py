@@ -9,7 +9,7 @@ from cli.options import add_config_options, config_from
 from cli.server import load_flow
 from sentiment.data.config import ArchiveConfig
 from sentiment.modeling.config import TrainConfig
-from sentiment.release.config import GatePolicy
+from sentiment.release.config import GatePolicy, RetrainConfig
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -26,18 +26,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     add_preprocessing_options(retrain)
     add_config_options(retrain.add_argument_group("training"), TrainConfig)
     add_config_options(retrain.add_argument_group("gate"), GatePolicy)
-    retrain.add_argument(
-        "--labelled-inbox",
-        default=None,
-        help="Folder of labelled review files taken in first (default: "
-        "<home>/labelled-inbox; a sub-folder's name is its files' source).",
-    )
-    retrain.add_argument(
-        "--force",
-        action="store_true",
-        help="Train even when the champion was trained on the current data snapshot with "
-        "the same settings and code.",
-    )
+    add_config_options(retrain.add_argument_group("retrain"), RetrainConfig)
     retrain.add_argument(
         "--score", nargs="*", default=None, metavar="INPUT", help="Review files to score."
     )
@@ -59,8 +48,7 @@ def _retrain(arguments: argparse.Namespace) -> int:
         gate=gate,
         score_inputs=arguments.score,
         score_output=arguments.output,
-        labelled_inbox=arguments.labelled_inbox,
-        force=arguments.force,
+        retrain=config_from(arguments, RetrainConfig),
     )
     new_rows = (summary.get("intake") or {}).get("new_rows")
     if new_rows:

@@ -6,17 +6,17 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from cli import preflight
-from cli.options import add_config_options, given
+from cli.options import add_config_options, config_from, given
 from cli.server import load_flow
-from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.config import DASK_ADDRESS_VARIABLE, ClusterConfig, ScoringConfig
 
 # The failures file scoring writes (sentiment.scoring.discovery.FAILED_FILE, not imported:
 # it loads the readers).
 FAILED_FILE = "failed.jsonl"
-DASK_ADDRESS_VARIABLE = "SENTIMENT_DASK_ADDRESS"
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -56,18 +56,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "as an explicit path in the outputs.",
     )
     settings = add_config_options(score.add_argument_group("scoring"), ScoringConfig)
-    cluster = score.add_argument_group("Dask (optional: files scored in parallel)")
-    cluster.add_argument(
-        "--dask-workers",
-        type=int,
-        default=argparse.SUPPRESS,
-        help="Processes of a local Dask cluster to score files on (default: none, in "
-        "this process).",
-    )
-    cluster.add_argument(
-        "--dask-address",
-        default=os.environ.get(DASK_ADDRESS_VARIABLE) or argparse.SUPPRESS,
-        help=f"An existing Dask scheduler, tcp://host:8786 (default: ${DASK_ADDRESS_VARIABLE}).",
+    add_config_options(
+        score.add_argument_group("Dask (optional: files scored in parallel)"), ClusterConfig
     )
     score.set_defaults(handler=_score, settings=settings)
 
@@ -76,6 +66,7 @@ def _score(arguments: argparse.Namespace) -> int:
     # Built once, from the options the user set, before Prefect starts: a bad value
     # fails in one line.
     config = ScoringConfig(**given(arguments, arguments.settings))
+    cluster = _cluster_config(arguments)
     preflight.check_inputs(arguments.inputs)
     preflight.check_output(arguments.output)
     preflight.check_model(arguments.home, arguments.model, arguments.bundle)
@@ -92,7 +83,7 @@ def _score(arguments: argparse.Namespace) -> int:
             home=str(arguments.home),
             model=arguments.model,
             bundle=arguments.bundle,
-            **given(arguments, ["dask_workers", "dask_address"]),
+            cluster=cluster,
         )
     except ScoringFailedError:
         _print_failures(arguments.output)
@@ -109,6 +100,15 @@ def _score(arguments: argparse.Namespace) -> int:
         + f" -> {summary['output_dir']}"
     )
     return 0
+
+
+def _cluster_config(arguments: argparse.Namespace) -> ClusterConfig:
+    """The run's cluster, from ``--dask-workers``/``--dask-address``, the address else from
+    the environment."""
+    cluster = config_from(arguments, ClusterConfig)
+    if cluster.address is None and os.environ.get(DASK_ADDRESS_VARIABLE):
+        return replace(cluster, address=os.environ[DASK_ADDRESS_VARIABLE])
+    return cluster
 
 
 def _print_failures(output: str) -> None:

@@ -24,7 +24,7 @@ from sentiment.core.errors import SentimentError
 from sentiment.core.paths import HomeLayout
 from sentiment.labelling.config import QueueConfig
 from sentiment.release.champion import champion_version
-from sentiment.scoring.config import DriftThresholds, ScoringConfig
+from sentiment.scoring.config import ClusterConfig, DriftThresholds, ScoringConfig
 from sentiment.scoring.inbox import plan_inbox
 from sentiment.scoring.run import run_config
 from tasks.inbox import (
@@ -123,7 +123,9 @@ def score_inbox_flow(
     if not inbox["pending"]:
         return _nothing_new(layout, inbox)
     plan = plan_run_task(inbox["pending"], output, config, bundle, cut_large=False)
-    outcomes = score_shards(plan, output, bundle.location, config, scoring_task_runner())
+    outcomes = score_shards(
+        plan, output, bundle.location, config, scoring_task_runner(ClusterConfig())
+    )
     results = collect_results_task(plan, outcomes, output, bundle, config)
     seconds = time.perf_counter() - started
     summary = summarize_task(results, output, bundle, config.threshold, seconds)

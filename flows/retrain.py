@@ -26,7 +26,7 @@ from sentiment.core.locks import exclusive_lock
 from sentiment.core.paths import HomeLayout
 from sentiment.data.config import ArchiveConfig
 from sentiment.modeling.config import TrainConfig
-from sentiment.release.config import GatePolicy
+from sentiment.release.config import GatePolicy, RetrainConfig
 from tasks.evaluate import champion_task
 from tasks.labels import champion_up_to_date_task, take_in_labels_task
 from tasks.queue import queue_outcome_task
@@ -43,8 +43,7 @@ def retrain_flow(
     gate: GatePolicy = GatePolicy(),  # noqa: B008
     score_inputs: list[str] | None = None,
     score_output: str | None = None,
-    labelled_inbox: str | None = None,
-    force: bool = False,
+    retrain: RetrainConfig = RetrainConfig(),  # noqa: B008
 ) -> State[dict[str, Any]]:
     """Retrain ``training.model``, promote it only if it earns it, and score a review dump.
 
@@ -58,9 +57,8 @@ def retrain_flow(
         score_inputs: Review files to score (default: the 50,000 unlabeled IMDB reviews,
             standing in for a dump of new reviews).
         score_output: Where scored files go (default: ``<home>/scores``).
-        labelled_inbox: Folder of labelled review files taken in first (default:
-            ``<home>/labelled-inbox``; a sub-folder's name is its files' source).
-        force: Train even when the champion is up to date.
+        retrain: Where labelled reviews come from and whether to train when the
+            champion is up to date (see ``RetrainConfig``).
 
     Returns:
         A Completed state whose message is the gate's decision and whose result holds
@@ -76,13 +74,13 @@ def retrain_flow(
     with exclusive_lock(layout.retrain_lock, "another retrain of this home"):
         with tags("retrain", "ingest"):
             ingestion = ingest_flow(home=home, archive=archive)
-        intake = take_in_labels_task(home, labelled_inbox or str(layout.labelled_inbox_dir))
+        intake = take_in_labels_task(home, retrain.labelled_inbox or str(layout.labelled_inbox_dir))
         summary: dict[str, Any] = {
             "ingestion": ingestion,
             "intake": intake,
             "snapshot": (intake or {}).get("snapshot"),
         }
-        up_to_date = None if force else champion_up_to_date_task(home, training)
+        up_to_date = None if retrain.force else champion_up_to_date_task(home, training)
         if up_to_date:
             # Nothing new to train on: the champion scores, with the lock still held.
             return _score_and_finish(

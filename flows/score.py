@@ -12,9 +12,9 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.runtime import flow_run
 
 from flows.errors import one_sentence_failures
-from flows.runners import runs_in_parallel, scoring_task_runner
+from flows.runners import scoring_task_runner
 from sentiment.core.paths import resolve_home
-from sentiment.scoring.config import DriftThresholds, ScoringConfig
+from sentiment.scoring.config import ClusterConfig, DriftThresholds, ScoringConfig
 from sentiment.scoring.run import run_config, shard_label
 from sentiment.scoring.scorer import ScoringFailedError
 from tasks.score import (
@@ -78,14 +78,12 @@ def score_flow(
     model: str | None = None,
     bundle: str | None = None,
     drift: DriftThresholds | None = None,
-    dask_workers: int = 0,
-    dask_address: str | None = None,
+    cluster: ClusterConfig | None = None,
 ) -> dict[str, Any]:
     """Score every review file in ``inputs`` into one Parquet file each under ``output``.
 
-    Files run one after another in this process by default; with ``dask_workers`` or a
-    ``dask_address`` they run as parallel tasks on a Dask cluster (a local one of that
-    many processes, or the scheduler at the address), large files in shards.
+    Files run one after another in this process by default; with a ``cluster`` they run
+    as parallel tasks on Dask, large files in shards.
 
     Args:
         inputs: Files, directories and glob patterns of .parquet, .csv, .jsonl/.json
@@ -103,8 +101,8 @@ def score_flow(
             recorded as such (``model_source`` ``path``) in the summary and every output.
         drift: When the batch counts as drifted from training (default: the
             :class:`~sentiment.scoring.config.DriftThresholds` defaults).
-        dask_workers: Processes of a local Dask cluster to score files on (0: no Dask).
-        dask_address: Address of an existing Dask scheduler to score files on.
+        cluster: Where the tasks run (default: the
+            :class:`~sentiment.scoring.config.ClusterConfig` defaults, this process).
 
     Returns:
         The run summary (counts, throughput, drift figures and verdict under
@@ -115,11 +113,11 @@ def score_flow(
     """
     started = time.perf_counter()
     home = str(resolve_home(home))
-    runner = scoring_task_runner(dask_workers, dask_address)
+    cluster = cluster or ClusterConfig()
+    runner = scoring_task_runner(cluster)
     resolved = resolve_model_task(home, model, bundle)
     config = run_config(config, resolved)
-    cut_large = runs_in_parallel(dask_workers, dask_address)
-    plan = plan_run_task(inputs, output, config, resolved, cut_large)
+    plan = plan_run_task(inputs, output, config, resolved, cluster.parallel)
     outcomes = score_shards(plan, output, resolved.location, config, runner)
     results = collect_results_task(plan, outcomes, output, resolved, config)
     seconds = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""Settings of the release stage: the promotion gate's policy.
+"""Settings of the release stage: the promotion gate's policy, and the retrain loop's own.
 
 Imports nothing heavy, so the CLI can build its options from it.
 """
@@ -91,3 +91,30 @@ class GatePolicy:
     def as_dict(self) -> dict[str, float | int | None]:
         """Return the policy's settings."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class RetrainConfig:
+    """The weekly retrain's own settings, besides training and the gate.
+
+    Attributes:
+        labelled_inbox: Folder of labelled review files taken in before training; None
+            means ``<home>/labelled-inbox``. A sub-folder's name is its files' source.
+        force: Train even when the champion was trained on the current data snapshot
+            with the same settings and code (otherwise such a retrain trains nothing).
+    """
+
+    labelled_inbox: str | None = field(
+        default=None,
+        metadata=described(
+            "Folder of labelled review files taken in first (default: "
+            "<home>/labelled-inbox; a sub-folder's name is its files' source)."
+        ),
+    )
+    force: bool = field(
+        default=False,
+        metadata=described(
+            "Train even when the champion was trained on the current data snapshot with "
+            "the same settings and code."
+        ),
+    )

@@ -185,3 +185,44 @@ class DriftThresholds:
             )
         if self.minimum_rows < 1:
             raise ConfigError(f"minimum_rows is {self.minimum_rows}; set it to 1 or more.")
+
+
+# Where the CLI reads the scheduler's address from when --dask-address is not given.
+DASK_ADDRESS_VARIABLE = "SENTIMENT_DASK_ADDRESS"
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Where a scoring run's tasks run: in the flow's process, or on a Dask cluster.
+
+    Attributes:
+        workers: Processes of a local Dask cluster started for the run; 0 scores in the
+            flow's own process, one file after another.
+        address: An existing Dask scheduler's address (``tcp://host:8786``); wins over
+            ``workers``.
+    """
+
+    workers: int = field(
+        default=0,
+        metadata=described(
+            "Processes of a local Dask cluster to score files on (0: none, in this process).",
+            flag="--dask-workers",
+        ),
+    )
+    address: str | None = field(
+        default=None,
+        metadata=described(
+            "An existing Dask scheduler to score files on, tcp://host:8786 "
+            f"(default: ${DASK_ADDRESS_VARIABLE}).",
+            flag="--dask-address",
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise ConfigError(f"workers is {self.workers!r}; set --dask-workers to 0 or more.")
+
+    @property
+    def parallel(self) -> bool:
+        """Whether tasks run side by side on Dask, so that large files gain by shards."""
+        return bool(self.workers or self.address)

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.score import score_flow
-from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.config import ClusterConfig, ScoringConfig
 from sentiment.scoring.outputs import SCORE_COLUMN
 from sentiment.scoring.scorer import ScoringFailedError
 from tests.support.bundles import SCORING_TEXTS as TEXTS
@@ -83,7 +83,12 @@ def test_a_dump_scored_on_two_workers_equals_one_process_and_survives_a_killed_w
         with pytest.raises(ScoringFailedError, match=r"1 of 7 input\(s\) failed"):
             score_flow([str(dump)], str(tmp_path / "one"), **settings)
         with pytest.raises(ScoringFailedError, match=r"1 of 7 input\(s\) failed"):
-            score_flow([str(dump)], str(tmp_path / "dask"), dask_address=cluster, **settings)
+            score_flow(
+                [str(dump)],
+                str(tmp_path / "dask"),
+                cluster=ClusterConfig(address=cluster),
+                **settings,
+            )
         with distributed.Client(cluster) as client:
             bundle_loads = client.run(_bundle_loads)
     finally:
@@ -111,7 +116,9 @@ def test_a_dump_scored_on_two_workers_equals_one_process_and_survives_a_killed_w
     assert sorted(bundle_loads.values()) == [1, 1], bundle_loads
 
     # A rerun skips everything, the large file included, without scoring a row.
-    again = score_flow([str(dump)], str(tmp_path / "dask"), dask_address=cluster, **settings)
+    again = score_flow(
+        [str(dump)], str(tmp_path / "dask"), cluster=ClusterConfig(address=cluster), **settings
+    )
     assert (again["files_scored"], again["files_skipped"]) == (0, 6)
 
     # kill -9 one worker process while it holds shards: the run still completes.
@@ -136,7 +143,7 @@ def test_a_dump_scored_on_two_workers_equals_one_process_and_survives_a_killed_w
             str(tmp_path / "killed"),
             home=str(champion_home),
             config=replace(config, force=True),
-            dask_address=cluster,
+            cluster=ClusterConfig(address=cluster),
         )
         watcher.join()
         client.wait_for_workers(2, timeout=60)  # the nanny restarted it

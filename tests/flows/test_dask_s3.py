@@ -13,7 +13,7 @@ import pytest
 
 from flows.score import score_flow
 from sentiment.modeling.resolved_bundle import bundle_identity
-from sentiment.scoring.config import ScoringConfig
+from sentiment.scoring.config import ClusterConfig, ScoringConfig
 from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.shards import plan_shards
 from tests.support.s3_dumps import (
@@ -58,7 +58,11 @@ def test_a_dask_cluster_scores_s3_shards_with_a_bundle_from_s3_equal_to_local(
 
     # Small shards: the large Parquet, CSV and JSON-lines objects are scored in parts.
     config = ScoringConfig(shard_bytes=64 << 10)
-    settings = {"home": str(champion_home), "config": config, "dask_address": s3_cluster}
+    settings = {
+        "home": str(champion_home),
+        "config": config,
+        "cluster": ClusterConfig(address=s3_cluster),
+    }
     model = f"s3://{BUCKET}/models/{bundle.name}"
     plan = plan_shards(
         discover_inputs([f"s3://{BUCKET}/dask-in/"]).manifests(),

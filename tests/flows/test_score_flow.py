@@ -13,6 +13,7 @@ import pytest
 from cli.main import main
 from flows.score import score_flow
 from sentiment.core.errors import StageOutputMissingError
+from sentiment.scoring.config import ClusterConfig
 from sentiment.scoring.outputs import LABEL_COLUMN, SCORE_COLUMN
 from sentiment.scoring.results import FAILED_FILE
 from sentiment.scoring.scorer import ScoringFailedError
@@ -108,7 +109,7 @@ def test_score_flow_runs_the_file_tasks_on_a_dask_scheduler(home: Path, tmp_path
                 [str(dump)],
                 str(tmp_path / "dask"),
                 home=str(home),
-                dask_address=cluster.scheduler_address,
+                cluster=ClusterConfig(address=cluster.scheduler_address),
             )
         ran_on_dask = set(cluster.scheduler.task_prefixes)
 

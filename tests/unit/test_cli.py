@@ -14,8 +14,8 @@ from sentiment.data.config import ArchiveConfig, PreprocessConfig, TokenizingCon
 from sentiment.encoding.config import VectorizerConfig
 from sentiment.labelling.config import QueueConfig
 from sentiment.modeling.config import TrainConfig
-from sentiment.release.config import GatePolicy
-from sentiment.scoring.config import ScoringConfig
+from sentiment.release.config import GatePolicy, RetrainConfig
+from sentiment.scoring.config import DASK_ADDRESS_VARIABLE, ClusterConfig, ScoringConfig
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("numba", "tensorflow", "keras", "prefect", "pyarrow")
@@ -64,6 +64,7 @@ def test_every_documented_setting_is_an_option_of_its_command() -> None:
     assert _documented(TokenizingConfig) <= actions["preprocess"]
     assert _documented(ScoringConfig) <= actions["score"]
     assert {"dask_workers", "dask_address"} <= actions["score"]
+    assert _documented(RetrainConfig) <= actions["retrain"]
     assert _documented(QueueConfig) <= actions["label-queue"]
     assert "workers" not in actions["score"] | actions["preprocess"]
 
@@ -137,3 +138,36 @@ def test_every_command_describes_itself_in_its_help() -> None:
     ]
     for name, command in commands.choices.items():
         assert command.description, f"`sentiment {name} --help` has no description"
+
+
+@pytest.mark.parametrize(
+    ("command", "config"), [("score", ClusterConfig), ("retrain", RetrainConfig)]
+)
+def test_a_flow_setting_is_described_once_in_its_config(command: str, config: type) -> None:
+    parser = build_parser()._subparsers._group_actions[0].choices[command]
+    helps = {action.dest: action.help or "" for action in parser._actions}
+    for field in dataclasses.fields(config):
+        flag = field.metadata.get("flag") or "--" + field.name.replace("_", "-")
+        assert helps[flag[2:].replace("-", "_")].startswith(field.metadata["help"])
+
+
+def test_the_dask_address_comes_from_the_option_else_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cli.scoring import _cluster_config
+
+    monkeypatch.setenv(DASK_ADDRESS_VARIABLE, "tcp://127.0.0.1:1")
+    given = build_parser().parse_args(["score", "in.csv", "--output", "o", "--dask-workers", "2"])
+    assert _cluster_config(given) == ClusterConfig(workers=2, address="tcp://127.0.0.1:1")
+    arguments = ["score", "in.csv", "--output", "o", "--dask-address", "tcp://127.0.0.1:2"]
+    assert _cluster_config(build_parser().parse_args(arguments)).address == "tcp://127.0.0.1:2"
+    monkeypatch.delenv(DASK_ADDRESS_VARIABLE)
+    assert _cluster_config(build_parser().parse_args(arguments[:4])) == ClusterConfig()
+
+
+def test_retrain_options_become_the_retrain_config() -> None:
+    from cli.options import config_from
+
+    arguments = build_parser().parse_args(["retrain", "--force", "--labelled-inbox", "in"])
+    assert config_from(arguments, RetrainConfig) == RetrainConfig(labelled_inbox="in", force=True)
+    assert config_from(build_parser().parse_args(["retrain"]), RetrainConfig) == RetrainConfig()

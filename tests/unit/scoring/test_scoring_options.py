@@ -127,3 +127,19 @@ def test_an_input_holding_a_column_scoring_adds_is_refused_naming_it(
         "column or drop it, or score the original file if this is scored output."
     )
     assert not (tmp_path / "out" / "in.csv.parquet").exists()
+
+
+@pytest.mark.parametrize("workers", [-1, True, 1.5])
+def test_a_bad_worker_count_is_refused_in_one_sentence_naming_the_option(workers: object) -> None:
+    from sentiment.scoring.config import ClusterConfig
+
+    with pytest.raises(ConfigError, match=r"^workers is .*; set --dask-workers to 0 or more\.$"):
+        ClusterConfig(workers=workers)  # type: ignore[arg-type]
+
+
+def test_a_cluster_runs_in_parallel_only_when_dask_is_asked_for() -> None:
+    from sentiment.scoring.config import ClusterConfig
+
+    assert not ClusterConfig().parallel
+    assert ClusterConfig(workers=2).parallel
+    assert ClusterConfig(address="tcp://127.0.0.1:8786").parallel
