@@ -25,18 +25,29 @@ CHECKSUMS_FILE = "checksums.json"
 BUNDLE_FILES = (MODEL_FILE, VECTORIZER_FILE, METADATA_FILE)
 
 
-def require_bundle_files(directory: Path) -> None:
-    """Raise unless ``directory`` is a bundle holding every file a bundle must hold."""
+def require_bundle_files(
+    directory: Path,
+    *,
+    fix: str = "train one with 'sentiment train' or pick a version listed by 'sentiment models'",
+    incomplete_fix: str = "retrain it with 'sentiment train'",
+) -> None:
+    """Raise unless ``directory`` is a bundle holding every file a bundle must hold.
+
+    Args:
+        directory: The bundle's directory.
+        fix: What to do when the directory does not exist (the sentence's end).
+        incomplete_fix: What to do when a file is missing.
+
+    Raises:
+        DataError: One sentence naming the directory or the missing file, and the fix.
+    """
     if not directory.is_dir():
-        raise DataError(
-            f"Model bundle {directory} does not exist; train one with 'sentiment train' or "
-            "pick a version listed by 'sentiment models'."
-        )
+        raise DataError(f"Model bundle {directory} does not exist; {fix}.")
     for name in BUNDLE_FILES:
         if not (directory / name).is_file():
             raise DataError(
-                f"Model bundle file {directory / name} is missing; the bundle is incomplete, "
-                "so retrain it with 'sentiment train'."
+                f"Model bundle file {directory / name} is missing, so {directory} is not a "
+                f"complete bundle; {incomplete_fix}."
             )
 
 

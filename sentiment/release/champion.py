@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from sentiment.core import storage
-from sentiment.core.errors import ConfigError, DataError, StageOutputMissingError
+from sentiment.core.errors import ConfigError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
 from sentiment.modeling.bundle_cache import local_bundle
-from sentiment.modeling.bundle_files import BUNDLE_FILES, verify_bundle
+from sentiment.modeling.bundle_files import require_bundle_files, verify_bundle
 from sentiment.modeling.resolved_bundle import bundle_identity
 from sentiment.release.errors import EvaluationError
 from sentiment.release.ledger import registry_state
@@ -126,17 +126,12 @@ def explicit_bundle(path: Path | str) -> tuple[str, Path | str]:
     if storage.is_remote(where):
         return explicit_bundle(local_bundle(where))[0], where
     directory = Path(path).expanduser().resolve()
-    if not directory.is_dir():
-        raise DataError(
-            f"Model bundle {directory} does not exist; pass --bundle a bundle directory "
-            "saved by 'sentiment train', or --model a version listed by 'sentiment models'."
-        )
-    for name in BUNDLE_FILES:
-        if not (directory / name).is_file():
-            raise DataError(
-                f"Model bundle file {directory / name} is missing, so {directory} is not a "
-                "complete bundle; pass --bundle a bundle directory saved by 'sentiment train'."
-            )
+    require_bundle_files(
+        directory,
+        fix="pass --bundle a bundle directory saved by 'sentiment train', or --model a "
+        "version listed by 'sentiment models'",
+        incomplete_fix="pass --bundle a bundle directory saved by 'sentiment train'",
+    )
     verify_bundle(directory)
     return bundle_identity(directory).version, directory
 
