@@ -45,10 +45,10 @@ test: install
 TIER = status=0; $(BIN)/python -m pytest $(1) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "no test in this tier"; else exit $$status; fi
 
-## test-unit: the library and CLI tests but the slow ones (under 40 s on 2 quiet cores once
-## the compiled kernels are cached; no Prefect server, no IMDB).
+## test-unit: the library and CLI tests but the slow ones, one pytest worker per core (see
+## docs/performance.md; no Prefect server, no IMDB).
 test-unit: install
-	$(call TIER,tests/unit -m "not slow")
+	$(call TIER,tests/unit -m "not slow" -n logical --maxprocesses 4)
 
 ## test-slow: the slow library tests (model training).
 test-slow: install
