@@ -20,11 +20,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     add_preprocessing_options(train)
     add_config_options(train.add_argument_group("training"), TrainConfig)
-    train.add_argument(
-        "--no-preprocess",
-        action="store_true",
-        help="Fail instead of preprocessing when the model's processed data is missing.",
-    )
     train.set_defaults(handler=_train)
 
 
@@ -33,11 +28,7 @@ def _train(arguments: argparse.Namespace) -> int:
     training = training_config(arguments)
     train_flow = load_flow("flows.train", "train_flow")
 
-    result = train_flow(
-        home=str(arguments.home),
-        training=training,
-        preprocess_if_missing=not arguments.no_preprocess,
-    )
+    result = train_flow(home=str(arguments.home), training=training)
     metrics = result["validation_metrics"]
     print(
         f"Trained {result['model']} -> {result['bundle']} "

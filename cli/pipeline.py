@@ -24,7 +24,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     add_archive_options(retrain)
     add_preprocessing_options(retrain)
-    add_config_options(retrain.add_argument_group("training"), TrainConfig)
+    # A retrain ingests and preprocesses what it trains on: preprocessing is no choice.
+    add_config_options(retrain.add_argument_group("training"), TrainConfig, exclude=("preprocess",))
     add_config_options(retrain.add_argument_group("gate"), GatePolicy)
     add_config_options(retrain.add_argument_group("retrain"), RetrainConfig)
     retrain.add_argument(

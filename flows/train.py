@@ -19,7 +19,6 @@ from tasks.train import train_model_task
 def train_flow(
     home: str | None = None,
     training: TrainConfig = TrainConfig(),  # noqa: B008 (frozen: one shared default is safe)
-    preprocess_if_missing: bool = True,
 ) -> dict[str, Any]:
     """Train ``training.model`` and write ``models/<version>/`` under ``home``.
 
@@ -28,14 +27,12 @@ def train_flow(
             directory).
         training: The training settings (see ``TrainConfig``; unset ones are the
             model's own).
-        preprocess_if_missing: Run the ``preprocess`` flow first when the model's
-            processed data is missing; when False, fail saying which command to run.
 
     Returns:
         The bundle's version and path, validation metrics, epochs and wall time.
     """
     home = str(resolve_home(home))
-    if preprocess_if_missing:
+    if training.preprocess:
         # A cache hit when the processed data exists: the stage decides, not the flow.
         preprocess_flow(home=home, training=training)
     return train_model_task(home, training)

@@ -141,6 +141,9 @@ class TrainConfig:
         decision_threshold: How the bundle's decision threshold is set on the held-out
             reviews that calibrate it: ``calibrated`` (0.5 of the calibrated score) or
             ``max-accuracy`` (the calibrated score that maximizes their accuracy).
+        preprocess: Whether ``train`` preprocesses first when the model's processed data
+            is missing; when False it fails, naming the command to run. Not a setting of
+            the model: it is not in :meth:`to_dict`.
     """
 
     model: ModelName = field(
@@ -195,6 +198,13 @@ class TrainConfig:
             "Decision threshold: 0.5 of the calibrated score ('calibrated') or the "
             "score that maximizes held-out accuracy ('max-accuracy').",
             choices=THRESHOLD_RULES,
+        ),
+    )
+    preprocess: bool = field(
+        default=True,
+        metadata=described(
+            "Preprocess first when the model's processed data is missing (--no-preprocess: "
+            "fail instead, naming the command to run)."
         ),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -33,9 +34,11 @@ def test_train_flow_preprocesses_trains_and_publishes(raw_home: Path) -> None:
         train_flow(
             home=str(raw_home),
             training=TrainConfig(
-                model="cnn", epochs=1, vectorizer=VectorizerConfig(num_words=40, max_length=16)
+                model="cnn",
+                epochs=1,
+                vectorizer=VectorizerConfig(num_words=40, max_length=16),
+                preprocess=False,
             ),
-            preprocess_if_missing=False,
         )
 
     result = train_flow(
@@ -84,11 +87,7 @@ def test_preprocess_then_train_with_the_same_settings_preprocesses_once(raw_home
     training = TrainConfig(model="mlp", epochs=1, vectorizer=vectorizer)
     processed = preprocess_flow(home=str(raw_home), training=training)
     assert not processed["cache_hit"]
-    result = train_flow(
-        home=str(raw_home),
-        training=training,
-        preprocess_if_missing=False,
-    )
+    result = train_flow(home=str(raw_home), training=replace(training, preprocess=False))
     assert result["preprocessing_key"] == processed["key"]
     assert [path.name for path in HomeLayout(raw_home).processed_dir.iterdir()] == [
         processed["key"]

@@ -88,7 +88,8 @@ def test_retrain_offers_every_training_and_gate_setting() -> None:
     retrain = build_parser()._subparsers._group_actions[0].choices["retrain"]
     destinations = {action.dest for action in retrain._actions}
     assert _documented(VectorizerConfig) | _documented(GatePolicy) <= destinations
-    assert _documented(TrainConfig) - {"seed"} | {"training_seed"} <= destinations
+    assert _documented(TrainConfig) - {"seed", "preprocess"} | {"training_seed"} <= destinations
+    assert "preprocess" not in destinations
 
 
 def test_the_options_given_become_one_settings_object_per_stage() -> None:
@@ -141,12 +142,15 @@ def test_every_command_describes_itself_in_its_help() -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "config"), [("score", ClusterConfig), ("retrain", RetrainConfig)]
+    ("command", "config"),
+    [("score", ClusterConfig), ("retrain", RetrainConfig), ("train", TrainConfig)],
 )
 def test_a_flow_setting_is_described_once_in_its_config(command: str, config: type) -> None:
     parser = build_parser()._subparsers._group_actions[0].choices[command]
     helps = {action.dest: action.help or "" for action in parser._actions}
     for field in dataclasses.fields(config):
+        if "help" not in field.metadata:
+            continue
         flag = field.metadata.get("flag") or "--" + field.name.replace("_", "-")
         assert helps[flag[2:].replace("-", "_")].startswith(field.metadata["help"])
 
@@ -171,3 +175,11 @@ def test_retrain_options_become_the_retrain_config() -> None:
     arguments = build_parser().parse_args(["retrain", "--force", "--labelled-inbox", "in"])
     assert config_from(arguments, RetrainConfig) == RetrainConfig(labelled_inbox="in", force=True)
     assert config_from(build_parser().parse_args(["retrain"]), RetrainConfig) == RetrainConfig()
+
+
+def test_no_preprocess_is_the_training_setting() -> None:
+    from cli.data import training_config
+
+    arguments = build_parser().parse_args(["train", "--no-preprocess"])
+    assert training_config(arguments) == TrainConfig(preprocess=False)
+    assert training_config(build_parser().parse_args(["train"])).preprocess
