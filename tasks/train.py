@@ -29,6 +29,7 @@ def train_model_task(home: str, config: TrainConfig) -> dict[str, Any]:
         A small manifest: version, bundle path, validation metrics, epochs, seconds.
     """
     logger = get_run_logger()
+    logger.info("Training %s: loading TensorFlow.", config.model)  # seconds on a busy machine
     import_tensorflow_quietly()
     epochs = config.resolved_epochs
     progress_id = create_progress_artifact(

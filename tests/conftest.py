@@ -48,6 +48,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("SENTIMENT_SERVER_IDLE_SECONDS", "10")
 # Library functions also run outside flow runs here; their logs then stay local.
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+# The library's logs go to the terminal and the run logs, as the CLI and make set it.
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "sentiment")
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker

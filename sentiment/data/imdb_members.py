@@ -7,7 +7,6 @@ import gzip
 import logging
 import re
 import tarfile
-import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,11 +15,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from sentiment.core.errors import DataError
+from sentiment.core.progress import PROGRESS_SECONDS, Progress
 from sentiment.data.archive import CHUNK_SIZE
 
 logger = logging.getLogger(__name__)
-# Say how far reading the archive got at most this often (it takes half a minute).
-_PROGRESS_SECONDS = 5.0
 
 ARCHIVE_SPLITS = ("train", "test", "unsup")
 # Files per (split, class folder) in every known IMDB archive.
@@ -81,11 +79,20 @@ def _check_member(member: tarfile.TarInfo, source: str) -> None:
     )
 
 
-def read_members(archive: Path, source: str) -> dict[str, ArchiveRows]:
-    """Stream the archive once and collect every review, per split."""
+def read_members(
+    archive: Path, source: str, progress_seconds: float = PROGRESS_SECONDS
+) -> dict[str, ArchiveRows]:
+    """Stream the archive once and collect every review, per split, saying how far it
+    got every ``progress_seconds`` (it takes half a minute)."""
     rows = {split: ArchiveRows() for split in ARCHIVE_SPLITS}
     seen: set[str] = set()
-    started = logged = time.monotonic()
+    progress = Progress(
+        logger,
+        "Reading the archive",
+        sum(IMDB_EXPECTED_COUNTS.values()),
+        "reviews",
+        progress_seconds,
+    )
     try:
         # GzipFile checks the trailer's CRC and length; tarfile's own "r|gz" stream does
         # not, and a tar cut at a block boundary would otherwise read as a short archive.
@@ -109,13 +116,7 @@ def read_members(archive: Path, source: str) -> dict[str, ArchiveRows]:
                         f"(member {member.name!r}); use an unmodified aclImdb_v1.tar.gz."
                     )
                 seen.add(review_id)
-                if len(seen) % 1000 == 0 and time.monotonic() - logged >= _PROGRESS_SECONDS:
-                    logged = time.monotonic()
-                    logger.info(
-                        "Reading the archive: %d reviews of 100,000 after %.0f s.",
-                        len(seen),
-                        logged - started,
-                    )
+                progress.update(len(seen))
                 if member.size > MAX_REVIEW_BYTES:
                     raise DataError(
                         f"The archive {source} member {member.name!r} holds {member.size:,} "
@@ -151,6 +152,7 @@ def read_members(archive: Path, source: str) -> dict[str, ArchiveRows]:
             f"The archive {source} is truncated or not a gzip-compressed tar ({error}); "
             "delete it and fetch aclImdb_v1.tar.gz again."
         ) from error
+    progress.finish()
     return rows
 
 

@@ -25,6 +25,7 @@ from sentiment.core.arrays import list_lengths
 from sentiment.core.atomic import atomic_path, write_json, write_text
 from sentiment.core.errors import StageOutputMissingError
 from sentiment.core.paths import HomeLayout
+from sentiment.core.progress import PROGRESS_SECONDS, Progress
 from sentiment.data.imdb_members import ARCHIVE_SPLITS
 from sentiment.data.ingest import MANIFEST_NAME
 from sentiment.encoding.tokens import token_lists
@@ -321,14 +322,19 @@ def _cached_report(layout: HomeLayout, fingerprint: Mapping[str, Any]) -> Datase
         return None
 
 
-def build_dataset_report(home: Path, force: bool = False) -> DatasetReport:
+def build_dataset_report(
+    home: Path, force: bool = False, progress_seconds: float = PROGRESS_SECONDS
+) -> DatasetReport:
     """Compute the dataset figures and write the Markdown report and box plot.
 
     A rerun on the same raw Parquet files returns the earlier report without recomputing.
+    Computing it takes half a minute: each step is logged as it starts, and how many
+    reviews are done at most every ``progress_seconds``.
 
     Args:
         home: The pipeline home with ``raw/imdb`` ingested.
         force: Recompute even when the earlier report matches the raw files.
+        progress_seconds: The least time between two progress lines.
 
     Returns:
         The figures and the paths written.
@@ -350,7 +356,10 @@ def build_dataset_report(home: Path, force: bool = False) -> DatasetReport:
     lengths: dict[str, np.ndarray] = {}
     columns: dict[str, tuple[list[str], list[int | None]]] = {}
     occurrences: dict[str, Counter[str]] = {}
+    reviews = sum(pq.read_metadata(layout.raw_split(split)).num_rows for split in ARCHIVE_SPLITS)
+    progress = Progress(logger, "Dataset report", reviews, "reviews", progress_seconds)
     for split in ARCHIVE_SPLITS:
+        progress.step(f"words, lengths and duplicates of the {split} split")
         table = pq.read_table(layout.raw_split(split), columns=["text", "label"])
         texts: list[str] = table.column("text").to_pylist()
         labels: list[int | None] = table.column("label").to_pylist()
@@ -361,7 +370,9 @@ def build_dataset_report(home: Path, force: bool = False) -> DatasetReport:
         lengths[split] = split_lengths
         columns[split] = (texts, labels)
         occurrences[split] = split_occurrences
+        progress.advance(len(texts))
 
+    progress.step("duplicates across splits, the box plot of lengths")
     cross_split = []
     for first, second in _CROSS_PAIRS:
         shared = occurrences[first].keys() & occurrences[second].keys()
@@ -391,6 +402,7 @@ def build_dataset_report(home: Path, force: bool = False) -> DatasetReport:
             "cross_split": [asdict(item) for item in cross_split],
         },
     )
+    progress.finish()
     logger.info(
         "Dataset report: %s distinct words, %d texts in both train and test.",
         f"{len(vocabulary):,}",

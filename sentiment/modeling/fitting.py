@@ -5,18 +5,22 @@ non-finite loss stopping the run (:func:`fit_model`); seeding for reproducible r
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sentiment.core.errors import SentimentError
+from sentiment.core.progress import PROGRESS_SECONDS, Progress
 from sentiment.modeling.config import TrainConfig
 
 if TYPE_CHECKING:
     import keras
 
 EpochHook = Callable[[int, dict[str, float]], None]
+
+logger = logging.getLogger(__name__)
 
 
 class TrainingDivergedError(SentimentError):
@@ -29,8 +33,7 @@ def _make_epoch_recorder(on_epoch_end: EpochHook | None) -> keras.callbacks.Call
     class EpochRecorder(keras.callbacks.Callback):
         """Records per-epoch metrics and wall time, stops on a non-finite loss.
 
-        Only epoch hooks: a per-batch hook would make Keras fetch the loss after every
-        step, and a NaN batch makes the epoch's mean loss NaN anyway.
+        Epoch hooks only: a NaN batch makes the epoch's mean loss NaN anyway.
         """
 
         def __init__(self) -> None:
@@ -56,6 +59,33 @@ def _make_epoch_recorder(on_epoch_end: EpochHook | None) -> keras.callbacks.Call
     return EpochRecorder()
 
 
+def _make_batch_progress(phase: str, epochs: int, seconds: float) -> keras.callbacks.Callback:
+    import keras
+
+    class BatchProgress(keras.callbacks.Callback):
+        """Says which epoch is under way and, at most every ``seconds``, how many of its
+        batches are done (an epoch of a large model takes minutes)."""
+
+        # Not ``async_safe``: called in the training thread, whose context tells Prefect's
+        # log handler which run the line belongs to (Keras's own threads have none).
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._progress: Progress | None = None
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            steps = self.params.get("steps") if self.params else None
+            self._progress = Progress(
+                logger, f"{phase}, epoch {epoch + 1}/{epochs}", steps, "batches", seconds
+            )
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            if self._progress is not None:
+                self._progress.update(batch + 1)
+
+    return BatchProgress()
+
+
 def set_reproducible(seed: int) -> None:
     """Seed Python, numpy and TensorFlow so the same seed gives the same run.
 
@@ -79,8 +109,13 @@ def fit_model(
     validation_data: Any,
     config: TrainConfig,
     on_epoch_end: EpochHook | None,
+    phase: str | None = None,
+    progress_seconds: float = PROGRESS_SECONDS,
 ) -> tuple[list[dict[str, float]], int]:
     """Fit with early stopping on ``validation_data``'s loss; keep the best epoch's weights.
+
+    Each epoch is logged as it starts, and the batches done at most every
+    ``progress_seconds``, as ``phase`` (default ``Training <model>``).
 
     Returns:
         The per-epoch history and the best epoch's index in it.
@@ -91,9 +126,12 @@ def fit_model(
     import keras
 
     recorder = _make_epoch_recorder(on_epoch_end)
-    callbacks: list[keras.callbacks.Callback] = [recorder]
-    early_stopping = None
     epochs = config.resolved_epochs
+    callbacks: list[keras.callbacks.Callback] = [
+        recorder,
+        _make_batch_progress(phase or f"Training {config.model}", epochs, progress_seconds),
+    ]
+    early_stopping = None
     if epochs > 2:
         early_stopping = keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=config.patience, restore_best_weights=True

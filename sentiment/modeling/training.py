@@ -21,6 +21,7 @@ import numpy as np
 
 from sentiment.core.atomic import file_fingerprint, remove_stale_temporaries
 from sentiment.core.paths import HomeLayout
+from sentiment.core.progress import PROGRESS_SECONDS, Progress
 from sentiment.core.provenance import code_fingerprint
 from sentiment.data.preprocess import find_processed
 from sentiment.data.processed import PreprocessResult
@@ -221,14 +222,24 @@ def _training_inputs(home: Path, processed: PreprocessResult) -> list[Path]:
     ]
 
 
-def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None) -> TrainResult:
+def train(
+    home: Path,
+    config: TrainConfig,
+    on_epoch_end: EpochHook | None = None,
+    progress_seconds: float = PROGRESS_SECONDS,
+) -> TrainResult:
     """Train ``config.model`` on the home's processed data and save a bundle.
+
+    Every step is logged as it starts (reading the processed data, each epoch, the
+    calibration, the training profile, the bundle), and each epoch's batches done at
+    most every ``progress_seconds``.
 
     Args:
         home: The pipeline home.
         config: The run's settings.
         on_epoch_end: Called after every epoch with the 1-based epoch and its metrics
             (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``seconds``).
+        progress_seconds: The least time between two progress lines of an epoch.
 
     Returns:
         The bundle's version, directory, validation metrics and history.
@@ -245,6 +256,9 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
     home = Path(home)
     remove_stale_temporaries(HomeLayout(home).models_dir)
     spec = get_model_spec(config.model)
+    phase = f"Training {spec.name}"
+    progress = Progress(logger, phase, seconds=progress_seconds)
+    progress.step("reading the processed data")
     processed = find_processed(home, config.preprocess_config)
     vectorizer = Vectorizer.load(processed.vectorizer_path)
     vector_config = vectorizer.config
@@ -257,6 +271,7 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
     keras.backend.clear_session()
     model = build_model(spec.name, vector_config, config.resolved_learning_rate, config.seed)
     if spec.uses_nb_ratios and config.folds == 1:
+        progress.step("naive-Bayes ratios of the training split")
         positive, negative = datasets.count_ids_by_label(
             train_path, vector_config.num_words, vector_config.max_length
         )
@@ -287,7 +302,13 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
                 spec.name, vector_config, config.resolved_learning_rate, seed
             ),
             fit=lambda fold_model, fold, data, stop: fit_model(
-                fold_model, data, stop, config, tag_fold(on_epoch_end, fold)
+                fold_model,
+                data,
+                stop,
+                config,
+                tag_fold(on_epoch_end, fold),
+                f"{phase}, fold {fold}/{config.folds}",
+                progress_seconds,
             ),
         )
         set_linear_weights(model, ensemble.weights)
@@ -310,10 +331,13 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
             shuffle=False,
             max_length=vector_config.max_length,
         )
-        history, best_index = fit_model(model, train_data, validation_data, config, on_epoch_end)
+        history, best_index = fit_model(
+            model, train_data, validation_data, config, on_epoch_end, phase, progress_seconds
+        )
         best = history[best_index]
         validation_metrics = {"loss": best["val_loss"], "accuracy": best["val_accuracy"]}
 
+    progress.step("calibrating the scores")
     extra_files: dict[str, bytes] = {}
     linear_entry: dict[str, Any] | None = None
     folded = folded_weights(model) if spec.linear else None
@@ -343,6 +367,7 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
 
     # Scoring judges drift against the reviews this model learned from, through its own
     # vectorizer, whatever home the bundle is later scored from.
+    progress.step("profiling the training reviews (scoring's drift reference)")
     inputs = _training_inputs(home, processed)
     profile = profile_training_data(inputs, vectorizer)
 
@@ -388,6 +413,7 @@ def train(home: Path, config: TrainConfig, on_epoch_end: EpochHook | None = None
     }
     if linear_entry is not None:
         metadata["linear"] = linear_entry
+    progress.step(f"writing the bundle {version}")
     extra_files[CURVE_FILE] = training_curve_png(history, f"{spec.name} {version}")
     save_bundle(directory, model, vectorizer, metadata, extra_files=extra_files, profile=profile)
     logger.info(

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from sentiment.core.atomic import atomic_path, file_sha256, write_json
 from sentiment.core.paths import HomeLayout
+from sentiment.core.progress import PROGRESS_SECONDS, Progress
 from sentiment.encoding.text import tokenize
 from sentiment.modeling.calibration import DEFAULT_THRESHOLD
 from sentiment.release.champion import bundle_directory
@@ -50,6 +51,8 @@ EVALUATION_FILE = "evaluation.json"
 PREDICTIONS_FILE = "test_predictions.parquet"
 RELIABILITY_FILE = "reliability_diagram.png"
 EVALUATION_SCHEMA_VERSION = 1
+# Test reviews are scored this many prediction batches at a time, counted as they go.
+_BATCHES_PER_PROGRESS = 4
 
 PREDICTIONS_SCHEMA = pa.schema(
     [
@@ -83,11 +86,13 @@ def evaluate_scorer(
     bootstrap_resamples: int = DEFAULT_BOOTSTRAP_RESAMPLES,
     batch_size: int = 1024,
     training_snapshot: str | None = None,
+    progress_seconds: float = PROGRESS_SECONDS,
 ) -> dict[str, Any]:
     """Score the test split with ``scorer`` and write the evaluation into ``directory``.
 
     Writes ``test_predictions.parquet`` then ``evaluation.json``, each atomically, so a
-    crash leaves either no evaluation or a complete one.
+    crash leaves either no evaluation or a complete one. Each step is logged as it
+    starts, and the reviews scored at most every ``progress_seconds``.
 
     Args:
         scorer: Anything with ``predict_texts`` (a ``ModelBundle``).
@@ -99,6 +104,7 @@ def evaluate_scorer(
         bootstrap_resamples: Resamples for the accuracy interval.
         batch_size: Reviews per prediction batch.
         training_snapshot: The data snapshot the model was trained on, recorded.
+        progress_seconds: The least time between two progress lines.
 
     Returns:
         The evaluation as written to ``evaluation.json``.
@@ -108,7 +114,10 @@ def evaluate_scorer(
             that is not a number in [0, 1].
     """
     started = time.perf_counter()
-    scores = np.asarray(scorer.predict_texts(test_split.texts, batch_size=batch_size))
+    progress = Progress(
+        logger, f"Evaluating {version}", len(test_split.texts), "test reviews", progress_seconds
+    )
+    scores = _predict(scorer, test_split.texts, batch_size, progress)
     seconds_predicting = time.perf_counter() - started
     if scores.shape != (len(test_split.review_ids),):
         raise EvaluationError(
@@ -121,6 +130,7 @@ def evaluate_scorer(
             f"Bundle {version} gave {unusable} of {scores.size} test reviews no score in "
             "[0, 1] (empty text or a diverged model); check the test split and retrain."
         )
+    progress.step(f"metrics with {bootstrap_resamples:,} bootstrap resamples")
     metrics = compute_metrics(
         test_split.labels, scores, threshold=threshold, bootstrap_resamples=bootstrap_resamples
     )
@@ -128,9 +138,11 @@ def evaluate_scorer(
     metrics["slices"] = slice_metrics(
         test_split.labels, scores, sources, threshold, bootstrap_resamples
     )
+    progress.step("accuracy by length in words")
     metrics["lengths"] = length_metrics(
         test_split.labels, scores, word_counts(test_split.texts), threshold
     )
+    progress.step("writing the predictions and the reliability diagram")
     directory = Path(directory)
     predictions = pa.table(
         {
@@ -165,6 +177,7 @@ def evaluate_scorer(
     with atomic_path(directory / RELIABILITY_FILE) as temporary:
         temporary.write_bytes(reliability_png(metrics, version))
     write_json(directory / EVALUATION_FILE, evaluation)
+    progress.finish()
     logger.info(
         "Evaluated %s on %d test reviews: accuracy %.4f (95%% CI %.4f-%.4f), ROC AUC %.4f",
         version,
@@ -175,6 +188,19 @@ def evaluate_scorer(
         metrics["roc_auc"],
     )
     return evaluation
+
+
+def _predict(
+    scorer: TextScorer, texts: Sequence[str | None], batch_size: int, progress: Progress
+) -> np.ndarray:
+    """Score ``texts`` a whole number of batches at a time, so the batches are those of
+    one call, counting the reviews scored on ``progress``."""
+    step = batch_size * _BATCHES_PER_PROGRESS
+    parts = []
+    for start in range(0, len(texts), step):
+        parts.append(np.asarray(scorer.predict_texts(texts[start : start + step], batch_size)))
+        progress.advance(len(parts[-1]))
+    return np.concatenate(parts) if parts else np.asarray(scorer.predict_texts(texts, batch_size))
 
 
 def word_counts(texts: Sequence[str | None]) -> np.ndarray:
@@ -224,6 +250,7 @@ def evaluate_version(
     )
 
     directory = bundle_directory(home, version)
+    logger.info("Evaluating %s: loading the test split and the bundle.", version)
     test_split = load_test_split(home)
     bundle = load_bundle(directory)
     return evaluate_scorer(

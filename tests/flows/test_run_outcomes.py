@@ -10,7 +10,9 @@ from typing import Any
 from flows.ingest import ingest_flow
 from flows.retrain import retrain_flow
 from sentiment.core.atomic import file_sha256
+from sentiment.core.paths import HomeLayout
 from sentiment.data.config import ArchiveConfig
+from sentiment.data.report import MARKDOWN_NAME
 from sentiment.modeling.config import TrainConfig
 from sentiment.release.config import GatePolicy
 from tests.support.imdb_tarball import build_archive
@@ -82,3 +84,26 @@ def test_an_expected_ingest_failure_is_one_sentence_without_traceback(tmp_path: 
     assert logs[-1] == message, logs[-3:]
     assert [line for line in logs if message in line] == [message], logs
     assert not [line for line in logs if "Traceback" in line], logs
+
+
+def test_the_run_logs_say_what_each_long_phase_is_doing(tmp_path: Path) -> None:
+    reviews = archive_reviews(20, 5)
+    archive = build_archive(tmp_path / "aclImdb_v1.tar.gz", reviews=reviews)
+    home = tmp_path / "home"
+    state = ingest_flow(
+        home=str(home),
+        archive=ArchiveConfig(source=str(archive), sha256=file_sha256(archive)),
+        return_state=True,
+    )
+
+    assert state.name == "Completed"
+    report = HomeLayout(home).reports_dir / MARKDOWN_NAME
+    lines = _logs(state.state_details.flow_run_id, f"Dataset report written: {report}.")
+    # The library's own lines (sentiment.core.progress), in the run's logs: each phase
+    # says when it starts, then how far it got.
+    started = [line for line in lines if line.endswith(": started.")]
+    assert started == [
+        "Reading the archive (100,000 reviews): started.",
+        f"Dataset report ({len(reviews)} reviews): started.",
+    ]
+    assert any(line.startswith("Dataset report: done ") for line in lines)

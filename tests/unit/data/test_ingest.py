@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import logging
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from sentiment.data.archive import (
     KNOWN_SHA256,
     SourceUnreachableError,
 )
-from sentiment.data.imdb_members import RAW_SCHEMA
+from sentiment.data.imdb_members import RAW_SCHEMA, read_members
 from sentiment.data.ingest import cached_ingest, ingest_imdb
 from tests.support.imdb_tarball import SMALL_REVIEWS, build_archive, member
 
@@ -394,3 +395,17 @@ def test_ingest_removes_the_temporaries_a_killed_ingest_left(archive: Path, home
     orphans = plant_orphans(layout.cache_dir, pid) + plant_orphans(layout.raw_dir.parent, pid)
     assert _ingest(archive, home).cache_hit and not first.cache_hit
     assert not any(path.exists() for path in orphans)
+
+
+def test_reading_the_archive_says_how_many_reviews_it_has_read(
+    archive: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="sentiment.data.imdb_members"):
+        rows = read_members(archive, str(archive), progress_seconds=0)
+    lines = [record.getMessage() for record in caplog.records]
+    read = sum(len(split.review_ids) for split in rows.values())
+    assert lines[0] == "Reading the archive (100,000 reviews): started."
+    assert [line.split(" (")[0] for line in lines[1:-1]] == [
+        f"Reading the archive: {count} of 100,000 reviews" for count in range(1, read + 1)
+    ]
+    assert lines[-1].startswith(f"Reading the archive: done {read} reviews in ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +112,19 @@ def test_rerun_reuses_the_report_until_the_data_changes(home: Path, tmp_path: Pa
 def test_report_without_raw_data_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(StageOutputMissingError, match="sentiment ingest"):
         build_dataset_report(tmp_path / "empty-home")
+
+
+def test_building_the_report_says_what_it_is_doing(
+    home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="sentiment.data.report"):
+        build_dataset_report(home, progress_seconds=0)
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines[0] == "Dataset report (12 reviews): started."
+    assert "Dataset report: words, lengths and duplicates of the train split." in lines
+    assert [line.split(" after")[0] for line in lines if " of 12 reviews" in line] == [
+        "Dataset report: 6 of 12 reviews (50%)",
+        "Dataset report: 10 of 12 reviews (83%)",
+        "Dataset report: 12 of 12 reviews (100%)",
+    ]
+    assert any(line.startswith("Dataset report: done 12 reviews in ") for line in lines)

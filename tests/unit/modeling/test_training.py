@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -237,6 +238,31 @@ def test_a_crash_mid_training_leaves_no_bundle(home: Path) -> None:
     with pytest.raises(RuntimeError, match="power cut"):
         train(home, _config("mlp", epochs=2), on_epoch_end=crash)
     assert _bundles(home) == before
+
+
+@pytest.mark.slow
+def test_training_says_each_step_and_how_far_each_epoch_got(
+    home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="sentiment.modeling"):
+        train(home, _config("nbsvm", epochs=2), progress_seconds=0)
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines[0] == "Training nbsvm: started."
+    for step in (
+        "reading the processed data",
+        "naive-Bayes ratios of the training split",
+        "calibrating the scores",
+        "profiling the training reviews (scoring's drift reference)",
+    ):
+        assert f"Training nbsvm: {step}." in lines
+    batches = -(-dataset.inspect_split(_splits(home)[0]).num_rows // 16)
+    for epoch in (1, 2):
+        phase = f"Training nbsvm, epoch {epoch}/2"
+        assert f"{phase} ({batches} batches): started." in lines
+        # Every batch may be counted; the last one always is.
+        counted = [line for line in lines if line.startswith(f"{phase}: ")]
+        assert counted and all(" of " in line for line in counted)
+        assert any(line.startswith(f"{phase}: {batches} of {batches} batches") for line in counted)
 
 
 def _bundles(home: Path) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -91,3 +92,35 @@ def test_read_evaluation_explains_missing_and_corrupt_files(tmp_path: Path) -> N
 def test_words_are_counted_as_the_tokenizer_splits_them() -> None:
     texts = ["Not bad at all!", "It's <br />good... really?", "", None]
     assert word_counts(texts).tolist() == [4, 3, 0, 0]
+
+
+def test_evaluating_says_how_many_test_reviews_are_scored_as_it_goes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    scores = scored_raw_test(tmp_path)
+    bundle = tmp_path / "models" / "v1"
+    bundle.mkdir(parents=True)
+    scorer = FakeScorer(scores)
+    with caplog.at_level(logging.INFO, logger="sentiment.release.evaluation"):
+        evaluation = evaluate_scorer(
+            scorer,
+            load_test_split(tmp_path),
+            bundle,
+            version="v1",
+            bootstrap_resamples=100,
+            batch_size=4,
+            progress_seconds=0,
+        )
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines[0] == "Evaluating v1 (40 test reviews): started."
+    # Scored a whole number of batches at a time (4 batches of 4 reviews), counted.
+    assert scorer.calls == 3
+    assert [line.split(" after")[0] for line in lines if " of 40 test reviews" in line] == [
+        "Evaluating v1: 16 of 40 test reviews (40%)",
+        "Evaluating v1: 32 of 40 test reviews (80%)",
+        "Evaluating v1: 40 of 40 test reviews (100%)",
+    ]
+    assert "Evaluating v1: metrics with 100 bootstrap resamples." in lines
+    assert any(line.startswith("Evaluating v1: done 40 test reviews in ") for line in lines)
+    # The same evaluation as one call scoring every review at once.
+    assert evaluation["metrics"]["accuracy"] == pytest.approx(36 / 40)
