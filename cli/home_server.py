@@ -201,6 +201,13 @@ def hold_client_lock(layout: HomeLayout) -> None:
     _CLIENT_LOCKS.append(handle)
 
 
+def release_client_lock() -> None:
+    """Let go of the client lock :func:`hold_client_lock` took (the home's runner, after
+    each run)."""
+    while _CLIENT_LOCKS:
+        _CLIENT_LOCKS.pop().close()
+
+
 class HomeServer:
     """The home's server as a command sees it: found running, or started by it.
 
@@ -366,13 +373,17 @@ def group_alive(group: int) -> bool:
 
 
 def stop(layout: HomeLayout) -> bool:
-    """Stop the home's server and ``make server``'s worker; return whether one ran."""
+    """Stop the home's server, its warm runner and ``make server``'s worker; return
+    whether a server ran."""
+    from cli import home_runner  # it builds on this module
+
     with _exclusive(_locks(layout)[1]):
         state = read_state(layout)
         for key in ("WORKER_PGID", "SERVER_PGID"):
             if state.get(key, "").isdigit():
                 stop_group(int(state[key]))
         layout.server_file.unlink(missing_ok=True)
+        home_runner.stop(layout)
     return bool(state)
 
 

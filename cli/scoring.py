@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from cli import preflight
+from cli import home_runner, preflight
 from cli.options import add_config_options, config_from, given
 from cli.server import load_flow
+from sentiment.core.errors import SentimentError
+from sentiment.core.paths import HomeLayout
 from sentiment.scoring.config import DASK_ADDRESS_VARIABLE, ClusterConfig, ScoringConfig
 
 # The failures file scoring writes (sentiment.scoring.discovery.FAILED_FILE, not imported:
@@ -70,24 +74,24 @@ def _score(arguments: argparse.Namespace) -> int:
     preflight.check_inputs(arguments.inputs)
     preflight.check_output(arguments.output)
     preflight.check_model(arguments.home, arguments.model, arguments.bundle)
-    score_flow = load_flow("flows.score", "score_flow")
-
-    # Loaded with the flow already.
-    from sentiment.scoring.scorer import ScoringFailedError
-
+    # Absolute: the home's runner has its own working directory.
+    request = {
+        "inputs": [_absolute(source) for source in arguments.inputs],
+        "output": _absolute(arguments.output),
+        "config": dataclasses.asdict(config),
+        "home": str(arguments.home),
+        "model": arguments.model,
+        "bundle": None if arguments.bundle is None else _absolute(arguments.bundle),
+        "cluster": dataclasses.asdict(cluster),
+    }
     try:
-        summary = score_flow(
-            inputs=list(arguments.inputs),
-            output=arguments.output,
-            config=config,
-            home=str(arguments.home),
-            model=arguments.model,
-            bundle=arguments.bundle,
-            cluster=cluster,
-        )
-    except ScoringFailedError:
-        _print_failures(arguments.output)
+        summary = _run(arguments.home, request)
+    except SentimentError as error:
+        if getattr(error, "failed_inputs", False):
+            _print_failures(arguments.output)
         raise
+    if summary["output_dir"] == request["output"]:
+        summary["output_dir"] = arguments.output  # as the user wrote it
     rate = summary["rows_per_second"]
     print(
         f"Scored {summary['files_scored']} file(s), skipped {summary['files_skipped']} up to "
@@ -109,6 +113,56 @@ def _cluster_config(arguments: argparse.Namespace) -> ClusterConfig:
     if cluster.address is None and os.environ.get(DASK_ADDRESS_VARIABLE):
         return replace(cluster, address=os.environ[DASK_ADDRESS_VARIABLE])
     return cluster
+
+
+def _run(home: Path, request: dict[str, Any]) -> dict[str, Any]:
+    """The run's summary: from the home's warm runner when it may run it, else from a
+    flow run in this process (which then starts the runner for the next command)."""
+    if home_runner.enabled():
+        summary = home_runner.run(HomeLayout(home), "score", request)
+        if summary is not home_runner.LOCAL:
+            return summary
+    try:
+        return run_score(request)
+    finally:
+        home_runner.after_local_run()
+
+
+def run_score(request: dict[str, Any]) -> dict[str, Any]:
+    """Run the ``score`` flow on ``request`` (what :func:`_score` checked and built, JSON
+    values only) in this process: the command's own, or the home's runner's.
+
+    Raises:
+        SentimentError: The run's expected failure (``failed_inputs`` set when some
+            inputs failed and the others were scored).
+    """
+    score_flow = load_flow("flows.score", "score_flow")
+
+    # Loaded with the flow already.
+    from sentiment.scoring.scorer import ScoringFailedError
+
+    settings = {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in request["config"].items()
+    }
+    try:
+        return score_flow(
+            inputs=list(request["inputs"]),
+            output=request["output"],
+            config=ScoringConfig(**settings),
+            home=request["home"],
+            model=request["model"],
+            bundle=request["bundle"],
+            cluster=ClusterConfig(**request["cluster"]),
+        )
+    except ScoringFailedError as error:
+        error.failed_inputs = True  # type: ignore[attr-defined]
+        raise
+
+
+def _absolute(location: str) -> str:
+    """A local path, directory or glob pattern made absolute; a URL as it is."""
+    return location if "://" in location else os.path.join(os.getcwd(), location)
 
 
 def _print_failures(output: str) -> None:

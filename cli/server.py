@@ -22,11 +22,13 @@ from sentiment.core.paths import HomeLayout, resolve_home
 API_URL_VARIABLE = "PREFECT_API_URL"
 
 _HOME: list[Path] = []  # the command's home, set once by cli.main
+_SERVER: list[home_server.HomeServer] = []  # the home's server, once connected
 
 
 def use_home(home: Path) -> None:
     """Record the command's home, whose server :func:`load_flow` uses."""
     _HOME[:] = [home]
+    _SERVER.clear()
 
 
 def load_flow(module: str, name: str) -> Any:
@@ -41,9 +43,19 @@ def load_flow(module: str, name: str) -> Any:
     """
     server = None
     if not api_configured():
-        layout = HomeLayout(_HOME[0] if _HOME else resolve_home(None))
-        server = home_server.connect(layout)
+        server = home_connection(HomeLayout(_HOME[0] if _HOME else resolve_home(None)))
         os.environ[API_URL_VARIABLE] = server.api_url
+    flow = getattr(importlib.import_module(module), name)
+    if server is not None:
+        server.wait()
+    return flow
+
+
+def home_connection(layout: HomeLayout) -> home_server.HomeServer:
+    """The home's server for this command, found running or started (once per process,
+    saying so when it starts it)."""
+    if not _SERVER:
+        server = home_server.connect(layout)
         if server.started:
             print(
                 f"Starting the home's Prefect server ({server.api_url}, database "
@@ -51,10 +63,8 @@ def load_flow(module: str, name: str) -> Any:
                 file=sys.stderr,
                 flush=True,
             )
-    flow = getattr(importlib.import_module(module), name)
-    if server is not None:
-        server.wait()
-    return flow
+        _SERVER.append(server)
+    return _SERVER[0]
 
 
 def api_configured() -> bool:

@@ -24,6 +24,7 @@ from prefect.logging import get_run_logger
 from sentiment.core import storage
 from sentiment.modeling.bundle import ModelBundle, load_bundle
 from sentiment.modeling.bundle_cache import local_bundle
+from sentiment.modeling.bundle_files import CHECKSUMS_FILE
 from sentiment.modeling.resolved_bundle import ResolvedBundle
 from sentiment.scoring.config import DriftThresholds, ScoringConfig
 from sentiment.scoring.drift import detect_drift
@@ -39,10 +40,18 @@ _PROGRESS_INTERVAL_SECONDS = 2.0
 _PROGRESS_LOG_SECONDS = 5.0
 
 
+def _bundle_of(directory: str) -> ModelBundle:
+    local = local_bundle(directory)
+    # Keyed by its recorded checksums too: a long-lived process (the home's runner) loads,
+    # and verifies, a bundle replaced at the same path again.
+    return _bundle(str(local), (local / CHECKSUMS_FILE).read_bytes())
+
+
 @functools.lru_cache(maxsize=2)
-def _bundle(directory: str) -> ModelBundle:
-    # One load per process: every file task of a run (or of a Dask worker) reuses it.
-    bundle = load_bundle(local_bundle(directory))
+def _bundle(directory: str, checksums: bytes) -> ModelBundle:
+    # One load per process: every file task of a run (or of a Dask worker, or every run
+    # of the home's runner) reuses it.
+    bundle = load_bundle(Path(directory))
     # The model's first prediction sets it up (TensorFlow traces its graph: seconds);
     # paid here, it stays out of the first file's time and its reviews/s.
     bundle.predict_texts(["a first review, scored once to set the model up"])
@@ -216,7 +225,7 @@ def score_shard_task(
         ``{"worker": "host:pid", "results": [file result dicts]}`` for a group, or
         ``{"worker": ..., "part": part outcome}`` for a part.
     """
-    bundle = _bundle(bundle_directory)
+    bundle = _bundle_of(bundle_directory)
     outcome = score_shard(shard, output, bundle, config, _Progress(progress_artifact))
     _log_outcome(shard, outcome)
     return {"worker": _worker(), **outcome}

@@ -181,3 +181,19 @@ class HomeLayout:
         """The running local server's address (``PREFECT_API_URL=...`` lines), which the
         ``sentiment`` command reads to use that server instead of a temporary one."""
         return self.prefect_dir / "server.env"
+
+    @property
+    def runner_file(self) -> Path:
+        """The home's warm runner (``cli.home_runner``): its process, socket, code and
+        environment fingerprints, as ``KEY=VALUE`` lines."""
+        return self.prefect_dir / "runner.env"
+
+    @property
+    def runner_socket(self) -> Path:
+        """The Unix socket the home's warm runner listens on."""
+        return self.prefect_dir / "runner.sock"
+
+    @property
+    def runner_lock(self) -> Path:
+        """Serialises starting the home's warm runner, so two commands start one."""
+        return self.prefect_dir / "runner.lock"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,23 @@ def read_calibration(directory: Path, metadata: dict[str, Any]) -> Calibration:
             f"Model bundle file {directory / METADATA_FILE} has an invalid 'calibration' "
             f"({error}); retrain the bundle with 'sentiment train'."
         ) from error
+
+
+@dataclass(frozen=True)
+class BundleIdentity:
+    """A bundle's version and threshold, read without loading its model."""
+
+    version: str
+    threshold: float
+
+
+def bundle_identity(directory: Path) -> BundleIdentity:
+    """Read a bundle's version and decision threshold from its metadata alone (cheap:
+    no model, no vectorizer), e.g. to tell whether an output is up to date.
+
+    Raises:
+        DataError: If the metadata is missing or not a JSON object.
+    """
+    metadata = read_metadata(Path(directory))
+    version = str(metadata.get("version") or Path(directory).name)
+    return BundleIdentity(version=version, threshold=metadata_threshold(metadata))

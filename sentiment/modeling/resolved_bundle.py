@@ -16,6 +16,7 @@ from sentiment.core.errors import DataError
 from sentiment.modeling.bundle_cache import local_bundle
 from sentiment.modeling.bundle_files import (
     METADATA_FILE,
+    BundleIdentity,
     check_files,
     metadata_threshold,
     read_calibration,
@@ -27,26 +28,6 @@ from sentiment.modeling.calibration import Calibration
 from sentiment.modeling.profile import PROFILE_FILE, PROFILE_FORMAT, TextProfile
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BundleIdentity:
-    """A bundle's version and threshold, read without loading its model."""
-
-    version: str
-    threshold: float
-
-
-def bundle_identity(directory: Path) -> BundleIdentity:
-    """Read a bundle's version and decision threshold from its metadata alone (cheap:
-    no model, no vectorizer), e.g. to tell whether an output is up to date.
-
-    Raises:
-        DataError: If the metadata is missing or not a JSON object.
-    """
-    metadata = read_metadata(Path(directory))
-    version = str(metadata.get("version") or Path(directory).name)
-    return BundleIdentity(version=version, threshold=metadata_threshold(metadata))
 
 
 BundleSource = Literal["registry", "path"]

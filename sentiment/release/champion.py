@@ -12,8 +12,10 @@ from sentiment.core import storage
 from sentiment.core.errors import ConfigError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
 from sentiment.modeling.bundle_cache import local_bundle
-from sentiment.modeling.bundle_files import require_bundle_files, verify_bundle
-from sentiment.modeling.resolved_bundle import bundle_identity
+
+# bundle_files, not resolved_bundle: the command's check before orchestration reads the
+# champion, and resolved_bundle loads the encoding kernels.
+from sentiment.modeling.bundle_files import bundle_identity, require_bundle_files, verify_bundle
 from sentiment.release.errors import EvaluationError
 from sentiment.release.ledger import registry_state
 

@@ -58,7 +58,7 @@ def plan_run(
         output: The output directory.
         config: The run's settings.
         identity: The bundle's version and threshold
-            (:func:`sentiment.modeling.resolved_bundle.bundle_identity`).
+            (:func:`sentiment.modeling.bundle_files.bundle_identity`).
         cut_large: Whether shards can run side by side (on a cluster).
 
     Returns:

@@ -130,7 +130,7 @@ def plan_shards(
         manifests: From :meth:`~sentiment.reading.readers.Discovery.manifests`.
         output_dir: The run's output directory.
         identity: The bundle's ``version`` and ``threshold``
-            (:func:`sentiment.modeling.resolved_bundle.bundle_identity`).
+            (:func:`sentiment.modeling.bundle_files.bundle_identity`).
         config: The scoring settings.
         cut_large: Cut large inputs into parts (off: every input is scored whole; in one
             process parts gain nothing and cost a join).

@@ -12,7 +12,7 @@ import pyarrow.fs as pafs
 import pytest
 
 from flows.score import score_flow
-from sentiment.modeling.resolved_bundle import bundle_identity
+from sentiment.modeling.bundle_files import bundle_identity
 from sentiment.scoring.config import ClusterConfig, ScoringConfig
 from sentiment.scoring.discovery import discover_inputs
 from sentiment.scoring.shards import plan_shards

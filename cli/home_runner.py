@@ -1,0 +1,616 @@
+"""The home's warm runner: a long-lived process with Prefect, the flows and the library
+imported, which runs a command's flow run for it (``sentiment score``).
+
+A command pays about 3 s to import Prefect and its flow on 2 cores, more than the
+scoring it orders. The runner pays that once per home's server: it lives beside the
+home's Prefect server (:mod:`cli.home_server`), listens on ``HomeLayout.runner_socket``
+and runs each request as an ordinary flow run on that server, in its own main thread,
+the same code the command would run (``cli.scoring.run_score``). The command streams the
+run's log lines to its terminal and ends with the same exit status and sentence as an
+in-process run; it never imports Prefect on that path.
+
+Used only when it is the same program: the runner records at start a fingerprint of the
+code it imported (:func:`code_fingerprint`: the source of ``cli``, ``flows``, ``tasks``
+and ``sentiment``, the interpreter, the installed distributions) and of the relevant
+environment (:func:`environment_fingerprint`: ``SENTIMENT_*``, ``PREFECT_*`` and the
+other variables the library or its dependencies read); a command whose own fingerprints
+differ, or that has ``PREFECT_API_URL`` set, runs in-process as before. The environment
+is the process's, never switched per request.
+
+Requests run one at a time (the run uses the process's standard streams, signal
+handling and the machine's cores); a command that finds the runner busy runs
+in-process. A command that finds the home's server running but no usable runner runs
+in-process and starts one as it ends; a runner of other code or environment is replaced
+(it finishes its request, then stops).
+
+No runner outlives its server: it stops within a second once ``server.env`` no longer
+names the server it started beside (idle stop, ``sentiment server stop``, a new
+server), and ``home_server.stop`` stops it too. While it runs a request it holds the
+home's client lock, so the server does not stop under a run. A command that ends while
+its run is in flight (Ctrl-C, SIGTERM, SIGKILL) closes its socket; the runner then
+interrupts the run as Ctrl-C interrupts an in-process one (the run ends Crashed, a
+started output is finished or left as a temporary, never partial) and serves the next.
+
+This module imports neither Prefect nor the library's heavy modules: the command's side
+must stay light, and ``python -m cli.home_runner serve`` is the runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import importlib
+import importlib.util
+import io
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from cli import home_server
+from sentiment.core.errors import SentimentError
+from sentiment.core.paths import HomeLayout
+
+# SENTIMENT_RUNNER=0: never use or start the runner (every command runs in-process).
+SWITCH_VARIABLE = "SENTIMENT_RUNNER"
+# What the runner runs: a request's "flow" names one of these, a function of one mapping.
+HANDLERS = {"score": "cli.scoring:run_score"}
+# The packages whose source is the runner's code.
+CODE_PACKAGES = ("cli", "flows", "tasks", "sentiment")
+# Variables that change what a run does: the product's and Prefect's settings, object
+# store credentials, and those read by TensorFlow, numba, Dask and the BLAS libraries.
+ENVIRONMENT_PREFIXES = (
+    "SENTIMENT_",
+    "PREFECT_",
+    "AWS_",
+    "TF_",
+    "KERAS_",
+    "NUMBA_",
+    "DASK_",
+    "OMP_",
+    "MKL_",
+    "OPENBLAS_",
+    "CUDA_",
+    "PYTHON",
+)
+ENVIRONMENT_NAMES = ("HOME", "PATH", "TZ", "LANG", "LC_ALL")
+# Set in the runner only (the home server's address); a command using the runner has none.
+_NOT_COMPARED = ("PREFECT_API_URL",)
+_CONNECT_TIMEOUT_SECONDS = 5.0
+_WATCH_INTERVAL_SECONDS = 1.0
+
+
+class RunnerLostError(SentimentError):
+    """The runner stopped while it ran the command's flow."""
+
+
+# --- fingerprints -----------------------------------------------------------------------
+
+
+def code_fingerprint() -> str:
+    """A hash of the code a process of this interpreter and path would run: the Python
+    source of :data:`CODE_PACKAGES` where they import from, the interpreter, and the
+    distributions installed in its site directories."""
+    digest = hashlib.sha256()
+    digest.update(f"{sys.executable}\0{sys.version}\0".encode())
+    for package in CODE_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        for location in sorted(locations):
+            digest.update(f"{package}\0{location}\0".encode())
+            for source in sorted(Path(location).rglob("*.py")):
+                digest.update(str(source.relative_to(location)).encode() + b"\0")
+                digest.update(source.read_bytes())
+    for entry in sys.path:
+        if entry.endswith("site-packages") and os.path.isdir(entry):
+            digest.update(entry.encode() + b"\0")
+            digest.update("\0".join(sorted(os.listdir(entry))).encode())
+    return digest.hexdigest()[:32]
+
+
+def environment_fingerprint(environment: Mapping[str, str] | None = None) -> str:
+    """A hash of the relevant variables of ``environment`` (default: this process's)."""
+    environment = os.environ if environment is None else environment
+    relevant = sorted(
+        (key, value)
+        for key, value in environment.items()
+        if (key.startswith(ENVIRONMENT_PREFIXES) or key in ENVIRONMENT_NAMES)
+        and key not in _NOT_COMPARED
+    )
+    return hashlib.sha256(json.dumps(relevant).encode()).hexdigest()[:32]
+
+
+# --- the runner's state file --------------------------------------------------------------
+
+
+def read_state(layout: HomeLayout) -> dict[str, str]:
+    """The ``KEY=VALUE`` lines of ``runner.env`` (empty when there is none)."""
+    try:
+        text = layout.runner_file.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def _write_state(layout: HomeLayout, state: Mapping[str, str]) -> None:
+    temporary = layout.runner_file.with_name(f".tmp-{os.getpid()}-{layout.runner_file.name}")
+    temporary.write_text("".join(f"{key}={value}\n" for key, value in state.items()))
+    os.replace(temporary, layout.runner_file)
+
+
+def usable(
+    state: Mapping[str, str], server: Mapping[str, str], code: str, environment: str
+) -> str | None:
+    """Why the runner in ``state`` must not run this command's flow, or None if it may.
+
+    Args:
+        state: The runner's state (``runner.env``).
+        server: The home server's state (``server.env``) as the command found it running.
+        code: The command's :func:`code_fingerprint`.
+        environment: The command's :func:`environment_fingerprint`.
+    """
+    pid = state.get("PID", "")
+    if not pid.isdigit() or not home_server.process_alive(int(pid)):
+        return "no runner"
+    if state.get("SERVER_PGID") != server.get("SERVER_PGID"):
+        return "a runner of another server"
+    if state.get("CODE") != code:
+        return "a runner of other code"
+    if state.get("ENVIRONMENT") != environment:
+        return "a runner of another environment"
+    if state.get("READY") != "1":
+        return "a runner still starting"
+    return None
+
+
+# --- the command's side -------------------------------------------------------------------
+
+
+def enabled() -> bool:
+    """Whether a command may use the runner: the home's server is the one it would use
+    (no ``PREFECT_API_URL`` and Prefect not loaded) and ``$SENTIMENT_RUNNER`` is not 0."""
+    if os.environ.get(SWITCH_VARIABLE, "1") == "0":
+        return False
+    from cli.server import api_configured
+
+    return not api_configured()
+
+
+def _connect(path: Path, timeout: float) -> socket.socket:
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    connection.settimeout(timeout)
+    try:
+        with _short_path(path) as address:
+            connection.connect(address)
+    except OSError:
+        connection.close()
+        raise
+    return connection
+
+
+@contextlib.contextmanager
+def _short_path(path: Path) -> Iterator[str]:
+    """``path``, or the same file through ``/proc/self/fd`` when it exceeds a socket
+    address's 107 bytes (a deep temporary home)."""
+    if len(os.fsencode(str(path))) < 100 or not os.path.isdir("/proc/self/fd"):
+        yield str(path)
+        return
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{directory}/{path.name}"
+    finally:
+        os.close(directory)
+
+
+class _Lines:
+    """JSON messages, one per line, read from a socket."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        self._file = connection.makefile("rb")
+
+    def next(self) -> dict[str, Any] | None:
+        line = self._file.readline()
+        return json.loads(line) if line else None
+
+
+def run(layout: HomeLayout, flow: str, request: Mapping[str, Any]) -> Any:
+    """Run ``flow`` on the home's runner if one may run it, else return :data:`LOCAL`.
+
+    The runner's log lines go to this process's stdout and stderr as they come. Once
+    the runner has taken the request the command's outcome is the run's: its result,
+    its expected error (a :class:`SentimentError` with the run's sentence), or an
+    unexpected one (the runner's traceback printed, :class:`RunnerLostError`).
+
+    Args:
+        layout: The home.
+        flow: A key of :data:`HANDLERS`.
+        request: The handler's argument: JSON values only, paths absolute.
+
+    Returns:
+        The handler's result, or :data:`LOCAL` when the command runs the flow itself
+        (no runner, another code or environment, busy, or refused before starting).
+    """
+    from cli.server import home_connection
+
+    server = home_connection(layout)
+    if server.started:
+        return LOCAL
+    server_state = home_server.running_state(layout)
+    code, environment = code_fingerprint(), environment_fingerprint()
+    if usable(read_state(layout), server_state, code, environment) is not None:
+        _AFTER_LOCAL_RUN.append(lambda: start(layout, server_state, code, environment))
+        return LOCAL
+    message = {"flow": flow, "request": request, "code": code, "environment": environment}
+    try:
+        connection = _connect(layout.runner_socket, _CONNECT_TIMEOUT_SECONDS)
+        connection.sendall(json.dumps(message).encode() + b"\n")
+        lines = _Lines(connection)
+        answer = lines.next()
+    except (OSError, ValueError):
+        return LOCAL
+    if not answer or "accepted" not in answer:
+        connection.close()
+        return LOCAL
+    connection.settimeout(None)
+    with connection:
+        return _follow(lines)
+
+
+def _follow(lines: _Lines) -> Any:
+    while True:
+        message = lines.next()
+        if message is None:
+            raise RunnerLostError(
+                "The home's runner stopped during the run (see its log under "
+                "<home>/prefect/logs/runner.log); run the command again."
+            )
+        if "text" in message:
+            stream = sys.stdout if message.get("stream") == "stdout" else sys.stderr
+            stream.write(message["text"])
+            stream.flush()
+        elif "result" in message:
+            return message["result"]
+        elif "error" in message:
+            _raise(message["error"])
+
+
+def _raise(error: Mapping[str, Any]) -> None:
+    if error.get("kind") == "sentiment":
+        raised = SentimentError(error["message"])
+        raised.logged_by_run = error.get("logged_by_run", False)  # type: ignore[attr-defined]
+        raised.failed_inputs = error.get("failed_inputs", False)  # type: ignore[attr-defined]
+        raise raised
+    sys.stderr.write(error.get("traceback", ""))
+    raise RunnerLostError("The run ended on an unexpected error (traceback above).")
+
+
+class _Local:
+    def __repr__(self) -> str:
+        return "LOCAL"
+
+
+LOCAL: Any = _Local()
+_AFTER_LOCAL_RUN: list[Callable[[], None]] = []
+
+
+def after_local_run() -> None:
+    """Start the runner a local run found missing (called as the command ends, so its
+    imports do not compete with the command's own work)."""
+    while _AFTER_LOCAL_RUN:
+        with contextlib.suppress(OSError):
+            _AFTER_LOCAL_RUN.pop()()
+
+
+def start(layout: HomeLayout, server_state: Mapping[str, str], code: str, environment: str) -> None:
+    """Start a runner for the server in ``server_state``, with this process's
+    environment, unless a usable one runs or starts (under ``runner.lock``)."""
+    with open(layout.runner_lock, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = read_state(layout)
+        reason = usable(state, server_state, code, environment)
+        if reason in (None, "a runner still starting"):
+            return
+        logs = layout.prefect_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        with open(logs / "runner.log", "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "cli.home_runner", "serve", "--home", str(layout.home)],
+                env={**os.environ, "PREFECT_API_URL": server_state["PREFECT_API_URL"]},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Detached like the server: the command's end or Ctrl-C does not reach it.
+                start_new_session=True,
+            )
+        # Named now, so that a runner of other code stops and no second one starts.
+        _write_state(
+            layout,
+            {
+                "PID": str(process.pid),
+                "SERVER_PGID": server_state["SERVER_PGID"],
+                "CODE": code,
+                "ENVIRONMENT": environment,
+                "READY": "0",
+            },
+        )
+
+
+def stop(layout: HomeLayout) -> bool:
+    """Stop the home's runner (its process group); return whether one was named."""
+    with open(layout.runner_lock, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = read_state(layout)
+        if state.get("PID", "").isdigit():
+            home_server.stop_group(int(state["PID"]))
+        layout.runner_file.unlink(missing_ok=True)
+    return bool(state)
+
+
+# --- the runner process -------------------------------------------------------------------
+
+
+class _Relay(io.TextIOBase):
+    """A standard stream of the runner: to the command whose run is in flight, else to
+    the runner's log. Prefect's console handler writes to it from any thread."""
+
+    def __init__(self, name: str, fallback: IO[str], outlet: _Outlet) -> None:
+        self._name = name
+        self._fallback = fallback
+        self._outlet = outlet
+
+    def write(self, text: str) -> int:
+        if not self._outlet.send({"stream": self._name, "text": text}):
+            self._fallback.write(text)
+            self._fallback.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self._fallback.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+
+class _Outlet:
+    """The connection of the request in flight; sends are atomic across threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connection: socket.socket | None = None
+
+    def attach(self, connection: socket.socket | None) -> None:
+        with self._lock:
+            self._connection = connection
+
+    def send(self, message: Mapping[str, Any]) -> bool:
+        with self._lock:
+            if self._connection is None:
+                return False
+            try:
+                self._connection.sendall(json.dumps(message, default=_plain).encode() + b"\n")
+            except OSError:
+                # The command is gone: its run is being interrupted; keep the rest here.
+                self._connection = None
+                return False
+            return True
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
+
+
+class _Runner:
+    def __init__(self, layout: HomeLayout, server_pgid: str) -> None:
+        self.layout = layout
+        self.server_pgid = server_pgid
+        self.code = ""
+        self.environment = ""
+        self.outlet = _Outlet()
+        self.requests: queue.Queue[tuple[socket.socket, dict[str, Any]]] = queue.Queue()
+        self.busy = threading.Lock()
+        self.in_flight = False
+        self.current: socket.socket | None = None
+        self.retiring = False
+
+    # The watchdog: stop with the server, retire when replaced.
+    def watch(self) -> None:
+        while True:
+            server = home_server.read_state(self.layout)
+            alive = server.get("SERVER_PGID") == self.server_pgid and (
+                home_server.process_alive(int(self.server_pgid))
+            )
+            if not alive:
+                # The server is gone: nothing this process does can be recorded any more.
+                os._exit(0)
+            if read_state(self.layout).get("PID") != str(os.getpid()):
+                self.retiring = True
+                if self.busy.acquire(blocking=False):
+                    os._exit(0)
+            time.sleep(_WATCH_INTERVAL_SECONDS)
+
+    def accept(self, listener: socket.socket) -> None:
+        while True:
+            connection, _ = listener.accept()
+            threading.Thread(target=self.take, args=(connection,), daemon=True).start()
+
+    def take(self, connection: socket.socket) -> None:
+        """Read one request and answer at once: refused, or accepted and queued."""
+        try:
+            connection.settimeout(_CONNECT_TIMEOUT_SECONDS)
+            message = _Lines(connection).next() or {}
+            refusal = self.refusal(message)
+            if refusal is None and not self.busy.acquire(blocking=False):
+                refusal = "busy"
+            if refusal is not None:
+                connection.sendall(json.dumps({"refused": refusal}).encode() + b"\n")
+                connection.close()
+                return
+            connection.settimeout(None)
+            connection.sendall(b'{"accepted": true}\n')
+        except (OSError, ValueError):
+            connection.close()
+            return
+        self.requests.put((connection, message))
+
+    def refusal(self, message: Mapping[str, Any]) -> str | None:
+        if self.retiring:
+            return "replaced"
+        if message.get("code") != self.code or message.get("environment") != self.environment:
+            return "other code or environment"
+        if message.get("flow") not in HANDLERS:
+            return "unknown flow"
+        return None
+
+    def watch_connection(self, connection: socket.socket) -> None:
+        """Interrupt the run in flight when its command goes (Ctrl-C, SIGTERM, SIGKILL):
+        the command sends nothing after its request, so a read returns only at its end."""
+        with contextlib.suppress(OSError):
+            connection.recv(1)
+        if self.current is connection:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def interrupt(self, signum: int, frame: Any) -> None:
+        # A late signal (the run already over) must not break the loop.
+        if self.in_flight:
+            raise KeyboardInterrupt
+
+    def serve(self) -> None:
+        while True:
+            connection, message = self.requests.get()
+            try:
+                self.handle(connection, message)
+            except KeyboardInterrupt:
+                print("The command went away; its run was interrupted.", file=sys.stderr)
+            finally:
+                self.in_flight = False
+                self.current = None
+                self.outlet.attach(None)
+                with contextlib.suppress(OSError):
+                    # Wakes the thread watching the connection (close alone does not).
+                    connection.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
+                    connection.close()
+                _flush_run_logs()
+                home_server.release_client_lock()
+                self.busy.release()
+            if self.retiring:
+                os._exit(0)
+
+    def handle(self, connection: socket.socket, message: Mapping[str, Any]) -> None:
+        # The server must not stop under the run: hold the lock a command holds.
+        home_server.hold_client_lock(self.layout)
+        module, name = HANDLERS[message["flow"]].split(":")
+        handler = getattr(importlib.import_module(module), name)
+        self.outlet.attach(connection)
+        self.in_flight = True
+        self.current = connection
+        threading.Thread(target=self.watch_connection, args=(connection,), daemon=True).start()
+        try:
+            result = {"result": handler(message["request"])}
+        except SentimentError as error:
+            result = {
+                "error": {
+                    "kind": "sentiment",
+                    "message": str(error),
+                    "logged_by_run": bool(getattr(error, "logged_by_run", False)),
+                    "failed_inputs": bool(getattr(error, "failed_inputs", False)),
+                }
+            }
+        except Exception:  # the command prints it as an in-process run would
+            result = {"error": {"kind": "unexpected", "traceback": traceback.format_exc()}}
+        # Over: the command may leave as soon as it has the result.
+        self.in_flight = False
+        self.current = None
+        self.outlet.send(result)
+
+
+def _flush_run_logs() -> None:
+    """Send the run's queued logs to the server now (a command's exit hooks do it)."""
+    with contextlib.suppress(Exception):
+        from prefect.logging.handlers import APILogHandler
+
+        APILogHandler.flush()
+
+
+def _bind(path: Path) -> socket.socket:
+    path.unlink(missing_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with _short_path(path) as address:
+        listener.bind(address)
+    os.chmod(path, 0o600)
+    listener.listen(8)
+    return listener
+
+
+def serve(home: Path) -> int:
+    """Run the home's runner until its server goes or it is replaced."""
+    layout = HomeLayout(home)
+    with open(layout.runner_lock, "a") as lock:
+        # Held by the command that starts this process until it has named it.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    server = home_server.running_state(layout)
+    if not server or read_state(layout).get("PID") != str(os.getpid()):
+        return 0
+    runner = _Runner(layout, server["SERVER_PGID"])
+    threading.Thread(target=runner.watch, daemon=True).start()
+    # Fingerprinted before the imports: a file edited while they run makes the runner
+    # look stale, never the reverse.
+    runner.code = code_fingerprint()
+    runner.environment = environment_fingerprint()
+    # Before Prefect configures its console handler, which keeps the stream it finds.
+    sys.stdout = _Relay("stdout", sys.__stdout__, runner.outlet)  # type: ignore[assignment]
+    sys.stderr = _Relay("stderr", sys.__stderr__, runner.outlet)  # type: ignore[assignment]
+    for target in HANDLERS.values():
+        importlib.import_module(target.split(":")[0])
+    _warm()
+    signal.signal(signal.SIGINT, runner.interrupt)
+    with open(layout.runner_lock, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = read_state(layout)
+        if state.get("PID") != str(os.getpid()):
+            return 0  # replaced while it started
+        listener = _bind(layout.runner_socket)
+        _write_state(
+            layout,
+            {**state, "CODE": runner.code, "ENVIRONMENT": runner.environment, "READY": "1"},
+        )
+    threading.Thread(target=runner.accept, args=(listener,), daemon=True).start()
+    print(f"Runner {os.getpid()} ready on {layout.runner_socket}.", file=sys.__stderr__)
+    runner.serve()
+    return 0
+
+
+def _warm() -> None:
+    """Import what every run imports: the flows, tasks and scoring modules."""
+    importlib.import_module("flows.score")
+    importlib.import_module("sentiment.scoring.scorer")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run a home's warm runner.")
+    parser.add_argument("command", choices=("serve",))
+    parser.add_argument("--home", type=Path, required=True)
+    arguments = parser.parse_args(argv)
+    return serve(arguments.home)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
