@@ -355,6 +355,7 @@ def stop(layout: HomeLayout) -> bool:
         if state.get("PID", "").isdigit():
             home_server.stop_group(int(state["PID"]))
         layout.runner_file.unlink(missing_ok=True)
+        layout.runner_socket.unlink(missing_ok=True)
     return bool(state)
 
 
@@ -439,12 +440,22 @@ class _Runner:
             )
             if not alive:
                 # The server is gone: nothing this process does can be recorded any more.
-                os._exit(0)
+                self.leave()
             if read_state(self.layout).get("PID") != str(os.getpid()):
                 self.retiring = True
                 if self.busy.acquire(blocking=False):
                     os._exit(0)
             time.sleep(_WATCH_INTERVAL_SECONDS)
+
+    def leave(self) -> None:
+        """End the process now, removing its socket and state unless a newer runner
+        took them over."""
+        with contextlib.suppress(OSError), open(self.layout.runner_lock, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if read_state(self.layout).get("PID") == str(os.getpid()):
+                self.layout.runner_socket.unlink(missing_ok=True)
+                self.layout.runner_file.unlink(missing_ok=True)
+        os._exit(0)
 
     def accept(self, listener: socket.socket) -> None:
         while True:
