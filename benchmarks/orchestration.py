@@ -5,7 +5,10 @@ fresh process timed from outside (its whole wall time):
 
 * ``plain``: a script that imports the library, loads the champion and scores the rows;
 * ``server``: ``sentiment score`` with the home's server running (started as
-  ``make server`` starts it, recorded in ``HOME/prefect/server.env``);
+  ``make server`` starts it, recorded in ``HOME/prefect/server.env``), and, for code
+  that has one, its warm runner (``cli/home_runner.py``), started by a warm-up command
+  before the first round and ready; ``server, in-process``: the same code with the
+  runner switched off (``SENTIMENT_RUNNER=0``), the command importing Prefect itself;
 * ``no server, cold``: no server running or configured (the command starts what it
   needs: the old code a temporary server, the new one the home's server, stopped
   again after the case so the next round starts cold too);
@@ -102,6 +105,25 @@ def _stop_home_server(code: Path, home: Path) -> None:
         )
 
 
+def _has_runner(code: Path) -> bool:
+    return (code / "cli" / "home_runner.py").exists()
+
+
+def warm_up(code: Path, home: Path, source: Path, output: str) -> None:
+    """One command on ``home``: for code with a runner, it starts the runner as it ends;
+    wait until that runner is ready, so no round pays for its start."""
+    _timed(_sentiment(home, "score", str(source), "--output", output), code)
+    if not _has_runner(code):
+        return
+    state = home / "prefect" / "runner.env"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if state.exists() and "READY=1" in state.read_text():
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"The runner of {home} did not become ready within 300 s.")
+
+
 def build_home(home: Path, bundle: Path | None) -> Path:
     """A home whose champion is ``bundle`` (copied), else a tiny mlp."""
     if bundle is None:
@@ -170,13 +192,17 @@ def main() -> None:
         def output() -> str:
             return str(root / f"out-{next(counter)}")
 
+        for name, code in codes.items():
+            warm_up(code, homes[name, "server"], next(iter(inputs.values())), output())
+
         def record(label: str, seconds: float) -> None:
             figures.setdefault(label, []).append(seconds)
             print(f"  {label}: {seconds:.1f} s", file=sys.stderr, flush=True)
 
         try:
             for repeat in range(arguments.repeats):
-                print(f"round {repeat + 1}", file=sys.stderr, flush=True)
+                load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+                print(f"round {repeat + 1} (load {load})", file=sys.stderr, flush=True)
                 for what, source in inputs.items():
                     plain_home = homes["new", "server"]
                     record(
@@ -193,6 +219,15 @@ def main() -> None:
                             f"sentiment score, server running, {what}{tag}",
                             _timed(_sentiment(homes[name, "server"], *score, output()), code),
                         )
+                        if _has_runner(code):
+                            record(
+                                f"sentiment score, server running, in-process, {what}{tag}",
+                                _timed(
+                                    _sentiment(homes[name, "server"], *score, output()),
+                                    code,
+                                    SENTIMENT_RUNNER="0",
+                                ),
+                            )
                         new = (code / "cli" / "home_server.py").exists()
                         # The first input of a round starts cold: no server runs.
                         if not new or what == next(iter(inputs)):
@@ -238,11 +273,20 @@ def main() -> None:
                 if name in run_homes:
                     _stop_home_server(code, run_homes[name])
 
-    print(f"| case | median s | runs ({arguments.repeats}) |")
-    print("|---|---:|---|")
+    plain = {
+        label.rsplit(", ", 1)[1]: statistics.median(values)
+        for label, values in figures.items()
+        if label.startswith("plain library script, ")
+    }
+    print(f"load average at the end: {', '.join(f'{value:.1f}' for value in os.getloadavg())}")
+    print(f"| case | median s | x plain | runs ({arguments.repeats}) |")
+    print("|---|---:|---:|---|")
     for label, values in figures.items():
         runs = ", ".join(f"{value:.1f}" for value in values)
-        print(f"| {label} | {statistics.median(values):.1f} | {runs} |")
+        median = statistics.median(values)
+        what = next((what for what in plain if f", {what}" in label), None)
+        ratio = f"{median / plain[what]:.2f}" if what else ""
+        print(f"| {label} | {median:.1f} | {ratio} | {runs} |")
 
 
 if __name__ == "__main__":
