@@ -250,7 +250,9 @@ def run(layout: HomeLayout, flow: str, request: Mapping[str, Any]) -> Any:
     server_state = home_server.running_state(layout)
     code, environment = code_fingerprint(), environment_fingerprint()
     if usable(read_state(layout), server_state, code, environment) is not None:
-        _AFTER_LOCAL_RUN.append(lambda: start(layout, server_state, code, environment))
+        # The environment as fingerprinted, not as the run and its imports leave it.
+        variables = dict(os.environ)
+        _AFTER_LOCAL_RUN.append(lambda: start(layout, server_state, code, variables))
         return LOCAL
     message = {"flow": flow, "request": request, "code": code, "environment": environment}
     try:
@@ -313,9 +315,12 @@ def after_local_run() -> None:
             _AFTER_LOCAL_RUN.pop()()
 
 
-def start(layout: HomeLayout, server_state: Mapping[str, str], code: str, environment: str) -> None:
-    """Start a runner for the server in ``server_state``, with this process's
-    environment, unless a usable one runs or starts (under ``runner.lock``)."""
+def start(
+    layout: HomeLayout, server_state: Mapping[str, str], code: str, variables: Mapping[str, str]
+) -> None:
+    """Start a runner for the server in ``server_state`` with the environment
+    ``variables``, unless a usable one runs or starts (under ``runner.lock``)."""
+    environment = environment_fingerprint(variables)
     with open(layout.runner_lock, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         state = read_state(layout)
@@ -327,7 +332,7 @@ def start(layout: HomeLayout, server_state: Mapping[str, str], code: str, enviro
         with open(logs / "runner.log", "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "cli.home_runner", "serve", "--home", str(layout.home)],
-                env={**os.environ, "PREFECT_API_URL": server_state["PREFECT_API_URL"]},
+                env={**variables, "PREFECT_API_URL": server_state["PREFECT_API_URL"]},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
