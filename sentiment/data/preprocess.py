@@ -51,6 +51,7 @@ from sentiment.core.atomic import (
 )
 from sentiment.core.errors import DataError, StageOutputMissingError
 from sentiment.core.paths import HomeLayout
+from sentiment.core.progress import PROGRESS_SECONDS, Progress
 from sentiment.data.config import PreprocessConfig
 from sentiment.data.processed import (
     MANIFEST_FILE,
@@ -107,7 +108,11 @@ def processed_key(
 
 
 def preprocess(
-    home: Path, config: PreprocessConfig, prefetch: bool = False, workers: int | None = None
+    home: Path,
+    config: PreprocessConfig,
+    prefetch: bool = False,
+    workers: int | None = None,
+    progress_seconds: float = PROGRESS_SECONDS,
 ) -> PreprocessResult:
     """Vectorize the raw splits into ``processed/<key>/``, or reuse an identical output.
 
@@ -123,6 +128,8 @@ def preprocess(
             one counts, pads and writes; 1 does everything in this process. ``None``
             means ``DEFAULT_TOKENIZE_WORKERS``. The output is byte-for-byte the same for
             any value, so it is not part of the output's key.
+        progress_seconds: The least time between two lines saying how many reviews are
+            tokenized and written (each step is logged as it starts).
 
     Returns:
         The output; ``cache_hit`` tells whether it was already there.
@@ -152,7 +159,16 @@ def preprocess(
     pool = process_pool(workers) if workers > 1 else None
     try:
         return _preprocess_with(
-            home, config, key, fingerprints, snapshot, started, pool, workers, prefetch
+            home,
+            config,
+            key,
+            fingerprints,
+            snapshot,
+            started,
+            pool,
+            workers,
+            prefetch,
+            progress_seconds,
         )
     finally:
         if pool is not None:
@@ -169,6 +185,7 @@ def _preprocess_with(
     pool: Executor | None,
     workers: int,
     prefetch: bool,
+    progress_seconds: float,
 ) -> PreprocessResult:
     """The rest of :func:`preprocess` after the cache check, with its worker pool."""
     layout = HomeLayout(home)
@@ -177,7 +194,7 @@ def _preprocess_with(
     train_paths, test_paths = inputs["train"], inputs["test"]
     train_path = train_paths[0]
     train_labels = read_all_labels(train_paths)
-    read_all_labels(test_paths)
+    test_rows = len(read_all_labels(test_paths))
     is_validation = validation_mask(train_labels, config.validation_fraction, config.seed)
     validation_rows = int(is_validation.sum())
     if validation_rows == 0 or validation_rows == len(train_labels):
@@ -188,14 +205,22 @@ def _preprocess_with(
         )
     vector_config = config.vectorizer
     logger.info(
-        "Preprocessing %s into %s (%d train, %d validation reviews).",
-        layout.raw_dir,
-        directory,
+        "Preprocessing %d train, %d validation and %d test reviews from %s into %s.",
         len(train_labels) - validation_rows,
         validation_rows,
+        test_rows,
+        layout.raw_dir,
+        directory,
     )
 
     def write_output(pool: Executor | None) -> dict[str, Any]:
+        tokenizing = Progress(
+            logger,
+            "Tokenizing the training split",
+            len(train_labels),
+            "reviews",
+            progress_seconds,
+        )
         executor: Executor | None = None
         ahead = 0
         if pool is not None:
@@ -213,7 +238,16 @@ def _preprocess_with(
                 offset += batch.num_rows
                 counter.add_dictionary(tokens, lengths, documents=~batch_validation)
                 train_batches.append((batch, tokens, lengths, batch_validation))
+                tokenizing.advance(batch.num_rows)
+            tokenizing.step("fitting the vocabulary")
             vectorizer = counter.build()
+            encoding = Progress(
+                logger,
+                "Encoding and writing the splits",
+                len(train_labels) + test_rows,
+                "reviews",
+                progress_seconds,
+            )
             # Workers tokenize and encode test while this process encodes and writes train.
             test_batches = Ahead(test_paths, encode_texts, executor, ahead, vectorizer)
             fit_stats = EncodingStats()
@@ -232,10 +266,12 @@ def _preprocess_with(
                     writers[split].add(*take_rows(batch, rows), encoded.ids[rows], stats)
                     if split == "train":
                         fit_stats += stats
+                encoding.advance(batch.num_rows)
             train_batches.clear()
             for batch, (ids, stats) in test_batches:
                 rows = np.arange(batch.num_rows)
                 writers["test"].add(*take_rows(batch, rows), ids, stats)
+                encoding.advance(batch.num_rows)
             split_summaries = {split: writer.close() for split, writer in writers.items()}
 
             vectorizer.save(temporary / VECTORIZER_FILE)

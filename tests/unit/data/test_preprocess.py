@@ -292,3 +292,27 @@ def test_preprocess_removes_the_temporaries_a_killed_run_left(home: Path) -> Non
     assert not any(path.exists() for path in orphans)
     assert live.exists()
     assert preprocess(home, SMALL).cache_hit and result.directory.exists()
+
+
+def test_preprocessing_says_what_it_is_doing_and_how_many_reviews_are_done(
+    home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("sentiment.data.workers.RAW_BATCH_ROWS", 16)
+    with caplog.at_level("INFO", logger="sentiment.data.preprocess"):
+        preprocess(home, SMALL, workers=1, progress_seconds=0)
+    lines = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "sentiment.data.preprocess"
+    ]
+    assert lines[0].startswith("Preprocessing 36 train, 4 validation and 20 test reviews from ")
+    assert lines[1] == "Tokenizing the training split (40 reviews): started."
+    # In batches of 16 rows: train (16, 16, 8), then it is encoded and written, then test.
+    assert [line.split(" (")[0] for line in lines if " of 40 reviews" in line] == [
+        f"Tokenizing the training split: {done} of 40 reviews" for done in (16, 32, 40)
+    ]
+    assert "Tokenizing the training split: fitting the vocabulary." in lines
+    assert "Encoding and writing the splits (60 reviews): started." in lines
+    assert [line.split(" (")[0] for line in lines if " of 60 reviews" in line] == [
+        f"Encoding and writing the splits: {done} of 60 reviews" for done in (16, 32, 40, 56, 60)
+    ]
