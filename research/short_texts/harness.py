@@ -169,6 +169,8 @@ class Variant:
         0.0  # after training: weight += lexicon_post * valence/4 (unigrams; negated: -half)
     )
     negated_prior: float = -0.5  # a negated lexicon word's prior, relative to the word's
+    gate_full: int = 0  # lexicon_post only at full strength up to this many words ...
+    gate_zero: int = 0  # ... falling linearly to 0 at this many (0: no gate, every length)
     dropout: float = 0.0  # share of a review's ids dropped per step (toward_93_nbsvm's trainer)
     grams: int = 3  # train on ids of n-grams up to this order only (unigrams: 1)
     combine: str = ""  # add this saved variant's weights ...
@@ -177,6 +179,8 @@ class Variant:
     from_weights: str = ""  # start from a saved variant's trained weights instead of training
     seed: int = 42
 
+
+GATES = ((10, 30), (10, 50), (10, 80), (20, 30), (20, 50), (20, 80), (30, 50), (30, 80))
 
 VARIANTS: dict[str, Variant] = {
     "base": Variant(),
@@ -250,6 +254,27 @@ VARIANTS: dict[str, Variant] = {
     **{
         f"post{v}len": Variant(from_weights="base", lexicon_post=v, calibration="length")
         for v in (0.2, 0.3, 0.5, 1.0)
+    },
+    # Length-gated lexicon prior: g(words) * prior added to a text's sum, g = 1 up to
+    # gate_full words, 0 from gate_zero on, so long reviews score as with the base weights.
+    **{
+        f"gate{v}n{full}m{zero}{suffix}": Variant(
+            from_weights="base",
+            lexicon_post=v,
+            gate_full=full,
+            gate_zero=zero,
+            calibration=calibration,
+        )
+        for v in (0.2, 0.3, 0.5, 1.0)
+        for full, zero in GATES
+        for suffix, calibration in (("", "platt-mixed"), ("len", "length"), ("cal", "gated"))
+    },
+    # The calibration alone gated by length (no prior): Platt for short texts and for long.
+    **{
+        f"gatecaln{full}m{zero}": Variant(
+            from_weights="base", calibration="gated", gate_full=full, gate_zero=zero
+        )
+        for full, zero in GATES
     },
 }
 
@@ -416,9 +441,24 @@ def _newton(design: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return parameters
 
 
+def gate(words: np.ndarray, full: int, zero: int) -> np.ndarray:
+    """1 for texts of at most ``full`` words, 0 from ``zero`` words on, linear between."""
+    if not zero:
+        return np.ones(len(words))
+    return np.clip((zero - words) / (zero - full), 0.0, 1.0)
+
+
+# The gate of the calibration (kind "gated"), set per variant by ``run``.
+CALIBRATION_GATE = [0, 0]
+
+
 def features(logits: np.ndarray, words: np.ndarray, kind: str) -> np.ndarray:
     if kind == "length":
         return np.column_stack([logits, np.ones_like(logits), np.log1p(words)])
+    if kind == "gated":
+        # Two Platt fits blended by the gate: one for short texts, one for long ones.
+        short = gate(words, *CALIBRATION_GATE)
+        return np.column_stack([logits * (1 - short), 1 - short, logits * short, short])
     return np.column_stack([logits, np.ones_like(logits)])
 
 
@@ -434,11 +474,15 @@ def calibrate(kind: str, val_logits, y_val, val_words, sent_logits, y_sent, sent
     logits = np.concatenate([val_logits, sent_logits[take]])
     labels = np.concatenate([y_val, y_sent[take]])
     words = np.concatenate([val_words, sent_words[take]])
-    return _newton(features(logits, words, "length" if kind == "length" else "platt"), labels)
+    return _newton(features(logits, words, feature_kind(kind)), labels)
+
+
+def feature_kind(kind: str) -> str:
+    return kind if kind in ("length", "gated") else "platt"
 
 
 def accuracy(parameters, logits, labels, words, kind) -> float:
-    z = features(logits, words, "length" if kind == "length" else "platt") @ parameters
+    z = features(logits, words, feature_kind(kind)) @ parameters
     return float(np.mean((z >= 0) == (labels > 0.5)))
 
 
@@ -546,6 +590,11 @@ def run(work: Path, names: list[str], results: Path) -> None:
                 counts = column_sums(*fit, np.ones(len(y_fit)), size)
                 prior[counts >= variant.lexicon_rare] = 0.0
             weights = weights + variant.lexicon_post * prior
+        gated_prior = None
+        if variant.lexicon_post and variant.gate_zero:
+            # Gated: the prior is kept apart and added per text as g(words) * its sum.
+            weights = weights - variant.lexicon_post * prior
+            gated_prior = variant.lexicon_post * prior
         if variant.combine:
             other = np.load(work / f"weights_{variant.combine}.npy").astype(np.float64)
             weights = weights + variant.combine_weight * other
@@ -553,16 +602,21 @@ def run(work: Path, names: list[str], results: Path) -> None:
             base_weights = weights
         if not variant.from_weights or variant.naive_bayes:
             np.save(work / f"weights_{name}.npy", weights.astype(np.float32))
-        logit = {
-            key: row_sums(*value, weights)
-            for key, value in {
-                "val": val,
-                "val_sent": val_sent,
-                "test": test,
-                "sst": sst,
-                "checklist": checklist,
-            }.items()
+        sets = {"val": val, "val_sent": val_sent, "test": test, "sst": sst, "checklist": checklist}
+        set_words = {
+            "val": val_words,
+            "val_sent": val_sent_words,
+            "test": test_words,
+            "sst": sst_words,
+            "checklist": checklist_words,
         }
+        logit = {key: row_sums(*value, weights) for key, value in sets.items()}
+        if gated_prior is not None:
+            for key, value in sets.items():
+                logit[key] = logit[key] + gate(
+                    set_words[key], variant.gate_full, variant.gate_zero
+                ) * row_sums(*value, gated_prior)
+        CALIBRATION_GATE[:] = [variant.gate_full, variant.gate_zero]
         parameters = calibrate(
             variant.calibration,
             logit["val"],
@@ -615,7 +669,7 @@ def run(work: Path, names: list[str], results: Path) -> None:
                 features(
                     logit["checklist"][i : i + 1],
                     checklist_words[i : i + 1],
-                    "length" if kind == "length" else "platt",
+                    feature_kind(kind),
                 )
                 @ parameters
                 >= 0
