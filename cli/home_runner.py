@@ -596,7 +596,7 @@ def serve(home: Path) -> int:
     sys.stderr = _Relay("stderr", sys.__stderr__, runner.outlet)  # type: ignore[assignment]
     for target in HANDLERS.values():
         importlib.import_module(target.split(":")[0])
-    _warm()
+    _warm(layout)
     signal.signal(signal.SIGINT, runner.interrupt)
     with open(layout.runner_lock, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -614,10 +614,18 @@ def serve(home: Path) -> int:
     return 0
 
 
-def _warm() -> None:
-    """Import what every run imports: the flows, tasks and scoring modules."""
+def _warm(layout: HomeLayout) -> None:
+    """Import what every run imports (the flows, tasks and scoring modules) and load the
+    home's champion as the scoring task loads it, so the first run does not pay for it."""
     importlib.import_module("flows.score")
     importlib.import_module("sentiment.scoring.scorer")
+    from sentiment.release.champion import resolve_bundle
+    from tasks.score import loaded_bundle
+
+    try:
+        loaded_bundle(str(resolve_bundle(layout.home)[1]))
+    except SentimentError as error:  # no champion yet, or a bad one: the run will say so
+        print(f"No champion loaded ahead: {error}", file=sys.__stderr__)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,7 +40,8 @@ _PROGRESS_INTERVAL_SECONDS = 2.0
 _PROGRESS_LOG_SECONDS = 5.0
 
 
-def _bundle_of(directory: str) -> ModelBundle:
+def loaded_bundle(directory: str) -> ModelBundle:
+    """The bundle at ``directory`` (a path or URL), loaded once per process and kept."""
     local = local_bundle(directory)
     # Keyed by its recorded checksums too: a long-lived process (the home's runner) loads,
     # and verifies, a bundle replaced at the same path again.
@@ -225,7 +226,7 @@ def score_shard_task(
         ``{"worker": "host:pid", "results": [file result dicts]}`` for a group, or
         ``{"worker": ..., "part": part outcome}`` for a part.
     """
-    bundle = _bundle_of(bundle_directory)
+    bundle = loaded_bundle(bundle_directory)
     outcome = score_shard(shard, output, bundle, config, _Progress(progress_artifact))
     _log_outcome(shard, outcome)
     return {"worker": _worker(), **outcome}
