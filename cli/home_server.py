@@ -435,6 +435,9 @@ def serve(home: Path, fd: int) -> int:
     still names this process."""
     import uvicorn
 
+    from cli.server_database import serialize_sqlite_writes
+
+    serialize_sqlite_writes()
     layout = HomeLayout(home)
     config = uvicorn.Config(
         "prefect.server.api.server:create_app",

@@ -76,12 +76,15 @@ def _failures_message(summary: dict[str, Any], handled: int) -> str:
     )
 
 
-def _outcome(summary: dict[str, Any], handled: int) -> State[dict[str, Any]]:
-    """Completed naming the files scored, or Failed naming the bad ones."""
+def _outcome(home: str, summary: dict[str, Any], handled: int) -> State[dict[str, Any]]:
+    """Record the run's trends row under its final name, and end Completed naming the
+    files scored, or Failed naming the bad ones (the run renamed ``...-N-failed`` first)."""
     if summary["files_failed"]:
         scoring_failed_task(summary)
         mark_run(f"{summary['files_failed']}-failed", "failed-files")
+        record_trends_task(home, summary)
         return expected_failure(SentimentError(_failures_message(summary, handled)))
+    record_trends_task(home, summary)
     scored = [Path(path).name for path in summary["outputs"]]
     return Completed(
         message=f"scored {summary['files_scored']} inbox file(s) ({summary['rows_scored']:,} "
@@ -133,5 +136,4 @@ def score_inbox_flow(
     record_inbox_failures_task(home, results)
     inbox_report_task(inbox, results, summary)
     summary["labelling_queue"] = refresh_queue_task(home, queue or QueueConfig())
-    record_trends_task(home, summary)
-    return _outcome(summary, len(results))
+    return _outcome(home, summary, len(results))

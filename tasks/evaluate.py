@@ -70,15 +70,25 @@ def gate_model_task(home: str, version: str, policy: GatePolicy) -> dict[str, An
     return decision.as_dict()
 
 
-@task(name="publish-champion", cache_policy=NO_CACHE)
-def publish_champion_task(home: str) -> str | None:
-    """Publish the keyed ``sentiment-champion`` card of the current champion."""
+def publish_champion(home: str) -> str | None:
+    """Publish the keyed ``sentiment-champion`` card of the current champion, from a run
+    or, after ``sentiment promote --force`` or ``sentiment rollback``, from the CLI.
+
+    Returns:
+        The champion's version, or None before any promotion.
+    """
     create_markdown_artifact(
         markdown=champion_markdown(Path(home)),
         key=CHAMPION_ARTIFACT_KEY,
         description="The current champion model and its test metrics.",
     )
     return champion_version(Path(home))
+
+
+@task(name="publish-champion", cache_policy=NO_CACHE)
+def publish_champion_task(home: str) -> str | None:
+    """Publish the keyed ``sentiment-champion`` card of the current champion."""
+    return publish_champion(home)
 
 
 @task(name="champion", cache_policy=NO_CACHE)

@@ -100,7 +100,7 @@ def score_part(
         json_schema = None
         if shard.get("schema"):
             json_schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(shard["schema"])))
-        profile = write_scored(
+        profile, seconds = write_scored(
             item,
             part_path,
             model,
@@ -126,7 +126,7 @@ def score_part(
         **outcome,
         "status": "scored",
         "rows": profile.rows,
-        "seconds": time.perf_counter() - started,
+        "seconds": seconds,
     }
 
 

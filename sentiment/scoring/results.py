@@ -24,7 +24,9 @@ class FileResult:
         status: ``scored``, ``skipped`` (already up to date) or ``failed``.
         reason: Why it failed or was skipped.
         profile: Counts over the output's rows (for skipped files, from its metadata).
-        seconds: Wall time spent on this input.
+        seconds: For a scored input, the seconds its batches took (reading, encoding,
+            scoring and writing them: what reviews/s counts, without opening the input
+            or finishing its output); otherwise the wall time spent on it.
     """
 
     input_path: str

@@ -308,7 +308,7 @@ def score_file(
                     profile=profile,
                     seconds=time.perf_counter() - started,
                 )
-        profile = write_scored(input_file, output_path, model, config, on_batch)
+        profile, seconds = write_scored(input_file, output_path, model, config, on_batch)
     except Exception as error:  # a bad file must never stop the batch
         reason = failure_reason(path, error)
         logger.warning("Failed to score %s: %s", path, reason)
@@ -319,7 +319,6 @@ def score_file(
             reason=reason,
             seconds=time.perf_counter() - started,
         )
-    seconds = time.perf_counter() - started
     logger.debug(
         "Scored %s: %d rows (%d without text) in %.1f s -> %s",
         path,
@@ -372,7 +371,7 @@ def write_scored(
     byte_range: tuple[int, int, int] | None = None,
     json_schema: pa.Schema | None = None,
     first_row: int = 0,
-) -> TextProfile:
+) -> tuple[TextProfile, float]:
     """Score an input (or rows ``[start, stop)`` of a Parquet input) into ``output_path``
     atomically; raise on any problem (see :func:`score_file` for the forgiving form).
 
@@ -394,10 +393,14 @@ def write_scored(
             cut at the same rows as in a whole-file run).
 
     Returns:
-        The profile of the rows written.
+        The profile of the rows written, and the seconds spent on their batches
+        (reading, encoding, scoring and writing them): the scoring work a reviews/s
+        figure counts, without opening the input (a first CSV read compiles its
+        scanner), creating the output, hashing the input again or renaming the output.
     """
     path = input_file.path
     profile = TextProfile()
+    seconds = 0.0
     with BatchReader(
         input_file,
         batch_rows=config.read_rows,
@@ -423,10 +426,13 @@ def write_scored(
             # A file that is one batch or less gains nothing from encoding ahead, and
             # starting the threads costs more than scoring a one-row file.
             threads = config.encode_threads if reader.size_bytes >= _ENCODE_AHEAD_BYTES else 0
+            batch_started = time.perf_counter()
             for prepared in _prepared_batches(reader, encoder, threads, config.explain):
                 _score_batch(prepared, model, config, profile, writer, output_path, schema)
-                if on_batch is not None:
+                seconds += time.perf_counter() - batch_started
+                if on_batch is not None:  # progress reports are not scoring work
                     on_batch(profile.rows, prepared.fraction_done)
+                batch_started = time.perf_counter()
             if rows is None and byte_range is None:
                 # What was scored is exactly what was read, and the file still holds it.
                 fingerprint = require_unchanged(path, reader.fingerprint())
@@ -443,7 +449,7 @@ def write_scored(
             with output_errors(output_path):
                 writer.add_key_value_metadata(metadata_entries(metadata))
                 output.close()  # closes the writer, then renames the file into place
-    return profile
+    return profile, seconds
 
 
 def _score_batch(

@@ -347,7 +347,9 @@ def test_the_inbox_scores_itself_and_reports_a_bad_file_once(deployed: dict[str,
     trends = _latest_artifact("sentiment-trends")
     table = [line for line in str(trends.data).splitlines() if line.startswith("| ")]
     assert len(table) == 2 * (1 + 2), table  # the champion's table and the inbox's
-    assert "score-inbox-1-file" in table[1] and "score-inbox-1-file" in table[2]
+    # Newest first, each under the name the run list shows (the failed run's final name).
+    assert "score-inbox-1-file-1-failed" in table[1], table
+    assert "score-inbox-1-file " in table[2] + " ", table
     assert "data:image/png;base64," in str(trends.data)
 
     failures = _wait_for(lambda: _events("sentiment.scoring.failed"), 60, "the failure event")
@@ -410,6 +412,8 @@ def test_a_forced_promotion_is_an_event_that_rescores_the_inbox(
     )
     assert completed.returncode == 0, completed.stderr
     assert "Emitted sentiment.model.promoted" in completed.stdout, completed.stdout
+    # The champion card shows the new champion at once (not only after the next evaluate).
+    assert f"# Champion: `{CHALLENGER}`" in str(_latest_artifact("sentiment-champion").data)
 
     def forced() -> list[Any]:
         events = _events("sentiment.model.promoted")
@@ -431,6 +435,18 @@ def test_a_forced_promotion_is_an_event_that_rescores_the_inbox(
     # challenger is a copy of the champion's files, so the inbox's outputs stay current.)
     (run,) = _wait_for(rescoring, 150, "the automation's score-inbox run")
     assert run.state.name == "Completed", run.state.message
+
+    rolled_back = subprocess.run(
+        [sys.executable, "-m", "cli.main", "rollback", "--reason", "test"],
+        env=server.environment,
+        cwd=REPOSITORY,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert rolled_back.returncode == 0, rolled_back.stderr
+    assert f"# Champion: `{CHAMPION}`" in str(_latest_artifact("sentiment-champion").data)
 
 
 def _now() -> Any:
@@ -467,6 +483,11 @@ def test_artifacts_render_by_key_with_their_images(
     assert 'src="data:image/png;base64,' in page
     trends = _latest_artifact("sentiment-trends")
     assert "sentiment-trends" in _chromium(f"{ui}/artifacts/artifact/{trends.id}", "trends")
+    # Prefect's card calls any trigger on our own events "A custom trigger": the
+    # description above it says what fires the automation and what it does.
+    cards = _chromium(f"{ui}/automations", "automations")
+    assert "run the score-inbox deployment to rescore the inbox" in cards
+    assert "notify the sentiment-alerts webhook" in cards
 
 
 def test_a_deployment_runs_from_the_command_line(deployed: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -401,3 +402,25 @@ def test_an_input_deleted_after_it_was_planned_fails_saying_so(tmp_path: Path) -
     reason = results[0].reason
     assert reason.startswith(f"Input {deleted} was deleted or moved while the run was scoring it (")
     assert reason.endswith("); no output was kept, so score it again once it is back.")
+
+
+def test_the_seconds_a_rate_counts_leave_out_opening_the_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A start-up paid on opening (a first CSV read compiles its scanner: seconds on a
+    # fresh install) made a 5-row run report "2 reviews/s". Reading, encoding, scoring
+    # and writing the batches count; opening the input does not.
+    from sentiment.reading.readers import BatchReader
+
+    opening = BatchReader._open
+    start_up = 0.5
+
+    def slow_open(reader: BatchReader) -> None:
+        time.sleep(start_up)
+        opening(reader)
+
+    monkeypatch.setattr(BatchReader, "_open", slow_open)
+    source = dump(tmp_path / "in.parquet", rows=5)
+    (result,) = score_files(inputs_of(source), tmp_path / "out", FakeModel(), SMALL)
+    assert result.status == "scored" and result.rows == 5
+    assert 0.0 < result.seconds < start_up
