@@ -185,12 +185,12 @@ def _announce(
     automation rescores the inbox as after a gated promotion, and republish the
     ``sentiment-champion`` card, so the UI shows the new champion."""
     emit_champion_change = load_flow("tasks.events", "emit_champion_change")
-    publish_champion = load_flow("tasks.evaluate", "publish_champion")
+    publish_champion_card = load_flow("tasks.events", "publish_champion_card")
     home = str(arguments.home)
     emitted = emit_champion_change(
         version, cause=cause, reason=reason, previous=previous, home=home
     )
-    publish_champion(home)
+    publish_champion_card(home)
     if emitted:
         print(f"Emitted sentiment.model.promoted for {version}: the inbox is rescored with it.")
     print(f"The sentiment-champion artifact now shows {version}.")

@@ -13,11 +13,10 @@ from sentiment.release.champion import champion_version
 from sentiment.release.config import GatePolicy
 from sentiment.release.evaluation import describe_evaluation, evaluation_manifest
 from sentiment.release.promotion import evaluate_and_record, gate_and_record
-from sentiment.release.report import champion_markdown, decision_markdown
-from tasks.events import PROMOTED, REJECTED, emit
+from sentiment.release.report import decision_markdown
+from tasks.events import PROMOTED, REJECTED, emit, publish_champion_card
 
 ARTIFACT_KEY = "model-evaluation"
-CHAMPION_ARTIFACT_KEY = "sentiment-champion"
 
 
 @task(name="evaluate-bundle", cache_policy=NO_CACHE)
@@ -70,25 +69,10 @@ def gate_model_task(home: str, version: str, policy: GatePolicy) -> dict[str, An
     return decision.as_dict()
 
 
-def publish_champion(home: str) -> str | None:
-    """Publish the keyed ``sentiment-champion`` card of the current champion, from a run
-    or, after ``sentiment promote --force`` or ``sentiment rollback``, from the CLI.
-
-    Returns:
-        The champion's version, or None before any promotion.
-    """
-    create_markdown_artifact(
-        markdown=champion_markdown(Path(home)),
-        key=CHAMPION_ARTIFACT_KEY,
-        description="The current champion model and its test metrics.",
-    )
-    return champion_version(Path(home))
-
-
 @task(name="publish-champion", cache_policy=NO_CACHE)
 def publish_champion_task(home: str) -> str | None:
     """Publish the keyed ``sentiment-champion`` card of the current champion."""
-    return publish_champion(home)
+    return publish_champion_card(home)
 
 
 @task(name="champion", cache_policy=NO_CACHE)

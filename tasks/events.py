@@ -4,20 +4,26 @@ Every event's resource is ``sentiment.model.<version>``, so one automation can m
 all of a model's events; the payload carries the figures a notification shows. Every
 change of champion (the gate's promotion, a forced promotion, a rollback) is a
 ``sentiment.model.promoted`` event with its ``cause`` and ``reason``, so the automation
-that rescores the inbox acts on each.
+that rescores the inbox acts on each, and republishes the ``sentiment-champion`` card.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from prefect.artifacts import create_markdown_artifact
 from prefect.events import emit_event
 from prefect.logging import get_run_logger
+
+from sentiment.release.champion import champion_version
+from sentiment.release.report import champion_markdown
 
 PROMOTED = "sentiment.model.promoted"
 REJECTED = "sentiment.model.rejected"
 DRIFT_DETECTED = "sentiment.drift.detected"
 SCORING_FAILED = "sentiment.scoring.failed"
+CHAMPION_ARTIFACT_KEY = "sentiment-champion"
 
 
 def _emit(event: str, version: str, payload: dict[str, Any]) -> bool:
@@ -69,3 +75,19 @@ def emit_champion_change(
     )
     EventsWorker.drain_all()
     return emitted
+
+
+def publish_champion_card(home: str) -> str | None:
+    """Publish the keyed ``sentiment-champion`` card of the current champion: after the
+    gate (``evaluate``), a forced promotion or a rollback (the CLI), so the UI always
+    shows the champion of the registry.
+
+    Returns:
+        The champion's version, or None before any promotion.
+    """
+    create_markdown_artifact(
+        markdown=champion_markdown(Path(home)),
+        key=CHAMPION_ARTIFACT_KEY,
+        description="The current champion model and its test metrics.",
+    )
+    return champion_version(Path(home))
