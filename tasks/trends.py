@@ -34,7 +34,8 @@ def record_trends_task(home: str, scoring: dict[str, Any] | None = None) -> int:
             inline_png(trends_png(rows), "trends", width=560),
             "",
             trends_markdown(rows),
-            f"{len(rows)} run(s), newest first; `sentiment history` prints the same. "
+            f"{len(rows)} run(s), newest first, in the same order in both tables; "
+            "`sentiment history` prints the same. "
             "Drift compares each scored batch with the champion's training data.",
         ]
     )
