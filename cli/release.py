@@ -180,19 +180,31 @@ def _announce(
     reason: str | None,
     previous: str | None,
 ) -> None:
-    """Tell the home's Prefect server (the one every command records its runs on, started
-    if none runs) of the new champion: emit ``sentiment.model.promoted``, so its
-    automation rescores the inbox as after a gated promotion, and republish the
-    ``sentiment-champion`` card, so the UI shows the new champion."""
+    """Tell the home's Prefect server (the one every command records its runs on) of the
+    new champion: emit ``sentiment.model.promoted``, so its automation rescores the inbox
+    as after a gated promotion, and republish the ``sentiment-champion`` card, so the UI
+    shows the new champion. None is started for it: with no server running, no
+    automation or schedule runs either, and ``make server`` publishes the card as it
+    starts."""
+    from cli import home_server
+    from cli.server import api_configured
+    from sentiment.core.paths import HomeLayout
+
+    if not api_configured():
+        state = home_server.running_state(HomeLayout(arguments.home))
+        if not state or not home_server.healthy(state["PREFECT_API_URL"]):
+            print(
+                "No Prefect server runs for this home, so no sentiment.model.promoted event "
+                "was sent; the inbox's next run scores with the new champion."
+            )
+            return
     emit_champion_change = load_flow("tasks.events", "emit_champion_change")
-    publish_champion_card = load_flow("tasks.events", "publish_champion_card")
+    # A task run of its own: Prefect deprecates artifacts made outside a run.
+    publish_champion = load_flow("tasks.evaluate", "publish_champion_task")
     home = str(arguments.home)
-    emitted = emit_champion_change(
-        version, cause=cause, reason=reason, previous=previous, home=home
-    )
-    publish_champion_card(home)
-    if emitted:
+    if emit_champion_change(version, cause=cause, reason=reason, previous=previous, home=home):
         print(f"Emitted sentiment.model.promoted for {version}: the inbox is rescored with it.")
+    publish_champion(home)
     print(f"The sentiment-champion artifact now shows {version}.")
 
 

@@ -244,6 +244,13 @@ def start(port: int) -> int:
     )
     deployed = create_pool_and_deploy(environment).count("successfully created")
     print(f"Deployed {deployed} deployment(s) of prefect.yaml to the work pool '{POOL}'.")
+    # The champion may have changed while no server ran (promote --force, rollback).
+    subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "champion"],
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "automations"],
         env=environment,
@@ -283,7 +290,7 @@ def status() -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("start", "stop", "status", "automations"))
+    parser.add_argument("command", choices=("start", "stop", "status", "automations", "champion"))
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     arguments = parser.parse_args()
     if arguments.command == "start":
@@ -291,6 +298,12 @@ def main() -> int:
     if arguments.command == "automations":
         _point_at_local_server()
         apply_automations()
+        return 0
+    if arguments.command == "champion":
+        _point_at_local_server()
+        from tasks.evaluate import publish_champion_task
+
+        print(f"Champion card: {publish_champion_task(str(_layout().home)) or 'no champion yet'}")
         return 0
     return stop() if arguments.command == "stop" else status()
 
