@@ -26,6 +26,7 @@ from sentiment.core.atomic import atomic_path
 from sentiment.core.errors import DataError
 from sentiment.core.locks import exclusive_lock
 from sentiment.core.paths import HomeLayout
+from sentiment.core.progress import Progress
 from sentiment.data.config import QUEUE_COLUMN
 from sentiment.data.known_texts import batch_index, imdb_index
 from sentiment.data.snapshot import current_snapshot
@@ -245,8 +246,14 @@ def build_queue(
     output = Path(output) if output else layout.to_label_dir / f"queue-{stamp:%Y%m%dT%H%M%SZ}.csv"
     layout.to_label_dir.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(layout.queue_lock, "another labelling queue"):
+        progress = Progress(logger, "Labelling queue")
+        progress.step("reading the texts already labelled or queued")
         known = known_hashes(layout.home)
-        picks = select_uncertain([scored.candidates() for scored in files], config, known)
+        progress.step(f"reading the {len(files)} scored file(s) of the champion")
+        candidates = [scored.candidates() for scored in files]
+        reviews = sum(len(file.scores) for file in candidates)
+        progress.step(f"choosing {config.size} of {reviews:,} reviews")
+        picks = select_uncertain(candidates, config, known)
         result.excluded = len(known)
         if not picks:
             logger.info("%s", result.summary())

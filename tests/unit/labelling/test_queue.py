@@ -4,6 +4,7 @@ labelled or queued already, and back in through add-labels, partly filled."""
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -185,3 +186,19 @@ def test_label_queue_then_add_labels_on_the_command_line(
     assert main(["--home", str(home), "add-labels", str(queue), "--source", "queue"]) == 0
     assert "1 accepted as 'queue'" in (out := capsys.readouterr().out)
     assert "1 not yet labelled" in out
+
+
+def test_building_a_queue_says_each_step_as_it_starts(
+    home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_scored(HomeLayout(home).scored_dir / "week1.parquet", texts(4, "r"), [0.5] * 4)
+    with caplog.at_level(logging.INFO, logger="sentiment.labelling.queue"):
+        build_queue(home, QueueConfig(size=3))
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines[:4] == [
+        "Labelling queue: started.",
+        "Labelling queue: reading the texts already labelled or queued.",
+        "Labelling queue: reading the 1 scored file(s) of the champion.",
+        "Labelling queue: choosing 3 of 4 reviews.",
+    ]
+    assert lines[4].startswith("Queued 3 review(s)")
