@@ -136,18 +136,11 @@ def environment_fingerprint(environment: Mapping[str, str] | None = None) -> str
 
 def read_state(layout: HomeLayout) -> dict[str, str]:
     """The ``KEY=VALUE`` lines of ``runner.env`` (empty when there is none)."""
-    try:
-        text = layout.runner_file.read_text(encoding="utf-8")
-    except OSError:
-        return {}
-    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
-    return {key.strip(): value.strip() for key, value in pairs}
+    return home_server.read_env_file(layout.runner_file)
 
 
 def _write_state(layout: HomeLayout, state: Mapping[str, str]) -> None:
-    temporary = layout.runner_file.with_name(f".tmp-{os.getpid()}-{layout.runner_file.name}")
-    temporary.write_text("".join(f"{key}={value}\n" for key, value in state.items()))
-    os.replace(temporary, layout.runner_file)
+    home_server.write_env_file(layout.runner_file, state)
 
 
 def usable(

@@ -128,21 +128,32 @@ def _locks(layout: HomeLayout) -> tuple[Path, Path]:
     return layout.prefect_dir / "clients.lock", layout.prefect_dir / "server.lock"
 
 
-def read_state(layout: HomeLayout) -> dict[str, str]:
-    """The ``KEY=VALUE`` lines of ``server.env`` (empty when there is none)."""
+def read_env_file(path: Path) -> dict[str, str]:
+    """The ``KEY=VALUE`` lines of a state file such as ``server.env`` (empty when there is
+    none)."""
     try:
-        text = layout.server_file.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except OSError:
         return {}
     pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
     return {key.strip(): value.strip() for key, value in pairs}
 
 
-def write_state(layout: HomeLayout, state: Mapping[str, str]) -> None:
-    """Replace ``server.env`` (written to a temporary name and renamed into place)."""
-    temporary = layout.server_file.with_name(f".tmp-{os.getpid()}-{layout.server_file.name}")
+def write_env_file(path: Path, state: Mapping[str, str]) -> None:
+    """Replace the state file ``path`` (written to a temporary name and renamed into place)."""
+    temporary = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     temporary.write_text("".join(f"{key}={value}\n" for key, value in state.items()))
-    os.replace(temporary, layout.server_file)
+    os.replace(temporary, path)
+
+
+def read_state(layout: HomeLayout) -> dict[str, str]:
+    """The ``KEY=VALUE`` lines of ``server.env`` (empty when there is none)."""
+    return read_env_file(layout.server_file)
+
+
+def write_state(layout: HomeLayout, state: Mapping[str, str]) -> None:
+    """Replace ``server.env``."""
+    write_env_file(layout.server_file, state)
 
 
 def process_alive(pid: int) -> bool:

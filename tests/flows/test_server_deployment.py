@@ -401,15 +401,7 @@ def test_a_forced_promotion_is_an_event_that_rescores_the_inbox(
 
     server: Server = deployed["server"]
     started = _now()
-    completed = subprocess.run(
-        [sys.executable, "-m", "cli.main", "promote", CHALLENGER, "--force", "--reason", "test"],
-        env=server.environment,
-        cwd=REPOSITORY,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    completed = _sentiment(server, "promote", CHALLENGER, "--force", "--reason", "test")
     assert completed.returncode == 0, completed.stderr
     assert "Emitted sentiment.model.promoted" in completed.stdout, completed.stdout
     # The champion card shows the new champion at once (not only after the next evaluate).
@@ -436,17 +428,22 @@ def test_a_forced_promotion_is_an_event_that_rescores_the_inbox(
     (run,) = _wait_for(rescoring, 150, "the automation's score-inbox run")
     assert run.state.name == "Completed", run.state.message
 
-    rolled_back = subprocess.run(
-        [sys.executable, "-m", "cli.main", "rollback", "--reason", "test"],
+    rolled_back = _sentiment(server, "rollback", "--reason", "test")
+    assert rolled_back.returncode == 0, rolled_back.stderr
+    assert f"# Champion: `{CHAMPION}`" in str(_latest_artifact("sentiment-champion").data)
+
+
+def _sentiment(server: Server, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``sentiment ARGUMENTS`` as a user runs it against ``server``."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *arguments],
         env=server.environment,
         cwd=REPOSITORY,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=240,
     )
-    assert rolled_back.returncode == 0, rolled_back.stderr
-    assert f"# Champion: `{CHAMPION}`" in str(_latest_artifact("sentiment-champion").data)
 
 
 def _now() -> Any:
@@ -492,20 +489,8 @@ def test_artifacts_render_by_key_with_their_images(
 
 def test_a_deployment_runs_from_the_command_line(deployed: dict[str, Any]) -> None:
     server: Server = deployed["server"]
-
-    def sentiment(*arguments: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "cli.main", *arguments],
-            env=server.environment,
-            cwd=REPOSITORY,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-
-    completed = sentiment("deployment", "run", "score-inbox", "--wait")
-    missing = sentiment("deployment", "run", "retrian")
+    completed = _sentiment(server, "deployment", "run", "score-inbox", "--wait")
+    missing = _sentiment(server, "deployment", "run", "retrian")
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "Started score-inbox-" in completed.stdout
