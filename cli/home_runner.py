@@ -32,31 +32,24 @@ interrupts the run as Ctrl-C interrupts an in-process one (the run ends Crashed,
 started output is finished or left as a temporary, never partial) and serves the next.
 
 This module imports neither Prefect nor the library's heavy modules: the command's side
-must stay light, and ``python -m cli.home_runner serve`` is the runner.
+must stay light; the runner process is :mod:`cli.runner_process`.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import hashlib
 import importlib
 import importlib.util
-import io
 import json
 import os
-import queue
-import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
-import traceback
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from cli import home_server
 from sentiment.core.errors import SentimentError
@@ -87,8 +80,7 @@ ENVIRONMENT_PREFIXES = (
 ENVIRONMENT_NAMES = ("HOME", "PATH", "TZ", "LANG", "LC_ALL")
 # Set in the runner only (the home server's address); a command using the runner has none.
 _NOT_COMPARED = ("PREFECT_API_URL",)
-_CONNECT_TIMEOUT_SECONDS = 5.0
-_WATCH_INTERVAL_SECONDS = 1.0
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 class RunnerLostError(SentimentError):
@@ -139,7 +131,8 @@ def read_state(layout: HomeLayout) -> dict[str, str]:
     return home_server.read_env_file(layout.runner_file)
 
 
-def _write_state(layout: HomeLayout, state: Mapping[str, str]) -> None:
+def write_state(layout: HomeLayout, state: Mapping[str, str]) -> None:
+    """Replace ``runner.env``."""
     home_server.write_env_file(layout.runner_file, state)
 
 
@@ -185,7 +178,7 @@ def _connect(path: Path, timeout: float) -> socket.socket:
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     connection.settimeout(timeout)
     try:
-        with _short_path(path) as address:
+        with short_path(path) as address:
             connection.connect(address)
     except OSError:
         connection.close()
@@ -194,7 +187,7 @@ def _connect(path: Path, timeout: float) -> socket.socket:
 
 
 @contextlib.contextmanager
-def _short_path(path: Path) -> Iterator[str]:
+def short_path(path: Path) -> Iterator[str]:
     """``path``, or the same file through ``/proc/self/fd`` when it exceeds a socket
     address's 107 bytes (a deep temporary home)."""
     if len(os.fsencode(str(path))) < 100 or not os.path.isdir("/proc/self/fd"):
@@ -207,7 +200,7 @@ def _short_path(path: Path) -> Iterator[str]:
         os.close(directory)
 
 
-class _Lines:
+class MessageLines:
     """JSON messages, one per line, read from a socket."""
 
     def __init__(self, connection: socket.socket) -> None:
@@ -249,9 +242,9 @@ def run(layout: HomeLayout, flow: str, request: Mapping[str, Any]) -> Any:
         return LOCAL
     message = {"flow": flow, "request": request, "code": code, "environment": environment}
     try:
-        connection = _connect(layout.runner_socket, _CONNECT_TIMEOUT_SECONDS)
+        connection = _connect(layout.runner_socket, CONNECT_TIMEOUT_SECONDS)
         connection.sendall(json.dumps(message).encode() + b"\n")
-        lines = _Lines(connection)
+        lines = MessageLines(connection)
         answer = lines.next()
     except (OSError, ValueError):
         return LOCAL
@@ -263,7 +256,7 @@ def run(layout: HomeLayout, flow: str, request: Mapping[str, Any]) -> Any:
         return _follow(lines)
 
 
-def _follow(lines: _Lines) -> Any:
+def _follow(lines: MessageLines) -> Any:
     while True:
         message = lines.next()
         if message is None:
@@ -324,7 +317,7 @@ def start(
         logs.mkdir(parents=True, exist_ok=True)
         with open(logs / "runner.log", "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "cli.home_runner", "serve", "--home", str(layout.home)],
+                [sys.executable, "-m", "cli.runner_process", "serve", "--home", str(layout.home)],
                 env={**variables, "PREFECT_API_URL": server_state["PREFECT_API_URL"]},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -333,7 +326,7 @@ def start(
                 start_new_session=True,
             )
         # Named now, so that a runner of other code stops and no second one starts.
-        _write_state(
+        write_state(
             layout,
             {
                 "PID": str(process.pid),
@@ -355,279 +348,3 @@ def stop(layout: HomeLayout) -> bool:
         layout.runner_file.unlink(missing_ok=True)
         layout.runner_socket.unlink(missing_ok=True)
     return bool(state)
-
-
-# --- the runner process -------------------------------------------------------------------
-
-
-class _Relay(io.TextIOBase):
-    """A standard stream of the runner: to the command whose run is in flight, else to
-    the runner's log. Prefect's console handler writes to it from any thread."""
-
-    def __init__(self, name: str, fallback: IO[str], outlet: _Outlet) -> None:
-        self._name = name
-        self._fallback = fallback
-        self._outlet = outlet
-
-    def write(self, text: str) -> int:
-        if not self._outlet.send({"stream": self._name, "text": text}):
-            self._fallback.write(text)
-            self._fallback.flush()
-        return len(text)
-
-    def flush(self) -> None:
-        self._fallback.flush()
-
-    def writable(self) -> bool:
-        return True
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return "utf-8"
-
-
-class _Outlet:
-    """The connection of the request in flight; sends are atomic across threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._connection: socket.socket | None = None
-
-    def attach(self, connection: socket.socket | None) -> None:
-        with self._lock:
-            self._connection = connection
-
-    def send(self, message: Mapping[str, Any]) -> bool:
-        with self._lock:
-            if self._connection is None:
-                return False
-            try:
-                self._connection.sendall(json.dumps(message, default=_plain).encode() + b"\n")
-            except OSError:
-                # The command is gone: its run is being interrupted; keep the rest here.
-                self._connection = None
-                return False
-            return True
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return str(value)
-
-
-class _Runner:
-    def __init__(self, layout: HomeLayout, server_pgid: str) -> None:
-        self.layout = layout
-        self.server_pgid = server_pgid
-        self.code = ""
-        self.environment = ""
-        self.outlet = _Outlet()
-        self.requests: queue.Queue[tuple[socket.socket, dict[str, Any]]] = queue.Queue()
-        self.busy = threading.Lock()
-        self.in_flight = False
-        self.current: socket.socket | None = None
-        self.retiring = False
-
-    # The watchdog: stop with the server, retire when replaced.
-    def watch(self) -> None:
-        while True:
-            server = home_server.read_state(self.layout)
-            alive = server.get("SERVER_PGID") == self.server_pgid and (
-                home_server.process_alive(int(self.server_pgid))
-            )
-            if not alive:
-                # The server is gone: nothing this process does can be recorded any more.
-                self.leave()
-            if read_state(self.layout).get("PID") != str(os.getpid()):
-                self.retiring = True
-                if self.busy.acquire(blocking=False):
-                    os._exit(0)
-            time.sleep(_WATCH_INTERVAL_SECONDS)
-
-    def leave(self) -> None:
-        """End the process now, removing its socket and state unless a newer runner
-        took them over."""
-        with contextlib.suppress(OSError), open(self.layout.runner_lock, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if read_state(self.layout).get("PID") == str(os.getpid()):
-                self.layout.runner_socket.unlink(missing_ok=True)
-                self.layout.runner_file.unlink(missing_ok=True)
-        os._exit(0)
-
-    def accept(self, listener: socket.socket) -> None:
-        while True:
-            connection, _ = listener.accept()
-            threading.Thread(target=self.take, args=(connection,), daemon=True).start()
-
-    def take(self, connection: socket.socket) -> None:
-        """Read one request and answer at once: refused, or accepted and queued."""
-        try:
-            connection.settimeout(_CONNECT_TIMEOUT_SECONDS)
-            message = _Lines(connection).next() or {}
-            refusal = self.refusal(message)
-            if refusal is None and not self.busy.acquire(blocking=False):
-                refusal = "busy"
-            if refusal is not None:
-                connection.sendall(json.dumps({"refused": refusal}).encode() + b"\n")
-                connection.close()
-                return
-            connection.settimeout(None)
-            connection.sendall(b'{"accepted": true}\n')
-        except (OSError, ValueError):
-            connection.close()
-            return
-        self.requests.put((connection, message))
-
-    def refusal(self, message: Mapping[str, Any]) -> str | None:
-        if self.retiring:
-            return "replaced"
-        if message.get("code") != self.code or message.get("environment") != self.environment:
-            return "other code or environment"
-        if message.get("flow") not in HANDLERS:
-            return "unknown flow"
-        return None
-
-    def watch_connection(self, connection: socket.socket) -> None:
-        """Interrupt the run in flight when its command goes (Ctrl-C, SIGTERM, SIGKILL):
-        the command sends nothing after its request, so a read returns only at its end."""
-        with contextlib.suppress(OSError):
-            connection.recv(1)
-        if self.current is connection:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    def interrupt(self, signum: int, frame: Any) -> None:
-        # A late signal (the run already over) must not break the loop.
-        if self.in_flight:
-            raise KeyboardInterrupt
-
-    def serve(self) -> None:
-        while True:
-            connection, message = self.requests.get()
-            try:
-                self.handle(connection, message)
-            except KeyboardInterrupt:
-                print("The command went away; its run was interrupted.", file=sys.stderr)
-            finally:
-                self.in_flight = False
-                self.current = None
-                self.outlet.attach(None)
-                with contextlib.suppress(OSError):
-                    # Wakes the thread watching the connection (close alone does not).
-                    connection.shutdown(socket.SHUT_RDWR)
-                with contextlib.suppress(OSError):
-                    connection.close()
-                _flush_run_logs()
-                home_server.release_client_lock()
-                self.busy.release()
-            if self.retiring:
-                os._exit(0)
-
-    def handle(self, connection: socket.socket, message: Mapping[str, Any]) -> None:
-        # The server must not stop under the run: hold the lock a command holds.
-        home_server.hold_client_lock(self.layout)
-        module, name = HANDLERS[message["flow"]].split(":")
-        handler = getattr(importlib.import_module(module), name)
-        self.outlet.attach(connection)
-        self.in_flight = True
-        self.current = connection
-        threading.Thread(target=self.watch_connection, args=(connection,), daemon=True).start()
-        try:
-            result = {"result": handler(message["request"])}
-        except SentimentError as error:
-            result = {
-                "error": {
-                    "kind": "sentiment",
-                    "message": str(error),
-                    "logged_by_run": bool(getattr(error, "logged_by_run", False)),
-                    "failed_inputs": bool(getattr(error, "failed_inputs", False)),
-                }
-            }
-        except Exception:  # the command prints it as an in-process run would
-            result = {"error": {"kind": "unexpected", "traceback": traceback.format_exc()}}
-        # Over: the command may leave as soon as it has the result.
-        self.in_flight = False
-        self.current = None
-        self.outlet.send(result)
-
-
-def _flush_run_logs() -> None:
-    """Send the run's queued logs to the server now (a command's exit hooks do it)."""
-    with contextlib.suppress(Exception):
-        from prefect.logging.handlers import APILogHandler
-
-        APILogHandler.flush()
-
-
-def _bind(path: Path) -> socket.socket:
-    path.unlink(missing_ok=True)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    with _short_path(path) as address:
-        listener.bind(address)
-    os.chmod(path, 0o600)
-    listener.listen(8)
-    return listener
-
-
-def serve(home: Path) -> int:
-    """Run the home's runner until its server goes or it is replaced."""
-    layout = HomeLayout(home)
-    with open(layout.runner_lock, "a") as lock:
-        # Held by the command that starts this process until it has named it.
-        fcntl.flock(lock, fcntl.LOCK_EX)
-    server = home_server.running_state(layout)
-    if not server or read_state(layout).get("PID") != str(os.getpid()):
-        return 0
-    runner = _Runner(layout, server["SERVER_PGID"])
-    threading.Thread(target=runner.watch, daemon=True).start()
-    # Fingerprinted before the imports: a file edited while they run makes the runner
-    # look stale, never the reverse.
-    runner.code = code_fingerprint()
-    runner.environment = environment_fingerprint()
-    # Before Prefect configures its console handler, which keeps the stream it finds.
-    sys.stdout = _Relay("stdout", sys.__stdout__, runner.outlet)  # type: ignore[assignment]
-    sys.stderr = _Relay("stderr", sys.__stderr__, runner.outlet)  # type: ignore[assignment]
-    for target in HANDLERS.values():
-        importlib.import_module(target.split(":")[0])
-    _warm(layout)
-    signal.signal(signal.SIGINT, runner.interrupt)
-    with open(layout.runner_lock, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        state = read_state(layout)
-        if state.get("PID") != str(os.getpid()):
-            return 0  # replaced while it started
-        listener = _bind(layout.runner_socket)
-        _write_state(
-            layout,
-            {**state, "CODE": runner.code, "ENVIRONMENT": runner.environment, "READY": "1"},
-        )
-    threading.Thread(target=runner.accept, args=(listener,), daemon=True).start()
-    print(f"Runner {os.getpid()} ready on {layout.runner_socket}.", file=sys.__stderr__)
-    runner.serve()
-    return 0
-
-
-def _warm(layout: HomeLayout) -> None:
-    """Import what every run imports (the flows, tasks and scoring modules) and load the
-    home's champion as the scoring task loads it, so the first run does not pay for it."""
-    importlib.import_module("flows.score")
-    importlib.import_module("sentiment.scoring.scorer")
-    from sentiment.release.champion import resolve_bundle
-    from tasks.score import loaded_bundle
-
-    try:
-        loaded_bundle(str(resolve_bundle(layout.home)[1]))
-    except SentimentError as error:  # no champion yet, or a bad one: the run will say so
-        print(f"No champion loaded ahead: {error}", file=sys.__stderr__)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run a home's warm runner.")
-    parser.add_argument("command", choices=("serve",))
-    parser.add_argument("--home", type=Path, required=True)
-    arguments = parser.parse_args(argv)
-    return serve(arguments.home)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

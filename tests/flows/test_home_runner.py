@@ -216,7 +216,7 @@ def test_a_runner_of_other_code_or_environment_is_not_used_and_is_replaced(
     old = home.runner()
     state = home_runner.read_state(home.layout)
     # As a runner started from other code records itself (it still answers).
-    home_runner._write_state(home.layout, {**state, "CODE": "0" * 32})
+    home_runner.write_state(home.layout, {**state, "CODE": "0" * 32})
     command = home.score("reviews.csv", "--output", "stale")
     assert command.returncode == 0, command.stderr[-3000:]
     assert _imported_prefect(command)

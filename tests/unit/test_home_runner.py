@@ -82,7 +82,7 @@ class _FakeRunner:
     def __init__(self, layout: HomeLayout, answer: Callable[[socket.socket], None]) -> None:
         self.requests: list[dict] = []
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        with home_runner._short_path(layout.runner_socket) as address:
+        with home_runner.short_path(layout.runner_socket) as address:
             self._listener.bind(address)
         self._listener.listen()
         self._answer = answer
@@ -117,7 +117,7 @@ def layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HomeLayo
     monkeypatch.setattr(home_runner, "environment_fingerprint", lambda: ENVIRONMENT)
     started: list[object] = []
     monkeypatch.setattr(home_runner, "start", lambda *arguments: started.append(arguments))
-    home_runner._write_state(layout, _state())
+    home_runner.write_state(layout, _state())
     yield layout
     home_runner._AFTER_LOCAL_RUN.clear()
 
@@ -201,7 +201,7 @@ def test_without_a_usable_runner_the_command_runs_itself_then_starts_one(
     layout: HomeLayout,
 ) -> None:
     # No socket at all: the state names a runner of other code.
-    home_runner._write_state(layout, _state(CODE="code-0"))
+    home_runner.write_state(layout, _state(CODE="code-0"))
     assert home_runner.run(layout, "score", {}) is home_runner.LOCAL
     # Nothing started before the command's own run ends.
     assert home_runner._AFTER_LOCAL_RUN
@@ -237,7 +237,7 @@ def test_stopping_the_home_server_stops_its_runner(tmp_path: Path) -> None:
         [sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True
     )
     try:
-        home_runner._write_state(layout, _state(PID=str(runner.pid)))
+        home_runner.write_state(layout, _state(PID=str(runner.pid)))
         layout.runner_socket.write_text("")
         home_server.stop(layout)
         # Reaped by stop() itself (this process is its parent): gone, whatever its status.
