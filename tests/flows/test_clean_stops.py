@@ -19,6 +19,7 @@ from cli import home_server
 from sentiment.core.paths import HomeLayout
 from tests.support.bundles import SCORING_TEXTS as TEXTS
 from tests.support.bundles import promoted_home
+from tests.support.prefect_server import home_command_environment
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 IDLE_SECONDS = 3
@@ -78,14 +79,7 @@ def _server_of(layout: HomeLayout, command: subprocess.Popen[str], timeout: floa
 
 @pytest.fixture
 def command_environment(tmp_path: Path) -> dict[str, str]:
-    # No configured server: the command uses (and starts) the home's server.
-    environment = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
-    environment.update(
-        PREFECT_HOME=str(tmp_path / "prefect-home"),
-        PYTHONPATH=str(REPOSITORY_ROOT),
-        SENTIMENT_SERVER_IDLE_SECONDS=str(IDLE_SECONDS),
-    )
-    return environment
+    return home_command_environment(tmp_path / "prefect-home", IDLE_SECONDS)
 
 
 @pytest.fixture

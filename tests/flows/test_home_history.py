@@ -4,7 +4,6 @@ artifacts, by a server started later on the same home (as ``make server`` starts
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from cli import home_server
 from sentiment.core.paths import HomeLayout
 from tests.support.bundles import SCORING_TEXTS as TEXTS
 from tests.support.bundles import promoted_home
-from tests.support.prefect_server import prefect_server
+from tests.support.prefect_server import home_command_environment, prefect_server
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,14 +33,7 @@ def test_a_run_without_a_server_is_listed_by_a_later_server(tmp_path: Path) -> N
     home = promoted_home(tmp_path / "home", TEXTS)
     layout = HomeLayout(home)
     (tmp_path / "reviews.csv").write_text("id,text\n1,a great film\n2,an awful film\n")
-    environment = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
-    environment.update(
-        # The command's own Prefect home is elsewhere: only the home's server may hold
-        # the run.
-        PREFECT_HOME=str(tmp_path / "prefect-home"),
-        PYTHONPATH=str(REPOSITORY_ROOT),
-        SENTIMENT_SERVER_IDLE_SECONDS="1",
-    )
+    environment = home_command_environment(tmp_path / "prefect-home", 1)
     command = subprocess.run(
         [
             *(sys.executable, "-m", "cli.main", "--home", str(home), "score"),

@@ -7,7 +7,6 @@ server. The real command, in subprocesses (``cli/home_runner.py``)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import pytest
 from cli import home_runner, home_server
 from sentiment.core.paths import HomeLayout
 from tests.support.bundles import nbsvm_texts, save_nbsvm
+from tests.support.prefect_server import home_command_environment
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,12 +105,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
         "id,text,stars\n1,a very good film,5\n2,bad plot not good,1\n3,,3\n"
     )
     (root / "columns.csv").write_text("id,review_text\n1,good\n")
-    environment = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
-    environment.update(
-        PREFECT_HOME=str(root / "prefect-home"),
-        PYTHONPATH=str(REPOSITORY_ROOT),
-        SENTIMENT_SERVER_IDLE_SECONDS="600",
-    )
+    environment = home_command_environment(root / "prefect-home", 600)
     home = Home(layout, environment, root)
     try:
         for attempt in ("starts-server", "starts-runner"):

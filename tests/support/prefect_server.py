@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -68,3 +69,16 @@ def prefect_worker(
     finally:
         stop_group(process.pid)
         process.wait(timeout=10)
+
+
+def home_command_environment(prefect_home: Path, idle_seconds: float) -> dict[str, str]:
+    """The environment of a ``sentiment`` command with no configured server, so that it
+    uses (and starts) the home's server; its own Prefect home is ``prefect_home``, so only
+    the home's server may hold its runs."""
+    environment = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+    environment.update(
+        PREFECT_HOME=str(prefect_home),
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        SENTIMENT_SERVER_IDLE_SECONDS=str(idle_seconds),
+    )
+    return environment
