@@ -51,7 +51,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "ingest",
         help="Fetch the IMDB archive and ingest it.",
         description="Fetch and verify aclImdb_v1.tar.gz, write raw/imdb/*.parquet and the "
-        "dataset report. A rerun with the data already ingested reuses the cache.",
+        "dataset report, and copy the short-text development set where one is configured. "
+        "A rerun with the data already ingested reuses the cache.",
     )
     add_archive_options(ingest)
     ingest.set_defaults(handler=_ingest)
@@ -76,7 +77,13 @@ def _ingest(arguments: argparse.Namespace) -> int:
     ingest, report = result["ingest"], result["report"]
     counts = ", ".join(f"{split} {count:,}" for split, count in ingest["row_counts"].items())
     cached = " (cached)" if ingest["cache_hit"] else ""
-    print(f"Ingested {counts} reviews{cached}; report: {report['markdown']}")
+    short_texts = result.get("short_texts")
+    development = (
+        f"; short-text development set {short_texts['name']}: {short_texts['rows']:,} texts"
+        if short_texts
+        else ""
+    )
+    print(f"Ingested {counts} reviews{cached}{development}; report: {report['markdown']}")
     return 0
 
 

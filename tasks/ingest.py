@@ -26,6 +26,7 @@ from prefect.tasks import Task, exponential_backoff
 from sentiment.data.archive import SourceUnreachableError, resolve_sha256, resolve_source
 from sentiment.data.ingest import ingest_imdb
 from sentiment.data.report import FIGURE_NAME, build_dataset_report
+from sentiment.data.short_texts import ingest_short_texts
 from tasks.images import png_markdown
 
 DOWNLOAD_RETRIES = 3
@@ -105,6 +106,37 @@ def ingest_imdb_task(home: str, source: str | None, sha256: str | None) -> dict[
             description="Rows per split written to raw Parquet.",
         )
     return result.to_manifest()
+
+
+@task(
+    name="ingest-short-texts",
+    retries=DOWNLOAD_RETRIES,
+    retry_delay_seconds=exponential_backoff(backoff_factor=10),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_on_network_failure,
+)
+def ingest_short_texts_task(home: str, source: str | None) -> dict[str, Any] | None:
+    """Copy (or find up to date) the short-text development set into the home.
+
+    Args:
+        home: The pipeline home.
+        source: The set's address (see ``ArchiveConfig.short_texts_source``).
+
+    Returns:
+        Its manifest (name, source, sha256, rows, path, cache hit), or None when no
+        source is configured.
+    """
+    manifest = ingest_short_texts(source, Path(home))
+    if manifest is None:
+        get_run_logger().info("No short-text development set configured.")
+    else:
+        get_run_logger().info(
+            "Short-text development set %s: %s rows (%s).",
+            manifest["name"],
+            f"{manifest['rows']:,}",
+            "up to date" if manifest["cache_hit"] else "copied now",
+        )
+    return manifest
 
 
 @task(name="dataset-report")

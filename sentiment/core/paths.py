@@ -7,6 +7,7 @@ writes lands in git. Its layout::
 
     cache/aclImdb_v1.tar.gz              downloaded archive (kept for reruns)
     raw/imdb/{train,test,unsup}.parquet  ingested reviews
+    raw/short-texts/dev.parquet          the short-text development set, where one is configured
     reports/dataset.md, dataset_lengths.png
     reports/trends.jsonl                 one line per retrain and inbox run (`sentiment history`)
     processed/<key>/                     padded sequences, vectorizer, manifest
@@ -71,6 +72,16 @@ class HomeLayout:
     def raw_split(self, split: str) -> Path:
         """Raw Parquet of one split: ``train``, ``test`` or ``unsup``."""
         return self.raw_dir / f"{split}.parquet"
+
+    @property
+    def short_texts_dir(self) -> Path:
+        """The short-text development set's copy and its manifest (evaluation only)."""
+        return self.raw_dir.parent / "short-texts"
+
+    @property
+    def short_texts(self) -> Path:
+        """The short-text development set, copied from its source as it is."""
+        return self.short_texts_dir / "dev.parquet"
 
     @property
     def reports_dir(self) -> Path:

@@ -41,7 +41,25 @@ ProgressCallback = Callable[[int, int | None], None]
 
 
 class SourceUnreachableError(DataError):
-    """The archive's address could not be reached; the only failure worth retrying."""
+    """A source's address could not be reached; the only failure worth retrying."""
+
+
+@dataclass(frozen=True)
+class Download:
+    """What a fetched file is: its temporary name and how its error sentences name it.
+
+    Attributes:
+        what: What the file is, as a sentence names its source (``"archive"``).
+        file_name: The file's usual name, for its temporary name and the fix.
+        option: Where the user passes another source.
+    """
+
+    what: str
+    file_name: str
+    option: str
+
+
+IMDB_ARCHIVE = Download("archive", "aclImdb_v1.tar.gz", "--source or SENTIMENT_IMDB_SOURCE")
 
 
 @dataclass(frozen=True)
@@ -96,7 +114,7 @@ def _describe_expected(accepted: frozenset[str]) -> str:
     return next(iter(accepted))
 
 
-def _local_path(source: str) -> Path | None:
+def local_path(source: str) -> Path | None:
     """Return the file a local source names, or ``None`` for an http(s) URL."""
     if source.startswith(("http://", "https://")):
         return None
@@ -156,7 +174,10 @@ def cached_archive(home: Path, sha256: str | None = None) -> ArchiveFile | None:
 
 
 def fetch_archive(
-    source: str, directory: Path, progress: ProgressCallback | None = None
+    source: str,
+    directory: Path,
+    progress: ProgressCallback | None = None,
+    download: Download = IMDB_ARCHIVE,
 ) -> ArchiveFile:
     """Copy or download ``source`` to a new temporary file in ``directory``, hashing it.
 
@@ -168,6 +189,8 @@ def fetch_archive(
         directory: Where the temporary file goes (the cache directory, so the final
             rename is atomic).
         progress: Called with (bytes so far, total bytes or ``None``) after each chunk.
+        download: What the file is (default: the IMDB archive), for its temporary name
+            and error sentences.
 
     Returns:
         The temporary file with its sha256 and size.
@@ -177,11 +200,11 @@ def fetch_archive(
         DataError: A local source does not exist or cannot be read.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    temporary = directory / temporary_name("aclImdb_v1.tar.gz")
+    temporary = directory / temporary_name(download.file_name)
     digest = hashlib.sha256()
     done = 0
     try:
-        with _open_source(source) as (stream, total), open(temporary, "wb") as output:
+        with _open_source(source, download) as (stream, total), open(temporary, "wb") as output:
             while True:
                 try:
                     chunk = stream.read(CHUNK_SIZE)
@@ -205,21 +228,21 @@ def fetch_archive(
 
 
 @contextlib.contextmanager
-def _open_source(source: str) -> Iterator[tuple[Any, int | None]]:
-    local = _local_path(source)
+def _open_source(source: str, download: Download) -> Iterator[tuple[Any, int | None]]:
+    local = local_path(source)
     if local is not None:
         if not local.is_file():
             raise DataError(
-                f"The archive source {source} does not exist or is not a file; pass the path "
-                "or URL of aclImdb_v1.tar.gz with --source or SENTIMENT_IMDB_SOURCE."
+                f"The {download.what} source {source} does not exist or is not a file; pass "
+                f"the path or URL of {download.file_name} with {download.option}."
             )
         try:
             # Opened apart from the ``with`` so only the open's own error is reworded.
             handle = open(local, "rb")  # noqa: SIM115
         except OSError as error:
             raise DataError(
-                f"The archive source {source} cannot be read ({error.strerror}); "
-                "fix its permissions or pass another --source."
+                f"The {download.what} source {source} cannot be read ({error.strerror}); "
+                f"fix its permissions or pass another source with {download.option}."
             ) from error
         with handle:
             yield handle, local.stat().st_size
@@ -231,18 +254,18 @@ def _open_source(source: str) -> Iterator[tuple[Any, int | None]]:
         # A missing or forbidden file stays so on a retry; a busy server may recover.
         if 400 <= error.code < 500 and error.code not in (408, 429):
             raise DataError(
-                f"The archive source {source} answered HTTP {error.code} ({error.reason}); "
-                "check the URL or pass a local copy with --source or SENTIMENT_IMDB_SOURCE."
+                f"The {download.what} source {source} answered HTTP {error.code} ({error.reason}); "
+                f"check the URL or pass a local copy with {download.option}."
             ) from error
         raise SourceUnreachableError(
-            f"The archive source {source} answered HTTP {error.code} ({error.reason}); "
-            "try again later or pass a local copy with --source or SENTIMENT_IMDB_SOURCE."
+            f"The {download.what} source {source} answered HTTP {error.code} ({error.reason}); "
+            f"try again later or pass a local copy with {download.option}."
         ) from error
     except (urllib.error.URLError, OSError) as error:
         cause = getattr(error, "reason", None) or error
         raise SourceUnreachableError(
-            f"The archive source {source} is unreachable ({cause}); check the network or "
-            "pass a local copy with --source or SENTIMENT_IMDB_SOURCE."
+            f"The {download.what} source {source} is unreachable ({cause}); check the network or "
+            f"pass a local copy with {download.option}."
         ) from error
     with response:
         length = response.headers.get("Content-Length")

@@ -21,13 +21,18 @@ DEFAULT_TOKENIZE_WORKERS = 1
 
 @dataclass(frozen=True)
 class ArchiveConfig:
-    """Where the IMDB archive comes from and what it must hash to (ingest, retrain).
+    """Where the IMDB archive comes from and what it must hash to, and where the
+    short-text development set comes from (ingest, retrain).
 
     Attributes:
         source: An http(s) URL, ``file://`` URL or local path of the archive; None reads
             ``$SENTIMENT_IMDB_SOURCE``, else the official address.
         sha256: The archive's expected sha256; None reads ``$SENTIMENT_IMDB_SHA256``,
             else accepts any known IMDB archive.
+        short_texts_source: An http(s) URL, ``file://`` URL or local path of a Parquet
+            file of short labelled texts (``text``, ``label`` 0/1), evaluated beside the
+            test split and reported only; None reads ``$SENTIMENT_SHORT_TEXTS_SOURCE``,
+            else there is none.
     """
 
     source: str | None = field(
@@ -42,6 +47,14 @@ class ArchiveConfig:
         metadata=described(
             "Expected sha256 of the archive (default: $SENTIMENT_IMDB_SHA256, else any "
             "known IMDB archive: the official one or the documented re-packed mirror)."
+        ),
+    )
+    short_texts_source: str | None = field(
+        default=None,
+        metadata=described(
+            "http(s) URL, file:// URL or local path of a Parquet file of short labelled "
+            "texts (columns text, label 0/1), evaluated beside the test split and reported "
+            "only (default: $SENTIMENT_SHORT_TEXTS_SOURCE, else none)."
         ),
     )
 

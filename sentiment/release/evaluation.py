@@ -4,7 +4,10 @@ Every bundle is scored on the same test reviews (``sentiment.release.test_split`
 through its own vectorizer (``predict_texts``), so models with different vectorizers are
 compared on identical rows. Metrics are computed overall and per source
 (``metrics.slices.<source>``: ``imdb`` and each batch's source), each with its confidence
-interval, and per length in words (``metrics.lengths``). The result is written into the
+interval, and per length in words (``metrics.lengths``). Where the home holds the
+short-text development set (``sentiment.data.short_texts``), it is scored too, at the
+same threshold, into ``short_texts``: reported only, never read by the gate. The result
+is written into the
 bundle as ``evaluation.json`` plus the per-review scores in ``test_predictions.parquet``
 that the gate's paired test needs. A bundle's completeness never depends on these two
 files: they are written after it, atomically, and ``evaluation.json`` last, so its
@@ -31,6 +34,7 @@ import pyarrow.parquet as pq
 from sentiment.core.atomic import atomic_path, file_sha256, write_json
 from sentiment.core.paths import HomeLayout
 from sentiment.core.progress import PROGRESS_SECONDS, Progress
+from sentiment.data.short_texts import ShortTexts, read_short_texts
 from sentiment.encoding.text import tokenize
 from sentiment.modeling.calibration import DEFAULT_THRESHOLD
 from sentiment.release.champion import bundle_directory
@@ -43,7 +47,7 @@ from sentiment.release.metrics import (
     reliability_png,
     slice_metrics,
 )
-from sentiment.release.test_split import TestSplit, load_test_split
+from sentiment.release.test_split import TestSplit, load_test_split, rows_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +91,7 @@ def evaluate_scorer(
     batch_size: int = 1024,
     training_snapshot: str | None = None,
     progress_seconds: float = PROGRESS_SECONDS,
+    short_texts: ShortTexts | None = None,
 ) -> dict[str, Any]:
     """Score the test split with ``scorer`` and write the evaluation into ``directory``.
 
@@ -105,6 +110,8 @@ def evaluate_scorer(
         batch_size: Reviews per prediction batch.
         training_snapshot: The data snapshot the model was trained on, recorded.
         progress_seconds: The least time between two progress lines.
+        short_texts: The short-text development set, scored and reported beside the
+            test split (see :func:`short_texts_entry`), or None.
 
     Returns:
         The evaluation as written to ``evaluation.json``.
@@ -142,6 +149,10 @@ def evaluate_scorer(
     metrics["lengths"] = length_metrics(
         test_split.labels, scores, word_counts(test_split.texts), threshold
     )
+    reported = None
+    if short_texts is not None:
+        progress.step(f"the short-text development set {short_texts.name}")
+        reported = short_texts_entry(scorer, short_texts, threshold, batch_size)
     progress.step("writing the predictions and the reliability diagram")
     directory = Path(directory)
     predictions = pa.table(
@@ -174,6 +185,8 @@ def evaluate_scorer(
             "total": round(time.perf_counter() - started, 3),
         },
     }
+    if reported is not None:
+        evaluation["short_texts"] = reported
     with atomic_path(directory / RELIABILITY_FILE) as temporary:
         temporary.write_bytes(reliability_png(metrics, version))
     write_json(directory / EVALUATION_FILE, evaluation)
@@ -188,6 +201,36 @@ def evaluate_scorer(
         metrics["roc_auc"],
     )
     return evaluation
+
+
+def short_texts_entry(
+    scorer: TextScorer, short_texts: ShortTexts, threshold: float, batch_size: int = 1024
+) -> dict[str, Any]:
+    """The development set's accuracy at ``threshold``, overall and by length in words.
+
+    A text the scorer gives no score (NaN: no text) counts as wrong, and is counted.
+
+    Returns:
+        ``name``, ``rows``, ``accuracy``, ``unscored``, ``data`` (the copy's sha256 and
+        its rows' fingerprint) and ``lengths`` (the buckets of ``metrics.lengths``).
+    """
+    scores = np.asarray(scorer.predict_texts(short_texts.texts, batch_size), np.float64)
+    labels = short_texts.labels
+    unscored = ~np.isfinite(scores)
+    # An unscored text takes the score that is wrong for its label, here and by length.
+    scores = np.where(unscored, np.where(labels == 1, -np.inf, np.inf), scores)
+    correct = (scores >= threshold) == (labels == 1)
+    return {
+        "name": short_texts.name,
+        "rows": len(labels),
+        "accuracy": float(correct.mean()) if len(labels) else None,
+        "unscored": int(np.count_nonzero(unscored)),
+        "data": {
+            "file_sha256": short_texts.file_sha256,
+            "rows_sha256": rows_fingerprint(short_texts.review_ids, labels, short_texts.texts),
+        },
+        "lengths": length_metrics(labels, scores, word_counts(short_texts.texts), threshold),
+    }
 
 
 def _predict(
@@ -262,6 +305,7 @@ def evaluate_version(
         threshold=bundle.threshold if threshold is None else threshold,
         bootstrap_resamples=bootstrap_resamples,
         training_snapshot=bundle.metadata.get("data_snapshot"),
+        short_texts=read_short_texts(home),
     )
 
 

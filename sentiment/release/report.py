@@ -37,21 +37,45 @@ def _metric_cell(evaluation: dict[str, Any] | None, name: str) -> str:
     return cell
 
 
+def _bucket_lines(rows: str, ours: Any, theirs: Any) -> list[str]:
+    """Accuracy by length in words, challenger and champion side by side."""
+    accuracies = {
+        bucket.get("words"): bucket.get("accuracy")
+        for bucket in (theirs if isinstance(theirs, list) else [])
+    }
+    lines = [f"| words | {rows} | challenger accuracy | champion accuracy |", "|---|---|---|---|"]
+    for bucket in ours:
+        cells = [bucket["accuracy"], accuracies.get(bucket["words"])]
+        shown = [f"{cell:.4f}" if isinstance(cell, int | float) else "-" for cell in cells]
+        lines.append(f"| {bucket['words']} | {bucket['rows']} | {shown[0]} | {shown[1]} |")
+    return [*lines, ""]
+
+
 def _length_lines(challenger: dict[str, Any], champion: dict[str, Any] | None) -> list[str]:
     """Accuracy by review length, both models side by side (none for old evaluations)."""
     buckets = challenger.get("metrics", {}).get("lengths")
     if not isinstance(buckets, list):
         return []
-    theirs = {
-        bucket.get("words"): bucket.get("accuracy")
-        for bucket in (champion or {}).get("metrics", {}).get("lengths") or []
-    }
-    lines = ["| words | test rows | challenger accuracy | champion accuracy |", "|---|---|---|---|"]
-    for bucket in buckets:
-        cells = [bucket["accuracy"], theirs.get(bucket["words"])]
-        shown = [f"{cell:.4f}" if isinstance(cell, int | float) else "-" for cell in cells]
-        lines.append(f"| {bucket['words']} | {bucket['rows']} | {shown[0]} | {shown[1]} |")
-    return [*lines, ""]
+    return _bucket_lines("test rows", buckets, (champion or {}).get("metrics", {}).get("lengths"))
+
+
+def _short_text_lines(challenger: dict[str, Any], champion: dict[str, Any] | None) -> list[str]:
+    """The short-text development set's accuracy, overall and by length, both models side
+    by side (the champion's only where it was scored on the same rows)."""
+    ours = challenger.get("short_texts")
+    if not isinstance(ours, dict) or not isinstance(ours.get("lengths"), list):
+        return []
+    theirs = (champion or {}).get("short_texts")
+    same = isinstance(theirs, dict) and theirs.get("data") == ours.get("data")
+    theirs = theirs if same else {}
+    accuracy = [ours.get("accuracy"), theirs.get("accuracy")]
+    shown = [f"{cell:.4f}" if isinstance(cell, int | float) else "-" for cell in accuracy]
+    return [
+        f"Short-text development set `{ours.get('name')}` ({ours.get('rows')} rows; reported "
+        f"only, it never gates): accuracy {shown[0]} (champion {shown[1]}).",
+        "",
+        *_bucket_lines("rows", ours["lengths"], theirs.get("lengths")),
+    ]
 
 
 def render_decision_markdown(
@@ -93,6 +117,7 @@ def render_decision_markdown(
         "Accuracy is shown with its 95% bootstrap confidence interval.",
         "",
         *_length_lines(challenger, champion),
+        *_short_text_lines(challenger, champion),
         "| rule | outcome | observed | required |",
         "|---|---|---|---|",
     ]

@@ -8,8 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from sentiment.core.atomic import file_sha256
+from sentiment.data.short_texts import ShortTexts, ingest_short_texts, read_short_texts
 from sentiment.release.errors import EvaluationError
 from sentiment.release.evaluation import (
     EVALUATION_FILE,
@@ -124,3 +128,52 @@ def test_evaluating_says_how_many_test_reviews_are_scored_as_it_goes(
     assert any(line.startswith("Evaluating v1: done 40 test reviews in ") for line in lines)
     # The same evaluation as one call scoring every review at once.
     assert evaluation["metrics"]["accuracy"] == pytest.approx(36 / 40)
+
+
+def _short_texts(home: Path, texts: list[str], labels: list[int]) -> ShortTexts | None:
+    """The development set the home holds after ingesting these texts."""
+    source = home.parent / "source" / "tiny_dev.parquet"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"text": texts, "label": pa.array(labels, pa.int64())}), source)
+    ingest_short_texts(str(source), home)
+    return read_short_texts(home)
+
+
+def test_the_short_text_development_set_is_reported_by_length_where_the_home_holds_it(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    scores = scored_raw_test(home)
+    long_text = " ".join(["word"] * 12)
+    texts = ["good", "bad", "fine film", long_text, "   "]
+    scores |= {"good": 0.9, "bad": 0.7, "fine film": 0.6, long_text: 0.2}
+    bundle = home / "models" / "v1"
+    bundle.mkdir(parents=True)
+    arguments = {"version": "v1", "bootstrap_resamples": 100, "threshold": 0.65}
+
+    without = evaluate_scorer(FakeScorer(scores), load_test_split(home), bundle, **arguments)
+    assert read_short_texts(home) is None
+    assert "short_texts" not in without
+
+    development = _short_texts(home, texts, [1, 0, 1, 0, 1])
+    evaluation = evaluate_scorer(
+        FakeScorer(scores), load_test_split(home), bundle, short_texts=development, **arguments
+    )
+
+    entry = read_evaluation(bundle)["short_texts"]
+    assert entry == evaluation["short_texts"]
+    # At 0.65: good right, bad wrong, fine film wrong, the long one right, the blank one
+    # unscored and so wrong.
+    assert (entry["name"], entry["rows"], entry["unscored"]) == ("tiny_dev", 5, 1)
+    assert entry["accuracy"] == pytest.approx(2 / 5)
+    # The blank text has no word, so no length bucket holds it.
+    assert entry["lengths"] == [
+        {"words": "<= 10", "rows": 3, "accuracy": pytest.approx(1 / 3)},
+        {"words": "11-50", "rows": 1, "accuracy": 1.0},
+        {"words": "51-200", "rows": 0, "accuracy": None},
+        {"words": "> 200", "rows": 0, "accuracy": None},
+    ]
+    assert entry["data"]["file_sha256"] == file_sha256(home / "raw" / "short-texts" / "dev.parquet")
+    # Reported only: the test split's metrics are those of the evaluation without it.
+    assert evaluation["metrics"] == without["metrics"]
+    assert evaluation["test_data"] == without["test_data"]

@@ -91,3 +91,48 @@ def test_the_decision_shows_accuracy_by_length_for_both_models() -> None:
     assert "| > 200 | 0 | - | - |" in markdown
     # Evaluations written before lengths were recorded render without the table.
     assert "words" not in render_decision_markdown(decision, _evaluation(None), None)
+
+
+def _short_texts(accuracy: float, rows_sha256: str = "sha256:a") -> dict[str, Any]:
+    return {
+        "name": "sst2_dev",
+        "rows": 5,
+        "accuracy": accuracy,
+        "unscored": 0,
+        "data": {"file_sha256": "f", "rows_sha256": rows_sha256},
+        "lengths": [
+            {"words": "<= 10", "rows": 2, "accuracy": accuracy},
+            {"words": "11-50", "rows": 3, "accuracy": 1.0},
+            {"words": "> 200", "rows": 0, "accuracy": None},
+        ],
+    }
+
+
+def test_the_decision_shows_the_short_text_development_set_beside_the_test_lengths() -> None:
+    decision = {
+        "challenger": "new",
+        "champion": "old",
+        "decision": "promoted",
+        "summary": "Promoted new.",
+        "verdicts": [],
+        "policy": {},
+    }
+    lengths = [{"words": "<= 10", "rows": 2, "accuracy": 0.5}]
+    challenger = _evaluation(lengths) | {"short_texts": _short_texts(0.8)}
+    champion = _evaluation(lengths) | {"short_texts": _short_texts(0.6)}
+
+    markdown = render_decision_markdown(decision, challenger, champion)
+
+    assert "Short-text development set `sst2_dev` (5 rows" in markdown
+    assert "accuracy 0.8000 (champion 0.6000)" in markdown
+    assert "| words | rows | challenger accuracy | champion accuracy |" in markdown
+    assert "| <= 10 | 2 | 0.8000 | 0.6000 |" in markdown
+    assert "| 11-50 | 3 | 1.0000 | 1.0000 |" in markdown
+    assert "| > 200 | 0 | - | - |" in markdown
+    # After the test split's length table, before the gate's rules.
+    assert markdown.index("| words | test rows |") < markdown.index("Short-text")
+    assert markdown.index("Short-text") < markdown.index("| rule |")
+    # A champion scored on other rows is not compared; without the set, no section.
+    other = _evaluation(lengths) | {"short_texts": _short_texts(0.6, "sha256:b")}
+    assert "| <= 10 | 2 | 0.8000 | - |" in render_decision_markdown(decision, challenger, other)
+    assert "Short-text" not in render_decision_markdown(decision, _evaluation(lengths), None)
