@@ -1,5 +1,6 @@
 """The IMDB archive: where it comes from, which hashes are accepted, fetching it,
-verifying it and keeping a verified copy in the home's archive cache."""
+verifying it and keeping a verified copy in the home's archive cache. The same fetching
+copies the short-text development set (``sentiment.data.short_texts``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""End-to-end tests run on the real IMDB archive (tests/support/imdb.py)."""
+"""End-to-end tests run on the real IMDB archive (tests/support/imdb.py) and the short-text
+development set (tests/support/short_texts.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from tests.support.imdb import (
     trained_default,
     trained_mlp,
 )
+from tests.support.short_texts import short_texts_source
 
 __all__ = [
     "imdb_home",
     "imdb_source",
     "processed_default",
+    "short_texts_source",
     "trained_cnn",
     "trained_default",
     "trained_mlp",

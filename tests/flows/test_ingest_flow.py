@@ -1,4 +1,5 @@
-"""The ingest flow on a tiny archive served over HTTP: ingest, report, cache, retry."""
+"""The ingest flow on a tiny archive served over HTTP: ingest, report, cache, retry; the
+short-text development set copied beside it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -73,10 +76,11 @@ def test_ingest_flow_retries_ingests_reports_and_reuses_the_cache(
     handler.failures = 1
     home = tmp_path / "home"
     digest = file_sha256(archive)
+    development = tmp_path / "tiny_dev.parquet"
+    pq.write_table(pa.table({"text": ["good .", "bad ."], "label": [1, 0]}), development)
+    settings = ArchiveConfig(source=url, sha256=digest, short_texts_source=str(development))
 
-    first = flows.ingest.ingest_flow(
-        home=str(home), archive=ArchiveConfig(source=url, sha256=digest)
-    )
+    first = flows.ingest.ingest_flow(home=str(home), archive=settings)
 
     assert handler.requests == 2  # one 503, one retry
     assert first["ingest"]["row_counts"] == {"train": 4, "test": 4, "unsup": 3}
@@ -84,14 +88,15 @@ def test_ingest_flow_retries_ingests_reports_and_reuses_the_cache(
     assert Path(first["report"]["markdown"]).is_file()
     assert Path(first["report"]["figure"]).is_file()
     assert first["report"]["cache_hit"] is False
+    assert (first["short_texts"]["name"], first["short_texts"]["rows"]) == ("tiny_dev", 2)
+    assert HomeLayout(home).short_texts.read_bytes() == development.read_bytes()
 
-    second = flows.ingest.ingest_flow(
-        home=str(home), archive=ArchiveConfig(source=url, sha256=digest)
-    )
+    second = flows.ingest.ingest_flow(home=str(home), archive=settings)
 
     assert handler.requests == 2  # no network on a rerun
     assert second["ingest"]["cache_hit"] is True
     assert second["report"]["cache_hit"] is True
+    assert second["short_texts"]["cache_hit"] is True
     assert second["ingest"]["row_counts"] == first["ingest"]["row_counts"]
 
     with get_client(sync_client=True) as client:
