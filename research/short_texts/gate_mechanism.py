@@ -4,9 +4,10 @@ gate's mechanism").
 
 A text's raw sum is ``base * (1 - g * damping) + g * strength * prior sum`` with g the
 gate (1 up to ``full`` words, 0 from ``zero`` on, linear between; words as the product
-counts them), ``prior`` a per-id array (VADER valence / 4 per unigram id, a negated
-unigram ``_word`` ``negated`` x the word's, optionally shrunk by the word's count in the
-fit reviews), and the decision today's: Platt fitted on ``base``'s sums of the validation
+counts them), ``prior`` a per-id array (VADER valence / 4 per unigram id, or another
+lexicon's polarity, a negated unigram ``_word`` ``negated`` x the word's, optionally shrunk
+by the word's count in the fit reviews or refitted on short fit sentences), and the
+decision today's: Platt fitted on ``base``'s sums of the validation
 reviews and all their sentences (decision 0015), positive at raw sum >= -intercept / slope.
 Long reviews (``zero`` words or more) then score exactly as today.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from dataclasses import dataclass
 from math import comb
 from pathlib import Path
@@ -47,6 +49,10 @@ W = Path("/work/homes/short/research")
 HOME = Path("/work/homes/short")
 CACHE = Path("/tmp/research10")
 VADER = Path("/tmp/vader/vaderSentiment/vader_lexicon.txt")
+# Other lexicons, from their PyPI packages (pip install --no-deps --target /tmp/research10_pkgs
+# afinn textblob): AFINN-165 (afinn 0.1, GPL package, ODbL data) and Pattern's adjectives
+# (textblob 0.20.1, MIT package, the lexicon PDDL).
+PACKAGES = Path("/tmp/research10_pkgs")
 RESULTS = Path(__file__).with_name("gate_mechanism.jsonl")
 # tests/e2e/test_short_texts.py's names and forms.
 NAMES = ["Tom Hanks", "Meryl Streep", "Nicolas Cage", "Keanu Reeves", "Julia Roberts"]
@@ -69,6 +75,8 @@ class Gated:
     agree: bool = False  # only where base's weight has the prior's sign
     toward: bool = False  # damp the base sum toward today's threshold instead of toward 0
     learned: float = 0.0  # the prior refitted on short fit-review sentences, this L2 penalty
+    lexicon: str = "vader"  # vader | afinn | pattern | mean | A+B (A's, else B's) | A@B (A's
+    # values on B's words only) | A^p (sign x |A's value| ** p)
 
     @property
     def name(self) -> str:
@@ -87,21 +95,63 @@ class Gated:
             name += "t"
         if self.learned:
             name += f"fit{self.learned:g}"
+        if self.lexicon != "vader":
+            name += f"lex{self.lexicon}"
         return name
 
 
-def valences() -> dict[str, float]:
-    values = {}
-    for line in VADER.read_text(encoding="utf-8").splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 2:
-            values[parts[0]] = float(parts[1])
+def valences(lexicon: str = "vader") -> dict[str, float]:
+    """Word -> polarity in about [-1, 1] (VADER's valence / 4, AFINN's / 5, Pattern's mean
+    polarity over a word's senses)."""
+    if "^" in lexicon:  # sign(value) x |value| ** power
+        name, power = lexicon.split("^")
+        return {
+            word: float(np.sign(value) * abs(value) ** float(power))
+            for word, value in valences(name).items()
+        }
+    if "@" in lexicon:
+        first, second = (valences(name) for name in lexicon.split("@", 1))
+        return {word: value for word, value in first.items() if word in second}
+    if "+" in lexicon:
+        first, second = (valences(name) for name in lexicon.split("+", 1))
+        return {**second, **first}
+    if lexicon == "mean":
+        tables = [valences(name) for name in ("vader", "afinn", "pattern")]
+        words = set().union(*tables)
+        return {
+            word: float(np.mean([table[word] for table in tables if word in table]))
+            for word in words
+        }
+    values: dict[str, float] = {}
+    if lexicon == "vader":
+        for line in VADER.read_text(encoding="utf-8").splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2:
+                values[parts[0]] = float(parts[1]) / 4.0
+    elif lexicon == "afinn":
+        text = (PACKAGES / "afinn" / "data" / "AFINN-en-165.txt").read_text(encoding="utf-8")
+        for line in text.splitlines():
+            word, _, value = line.rpartition("\t")
+            if word and " " not in word:
+                values[word] = float(value) / 5.0
+    elif lexicon == "pattern":
+        senses: dict[str, list[float]] = {}
+        text = (PACKAGES / "textblob" / "en" / "en-sentiment.xml").read_text(encoding="utf-8")
+        for form, polarity in re.findall(r'<word form="([^"]+)"[^>]* polarity="([-0-9.]+)"', text):
+            senses.setdefault(form.lower(), []).append(float(polarity))
+        values = {
+            form: float(np.mean(found))
+            for form, found in senses.items()
+            if " " not in form and np.mean(found) != 0
+        }
+    else:
+        raise ValueError(f"unknown lexicon {lexicon}")
     return values
 
 
 def prior_array(variant: Gated, vocabulary: list[str], counts, weights) -> np.ndarray:
     """The per-id prior of ``variant``."""
-    lexicon = valences()
+    lexicon = valences(variant.lexicon)
     prior = np.zeros(len(weights))
     for index, gram in enumerate(vocabulary[: len(weights)]):
         if gram in lexicon:
@@ -110,9 +160,9 @@ def prior_array(variant: Gated, vocabulary: list[str], counts, weights) -> np.nd
             word, share = gram[1:], variant.negated
         else:
             continue
-        if abs(lexicon[word]) < variant.minimum:
+        if abs(4.0 * lexicon[word]) < variant.minimum:  # minimum on VADER's scale
             continue
-        prior[index] = share * lexicon[word] / 4.0
+        prior[index] = share * lexicon[word]
     if variant.shrink:
         prior /= 1.0 + counts / variant.shrink
     if variant.agree:
@@ -198,7 +248,14 @@ class Bench:
         return -calibration.intercept / calibration.slope, calibration.slope
 
     def logits(self, variant: Gated, threshold: float) -> dict[str, np.ndarray]:
-        key = (variant.negated, variant.shrink, variant.minimum, variant.agree, variant.learned)
+        key = (
+            variant.negated,
+            variant.shrink,
+            variant.minimum,
+            variant.agree,
+            variant.learned,
+            variant.lexicon,
+        )
         if key not in self._priors:
             prior = prior_array(variant, self.vocabulary, self.counts, self.weights)
             if variant.learned:
@@ -301,6 +358,8 @@ def described(row: dict) -> str:
         parts.append(f"only \\|valence\\| >= {row['minimum']:g}")
     if row["agree"]:
         parts.append("only where base's weight agrees in sign")
+    if row["lexicon"] != "vader":
+        parts.append(f"lexicon {row['lexicon']}")
     return "; ".join(parts) or "the reference"
 
 
@@ -355,6 +414,17 @@ def grid() -> list[Gated]:
             for full, zero in ((10, 30), (10, 50)):
                 variants.append(Gated(strength, full, zero, damping))
                 variants.append(Gated(strength, full, zero, damping, toward=True))
+    # Other lexicons, alone and filling VADER's gaps (d).
+    for lexicon in ("afinn", "pattern", "vader+pattern", "vader+afinn", "mean"):
+        variants += [Gated(strength, lexicon=lexicon) for strength in (0.2, 0.3, 0.4, 0.5)]
+    # Is AFINN's lead its words or its values? And its neighbours.
+    variants += [Gated(strength, lexicon="afinn") for strength in (0.15, 0.25, 0.35)]
+    for lexicon in ("vader@afinn", "afinn@vader", "afinn+vader"):
+        variants += [Gated(strength, lexicon=lexicon) for strength in (0.2, 0.3, 0.4)]
+    variants += [Gated(0.3, 10, 50, lexicon="afinn"), Gated(0.3, lexicon="afinn", negated=-0.75)]
+    # VADER's values, mild words raised (AFINN's lead is its values, not its words).
+    for power in (0.0, 0.5, 0.7):
+        variants += [Gated(s, lexicon=f"vader^{power:g}") for s in (0.1, 0.15, 0.2, 0.25, 0.3)]
     return list({variant.name: variant for variant in variants}.values())
 
 
