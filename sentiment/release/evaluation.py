@@ -7,11 +7,10 @@ compared on identical rows. Metrics are computed overall and per source
 interval, and per length in words (``metrics.lengths``). Where the home holds the
 short-text development set (``sentiment.data.short_texts``), it is scored too, at the
 same threshold, into ``short_texts``: reported only, never read by the gate. The result
-is written into the
-bundle as ``evaluation.json`` plus the per-review scores in ``test_predictions.parquet``
-that the gate's paired test needs. A bundle's completeness never depends on these two
-files: they are written after it, atomically, and ``evaluation.json`` last, so its
-presence means the evaluation is complete.
+is written into the bundle as ``evaluation.json`` plus the per-review scores in
+``test_predictions.parquet`` that the gate's paired test needs. A bundle's completeness
+never depends on these two files: they are written after it, atomically, and
+``evaluation.json`` last, so its presence means the evaluation is complete.
 
 The test split is for evaluation only: nothing here feeds back into training or model
 choice.
