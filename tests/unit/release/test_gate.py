@@ -262,3 +262,25 @@ def test_a_challenger_significantly_worse_on_a_large_slice_is_rejected() -> None
     assert small.promoted
     (verdict,) = [v for v in small.verdicts if v.rule == "slice_non_regression"]
     assert "critics (300 rows)" in verdict.detail
+
+
+def _with_short_texts(candidate: Candidate, accuracy: float) -> Candidate:
+    development = {"name": "dev", "rows": 10, "accuracy": accuracy, "data": {"rows_sha256": "x"}}
+    evaluation = {**candidate.evaluation, "short_texts": development}
+    return Candidate(candidate.version, evaluation, REVIEW_IDS, LABELS, candidate.scores)
+
+
+def test_the_short_text_development_set_never_gates() -> None:
+    challenger = candidate("c", correctness(range(20, 200)))
+    worse = candidate("c", correctness([*range(10, 200), *range(1000, 1040)]))
+    for case, champion in ((challenger, CHAMPION), (worse, CHAMPION), (challenger, None)):
+        plain = decide(GatePolicy(), case, champion)
+        # A challenger far worse (or far better) on the development set than the champion.
+        for ours, theirs in ((0.1, 0.99), (0.99, 0.1)):
+            reported = decide(
+                GatePolicy(),
+                _with_short_texts(case, ours),
+                _with_short_texts(champion, theirs) if champion else None,
+            )
+            assert reported.promoted == plain.promoted
+            assert reported.verdicts == plain.verdicts
