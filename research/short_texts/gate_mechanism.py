@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from math import comb
 from pathlib import Path
@@ -449,12 +450,46 @@ def stability(bench: Bench, variant: Gated) -> None:
         print("  ".join(parts), flush=True)
 
 
+def holdout(bench: Bench, variants: list[Gated], splits: int = 500) -> None:
+    """How much of the best variant's SST lead survives its own choice: on each random half
+    of SST dev, choose the variant with the most SST sentences right among those at least as
+    good as the reference on validation sentences, then score it and the reference on the
+    other half."""
+    right = {}
+    for variant in variants:
+        positive = bench.decisions(variant)
+        right[variant.name] = (
+            positive["sst"] == bench.labels["sst"],
+            float((positive["val_sent"] == bench.labels["val_sent"]).mean()),
+        )
+    reference = right[Gated().name]
+    allowed = [name for name, (_, sentences) in right.items() if sentences >= reference[1]]
+    table = np.stack([right[name][0] for name in allowed]).astype(float)
+    generator = np.random.default_rng(0)
+    gains, chosen = [], []
+    for _ in range(splits):
+        half = generator.permutation(len(reference[0])) < len(reference[0]) // 2
+        best = int(np.argmax(table[:, half].sum(axis=1)))
+        gains.append(100 * (table[best, ~half].mean() - reference[0][~half].mean()))
+        chosen.append(allowed[best])
+    gains = np.asarray(gains)
+    print(
+        f"{len(allowed)} of {len(right)} variants at least as good on val sentences; over"
+        f" {splits} halves the chosen one's SST lead on the other half: mean {gains.mean():+.2f},"
+        f" median {np.median(gains):+.2f}, 5-95% {np.percentile(gains, 5):+.2f} to"
+        f" {np.percentile(gains, 95):+.2f} points; chosen most often:"
+        f" {Counter(chosen).most_common(5)}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stability", help="variant name from the grid")
     parser.add_argument("--extra", default="", help="JSON list of Gated fields to add")
     parser.add_argument("--table", action="store_true", help="print the README's rows")
     parser.add_argument("--bundle", type=Path, help="a product bundle's weights and calibration")
+    parser.add_argument("--holdout", action="store_true", help="choose on SST halves")
     arguments = parser.parse_args()
     results = RESULTS.with_name(f"{RESULTS.stem}_bundle.jsonl") if arguments.bundle else RESULTS
     if arguments.table:
@@ -463,6 +498,10 @@ def main() -> None:
     bench = Bench(arguments.bundle)
     print(f"today's raw-sum threshold {bench.threshold:.4f}", flush=True)
     variants = grid() + [Gated(**fields) for fields in json.loads(arguments.extra or "[]")]
+    if arguments.holdout:
+        holdout(bench, [v for v in variants if not v.learned])
+        holdout(bench, [v for v in variants if v.lexicon == "vader" and not v.learned])
+        return
     if arguments.stability:
         stability(bench, next(v for v in variants if v.name == arguments.stability))
         return
