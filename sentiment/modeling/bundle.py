@@ -8,6 +8,9 @@ A bundle is one directory under ``models/<version>/``::
                      calibration and decision threshold (both chosen on validation)
     linear_weights.npy  linear bundles (nbsvm) only: one float32 weight per id, so they
                      score without Keras (fingerprint in metadata "linear")
+    short_text_prior.npy  linear bundles trained with a short-text prior: one float32
+                     prior per id, added to texts of few tokens (metadata
+                     "linear.short_text_prior"; :mod:`sentiment.modeling.short_text_prior`)
     training_profile.json  the profile of the reviews the model was trained on, seen
                      through its vectorizer: the reference drift is judged against
     checksums.json   the sha256 of every file above (and any other file saved with the
@@ -58,6 +61,7 @@ from sentiment.modeling.bundle_files import (
 from sentiment.modeling.calibration import Calibration
 from sentiment.modeling.linear import LinearScorer, folded_weights, read_weights
 from sentiment.modeling.profile import PROFILE_FILE, PROFILE_FORMAT, TextProfile
+from sentiment.modeling.short_text_prior import read_prior
 
 if TYPE_CHECKING:
     import keras
@@ -392,7 +396,12 @@ def load_bundle(directory: Path, compiled: bool = True) -> ModelBundle:
             model = _load_keras_model(directory, vectorizer)
             linear = folded_weights(model)
         if linear is not None:
-            text_scorer = LinearScorer(vectorizer, *linear, calibration=calibration)
+            prior = read_prior(
+                directory,
+                (metadata.get("linear") or {}).get("short_text_prior"),
+                vectorizer.config.num_words,
+            )
+            text_scorer = LinearScorer(vectorizer, *linear, calibration=calibration, prior=prior)
     if text_scorer is None and model is None:
         model = _load_keras_model(directory, vectorizer)
     version = str(metadata.get("version") or directory.name)

@@ -192,6 +192,24 @@ class TrainConfig:
             "short texts are calibrated too (0: the reviews only; one-model training only)."
         ),
     )
+    short_text_prior: float = field(
+        default=0.3,
+        metadata=described(
+            "Strength of the lexicon prior added to texts of few tokens, so that clearly "
+            "polar words decide short texts (linear models only; 0: none)."
+        ),
+    )
+    short_text_tokens: int = field(
+        default=10,
+        metadata=described("Texts of up to this many tokens get the whole short-text prior."),
+    )
+    long_text_tokens: int = field(
+        default=30,
+        metadata=described(
+            "Texts of this many tokens or more get no short-text prior and score as "
+            "without it (between the two counts: a linear share)."
+        ),
+    )
     decision_threshold: ThresholdRule = field(
         default="calibrated",
         metadata=described(
@@ -233,6 +251,16 @@ class TrainConfig:
         if not self.calibration_sentences >= 0:
             raise ConfigError(
                 f"Setting 'calibration_sentences' must be >= 0, not {self.calibration_sentences}."
+            )
+        if not self.short_text_prior >= 0:
+            raise ConfigError(
+                f"Setting 'short_text_prior' must be >= 0, not {self.short_text_prior}."
+            )
+        if not 0 <= self.short_text_tokens < self.long_text_tokens:
+            raise ConfigError(
+                f"Settings 'short_text_tokens' ({self.short_text_tokens}) and "
+                f"'long_text_tokens' ({self.long_text_tokens}) must satisfy "
+                "0 <= short_text_tokens < long_text_tokens."
             )
         if not self.nb_alpha > 0:
             raise ConfigError(f"Setting 'nb_alpha' must be > 0, not {self.nb_alpha}.")
@@ -284,5 +312,8 @@ class TrainConfig:
             "nb_alpha": self.nb_alpha,
             "folds": self.folds,
             "calibration_sentences": self.calibration_sentences,
+            "short_text_prior": self.short_text_prior,
+            "short_text_tokens": self.short_text_tokens,
+            "long_text_tokens": self.long_text_tokens,
             "decision_threshold": self.decision_threshold,
         }

@@ -29,6 +29,8 @@ from sentiment.modeling.zoo import NB_RATIOS_LAYER, NB_WEIGHTS_LAYER
 if TYPE_CHECKING:
     import keras
 
+    from sentiment.modeling.short_text_prior import ShortTextPrior
+
 logger = logging.getLogger(__name__)
 
 LINEAR_WEIGHTS_FILE = "linear_weights.npy"
@@ -126,6 +128,8 @@ class LinearScorer:
         weights: float32 weight (``r * w``) of each id.
         bias: Added to every review's sum.
         calibration: Applied to the logits.
+        prior: Added to short texts' sums, by their token count
+            (:mod:`sentiment.modeling.short_text_prior`); None: no prior.
     """
 
     def __init__(
@@ -134,11 +138,13 @@ class LinearScorer:
         weights: np.ndarray,
         bias: float = 0.0,
         calibration: Calibration | None = None,
+        prior: ShortTextPrior | None = None,
     ) -> None:
         self.vectorizer = vectorizer
         self.weights = np.ascontiguousarray(weights, np.float32)
         self.bias = float(bias)
         self.calibration = calibration or Calibration()
+        self.prior = prior
         self._ngrams: pa.Array | None = None
         # Built once here, not by whichever encoding thread scores first.
         vectorizer.prepare_text_tables()
@@ -183,9 +189,29 @@ class LinearScorer:
             texts, self.weights, top=explain, every_row=every_row
         )
         logits = bags.sums + self.bias
+        if self.prior is not None:
+            logits += self._prior_sums(texts, valid, bags.token_counts)
         scores = self.calibration.apply_logits(logits) if calibrated else sigmoid(logits)
         reasons = self._reasons(bags.top_ids, bags.top_weights) if explain else None
         return valid, TextScores(scores, logits, bags.token_counts, bags.oov_counts, reasons)
+
+    def _prior_sums(
+        self, texts: pa.Array | pa.ChunkedArray, valid: np.ndarray, token_counts: np.ndarray
+    ) -> np.ndarray:
+        """Each scored text's gated prior sum: 0 for texts of ``no_tokens`` or more."""
+        assert self.prior is not None
+        sums = np.zeros(len(token_counts), np.float64)
+        short = np.flatnonzero(token_counts < self.prior.no_tokens)
+        if len(short) == 0:
+            return sums
+        # Weighed again, the short texts only: their bag is a few ids, so this costs
+        # little even where every text is short (docs/performance.md, "Short texts").
+        rows = np.flatnonzero(valid)[short]
+        _, bags = self.vectorizer.weigh_texts(
+            texts.take(arrow_array(rows)), self.prior.weights, every_row=True
+        )
+        sums[short] = self.prior.gate(token_counts[short]) * bags.sums
+        return sums
 
     def _reasons(self, top_ids: np.ndarray, top_weights: np.ndarray) -> pa.Array:
         if self._ngrams is None:

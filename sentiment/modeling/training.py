@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,12 @@ from sentiment.modeling.folds import out_of_fold_metrics, tag_fold, train_fold_e
 from sentiment.modeling.linear import LINEAR_WEIGHTS_FILE, folded_weights, weights_file
 from sentiment.modeling.profile import PROFILE_FILE, profile_training_data
 from sentiment.modeling.sentences import validation_sentences
+from sentiment.modeling.short_text_prior import (
+    PRIOR_FILE,
+    ShortTextPrior,
+    build_prior,
+    prior_file,
+)
 from sentiment.modeling.training_outputs import (
     CURVE_FILE,
     TrainResult,
@@ -413,6 +420,11 @@ def train(
     }
     if linear_entry is not None:
         metadata["linear"] = linear_entry
+        if config.short_text_prior > 0:
+            content, metadata["linear"]["short_text_prior"] = _short_text_prior(
+                vectorizer.vocabulary, config
+            )
+            extra_files[PRIOR_FILE] = content
     progress.step(f"writing the bundle {version}")
     extra_files[CURVE_FILE] = training_curve_png(history, f"{spec.name} {version}")
     save_bundle(directory, model, vectorizer, metadata, extra_files=extra_files, profile=profile)
@@ -435,3 +447,27 @@ def train(
         preprocessing_key=processed.key,
         metadata=metadata,
     )
+
+
+def _short_text_prior(
+    vocabulary: Sequence[str], config: TrainConfig
+) -> tuple[bytes, dict[str, Any]]:
+    """The bundle's short-text prior file and metadata entry.
+
+    The calibration is fitted without the prior, so reviews of ``long_text_tokens`` or
+    more score exactly as the model alone scores them.
+    """
+    prior = ShortTextPrior(
+        build_prior(vocabulary, config.short_text_prior),
+        config.short_text_tokens,
+        config.long_text_tokens,
+    )
+    content, entry = prior_file(prior, config.short_text_prior)
+    logger.info(
+        "Short-text prior: %d lexicon ids at strength %.2f, whole up to %d tokens, none from %d",
+        entry["polar_ids"],
+        config.short_text_prior,
+        config.short_text_tokens,
+        config.long_text_tokens,
+    )
+    return content, entry
