@@ -207,6 +207,11 @@ def file_sha256(path: Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def content_fingerprint(content: bytes) -> str:
+    """The fingerprint :func:`file_fingerprint` gives a file holding ``content``."""
+    return "sha256:" + hashlib.sha256(content).hexdigest()[:16]
+
+
 def file_fingerprint(path: Path) -> str:
     """Return a short content fingerprint (``sha256:`` plus 16 hex digits) of a file."""
     return "sha256:" + file_sha256(path)[:16]

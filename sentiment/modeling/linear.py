@@ -11,7 +11,6 @@ path of training and the reference the tests compare with.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from sentiment.core.arrays import arrow_array
+from sentiment.core.atomic import content_fingerprint
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.modeling.calibration import Calibration, sigmoid
 from sentiment.modeling.zoo import NB_RATIOS_LAYER, NB_WEIGHTS_LAYER
@@ -36,11 +36,6 @@ logger = logging.getLogger(__name__)
 LINEAR_WEIGHTS_FILE = "linear_weights.npy"
 REASON_TYPE = pa.struct([pa.field("ngram", pa.string()), pa.field("contribution", pa.float32())])
 REASONS_TYPE = pa.list_(REASON_TYPE)
-
-
-def weights_fingerprint(content: bytes) -> str:
-    """The fingerprint of a weights file's bytes (as ``file_fingerprint`` writes it)."""
-    return "sha256:" + hashlib.sha256(content).hexdigest()[:16]
 
 
 def folded_weights(model: keras.Model) -> tuple[np.ndarray, float] | None:
@@ -66,7 +61,7 @@ def weights_file(weights: np.ndarray, bias: float) -> tuple[bytes, dict[str, Any
     content = buffer.getvalue()
     entry = {
         "file": LINEAR_WEIGHTS_FILE,
-        "fingerprint": weights_fingerprint(content),
+        "fingerprint": content_fingerprint(content),
         "ids": len(weights),
         "bias": float(bias),
     }
@@ -83,7 +78,7 @@ def read_weights(directory: Path, entry: Any, num_words: int) -> tuple[np.ndarra
         content = path.read_bytes()
     except OSError:
         return None
-    if entry.get("fingerprint") != weights_fingerprint(content):
+    if entry.get("fingerprint") != content_fingerprint(content):
         logger.warning("%s does not match its fingerprint; scoring through Keras instead.", path)
         return None
     try:

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from sentiment.core.atomic import content_fingerprint
 from sentiment.core.errors import DataError
-from sentiment.modeling.linear import weights_fingerprint
 
 PRIOR_FILE = "short_text_prior.npy"
 LEXICON = "vaderSentiment 3.3.2 vader_lexicon.txt"
@@ -106,7 +106,7 @@ def prior_file(prior: ShortTextPrior, strength: float) -> tuple[bytes, dict[str,
     content = buffer.getvalue()
     entry = {
         "file": PRIOR_FILE,
-        "fingerprint": weights_fingerprint(content),
+        "fingerprint": content_fingerprint(content),
         "lexicon": LEXICON,
         "strength": float(strength),
         "negated_share": NEGATED_SHARE,
@@ -132,7 +132,7 @@ def read_prior(directory: Path, entry: Any, num_words: int) -> ShortTextPrior | 
         content = path.read_bytes()
     except OSError as error:
         raise DataError(f"Model bundle file {path} cannot be read ({error}); {fix}.") from error
-    if entry.get("fingerprint") != weights_fingerprint(content):
+    if entry.get("fingerprint") != content_fingerprint(content):
         raise DataError(f"Model bundle file {path} does not match its fingerprint; {fix}.")
     weights = np.load(io.BytesIO(content), allow_pickle=False)
     if weights.dtype != np.float32 or weights.shape != (num_words,):
