@@ -33,6 +33,8 @@ class Candidate:
         review_ids: Test review ids in file order (from ``test_predictions.parquet``).
         labels: Their labels.
         scores: The model's scores for them.
+        sources: Each test review's source (``imdb`` or a labelled batch's), if recorded.
+        settings: The training settings its bundle records (metadata ``model``), if any.
     """
 
     version: str
@@ -41,6 +43,7 @@ class Candidate:
     labels: np.ndarray
     scores: np.ndarray
     sources: list[str] | None = None
+    settings: dict[str, Any] | None = None
 
     @property
     def training_snapshot(self) -> str | None:
@@ -209,6 +212,23 @@ def slice_verdict(policy: GatePolicy, challenger: Candidate, champion: Candidate
     )
 
 
+# Recorded with the settings but not part of the recipe.
+_DESCRIPTIVE_SETTINGS = frozenset({"description"})
+
+
+def changed_settings(ours: dict[str, Any] | None, theirs: dict[str, Any] | None) -> str:
+    """The training settings two bundles differ in, as ``name: ours vs theirs``; empty
+    where they agree or either bundle records none."""
+    if ours is None or theirs is None:
+        return ""
+    names = sorted((ours.keys() | theirs.keys()) - _DESCRIPTIVE_SETTINGS)
+    return "; ".join(
+        f"{name}: {ours.get(name, 'unset')} vs {theirs.get(name, 'unset')}"
+        for name in names
+        if ours.get(name) != theirs.get(name)
+    )
+
+
 def same_snapshot_required(policy: GatePolicy) -> str:
     return f"significantly better at p < {policy.significance} when trained on the same data"
 
@@ -230,6 +250,15 @@ def same_snapshot_verdict(
             "same_snapshot_improvement",
             required,
             f"trained on snapshot {ours}, newer data than champion {champion.version}'s {theirs}",
+        )
+    changed = changed_settings(challenger.settings, champion.settings)
+    if changed:
+        # The rule stops churn: the same recipe retrained on the same data. A new recipe
+        # (a new default, say) is judged by the non-regression rules alone.
+        return not_applicable(
+            "same_snapshot_improvement",
+            required,
+            f"trained with other settings than champion {champion.version} ({changed})",
         )
     discordant = comparison.champion_only_correct + comparison.challenger_only_correct
     p_better = (

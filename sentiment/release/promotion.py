@@ -103,7 +103,9 @@ def _load_candidate(home: Path, version: str) -> Candidate:
     evaluation = read_evaluation(directory)
     review_ids, labels, scores = read_predictions(directory)
     sources = read_prediction_sources(directory)
-    return Candidate(version, evaluation, review_ids, labels, scores, sources)
+    model = (metadata_if_readable(directory) or {}).get("model")
+    settings = model if isinstance(model, dict) else None
+    return Candidate(version, evaluation, review_ids, labels, scores, sources, settings)
 
 
 def reevaluate_champion(home: Path, version: str) -> dict[str, Any] | None:

@@ -224,9 +224,17 @@ def test_maximum_ece_is_a_rule_only_when_set(ece: float | None, outcome: str) ->
         GatePolicy(maximum_ece=1.5)
 
 
-def _with(base: Candidate, *, snapshot: str | None = None, sources: list[str] | None = None):
+def _with(
+    base: Candidate,
+    *,
+    snapshot: str | None = None,
+    sources: list[str] | None = None,
+    settings: dict[str, object] | None = None,
+) -> Candidate:
     evaluation = {**base.evaluation, "training_snapshot": snapshot}
-    return Candidate(base.version, evaluation, base.review_ids, base.labels, base.scores, sources)
+    return Candidate(
+        base.version, evaluation, base.review_ids, base.labels, base.scores, sources, settings
+    )
 
 
 def test_a_challenger_on_the_champions_snapshot_must_be_significantly_better() -> None:
@@ -244,6 +252,28 @@ def test_a_challenger_on_the_champions_snapshot_must_be_significantly_better() -
     assert promoted.promoted
     (verdict,) = [v for v in promoted.verdicts if v.rule == "same_snapshot_improvement"]
     assert verdict.outcome == NOT_APPLICABLE and "newer data" in verdict.detail
+
+
+def test_a_new_recipe_on_the_champions_snapshot_is_judged_by_non_regression_alone() -> None:
+    settings = {"name": "nbsvm", "description": "NBSVM", "seed": 42}
+    champion = _with(CHAMPION, snapshot="snap-a", settings=settings)
+    recipe = {**settings, "description": "NBSVM, reworded", "short_text_prior": 0.3}
+    new_recipe = _with(
+        candidate("new", correctness(range(200))), snapshot="snap-a", settings=recipe
+    )
+    retrained = _with(
+        candidate("again", correctness(range(200))),
+        snapshot="snap-a",
+        settings={**settings, "description": "NBSVM, reworded"},
+    )
+
+    decision = decide(GatePolicy(), new_recipe, champion)
+    assert decision.promoted
+    (verdict,) = [v for v in decision.verdicts if v.rule == "same_snapshot_improvement"]
+    assert verdict.outcome == NOT_APPLICABLE
+    assert "other settings" in verdict.detail and "short_text_prior: 0.3 vs unset" in verdict.detail
+    # A wording change alone is the same recipe: it must still be significantly better.
+    assert not decide(GatePolicy(), retrained, champion).promoted
 
 
 def test_a_challenger_significantly_worse_on_a_large_slice_is_rejected() -> None:
