@@ -84,6 +84,9 @@ class WeightedBags:
             weights, largest first, then of the ``top`` most negative, most negative
             first; -1 where a review has fewer.
         top_weights: float32 ``(n, 2 * top)``: their weights.
+        prior_sums: float64 sum of a second weight per id (a prior) over the same ids,
+            for reviews of fewer tokens than asked (0 for the others); None where no
+            prior was asked for.
     """
 
     sums: np.ndarray
@@ -91,3 +94,4 @@ class WeightedBags:
     oov_counts: np.ndarray
     top_ids: np.ndarray
     top_weights: np.ndarray
+    prior_sums: np.ndarray | None = None

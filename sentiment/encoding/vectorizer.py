@@ -26,6 +26,7 @@ file format in :mod:`sentiment.encoding.vectorizer_file` and what encoding retur
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
@@ -299,6 +300,8 @@ class Vectorizer:
         weights: np.ndarray,
         top: int = 0,
         every_row: bool = False,
+        prior: np.ndarray | None = None,
+        prior_tokens: int = 0,
     ) -> tuple[np.ndarray, WeightedBags]:
         """:meth:`weigh_bags` of raw reviews, straight from their bytes.
 
@@ -315,6 +318,9 @@ class Vectorizer:
             top: Largest positive and most negative weights per review to report.
             every_row: Weigh every review, nulls and blank ones too (as empty or
                 whitespace-only texts); else only those with text.
+            prior: A second weight per id, summed over the same ids in the same pass
+                for reviews of fewer than ``prior_tokens`` tokens (``bags.prior_sums``).
+            prior_tokens: See ``prior``.
 
         Returns:
             ``(valid, bags)``: which reviews were weighed, and their bags (one per
@@ -325,6 +331,7 @@ class Vectorizer:
                 wrong size.
         """
         weights = self._bag_weights(weights)
+        prior = np.zeros(0, np.float32) if prior is None else self._bag_weights(prior)
         column = string_column(texts)
         count = len(column)
         if self._compact_tables()[1] is None:
@@ -332,14 +339,21 @@ class Vectorizer:
             # the same values through token lists.
             valid = np.ones(count, np.bool_) if every_row else has_text(column)
             selected = column if every_row else column.filter(arrow_array(valid))
-            return valid, self.weigh_bags(token_lists(selected), weights, top=top)
+            lists = token_lists(selected)
+            bags = self.weigh_bags(lists, weights, top=top)
+            if len(prior):
+                prior_sums = self.weigh_bags(lists, prior).sums
+                prior_sums[bags.token_counts >= prior_tokens] = 0.0
+                bags = dataclasses.replace(bags, prior_sums=prior_sums)
+            return valid, bags
         present = (
             numpy_values(pc.is_valid(column)) if column.null_count else np.ones(count, np.bool_)
         )
         data, offsets = string_buffers(column)
-        status, sums, token_counts, oov_counts, top_ids, top_weights = self._score_reviews(
-            data, offsets, present, False, every_row, weights, top
+        scored = self._score_reviews(
+            data, offsets, present, False, every_row, weights, top, prior, prior_tokens
         )
+        status, sums, token_counts, oov_counts, prior_sums, top_ids, top_weights = scored
         python = np.flatnonzero(status == kernels.NEEDS_PYTHON)
         if len(python):
             originals = column.take(arrow_array(python)).to_pylist()
@@ -358,14 +372,19 @@ class Vectorizer:
                 True,
                 weights,
                 top,
+                prior,
+                prior_tokens,
             )
-            for target, values in zip(
-                (status, sums, token_counts, oov_counts, top_ids, top_weights), results, strict=True
-            ):
+            for target, values in zip(scored, results, strict=True):
                 target[rows] = values
         valid = status == kernels.SCORED
         bags = WeightedBags(
-            sums[valid], token_counts[valid], oov_counts[valid], top_ids[valid], top_weights[valid]
+            sums[valid],
+            token_counts[valid],
+            oov_counts[valid],
+            top_ids[valid],
+            top_weights[valid],
+            prior_sums[valid] if len(prior) else None,
         )
         return valid, bags
 
@@ -378,6 +397,8 @@ class Vectorizer:
         every_row: bool,
         weights: np.ndarray,
         top: int,
+        prior: np.ndarray,
+        prior_tokens: int,
     ) -> tuple[np.ndarray, ...]:
         config = self.config
         count = len(offsets) - 1
@@ -385,7 +406,7 @@ class Vectorizer:
         top_weights = np.empty((count, 2 * top), np.float32)
         word_table, word_data, word_offsets = self._word_table()
         word_bits, (bigrams, trigrams) = self._compact_tables()
-        status, sums, token_counts, oov_counts = kernels.score_reviews(
+        status, sums, token_counts, oov_counts, prior_sums = kernels.score_reviews(
             data,
             offsets,
             present,
@@ -411,8 +432,10 @@ class Vectorizer:
             self._negated,
             self._roles,
             config.negation_scope,
+            prior,
+            prior_tokens,
         )
-        return status, sums, token_counts, oov_counts, top_ids, top_weights
+        return status, sums, token_counts, oov_counts, prior_sums, top_ids, top_weights
 
     def _compact_tables(self) -> tuple[int, tuple[tuple[np.ndarray, ...], ...] | None]:
         """:func:`sentiment.encoding.lookup.compact_tables`, built on first use."""

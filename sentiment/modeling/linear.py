@@ -180,33 +180,21 @@ class LinearScorer:
     def _score(
         self, texts: pa.Array | pa.ChunkedArray, explain: int, calibrated: bool, every_row: bool
     ) -> tuple[np.ndarray, TextScores]:
+        prior = self.prior
         valid, bags = self.vectorizer.weigh_texts(
-            texts, self.weights, top=explain, every_row=every_row
+            texts,
+            self.weights,
+            top=explain,
+            every_row=every_row,
+            prior=None if prior is None else prior.weights,
+            prior_tokens=0 if prior is None else prior.no_tokens,
         )
         logits = bags.sums + self.bias
-        if self.prior is not None:
-            logits += self._prior_sums(texts, valid, bags.token_counts)
+        if prior is not None and bags.prior_sums is not None:
+            logits += prior.gate(bags.token_counts) * bags.prior_sums
         scores = self.calibration.apply_logits(logits) if calibrated else sigmoid(logits)
         reasons = self._reasons(bags.top_ids, bags.top_weights) if explain else None
         return valid, TextScores(scores, logits, bags.token_counts, bags.oov_counts, reasons)
-
-    def _prior_sums(
-        self, texts: pa.Array | pa.ChunkedArray, valid: np.ndarray, token_counts: np.ndarray
-    ) -> np.ndarray:
-        """Each scored text's gated prior sum: 0 for texts of ``no_tokens`` or more."""
-        assert self.prior is not None
-        sums = np.zeros(len(token_counts), np.float64)
-        short = np.flatnonzero(token_counts < self.prior.no_tokens)
-        if len(short) == 0:
-            return sums
-        # Weighed again, the short texts only: their bag is a few ids, so this costs
-        # little even where every text is short (docs/performance.md, "Short texts").
-        rows = np.flatnonzero(valid)[short]
-        _, bags = self.vectorizer.weigh_texts(
-            texts.take(arrow_array(rows)), self.prior.weights, every_row=True
-        )
-        sums[short] = self.prior.gate(token_counts[short]) * bags.sums
-        return sums
 
     def _reasons(self, top_ids: np.ndarray, top_weights: np.ndarray) -> pa.Array:
         if self._ngrams is None:

@@ -199,7 +199,9 @@ def score_reviews(
     negated: np.ndarray,
     roles: np.ndarray,
     negation_scope: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    prior: np.ndarray,
+    prior_tokens: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Score reviews from their UTF-8 bytes: :func:`weighted_bags` of what
     :func:`tokenize_bytes` and Arrow's ``index_in`` would give, in one pass per review.
 
@@ -221,11 +223,14 @@ def score_reviews(
             top_weights: As :func:`weighted_bags` takes them.
         negated, roles, negation_scope: Negation marking (:func:`negate_words`; scope
             0: none).
+        prior, prior_tokens: A second weight per id (empty: none), summed over the same
+            ids for reviews of fewer than ``prior_tokens`` tokens only.
 
     Returns:
-        ``(status, sums, token_counts, oov_counts)``: per review ``NO_TEXT``,
-        ``SCORED`` or ``NEEDS_PYTHON`` (then nothing else of it is set), and for scored
-        reviews the float64 sum and the counts.
+        ``(status, sums, token_counts, oov_counts, prior_sums)``: per review
+        ``NO_TEXT``, ``SCORED`` or ``NEEDS_PYTHON`` (then nothing else of it is set), and
+        for scored reviews the float64 sums and the counts (``prior_sums`` 0 where the
+        prior is not summed).
     """
     rows = len(offsets) - 1
     longest = 0
@@ -235,6 +240,7 @@ def score_reviews(
     sums = np.zeros(rows, np.float64)
     token_counts = np.zeros(rows, np.int64)
     oov_counts = np.zeros(rows, np.int64)
+    prior_sums = np.zeros(rows, np.float64)
     # A token takes at least one byte, so a review has at most its length in tokens,
     # and at most 8 bytes of ``token`` per byte of the review (tokens start at multiples
     # of 8). ``token`` stays zeros beyond what the current review wrote.
@@ -318,7 +324,8 @@ def score_reviews(
             )
         token_counts[row] = count
         oov_counts[row] = oov
-        if top == 0 and size <= max_length:
+        with_prior = len(prior) > 0 and count < prior_tokens
+        if top == 0 and size <= max_length and not with_prior:
             # Nothing to cut: the ids are summed as they come out of the bit set, in
             # the same ascending order, without being stored.
             distinct = _mark_ids(bag, size, bits, summary)
@@ -333,8 +340,13 @@ def score_reviews(
         for index in range(first, first + kept):
             total += weights[ordered[index]]
         sums[row] = total
+        if with_prior:
+            prior_total = np.float64(0.0)
+            for index in range(first, first + kept):
+                prior_total += prior[ordered[index]]
+            prior_sums[row] = prior_total
         if top > 0:
             largest_weights(
                 ordered, first, first + kept, weights, top, top_ids[row], top_weights[row]
             )
-    return status, sums, token_counts, oov_counts
+    return status, sums, token_counts, oov_counts, prior_sums

@@ -102,6 +102,8 @@ def load_kernels() -> None:
                 np.zeros(2, np.int64),
                 np.zeros(2, np.uint8),
                 1,
+                np.zeros(5, np.float32),
+                5,
             )
     negate_word_index(
         np.array([1, 0], np.int64),

@@ -80,7 +80,9 @@ def test_a_trained_bundle_adds_its_prior_to_short_texts_only(trained_bundle: Tra
     short = "great film"  # 2 tokens: the whole prior
     middle = " ".join(["the film was great"] * 5)  # 20 tokens: half of it
     long = " ".join(["the film was great and wonderful"] * 6)  # 36 tokens: none
-    texts = [short, middle, long]
+    # Non-ASCII text takes the scorer's Python cleaning first: the prior must follow it.
+    cleaned = "Café crème: a GREAT film!"  # 6 tokens: the whole prior
+    texts = [short, middle, long, cleaned]
     with_prior = scorer.score_texts(pa.array(texts, pa.string())).logits
     scorer.prior = None
     try:
@@ -90,9 +92,9 @@ def test_a_trained_bundle_adds_its_prior_to_short_texts_only(trained_bundle: Tra
 
     expected = [
         share * float(np.sum(prior.weights[_distinct_ids(bundle, text)], dtype=np.float64))
-        for share, text in zip((1.0, 0.5, 0.0), texts, strict=True)
+        for share, text in zip((1.0, 0.5, 0.0, 1.0), texts, strict=True)
     ]
-    assert expected[0] > 0 and expected[1] > 0  # "great" is in the lexicon, positive
+    assert expected[0] > 0 and expected[1] > 0 and expected[3] > 0  # "great" is in it
     np.testing.assert_allclose(with_prior - without, expected, rtol=1e-6, atol=1e-9)
     assert with_prior[2] == without[2]
 
