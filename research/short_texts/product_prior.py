@@ -40,7 +40,11 @@ def main() -> None:
         "checklist": (list(pd.read_csv(CHECKLIST).text), pd.read_csv(CHECKLIST).label.to_numpy()),
         "test": (texts["test"], labels["test"]),
     }
-    prior = ShortTextPrior(build_prior(bundle.vectorizer.vocabulary, strength), full, none)
+    prior = ShortTextPrior(
+        build_prior(bundle.vectorizer.vocabulary, strength, bundle.vectorizer.config.num_words),
+        full,
+        none,
+    )
     rows = {}
     for name, prior_used in (("without", None), ("with", prior)):
         scorer.prior = prior_used

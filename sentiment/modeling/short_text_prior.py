@@ -76,18 +76,19 @@ def lexicon_valences() -> dict[str, float]:
     return valences
 
 
-def build_prior(vocabulary: Sequence[str], strength: float) -> np.ndarray:
-    """The prior of each id of a vocabulary (see the module docstring).
+def build_prior(vocabulary: Sequence[str], strength: float, num_words: int) -> np.ndarray:
+    """The prior of each id of a vectorizer (see the module docstring).
 
     Args:
         vocabulary: The vectorizer's n-grams by id (negated words as ``_word``).
         strength: Scale of the prior; 0 gives all zeros.
+        num_words: The vectorizer's ids (its vocabulary may hold fewer n-grams).
 
     Returns:
-        float32 prior per id.
+        float32 prior per id, ``num_words`` of them.
     """
     valences = lexicon_valences()
-    prior = np.zeros(len(vocabulary), np.float64)
+    prior = np.zeros(max(num_words, len(vocabulary)), np.float64)
     for identifier, gram in enumerate(vocabulary):
         if gram in valences:
             prior[identifier] = valences[gram]
@@ -96,7 +97,7 @@ def build_prior(vocabulary: Sequence[str], strength: float) -> np.ndarray:
     # Padding (id 0) and out-of-vocabulary words (id 1) carry no prior: padding slots are
     # summed once each, like every weight's.
     prior[:2] = 0.0
-    return (strength / _VALENCE_SCALE * prior).astype(np.float32)
+    return (strength / _VALENCE_SCALE * prior[:num_words]).astype(np.float32)
 
 
 def prior_file(prior: ShortTextPrior, strength: float) -> tuple[bytes, dict[str, Any]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -421,9 +420,7 @@ def train(
     if linear_entry is not None:
         metadata["linear"] = linear_entry
         if config.short_text_prior > 0:
-            content, metadata["linear"]["short_text_prior"] = _short_text_prior(
-                vectorizer.vocabulary, config
-            )
+            content, metadata["linear"]["short_text_prior"] = _short_text_prior(vectorizer, config)
             extra_files[PRIOR_FILE] = content
     progress.step(f"writing the bundle {version}")
     extra_files[CURVE_FILE] = training_curve_png(history, f"{spec.name} {version}")
@@ -449,16 +446,14 @@ def train(
     )
 
 
-def _short_text_prior(
-    vocabulary: Sequence[str], config: TrainConfig
-) -> tuple[bytes, dict[str, Any]]:
+def _short_text_prior(vectorizer: Vectorizer, config: TrainConfig) -> tuple[bytes, dict[str, Any]]:
     """The bundle's short-text prior file and metadata entry.
 
     The calibration is fitted without the prior, so reviews of ``long_text_tokens`` or
     more score exactly as the model alone scores them.
     """
     prior = ShortTextPrior(
-        build_prior(vocabulary, config.short_text_prior),
+        build_prior(vectorizer.vocabulary, config.short_text_prior, vectorizer.config.num_words),
         config.short_text_tokens,
         config.long_text_tokens,
     )

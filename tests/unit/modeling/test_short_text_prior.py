@@ -28,14 +28,15 @@ def test_lexicon_words_get_their_valence_and_negated_ones_a_share_against() -> N
     vocabulary = ["", "[UNK]", "good", "_good", "film", "awful", "_film"]
     valences = lexicon_valences()
 
-    prior = build_prior(vocabulary, strength=0.3)
+    prior = build_prior(vocabulary, strength=0.3, num_words=10)
 
-    assert prior.dtype == np.float32 and prior.shape == (len(vocabulary),)
+    # As many as the vectorizer's ids, though its vocabulary may hold fewer n-grams.
+    assert prior.dtype == np.float32 and prior.shape == (10,)
     assert prior[2] == pytest.approx(0.3 * valences["good"] / 4)
     assert prior[3] == pytest.approx(NEGATED_SHARE * 0.3 * valences["good"] / 4)
     assert prior[5] == pytest.approx(0.3 * valences["awful"] / 4) and prior[5] < 0
-    assert prior[[0, 1, 4, 6]].tolist() == [0.0, 0.0, 0.0, 0.0]
-    assert not build_prior(vocabulary, strength=0.0).any()
+    assert prior[[0, 1, 4, 6, 7, 8, 9]].tolist() == [0.0] * 7
+    assert not build_prior(vocabulary, strength=0.0, num_words=10).any()
 
 
 def test_the_gate_is_whole_for_short_texts_none_for_long_ones_and_linear_between() -> None:
