@@ -30,6 +30,18 @@ def _checklist(*kinds: str) -> tuple[list[str], np.ndarray]:
     return [row["text"] for row in rows], np.array([int(row["label"]) for row in rows])
 
 
+def _development_set(source: str, home: Path) -> tuple[list[str], np.ndarray]:
+    """The short-text development set, read through the product's download step."""
+    import pyarrow.parquet as pq
+
+    from sentiment.core.paths import HomeLayout
+    from sentiment.data.short_texts import ingest_short_texts
+
+    ingest_short_texts(source, home)
+    table = pq.read_table(HomeLayout(home).short_texts, columns=["text", "label"])
+    return table.column("text").to_pylist(), table.column("label").to_numpy()
+
+
 def _positive(bundle: Any, texts: list[str]) -> np.ndarray:
     return bundle.predict_texts(texts) >= bundle.threshold
 
@@ -99,3 +111,28 @@ def test_adding_a_polar_word_moves_the_score_its_way(
     before = trained_default.predict_texts(texts)
     after = trained_default.predict_texts([f"{text} {word}" for text in texts])
     assert np.mean(np.sign(after - before) != sign) <= TARGET_FAILURE_RATE
+
+
+# Before the short-text prior the default model reached 81.8% (docs/performance.md).
+DEVELOPMENT_FLOOR = 0.82
+DEVELOPMENT_TARGET = 0.85
+
+
+def test_the_development_set_stays_above_the_model_without_the_prior(
+    trained_default: Any, short_texts_source: str, tmp_path: Path
+) -> None:
+    texts, labels = _development_set(short_texts_source, tmp_path)
+    assert np.mean(_positive(trained_default, texts) == labels) >= DEVELOPMENT_FLOOR
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 30 target not reached: 83.1% on the SST-2 dev sentences (2026-12-07); "
+    "its misses are critics' phrasing IMDB's n-grams do not read "
+    "(research/short_texts/README.md)",
+)
+def test_the_development_set_reaches_the_target(
+    trained_default: Any, short_texts_source: str, tmp_path: Path
+) -> None:
+    texts, labels = _development_set(short_texts_source, tmp_path)
+    assert np.mean(_positive(trained_default, texts) == labels) >= DEVELOPMENT_TARGET
