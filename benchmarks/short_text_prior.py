@@ -45,8 +45,8 @@ def _sets(home: Path) -> dict[str, pa.Array]:
         "reviews": reviews.combine_chunks(),
         "sentences": pa.array(sentences[:ROWS], pa.string()),
     }
-    for path in sorted(layout.raw_dir.glob("short*.parquet")):
-        snippets = pq.read_table(path, columns=["text"]).column("text").to_pylist()
+    if layout.short_texts.exists():
+        snippets = pq.read_table(layout.short_texts, columns=["text"]).column("text").to_pylist()
         sets["snippets"] = pa.array((snippets * (ROWS // len(snippets) + 1))[:ROWS], pa.string())
     return sets
 

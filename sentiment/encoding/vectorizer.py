@@ -278,6 +278,16 @@ class Vectorizer:
         )
         return WeightedBags(sums, lengths, oov_counts, top_ids, top_weights)
 
+    def paired_weights(self, weights: np.ndarray, prior: np.ndarray) -> np.ndarray:
+        """``weights`` and ``prior`` side by side, as :meth:`weigh_texts` takes a prior.
+
+        Raises:
+            ValueError: If either does not hold one weight per id of a bag vectorizer.
+        """
+        return np.ascontiguousarray(
+            np.stack([self._bag_weights(weights), self._bag_weights(prior)], axis=1)
+        )
+
     def _bag_weights(self, weights: np.ndarray) -> np.ndarray:
         """``weights`` as float32, checked against a bag vectorizer's ids.
 
@@ -319,7 +329,9 @@ class Vectorizer:
             every_row: Weigh every review, nulls and blank ones too (as empty or
                 whitespace-only texts); else only those with text.
             prior: A second weight per id, summed over the same ids in the same pass
-                for reviews of fewer than ``prior_tokens`` tokens (``bags.prior_sums``).
+                for reviews of fewer than ``prior_tokens`` tokens (``bags.prior_sums``):
+                ``(num_words, 2)``, each id's weight (``weights``) and its prior side by
+                side (:func:`paired_weights`).
             prior_tokens: See ``prior``.
 
         Returns:
@@ -331,7 +343,7 @@ class Vectorizer:
                 wrong size.
         """
         weights = self._bag_weights(weights)
-        prior = np.zeros(0, np.float32) if prior is None else self._bag_weights(prior)
+        prior = np.zeros((0, 2), np.float32) if prior is None else prior
         column = string_column(texts)
         count = len(column)
         if self._compact_tables()[1] is None:
@@ -342,7 +354,7 @@ class Vectorizer:
             lists = token_lists(selected)
             bags = self.weigh_bags(lists, weights, top=top)
             if len(prior):
-                prior_sums = self.weigh_bags(lists, prior).sums
+                prior_sums = self.weigh_bags(lists, prior[:, 1]).sums
                 prior_sums[bags.token_counts >= prior_tokens] = 0.0
                 bags = dataclasses.replace(bags, prior_sums=prior_sums)
             return valid, bags

@@ -139,10 +139,21 @@ class LinearScorer:
         self.weights = np.ascontiguousarray(weights, np.float32)
         self.bias = float(bias)
         self.calibration = calibration or Calibration()
-        self.prior = prior
+        self._prior = prior
+        self._paired: np.ndarray | None = None
         self._ngrams: pa.Array | None = None
         # Built once here, not by whichever encoding thread scores first.
         vectorizer.prepare_text_tables()
+
+    @property
+    def prior(self) -> ShortTextPrior | None:
+        """The prior added to short texts, if any (settable: research compares both)."""
+        return self._prior
+
+    @prior.setter
+    def prior(self, prior: ShortTextPrior | None) -> None:
+        self._prior = prior
+        self._paired = None
 
     def score_texts(
         self, texts: pa.Array | pa.ChunkedArray, explain: int = 0, calibrated: bool = True
@@ -180,13 +191,15 @@ class LinearScorer:
     def _score(
         self, texts: pa.Array | pa.ChunkedArray, explain: int, calibrated: bool, every_row: bool
     ) -> tuple[np.ndarray, TextScores]:
-        prior = self.prior
+        prior = self._prior
+        if prior is not None and self._paired is None:
+            self._paired = self.vectorizer.paired_weights(self.weights, prior.weights)
         valid, bags = self.vectorizer.weigh_texts(
             texts,
             self.weights,
             top=explain,
             every_row=every_row,
-            prior=None if prior is None else prior.weights,
+            prior=None if prior is None else self._paired,
             prior_tokens=0 if prior is None else prior.no_tokens,
         )
         logits = bags.sums + self.bias

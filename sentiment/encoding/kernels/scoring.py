@@ -73,6 +73,31 @@ def _sum_ascending(
 
 
 @numba.njit(cache=True, nogil=True)
+def _sum_ascending_with_prior(
+    bits: np.ndarray, summary: np.ndarray, paired: np.ndarray, total: np.float64
+) -> tuple[np.float64, np.float64]:
+    """:func:`_sum_ascending` of ``paired[:, 0]``, and the sum of ``paired[:, 1]`` over
+    the same ids in the same walk."""
+    prior_total = np.float64(0.0)
+    for group in range(len(summary)):
+        marks = summary[group]
+        if marks == 0:
+            continue
+        summary[group] = 0
+        while marks != 0:
+            word = group * 64 + _trailing_zeros(marks)
+            marks &= marks - np.uint64(1)
+            value = bits[word]
+            bits[word] = 0
+            while value != 0:
+                identifier = word * 64 + _trailing_zeros(value)
+                total += paired[identifier, 0]
+                prior_total += paired[identifier, 1]
+                value &= value - np.uint64(1)
+    return total, prior_total
+
+
+@numba.njit(cache=True, nogil=True)
 def _distinct_ascending(
     bag: np.ndarray, count: int, bits: np.ndarray, summary: np.ndarray, out: np.ndarray
 ) -> int:
@@ -223,8 +248,9 @@ def score_reviews(
             top_weights: As :func:`weighted_bags` takes them.
         negated, roles, negation_scope: Negation marking (:func:`negate_words`; scope
             0: none).
-        prior, prior_tokens: A second weight per id (empty: none), summed over the same
-            ids for reviews of fewer than ``prior_tokens`` tokens only.
+        prior, prior_tokens: ``(num_words, 2)``: each id's weight and a second weight
+            (a prior) side by side, so one cache line serves both; summed over the same
+            ids for reviews of fewer than ``prior_tokens`` tokens only (no rows: none).
 
     Returns:
         ``(status, sums, token_counts, oov_counts, prior_sums)``: per review
@@ -325,13 +351,17 @@ def score_reviews(
         token_counts[row] = count
         oov_counts[row] = oov
         with_prior = len(prior) > 0 and count < prior_tokens
-        if top == 0 and size <= max_length and not with_prior:
+        if top == 0 and size <= max_length:
             # Nothing to cut: the ids are summed as they come out of the bit set, in
             # the same ascending order, without being stored.
             distinct = _mark_ids(bag, size, bits, summary)
-            sums[row] = _sum_ascending(
-                bits, summary, weights, padding_weight * (max_length - distinct)
-            )
+            padding = padding_weight * (max_length - distinct)
+            if with_prior:
+                sums[row], prior_sums[row] = _sum_ascending_with_prior(
+                    bits, summary, prior, padding
+                )
+            else:
+                sums[row] = _sum_ascending(bits, summary, weights, padding)
             continue
         distinct = _distinct_ascending(bag, size, bits, summary, ordered)
         kept = min(distinct, max_length)
@@ -343,7 +373,7 @@ def score_reviews(
         if with_prior:
             prior_total = np.float64(0.0)
             for index in range(first, first + kept):
-                prior_total += prior[ordered[index]]
+                prior_total += prior[ordered[index], 1]
             prior_sums[row] = prior_total
         if top > 0:
             largest_weights(

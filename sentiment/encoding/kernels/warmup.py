@@ -102,7 +102,7 @@ def load_kernels() -> None:
                 np.zeros(2, np.int64),
                 np.zeros(2, np.uint8),
                 1,
-                np.zeros(5, np.float32),
+                np.zeros((5, 2), np.float32),
                 5,
             )
     negate_word_index(

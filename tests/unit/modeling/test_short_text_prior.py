@@ -113,3 +113,22 @@ def test_a_bundle_whose_prior_is_altered_is_refused(
 
     with pytest.raises(DataError, match=PRIOR_FILE):
         load_bundle(copy)
+
+
+def test_a_vocabulary_too_wide_for_compact_tables_adds_the_same_prior(
+    trained_bundle: TrainingRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sentiment.modeling.bundle import load_bundle
+
+    scorer = load_bundle(trained_bundle.result.directory).text_scorer
+    assert scorer is not None and scorer.prior is not None
+    texts = pa.array(["great film", " ".join(["the film was great"] * 5), "awful, dull"])
+    compiled = scorer.score_texts(texts).logits
+
+    # Vocabularies of millions of words weigh texts through token lists instead.
+    monkeypatch.setattr(scorer.vectorizer, "_compact_tables", lambda: (0, None))
+    through_lists = scorer.score_texts(texts).logits
+
+    np.testing.assert_allclose(through_lists, compiled, rtol=1e-6)
+    scorer.prior = None
+    assert not np.allclose(scorer.score_texts(texts).logits, compiled)
