@@ -26,7 +26,6 @@ file format in :mod:`sentiment.encoding.vectorizer_file` and what encoding retur
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
@@ -228,7 +227,14 @@ class Vectorizer:
         encoded = self._encode_word_index(self._negate(word_index, lengths), lengths)
         return encoded.ids, encoded.stats()
 
-    def weigh_bags(self, lists: pa.ListArray, weights: np.ndarray, top: int = 0) -> WeightedBags:
+    def weigh_bags(
+        self,
+        lists: pa.ListArray,
+        weights: np.ndarray,
+        top: int = 0,
+        prior: np.ndarray | None = None,
+        prior_tokens: tuple[int, int] = (0, 0),
+    ) -> WeightedBags:
         """Sum per-id weights over each review's bag, as :meth:`encode_token_lists` would
         encode it (the same distinct ids, cut the same way), in one compiled pass.
 
@@ -241,6 +247,13 @@ class Vectorizer:
                 once per padding slot.
             top: How many largest positive and most negative weights per review to
                 report with their ids (0: none).
+            prior: A second weight per id (a prior), summed over the same ids for
+                reviews of fewer than ``prior_tokens[1]`` tokens (``bags.prior_sums``):
+                ``(num_words, 2)``, each id's weight (``weights``) and its prior side by
+                side (:meth:`paired_weights`).
+            prior_tokens: ``(full, none)``: a review of up to ``full`` tokens gets its
+                prior whole in its top weights (each id's weight plus its prior), one of
+                ``none`` or more none of it, linear between; its sums leave it apart.
 
         Returns:
             The sums, counts and top weights.
@@ -251,6 +264,7 @@ class Vectorizer:
         """
         config = self.config
         weights = self._bag_weights(weights)
+        paired = np.zeros((0, 2), np.float32) if prior is None else prior
         values = lists.flatten()
         word_index = (numpy_values(pc.index_in(values, value_set=self._words), fill=-1) + 1).astype(
             np.int64
@@ -261,7 +275,7 @@ class Vectorizer:
         count = len(lengths)
         top_ids = np.empty((count, 2 * top), np.int32)
         top_weights = np.empty((count, 2 * top), np.float32)
-        sums, oov_counts = kernels.weighted_bags(
+        sums, oov_counts, prior_sums = kernels.weighted_bags(
             word_index,
             lengths,
             self._unigram_ids,
@@ -275,8 +289,13 @@ class Vectorizer:
             top,
             top_ids,
             top_weights,
+            paired,
+            prior_tokens[1],
+            prior_tokens[0],
         )
-        return WeightedBags(sums, lengths, oov_counts, top_ids, top_weights)
+        return WeightedBags(
+            sums, lengths, oov_counts, top_ids, top_weights, None if prior is None else prior_sums
+        )
 
     def paired_weights(self, weights: np.ndarray, prior: np.ndarray) -> np.ndarray:
         """``weights`` and ``prior`` side by side, as :meth:`weigh_texts` takes a prior.
@@ -311,7 +330,7 @@ class Vectorizer:
         top: int = 0,
         every_row: bool = False,
         prior: np.ndarray | None = None,
-        prior_tokens: int = 0,
+        prior_tokens: tuple[int, int] = (0, 0),
     ) -> tuple[np.ndarray, WeightedBags]:
         """:meth:`weigh_bags` of raw reviews, straight from their bytes.
 
@@ -328,11 +347,8 @@ class Vectorizer:
             top: Largest positive and most negative weights per review to report.
             every_row: Weigh every review, nulls and blank ones too (as empty or
                 whitespace-only texts); else only those with text.
-            prior: A second weight per id, summed over the same ids in the same pass
-                for reviews of fewer than ``prior_tokens`` tokens (``bags.prior_sums``):
-                ``(num_words, 2)``, each id's weight (``weights``) and its prior side by
-                side (:func:`paired_weights`).
-            prior_tokens: See ``prior``.
+            prior, prior_tokens: As :meth:`weigh_bags` takes them, summed in the same
+                pass.
 
         Returns:
             ``(valid, bags)``: which reviews were weighed, and their bags (one per
@@ -343,7 +359,6 @@ class Vectorizer:
                 wrong size.
         """
         weights = self._bag_weights(weights)
-        prior = np.zeros((0, 2), np.float32) if prior is None else prior
         column = string_column(texts)
         count = len(column)
         if self._compact_tables()[1] is None:
@@ -351,19 +366,14 @@ class Vectorizer:
             # the same values through token lists.
             valid = np.ones(count, np.bool_) if every_row else has_text(column)
             selected = column if every_row else column.filter(arrow_array(valid))
-            lists = token_lists(selected)
-            bags = self.weigh_bags(lists, weights, top=top)
-            if len(prior):
-                prior_sums = self.weigh_bags(lists, prior[:, 1]).sums
-                prior_sums[bags.token_counts >= prior_tokens] = 0.0
-                bags = dataclasses.replace(bags, prior_sums=prior_sums)
-            return valid, bags
+            return valid, self.weigh_bags(token_lists(selected), weights, top, prior, prior_tokens)
+        paired = np.zeros((0, 2), np.float32) if prior is None else prior
         present = (
             numpy_values(pc.is_valid(column)) if column.null_count else np.ones(count, np.bool_)
         )
         data, offsets = string_buffers(column)
         scored = self._score_reviews(
-            data, offsets, present, False, every_row, weights, top, prior, prior_tokens
+            data, offsets, present, False, every_row, weights, top, paired, prior_tokens
         )
         status, sums, token_counts, oov_counts, prior_sums, top_ids, top_weights = scored
         python = np.flatnonzero(status == kernels.NEEDS_PYTHON)
@@ -384,7 +394,7 @@ class Vectorizer:
                 True,
                 weights,
                 top,
-                prior,
+                paired,
                 prior_tokens,
             )
             for target, values in zip(scored, results, strict=True):
@@ -396,7 +406,7 @@ class Vectorizer:
             oov_counts[valid],
             top_ids[valid],
             top_weights[valid],
-            prior_sums[valid] if len(prior) else None,
+            prior_sums[valid] if prior is not None else None,
         )
         return valid, bags
 
@@ -410,7 +420,7 @@ class Vectorizer:
         weights: np.ndarray,
         top: int,
         prior: np.ndarray,
-        prior_tokens: int,
+        prior_tokens: tuple[int, int],
     ) -> tuple[np.ndarray, ...]:
         config = self.config
         count = len(offsets) - 1
@@ -445,7 +455,8 @@ class Vectorizer:
             self._roles,
             config.negation_scope,
             prior,
-            prior_tokens,
+            prior_tokens[1],
+            prior_tokens[0],
         )
         return status, sums, token_counts, oov_counts, prior_sums, top_ids, top_weights
 

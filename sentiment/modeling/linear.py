@@ -105,7 +105,9 @@ class TextScores:
         oov_counts: Out-of-vocabulary word tokens per review.
         reasons: ``list<struct<ngram, contribution>>`` per review (the ``explain``
             largest positive contributions, largest first, then the most negative),
-            or None when not asked for.
+            or None when not asked for. An n-gram's contribution is its weight, plus its
+            gated prior in a short text: all of them with the bias and padding add up to
+            the logit.
     """
 
     scores: np.ndarray
@@ -200,7 +202,7 @@ class LinearScorer:
             top=explain,
             every_row=every_row,
             prior=None if prior is None else self._paired,
-            prior_tokens=0 if prior is None else prior.no_tokens,
+            prior_tokens=(0, 0) if prior is None else (prior.full_tokens, prior.no_tokens),
         )
         logits = bags.sums + self.bias
         if prior is not None and bags.prior_sums is not None:

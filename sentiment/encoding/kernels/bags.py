@@ -246,7 +246,10 @@ def weighted_bags(
     top: int,
     top_ids: np.ndarray,
     top_weights: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+    prior: np.ndarray,
+    prior_tokens: int,
+    full_tokens: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per review, the sum of ``weights`` over the ids :func:`ngram_bags` would write
     in its row, without writing any row.
 
@@ -270,20 +273,30 @@ def weighted_bags(
         top_ids: int32 ``(n, 2 * top)``: filled with the ids of the ``top`` largest
             positive weights, largest first, then of the ``top`` most negative, most
             negative first; -1 where a review has fewer.
-        top_weights: float32 ``(n, 2 * top)``: their weights.
+        top_weights: float32 ``(n, 2 * top)``: their weights, the share of the prior
+            included (see ``prior``).
+        prior: ``(num_words, 2)``: each id's weight and a second weight (a prior) side by
+            side; summed over the same ids for reviews of fewer than ``prior_tokens``
+            tokens only (no rows: none).
+        prior_tokens, full_tokens: A review of up to ``full_tokens`` tokens weighs its
+            ids' prior whole in its top weights, one of ``prior_tokens`` or more not at
+            all, linear between (:func:`prior_share`).
 
     Returns:
-        ``(sums, oov_counts)``: float64 sum per review, and its tokens whose id is 1.
+        ``(sums, oov_counts, prior_sums)``: float64 sum per review, its tokens whose id
+        is 1, and the float64 sum of the prior over its ids (0 where not summed).
     """
     rows = len(lengths)
     bag, scratch, keys, slots = _bag_scratch(lengths)
     passes = max(1, -(-log2(num_words) // _RADIX_BITS))
     sums = np.zeros(rows, np.float64)
     oov_counts = np.zeros(rows, np.int64)
+    prior_sums = np.zeros(rows, np.float64)
     padding_weight = np.float64(weights[0])
     start = 0
     for row in range(rows):
         stop = start + lengths[row]
+        with_prior = len(prior) > 0 and lengths[row] < prior_tokens
         oov = 0
         for position in range(start, stop):
             if unigram_ids[word_index[position]] == 1:
@@ -309,12 +322,36 @@ def weighted_bags(
         for index in range(first, first + kept):
             total += weights[ordered[index]]
         sums[row] = total
+        share = 0.0
+        if with_prior:
+            prior_total = np.float64(0.0)
+            for index in range(first, first + kept):
+                prior_total += prior[ordered[index], 1]
+            prior_sums[row] = prior_total
+            share = prior_share(lengths[row], full_tokens, prior_tokens)
         if top > 0:
             largest_weights(
-                ordered, first, first + kept, weights, top, top_ids[row], top_weights[row]
+                ordered,
+                first,
+                first + kept,
+                weights,
+                prior,
+                share,
+                top,
+                top_ids[row],
+                top_weights[row],
             )
         start = stop
-    return sums, oov_counts
+    return sums, oov_counts, prior_sums
+
+
+@numba.njit(cache=True, nogil=True)
+def prior_share(tokens: int, full_tokens: int, no_tokens: int) -> np.float64:
+    """The share of its prior a review of ``tokens`` tokens gets: 1 up to
+    ``full_tokens``, 0 from ``no_tokens``, linear between (as
+    :meth:`sentiment.modeling.short_text_prior.ShortTextPrior.gate` computes it)."""
+    share = (no_tokens - tokens) / (no_tokens - full_tokens)
+    return np.float64(min(1.0, max(0.0, share)))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -323,12 +360,18 @@ def largest_weights(
     start: int,
     stop: int,
     weights: np.ndarray,
+    prior: np.ndarray,
+    share: np.float64,
     top: int,
     out_ids: np.ndarray,
     out_weights: np.ndarray,
 ) -> None:
-    """The ``top`` largest positive and most negative weights of ``ids[start:stop]``
-    (see :func:`weighted_bags`); kept sorted by insertion, as ``top`` is small."""
+    """The ``top`` largest positive and most negative contributions of ``ids[start:stop]``
+    (see :func:`weighted_bags`); kept sorted by insertion, as ``top`` is small.
+
+    An id's contribution is its weight, plus ``share`` times its prior (``prior[id, 1]``)
+    where ``share`` is not 0, taken in float64 and stored as float32.
+    """
     out_ids[:] = -1
     out_weights[:] = 0.0
     positives = 0
@@ -336,6 +379,8 @@ def largest_weights(
     for index in range(start, stop):
         identifier = ids[index]
         weight = weights[identifier]
+        if share != 0.0:
+            weight = np.float32(np.float64(weight) + share * np.float64(prior[identifier, 1]))
         if weight > 0:
             if positives < top:
                 positives += 1

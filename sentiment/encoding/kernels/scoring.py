@@ -6,7 +6,7 @@ import numba
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from sentiment.encoding.kernels.bags import largest_weights
+from sentiment.encoding.kernels.bags import largest_weights, prior_share
 from sentiment.encoding.kernels.negation import negate_words
 from sentiment.encoding.kernels.tables import PREFIX_BIT, compact_hash, log2
 from sentiment.encoding.kernels.tokenizing import WORD
@@ -226,6 +226,7 @@ def score_reviews(
     negation_scope: int,
     prior: np.ndarray,
     prior_tokens: int,
+    full_tokens: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Score reviews from their UTF-8 bytes: :func:`weighted_bags` of what
     :func:`tokenize_bytes` and Arrow's ``index_in`` would give, in one pass per review.
@@ -251,6 +252,9 @@ def score_reviews(
         prior, prior_tokens: ``(num_words, 2)``: each id's weight and a second weight
             (a prior) side by side, so one cache line serves both; summed over the same
             ids for reviews of fewer than ``prior_tokens`` tokens only (no rows: none).
+        full_tokens: With ``top``, a review of up to this many tokens weighs its ids'
+            prior whole in its top weights, less down to none at ``prior_tokens``
+            (:func:`prior_share`), so they are each id's whole contribution.
 
     Returns:
         ``(status, sums, token_counts, oov_counts, prior_sums)``: per review
@@ -376,7 +380,16 @@ def score_reviews(
                 prior_total += prior[ordered[index], 1]
             prior_sums[row] = prior_total
         if top > 0:
+            share = prior_share(count, full_tokens, prior_tokens) if with_prior else 0.0
             largest_weights(
-                ordered, first, first + kept, weights, top, top_ids[row], top_weights[row]
+                ordered,
+                first,
+                first + kept,
+                weights,
+                prior,
+                share,
+                top,
+                top_ids[row],
+                top_weights[row],
             )
     return status, sums, token_counts, oov_counts, prior_sums

@@ -65,6 +65,9 @@ def load_kernels() -> None:
         1,
         top_ids,
         top_weights,
+        np.zeros((5, 2), np.float32),
+        5,
+        1,
     )
     word_table = np.zeros(32, np.uint64)
     word_offsets = np.array([0, 1], np.int64)
@@ -104,6 +107,7 @@ def load_kernels() -> None:
                 1,
                 np.zeros((5, 2), np.float32),
                 5,
+                1,
             )
     negate_word_index(
         np.array([1, 0], np.int64),

@@ -58,28 +58,48 @@ def test_sums_equal_the_weights_of_the_encoded_row(
     assert int(bags.token_counts.sum()) == stats.tokens
 
 
-def test_top_weights_are_the_largest_and_most_negative_kept_ids() -> None:
+def _shares(token_counts: np.ndarray, full_tokens: int, no_tokens: int) -> np.ndarray:
+    return np.clip((no_tokens - token_counts) / (no_tokens - full_tokens), 0.0, 1.0)
+
+
+@pytest.mark.parametrize("with_prior", [False, True])
+def test_top_weights_are_the_largest_and_most_negative_kept_ids(with_prior: bool) -> None:
     texts = _texts(11)
     config = VectorizerConfig(num_words=150, max_length=10, ngram_max=3, bag=True)
     vectorizer = fit_vectorizer(texts[:40], config)
-    weights = np.random.default_rng(3).normal(size=config.num_words).astype(np.float32)
+    generator = np.random.default_rng(3)
+    weights = generator.normal(size=config.num_words).astype(np.float32)
     weights[:2] = 0.0
+    prior = generator.normal(size=config.num_words).astype(np.float32)
+    prior[:2] = 0.0
     top = 3
-    bags = vectorizer.weigh_bags(token_lists(texts), weights, top=top)
+    lists = token_lists(texts)
+    if with_prior:
+        # Texts of up to 5 tokens weigh their whole prior, from 15 none: an id's top
+        # weight is its whole contribution, weight and share of its prior.
+        paired = vectorizer.paired_weights(weights, prior)
+        bags = vectorizer.weigh_bags(lists, weights, top, paired, (5, 15))
+        shares = _shares(bags.token_counts, 5, 15)
+        assert 0 < np.count_nonzero(shares == 1) < np.count_nonzero(shares) < len(shares)
+    else:
+        bags = vectorizer.weigh_bags(lists, weights, top=top)
+        shares = np.zeros(len(texts))
     ids = vectorizer.encode(texts)
     for row, row_ids in enumerate(ids):
         kept = np.unique(row_ids[row_ids > 1])
-        positive = kept[weights[kept] > 0]
-        negative = kept[weights[kept] < 0]
-        positive = positive[np.argsort(-weights[positive], kind="stable")][:top]
-        negative = negative[np.argsort(weights[negative], kind="stable")][:top]
+        contributions = np.zeros(config.num_words, np.float32)
+        contributions[kept] = weights[kept] + shares[row] * prior[kept].astype(np.float64)
+        positive = kept[contributions[kept] > 0]
+        negative = kept[contributions[kept] < 0]
+        positive = positive[np.argsort(-contributions[positive], kind="stable")][:top]
+        negative = negative[np.argsort(contributions[negative], kind="stable")][:top]
         expected_ids = np.full(2 * top, -1)
         expected_ids[: len(positive)] = positive
         expected_ids[top : top + len(negative)] = negative
         np.testing.assert_array_equal(bags.top_ids[row], expected_ids)
         found = bags.top_ids[row] >= 0
         np.testing.assert_array_equal(
-            bags.top_weights[row][found], weights[bags.top_ids[row][found]]
+            bags.top_weights[row][found], contributions[bags.top_ids[row][found]]
         )
 
 
@@ -146,14 +166,20 @@ def test_one_pass_over_the_bytes_equals_has_text_tokens_and_bags(
     )
     vectorizer = fit_vectorizer(texts[20:80], config)
     weights = np.random.default_rng(7).normal(size=config.num_words).astype(np.float32)
+    prior = np.random.default_rng(8).normal(size=config.num_words).astype(np.float32)
+    paired = vectorizer.paired_weights(weights, prior)
     column = pa.array(texts, pa.string())
-    for top in (0, 2):
-        valid, bags = vectorizer.weigh_texts(column, weights, top=top)
+    for top, with_prior in ((0, False), (2, False), (0, True), (2, True)):
+        # A prior whole up to 3 tokens, none from 20: the rows Python cleans first have
+        # a share of it too.
+        prior_settings = (paired, (3, 20)) if with_prior else (None, (0, 0))
+        valid, bags = vectorizer.weigh_texts(column, weights, top, False, *prior_settings)
         expected_valid = has_text(column)
         np.testing.assert_array_equal(valid, expected_valid)
         selected = string_column(column).filter(arrow_array(expected_valid))
-        expected = vectorizer.weigh_bags(token_lists(selected), weights, top=top)
-        for field in ("sums", "token_counts", "oov_counts", "top_ids", "top_weights"):
+        expected = vectorizer.weigh_bags(token_lists(selected), weights, top, *prior_settings)
+        fields = ["sums", "token_counts", "oov_counts", "top_ids", "top_weights"]
+        for field in [*fields, "prior_sums"] if with_prior else fields:
             np.testing.assert_array_equal(getattr(bags, field), getattr(expected, field), field)
     # Every row, nulls and blanks as empty texts, as weigh_bags sees them.
     valid, bags = vectorizer.weigh_texts(column, weights, every_row=True)

@@ -132,3 +132,97 @@ def test_a_vocabulary_too_wide_for_compact_tables_adds_the_same_prior(
     np.testing.assert_allclose(through_lists, compiled, rtol=1e-6)
     scorer.prior = None
     assert not np.allclose(scorer.score_texts(texts).logits, compiled)
+
+
+def _expected_reasons(
+    bundle: object, scorer: object, text: str, share: float
+) -> list[dict[str, object]]:
+    """Every n-gram of ``text`` with its whole contribution (weight + share x prior, as
+    float32), the positive ones largest first, then the negative ones most negative first."""
+    ids = np.array(_distinct_ids(bundle, text))
+    weights = scorer.weights[ids].astype(np.float64)  # type: ignore[attr-defined]
+    prior = scorer.prior.weights[ids].astype(np.float64)  # type: ignore[attr-defined]
+    contributions = (weights + share * prior).astype(np.float32)
+    vocabulary = scorer.vectorizer.vocabulary  # type: ignore[attr-defined]
+    positive = [index for index in np.argsort(-contributions) if contributions[index] > 0]
+    negative = [index for index in np.argsort(contributions) if contributions[index] < 0]
+    return [
+        {"ngram": vocabulary[ids[index]], "contribution": float(contributions[index])}
+        for index in positive + negative
+    ]
+
+
+def test_reasons_of_short_texts_hold_the_prior_and_add_up_to_the_logit(
+    trained_bundle: TrainingRun,
+) -> None:
+    from sentiment.modeling.bundle import load_bundle
+
+    bundle = load_bundle(trained_bundle.result.directory)
+    scorer = bundle.text_scorer
+    assert scorer is not None and scorer.prior is not None
+    short = "great film, awful plot"  # 4 tokens: the whole prior
+    middle = " ".join(["the film was great"] * 5)  # 20 tokens: half of it
+    cleaned = "Café crème: a GREAT film, a dull plot!"  # Python cleaning first; whole prior
+    texts = [short, middle, cleaned]
+    # Enough reasons for every n-gram of these texts: they must add up to the logit.
+    scores = scorer.score_texts(pa.array(texts, pa.string()), explain=40)
+    assert scores.reasons is not None
+
+    max_length = scorer.vectorizer.config.max_length
+    for row, (text, share) in enumerate(zip(texts, (1.0, 0.5, 1.0), strict=True)):
+        expected = _expected_reasons(bundle, scorer, text, share)
+        reasons = scores.reasons[row].as_py()
+        assert [reason["ngram"] for reason in reasons] == [item["ngram"] for item in expected]
+        np.testing.assert_allclose(
+            [reason["contribution"] for reason in reasons],
+            [item["contribution"] for item in expected],
+            rtol=1e-6,
+        )
+        padding = float(scorer.weights[0]) * (max_length - len(_distinct_ids(bundle, text)))
+        total = scorer.bias + padding + sum(reason["contribution"] for reason in reasons)
+        assert total == pytest.approx(scores.logits[row], abs=1e-5)
+    # The prior changed them: "great" weighs more than its weight alone.
+    great = {reason["ngram"]: reason["contribution"] for reason in scores.reasons[0].as_py()}
+    assert great["great"] > float(scorer.weights[scorer.vectorizer.vocabulary.index("great")])
+
+
+def test_reasons_of_long_texts_are_the_weights_alone(trained_bundle: TrainingRun) -> None:
+    from sentiment.modeling.bundle import load_bundle
+
+    scorer = load_bundle(trained_bundle.result.directory).text_scorer
+    assert scorer is not None and scorer.prior is not None
+    texts = pa.array([" ".join(["the film was great and awful"] * 6)])  # 36 tokens: no prior
+    prior = scorer.prior
+    with_prior = scorer.score_texts(texts, explain=3)
+    scorer.prior = None
+    without = scorer.score_texts(texts, explain=3)
+    scorer.prior = prior
+
+    assert with_prior.reasons is not None and with_prior.reasons.to_pylist()[0]
+    assert with_prior.reasons.to_pylist() == without.reasons.to_pylist()  # type: ignore[union-attr]
+    assert with_prior.logits[0] == without.logits[0]
+
+
+def test_reasons_through_token_lists_equal_the_compiled_ones(
+    trained_bundle: TrainingRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sentiment.modeling.bundle import load_bundle
+
+    scorer = load_bundle(trained_bundle.result.directory).text_scorer
+    assert scorer is not None and scorer.prior is not None
+    texts = pa.array(
+        [
+            "great film, awful plot",
+            " ".join(["the film was great"] * 5),
+            "Café crème: a GREAT film, a dull plot!",
+            " ".join(["the film was great and awful"] * 6),
+        ]
+    )
+    compiled = scorer.score_texts(texts, explain=2)
+
+    monkeypatch.setattr(scorer.vectorizer, "_compact_tables", lambda: (0, None))
+    through_lists = scorer.score_texts(texts, explain=2)
+
+    assert compiled.reasons is not None and through_lists.reasons is not None
+    assert through_lists.reasons.to_pylist() == compiled.reasons.to_pylist()
+    np.testing.assert_allclose(through_lists.logits, compiled.logits, rtol=1e-6)
