@@ -53,7 +53,8 @@ class ShortTextPrior:
     no_tokens: int
 
     def gate(self, token_counts: np.ndarray) -> np.ndarray:
-        """The share of the prior each text gets, from its token count: 1, 0 or between.
+        """The share of the prior each text gets, from its token count: 1, 0 or between
+        (the compiled scorer's reasons take the same: ``kernels.bags.prior_share``).
 
         Args:
             token_counts: Tokens per text, as the scorer counts them.
