@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from sentiment.core.errors import ConfigError, DataError
+from sentiment.encoding.kernels.bags import prior_share
 from sentiment.modeling.config import TrainConfig
 from sentiment.modeling.short_text_prior import (
     NEGATED_SHARE,
@@ -45,6 +46,10 @@ def test_the_gate_is_whole_for_short_texts_none_for_long_ones_and_linear_between
     shares = prior.gate(np.array([0, 10, 15, 20, 29, 30, 500]))
 
     np.testing.assert_allclose(shares, [1, 1, 0.75, 0.5, 0.05, 0, 0])
+    # The compiled scorer's reasons take the same share, to the bit.
+    counts = np.arange(40)
+    compiled = [prior_share(count, 10, 30) for count in counts]
+    np.testing.assert_array_equal(compiled, prior.gate(counts))
 
 
 @pytest.mark.parametrize(
