@@ -199,6 +199,19 @@ def evaluate_scorer(
         metrics["accuracy_interval"]["upper"],
         metrics["roc_auc"],
     )
+    if reported is not None and reported["accuracy"] is not None:
+        by_length = ", ".join(
+            f"{bucket['words']} words {bucket['accuracy']:.4f}"
+            for bucket in reported["lengths"]
+            if bucket["rows"]
+        )
+        logger.info(
+            "Short-text development set %s: accuracy %.4f on %d texts (%s)",
+            reported["name"],
+            reported["accuracy"],
+            reported["rows"],
+            by_length,
+        )
     return evaluation
 
 

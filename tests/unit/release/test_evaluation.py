@@ -140,7 +140,7 @@ def _short_texts(home: Path, texts: list[str], labels: list[int]) -> ShortTexts 
 
 
 def test_the_short_text_development_set_is_reported_by_length_where_the_home_holds_it(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     home = tmp_path / "home"
     scores = scored_raw_test(home)
@@ -156,8 +156,14 @@ def test_the_short_text_development_set_is_reported_by_length_where_the_home_hol
     assert "short_texts" not in without
 
     development = _short_texts(home, texts, [1, 0, 1, 0, 1])
-    evaluation = evaluate_scorer(
-        FakeScorer(scores), load_test_split(home), bundle, short_texts=development, **arguments
+    with caplog.at_level(logging.INFO, logger="sentiment.release.evaluation"):
+        evaluation = evaluate_scorer(
+            FakeScorer(scores), load_test_split(home), bundle, short_texts=development, **arguments
+        )
+    # The run's log says it too, beside the test split's accuracy.
+    assert (
+        "Short-text development set tiny_dev: accuracy 0.4000 on 5 texts "
+        "(<= 10 words 0.3333, 11-50 words 1.0000)" in caplog.text
     )
 
     entry = read_evaluation(bundle)["short_texts"]
