@@ -22,14 +22,23 @@ def trained_nbsvm(imdb_home: Path) -> Any:
 
 
 def test_compiled_scores_equal_keras_on_the_test_split(imdb_home: Path, trained_nbsvm: Any) -> None:
+    import pyarrow as pa
+
     from sentiment.modeling.bundle import load_bundle
     from sentiment.release.test_split import load_test_split
 
     split = load_test_split(imdb_home)
     compiled = load_bundle(trained_nbsvm.directory)
-    assert compiled.text_scorer is not None and compiled._model is None
+    scorer = compiled.text_scorer
+    assert scorer is not None and compiled._model is None
     reference = load_bundle(trained_nbsvm.directory, compiled=False)
     assert reference.text_scorer is None
+    # The default carries a short-text prior, which only the compiled scorer adds: the
+    # model itself is compared without it, and the prior must leave long reviews alone.
+    prior = scorer.prior
+    assert prior is not None
+    with_prior = compiled.predict_texts(split.texts, calibrated=False)
+    scorer.prior = None
     raw = compiled.predict_texts(split.texts, calibrated=False)
     expected = reference.predict_texts(split.texts, calibrated=False)
     assert raw.shape == (25_000,) and np.isfinite(raw).all()
@@ -38,6 +47,11 @@ def test_compiled_scores_equal_keras_on_the_test_split(imdb_home: Path, trained_
     calibrated = compiled.predict_texts(split.texts)
     threshold = compiled.threshold
     assert ((calibrated >= threshold) == (reference.calibration.apply(expected) >= threshold)).all()
+    tokens = scorer.score_texts(pa.array(split.texts, pa.string())).token_counts
+    long = tokens >= prior.no_tokens
+    assert long.sum() > 24_000
+    np.testing.assert_array_equal(with_prior[long], raw[long])
+    assert (with_prior[~long] != raw[~long]).any()
 
 
 def test_calibrated_scores_are_calibrated_on_the_test_split(
