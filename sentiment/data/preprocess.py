@@ -233,7 +233,9 @@ def _preprocess_with(
             counter = VocabularyCounter(vector_config)
             train_batches = []
             offset = 0
-            for batch, (tokens, lengths) in Ahead(train_paths, tokenize_texts, executor, ahead):
+            for batch, (tokens, lengths) in Ahead(
+                train_paths, tokenize_texts, executor, ahead, vector_config.sentence_scope
+            ):
                 batch_validation = is_validation[offset : offset + batch.num_rows]
                 offset += batch.num_rows
                 counter.add_dictionary(tokens, lengths, documents=~batch_validation)

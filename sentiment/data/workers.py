@@ -94,14 +94,15 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
-def tokenize_texts(texts: pa.Array) -> tuple[pa.DictionaryArray, np.ndarray]:
-    """Worker: a batch's tokens, dictionary-encoded, and tokens per review."""
-    return dictionary_tokens(token_lists(texts))
+def tokenize_texts(sentence_ends: bool, texts: pa.Array) -> tuple[pa.DictionaryArray, np.ndarray]:
+    """Worker: a batch's tokens (:func:`token_lists`), dictionary-encoded, and tokens per
+    review."""
+    return dictionary_tokens(token_lists(texts, sentence_ends))
 
 
 def encode_texts(vectorizer: Vectorizer, texts: pa.Array) -> tuple[np.ndarray, EncodingStats]:
     """Worker: a batch's padded ids and counts."""
-    return vectorizer.encode_token_lists(token_lists(texts))
+    return vectorizer.encode_token_lists(vectorizer.token_lists(texts))
 
 
 class Ahead:

@@ -49,6 +49,9 @@ class VectorizerConfig:
         negation_scope: Mark this many words after a negator ("not", "never", "didn't",
             ...; a "!" or "?" ends the scope) as negated words of their own, "_good" in
             "not good" (0: no marking; see ``sentiment.encoding.negation``).
+        sentence_scope: A sentence's end (a "." before whitespace or a tag) ends a
+            negation scope too, as "!" and "?" do; needs ``negation_scope``. Off in
+            settings saved before it existed (docs/decisions/0020).
     """
 
     num_words: int = field(
@@ -72,6 +75,10 @@ class VectorizerConfig:
         default=0,
         metadata=described("Mark this many words after a negator as negated (0: none)."),
     )
+    sentence_scope: bool = field(
+        default=False,
+        metadata=described("End a negation scope at a sentence's end too (needs negation)."),
+    )
 
     def __post_init__(self) -> None:
         for name in SETTING_RANGES:
@@ -83,8 +90,15 @@ class VectorizerConfig:
                     f"Setting '{name}' is {value!r} but must be 'pre' or 'post'; pass "
                     f"--{name} pre or --{name} post."
                 )
-        if not isinstance(self.bag, bool):
-            raise ConfigError(f"Setting 'bag' must be true or false, got {self.bag!r}.")
+        for name in ("bag", "sentence_scope"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise ConfigError(f"Setting '{name}' must be true or false, got {value!r}.")
+        if self.sentence_scope and not self.negation_scope:
+            raise ConfigError(
+                "Setting 'sentence_scope' ends negation scopes, but 'negation_scope' is 0; "
+                "pass --no-sentence-scope with --negation-scope 0, or a scope of 1 or more."
+            )
         if self.ngram_max > 1 and self.num_words - 2 > MAX_WORDS:
             raise ConfigError(
                 f"Setting 'num_words' is {self.num_words:,} but n-gram mode supports at most "
@@ -94,10 +108,12 @@ class VectorizerConfig:
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-serializable dict."""
         payload = asdict(self)
-        # Settings without negation serialize as they did before the setting existed, so
-        # their preprocessing keys and saved vectorizers stay the same.
+        # Settings without negation (or sentence scopes) serialize as they did before the
+        # setting existed, so their preprocessing keys and saved vectorizers stay the same.
         if not self.negation_scope:
             del payload["negation_scope"]
+        if not self.sentence_scope:
+            del payload["sentence_scope"]
         return payload
 
     @classmethod

@@ -26,6 +26,11 @@ _ASCII_KEPT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789'!?")
 # drop "." and markup, so sentences are cut from the raw text.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
 _WORD_CHARACTER = re.compile(r"[^\W_]")
+# With sentence ends kept (VectorizerConfig.sentence_scope), a "." before whitespace is a
+# token of its own: negation marking ends its scope there and drops it (never a word).
+SENTENCE_END = "."
+_PERIOD_BEFORE_SPACE = re.compile(r"\.(?=\s)")
+_TOKEN_OR_SENTENCE_END = re.compile(rf"{_TOKEN.pattern}|{_PERIOD_BEFORE_SPACE.pattern}")
 
 
 def _ascii_map(code: int) -> int:
@@ -71,7 +76,7 @@ def _isolate_marks_and_apostrophes(text: str) -> str:
     return text
 
 
-def token_text(text: str) -> str:
+def token_text(text: str, sentence_ends: bool = False) -> str:
     """Return a review's tokens separated by whitespace.
 
     ``token_text(text).split() == tokenize(text)`` always holds; this form lets a batch
@@ -79,6 +84,8 @@ def token_text(text: str) -> str:
 
     Args:
         text: A raw review.
+        sentence_ends: Also give each ``SENTENCE_END`` ("." before whitespace, after
+            tags became spaces) as a token.
 
     Returns:
         The tokens of :func:`tokenize`, separated by one or more ASCII spaces.
@@ -87,6 +94,17 @@ def token_text(text: str) -> str:
         text = _HTML_TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
+    if sentence_ends and "." in text:
+        # Each sentence on its own: neither "." nor whitespace is a word character or
+        # cased, so apostrophes and lowercasing come out as in the whole text.
+        pieces = _PERIOD_BEFORE_SPACE.split(text)
+        if len(pieces) > 1:
+            return f" {SENTENCE_END} ".join(_standard_tokens(piece) for piece in pieces)
+    return _standard_tokens(text)
+
+
+def _standard_tokens(text: str) -> str:
+    """:func:`token_text` of a text without tags or entities."""
     if text.isascii():
         return _isolate_marks_and_apostrophes(text.translate(_ASCII_TABLE))
     # Non-ASCII: str.lower() for exact Unicode case mapping, then work on UTF-8 bytes,
@@ -101,16 +119,17 @@ def token_text(text: str) -> str:
     return _isolate_marks_and_apostrophes(data.translate(_BYTE_TABLE).decode("utf-8"))
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize(text: str, sentence_ends: bool = False) -> list[str]:
     """Split a raw review into standardized tokens.
 
     Args:
         text: A raw review.
+        sentence_ends: Also give each ``SENTENCE_END`` as a token (see :func:`token_text`).
 
     Returns:
         Words (lowercase, apostrophes inside words kept) and ``!``/``?`` marks, in order.
     """
-    return token_text(text).split()
+    return token_text(text, sentence_ends).split()
 
 
 def split_sentences(text: str) -> list[str]:
@@ -125,6 +144,7 @@ def split_sentences(text: str) -> list[str]:
     return [piece for piece in _SENTENCE_END.split(text) if _WORD_CHARACTER.search(piece)]
 
 
-def reference_tokenize(text: str) -> list[str]:
+def reference_tokenize(text: str, sentence_ends: bool = False) -> list[str]:
     """The definition :func:`tokenize` implements faster; for tests and checks."""
-    return _TOKEN.findall(standardize(text))
+    pattern = _TOKEN_OR_SENTENCE_END if sentence_ends else _TOKEN
+    return pattern.findall(standardize(text))

@@ -23,7 +23,7 @@ from sentiment.core.arrays import (
     string_buffers,
 )
 from sentiment.encoding import kernels
-from sentiment.encoding.text import token_text
+from sentiment.encoding.text import SENTENCE_END, token_text
 
 # Reviews per batch when encoding or fitting from plain texts.
 BATCH_TEXTS = 8192
@@ -83,11 +83,16 @@ def has_text(texts: Sequence[object] | pa.Array | pa.ChunkedArray) -> np.ndarray
     return mask
 
 
-def token_lists(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.ListArray:
+def token_lists(
+    texts: Sequence[str | None] | pa.Array | pa.ChunkedArray, sentence_ends: bool = False
+) -> pa.ListArray:
     """Tokenize reviews into an Arrow ``list<string>`` array, one list per review.
 
     Args:
         texts: Raw reviews; ``None`` and empty texts give empty lists.
+        sentence_ends: Also give each sentence end as a ``SENTENCE_END`` token (for a
+            vectorizer with ``sentence_scope``, which drops them; see
+            :func:`token_counts`).
 
     Returns:
         The tokens of :func:`sentiment.encoding.text.tokenize` for every review, in order.
@@ -106,16 +111,27 @@ def token_lists(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.
             if strings is None
             else [strings[row] for row in rows]
         )
-        cleaned = string_array([token_text(text) for text in originals])
+        cleaned = string_array([token_text(text, sentence_ends) for text in originals])
         column = pc.replace_with_mask(column, arrow_array(in_python), cleaned)
         data, offsets = string_buffers(column)
     token_bytes, token_offsets, row_offsets = kernels.tokenize_bytes(
-        data, offsets, in_python, kernels.CLASSES, kernels.LOWERED
+        data, offsets, in_python, kernels.CLASSES, kernels.LOWERED, sentence_ends, kernels.SPACES
     )
     values = pa.StringArray.from_buffers(
         len(token_offsets) - 1, pa.py_buffer(token_offsets), pa.py_buffer(token_bytes)
     )
     return pa.ListArray.from_arrays(arrow_array(row_offsets), values)
+
+
+def token_counts(lists: pa.ListArray) -> np.ndarray:
+    """Tokens per review of :func:`token_lists`, sentence ends not counted."""
+    lengths = list_lengths(lists)
+    values = lists.flatten()
+    ends = numpy_values(pc.equal(values, SENTENCE_END), fill=0).astype(bool)
+    if ends.any():
+        parents = numpy_values(pc.list_parent_indices(lists)).astype(np.int64)
+        lengths = lengths - np.bincount(parents[ends], minlength=len(lengths))
+    return lengths
 
 
 def dictionary_tokens(lists: pa.ListArray) -> tuple[pa.DictionaryArray, np.ndarray]:

@@ -154,7 +154,7 @@ class Vectorizer:
         encoded = pc.dictionary_encode(flat)
         # Words beyond the entries' come after them, so the entries' indices hold.
         self._words = (
-            with_plain_words(encoded.dictionary)
+            with_plain_words(encoded.dictionary, self.config.sentence_scope)
             if self.config.negation_scope
             else encoded.dictionary
         )
@@ -201,13 +201,13 @@ class Vectorizer:
     def encode_with_stats(self, texts: Sequence[str | None]) -> tuple[np.ndarray, EncodingStats]:
         """Encode reviews and count tokens, OOV tokens, empty and truncated reviews."""
         if len(texts) <= BATCH_TEXTS:
-            return self.encode_token_lists(token_lists(texts))
+            return self.encode_token_lists(self.token_lists(texts))
         # Filled batch by batch: peak memory is the result plus one batch, not twice the
         # result (200 MB for 25k reviews at 2,000 columns).
         ids = np.empty((len(texts), self.config.max_length), np.int32)
         stats, start = EncodingStats(), 0
         for batch in text_batches(texts, BATCH_TEXTS):
-            batch_ids, batch_stats = self.encode_token_lists(token_lists(batch))
+            batch_ids, batch_stats = self.encode_token_lists(self.token_lists(batch))
             ids[start : start + len(batch)] = batch_ids
             start += len(batch)
             stats += batch_stats
@@ -217,14 +217,18 @@ class Vectorizer:
         """Share of the texts' word tokens outside the vocabulary."""
         return self.encode_with_stats(texts)[1].oov_rate
 
+    def token_lists(self, texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.ListArray:
+        """:func:`sentiment.encoding.tokens.token_lists` as this vectorizer takes them
+        (with sentence ends where its settings' ``sentence_scope`` says)."""
+        return token_lists(texts, self.config.sentence_scope)
+
     def encode_token_lists(self, lists: pa.ListArray) -> tuple[np.ndarray, EncodingStats]:
-        """Encode tokenized reviews (from :func:`token_lists`); see :meth:`encode`."""
+        """Encode tokenized reviews (from :meth:`token_lists`); see :meth:`encode`."""
         values = lists.flatten()
         word_index = (numpy_values(pc.index_in(values, value_set=self._words), fill=-1) + 1).astype(
             np.int64
         )
-        lengths = list_lengths(lists)
-        encoded = self._encode_word_index(self._negate(word_index, lengths), lengths)
+        encoded = self._encode_word_index(*self._negate(word_index, list_lengths(lists)))
         return encoded.ids, encoded.stats()
 
     def weigh_bags(
@@ -242,7 +246,7 @@ class Vectorizer:
         alone: no ``(n, max_length)`` id array is built.
 
         Args:
-            lists: Tokenized reviews (from :func:`token_lists`).
+            lists: Tokenized reviews (from :meth:`token_lists`).
             weights: One weight per id, ``num_words`` of them; ``weights[0]`` is added
                 once per padding slot.
             top: How many largest positive and most negative weights per review to
@@ -269,8 +273,7 @@ class Vectorizer:
         word_index = (numpy_values(pc.index_in(values, value_set=self._words), fill=-1) + 1).astype(
             np.int64
         )
-        lengths = list_lengths(lists)
-        word_index = self._negate(word_index, lengths)
+        word_index, lengths = self._negate(word_index, list_lengths(lists))
         bigrams, trigrams = self._bag_tables()
         count = len(lengths)
         top_ids = np.empty((count, 2 * top), np.int32)
@@ -366,7 +369,8 @@ class Vectorizer:
             # the same values through token lists.
             valid = np.ones(count, np.bool_) if every_row else has_text(column)
             selected = column if every_row else column.filter(arrow_array(valid))
-            return valid, self.weigh_bags(token_lists(selected), weights, top, prior, prior_tokens)
+            lists = self.token_lists(selected)
+            return valid, self.weigh_bags(lists, weights, top, prior, prior_tokens)
         paired = np.zeros((0, 2), np.float32) if prior is None else prior
         present = (
             numpy_values(pc.is_valid(column)) if column.null_count else np.ones(count, np.bool_)
@@ -382,8 +386,13 @@ class Vectorizer:
             with_text = np.ones(len(python), np.bool_) if every_row else has_text(originals)
             status[python[~with_text]] = kernels.NO_TEXT
             rows = python[with_text]
+            sentence_ends = self.config.sentence_scope
             cleaned = string_array(
-                [token_text(text) for text, keep in zip(originals, with_text, strict=True) if keep]
+                [
+                    token_text(text, sentence_ends)
+                    for text, keep in zip(originals, with_text, strict=True)
+                    if keep
+                ]
             )
             cleaned_data, cleaned_offsets = string_buffers(cleaned)
             results = self._score_reviews(
@@ -454,6 +463,7 @@ class Vectorizer:
             self._negated,
             self._roles,
             config.negation_scope,
+            config.sentence_scope,
             prior,
             prior_tokens[1],
             prior_tokens[0],
@@ -514,16 +524,19 @@ class Vectorizer:
             + 1
         )
         lengths = np.asarray(lengths, np.int64)
-        word_index = self._negate(mapping[numpy_values(tokens.indices)], lengths)
-        return self._encode_word_index(word_index, lengths)
+        return self._encode_word_index(
+            *self._negate(mapping[numpy_values(tokens.indices)], lengths)
+        )
 
-    def _negate(self, word_index: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """``word_index`` (owned by the caller, changed in place) with negation marked."""
-        if self.config.negation_scope:
-            kernels.negate_word_index(
-                word_index, lengths, self._negated, self._roles, self.config.negation_scope
-            )
-        return word_index
+    def _negate(self, word_index: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``word_index`` (owned by the caller, changed in place) with negation marked
+        and sentence ends left out, and the tokens per review then."""
+        if not self.config.negation_scope:
+            return word_index, lengths
+        kept = kernels.negate_word_index(
+            word_index, lengths, self._negated, self._roles, self.config.negation_scope
+        )
+        return word_index[: int(kept.sum())], kept
 
     def _encode_word_index(self, word_index: np.ndarray, lengths: np.ndarray) -> EncodedBatch:
         config = self.config

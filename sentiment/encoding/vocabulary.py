@@ -89,12 +89,13 @@ class VocabularyCounter:
 
     def add_texts(self, texts: Sequence[str | None]) -> None:
         """Count the tokens of a batch of raw reviews."""
-        self.add_token_lists(token_lists(texts))
+        self.add_token_lists(token_lists(texts, self.config.sentence_scope))
 
     def add_token_lists(
         self, lists: pa.ListArray, documents: np.ndarray | None = None
     ) -> pa.DictionaryArray:
-        """Count a batch of tokenized reviews (from :func:`token_lists`).
+        """Count a batch of tokenized reviews (from :func:`token_lists`, with
+        ``sentence_ends`` as the settings' ``sentence_scope``).
 
         Args:
             lists: The batch's token lists.
@@ -125,7 +126,7 @@ class VocabularyCounter:
         """
         lengths = np.asarray(lengths, np.int64)
         if self.config.negation_scope:
-            encoded = negate_dictionary(encoded, lengths, self.config.negation_scope)
+            encoded, lengths = negate_dictionary(encoded, lengths, self.config.negation_scope)
         indices = numpy_values(encoded.indices)
         if documents is None:
             documents = np.ones(len(lengths), bool)

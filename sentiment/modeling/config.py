@@ -67,9 +67,15 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             name="nbsvm",
             description="Neural NBSVM over the bag of distinct uni/bi/trigrams.",
             # Negation marking: chosen by 5-fold cross-validation over the 25,000
-            # labelled reviews (docs/decisions/0003-negation-marking.md).
+            # labelled reviews (docs/decisions/0003-negation-marking.md); its scope ends
+            # at a sentence's end (docs/decisions/0020).
             vectorizer=VectorizerConfig(
-                num_words=800_000, max_length=2000, ngram_max=3, bag=True, negation_scope=3
+                num_words=800_000,
+                max_length=2000,
+                ngram_max=3,
+                bag=True,
+                negation_scope=3,
+                sentence_scope=True,
             ),
             # Validation loss still falls slowly after Maiya's 3 epochs; early stopping
             # (patience 1) ends the run sooner when it stops falling.

@@ -19,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sentiment.core.arrays import arrow_array, list_lengths
+from sentiment.core.arrays import arrow_array
 from sentiment.encoding.encoded import EncodingStats
-from sentiment.encoding.tokens import has_text, string_column, token_lists
+from sentiment.encoding.tokens import has_text, string_column, token_counts
 
 # The training data's profile inside a bundle.
 PROFILE_FILE = "training_profile.json"
@@ -39,6 +39,8 @@ _PROFILE_BATCH_ROWS = 8192
 class TokenEncoder(Protocol):
     """What profiling needs from a vectorizer
     (:class:`~sentiment.encoding.vectorizer.Vectorizer`)."""
+
+    def token_lists(self, texts: pa.StringArray) -> pa.ListArray: ...
 
     def encode_token_lists(self, lists: pa.ListArray) -> tuple[np.ndarray, EncodingStats]: ...
 
@@ -200,9 +202,9 @@ def profile_texts(
         lengths = np.zeros(valid.size, dtype=np.int64)
         tokens = oov_tokens = 0
         if valid.any():
-            lists = token_lists(string_column(column).filter(arrow_array(valid)))
+            lists = encoder.token_lists(string_column(column).filter(arrow_array(valid)))
             _, stats = encoder.encode_token_lists(lists)
-            lengths[valid] = list_lengths(lists)
+            lengths[valid] = token_counts(lists)
             tokens, oov_tokens = stats.tokens, stats.oov_tokens
         profile.add_texts(valid, lengths, tokens, oov_tokens)
     return profile

@@ -33,11 +33,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sentiment.core import storage
-from sentiment.core.arrays import arrow_array, list_lengths
+from sentiment.core.arrays import arrow_array
 from sentiment.core.errors import ConfigError, DataError
 from sentiment.core.storage import Location
 from sentiment.encoding.encoded import EncodingStats
-from sentiment.encoding.tokens import has_text, string_column, token_lists
+from sentiment.encoding.tokens import has_text, string_column, token_counts
 from sentiment.encoding.vectorizer import Vectorizer
 from sentiment.modeling.profile import TextProfile
 from sentiment.reading.files import InputFile, detect_format
@@ -70,6 +70,8 @@ class ScoringFailedError(DataError):
 
 class Encoder(Protocol):
     """What scoring needs from a vectorizer (:class:`sentiment.encoding.vectorizer.Vectorizer`)."""
+
+    def token_lists(self, texts: pa.StringArray) -> pa.ListArray: ...
 
     def encode_token_lists(self, lists: pa.ListArray) -> tuple[np.ndarray, EncodingStats]: ...
 
@@ -122,9 +124,9 @@ def _encode(encoder: Encoder, texts: pa.StringArray) -> tuple[np.ndarray, np.nda
     Texts are tokenized once; lengths and OOV counts come from the same tokens the model
     sees (before truncation).
     """
-    lists = token_lists(texts)
+    lists = encoder.token_lists(texts)
     token_ids, stats = encoder.encode_token_lists(lists)
-    return token_ids, list_lengths(lists), stats.tokens, stats.oov_tokens
+    return token_ids, token_counts(lists), stats.tokens, stats.oov_tokens
 
 
 def _prepare(

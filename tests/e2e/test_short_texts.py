@@ -90,17 +90,9 @@ def test_neutral_padding_does_not_change_clear_adjective_sentences(
     ("word", "sign"),
     [
         ("Awful.", -1),
-        pytest.param(
-            "Excellent.",
-            1,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="'.' does not end a negation scope, so in 'The film was not great. "
-                "Excellent.' the added word is read negated and the short-text prior of "
-                "'_excellent' outweighs its IMDB weight: 20.5% of the checklist moves the "
-                "wrong way (2026-12-07; issue 30's closing note)",
-            ),
-        ),
+        # A sentence's end ends a negation scope (decision 0020): "Excellent." after
+        # "The film was not great." is read as written.
+        ("Excellent.", 1),
         ("Wonderful.", 1),
     ],
 )

@@ -26,7 +26,13 @@ This package's names are the kernels' public interface; callers use
 from __future__ import annotations
 
 from sentiment.encoding.kernels.bags import ngram_bags, pad_rows, weighted_bags
-from sentiment.encoding.kernels.negation import NEGATOR, SCOPE_END, negate_word_index, negate_words
+from sentiment.encoding.kernels.negation import (
+    NEGATOR,
+    SCOPE_END,
+    SENTENCE_END,
+    negate_word_index,
+    negate_words,
+)
 from sentiment.encoding.kernels.scoring import NEEDS_PYTHON, NO_TEXT, SCORED, score_reviews
 from sentiment.encoding.kernels.tables import (
     EMPTY_KEY,
@@ -53,6 +59,7 @@ __all__ = [
     "NO_TEXT",
     "SCOPE_END",
     "SCORED",
+    "SENTENCE_END",
     "SPACES",
     "fill_compact_table",
     "fill_table",

@@ -9,7 +9,7 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 from sentiment.encoding.kernels.bags import largest_weights, prior_share
 from sentiment.encoding.kernels.negation import negate_words
 from sentiment.encoding.kernels.tables import PREFIX_BIT, compact_hash, log2
-from sentiment.encoding.kernels.tokenizing import WORD
+from sentiment.encoding.kernels.tokenizing import PERIOD, WORD
 from sentiment.encoding.kernels.words import look_up_words, tokenize_row
 
 # --- scoring reviews straight from their bytes ----------------------------------------
@@ -224,6 +224,7 @@ def score_reviews(
     negated: np.ndarray,
     roles: np.ndarray,
     negation_scope: int,
+    sentence_ends: bool,
     prior: np.ndarray,
     prior_tokens: int,
     full_tokens: int,
@@ -249,6 +250,8 @@ def score_reviews(
             top_weights: As :func:`weighted_bags` takes them.
         negated, roles, negation_scope: Negation marking (:func:`negate_words`; scope
             0: none).
+        sentence_ends: Sentence ends end negation scopes (``tokenize_bytes``'s
+            ``sentence_ends``; only with negation marking).
         prior, prior_tokens: ``(num_words, 2)``: each id's weight and a second weight
             (a prior) side by side, so one cache line serves both; summed over the same
             ids for reviews of fewer than ``prior_tokens`` tokens only (no rows: none).
@@ -296,6 +299,8 @@ def score_reviews(
         if plain[code] == WORD:
             plain_lowered[code] = lowered[code]
         plain_text[code] = 0 if spaces[code] else 1
+    if sentence_ends:
+        plain[PERIOD] = -1
     table_bits = log2(len(word_table) // 2)
     padding_weight = np.float64(weights[0])
     for row in range(rows):
@@ -316,6 +321,7 @@ def score_reviews(
             token,
             starts,
             sizes,
+            sentence_ends,
         )
         dirty = (written + 7) >> 3
         if python:
@@ -339,7 +345,7 @@ def score_reviews(
             keys,
         )
         if negation_scope > 0:
-            negate_words(words, 0, count, negated, roles, negation_scope)
+            count = negate_words(words, 0, count, 0, negated, roles, negation_scope)
         size = 0
         oov = 0
         for position in range(count):

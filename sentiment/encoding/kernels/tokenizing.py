@@ -54,6 +54,8 @@ def _character_tables() -> tuple[np.ndarray, np.ndarray]:
 CLASSES, LOWERED = _character_tables()
 # "<", at most 100 characters other than ">", then ">" is an HTML tag (text._HTML_TAG).
 TAG_LENGTH = 100
+# text.SENTENCE_END, a token only where sentence ends are kept.
+PERIOD = 46
 
 
 @numba.njit(cache=True, nogil=True)
@@ -86,6 +88,34 @@ def encode(code: int, out: np.ndarray, written: int) -> int:
     out[written + 1] = 0x80 | ((code >> 6) & 0x3F)
     out[written + 2] = 0x80 | (code & 0x3F)
     return written + 3
+
+
+@numba.njit(cache=True, nogil=True)
+def tag_end(data: np.ndarray, position: int, end: int) -> int:
+    """Where the HTML tag opened by the "<" at ``data[position]`` ends (its ">"), or -1
+    if none does before ``end``."""
+    closing = position + 1
+    limit = min(end, position + TAG_LENGTH + 2)
+    while closing < limit and data[closing] != 62:
+        closing += 1
+    return closing if closing < limit else -1
+
+
+@numba.njit(cache=True, nogil=True)
+def ends_sentence(data: np.ndarray, position: int, end: int, spaces: np.ndarray) -> bool:
+    """Whether the "." at ``data[position]`` is a ``text.SENTENCE_END``: whitespace
+    (``spaces``) or an HTML tag (a space to ``text.token_text``) follows it."""
+    following = position + 1
+    if following >= end:
+        return False
+    byte = data[following]
+    if byte < 0x80:
+        return tag_end(data, following, end) >= 0 if byte == 60 else spaces[byte]
+    # A malformed or non-BMP character is no whitespace (its row is Python's anyway).
+    if byte < 0xC0 or byte >= 0xF0 or following + (2 if byte < 0xE0 else 3) > end:
+        return False
+    code, _ = decode(data, following)
+    return spaces[code]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -135,6 +165,8 @@ def tokenize_bytes(
     cleaned: np.ndarray,
     classes: np.ndarray,
     lowered: np.ndarray,
+    sentence_ends: bool,
+    spaces: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split UTF-8 reviews into tokens, as the buffers of an Arrow list<string>.
 
@@ -150,6 +182,9 @@ def tokenize_bytes(
         cleaned: Which rows are pre-cleaned.
         classes: Each BMP code point's class (``CLASSES``).
         lowered: Each BMP code point's lowercase (``LOWERED``).
+        sentence_ends: Also give each sentence end (:func:`ends_sentence`) as a "."
+            token (cleaned rows hold theirs already).
+        spaces: Which BMP code points are whitespace (``SPACES``).
 
     Returns:
         ``(token_bytes, token_offsets, row_offsets)``: token ``j`` is
@@ -169,6 +204,8 @@ def tokenize_bytes(
     plain = np.empty(128, np.int64)
     for code in range(128):
         plain[code] = classes[code] if classes[code] <= WORD and code != 60 else -1
+    if sentence_ends:
+        plain[PERIOD] = -1
     written = 0
     tokens = 0
     token_offsets[0] = 0
@@ -208,11 +245,8 @@ def tokenize_bytes(
                     position += size
                     continue
                 if code == 60:  # "<": a whole tag separates
-                    closing = position + 1
-                    limit = min(end, position + TAG_LENGTH + 2)
-                    while closing < limit and data[closing] != 62:
-                        closing += 1
-                    if closing < limit:
+                    closing = tag_end(data, position, end)
+                    if closing >= 0:
                         size = closing - position + 1
                 elif kind == APOSTROPHE and inside and position + size < end:
                     following, _ = decode(data, position + size)
@@ -222,7 +256,9 @@ def tokenize_bytes(
                         continue
                 tokens += inside
                 inside = 0
-                if kind == MARK:
+                if kind == MARK or (
+                    sentence_ends and code == PERIOD and ends_sentence(data, position, end, spaces)
+                ):
                     token_bytes[written] = code
                     written += 1
                     tokens += 1

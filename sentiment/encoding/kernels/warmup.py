@@ -30,7 +30,7 @@ def load_kernels() -> None:
     data = np.frombuffer(b"A b", np.uint8)
     for offsets in (np.frombuffer(b"\0\0\0\0\3\0\0\0", np.int32), np.array([0, 3], np.int32)):
         in_python = python_rows(data, offsets, CLASSES)
-        tokenize_bytes(data, offsets, in_python, CLASSES, LOWERED)
+        tokenize_bytes(data, offsets, in_python, CLASSES, LOWERED, False, SPACES)
     keys = np.array([(1 << 21) | 2], np.uint64)
     table = (np.full(32, EMPTY_KEY, np.uint64), np.zeros(1, np.uint64))
     fill_table(keys, np.array([4], np.int32), *table)
@@ -105,6 +105,7 @@ def load_kernels() -> None:
                 np.zeros(2, np.int64),
                 np.zeros(2, np.uint8),
                 1,
+                False,
                 np.zeros((5, 2), np.float32),
                 5,
                 1,

@@ -14,10 +14,12 @@ from sentiment.encoding.kernels.tokenizing import (
     BASIC_PLANE,
     IN_PYTHON,
     MARK,
-    TAG_LENGTH,
+    PERIOD,
     WORD,
     decode,
     encode,
+    ends_sentence,
+    tag_end,
 )
 
 
@@ -77,9 +79,10 @@ def tokenize_row(
     token: np.ndarray,
     starts: np.ndarray,
     sizes: np.ndarray,
+    sentence_ends: bool,
 ) -> tuple[int, bool, bool, int]:
-    """Tokenize one review as :func:`tokenize_bytes` does, and check it as
-    :func:`python_rows` and ``has_text`` do.
+    """Tokenize one review as :func:`tokenize_bytes` does (with ``sentence_ends``, "."
+    must not be plain), and check it as :func:`python_rows` and ``has_text`` do.
 
     Token ``j`` is ``token[starts[j]:starts[j] + sizes[j]]`` (lowercased UTF-8). Each
     token starts at a multiple of 8 and ``token`` must be zeros where it writes, so a
@@ -154,11 +157,8 @@ def tokenize_row(
             position += size
             continue
         if code == 60:  # "<": a whole tag separates
-            closing = position + 1
-            limit = min(end, position + TAG_LENGTH + 2)
-            while closing < limit and data[closing] != 62:
-                closing += 1
-            if closing < limit:
+            closing = tag_end(data, position, end)
+            if closing >= 0:
                 # python_rows reads the tag's bytes too, in its own steps: where they
                 # hold anything but plain ASCII, ask it about the whole row.
                 for inner in range(position + 1, closing):
@@ -176,7 +176,9 @@ def tokenize_row(
         if inside:
             count, written = _end_token(starts, sizes, count, written)
             inside = 0
-        if kind == MARK:
+        if kind == MARK or (
+            sentence_ends and code == PERIOD and ends_sentence(data, position, end, spaces)
+        ):
             token[written] = code
             written += 1
             count, written = _end_token(starts, sizes, count, written)

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from sentiment.encoding.text import reference_tokenize, token_text, tokenize
-from sentiment.encoding.tokens import has_text, token_lists
+from sentiment.encoding.tokens import has_text, token_counts, token_lists
 
 TRICKY = [
     "a review",
@@ -77,17 +77,45 @@ def test_tokenize_cases(text: str, expected: list[str]) -> None:
         "ALL CAPS!!! Mixed?? Case...",
     ],
 )
-def test_fast_tokenizer_matches_the_reference_definition(text: str) -> None:
-    expected = reference_tokenize(text)
-    assert tokenize(text) == expected
-    assert token_text(text).split() == expected
+@pytest.mark.parametrize("sentence_ends", [False, True])
+def test_fast_tokenizer_matches_the_reference_definition(text: str, sentence_ends: bool) -> None:
+    expected = reference_tokenize(text, sentence_ends)
+    assert tokenize(text, sentence_ends) == expected
+    assert token_text(text, sentence_ends).split() == expected
     # The compiled batch tokenizer, on its own, among other rows and from Arrow.
     batch = ["plain Words here", text, "Caf\u00e9 <b>bold</b> it's", text.upper()]
-    expected_batch = [reference_tokenize(item) for item in batch]
-    assert token_lists([text]).to_pylist() == [expected]
-    assert token_lists(batch).to_pylist() == expected_batch
+    expected_batch = [reference_tokenize(item, sentence_ends) for item in batch]
+    assert token_lists([text], sentence_ends).to_pylist() == [expected]
+    assert token_lists(batch, sentence_ends).to_pylist() == expected_batch
     if "\ud800" not in text:  # Arrow strings are valid UTF-8
-        assert token_lists(pa.array(batch)).to_pylist() == expected_batch
+        assert token_lists(pa.array(batch), sentence_ends).to_pylist() == expected_batch
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Not great. Excellent.", ["not", "great", ".", "excellent"]),
+        ("a.b 3.5 end.", ["a", "b", "3", "5", "end"]),
+        (
+            "Mr. X... said.\tno.\u00a0yes.\u3000ok",
+            ["mr", ".", "x", ".", "said", ".", "no", ".", "yes", ".", "ok"],
+        ),
+        ("a.<br />b a.<i>b</i> a.<b", ["a", ".", "b", "a", ".", "b", "a", "b"]),
+        ("a.&nbsp;b a.&amp;b", ["a", ".", "b", "a", "b"]),
+        ("ΑΣ. Β it'. b", ["ας", ".", "β", "it", ".", "b"]),
+        ("!. ?.\n", ["!", ".", "?", "."]),
+    ],
+)
+def test_sentence_ends_are_periods_before_whitespace_or_a_tag(
+    text: str, expected: list[str]
+) -> None:
+    assert reference_tokenize(text, sentence_ends=True) == expected
+    assert tokenize(text, sentence_ends=True) == expected
+    assert token_lists([text], sentence_ends=True).to_pylist() == [expected]
+    # Without sentence ends, the tokens are today's.
+    without = [token for token in expected if token != "."]
+    assert tokenize(text) == without == reference_tokenize(text)
+    assert token_counts(token_lists([text], sentence_ends=True)).tolist() == [len(without)]
 
 
 def test_compiled_tokenizer_matches_the_definition_on_every_character() -> None:
@@ -102,6 +130,15 @@ def test_compiled_tokenizer_matches_the_definition_on_every_character() -> None:
         (text, tokens)
         for text, tokens in zip(texts, got, strict=True)
         if tokens != reference_tokenize(text)
+    ]
+    assert mismatches == []
+    # Which characters after a "." end a sentence: whitespace (and tags), as Python says.
+    texts = [f"a.{character}b .{character}" for character in characters]
+    got = token_lists(texts, sentence_ends=True).to_pylist()
+    mismatches = [
+        (text, tokens)
+        for text, tokens in zip(texts, got, strict=True)
+        if tokens != reference_tokenize(text, sentence_ends=True)
     ]
     assert mismatches == []
 

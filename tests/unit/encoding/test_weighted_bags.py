@@ -14,8 +14,9 @@ from sentiment.encoding.vocabulary import fit_vectorizer
 WORDS = ["a", "b", "c", "d", "e", "f", "g", "h", "it's", "!"]
 
 
-# Negators and scope ends, for the runs with negation marking.
-NEGATION_WORDS = ["not", "never", "didn't", "?"]
+# Negators and scope ends (sentence ends among them), for the runs with negation marking.
+NEGATION_WORDS = ["not", "never", "didn't", "?", "c.", "d.\u00a0", "e.<br />"]
+SCOPES = [(0, False), (2, False), (2, True)]
 
 
 def _texts(seed: int, words: list[str] = WORDS) -> list[str | None]:
@@ -29,9 +30,9 @@ def _texts(seed: int, words: list[str] = WORDS) -> list[str | None]:
 
 @pytest.mark.parametrize("ngram_max", [1, 2, 3])
 @pytest.mark.parametrize(("padding", "truncating"), [("pre", "pre"), ("post", "post")])
-@pytest.mark.parametrize("negation_scope", [0, 2])
+@pytest.mark.parametrize(("negation_scope", "sentence_scope"), SCOPES)
 def test_sums_equal_the_weights_of_the_encoded_row(
-    ngram_max: int, padding: str, truncating: str, negation_scope: int
+    ngram_max: int, padding: str, truncating: str, negation_scope: int, sentence_scope: bool
 ) -> None:
     texts = _texts(ngram_max, WORDS + NEGATION_WORDS if negation_scope else WORDS)
     # A short row: many bags are cut, so the cut side matters.
@@ -43,13 +44,14 @@ def test_sums_equal_the_weights_of_the_encoded_row(
         padding=padding,
         truncating=truncating,
         negation_scope=negation_scope,
+        sentence_scope=sentence_scope,
     )
     vectorizer = fit_vectorizer(texts[:40], config)
     weights = np.random.default_rng(7).normal(size=config.num_words).astype(np.float32)
     ids = vectorizer.encode(texts)
     expected = weights[ids].astype(np.float64).sum(axis=1)
 
-    lists = token_lists(texts)
+    lists = vectorizer.token_lists(texts)
     bags = vectorizer.weigh_bags(lists, weights)
 
     np.testing.assert_allclose(bags.sums, expected, rtol=0, atol=1e-9)
@@ -138,13 +140,20 @@ EDGE_TEXTS: list[str | None] = [
     "A B !!! ??? !?",
     "ﬁne ǅ İ a",
     "averyveryverylongword a averyveryverylongwore",
+    "not a. b",
+    "not a.\u00a0b. c.\u3000d",
+    "never a.<br />b a.<i x>",
+    "not é. b c",
+    "didn't a.&amp; b",
+    "not ΣΑΣ. b",
+    "not a.b. . c.",
 ]
 
 
 @pytest.mark.parametrize("truncating", ["pre", "post"])
-@pytest.mark.parametrize("negation_scope", [0, 2])
+@pytest.mark.parametrize(("negation_scope", "sentence_scope"), SCOPES)
 def test_one_pass_over_the_bytes_equals_has_text_tokens_and_bags(
-    truncating: str, negation_scope: int
+    truncating: str, negation_scope: int, sentence_scope: bool
 ) -> None:
     from sentiment.core.arrays import arrow_array
     from sentiment.encoding.tokens import has_text, string_column
@@ -163,6 +172,7 @@ def test_one_pass_over_the_bytes_equals_has_text_tokens_and_bags(
         bag=True,
         truncating=truncating,
         negation_scope=negation_scope,
+        sentence_scope=sentence_scope,
     )
     vectorizer = fit_vectorizer(texts[20:80], config)
     weights = np.random.default_rng(7).normal(size=config.num_words).astype(np.float32)
@@ -177,14 +187,15 @@ def test_one_pass_over_the_bytes_equals_has_text_tokens_and_bags(
         expected_valid = has_text(column)
         np.testing.assert_array_equal(valid, expected_valid)
         selected = string_column(column).filter(arrow_array(expected_valid))
-        expected = vectorizer.weigh_bags(token_lists(selected), weights, top, *prior_settings)
+        lists = vectorizer.token_lists(selected)
+        expected = vectorizer.weigh_bags(lists, weights, top, *prior_settings)
         fields = ["sums", "token_counts", "oov_counts", "top_ids", "top_weights"]
         for field in [*fields, "prior_sums"] if with_prior else fields:
             np.testing.assert_array_equal(getattr(bags, field), getattr(expected, field), field)
     # Every row, nulls and blanks as empty texts, as weigh_bags sees them.
     valid, bags = vectorizer.weigh_texts(column, weights, every_row=True)
     assert valid.all()
-    expected = vectorizer.weigh_bags(token_lists(column), weights)
+    expected = vectorizer.weigh_bags(vectorizer.token_lists(column), weights)
     np.testing.assert_array_equal(bags.sums, expected.sums)
 
 
