@@ -119,7 +119,7 @@ def test_the_development_set_stays_above_the_model_without_the_prior(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 30 target not reached: 83.1% on the SST-2 dev sentences (2026-12-07); "
+    reason="issue 30 target not reached: 83.0% on the SST-2 dev sentences (2026-12-07); "
     "its misses are critics' phrasing IMDB's n-grams do not read "
     "(research/short_texts/README.md)",
 )
