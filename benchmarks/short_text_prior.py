@@ -9,10 +9,11 @@ without it (the same weights), in alternating rounds, on three sets of texts:
 
 Each figure is :meth:`LinearScorer.score_column` on an Arrow column, in this process, after
 one warm-up pass; prints the median texts/s with and without the prior and the median of
-the per-round ratios.
+the per-round ratios. ``--against OTHER`` compares the bundle (its prior on) with another
+bundle as it is instead (a bundle from before the prior: the whole change's cost).
 
     nice -n 10 .venv/bin/python -m benchmarks.short_text_prior --home HOME --version VERSION \
-        --rounds 5
+        --rounds 5 [--against OTHER]
 """
 
 from __future__ import annotations
@@ -56,22 +57,28 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--version", required=True, help="A bundle trained with a prior.")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--against", help="Another bundle, scored as it is, as 'without'.")
     arguments = parser.parse_args()
 
-    bundle = load_bundle(HomeLayout(arguments.home).bundle(arguments.version))
-    scorer = bundle.text_scorer
+    layout = HomeLayout(arguments.home)
+    scorer = load_bundle(layout.bundle(arguments.version)).text_scorer
     if scorer is None or scorer.prior is None:
         raise SystemExit(f"Bundle {arguments.version} has no short-text prior.")
     prior = scorer.prior
+    other = load_bundle(layout.bundle(arguments.against)).text_scorer if arguments.against else None
     results = {}
     for name, texts in _sets(arguments.home).items():
         rates: dict[str, list[float]] = {"with": [], "without": []}
-        scorer.score_column(texts.slice(0, 1000))  # compiled kernels and tables warm
+        for warm in (scorer, other):  # compiled kernels and tables warm
+            if warm is not None:
+                warm.score_column(texts.slice(0, 1000))
         for _ in range(arguments.rounds):
             for label in ("without", "with"):
-                scorer.prior = prior if label == "with" else None
+                measured = other if other is not None and label == "without" else scorer
+                if other is None:
+                    scorer.prior = prior if label == "with" else None
                 started = time.perf_counter()
-                scorer.score_column(texts)
+                measured.score_column(texts)
                 rates[label].append(len(texts) / (time.perf_counter() - started))
         scorer.prior = prior
         ratios = [w / o for w, o in zip(rates["with"], rates["without"], strict=True)]

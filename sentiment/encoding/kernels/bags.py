@@ -318,17 +318,10 @@ def weighted_bags(
         )
         kept = min(distinct, max_length)
         first = distinct - kept if cut_before else 0
-        total = padding_weight * (max_length - kept)
-        for index in range(first, first + kept):
-            total += weights[ordered[index]]
-        sums[row] = total
-        share = 0.0
-        if with_prior:
-            prior_total = np.float64(0.0)
-            for index in range(first, first + kept):
-                prior_total += prior[ordered[index], 1]
-            prior_sums[row] = prior_total
-            share = prior_share(lengths[row], full_tokens, prior_tokens)
+        sums[row], prior_sums[row] = kept_sums(
+            ordered, first, kept, weights, padding_weight, max_length, prior, with_prior
+        )
+        share = prior_share(lengths[row], full_tokens, prior_tokens) if with_prior else 0.0
         if top > 0:
             largest_weights(
                 ordered,
@@ -343,6 +336,30 @@ def weighted_bags(
             )
         start = stop
     return sums, oov_counts, prior_sums
+
+
+@numba.njit(cache=True, nogil=True)
+def kept_sums(
+    ordered: np.ndarray,
+    first: int,
+    kept: int,
+    weights: np.ndarray,
+    padding_weight: np.float64,
+    max_length: int,
+    prior: np.ndarray,
+    with_prior: bool,
+) -> tuple[np.float64, np.float64]:
+    """The weights of ``ordered[first:first + kept]`` summed in order, plus one padding
+    weight per empty slot; and, ``with_prior``, the sum of ``prior[:, 1]`` over the same
+    ids (else 0)."""
+    total = padding_weight * (max_length - kept)
+    for index in range(first, first + kept):
+        total += weights[ordered[index]]
+    prior_total = np.float64(0.0)
+    if with_prior:
+        for index in range(first, first + kept):
+            prior_total += prior[ordered[index], 1]
+    return total, prior_total
 
 
 @numba.njit(cache=True, nogil=True)

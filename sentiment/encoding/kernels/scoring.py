@@ -6,7 +6,7 @@ import numba
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from sentiment.encoding.kernels.bags import largest_weights, prior_share
+from sentiment.encoding.kernels.bags import kept_sums, largest_weights, prior_share
 from sentiment.encoding.kernels.negation import negate_words
 from sentiment.encoding.kernels.tables import PREFIX_BIT, compact_hash, log2
 from sentiment.encoding.kernels.tokenizing import PERIOD, WORD
@@ -376,15 +376,9 @@ def score_reviews(
         distinct = _distinct_ascending(bag, size, bits, summary, ordered)
         kept = min(distinct, max_length)
         first = distinct - kept if cut_before else 0
-        total = padding_weight * (max_length - kept)
-        for index in range(first, first + kept):
-            total += weights[ordered[index]]
-        sums[row] = total
-        if with_prior:
-            prior_total = np.float64(0.0)
-            for index in range(first, first + kept):
-                prior_total += prior[ordered[index], 1]
-            prior_sums[row] = prior_total
+        sums[row], prior_sums[row] = kept_sums(
+            ordered, first, kept, weights, padding_weight, max_length, prior, with_prior
+        )
         if top > 0:
             share = prior_share(count, full_tokens, prior_tokens) if with_prior else 0.0
             largest_weights(
