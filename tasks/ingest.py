@@ -72,13 +72,16 @@ class _DownloadProgress:
             get_run_logger().info("Fetched %d MiB%s.", megabytes, size)
 
 
-@task(
-    name="ingest-imdb",
-    retries=DOWNLOAD_RETRIES,
-    retry_delay_seconds=exponential_backoff(backoff_factor=10),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_on_network_failure,
-)
+# Both downloads retry on network failures only (a bad file fails at once).
+_DOWNLOAD_RETRY_OPTIONS: dict[str, Any] = {
+    "retries": DOWNLOAD_RETRIES,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=10),
+    "retry_jitter_factor": 0.5,
+    "retry_condition_fn": retry_on_network_failure,
+}
+
+
+@task(name="ingest-imdb", **_DOWNLOAD_RETRY_OPTIONS)
 def ingest_imdb_task(home: str, source: str | None, sha256: str | None) -> dict[str, Any]:
     """Fetch (or reuse) and verify the archive and write ``raw/imdb/*.parquet``, or find
     them up to date; publish the row counts of a new ingestion.
@@ -108,13 +111,7 @@ def ingest_imdb_task(home: str, source: str | None, sha256: str | None) -> dict[
     return result.to_manifest()
 
 
-@task(
-    name="ingest-short-texts",
-    retries=DOWNLOAD_RETRIES,
-    retry_delay_seconds=exponential_backoff(backoff_factor=10),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_on_network_failure,
-)
+@task(name="ingest-short-texts", **_DOWNLOAD_RETRY_OPTIONS)
 def ingest_short_texts_task(home: str, source: str | None) -> dict[str, Any] | None:
     """Copy (or find up to date) the short-text development set into the home.
 
