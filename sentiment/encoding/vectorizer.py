@@ -20,8 +20,9 @@ The heavy lifting is columnar: a compiled loop splits reviews into Arrow token l
 (:mod:`sentiment.encoding.kernels`) look n-grams up and pad. N-gram keys pack word indices into
 one uint64 (:mod:`sentiment.encoding.ngrams`) and live in the tables of
 :mod:`sentiment.encoding.lookup`. Fitting lives in :mod:`sentiment.encoding.vocabulary`, the
-file format in :mod:`sentiment.encoding.vectorizer_file` and what encoding returns in
-:mod:`sentiment.encoding.encoded`.
+file format in :mod:`sentiment.encoding.vectorizer_file`, what encoding returns in
+:mod:`sentiment.encoding.encoded` and a linear model's sums straight from text in
+:mod:`sentiment.encoding.weighing`.
 """
 
 from __future__ import annotations
@@ -37,24 +38,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sentiment.core.arrays import (
-    arrow_array,
     list_lengths,
     numpy_values,
     string_array,
-    string_buffers,
 )
 from sentiment.core.atomic import write_json
 from sentiment.encoding import kernels
 from sentiment.encoding.config import Side, VectorizerConfig
-from sentiment.encoding.encoded import EncodedBatch, EncodingStats, WeightedBags
+from sentiment.encoding.encoded import EncodedBatch, EncodingStats
 from sentiment.encoding.lookup import NO_TABLE, KeyTable, compact_tables, word_table
 from sentiment.encoding.negation import negated_indices, with_plain_words, word_roles
 from sentiment.encoding.ngrams import MAX_WORDS, WORD_BITS, ngram_keys, pack_keys
-from sentiment.encoding.text import token_text
 from sentiment.encoding.tokens import (
     BATCH_TEXTS,
-    has_text,
-    string_column,
     text_batches,
     token_lists,
 )
@@ -63,6 +59,7 @@ from sentiment.encoding.vectorizer_file import (
     read_vectorizer_file,
     vectorizer_payload,
 )
+from sentiment.encoding.weighing import BagWeighing
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +99,7 @@ def pad_sequences(
     return ids
 
 
-class Vectorizer:
+class Vectorizer(BagWeighing):
     """A fitted vocabulary plus settings: text in, int32 ``(n, max_length)`` ids out.
 
     Build one with :func:`sentiment.encoding.vocabulary.fit_vectorizer` or :meth:`load`.
@@ -230,245 +227,6 @@ class Vectorizer:
         )
         encoded = self._encode_word_index(*self._negate(word_index, list_lengths(lists)))
         return encoded.ids, encoded.stats()
-
-    def weigh_bags(
-        self,
-        lists: pa.ListArray,
-        weights: np.ndarray,
-        top: int = 0,
-        prior: np.ndarray | None = None,
-        prior_tokens: tuple[int, int] = (0, 0),
-    ) -> WeightedBags:
-        """Sum per-id weights over each review's bag, as :meth:`encode_token_lists` would
-        encode it (the same distinct ids, cut the same way), in one compiled pass.
-
-        A model that is a linear function of its bag scores a review from this sum
-        alone: no ``(n, max_length)`` id array is built.
-
-        Args:
-            lists: Tokenized reviews (from :meth:`token_lists`).
-            weights: One weight per id, ``num_words`` of them; ``weights[0]`` is added
-                once per padding slot.
-            top: How many largest positive and most negative weights per review to
-                report with their ids (0: none).
-            prior: A second weight per id (a prior), summed over the same ids for
-                reviews of fewer than ``prior_tokens[1]`` tokens (``bags.prior_sums``):
-                ``(num_words, 2)``, each id's weight (``weights``) and its prior side by
-                side (:meth:`paired_weights`).
-            prior_tokens: ``(full, none)``: a review of up to ``full`` tokens gets its
-                prior whole in its top weights (each id's weight plus its prior), one of
-                ``none`` or more none of it, linear between; its sums leave it apart.
-
-        Returns:
-            The sums, counts and top weights.
-
-        Raises:
-            ValueError: If the vectorizer does not encode bags or ``weights`` has the
-                wrong size.
-        """
-        config = self.config
-        weights = self._bag_weights(weights)
-        paired = np.zeros((0, 2), np.float32) if prior is None else prior
-        values = lists.flatten()
-        word_index = (numpy_values(pc.index_in(values, value_set=self._words), fill=-1) + 1).astype(
-            np.int64
-        )
-        word_index, lengths = self._negate(word_index, list_lengths(lists))
-        bigrams, trigrams = self._bag_tables()
-        count = len(lengths)
-        top_ids = np.empty((count, 2 * top), np.int32)
-        top_weights = np.empty((count, 2 * top), np.float32)
-        sums, oov_counts, prior_sums = kernels.weighted_bags(
-            word_index,
-            lengths,
-            self._unigram_ids,
-            bigrams,
-            trigrams,
-            WORD_BITS,
-            config.num_words,
-            config.max_length,
-            config.truncating == "pre",
-            weights,
-            top,
-            top_ids,
-            top_weights,
-            paired,
-            prior_tokens[1],
-            prior_tokens[0],
-        )
-        return WeightedBags(
-            sums, lengths, oov_counts, top_ids, top_weights, None if prior is None else prior_sums
-        )
-
-    def paired_weights(self, weights: np.ndarray, prior: np.ndarray) -> np.ndarray:
-        """``weights`` and ``prior`` side by side, as :meth:`weigh_texts` takes a prior.
-
-        Raises:
-            ValueError: If either does not hold one weight per id of a bag vectorizer.
-        """
-        return np.ascontiguousarray(
-            np.stack([self._bag_weights(weights), self._bag_weights(prior)], axis=1)
-        )
-
-    def _bag_weights(self, weights: np.ndarray) -> np.ndarray:
-        """``weights`` as float32, checked against a bag vectorizer's ids.
-
-        Raises:
-            ValueError: If the vectorizer does not encode bags or ``weights`` has the
-                wrong size.
-        """
-        if not self.config.bag:
-            raise ValueError("Weighted bags need a vectorizer that encodes bags (bag=True).")
-        weights = np.asarray(weights, np.float32)
-        if weights.shape != (self.config.num_words,):
-            raise ValueError(
-                f"{weights.shape} weights for a vectorizer of {self.config.num_words} ids."
-            )
-        return weights
-
-    def weigh_texts(
-        self,
-        texts: pa.Array | pa.ChunkedArray,
-        weights: np.ndarray,
-        top: int = 0,
-        every_row: bool = False,
-        prior: np.ndarray | None = None,
-        prior_tokens: tuple[int, int] = (0, 0),
-    ) -> tuple[np.ndarray, WeightedBags]:
-        """:meth:`weigh_bags` of raw reviews, straight from their bytes.
-
-        One compiled pass per review (``kernels.score_reviews``) decides whether it holds
-        text (as :func:`sentiment.encoding.tokens.has_text` does), tokenizes it (as
-        :func:`token_lists` does), looks its words up and sums its bag's weights: no
-        token lists, no word-index array. The few reviews the loop cannot standardize
-        exactly go through :func:`sentiment.encoding.text.token_text` first, as in
-        :func:`token_lists`. Sums, counts and top weights equal :meth:`weigh_bags`'s.
-
-        Args:
-            texts: An Arrow text column.
-            weights: One weight per id (see :meth:`weigh_bags`).
-            top: Largest positive and most negative weights per review to report.
-            every_row: Weigh every review, nulls and blank ones too (as empty or
-                whitespace-only texts); else only those with text.
-            prior, prior_tokens: As :meth:`weigh_bags` takes them, summed in the same
-                pass.
-
-        Returns:
-            ``(valid, bags)``: which reviews were weighed, and their bags (one per
-            ``True`` of ``valid``, in order).
-
-        Raises:
-            ValueError: If the vectorizer does not encode bags or ``weights`` has the
-                wrong size.
-        """
-        weights = self._bag_weights(weights)
-        column = string_column(texts)
-        count = len(column)
-        if self._compact_tables()[1] is None:
-            # Keys too wide for compact tables (a vocabulary of millions of words):
-            # the same values through token lists.
-            valid = np.ones(count, np.bool_) if every_row else has_text(column)
-            selected = column if every_row else column.filter(arrow_array(valid))
-            lists = self.token_lists(selected)
-            return valid, self.weigh_bags(lists, weights, top, prior, prior_tokens)
-        paired = np.zeros((0, 2), np.float32) if prior is None else prior
-        present = (
-            numpy_values(pc.is_valid(column)) if column.null_count else np.ones(count, np.bool_)
-        )
-        data, offsets = string_buffers(column)
-        scored = self._score_reviews(
-            data, offsets, present, False, every_row, weights, top, paired, prior_tokens
-        )
-        status, sums, token_counts, oov_counts, prior_sums, top_ids, top_weights = scored
-        python = np.flatnonzero(status == kernels.NEEDS_PYTHON)
-        if len(python):
-            originals = column.take(arrow_array(python)).to_pylist()
-            with_text = np.ones(len(python), np.bool_) if every_row else has_text(originals)
-            status[python[~with_text]] = kernels.NO_TEXT
-            rows = python[with_text]
-            sentence_ends = self.config.sentence_scope
-            cleaned = string_array(
-                [
-                    token_text(text, sentence_ends)
-                    for text, keep in zip(originals, with_text, strict=True)
-                    if keep
-                ]
-            )
-            cleaned_data, cleaned_offsets = string_buffers(cleaned)
-            results = self._score_reviews(
-                cleaned_data,
-                cleaned_offsets,
-                np.ones(len(rows), np.bool_),
-                True,
-                True,
-                weights,
-                top,
-                paired,
-                prior_tokens,
-            )
-            for target, values in zip(scored, results, strict=True):
-                target[rows] = values
-        valid = status == kernels.SCORED
-        bags = WeightedBags(
-            sums[valid],
-            token_counts[valid],
-            oov_counts[valid],
-            top_ids[valid],
-            top_weights[valid],
-            prior_sums[valid] if prior is not None else None,
-        )
-        return valid, bags
-
-    def _score_reviews(
-        self,
-        data: np.ndarray,
-        offsets: np.ndarray,
-        present: np.ndarray,
-        cleaned: bool,
-        every_row: bool,
-        weights: np.ndarray,
-        top: int,
-        prior: np.ndarray,
-        prior_tokens: tuple[int, int],
-    ) -> tuple[np.ndarray, ...]:
-        config = self.config
-        count = len(offsets) - 1
-        top_ids = np.empty((count, 2 * top), np.int32)
-        top_weights = np.empty((count, 2 * top), np.float32)
-        word_table, word_data, word_offsets = self._word_table()
-        word_bits, (bigrams, trigrams) = self._compact_tables()
-        status, sums, token_counts, oov_counts, prior_sums = kernels.score_reviews(
-            data,
-            offsets,
-            present,
-            cleaned,
-            every_row,
-            kernels.CLASSES,
-            kernels.LOWERED,
-            kernels.SPACES,
-            word_table,
-            word_data,
-            word_offsets,
-            self._unigram_ids,
-            bigrams,
-            trigrams,
-            word_bits,
-            config.num_words,
-            config.max_length,
-            config.truncating == "pre",
-            weights,
-            top,
-            top_ids,
-            top_weights,
-            self._negated,
-            self._roles,
-            config.negation_scope,
-            config.sentence_scope,
-            prior,
-            prior_tokens[1],
-            prior_tokens[0],
-        )
-        return status, sums, token_counts, oov_counts, prior_sums, top_ids, top_weights
 
     def _compact_tables(self) -> tuple[int, tuple[tuple[np.ndarray, ...], ...] | None]:
         """:func:`sentiment.encoding.lookup.compact_tables`, built on first use."""
